@@ -1,0 +1,246 @@
+import {
+  type AppId,
+  deliveryKeyOf,
+  err,
+  type InboundMessage,
+  type InboundStatus,
+  ok,
+  okAsync,
+  type PhoneNumberId,
+  ResultAsync,
+  safeTry,
+  type TenantId,
+  type WebhookItem,
+} from '@prestabot/domain';
+import type { StorageError } from '../errors.ts';
+import type { Clock } from '../ports/clock.port.ts';
+import type { IdGenerator } from '../ports/id-generator.port.ts';
+import type { NewInboxEntry } from '../ports/inbox.port.ts';
+import type { Logger } from '../ports/logger.port.ts';
+import type { Metrics } from '../ports/metrics.port.ts';
+import type { SecretCipher } from '../ports/secret-cipher.port.ts';
+import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
+import type { TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+import type {
+  SignatureError,
+  WebhookParseError,
+  WebhookParser,
+  WebhookSecret,
+  WebhookSignatureVerifier,
+} from '../ports/webhook.port.ts';
+import { addNumberHint } from '../resolve-tenant/resolve-tenant.ts';
+
+/** Meta sends webhook payloads of up to 3 MB. */
+export const maxWebhookBytes = 3 * 1024 * 1024;
+
+export type IngestWebhookInput = {
+  readonly rawBody: Uint8Array;
+  readonly signature: string | undefined;
+};
+
+export type IngestWebhookError =
+  | { readonly type: 'payload_too_large'; readonly size: number; readonly limit: number }
+  /** Neither an app secret nor `META_APP_SECRET` is configured: nothing can be verified. */
+  | { readonly type: 'no_webhook_secret' }
+  /** The payload is signed, but by an app that does not own one of the numbers it addresses. */
+  | { readonly type: 'signature_app_mismatch'; readonly phoneNumberId: PhoneNumberId }
+  | SignatureError
+  | WebhookParseError
+  | StorageError;
+
+export type IngestedTenant = { readonly tenantId: TenantId; readonly entryIds: readonly string[] };
+
+export type IngestWebhookOutput = {
+  /** New inbox entries per tenant, for processing right after the response. */
+  readonly recorded: readonly IngestedTenant[];
+  readonly duplicates: number;
+  readonly unknownNumbers: readonly PhoneNumberId[];
+  readonly rejected: number;
+};
+
+export type IngestWebhookDependencies = {
+  readonly directory: TenantDirectory;
+  readonly unitOfWork: TenantUnitOfWork;
+  readonly verifier: WebhookSignatureVerifier;
+  readonly parser: WebhookParser;
+  readonly cipher: SecretCipher;
+  readonly ids: IdGenerator;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** `META_APP_SECRET`: signs webhooks of numbers that have no app of their own. */
+  readonly deploymentAppSecret?: string;
+};
+
+type StorableItem = InboundMessage | InboundStatus;
+
+/**
+ * Signature → parse → route each item to its tenant → inbox, before Meta gets its 200. A redelivery of an
+ * item already stored changes nothing; items for numbers we do not serve are logged with the fix and
+ * stored nowhere.
+ */
+export class IngestWebhook {
+  readonly #deps: IngestWebhookDependencies;
+  /** Opened app secrets by ciphertext: opening is cheap, but not free on every request. */
+  readonly #openedSecrets = new Map<string, string>();
+
+  constructor(dependencies: IngestWebhookDependencies) {
+    this.#deps = dependencies;
+  }
+
+  execute(input: IngestWebhookInput): ResultAsync<IngestWebhookOutput, IngestWebhookError> {
+    const deps = this.#deps;
+    const self = this;
+    return safeTry(async function* () {
+      const size = input.rawBody.byteLength;
+      if (size > maxWebhookBytes) {
+        return err({ type: 'payload_too_large' as const, size, limit: maxWebhookBytes });
+      }
+      const secrets = yield* self.#webhookSecrets();
+      if (secrets.secrets.length === 0) return err({ type: 'no_webhook_secret' as const });
+      const signedBy = yield* deps.verifier.verify(input.rawBody, input.signature, secrets.secrets);
+      const batch = yield* deps.parser.parse(input.rawBody);
+      for (const rejected of batch.rejected) {
+        deps.logger.error(
+          { path: rejected.path, reason: rejected.reason },
+          'webhook item could not be read; it was not stored',
+        );
+      }
+      if (batch.rejected.length > 0)
+        deps.metrics.increment('webhook_items_total', { outcome: 'rejected' }, batch.rejected.length);
+
+      const routes = yield* self.#routesOf(batch.items);
+      const byTenant = new Map<TenantId, NewInboxEntry[]>();
+      const unknownNumbers = new Set<PhoneNumberId>();
+      const receivedAt = deps.clock.now();
+      for (const item of batch.items) {
+        const route = routes.get(item.phoneNumberId);
+        if (route === undefined) {
+          unknownNumbers.add(item.phoneNumberId);
+          deps.metrics.increment('webhook_unknown_number_total');
+          continue;
+        }
+        if (secrets.expectedFor(route) !== signedBy.secret) {
+          return err({ type: 'signature_app_mismatch' as const, phoneNumberId: item.phoneNumberId });
+        }
+        if (item.kind === 'error') {
+          self.#logNumberError(route, item);
+          continue;
+        }
+        const entries = byTenant.get(route.tenant.id) ?? [];
+        entries.push(entryOf(item, deps.ids.uuid(), receivedAt));
+        byTenant.set(route.tenant.id, entries);
+      }
+      for (const phoneNumberId of unknownNumbers) {
+        deps.logger.warn(
+          { phoneNumberId, fix: addNumberHint(phoneNumberId) },
+          `webhook for unknown phone_number_id ${phoneNumberId}: no tenant has this number, so its items were not stored. Add it with: ${addNumberHint(phoneNumberId)}`,
+        );
+      }
+
+      const recorded: IngestedTenant[] = [];
+      let duplicates = 0;
+      for (const [tenantId, entries] of byTenant) {
+        const result = yield* deps.unitOfWork.run(tenantId, (repositories) =>
+          repositories.inbox.record(entries),
+        );
+        recorded.push({ tenantId, entryIds: result.recorded });
+        duplicates += result.duplicates;
+        deps.metrics.increment('webhook_items_total', { outcome: 'recorded' }, result.recorded.length);
+        deps.metrics.increment('webhook_items_total', { outcome: 'duplicate' }, result.duplicates);
+      }
+      return ok({
+        recorded,
+        duplicates,
+        unknownNumbers: [...unknownNumbers],
+        rejected: batch.rejected.length,
+      });
+    });
+  }
+
+  #routesOf(items: readonly WebhookItem[]): ResultAsync<Map<PhoneNumberId, NumberRoute>, StorageError> {
+    const numbers = [...new Set(items.map((item) => item.phoneNumberId))];
+    return ResultAsync.combine(
+      numbers.map((phoneNumberId) => this.#deps.directory.findNumber(phoneNumberId)),
+    ).map((found) => {
+      const routes = new Map<PhoneNumberId, NumberRoute>();
+      for (const route of found) if (route !== undefined) routes.set(route.number.phoneNumberId, route);
+      return routes;
+    });
+  }
+
+  /** Every secret that may have signed a webhook, and which one each number's webhooks must carry. */
+  #webhookSecrets(): ResultAsync<
+    {
+      readonly secrets: readonly WebhookSecret[];
+      readonly expectedFor: (route: NumberRoute) => string | undefined;
+    },
+    StorageError
+  > {
+    const { directory, cipher, logger, deploymentAppSecret } = this.#deps;
+    return directory.listApps().andThen((apps) =>
+      ResultAsync.combine(
+        apps.map((app) => {
+          const known = this.#openedSecrets.get(app.secret.ciphertext);
+          if (known !== undefined)
+            return okAsync<WebhookSecret | undefined, never>({ appId: app.id, secret: known });
+          return cipher
+            .open(app.secret)
+            .map((secret): WebhookSecret | undefined => {
+              this.#openedSecrets.set(app.secret.ciphertext, secret);
+              return { appId: app.id, secret };
+            })
+            .orElse((error) => {
+              logger.error(
+                { appId: app.id, error: error.type },
+                `the secret of app ${app.id} cannot be opened: ${error.message}`,
+              );
+              return okAsync<WebhookSecret | undefined, never>(undefined);
+            });
+        }),
+      ).map((opened) => {
+        const appSecrets = opened.filter((secret): secret is WebhookSecret => secret !== undefined);
+        const byApp = new Map<AppId | undefined, string>(
+          appSecrets.map((secret) => [secret.appId, secret.secret]),
+        );
+        const secrets =
+          deploymentAppSecret === undefined || deploymentAppSecret === ''
+            ? appSecrets
+            : [...appSecrets, { secret: deploymentAppSecret }];
+        return {
+          secrets,
+          expectedFor: (route: NumberRoute) =>
+            route.number.appId === undefined ? deploymentAppSecret : byApp.get(route.number.appId),
+        };
+      }),
+    );
+  }
+
+  #logNumberError(route: NumberRoute, item: Extract<WebhookItem, { kind: 'error' }>): void {
+    for (const error of item.errors) {
+      this.#deps.metrics.increment('webhook_number_errors_total', { code: String(error.code) });
+      this.#deps.logger.warn(
+        {
+          tenantId: route.tenant.id,
+          phoneNumberId: item.phoneNumberId,
+          code: error.code,
+          title: error.title,
+          details: error.details,
+        },
+        `Meta reported error ${error.code} for number ${item.phoneNumberId}`,
+      );
+    }
+  }
+}
+
+const entryOf = (item: StorableItem, id: string, receivedAt: Date): NewInboxEntry => {
+  const orderingKey = item.kind === 'message' ? (item.from.userId ?? item.from.waId) : undefined;
+  return {
+    id,
+    phoneNumberId: item.phoneNumberId,
+    deliveryKey: deliveryKeyOf(item),
+    ...(orderingKey === undefined ? {} : { orderingKey }),
+    item,
+    receivedAt,
+  };
+};

@@ -1,0 +1,289 @@
+import {
+  type AppId,
+  defaultRatePerSecond,
+  defaultTenantSettings,
+  describeTokenStatus,
+  err,
+  errAsync,
+  isValidTimeZone,
+  type Locale,
+  type MetaAppId,
+  maxRatePerSecond,
+  ok,
+  okAsync,
+  type PhoneNumberId,
+  parseE164,
+  parseMetaAppId,
+  parsePhoneNumberId,
+  parseTenantId,
+  parseWabaId,
+  type Result,
+  type ResultAsync,
+  safeTry,
+  supportedLocales,
+  type Tenant,
+  type TenantId,
+} from '@prestabot/domain';
+import type { StorageError } from '../errors.ts';
+import type { IdGenerator } from '../ports/id-generator.port.ts';
+import type { NewNumber, StoredToken } from '../ports/number-store.port.ts';
+import type { SecretCipher, SecretCipherError } from '../ports/secret-cipher.port.ts';
+import type { AppRegistry, TenantDirectory } from '../ports/tenant-directory.port.ts';
+import type { TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+
+export type InvalidInput = {
+  readonly type: 'invalid_input';
+  /** The option or variable at fault, e.g. `--timezone`. */
+  readonly field: string;
+  readonly value: string;
+  readonly expected: string;
+};
+
+export type ManageTenantsError =
+  | InvalidInput
+  | { readonly type: 'number_already_registered'; readonly phoneNumberId: PhoneNumberId }
+  | {
+      readonly type: 'tenant_not_found';
+      readonly tenantId?: TenantId;
+      readonly phoneNumberId?: PhoneNumberId;
+    }
+  | SecretCipherError
+  | StorageError;
+
+/** A number as the operator types it: every field still raw text, validated here. */
+export type NumberInput = {
+  readonly phoneNumberId: string;
+  readonly accessToken: string;
+  readonly wabaId: string;
+  readonly displayPhone?: string;
+  readonly appSecret?: string;
+  readonly metaAppId?: string;
+  readonly ratePerSecond?: number;
+};
+
+export type AddTenantInput = NumberInput & {
+  readonly name: string;
+  readonly timezone?: string;
+  readonly locale?: string;
+};
+
+export type TenantListingRow = {
+  readonly tenantId: TenantId;
+  readonly name: string;
+  readonly timezone: string;
+  readonly phoneNumberId?: PhoneNumberId;
+  readonly displayPhoneNumber?: string;
+  readonly wabaId?: string;
+  /** `NULL` / `EMPTY` / `SET (n chars)` / `INVALID (last 190 at …)`: never the token. */
+  readonly tokenStatus: string;
+  readonly ratePerSecond?: number;
+};
+
+export type ManageTenantsDependencies = {
+  readonly directory: TenantDirectory;
+  readonly apps: AppRegistry;
+  readonly unitOfWork: TenantUnitOfWork;
+  readonly cipher: SecretCipher;
+  readonly ids: IdGenerator;
+};
+
+const defaultTimezone = 'America/Santiago';
+
+const invalid = (field: string, value: string, expected: string): InvalidInput => ({
+  type: 'invalid_input',
+  field,
+  value,
+  expected,
+});
+
+/** The operator's use cases: tenants, their numbers and their tokens. Adding a number needs no deploy. */
+export class ManageTenants {
+  readonly #deps: ManageTenantsDependencies;
+
+  constructor(dependencies: ManageTenantsDependencies) {
+    this.#deps = dependencies;
+  }
+
+  addTenant(input: AddTenantInput): ResultAsync<{ readonly tenantId: TenantId }, ManageTenantsError> {
+    const deps = this.#deps;
+    const self = this;
+    return safeTry(async function* () {
+      const tenant = yield* tenantOf(input, deps.ids.uuid() as TenantId);
+      const number = yield* self.#newNumber(input);
+      yield* deps.unitOfWork
+        .run(tenant.id, (repositories) =>
+          repositories.tenant.create(tenant).andThen(() => repositories.numbers.add(number)),
+        )
+        .mapErr((error) => duplicateNumber(error, number.phoneNumberId));
+      return ok({ tenantId: tenant.id });
+    });
+  }
+
+  addNumber(
+    tenantIdInput: string,
+    input: NumberInput,
+  ): ResultAsync<{ readonly phoneNumberId: PhoneNumberId }, ManageTenantsError> {
+    const deps = this.#deps;
+    const self = this;
+    return safeTry(async function* () {
+      const tenantId = yield* parseTenantId(tenantIdInput).mapErr(() =>
+        invalid('--tenant', tenantIdInput, 'a tenant id (UUID) from `prestabot tenants list`'),
+      );
+      const number = yield* self.#newNumber(input);
+      yield* deps.unitOfWork
+        .run(tenantId, (repositories) =>
+          repositories.tenant
+            .current()
+            .andThen((tenant) =>
+              tenant === undefined
+                ? errAsync({ type: 'tenant_not_found' as const, tenantId })
+                : repositories.numbers.add(number),
+            ),
+        )
+        .mapErr((error) => duplicateNumber(error, number.phoneNumberId));
+      return ok({ phoneNumberId: number.phoneNumberId });
+    });
+  }
+
+  rotateToken(
+    phoneNumberIdInput: string,
+    accessToken: string,
+  ): ResultAsync<{ readonly tenantId: TenantId }, ManageTenantsError> {
+    const deps = this.#deps;
+    return safeTry(async function* () {
+      const phoneNumberId = yield* phoneNumberIdOf(phoneNumberIdInput);
+      const token = yield* sealToken(deps.cipher, accessToken);
+      const route = yield* deps.directory.findNumber(phoneNumberId);
+      if (route === undefined) return err({ type: 'tenant_not_found' as const, phoneNumberId });
+      yield* deps.unitOfWork.run(route.tenant.id, (repositories) =>
+        repositories.numbers.replaceToken(phoneNumberId, token),
+      );
+      return ok({ tenantId: route.tenant.id });
+    });
+  }
+
+  listTenants(): ResultAsync<readonly TenantListingRow[], StorageError> {
+    return this.#deps.directory.listTenants().map((tenants) =>
+      tenants.flatMap(({ tenant, numbers }): TenantListingRow[] => {
+        const base = { tenantId: tenant.id, name: tenant.name, timezone: tenant.timezone };
+        if (numbers.length === 0) return [{ ...base, tokenStatus: describeTokenStatus({ kind: 'missing' }) }];
+        return numbers.map((number) => ({
+          ...base,
+          phoneNumberId: number.phoneNumberId,
+          wabaId: number.wabaId,
+          tokenStatus: describeTokenStatus(number.tokenStatus),
+          ratePerSecond: number.ratePerSecond,
+          ...(number.displayPhoneNumber === undefined
+            ? {}
+            : { displayPhoneNumber: number.displayPhoneNumber }),
+        }));
+      }),
+    );
+  }
+
+  #newNumber(input: NumberInput): ResultAsync<NewNumber, ManageTenantsError> {
+    const deps = this.#deps;
+    const self = this;
+    return safeTry(async function* () {
+      const phoneNumberId = yield* phoneNumberIdOf(input.phoneNumberId);
+      const wabaId = yield* parseWabaId(input.wabaId).mapErr(() =>
+        invalid('--waba-id', input.wabaId, 'the WhatsApp Business Account id (digits)'),
+      );
+      const displayPhoneNumber =
+        input.displayPhone === undefined
+          ? undefined
+          : yield* parseE164(
+              input.displayPhone.startsWith('+') ? input.displayPhone : `+${input.displayPhone}`,
+            ).mapErr(() =>
+              invalid('--display-phone', input.displayPhone ?? '', 'the number in E.164, e.g. +56912345678'),
+            );
+      const ratePerSecond = input.ratePerSecond ?? defaultRatePerSecond;
+      if (!Number.isInteger(ratePerSecond) || ratePerSecond < 1 || ratePerSecond > maxRatePerSecond) {
+        return err(
+          invalid(
+            '--rate',
+            String(ratePerSecond),
+            `a whole number of messages per second from 1 to ${maxRatePerSecond}`,
+          ),
+        );
+      }
+      const token = yield* sealToken(deps.cipher, input.accessToken);
+      const appId =
+        input.appSecret === undefined
+          ? undefined
+          : yield* self.#registerApp(input.appSecret, input.metaAppId);
+      return ok({
+        phoneNumberId,
+        wabaId,
+        token,
+        ratePerSecond,
+        ...(displayPhoneNumber === undefined ? {} : { displayPhoneNumber }),
+        ...(appId === undefined ? {} : { appId }),
+      });
+    });
+  }
+
+  #registerApp(
+    appSecret: string,
+    metaAppIdInput: string | undefined,
+  ): ResultAsync<AppId, ManageTenantsError> {
+    const deps = this.#deps;
+    return safeTry(async function* () {
+      if (appSecret.trim() === '')
+        return err(
+          invalid('--app-secret', '(empty)', 'the app secret from App Dashboard → Settings → Basic'),
+        );
+      const metaAppId: MetaAppId | undefined =
+        metaAppIdInput === undefined
+          ? undefined
+          : yield* parseMetaAppId(metaAppIdInput).mapErr(() =>
+              invalid('--app-id', metaAppIdInput, 'the Meta app id (digits)'),
+            );
+      const secret = yield* deps.cipher.seal(appSecret);
+      const appId = yield* deps.apps.register({
+        id: deps.ids.uuid() as AppId,
+        secret,
+        ...(metaAppId === undefined ? {} : { metaAppId }),
+      });
+      return ok(appId);
+    });
+  }
+}
+
+const phoneNumberIdOf = (value: string): Result<PhoneNumberId, InvalidInput> =>
+  parsePhoneNumberId(value).mapErr(() =>
+    invalid('--phone-number-id', value, 'the phone number id from WhatsApp Manager → API Setup (digits)'),
+  );
+
+const sealToken = (cipher: SecretCipher, accessToken: string): ResultAsync<StoredToken, SecretCipherError> =>
+  accessToken === ''
+    ? okAsync({ kind: 'empty' })
+    : cipher
+        .seal(accessToken)
+        .map((sealed): StoredToken => ({ kind: 'sealed', sealed, length: accessToken.length }));
+
+const tenantOf = (input: AddTenantInput, id: TenantId): Result<Tenant, InvalidInput> => {
+  const name = input.name.trim();
+  if (name === '' || name.length > 200)
+    return err(invalid('--name', input.name, 'a name of 1 to 200 characters'));
+  const timezone = input.timezone ?? defaultTimezone;
+  if (!isValidTimeZone(timezone))
+    return err(invalid('--timezone', timezone, 'an IANA time zone such as America/Santiago'));
+  const locale = input.locale ?? 'es-CL';
+  const knownLocale = supportedLocales.find((candidate) => candidate === locale);
+  if (knownLocale === undefined)
+    return err(invalid('--locale', locale, `one of ${supportedLocales.join(', ')}`));
+  return ok({
+    id,
+    name,
+    timezone,
+    locale: knownLocale satisfies Locale,
+    status: 'active',
+    settings: defaultTenantSettings,
+  });
+};
+
+const duplicateNumber = <E extends { readonly type: string }>(error: E, phoneNumberId: PhoneNumberId) =>
+  error.type === 'storage_error' && (error as unknown as StorageError).reason === 'duplicate'
+    ? ({ type: 'number_already_registered', phoneNumberId } as const)
+    : error;

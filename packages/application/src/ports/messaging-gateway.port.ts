@@ -1,0 +1,67 @@
+import {
+  classifyGraphErrorCode,
+  type OutboundMessage,
+  type PhoneNumberId,
+  type Recipient,
+  type ResultAsync,
+  type Wamid,
+} from '@prestabot/domain';
+
+export type SendRequest = {
+  readonly phoneNumberId: PhoneNumberId;
+  /** The token of the number that sends (or the deployment's fallback); chosen by `SendReply`. */
+  readonly accessToken: string;
+  readonly recipient?: Recipient;
+  readonly message: OutboundMessage;
+  readonly replyTo?: Wamid;
+  /** Echoed back in this message's status webhooks. */
+  readonly callbackData?: string;
+};
+
+export type SendAccepted = {
+  /** Absent for mark-as-read, which Graph answers with `{ success: true }`. */
+  readonly wamid?: Wamid;
+};
+
+type GraphFailure = { readonly code: number; readonly title?: string; readonly details?: string };
+
+/** Why Graph did not take a message, classified by Meta's error code (never by HTTP status). */
+export type SendFailure =
+  /** Throttling, 5xx, network: the same request may succeed later (after `retryAfterMs` if Meta said). */
+  | ({ readonly type: 'send_retryable'; readonly retryAfterMs?: number } & Partial<GraphFailure>)
+  /** Too many messages to this one recipient: hold that recipient, not the number. */
+  | ({ readonly type: 'send_pair_rate_limited'; readonly retryAfterMs?: number } & GraphFailure)
+  /** The token was rejected (190): flag the number, stop sending for it. */
+  | ({ readonly type: 'send_token_invalid' } & GraphFailure)
+  /** The 24-hour window is closed: only a template can reach this person. */
+  | ({ readonly type: 'send_window_closed' } & GraphFailure)
+  /** Anything else Graph refused; retrying the same request cannot help. */
+  | ({ readonly type: 'send_rejected' } & GraphFailure);
+
+/** Sends one message through Meta's Graph API as one number. */
+export interface MessagingGateway {
+  send(request: SendRequest): ResultAsync<SendAccepted, SendFailure>;
+}
+
+/** Turns an error Graph returned into what a sender must do about it, keyed on Meta's error code. */
+export const sendFailureOf = (error: GraphFailure & { readonly retryAfterMs?: number }): SendFailure => {
+  const graph: GraphFailure = {
+    code: error.code,
+    ...(error.title === undefined ? {} : { title: error.title }),
+    ...(error.details === undefined ? {} : { details: error.details }),
+  };
+  const retryAfter = error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs };
+  switch (classifyGraphErrorCode(error.code)) {
+    case 'retryable':
+      return { type: 'send_retryable', ...graph, ...retryAfter };
+    case 'pair_rate_limited':
+      return { type: 'send_pair_rate_limited', ...graph, ...retryAfter };
+    case 'token_invalid':
+      return { type: 'send_token_invalid', ...graph };
+    case 'window_closed':
+      return { type: 'send_window_closed', ...graph };
+    case 'spam_limited':
+    case 'permanent':
+      return { type: 'send_rejected', ...graph };
+  }
+};

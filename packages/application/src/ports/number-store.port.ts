@@ -1,0 +1,56 @@
+import type {
+  AppId,
+  E164,
+  PhoneNumberId,
+  ResultAsync,
+  TokenStatus,
+  WabaId,
+  WhatsAppNumber,
+} from '@prestabot/domain';
+import type { StorageError } from '../errors.ts';
+import type { SealedSecret } from './secret-cipher.port.ts';
+
+/** A number's access token as stored: never plaintext. */
+export type StoredToken =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'empty' }
+  | { readonly kind: 'sealed'; readonly sealed: SealedSecret; readonly length: number };
+
+export type NewNumber = {
+  readonly phoneNumberId: PhoneNumberId;
+  readonly displayPhoneNumber?: E164;
+  readonly wabaId: WabaId;
+  readonly appId?: AppId;
+  readonly token: StoredToken;
+  readonly ratePerSecond: number;
+};
+
+/** The scoped tenant's WhatsApp numbers. */
+export interface NumberStore {
+  /** Adds a number; `phone_number_id` is unique across all tenants (a clash is a `duplicate`). */
+  add(number: NewNumber): ResultAsync<void, StorageError>;
+  get(phoneNumberId: PhoneNumberId): ResultAsync<WhatsAppNumber | undefined, StorageError>;
+  list(): ResultAsync<readonly WhatsAppNumber[], StorageError>;
+  /** The stored token, or `undefined` when the tenant has no such number. */
+  token(phoneNumberId: PhoneNumberId): ResultAsync<StoredToken | undefined, StorageError>;
+  /** Replaces the token and clears any invalid flag. False when the tenant has no such number. */
+  replaceToken(phoneNumberId: PhoneNumberId, token: StoredToken): ResultAsync<boolean, StorageError>;
+  /** Flags the token invalid after Graph rejected it (code 190): sends for this number stop until a new token. */
+  markTokenInvalid(
+    phoneNumberId: PhoneNumberId,
+    errorCode: number,
+    at: Date,
+  ): ResultAsync<void, StorageError>;
+}
+
+/** What may be shown about a stored token: its state and length, never the token. */
+export const tokenStatusOfStored = (
+  token: StoredToken,
+  invalid: { readonly errorCode: number; readonly at: Date } | undefined,
+): TokenStatus => {
+  const length = token.kind === 'sealed' ? token.length : 0;
+  if (invalid !== undefined && token.kind === 'sealed')
+    return { kind: 'invalid', length, lastErrorAt: invalid.at, errorCode: invalid.errorCode };
+  if (token.kind === 'sealed') return { kind: 'set', length };
+  return token;
+};

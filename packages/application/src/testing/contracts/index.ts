@@ -1,0 +1,31 @@
+import { describeContactStoreContract } from './contact-store.contract.ts';
+import { describeTenantDirectoryContract } from './directory.contract.ts';
+import { describeInboxContract } from './inbox.contract.ts';
+import { describeMessageLogContract } from './message-log.contract.ts';
+import { describeOutboxContract } from './outbox.contract.ts';
+import type { StorageHarnessFactory } from './storage-harness.ts';
+import { describeTenantAndNumberStoreContract } from './tenant-store.contract.ts';
+import { describeUnitOfWorkContract } from './unit-of-work.contract.ts';
+
+export { maxInAnySecond } from './outbox.contract.ts';
+export * from './storage-harness.ts';
+export {
+  describeContactStoreContract,
+  describeInboxContract,
+  describeMessageLogContract,
+  describeOutboxContract,
+  describeTenantAndNumberStoreContract,
+  describeTenantDirectoryContract,
+  describeUnitOfWorkContract,
+};
+
+/** Every storage port's contract suite, for one implementation. */
+export const describeStorageContracts = (implementation: string, factory: StorageHarnessFactory): void => {
+  describeTenantAndNumberStoreContract(implementation, factory);
+  describeTenantDirectoryContract(implementation, factory);
+  describeContactStoreContract(implementation, factory);
+  describeUnitOfWorkContract(implementation, factory);
+  describeInboxContract(implementation, factory);
+  describeOutboxContract(implementation, factory);
+  describeMessageLogContract(implementation, factory);
+};

@@ -1,0 +1,675 @@
+import {
+  type AppId,
+  advanceStatus,
+  type Contact,
+  type ContactId,
+  type DeliveryStatus,
+  type E164,
+  err,
+  errAsync,
+  type GraphErrorDetail,
+  okAsync,
+  type PhoneNumberId,
+  type Result,
+  ResultAsync,
+  recipientKeyOf,
+  type Tenant,
+  type TenantId,
+  type Wamid,
+  type WhatsAppNumber,
+} from '@prestabot/domain';
+import { placeSendSlots, slotSpacingMs } from '../dispatch-outbox/send-pacing.ts';
+import { type StorageError, storageError } from '../errors.ts';
+import type { ContactIdentity, ContactStore } from '../ports/contact-store.port.ts';
+import type {
+  ClaimedInboxEntry,
+  InboxClaimRequest,
+  InboxQueue,
+  InboxStore,
+  Lease,
+  NewInboxEntry,
+  QueueDepth,
+} from '../ports/inbox.port.ts';
+import type {
+  InboundRecord,
+  MessageLog,
+  OutboundRecord,
+  StatusChange,
+  StatusOutcome,
+} from '../ports/message-log.port.ts';
+import { type NumberStore, type StoredToken, tokenStatusOfStored } from '../ports/number-store.port.ts';
+import type {
+  ClaimedSend,
+  NewOutboxEntry,
+  OutboxClaimRequest,
+  OutboxEntry,
+  OutboxFailure,
+  OutboxQueue,
+  OutboxStatus,
+  OutboxStore,
+} from '../ports/outbox.port.ts';
+import type {
+  AppRegistry,
+  NumberRoute,
+  RegisteredApp,
+  TenantDirectory,
+} from '../ports/tenant-directory.port.ts';
+import type { TenantStore } from '../ports/tenant-store.port.ts';
+import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+
+type NumberRow = {
+  readonly tenantId: TenantId;
+  readonly phoneNumberId: PhoneNumberId;
+  readonly displayPhoneNumber?: E164;
+  readonly wabaId: WhatsAppNumber['wabaId'];
+  readonly appId?: AppId;
+  token: StoredToken;
+  invalid?: { readonly errorCode: number; readonly at: Date };
+  readonly ratePerSecond: number;
+};
+
+type InboxRow = {
+  readonly entry: NewInboxEntry;
+  readonly tenantId: TenantId;
+  attempts: number;
+  availableAt: Date;
+  lease?: Lease;
+  processedAt?: Date;
+  lastError?: string;
+  abandoned?: boolean;
+};
+
+type OutboxRow = {
+  readonly entry: NewOutboxEntry;
+  readonly tenantId: TenantId;
+  status: OutboxStatus;
+  attempts: number;
+  availableAt: Date;
+  lease?: Lease;
+  wamid?: Wamid;
+  lastFailure?: OutboxFailure;
+};
+
+type OutboundRow = OutboundRecord & {
+  readonly tenantId: TenantId;
+  status: DeliveryStatus;
+  error?: GraphErrorDetail;
+};
+
+type State = {
+  tenants: Map<TenantId, Tenant>;
+  numbers: Map<PhoneNumberId, NumberRow>;
+  apps: Map<AppId, RegisteredApp>;
+  contacts: Map<ContactId, Contact>;
+  inbox: Map<string, InboxRow>;
+  outbox: Map<string, OutboxRow>;
+  inbound: Map<string, InboundRecord & { readonly tenantId: TenantId }>;
+  outbound: Map<string, OutboundRow>;
+  recipientHolds: Map<string, Date>;
+  nextSlotAt: Map<PhoneNumberId, Date>;
+};
+
+const emptyState = (): State => ({
+  tenants: new Map(),
+  numbers: new Map(),
+  apps: new Map(),
+  contacts: new Map(),
+  inbox: new Map(),
+  outbox: new Map(),
+  inbound: new Map(),
+  outbound: new Map(),
+  recipientHolds: new Map(),
+  nextSlotAt: new Map(),
+});
+
+const copyRows = <K, V extends object>(rows: Map<K, V>): Map<K, V> =>
+  new Map([...rows].map(([key, row]) => [key, { ...row }]));
+
+/** Rows are changed in place inside a unit of work, so each gets its own copy; nested values are only ever replaced. */
+const copyOf = (state: State): State => ({
+  tenants: new Map(state.tenants),
+  numbers: copyRows(state.numbers),
+  apps: new Map(state.apps),
+  contacts: new Map(state.contacts),
+  inbox: copyRows(state.inbox),
+  outbox: copyRows(state.outbox),
+  inbound: new Map(state.inbound),
+  outbound: copyRows(state.outbound),
+  recipientHolds: new Map(state.recipientHolds),
+  nextSlotAt: new Map(state.nextSlotAt),
+});
+
+const holdsLease = (row: { readonly lease?: Lease }, lease: Lease): boolean =>
+  row.lease !== undefined &&
+  row.lease.owner === lease.owner &&
+  row.lease.until.getTime() === lease.until.getTime();
+
+const leaseActive = (row: { readonly lease?: Lease }, now: Date): boolean =>
+  row.lease !== undefined && row.lease.until > now;
+
+const itemTime = (entry: NewInboxEntry): number =>
+  (entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at).getTime();
+
+/**
+ * Every storage port in memory, with the semantics the PostgreSQL adapter has: tenant scoping on every
+ * read and write, atomic units of work (a failed one leaves no trace), unique keys, leases, paced claims.
+ * Units of work run one at a time.
+ */
+export class InMemoryDatabase {
+  #state: State = emptyState();
+  #queue: Promise<unknown> = Promise.resolve();
+  #unavailable = false;
+
+  readonly unitOfWork: TenantUnitOfWork = {
+    run: (tenantId, work) => this.#transaction((state) => work(this.#repositories(tenantId, state))),
+  };
+  readonly directory: TenantDirectory = {
+    findNumber: (phoneNumberId) => this.#read((state) => routeOf(state, phoneNumberId)),
+    listApps: () => this.#read((state) => [...state.apps.values()]),
+    listTenants: () =>
+      this.#read((state) =>
+        [...state.tenants.values()].map((tenant) => ({
+          tenant,
+          numbers: [...state.numbers.values()].filter((row) => row.tenantId === tenant.id).map(numberOf),
+        })),
+      ),
+  };
+  readonly apps: AppRegistry = {
+    register: (app) =>
+      this.#transaction((state) => {
+        const existing = [...state.apps.values()].find(
+          (known) => app.metaAppId !== undefined && known.metaAppId === app.metaAppId,
+        );
+        const id = existing?.id ?? app.id;
+        state.apps.set(id, { ...app, id });
+        return okAsync(id);
+      }),
+  };
+  readonly inboxQueue: InboxQueue = {
+    claim: (request) => this.#transaction((state) => okAsync(claimInbox(state, request))),
+    depth: (now) =>
+      this.#read((state) =>
+        depthOf(
+          [...state.inbox.values()].filter((row) => row.processedAt === undefined),
+          now,
+        ),
+      ),
+  };
+  readonly outboxQueue: OutboxQueue = {
+    claim: (request) => this.#transaction((state) => okAsync(claimOutbox(state, request))),
+    depth: (now) =>
+      this.#read((state) =>
+        depthOf(
+          [...state.outbox.values()].filter((row) => row.status === 'pending'),
+          now,
+        ),
+      ),
+  };
+
+  /** Simulates the database being down: every call fails with `unavailable` until switched back. */
+  setUnavailable(unavailable: boolean): void {
+    this.#unavailable = unavailable;
+  }
+
+  /** A read-only look at everything stored, for assertions (every tenant, unscoped). */
+  snapshot(): Readonly<State> {
+    return this.#state;
+  }
+
+  #read<T>(read: (state: State) => T): ResultAsync<T, StorageError> {
+    return this.#transaction((state) => okAsync(read(state)));
+  }
+
+  #transaction<T, E>(work: (state: State) => ResultAsync<T, E>): ResultAsync<T, E | StorageError> {
+    const run = async (): Promise<Result<T, E | StorageError>> => {
+      if (this.#unavailable)
+        return err(storageError('unavailable', 'the in-memory database is switched off'));
+      const before = this.#state;
+      this.#state = copyOf(before);
+      try {
+        const result = await work(this.#state);
+        if (result.isErr()) this.#state = before;
+        return result;
+      } catch (bug) {
+        this.#state = before;
+        throw bug;
+      }
+    };
+    const next = this.#queue.then(run);
+    this.#queue = next.catch(() => undefined);
+    return new ResultAsync(next);
+  }
+
+  #repositories(tenantId: TenantId, state: State): TenantRepositories {
+    return {
+      tenant: tenantStore(tenantId, state),
+      numbers: numberStore(tenantId, state),
+      contacts: contactStore(tenantId, state),
+      inbox: inboxStore(tenantId, state),
+      outbox: outboxStore(tenantId, state),
+      messages: messageLog(tenantId, state),
+    };
+  }
+}
+
+const routeOf = (state: State, phoneNumberId: PhoneNumberId): NumberRoute | undefined => {
+  const row = state.numbers.get(phoneNumberId);
+  const tenant = row === undefined ? undefined : state.tenants.get(row.tenantId);
+  return row === undefined || tenant === undefined ? undefined : { tenant, number: numberOf(row) };
+};
+
+const numberOf = (row: NumberRow): WhatsAppNumber => ({
+  tenantId: row.tenantId,
+  phoneNumberId: row.phoneNumberId,
+  wabaId: row.wabaId,
+  tokenStatus: tokenStatusOfStored(row.token, row.invalid),
+  ratePerSecond: row.ratePerSecond,
+  ...(row.displayPhoneNumber === undefined ? {} : { displayPhoneNumber: row.displayPhoneNumber }),
+  ...(row.appId === undefined ? {} : { appId: row.appId }),
+});
+
+const depthOf = (rows: readonly { readonly availableAt: Date }[], now: Date): QueueDepth => {
+  const due = rows.filter((row) => row.availableAt <= now);
+  const oldest = due.reduce<Date | undefined>(
+    (min, row) => (min === undefined || row.availableAt < min ? row.availableAt : min),
+    undefined,
+  );
+  return { pending: due.length, ...(oldest === undefined ? {} : { oldestAt: oldest }) };
+};
+
+const duplicate = (message: string) => storageError('duplicate', message);
+
+const tenantStore = (tenantId: TenantId, state: State): TenantStore => ({
+  create: (tenant) => {
+    if (tenant.id !== tenantId)
+      return errAsync(storageError('constraint', 'a tenant can only be created in its own scope'));
+    if (state.tenants.has(tenant.id)) return errAsync(duplicate(`tenant ${tenant.id} exists`));
+    state.tenants.set(tenant.id, tenant);
+    return okAsync(undefined);
+  },
+  current: () => okAsync(state.tenants.get(tenantId)),
+  updateSettings: (settings) => {
+    const tenant = state.tenants.get(tenantId);
+    if (tenant !== undefined) state.tenants.set(tenantId, { ...tenant, settings });
+    return okAsync(undefined);
+  },
+});
+
+const ownNumber = (tenantId: TenantId, state: State, phoneNumberId: PhoneNumberId): NumberRow | undefined => {
+  const row = state.numbers.get(phoneNumberId);
+  return row?.tenantId === tenantId ? row : undefined;
+};
+
+const numberStore = (tenantId: TenantId, state: State): NumberStore => ({
+  add: (number) => {
+    if (!state.tenants.has(tenantId))
+      return errAsync(storageError('constraint', `tenant ${tenantId} does not exist`));
+    if (state.numbers.has(number.phoneNumberId))
+      return errAsync(duplicate(`phone_number_id ${number.phoneNumberId} is registered`));
+    state.numbers.set(number.phoneNumberId, { ...number, tenantId });
+    return okAsync(undefined);
+  },
+  get: (phoneNumberId) => {
+    const row = ownNumber(tenantId, state, phoneNumberId);
+    return okAsync(row === undefined ? undefined : numberOf(row));
+  },
+  list: () => okAsync([...state.numbers.values()].filter((row) => row.tenantId === tenantId).map(numberOf)),
+  token: (phoneNumberId) => okAsync(ownNumber(tenantId, state, phoneNumberId)?.token),
+  replaceToken: (phoneNumberId, token) => {
+    const row = ownNumber(tenantId, state, phoneNumberId);
+    if (row === undefined) return okAsync(false);
+    row.token = token;
+    delete row.invalid;
+    return okAsync(true);
+  },
+  markTokenInvalid: (phoneNumberId, errorCode, at) => {
+    const row = ownNumber(tenantId, state, phoneNumberId);
+    if (row !== undefined) row.invalid = { errorCode, at };
+    return okAsync(undefined);
+  },
+});
+
+const contactStore = (tenantId: TenantId, state: State): ContactStore => {
+  const own = () => [...state.contacts.values()].filter((contact) => contact.tenantId === tenantId);
+  const find = (identity: ContactIdentity) =>
+    (identity.userId === undefined
+      ? undefined
+      : own().find((contact) => contact.userId === identity.userId)) ??
+    (identity.phone === undefined ? undefined : own().find((contact) => contact.phone === identity.phone));
+  return {
+    upsert: (identity, idIfNew) => {
+      const existing = find(identity);
+      if (existing === undefined) {
+        if (state.contacts.has(idIfNew)) return errAsync(duplicate(`contact ${idIfNew} exists`));
+        const contact: Contact = { id: idIfNew, tenantId, optedOut: false, ...identity };
+        state.contacts.set(contact.id, contact);
+        return okAsync({ contact, created: true });
+      }
+      const phoneFree =
+        identity.phone !== undefined &&
+        !own().some((contact) => contact.id !== existing.id && contact.phone === identity.phone);
+      const userIdFree =
+        identity.userId !== undefined &&
+        !own().some((contact) => contact.id !== existing.id && contact.userId === identity.userId);
+      const updated: Contact = {
+        ...existing,
+        ...(existing.phone === undefined && phoneFree && identity.phone !== undefined
+          ? { phone: identity.phone }
+          : {}),
+        ...(existing.userId === undefined && userIdFree && identity.userId !== undefined
+          ? { userId: identity.userId }
+          : {}),
+        ...(identity.name === undefined ? {} : { name: identity.name }),
+      };
+      state.contacts.set(updated.id, updated);
+      return okAsync({ contact: updated, created: false });
+    },
+    get: (id) => {
+      const contact = state.contacts.get(id);
+      return okAsync(contact?.tenantId === tenantId ? contact : undefined);
+    },
+    findByPhone: (phone) => okAsync(own().find((contact) => contact.phone === phone)),
+    setOptedOut: (id, optedOut) => {
+      const contact = state.contacts.get(id);
+      if (contact?.tenantId === tenantId) state.contacts.set(id, { ...contact, optedOut });
+      return okAsync(undefined);
+    },
+  };
+};
+
+const inboxStore = (tenantId: TenantId, state: State): InboxStore => {
+  const leased = (id: string, lease: Lease) => {
+    const row = state.inbox.get(id);
+    return row !== undefined &&
+      row.tenantId === tenantId &&
+      row.processedAt === undefined &&
+      holdsLease(row, lease)
+      ? row
+      : undefined;
+  };
+  return {
+    record: (entries) => {
+      if (!state.tenants.has(tenantId))
+        return errAsync(storageError('constraint', `tenant ${tenantId} does not exist`));
+      const stored = new Set(
+        [...state.inbox.values()].map((row) => `${row.entry.phoneNumberId}|${row.entry.deliveryKey}`),
+      );
+      const recorded: string[] = [];
+      for (const entry of entries) {
+        const key = `${entry.phoneNumberId}|${entry.deliveryKey}`;
+        if (stored.has(key)) continue;
+        if (ownNumber(tenantId, state, entry.phoneNumberId) === undefined) {
+          return errAsync(storageError('constraint', `number ${entry.phoneNumberId} is not this tenant's`));
+        }
+        stored.add(key);
+        state.inbox.set(entry.id, { entry, tenantId, attempts: 0, availableAt: entry.receivedAt });
+        recorded.push(entry.id);
+      }
+      return okAsync({ recorded, duplicates: entries.length - recorded.length });
+    },
+    complete: (id, lease, at) => {
+      const row = leased(id, lease);
+      if (row === undefined) return okAsync(false);
+      row.processedAt = at;
+      delete row.lease;
+      return okAsync(true);
+    },
+    release: (id, lease, retryAt, error) => {
+      const row = leased(id, lease);
+      if (row === undefined) return okAsync(false);
+      row.availableAt = retryAt;
+      row.lastError = error;
+      delete row.lease;
+      return okAsync(true);
+    },
+    abandon: (id, lease, at, error) => {
+      const row = leased(id, lease);
+      if (row === undefined) return okAsync(false);
+      row.processedAt = at;
+      row.abandoned = true;
+      row.lastError = error;
+      delete row.lease;
+      return okAsync(true);
+    },
+  };
+};
+
+const claimInbox = (state: State, request: InboxClaimRequest): ClaimedInboxEntry[] => {
+  const { now } = request;
+  const pending = [...state.inbox.values()]
+    .filter((row) => row.processedAt === undefined)
+    .sort(
+      (a, b) =>
+        itemTime(a.entry) - itemTime(b.entry) ||
+        a.entry.receivedAt.getTime() - b.entry.receivedAt.getTime() ||
+        a.entry.id.localeCompare(b.entry.id),
+    );
+  const blockedKeys = new Set<string>();
+  const wanted = request.ids === undefined ? undefined : new Set(request.ids);
+  const claimed: ClaimedInboxEntry[] = [];
+  for (const row of pending) {
+    const orderingKey =
+      row.entry.orderingKey === undefined
+        ? undefined
+        : `${row.tenantId}|${row.entry.phoneNumberId}|${row.entry.orderingKey}`;
+    const blocked = orderingKey !== undefined && blockedKeys.has(orderingKey);
+    // Only the oldest pending entry of a sender may run, and only while no other of theirs is running.
+    if (orderingKey !== undefined) blockedKeys.add(orderingKey);
+    if (blocked || leaseActive(row, now) || row.availableAt > now) continue;
+    if (wanted !== undefined && !wanted.has(row.entry.id)) continue;
+    if (claimed.length >= request.limit) continue;
+    row.attempts += 1;
+    row.lease = { owner: request.owner, until: new Date(now.getTime() + request.leaseMs) };
+    claimed.push({ ...row.entry, tenantId: row.tenantId, attempts: row.attempts, lease: row.lease });
+  }
+  return claimed;
+};
+
+const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
+  const leased = (id: string, lease: Lease) => {
+    const row = state.outbox.get(id);
+    return row !== undefined &&
+      row.tenantId === tenantId &&
+      row.status === 'pending' &&
+      holdsLease(row, lease)
+      ? row
+      : undefined;
+  };
+  const settle = (id: string, lease: Lease, change: (row: OutboxRow) => void) => {
+    const row = leased(id, lease);
+    if (row === undefined) return okAsync(false);
+    change(row);
+    delete row.lease;
+    return okAsync(true);
+  };
+  return {
+    enqueue: (entries) => {
+      const keys = new Set(
+        [...state.outbox.values()]
+          .filter((row) => row.tenantId === tenantId)
+          .map((row) => row.entry.idempotencyKey),
+      );
+      const enqueued: string[] = [];
+      for (const entry of entries) {
+        if (keys.has(entry.idempotencyKey)) continue;
+        if (ownNumber(tenantId, state, entry.phoneNumberId) === undefined) {
+          return errAsync(storageError('constraint', `number ${entry.phoneNumberId} is not this tenant's`));
+        }
+        if (entry.contactId !== undefined && state.contacts.get(entry.contactId)?.tenantId !== tenantId) {
+          return errAsync(storageError('constraint', `contact ${entry.contactId} is not this tenant's`));
+        }
+        keys.add(entry.idempotencyKey);
+        state.outbox.set(entry.id, {
+          entry,
+          tenantId,
+          status: 'pending',
+          attempts: 0,
+          availableAt: entry.notBefore,
+        });
+        enqueued.push(entry.id);
+      }
+      return okAsync({ enqueued, duplicates: entries.length - enqueued.length });
+    },
+    get: (id) => {
+      const row = state.outbox.get(id);
+      return okAsync(row?.tenantId === tenantId ? outboxEntryOf(row) : undefined);
+    },
+    markSent: (id, lease, wamid) =>
+      settle(id, lease, (row) => {
+        row.status = 'sent';
+        row.attempts += 1;
+        if (wamid !== undefined) row.wamid = wamid;
+      }),
+    markFailed: (id, lease, failure) =>
+      settle(id, lease, (row) => {
+        row.status = 'failed';
+        row.attempts += 1;
+        row.lastFailure = failure;
+      }),
+    retryLater: (id, lease, retryAt, failure) =>
+      settle(id, lease, (row) => {
+        row.attempts += 1;
+        row.availableAt = retryAt;
+        row.lastFailure = failure;
+      }),
+    holdRecipient: (phoneNumberId, recipient, until) => {
+      if (ownNumber(tenantId, state, phoneNumberId) !== undefined)
+        state.recipientHolds.set(`${phoneNumberId}|${recipientKeyOf(recipient)}`, until);
+      return okAsync(undefined);
+    },
+  };
+};
+
+const outboxEntryOf = (row: OutboxRow): OutboxEntry => ({
+  ...row.entry,
+  tenantId: row.tenantId,
+  status: row.status,
+  attempts: row.attempts,
+  ...(row.wamid === undefined ? {} : { wamid: row.wamid }),
+  ...(row.lastFailure === undefined ? {} : { lastFailure: row.lastFailure }),
+});
+
+const recipientSlot = (row: OutboxRow): string =>
+  `${row.entry.phoneNumberId}|${row.entry.recipient === undefined ? `outbox:${row.entry.id}` : recipientKeyOf(row.entry.recipient)}`;
+
+const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedSend[] => {
+  const { now } = request;
+  const horizon = new Date(now.getTime() + request.horizonMs);
+  const pending = [...state.outbox.values()].filter((row) => row.status === 'pending');
+  const inFlight = new Set(pending.filter((row) => leaseActive(row, now)).map(recipientSlot));
+  const candidates = pending
+    .filter((row) => {
+      const number = state.numbers.get(row.entry.phoneNumberId);
+      const hold = state.recipientHolds.get(recipientSlot(row));
+      return (
+        row.availableAt <= now &&
+        !leaseActive(row, now) &&
+        number !== undefined &&
+        number.invalid === undefined &&
+        (hold === undefined || hold <= now)
+      );
+    })
+    .sort(
+      (a, b) =>
+        b.entry.priority - a.entry.priority ||
+        a.availableAt.getTime() - b.availableAt.getTime() ||
+        a.entry.createdAt.getTime() - b.entry.createdAt.getTime() ||
+        a.entry.id.localeCompare(b.entry.id),
+    );
+  const queues = new Map<PhoneNumberId, OutboxRow[]>();
+  const takenRecipients = new Set(inFlight);
+  for (const row of candidates) {
+    const slot = recipientSlot(row);
+    if (takenRecipients.has(slot)) continue;
+    takenRecipients.add(slot);
+    const queue = queues.get(row.entry.phoneNumberId) ?? [];
+    queue.push(row);
+    queues.set(row.entry.phoneNumberId, queue);
+  }
+  const capacity = new Map<PhoneNumberId, number>();
+  for (const phoneNumberId of queues.keys()) {
+    const number = state.numbers.get(phoneNumberId)!;
+    const start = Math.max(now.getTime(), state.nextSlotAt.get(phoneNumberId)?.getTime() ?? 0);
+    capacity.set(
+      phoneNumberId,
+      start > horizon.getTime()
+        ? 0
+        : Math.floor((horizon.getTime() - start) / slotSpacingMs(number.ratePerSecond)) + 1,
+    );
+  }
+  // Round robin across numbers, so one number's backlog cannot take the whole claim.
+  const chosen = new Map<PhoneNumberId, OutboxRow[]>();
+  let total = 0;
+  let progressed = true;
+  while (total < request.limit && progressed) {
+    progressed = false;
+    for (const [phoneNumberId, queue] of queues) {
+      const taken = chosen.get(phoneNumberId) ?? [];
+      if (total >= request.limit || queue.length === 0 || taken.length >= (capacity.get(phoneNumberId) ?? 0))
+        continue;
+      taken.push(queue.shift()!);
+      chosen.set(phoneNumberId, taken);
+      total += 1;
+      progressed = true;
+    }
+  }
+  const claimed: ClaimedSend[] = [];
+  for (const [phoneNumberId, rows] of chosen) {
+    const number = state.numbers.get(phoneNumberId)!;
+    const { slots, nextFreeAt } = placeSendSlots({
+      nextFreeAt: state.nextSlotAt.get(phoneNumberId),
+      now,
+      ratePerSecond: number.ratePerSecond,
+      count: rows.length,
+      horizon,
+    });
+    state.nextSlotAt.set(phoneNumberId, nextFreeAt);
+    rows.forEach((row, index) => {
+      const sendAt = slots[index]!;
+      row.lease = { owner: request.owner, until: new Date(sendAt.getTime() + request.leaseMs) };
+      claimed.push({ ...outboxEntryOf(row), lease: row.lease, sendAt });
+    });
+  }
+  return claimed;
+};
+
+const messageLog = (tenantId: TenantId, state: State): MessageLog => ({
+  recordInbound: (record) => {
+    const key = `${tenantId}|${record.wamid}`;
+    if (!state.inbound.has(key)) state.inbound.set(key, { ...record, tenantId });
+    return okAsync(undefined);
+  },
+  lastInboundAt: (phoneNumberId, contactId) =>
+    okAsync(
+      [...state.inbound.values()]
+        .filter(
+          (row) =>
+            row.tenantId === tenantId && row.phoneNumberId === phoneNumberId && row.contactId === contactId,
+        )
+        .reduce<Date | undefined>(
+          (latest, row) => (latest === undefined || row.sentAt > latest ? row.sentAt : latest),
+          undefined,
+        ),
+    ),
+  recordOutbound: (record) => {
+    const key = `${tenantId}|${record.wamid}`;
+    if (!state.outbound.has(key)) state.outbound.set(key, { ...record, tenantId, status: 'accepted' });
+    return okAsync(undefined);
+  },
+  applyStatus: (change: StatusChange) => {
+    const row = state.outbound.get(`${tenantId}|${change.wamid}`);
+    if (row === undefined) return okAsync(undefined);
+    const previous = row.status;
+    row.status = advanceStatus(previous, change.status);
+    const firstError = change.errors[0];
+    if (row.status === 'failed' && previous !== 'failed' && firstError !== undefined) row.error = firstError;
+    const outcome: StatusOutcome = {
+      previous,
+      current: row.status,
+      outboxId: row.outboxId,
+      origin: row.origin,
+      ...(row.contactId === undefined ? {} : { contactId: row.contactId }),
+    };
+    return okAsync(outcome);
+  },
+});

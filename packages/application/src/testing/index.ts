@@ -1,0 +1,17 @@
+export * from './contracts/index.ts';
+export {
+  describeMessagingGatewayContract,
+  everyMessageType,
+  type GatewayHarness,
+} from './contracts/messaging-gateway.contract.ts';
+export {
+  describeSecretCipherContract,
+  type SecretCipherHarness,
+} from './contracts/secret-cipher.contract.ts';
+export { FakeSecretCipher } from './fake-secret-cipher.ts';
+export { InMemoryDatabase } from './in-memory-database.ts';
+export { ManualClock } from './manual-clock.ts';
+export { type AcceptedSend, RecordingGateway, type ScriptedFailure } from './recording-gateway.ts';
+export { type LogLine, RecordingLogger } from './recording-logger.ts';
+export { RecordingMetrics } from './recording-metrics.ts';
+export { SequentialIds } from './sequential-ids.ts';

@@ -1,0 +1,59 @@
+import { err, ok, type Result } from './result.ts';
+
+declare const brand: unique symbol;
+/** A primitive that the type checker keeps apart from other primitives of the same shape. */
+export type Brand<T, Name extends string> = T & { readonly [brand]: Name };
+
+export type TenantId = Brand<string, 'TenantId'>;
+export type ContactId = Brand<string, 'ContactId'>;
+export type AgreementId = Brand<string, 'AgreementId'>;
+/** Meta's id of one WhatsApp Business phone number; globally unique, the webhook routing key. */
+export type PhoneNumberId = Brand<string, 'PhoneNumberId'>;
+/** WhatsApp Business Account id (`entry[].id` in webhooks). */
+export type WabaId = Brand<string, 'WabaId'>;
+/** Meta's own id of an app (App Dashboard → Settings → Basic). */
+export type MetaAppId = Brand<string, 'MetaAppId'>;
+/** Our record of a Meta app: the app whose secret signs the webhooks of its numbers. */
+export type AppId = Brand<string, 'AppId'>;
+/** WhatsApp message id (`wamid.…`). */
+export type Wamid = Brand<string, 'Wamid'>;
+
+export type InvalidId = {
+  readonly type: 'invalid_id';
+  readonly kind: string;
+  readonly value: string;
+  readonly expected: string;
+};
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const graphIdPattern = /^[0-9]{1,32}$/;
+
+const invalid = (kind: string, value: string, expected: string): InvalidId => ({
+  type: 'invalid_id',
+  kind,
+  value,
+  expected,
+});
+
+const uuidOf =
+  <T extends string>(kind: string) =>
+  (value: string): Result<T, InvalidId> =>
+    uuidPattern.test(value) ? ok(value.toLowerCase() as T) : err(invalid(kind, value, 'a UUID'));
+
+const graphIdOf =
+  <T extends string>(kind: string) =>
+  (value: string): Result<T, InvalidId> =>
+    graphIdPattern.test(value) ? ok(value as T) : err(invalid(kind, value, 'digits only, as Meta shows it'));
+
+export const parseTenantId = uuidOf<TenantId>('tenant id');
+export const parseContactId = uuidOf<ContactId>('contact id');
+export const parseAgreementId = uuidOf<AgreementId>('agreement id');
+export const parseAppId = uuidOf<AppId>('app id');
+export const parsePhoneNumberId = graphIdOf<PhoneNumberId>('phone number id');
+export const parseWabaId = graphIdOf<WabaId>('WABA id');
+export const parseMetaAppId = graphIdOf<MetaAppId>('Meta app id');
+
+export const parseWamid = (value: string): Result<Wamid, InvalidId> =>
+  value.length > 0 && value.length <= 512 && value.trim() === value
+    ? ok(value as Wamid)
+    : err(invalid('wamid', value, 'a non-empty message id'));

@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+// Workspace packages expose their TypeScript sources under this export condition, so tests run the
+// code as written instead of whatever was last built into dist/.
+const sourceCondition = '@prestabot/source';
+
+const shared = {
+  resolve: { conditions: [sourceCondition, 'module', 'node', 'import', 'default'] },
+  ssr: { resolve: { conditions: [sourceCondition, 'module', 'node', 'import', 'default'] } },
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        ...shared,
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.spec.ts'],
+          exclude: ['**/*.prop.spec.ts', '**/*.int.spec.ts', '**/*.e2e.spec.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        ...shared,
+        test: { name: 'property', include: ['packages/*/src/**/*.prop.spec.ts'], testTimeout: 120_000 },
+      },
+      {
+        ...shared,
+        test: {
+          name: 'integration',
+          include: ['packages/*/src/**/*.int.spec.ts', 'packages/*/src/**/*.e2e.spec.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
