@@ -1,0 +1,3 @@
+export { ZodWebhookParser } from './parser.ts';
+export { signWebhookBody, WebCryptoSignatureVerifier } from './signature.ts';
+export { type SubscriptionError, verifySubscription } from './subscription.ts';

@@ -1,0 +1,138 @@
+import { webhookDeliveryStatuses } from '@prestabot/domain';
+import * as z from 'zod';
+
+// Wire shapes of Meta's webhook payloads. Every object is loose: Meta adds fields without notice.
+// Required fields are the ones an item cannot be read without; optional enrichments that come malformed
+// fall back to absent (`.catch`) instead of costing the whole item.
+
+const optionalString = z.string().optional().catch(undefined);
+/** A sender or recipient id; an empty one counts as absent. */
+const optionalId = z.string().min(1).optional().catch(undefined);
+
+/** Unix seconds, as a string (Meta's format) or a number. Eleven digits keep the Date valid. */
+export const timestampSchema = z
+  .union([z.string().regex(/^\d{1,11}$/), z.number().int().nonnegative().max(99_999_999_999)])
+  .transform((seconds) => new Date(Number(seconds) * 1000));
+
+/** Meta's examples send numbers; some libraries type coordinates as strings. */
+const coordinateSchema = z.union([
+  z.number(),
+  z
+    .string()
+    .regex(/^-?\d+(\.\d+)?$/)
+    .transform(Number),
+]);
+
+export const objectKindSchema = z.looseObject({ object: z.string() });
+
+export const envelopeSchema = z.looseObject({ entry: z.array(z.unknown()) });
+
+export const entrySchema = z.looseObject({ id: z.string(), changes: z.array(z.unknown()) });
+
+export const changeSchema = z.looseObject({ field: z.string(), value: z.unknown() });
+
+export const metadataSchema = z.looseObject({
+  phone_number_id: z.string(),
+  display_phone_number: optionalString,
+});
+
+const contactSchema = z.looseObject({
+  wa_id: optionalId,
+  user_id: optionalId,
+  profile: z.looseObject({ name: optionalString }).optional().catch(undefined),
+});
+export type WireContact = z.infer<typeof contactSchema>;
+
+export const messagesValueSchema = z.looseObject({
+  metadata: z.unknown(),
+  contacts: z
+    .array(contactSchema.optional().catch(undefined))
+    .catch([])
+    .transform((contacts) => contacts.filter((contact) => contact !== undefined)),
+  messages: z.array(z.unknown()).default([]),
+  statuses: z.array(z.unknown()).default([]),
+  errors: z.array(z.unknown()).default([]),
+});
+
+export const errorDetailSchema = z.looseObject({
+  code: z.number().int(),
+  title: optionalString,
+  message: optionalString,
+  error_subcode: z.number().int().optional().catch(undefined),
+  error_data: z.looseObject({ details: optionalString }).optional().catch(undefined),
+  /** Older payloads (legacy `unknown` messages) put `details` here instead of in `error_data`. */
+  details: optionalString,
+});
+export type WireErrorDetail = z.infer<typeof errorDetailSchema>;
+
+export const errorListSchema = z.array(errorDetailSchema);
+
+export const messageSchema = z.looseObject({
+  id: z.string(),
+  from: optionalId,
+  from_user_id: optionalId,
+  timestamp: timestampSchema,
+  type: z.string(),
+  context: z.looseObject({ id: optionalString }).optional().catch(undefined),
+  errors: errorListSchema.default([]),
+});
+
+// Bodies, each read from the message key its `type` names (`message.text`, `message.image`, …).
+
+export const textSchema = z.looseObject({ body: z.string() });
+
+export const interactiveSchema = z.looseObject({ type: z.string() });
+
+export const buttonReplySchema = z.looseObject({ id: z.string(), title: z.string() });
+
+export const listReplySchema = z.looseObject({
+  id: z.string(),
+  title: z.string(),
+  description: optionalString,
+});
+
+export const flowReplySchema = z.looseObject({
+  name: z.string(),
+  response_json: z.string(),
+  body: optionalString,
+});
+
+export const quickReplySchema = z.looseObject({ text: z.string(), payload: z.string() });
+
+export const mediaSchema = z.looseObject({
+  id: z.string().min(1),
+  mime_type: optionalString,
+  caption: optionalString,
+  filename: optionalString,
+});
+
+export const locationSchema = z.looseObject({
+  latitude: coordinateSchema,
+  longitude: coordinateSchema,
+  name: optionalString,
+  address: optionalString,
+});
+
+export const sharedContactsSchema = z.array(
+  z.looseObject({
+    name: z.looseObject({ formatted_name: z.string() }),
+    phones: z
+      .array(z.looseObject({ phone: z.string(), wa_id: optionalString, type: optionalString }))
+      .default([]),
+  }),
+);
+
+export const reactionSchema = z.looseObject({ message_id: z.string(), emoji: optionalString });
+
+export const systemSchema = z.looseObject({ type: z.string(), body: optionalString });
+
+export const statusSchema = z.looseObject({
+  id: z.string(),
+  status: z.enum(webhookDeliveryStatuses),
+  timestamp: timestampSchema,
+  recipient_id: optionalId,
+  recipient_user_id: optionalId,
+  errors: errorListSchema.default([]),
+  biz_opaque_callback_data: optionalString,
+  pricing: z.looseObject({ category: optionalString }).optional().catch(undefined),
+});
