@@ -9,9 +9,19 @@ export {
   type SecretCipherHarness,
 } from './contracts/secret-cipher.contract.ts';
 export { FakeSecretCipher } from './fake-secret-cipher.ts';
+export { createInMemoryApp, type InMemoryApp, type InMemoryAppOptions } from './in-memory-app.ts';
 export { InMemoryDatabase } from './in-memory-database.ts';
 export { ManualClock } from './manual-clock.ts';
 export { type AcceptedSend, RecordingGateway, type ScriptedFailure } from './recording-gateway.ts';
 export { type LogLine, RecordingLogger } from './recording-logger.ts';
 export { RecordingMetrics } from './recording-metrics.ts';
 export { SequentialIds } from './sequential-ids.ts';
+export {
+  deliveryStatus,
+  encodeBatch,
+  inboundMessage,
+  inboundText,
+  JsonBatchParser,
+  TestSignatureVerifier,
+  testSignature,
+} from './webhook-doubles.ts';

@@ -1,0 +1,152 @@
+import type { PhoneNumberId, TenantId } from '@prestabot/domain';
+import { describe, expect, it } from 'vitest';
+import {
+  createInMemoryApp,
+  expectOk,
+  JsonBatchParser,
+  TestSignatureVerifier,
+  textOutboxEntry,
+} from '../testing/index.ts';
+import { retryDelayMs } from './backoff.ts';
+
+const setup = () =>
+  createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
+type App = ReturnType<typeof setup>;
+
+const queue = async (app: App, tenantId: TenantId, phoneNumberId = '1001', to?: string) => {
+  const entry = textOutboxEntry(phoneNumberId as PhoneNumberId, {
+    at: app.clock.now(),
+    ...(to === undefined ? {} : { to: to as never }),
+  });
+  await expectOk(app.database.unitOfWork.run(tenantId, (r) => r.outbox.enqueue([entry])));
+  return entry;
+};
+const claimAndSend = async (app: App) => {
+  const sends = await expectOk(
+    app.database.outboxQueue.claim({
+      owner: 'w',
+      limit: 50,
+      leaseMs: 30_000,
+      now: app.clock.now(),
+      horizonMs: 1000,
+    }),
+  );
+  return Promise.all(sends.map((send) => expectOk(app.sendQueuedMessage.execute(send))));
+};
+const stored = (app: App, id: string) => app.database.snapshot().outbox.get(id)!;
+
+describe('SendQueuedMessage', () => {
+  it('records the wamid Graph returned and logs the message as sent', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const entry = await queue(app, tenantId);
+    expect(await claimAndSend(app)).toEqual(['sent']);
+    expect(stored(app, entry.id)).toMatchObject({ status: 'sent', wamid: app.gateway.accepted[0]?.wamid });
+    expect([...app.database.snapshot().outbound.values()]).toMatchObject([
+      { outboxId: entry.id, status: 'accepted' },
+    ]);
+  });
+
+  it('retries throttling and 5xx with backoff, then gives up after the last attempt', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const entry = await queue(app, tenantId);
+    app.gateway.failNext('1001' as PhoneNumberId, ...Array.from({ length: 8 }, () => ({ code: 131000 })));
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 8; attempt += 1) {
+      outcomes.push(...(await claimAndSend(app)));
+      app.clock.advance(10 * 60 * 1000);
+    }
+    expect(outcomes).toEqual([...Array(7).fill('retry_scheduled'), 'failed']);
+    expect(stored(app, entry.id)).toMatchObject({
+      status: 'failed',
+      lastFailure: { reason: 'retryable_retries_exhausted', code: 131000 },
+    });
+  });
+
+  it("honours Meta's Retry-After", async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const entry = await queue(app, tenantId);
+    app.gateway.failNext('1001' as PhoneNumberId, { code: 130429, retryAfterMs: 90_000 });
+    await claimAndSend(app);
+    expect(stored(app, entry.id).availableAt.getTime() - app.clock.now().getTime()).toBe(90_000);
+  });
+
+  it('flags the number on 190 and sends nothing more for it until the token is rotated', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    app.gateway.allow('1001' as PhoneNumberId, 'token-that-meta-now-wants');
+    await queue(app, tenantId);
+    await queue(app, tenantId);
+    expect(await claimAndSend(app)).toEqual(['token_invalid', 'token_invalid']);
+    const attemptsBefore = app.gateway.attempts.length;
+    app.clock.advance(60 * 60 * 1000);
+    expect(await claimAndSend(app)).toEqual([]);
+    expect(app.gateway.attempts.length).toBe(attemptsBefore);
+    expect((await expectOk(app.manageTenants.listTenants()))[0]?.tokenStatus).toMatch(
+      /^INVALID \(last 190 at /,
+    );
+    await expectOk(app.manageTenants.rotateToken('1001', 'token-that-meta-now-wants'));
+    expect(await claimAndSend(app)).toEqual(['sent', 'sent']);
+  });
+
+  it('holds only the recipient Meta says we wrote to too often', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const busy = await queue(app, tenantId, '1001', '+56911111111');
+    app.clock.advance(1);
+    const other = await queue(app, tenantId, '1001', '+56922222222');
+    app.gateway.failNext('1001' as PhoneNumberId, { code: 131056 });
+    expect(await claimAndSend(app)).toEqual(['recipient_held', 'sent']);
+    expect(stored(app, busy.id).status).toBe('pending');
+    expect(stored(app, other.id).status).toBe('sent');
+    app.clock.advance(5000);
+    expect(await claimAndSend(app)).toEqual([]);
+    app.clock.advance(2000);
+    expect(await claimAndSend(app)).toEqual(['sent']);
+  });
+
+  it('fails for good on what retrying cannot fix, keeping code and title', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const rejected = await queue(app, tenantId);
+    app.gateway.failNext('1001' as PhoneNumberId, {
+      code: 132001,
+      title: 'Template name does not exist in the translation',
+    });
+    expect(await claimAndSend(app)).toEqual(['failed']);
+    expect(stored(app, rejected.id)).toMatchObject({
+      status: 'failed',
+      lastFailure: {
+        reason: 'rejected',
+        code: 132001,
+        title: 'Template name does not exist in the translation',
+      },
+    });
+    const closed = await queue(app, tenantId);
+    app.gateway.failNext('1001' as PhoneNumberId, { code: 131047 });
+    expect(await claimAndSend(app)).toEqual(['failed']);
+    expect(stored(app, closed.id).lastFailure?.reason).toBe('window_closed');
+  });
+
+  it('drops a message that waited longer than a day', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const entry = await queue(app, tenantId);
+    app.clock.advance(25 * 60 * 60 * 1000);
+    expect(await claimAndSend(app)).toEqual(['failed']);
+    expect(stored(app, entry.id).lastFailure?.reason).toBe('expired');
+    expect(app.gateway.attempts).toEqual([]);
+  });
+});
+
+describe('full-jitter backoff', () => {
+  it('waits a random time under an exponentially growing, capped ceiling', () => {
+    const options = { baseMs: 1000, capMs: 60_000 };
+    expect(retryDelayMs(0, () => 0.999, options)).toBe(999);
+    expect(retryDelayMs(3, () => 0.5, options)).toBe(4000);
+    expect(retryDelayMs(20, () => 0.999, options)).toBe(59_940);
+    expect(retryDelayMs(0, () => 0, { ...options, retryAfterMs: 30_000 })).toBe(30_000);
+  });
+});

@@ -1,0 +1,140 @@
+import type { PhoneNumberId, WebhookItem } from '@prestabot/domain';
+import { describe, expect, it } from 'vitest';
+import {
+  createInMemoryApp,
+  encodeBatch,
+  expectErr,
+  expectOk,
+  inboundText,
+  JsonBatchParser,
+  TestSignatureVerifier,
+  testSignature,
+} from '../testing/index.ts';
+import { maxWebhookBytes } from './ingest-webhook.ts';
+
+const deploymentSecret = 'deployment-app-secret';
+const setup = () =>
+  createInMemoryApp({
+    verifier: new TestSignatureVerifier(),
+    parser: new JsonBatchParser(),
+    deploymentAppSecret: deploymentSecret,
+  });
+
+const deliver = (app: ReturnType<typeof setup>, items: readonly WebhookItem[], secret = deploymentSecret) =>
+  app.ingestWebhook.execute({ rawBody: encodeBatch(items), signature: testSignature(secret) });
+
+describe('IngestWebhook', () => {
+  it('stores every item of a batch in its own tenant, before anything is processed', async () => {
+    const app = setup();
+    const tenantA = await app.addTenant('1001', 'token-a');
+    const tenantB = await app.addTenant('2002', 'token-b');
+    const result = await expectOk(
+      deliver(app, [
+        inboundText('1001', '56911111111', 'hola'),
+        inboundText('2002', '56922222222', 'hola'),
+        inboundText('1001', '56933333333', 'menu'),
+      ]),
+    );
+    expect(result.recorded.map((tenant) => [tenant.tenantId, tenant.entryIds.length])).toEqual([
+      [tenantA, 2],
+      [tenantB, 1],
+    ]);
+    const stored = [...app.database.snapshot().inbox.values()];
+    expect(stored.map((row) => [row.tenantId, row.entry.phoneNumberId])).toEqual([
+      [tenantA, '1001'],
+      [tenantA, '1001'],
+      [tenantB, '2002'],
+    ]);
+    expect(app.gateway.attempts).toEqual([]);
+  });
+
+  it('changes nothing when Meta delivers the same wamid again', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    const message = inboundText('1001', '56911111111', 'hola');
+    await expectOk(deliver(app, [message]));
+    const again = await expectOk(deliver(app, [message]));
+    expect(again).toMatchObject({ duplicates: 1, recorded: [{ entryIds: [] }] });
+    expect(app.database.snapshot().inbox.size).toBe(1);
+  });
+
+  it('stores nothing for an unknown number, and says how to add it', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    const result = await expectOk(
+      deliver(app, [inboundText('9999', '56911111111', 'hola'), inboundText('1001', '56911111111', 'hola')]),
+    );
+    expect(result.unknownNumbers).toEqual(['9999']);
+    expect(app.database.snapshot().inbox.size).toBe(1);
+    const warning = app.logger.at('warn').find((line) => line.fields.phoneNumberId === '9999');
+    expect(warning?.message).toContain('prestabot numbers add');
+    expect(warning?.message).toContain('--phone-number-id 9999');
+    expect(app.metrics.count('webhook_unknown_number_total')).toBe(1);
+  });
+
+  it('refuses a missing or wrong signature and stores nothing', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    const body = encodeBatch([inboundText('1001', '56911111111', 'hola')]);
+    expect(await expectErr(app.ingestWebhook.execute({ rawBody: body, signature: undefined }))).toEqual({
+      type: 'signature_missing',
+    });
+    expect(
+      await expectErr(app.ingestWebhook.execute({ rawBody: body, signature: testSignature('guess') })),
+    ).toEqual({ type: 'signature_mismatch' });
+    expect(app.database.snapshot().inbox.size).toBe(0);
+  });
+
+  it("accepts each app's own signature, and refuses a payload signed by an app that does not own the number", async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a', { appSecret: 'secret-of-app-a' });
+    await app.addTenant('2002', 'token-b');
+    await expectOk(deliver(app, [inboundText('1001', '56911111111', 'hola')], 'secret-of-app-a'));
+    await expectOk(deliver(app, [inboundText('2002', '56911111111', 'hola')], deploymentSecret));
+    const foreign = await expectErr(
+      deliver(app, [inboundText('1001', '56911111111', 'otra')], deploymentSecret),
+    );
+    expect(foreign).toEqual({ type: 'signature_app_mismatch', phoneNumberId: '1001' });
+    expect(app.database.snapshot().inbox.size).toBe(2);
+  });
+
+  it('refuses what is over 3 MB without reading it', async () => {
+    const app = setup();
+    const error = await expectErr(
+      app.ingestWebhook.execute({ rawBody: new Uint8Array(maxWebhookBytes + 1), signature: undefined }),
+    );
+    expect(error).toEqual({ type: 'payload_too_large', size: maxWebhookBytes + 1, limit: maxWebhookBytes });
+  });
+
+  it('cannot verify anything when no secret is configured', async () => {
+    const app = createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
+    const error = await expectErr(
+      app.ingestWebhook.execute({ rawBody: encodeBatch([]), signature: testSignature('x') }),
+    );
+    expect(error).toEqual({ type: 'no_webhook_secret' });
+  });
+
+  it('reports the database being down, so the host can answer 503 and Meta retries', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    app.database.setUnavailable(true);
+    const error = await expectErr(deliver(app, [inboundText('1001', '56911111111', 'hola')]));
+    expect(error).toMatchObject({ type: 'storage_error', reason: 'unavailable' });
+  });
+
+  it("logs Meta's number-level errors with the tenant, and stores nothing for them", async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const numberError: WebhookItem = {
+      kind: 'error',
+      phoneNumberId: '1001' as PhoneNumberId,
+      wabaId: '102290129340398' as never,
+      errors: [{ code: 131031, title: 'Account locked' }],
+    };
+    await expectOk(deliver(app, [numberError]));
+    expect(
+      app.logger.at('warn').some((line) => line.fields.tenantId === tenantId && line.fields.code === 131031),
+    ).toBe(true);
+    expect(app.database.snapshot().inbox.size).toBe(0);
+  });
+});

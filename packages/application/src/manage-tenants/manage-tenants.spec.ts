@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryDatabase } from '../testing/in-memory-database.ts';
+import {
+  createInMemoryApp,
+  expectErr,
+  expectOk,
+  FakeSecretCipher,
+  JsonBatchParser,
+  SequentialIds,
+  TestSignatureVerifier,
+} from '../testing/index.ts';
+import { ManageTenants } from './manage-tenants.ts';
+
+const setup = () =>
+  createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
+const valid = {
+  name: 'Préstamos Ana',
+  phoneNumberId: '1065403522429',
+  accessToken: 'EAAGsecret-token-value-0001',
+  wabaId: '102290129340398',
+};
+
+describe('ManageTenants', () => {
+  it('creates a tenant with its first number, and lists it without the token', async () => {
+    const app = setup();
+    const { tenantId } = await expectOk(
+      app.manageTenants.addTenant({ ...valid, timezone: 'America/Bogota', displayPhone: '+56912345678' }),
+    );
+    const rows = await expectOk(app.manageTenants.listTenants());
+    expect(rows).toEqual([
+      {
+        tenantId,
+        name: 'Préstamos Ana',
+        timezone: 'America/Bogota',
+        phoneNumberId: '1065403522429',
+        displayPhoneNumber: '+56912345678',
+        wabaId: '102290129340398',
+        tokenStatus: 'SET (27 chars)',
+        ratePerSecond: 80,
+      },
+    ]);
+    expect(JSON.stringify(app.database.snapshot().numbers.get('1065403522429' as never))).not.toContain(
+      valid.accessToken,
+    );
+  });
+
+  it.each([
+    [{ name: '  ' }, '--name'],
+    [{ timezone: 'Mars/Olympus' }, '--timezone'],
+    [{ locale: 'fr' }, '--locale'],
+    [{ phoneNumberId: '+56 9 1234' }, '--phone-number-id'],
+    [{ wabaId: 'waba' }, '--waba-id'],
+    [{ displayPhone: '12' }, '--display-phone'],
+    [{ ratePerSecond: 5000 }, '--rate'],
+    [{ appSecret: ' ' }, '--app-secret'],
+  ])('names the bad value and the expected form (%o)', async (override, field) => {
+    const error = await expectErr(setup().manageTenants.addTenant({ ...valid, ...override }));
+    expect(error).toMatchObject({ type: 'invalid_input', field, expected: expect.any(String) });
+  });
+
+  it('refuses a phone_number_id that another tenant already has', async () => {
+    const app = setup();
+    await expectOk(app.manageTenants.addTenant(valid));
+    const error = await expectErr(app.manageTenants.addTenant({ ...valid, name: 'Otro' }));
+    expect(error).toEqual({ type: 'number_already_registered', phoneNumberId: valid.phoneNumberId });
+    expect(await expectOk(app.manageTenants.listTenants())).toHaveLength(1);
+  });
+
+  it('adds a number to an existing tenant only', async () => {
+    const app = setup();
+    const { tenantId } = await expectOk(app.manageTenants.addTenant(valid));
+    await expectOk(app.manageTenants.addNumber(tenantId, { ...valid, phoneNumberId: '2002' }));
+    expect((await expectOk(app.manageTenants.listTenants())).map((row) => row.phoneNumberId)).toEqual([
+      valid.phoneNumberId,
+      '2002',
+    ]);
+    const unknown = await expectErr(
+      app.manageTenants.addNumber('3f2504e0-4f89-41d3-9a0c-0305e82c3301', {
+        ...valid,
+        phoneNumberId: '3003',
+      }),
+    );
+    expect(unknown).toMatchObject({ type: 'tenant_not_found' });
+    expect(await expectErr(app.manageTenants.addNumber('not-a-uuid', valid))).toMatchObject({
+      type: 'invalid_input',
+      field: '--tenant',
+    });
+  });
+
+  it('rotates a token: the next send uses the new one', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'old-token');
+    await expectOk(app.manageTenants.rotateToken('1001', 'new-token-0123456789'));
+    app.gateway.allow('1001' as never, 'new-token-0123456789');
+    await expectOk(
+      app.sendReply.execute({
+        tenantId,
+        phoneNumberId: '1001' as never,
+        recipient: { phone: '+56911111111' as never },
+        message: { type: 'text', body: 'hola', previewUrl: false },
+      }),
+    );
+    expect(app.gateway.accepted[0]?.accessToken).toBe('new-token-0123456789');
+    expect(await expectErr(app.manageTenants.rotateToken('9999', 'x'))).toMatchObject({
+      type: 'tenant_not_found',
+      phoneNumberId: '9999',
+    });
+  });
+
+  it('records an empty token as EMPTY', async () => {
+    const app = setup();
+    await expectOk(app.manageTenants.addTenant({ ...valid, accessToken: '' }));
+    expect((await expectOk(app.manageTenants.listTenants()))[0]?.tokenStatus).toBe('EMPTY');
+  });
+
+  it('cannot store a token without an encryption key, and says how to make one', async () => {
+    const database = new InMemoryDatabase();
+    const manage = new ManageTenants({
+      ...database,
+      cipher: new FakeSecretCipher(null),
+      ids: new SequentialIds(),
+    });
+    const error = await expectErr(manage.addTenant(valid));
+    expect(error).toMatchObject({
+      type: 'encryption_key_missing',
+      message: expect.stringContaining('PRESTABOT_ENCRYPTION_KEY'),
+    });
+    expect(database.snapshot().tenants.size).toBe(0);
+  });
+});

@@ -1,0 +1,159 @@
+import type { Wamid } from '@prestabot/domain';
+import { describe, expect, it } from 'vitest';
+import {
+  createInMemoryApp,
+  deliveryStatus,
+  encodeBatch,
+  expectOk,
+  inboundMessage,
+  inboundText,
+  JsonBatchParser,
+  TestSignatureVerifier,
+  testSignature,
+} from '../testing/index.ts';
+
+const secret = 'app-secret';
+const setup = () =>
+  createInMemoryApp({
+    verifier: new TestSignatureVerifier(),
+    parser: new JsonBatchParser(),
+    deploymentAppSecret: secret,
+  });
+type App = ReturnType<typeof setup>;
+const deliver = (app: App, ...items: Parameters<typeof encodeBatch>[0]) =>
+  expectOk(app.ingestWebhook.execute({ rawBody: encodeBatch(items), signature: testSignature(secret) }));
+const sentTo = (app: App, waId: string) =>
+  app.gateway.accepted.filter(
+    (send) =>
+      send.recipient !== undefined && 'phone' in send.recipient && send.recipient.phone === `+${waId}`,
+  );
+
+describe('processing inbound messages', () => {
+  it("answers a greeting with the main menu, from the number written to, with that number's token", async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    await app.addTenant('2002', 'token-b');
+    await deliver(
+      app,
+      inboundText('1001', '56911111111', 'Hola!', { profileName: 'Ana' }),
+      inboundText('2002', '56922222222', 'menú'),
+    );
+    await app.drain();
+    const [toAna] = sentTo(app, '56911111111');
+    expect(toAna).toMatchObject({
+      phoneNumberId: '1001',
+      accessToken: 'token-a',
+      message: { type: 'buttons' },
+    });
+    expect(toAna?.message.type === 'buttons' && toAna.message.body).toContain('Ana');
+    expect(sentTo(app, '56922222222')).toMatchObject([
+      { phoneNumberId: '2002', accessToken: 'token-b', message: { type: 'buttons' } },
+    ]);
+  });
+
+  it('answers any first message with the menu, and later unknown text with help', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    await deliver(app, inboundText('1001', '56911111111', 'quiero prestar algo'));
+    await app.drain();
+    await deliver(app, inboundText('1001', '56911111111', 'no sé qué hacer'));
+    await app.drain();
+    const replies = sentTo(app, '56911111111').map((send) => send.message);
+    expect(replies.map((message) => message.type)).toEqual(['buttons', 'text']);
+    expect(replies[1]).toMatchObject({ body: expect.stringContaining('menu') });
+  });
+
+  it("politely says it cannot read a type it does not know, and doesn't answer reactions", async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    await deliver(app, inboundText('1001', '56911111111', 'hola'));
+    await app.drain();
+    await deliver(
+      app,
+      inboundMessage('1001', '56911111111', {
+        type: 'unsupported',
+        originalType: 'poll',
+        errors: [{ code: 131051 }],
+      }),
+      inboundMessage('1001', '56911111111', { type: 'reaction', messageId: 'wamid.x' as Wamid, emoji: '👍' }),
+    );
+    await app.drain();
+    const replies = sentTo(app, '56911111111').map((send) => send.message);
+    expect(replies).toHaveLength(2);
+    expect(replies[1]).toMatchObject({
+      type: 'text',
+      body: expect.stringContaining('Todavía no puedo leer'),
+    });
+  });
+
+  it('answers in the tenant language', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a', { locale: 'en' });
+    await deliver(app, inboundText('1001', '56911111111', 'hello'));
+    await app.drain();
+    const [menu] = sentTo(app, '56911111111');
+    expect(menu?.message).toMatchObject({
+      type: 'buttons',
+      buttons: [{ title: 'New loan' }, { title: 'My loans' }, { title: 'My profile' }],
+    });
+  });
+
+  it('answers a message once, even when the worker loses its lease mid-way', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    await deliver(app, inboundText('1001', '56911111111', 'hola'));
+    const [slow] = await expectOk(
+      app.database.inboxQueue.claim({ owner: 'slow', limit: 1, leaseMs: 1000, now: app.clock.now() }),
+    );
+    app.clock.advance(5000);
+    const [fast] = await expectOk(
+      app.database.inboxQueue.claim({ owner: 'fast', limit: 1, leaseMs: 30_000, now: app.clock.now() }),
+    );
+    expect(await expectOk(app.processInboxEntry.execute(fast!))).toMatchObject({ type: 'processed' });
+    expect(await expectOk(app.processInboxEntry.execute(slow!))).toEqual({ type: 'lease_lost' });
+    expect(app.database.snapshot().outbox.size).toBe(1);
+  });
+
+  it('keeps delivery statuses moving forward only, whatever order they arrive in', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    await deliver(app, inboundText('1001', '56911111111', 'hola'));
+    await app.drain();
+    const wamid = app.gateway.accepted[0]!.wamid!;
+    await deliver(
+      app,
+      deliveryStatus('1001', wamid, 'read'),
+      deliveryStatus('1001', wamid, 'delivered'),
+      deliveryStatus('1001', wamid, 'sent'),
+    );
+    await app.drain();
+    const [row] = [...app.database.snapshot().outbound.values()];
+    expect(row?.status).toBe('read');
+    await deliver(
+      app,
+      deliveryStatus('1001', wamid, 'failed', { errors: [{ code: 131047, title: 'Re-engagement message' }] }),
+    );
+    await app.drain();
+    expect([...app.database.snapshot().outbound.values()][0]).toMatchObject({
+      status: 'failed',
+      error: { code: 131047 },
+    });
+    expect(app.metrics.count('delivery_statuses_total', { status: 'failed', code: '131047' })).toBe(1);
+  });
+
+  it('waits for the send to be recorded when a status arrives first, then gives up with a log', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    await deliver(app, deliveryStatus('1001', 'wamid.not-yet', 'delivered'));
+    const [entry] = await expectOk(
+      app.database.inboxQueue.claim({ owner: 'w', limit: 1, leaseMs: 30_000, now: app.clock.now() }),
+    );
+    expect(await expectOk(app.processInboxEntry.execute(entry!))).toEqual({ type: 'retry_later' });
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      app.clock.advance(120_000);
+      await app.drain();
+    }
+    expect([...app.database.snapshot().inbox.values()][0]?.processedAt).toBeDefined();
+    expect(app.logger.at('warn').some((line) => line.message.includes('never sent'))).toBe(true);
+  });
+});

@@ -1,0 +1,139 @@
+import type { PhoneNumberId, TenantId } from '@prestabot/domain';
+import { type SendPolicy, SendQueuedMessage } from '../dispatch-outbox/send-queued-message.ts';
+import { HandleInbound } from '../handle-inbound/handle-inbound.ts';
+import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
+import { MainMenuResponder } from '../handle-inbound/main-menu-responder.ts';
+import { IngestWebhook } from '../ingest-webhook/ingest-webhook.ts';
+import { ManageTenants } from '../manage-tenants/manage-tenants.ts';
+import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
+import { ProcessInboxEntry, type StatusListener } from '../process-inbox/process-inbox-entry.ts';
+import { SendReply } from '../send-reply/send-reply.ts';
+import { expectOk } from './contracts/storage-harness.ts';
+import { FakeSecretCipher } from './fake-secret-cipher.ts';
+import { InMemoryDatabase } from './in-memory-database.ts';
+import { ManualClock } from './manual-clock.ts';
+import { RecordingGateway } from './recording-gateway.ts';
+import { RecordingLogger } from './recording-logger.ts';
+import { RecordingMetrics } from './recording-metrics.ts';
+import { SequentialIds } from './sequential-ids.ts';
+
+export type InMemoryAppOptions = {
+  /** The webhook boundary (the real one lives in adapters-meta). */
+  readonly verifier: WebhookSignatureVerifier;
+  readonly parser: WebhookParser;
+  readonly deploymentAppSecret?: string;
+  readonly fallbackAccessToken?: string;
+  readonly responders?: readonly InboundResponder[];
+  readonly statusListeners?: readonly StatusListener[];
+  readonly sendPolicy?: SendPolicy;
+};
+
+/** Every use case wired to in-memory ports: the whole bot in one process, for tests. */
+export const createInMemoryApp = (options: InMemoryAppOptions) => {
+  const database = new InMemoryDatabase();
+  const clock = new ManualClock();
+  const ids = new SequentialIds();
+  const logger = new RecordingLogger();
+  const metrics = new RecordingMetrics();
+  const cipher = new FakeSecretCipher();
+  const gateway = new RecordingGateway();
+  const { unitOfWork, directory, apps } = database;
+  const sendReply = new SendReply({
+    unitOfWork,
+    cipher,
+    gateway,
+    logger,
+    metrics,
+    ...(options.fallbackAccessToken === undefined
+      ? {}
+      : { fallbackAccessToken: options.fallbackAccessToken }),
+  });
+  const app = {
+    database,
+    clock,
+    ids,
+    logger,
+    metrics,
+    cipher,
+    gateway,
+    ingestWebhook: new IngestWebhook({
+      directory,
+      unitOfWork,
+      verifier: options.verifier,
+      parser: options.parser,
+      cipher,
+      ids,
+      clock,
+      logger,
+      metrics,
+      ...(options.deploymentAppSecret === undefined
+        ? {}
+        : { deploymentAppSecret: options.deploymentAppSecret }),
+    }),
+    processInboxEntry: new ProcessInboxEntry({
+      unitOfWork,
+      handleInbound: new HandleInbound([...(options.responders ?? []), new MainMenuResponder()]),
+      ids,
+      clock,
+      logger,
+      metrics,
+      ...(options.statusListeners === undefined ? {} : { statusListeners: options.statusListeners }),
+    }),
+    sendReply,
+    sendQueuedMessage: new SendQueuedMessage({
+      unitOfWork,
+      sendReply,
+      clock,
+      logger,
+      metrics,
+      random: () => 0.5,
+      ...(options.sendPolicy === undefined ? {} : { policy: options.sendPolicy }),
+    }),
+    manageTenants: new ManageTenants({ directory, apps, unitOfWork, cipher, ids }),
+    /** Adds a tenant with one number whose token the in-memory Graph API accepts. */
+    addTenant: async (
+      phoneNumberId: string,
+      accessToken: string,
+      extra: { name?: string; appSecret?: string; locale?: string } = {},
+    ) => {
+      const { tenantId } = await expectOk(
+        app.manageTenants.addTenant({
+          name: extra.name ?? `Tenant of ${phoneNumberId}`,
+          phoneNumberId,
+          accessToken,
+          wabaId: '102290129340398',
+          ...(extra.appSecret === undefined ? {} : { appSecret: extra.appSecret }),
+          ...(extra.locale === undefined ? {} : { locale: extra.locale }),
+        }),
+      );
+      if (accessToken !== '') gateway.allow(phoneNumberId as PhoneNumberId, accessToken);
+      return tenantId as TenantId;
+    },
+    /** Processes everything in the inbox, then sends everything due, as a worker would. */
+    drain: async (owner = 'test-worker') => {
+      for (;;) {
+        const entries = await expectOk(
+          database.inboxQueue.claim({ owner, limit: 100, leaseMs: 30_000, now: clock.now() }),
+        );
+        if (entries.length === 0) break;
+        for (const entry of entries) await expectOk(app.processInboxEntry.execute(entry));
+      }
+      for (;;) {
+        const sends = await expectOk(
+          database.outboxQueue.claim({
+            owner,
+            limit: 100,
+            leaseMs: 30_000,
+            now: clock.now(),
+            horizonMs: 60_000,
+          }),
+        );
+        if (sends.length === 0) break;
+        for (const send of sends) await expectOk(app.sendQueuedMessage.execute(send));
+      }
+    },
+  };
+  return app;
+};
+
+export type InMemoryApp = ReturnType<typeof createInMemoryApp>;
