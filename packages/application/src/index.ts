@@ -28,3 +28,4 @@ export * from './resolve-tenant/caching-tenant-directory.ts';
 export * from './resolve-tenant/resolve-tenant.ts';
 export * from './send-reply/send-reply.ts';
 export * from './texts/catalog.ts';
+export * from './tokens.ts';

@@ -200,4 +200,13 @@ export const wireNumberErrors: readonly Json[] = [
   errorDetail(131008, 'Required parameter is missing', 'The phone number is not registered.'),
 ];
 
+/** A text message from anyone, for tests that need many senders. */
+export const wireTextFrom = (from: string, id: string, body: string, timestamp = sentAtSeconds): Json => ({
+  from,
+  id,
+  timestamp,
+  type: 'text',
+  text: { body },
+});
+
 export const encodeJson = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
