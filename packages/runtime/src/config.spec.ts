@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.ts';
+
+describe('configuration', () => {
+  it('runs on embedded defaults with nothing set', () => {
+    expect(loadConfig({})._unsafeUnwrap()).toEqual({
+      dataDir: './.prestabot',
+      port: 3000,
+      graph: { baseUrl: 'https://graph.facebook.com', version: 'v24.0' },
+      previousEncryptionKeys: [],
+      logLevel: 'info',
+    });
+  });
+
+  it('reads every variable', () => {
+    const key = btoa('k'.repeat(32));
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://app@db:5432/prestabot',
+      PORT: '8080',
+      WHATSAPP_VERIFY_TOKEN: 'verify',
+      META_APP_SECRET: 'secret',
+      WHATSAPP_ACCESS_TOKEN: 'EAAG',
+      META_GRAPH_URL: 'http://127.0.0.1:9999',
+      META_GRAPH_VERSION: 'v25.0',
+      PRESTABOT_ENCRYPTION_KEY: key,
+      PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: `${key}, ${key}`,
+      WHATSAPP_PROFILE_FLOW_ID: '1234567890',
+      LOG_LEVEL: 'debug',
+    })._unsafeUnwrap();
+    expect(config).toMatchObject({
+      databaseUrl: 'postgres://app@db:5432/prestabot',
+      port: 8080,
+      verifyToken: 'verify',
+      deploymentAppSecret: 'secret',
+      fallbackAccessToken: 'EAAG',
+      graph: { baseUrl: 'http://127.0.0.1:9999', version: 'v25.0' },
+      encryptionKey: key,
+      previousEncryptionKeys: [key, key],
+      profileFlowId: '1234567890',
+      logLevel: 'debug',
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ WHATSAPP_ACCESS_TOKEN: '', PORT: '' })._unsafeUnwrap()).toMatchObject({ port: 3000 });
+    expect(loadConfig({ WHATSAPP_ACCESS_TOKEN: '' })._unsafeUnwrap().fallbackAccessToken).toBeUndefined();
+  });
+
+  it('names each bad value and the expected form, one line each, all at once', () => {
+    const problems = loadConfig({
+      PORT: 'eighty',
+      META_GRAPH_VERSION: 'v21.0',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://x',
+    })._unsafeUnwrapErr();
+    expect(problems.map((problem) => problem.variable).sort()).toEqual([
+      'DATABASE_URL',
+      'LOG_LEVEL',
+      'META_GRAPH_VERSION',
+      'PORT',
+    ]);
+    const byVariable = Object.fromEntries(problems.map((problem) => [problem.variable, problem.message]));
+    expect(byVariable.PORT).toBe('PORT="eighty" must be a port number from 0 to 65535');
+    expect(byVariable.META_GRAPH_VERSION).toBe(
+      'META_GRAPH_VERSION="v21.0" must be a Graph API version such as v24.0 (v24.0 or newer)',
+    );
+    expect(byVariable.LOG_LEVEL).toMatch(/^LOG_LEVEL="loud" must be one of fatal, error/);
+    for (const message of problems.map((problem) => problem.message)) expect(message).not.toContain('\n');
+  });
+
+  it('never repeats a secret value back', () => {
+    const problems = loadConfig({
+      PRESTABOT_ENCRYPTION_KEY: 'my-secret-key',
+      DATABASE_URL: 'mysql://user:hunter2@db',
+    })._unsafeUnwrapErr();
+    expect(problems.map((problem) => problem.message)).toEqual(
+      expect.arrayContaining([
+        'PRESTABOT_ENCRYPTION_KEY must be base64 of exactly 32 random bytes; make one with: openssl rand -base64 32',
+        'DATABASE_URL must be a postgres:// or postgresql:// connection URL',
+      ]),
+    );
+    expect(JSON.stringify(problems)).not.toMatch(/my-secret-key|hunter2/);
+  });
+});

@@ -1,0 +1,113 @@
+import { verifySubscription } from '@prestabot/adapters-meta';
+import {
+  type IngestWebhook,
+  type IngestWebhookError,
+  type IngestWebhookOutput,
+  type Logger,
+  type Metrics,
+  maxWebhookBytes,
+} from '@prestabot/application';
+import { readBodyUpTo } from './read-body.ts';
+import { json, messageOfIngestError, statusOfIngestError, text } from './responses.ts';
+
+export type HealthReport = { readonly healthy: boolean; readonly checks: Readonly<Record<string, string>> };
+
+export type WebHandlerDependencies = {
+  readonly ingestWebhook: IngestWebhook;
+  /** `WHATSAPP_VERIFY_TOKEN`; without it every verification is refused. */
+  readonly verifyToken: string | undefined;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /**
+   * Called once a delivery is durably in the inbox, before the response goes out: start processing it
+   * (in-process on Node, with the runtime's `waitUntil` at the edge). Must not block the response.
+   */
+  readonly afterIngest: (output: IngestWebhookOutput, requestId: string) => void;
+  readonly checkHealth: () => Promise<HealthReport>;
+  /** The WhatsApp Flows data-exchange endpoint; answers 501 until configured. */
+  readonly flows?: (request: Request) => Promise<Response>;
+};
+
+export type WebHandler = (request: Request) => Promise<Response>;
+
+/**
+ * The one request handler both hosts serve, Web-standard `Request → Response`. Routes are matched on the
+ * last path segment, so it works under any prefix (Supabase serves functions at `/functions/v1/<name>/…`).
+ */
+export const createWebHandler = (deps: WebHandlerDependencies): WebHandler => {
+  const handleWebhookPost = async (request: Request, requestId: string): Promise<Response> => {
+    const refuse = (error: IngestWebhookError): Response => {
+      const status = statusOfIngestError(error);
+      deps.metrics.increment('webhook_requests_total', { outcome: error.type });
+      const fields = {
+        requestId,
+        status,
+        error: error.type,
+        ...(error.type === 'storage_error' ? { reason: error.reason } : {}),
+      };
+      deps.logger[status >= 500 ? 'error' : 'warn'](
+        fields,
+        `webhook refused: ${messageOfIngestError(error)}`,
+      );
+      return json(status, { error: error.type, message: messageOfIngestError(error) });
+    };
+    const read = await readBodyUpTo(request, maxWebhookBytes);
+    if ('tooLarge' in read)
+      return refuse({ type: 'payload_too_large', size: read.tooLarge, limit: maxWebhookBytes });
+    const result = await deps.ingestWebhook.execute({
+      rawBody: read.body,
+      signature: request.headers.get('x-hub-signature-256') ?? undefined,
+    });
+    if (result.isErr()) return refuse(result.error);
+    deps.metrics.increment('webhook_requests_total', { outcome: 'accepted' });
+    deps.afterIngest(result.value, requestId);
+    return json(200, { received: true });
+  };
+
+  const handleVerification = (url: URL, requestId: string): Response => {
+    const result = verifySubscription(url.searchParams, deps.verifyToken);
+    if (result.isOk()) {
+      deps.metrics.increment('webhook_requests_total', { outcome: 'verified' });
+      return text(200, result.value);
+    }
+    deps.metrics.increment('webhook_requests_total', { outcome: result.error.type });
+    const hint = result.error.type === 'verify_token_not_configured' ? ': set WHATSAPP_VERIFY_TOKEN' : '';
+    deps.logger.warn({ requestId, error: result.error.type }, `webhook verification refused${hint}`);
+    return text(403, 'Forbidden');
+  };
+
+  return async (request) => {
+    const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
+    const url = new URL(request.url);
+    const route = url.pathname.replace(/\/+$/, '').split('/').at(-1);
+    const withId = (response: Response) => {
+      response.headers.set('x-request-id', requestId);
+      return response;
+    };
+    switch (`${request.method} ${route}`) {
+      case 'GET webhook':
+        return withId(handleVerification(url, requestId));
+      case 'POST webhook':
+        return withId(await handleWebhookPost(request, requestId));
+      case 'POST flows':
+        return withId(
+          deps.flows === undefined
+            ? json(501, { error: 'not_implemented', message: 'WhatsApp Flows endpoint is not configured' })
+            : await deps.flows(request),
+        );
+      case 'GET healthz': {
+        const report = await deps.checkHealth();
+        return withId(
+          json(report.healthy ? 200 : 503, {
+            status: report.healthy ? 'ok' : 'unhealthy',
+            checks: report.checks,
+          }),
+        );
+      }
+      default: {
+        const known = ['webhook', 'flows', 'healthz'].includes(route ?? '');
+        return withId(json(known ? 405 : 404, { error: known ? 'method_not_allowed' : 'not_found' }));
+      }
+    }
+  };
+};

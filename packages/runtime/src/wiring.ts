@@ -1,0 +1,137 @@
+import {
+  CachingTenantDirectory,
+  HandleInbound,
+  IngestWebhook,
+  MainMenuResponder,
+  ManageTenants,
+  ProcessInboxEntry,
+  portTokens,
+  SendQueuedMessage,
+  SendReply,
+  type TenantDirectory,
+  type Token,
+} from '@prestabot/application';
+import { ContainerModule, type ResolutionContext } from 'inversify';
+import type { Config } from './config.ts';
+
+const token = <T>(name: string): Token<T> => Symbol.for(`prestabot.runtime.${name}`) as Token<T>;
+
+/** What the runtime itself provides, on top of the ports adapters bind. */
+export const runtimeTokens = {
+  config: token<Config>('Config'),
+  /** The directory with a short cache in front: the webhook path. The CLI uses the plain one. */
+  routingDirectory: token<TenantDirectory>('RoutingDirectory'),
+  ingestWebhook: token<IngestWebhook>('IngestWebhook'),
+  processInboxEntry: token<ProcessInboxEntry>('ProcessInboxEntry'),
+  sendReply: token<SendReply>('SendReply'),
+  sendQueuedMessage: token<SendQueuedMessage>('SendQueuedMessage'),
+  manageTenants: token<ManageTenants>('ManageTenants'),
+} as const;
+
+/** A typed `get`: the token says what comes back. */
+export const resolve = <T>(context: Pick<ResolutionContext, 'get'>, id: Token<T>): T => context.get<T>(id);
+
+/** How long a number route or an app secret may be served from memory before it is read again. */
+export const routingCacheTtlMs = 5000;
+
+/**
+ * The use cases, wired from the ports adapters bind. Both hosts load this module; it holds no
+ * framework in the use cases themselves, only in how they are put together.
+ */
+export const useCasesModule = new ContainerModule(({ bind }) => {
+  bind(runtimeTokens.routingDirectory)
+    .toDynamicValue(
+      (context) =>
+        new CachingTenantDirectory(
+          resolve(context, portTokens.tenantDirectory),
+          resolve(context, portTokens.clock),
+          { ttlMs: routingCacheTtlMs },
+        ),
+    )
+    .inSingletonScope();
+  bind(portTokens.handleInbound)
+    .toDynamicValue(
+      (context) =>
+        new HandleInbound([...resolve(context, portTokens.inboundResponders), new MainMenuResponder()]),
+    )
+    .inSingletonScope();
+  bind(runtimeTokens.ingestWebhook)
+    .toDynamicValue((context) => {
+      const config = resolve(context, runtimeTokens.config);
+      return new IngestWebhook({
+        directory: resolve(context, runtimeTokens.routingDirectory),
+        unitOfWork: resolve(context, portTokens.unitOfWork),
+        verifier: resolve(context, portTokens.webhookVerifier),
+        parser: resolve(context, portTokens.webhookParser),
+        cipher: resolve(context, portTokens.secretCipher),
+        ids: resolve(context, portTokens.ids),
+        clock: resolve(context, portTokens.clock),
+        logger: resolve(context, portTokens.logger),
+        metrics: resolve(context, portTokens.metrics),
+        ...(config.deploymentAppSecret === undefined
+          ? {}
+          : { deploymentAppSecret: config.deploymentAppSecret }),
+      });
+    })
+    .inSingletonScope();
+  bind(runtimeTokens.processInboxEntry)
+    .toDynamicValue(
+      (context) =>
+        new ProcessInboxEntry({
+          unitOfWork: resolve(context, portTokens.unitOfWork),
+          handleInbound: resolve(context, portTokens.handleInbound),
+          ids: resolve(context, portTokens.ids),
+          clock: resolve(context, portTokens.clock),
+          logger: resolve(context, portTokens.logger),
+          metrics: resolve(context, portTokens.metrics),
+          statusListeners: resolve(context, portTokens.statusListeners),
+        }),
+    )
+    .inSingletonScope();
+  bind(runtimeTokens.sendReply)
+    .toDynamicValue((context) => {
+      const config = resolve(context, runtimeTokens.config);
+      return new SendReply({
+        unitOfWork: resolve(context, portTokens.unitOfWork),
+        cipher: resolve(context, portTokens.secretCipher),
+        gateway: resolve(context, portTokens.messagingGateway),
+        logger: resolve(context, portTokens.logger),
+        metrics: resolve(context, portTokens.metrics),
+        ...(config.fallbackAccessToken === undefined
+          ? {}
+          : { fallbackAccessToken: config.fallbackAccessToken }),
+      });
+    })
+    .inSingletonScope();
+  bind(runtimeTokens.sendQueuedMessage)
+    .toDynamicValue(
+      (context) =>
+        new SendQueuedMessage({
+          unitOfWork: resolve(context, portTokens.unitOfWork),
+          sendReply: resolve(context, runtimeTokens.sendReply),
+          clock: resolve(context, portTokens.clock),
+          logger: resolve(context, portTokens.logger),
+          metrics: resolve(context, portTokens.metrics),
+          random: resolve(context, portTokens.random),
+        }),
+    )
+    .inSingletonScope();
+  bind(runtimeTokens.manageTenants)
+    .toDynamicValue(
+      (context) =>
+        new ManageTenants({
+          directory: resolve(context, portTokens.tenantDirectory),
+          apps: resolve(context, portTokens.appRegistry),
+          unitOfWork: resolve(context, portTokens.unitOfWork),
+          cipher: resolve(context, portTokens.secretCipher),
+          ids: resolve(context, portTokens.ids),
+        }),
+    )
+    .inSingletonScope();
+});
+
+/** Plug-in points with nothing plugged in yet: no extra responders, no status listeners. */
+export const emptyExtensionsModule = new ContainerModule(({ bind }) => {
+  bind(portTokens.inboundResponders).toConstantValue([]);
+  bind(portTokens.statusListeners).toConstantValue([]);
+});
