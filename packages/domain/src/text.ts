@@ -1,9 +1,8 @@
-/** Lower case, accents and surrounding punctuation removed: how commands typed in chat are compared. */
+import { foldTypedText } from './typed-text.ts';
+
+/** Folded like any typed text, with punctuation dropped too: how commands typed in chat are compared. */
 export const normalizeCommand = (text: string): string =>
-  text
-    .normalize('NFD')
-    .replace(/\p{Diacritic}/gu, '')
-    .toLowerCase()
+  foldTypedText(text)
     .replace(/[^\p{L}\p{N}\s]/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim();
