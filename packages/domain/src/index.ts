@@ -1,3 +1,4 @@
+export * from './agreement.ts';
 export * from './calendar.ts';
 export * from './contact.ts';
 export * from './delivery-status.ts';

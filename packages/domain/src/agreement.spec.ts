@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type Agreement,
+  type AgreementAction,
+  agreementActions,
+  applyAgreementAction,
+  availableActions,
+} from './agreement.ts';
+import type { AgreementId, ContactId, PhoneNumberId, TenantId } from './ids.ts';
+
+const lender = 'lender-0000-4000-8000-000000000001' as ContactId;
+const borrower = 'borrower-000-4000-8000-000000000002' as ContactId;
+const stranger = 'stranger-000-4000-8000-000000000003' as ContactId;
+const at = new Date('2026-03-02T12:00:00Z');
+
+const loan: Agreement = {
+  id: '3f2504e0-4f89-41d3-9a0c-0305e82c3301' as AgreementId,
+  tenantId: '3f2504e0-4f89-41d3-9a0c-0305e82c3302' as TenantId,
+  phoneNumberId: '1001' as PhoneNumberId,
+  lenderId: lender,
+  borrowerId: borrower,
+  subject: { kind: 'money', amount: { minor: 5000, currency: 'CLP' } },
+  dueDate: { year: 2026, month: 3, day: 10 },
+  status: 'pending_confirmation',
+  createdAt: at,
+};
+
+const act = (agreement: Agreement, who: ContactId, action: AgreementAction) =>
+  applyAgreementAction(agreement, who, action, at);
+
+describe('agreement lifecycle', () => {
+  it('is confirmed or rejected by the borrower only', () => {
+    expect(act(loan, borrower, 'accept')._unsafeUnwrap()).toMatchObject({
+      status: 'active',
+      confirmedAt: at,
+    });
+    expect(act(loan, borrower, 'reject')._unsafeUnwrap()).toMatchObject({ status: 'rejected', closedAt: at });
+    expect(act(loan, lender, 'accept')._unsafeUnwrapErr()).toEqual({
+      type: 'action_not_allowed',
+      action: 'accept',
+      status: 'pending_confirmation',
+      party: 'lender',
+    });
+    expect(act(loan, stranger, 'accept')._unsafeUnwrapErr()).toEqual({
+      type: 'not_a_party',
+      agreementId: loan.id,
+    });
+  });
+
+  it('is returned when the lender says so, directly or after the borrower claims it', () => {
+    const active = act(loan, borrower, 'accept')._unsafeUnwrap();
+    expect(act(active, lender, 'mark_returned')._unsafeUnwrap().status).toBe('returned');
+    expect(act(active, borrower, 'mark_returned').isErr()).toBe(true);
+    const claimed = act(active, borrower, 'claim_returned')._unsafeUnwrap();
+    expect(claimed.status).toBe('active');
+    expect(availableActions(claimed, 'lender')).toEqual(['confirm_return', 'deny_return']);
+    expect(availableActions(claimed, 'borrower')).toEqual([]);
+    const confirmed = act(claimed, lender, 'confirm_return')._unsafeUnwrap();
+    expect(confirmed).toMatchObject({ status: 'returned', closedAt: at });
+    expect(confirmed.returnClaimedAt).toBeUndefined();
+    const denied = act(claimed, lender, 'deny_return')._unsafeUnwrap();
+    expect(denied.status).toBe('active');
+    expect(denied.returnClaimedAt).toBeUndefined();
+  });
+
+  it('can be cancelled by the lender while open, and then nothing more happens', () => {
+    const cancelled = act(loan, lender, 'cancel')._unsafeUnwrap();
+    expect(cancelled.status).toBe('cancelled');
+    for (const action of agreementActions) {
+      expect(act(cancelled, lender, action).isErr()).toBe(true);
+      expect(act(cancelled, borrower, action).isErr()).toBe(true);
+    }
+  });
+});
