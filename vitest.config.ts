@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 const sourceCondition = '@prestabot/source';
 
 const shared = {
-  resolve: { conditions: [sourceCondition, 'module', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: [sourceCondition, 'module', 'node', 'import', 'default'] } },
+  resolve: { conditions: [sourceCondition, 'module', 'node', 'default'] },
+  ssr: { resolve: { conditions: [sourceCondition, 'module', 'node', 'default'] } },
 };
 
 export default defineConfig({

@@ -16,6 +16,47 @@ export type GaugeName = 'queue_depth' | 'queue_oldest_age_seconds';
 
 export type MetricLabels = Readonly<Record<string, string>>;
 
+/**
+ * The labels each metric may carry, and what it means. Labels are few and bounded on purpose: no tenant
+ * or number ids, which would grow with the number of customers.
+ */
+export const metricCatalog: Readonly<
+  Record<
+    CounterName | HistogramName | GaugeName,
+    { readonly help: string; readonly labels: readonly string[] }
+  >
+> = {
+  webhook_requests_total: {
+    help: 'Webhook requests by outcome (accepted, verified, or the error type)',
+    labels: ['outcome'],
+  },
+  webhook_unknown_number_total: { help: 'Webhook items for a phone_number_id no tenant has', labels: [] },
+  webhook_items_total: {
+    help: 'Webhook items by outcome (recorded, duplicate, rejected)',
+    labels: ['outcome'],
+  },
+  webhook_number_errors_total: { help: 'Errors Meta reported about a number, by code', labels: ['code'] },
+  inbound_messages_total: { help: 'Inbound messages processed, by content type', labels: ['type'] },
+  delivery_statuses_total: {
+    help: 'Delivery statuses received, by status and error code',
+    labels: ['status', 'code'],
+  },
+  outbound_messages_total: {
+    help: 'Outbound send outcomes, by status, message type and error code',
+    labels: ['status', 'type', 'code'],
+  },
+  outbound_skipped_total: { help: 'Business-initiated messages not sent, by reason', labels: ['reason'] },
+  token_fallback_total: {
+    help: 'Sends that used WHATSAPP_ACCESS_TOKEN because the number had no token',
+    labels: [],
+  },
+  rate_limiter_wait_seconds: { help: 'Time a claimed message waited for its send slot', labels: [] },
+  outbox_send_lag_seconds: { help: 'Time from a message being due to Graph accepting it', labels: [] },
+  reminder_lag_seconds: { help: 'Time from a reminder being due to it being queued', labels: [] },
+  queue_depth: { help: 'Due entries waiting, by queue', labels: ['queue'] },
+  queue_oldest_age_seconds: { help: 'Age of the oldest due entry, by queue', labels: ['queue'] },
+};
+
 export interface Metrics {
   increment(name: CounterName, labels?: MetricLabels, by?: number): void;
   observe(name: HistogramName, value: number, labels?: MetricLabels): void;

@@ -125,6 +125,21 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       expect((await claim('w3', at(13), { ids: [newer.id] })).map((entry) => entry.id)).toEqual([newer.id]);
     });
 
+    it("holds back a sender's older message that arrives late while a newer one is being processed", async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const newer = textInboxEntry(number.phoneNumberId, { sentAt: at(10), receivedAt: at(10) });
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([newer])));
+      const [running] = await claim('w', at(11), { ids: [newer.id] });
+      expect(running?.id).toBe(newer.id);
+      const older = textInboxEntry(number.phoneNumberId, { sentAt: at(5), receivedAt: at(12) });
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([older])));
+      expect(await claim('w2', at(13), { ids: [older.id] })).toEqual([]);
+      await expectOk(
+        harness.unitOfWork.run(tenant.id, (r) => r.inbox.complete(newer.id, running!.lease, at(14))),
+      );
+      expect((await claim('w2', at(15), { ids: [older.id] })).map((entry) => entry.id)).toEqual([older.id]);
+    });
+
     it('puts a released entry back at its retry time, and forgets an abandoned one', async () => {
       const { tenant, number } = await seedTenant(harness);
       const base = textInboxEntry(number.phoneNumberId, { sentAt: t0 });

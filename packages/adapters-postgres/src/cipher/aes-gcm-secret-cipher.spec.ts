@@ -1,0 +1,94 @@
+import { describeSecretCipherContract } from '@prestabot/application/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type AesGcmSecretCipher, createAesGcmSecretCipher } from './aes-gcm-secret-cipher.ts';
+
+const randomKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+
+const keyA = randomKey();
+const keyB = randomKey();
+
+const cipherOf = async (settings: Parameters<typeof createAesGcmSecretCipher>[0]) =>
+  (await createAesGcmSecretCipher(settings))._unsafeUnwrap();
+
+let withA: AesGcmSecretCipher;
+let withB: AesGcmSecretCipher;
+let withoutKey: AesGcmSecretCipher;
+beforeAll(async () => {
+  [withA, withB, withoutKey] = await Promise.all([
+    cipherOf({ PRESTABOT_ENCRYPTION_KEY: keyA }),
+    cipherOf({ PRESTABOT_ENCRYPTION_KEY: keyB }),
+    cipherOf({}),
+  ]);
+});
+
+describeSecretCipherContract('AES-256-GCM', {
+  cipher: () => withA,
+  withoutKey: () => withoutKey,
+  withOtherKey: () => withB,
+});
+
+describe(createAesGcmSecretCipher, () => {
+  it.each([
+    ['not base64', 'not base64 at all!', 'it is not base64'],
+    ['16 bytes', btoa('0123456789abcdef'), 'it decodes to 16 bytes'],
+    ['33 bytes', btoa('x'.repeat(33)), 'it decodes to 33 bytes'],
+  ])('refuses a key that is %s, naming the variable and the expected form', async (_case, key, detail) => {
+    const error = (await createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: key }))._unsafeUnwrapErr();
+    expect(error).toMatchObject({ type: 'invalid_encryption_key', variable: 'PRESTABOT_ENCRYPTION_KEY' });
+    expect(error.message).toContain('base64 of exactly 32 random bytes');
+    expect(error.message).toContain(detail);
+    expect(error.message).toContain('openssl rand -base64 32');
+    expect(error.message).not.toContain(key);
+  });
+
+  it('refuses a malformed previous key, naming its variable', async () => {
+    const error = (
+      await createAesGcmSecretCipher({
+        PRESTABOT_ENCRYPTION_KEY: keyA,
+        PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: `${keyB},short`,
+      })
+    )._unsafeUnwrapErr();
+    expect(error.variable).toBe('PRESTABOT_PREVIOUS_ENCRYPTION_KEYS');
+  });
+
+  it('treats an empty variable as no key: sealing says how to make one', async () => {
+    const cipher = await cipherOf({ PRESTABOT_ENCRYPTION_KEY: '  ' });
+    const error = (await cipher.seal('token'))._unsafeUnwrapErr();
+    expect(error.type).toBe('encryption_key_missing');
+    expect(error.message).toContain('openssl rand -base64 32');
+    expect(error.message).toContain("require('crypto').randomBytes(32).toString('base64')");
+  });
+
+  it('cannot open an existing secret without a key', async () => {
+    const sealed = (await withA.seal('token'))._unsafeUnwrap();
+    expect((await withoutKey.open(sealed))._unsafeUnwrapErr()).toMatchObject({
+      type: 'secret_unreadable',
+      keyId: sealed.keyId,
+    });
+  });
+
+  it('names each key by a stable 8-hex-digit fingerprint', async () => {
+    const again = await cipherOf({ PRESTABOT_ENCRYPTION_KEY: keyA });
+    expect(withA.keyId).toMatch(/^[0-9a-f]{8}$/);
+    expect(again.keyId).toBe(withA.keyId);
+    expect(withB.keyId).not.toBe(withA.keyId);
+    expect((await withA.seal('token'))._unsafeUnwrap().keyId).toBe(withA.keyId);
+  });
+
+  it('rotates: the new key seals, a previous key still opens what it sealed but never seals', async () => {
+    const sealedByA = (await withA.seal('old token'))._unsafeUnwrap();
+    const rotated = await cipherOf({
+      PRESTABOT_ENCRYPTION_KEY: keyB,
+      PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: keyA,
+    });
+    expect((await rotated.open(sealedByA))._unsafeUnwrap()).toBe('old token');
+    const sealedNow = (await rotated.seal('new token'))._unsafeUnwrap();
+    expect(sealedNow.keyId).toBe(withB.keyId);
+    expect((await withB.open(sealedNow))._unsafeUnwrap()).toBe('new token');
+  });
+
+  it('seals as base64(iv ‖ ciphertext ‖ tag): 12 + length + 16 bytes', async () => {
+    const sealed = (await withA.seal('abc'))._unsafeUnwrap();
+    expect(atob(sealed.ciphertext)).toHaveLength(12 + 3 + 16);
+  });
+});

@@ -1,0 +1,154 @@
+import type { SealedSecret, SecretCipher, SecretCipherError } from '@prestabot/application';
+import { err, errAsync, ok, okAsync, Result, ResultAsync } from '@prestabot/domain';
+import { fromBase64, hexOf, toBase64 } from '../encoding.ts';
+
+// WebCrypto and TextEncoder only (no node:crypto, no Buffer): the same code runs on Deno.
+
+const currentKeyVariable = 'PRESTABOT_ENCRYPTION_KEY';
+const previousKeysVariable = 'PRESTABOT_PREVIOUS_ENCRYPTION_KEYS';
+const keyBytes = 32;
+const ivBytes = 12;
+const tagBytes = 16;
+
+const howToMakeAKey =
+  "make one with `openssl rand -base64 32` (or `node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\"`)";
+
+export type EncryptionKeyError = {
+  readonly type: 'invalid_encryption_key';
+  /** The environment variable at fault. */
+  readonly variable: string;
+  readonly expected: string;
+  /** Names the variable and the expected form; never the key. */
+  readonly message: string;
+};
+
+/** Key material as configured: the current key seals and opens; previous keys (rotation) only open. */
+export type EncryptionKeySettings = {
+  readonly PRESTABOT_ENCRYPTION_KEY?: string | undefined;
+  /** Comma-separated, oldest last; kept until every secret they sealed was sealed again. */
+  readonly PRESTABOT_PREVIOUS_ENCRYPTION_KEYS?: string | undefined;
+};
+
+type CipherKey = { readonly id: string; readonly key: CryptoKey };
+
+const invalidKey = (variable: string, detail: string): EncryptionKeyError => {
+  const expected = `base64 of exactly ${keyBytes} random bytes`;
+  return {
+    type: 'invalid_encryption_key',
+    variable,
+    expected,
+    message: `${variable} must be ${expected} (${detail}); ${howToMakeAKey}`,
+  };
+};
+
+const decodeKey = (variable: string, text: string): Result<Uint8Array<ArrayBuffer>, EncryptionKeyError> => {
+  const bytes = fromBase64(text.trim());
+  if (bytes === undefined) return err(invalidKey(variable, 'it is not base64'));
+  if (bytes.length !== keyBytes) return err(invalidKey(variable, `it decodes to ${bytes.length} bytes`));
+  return ok(bytes);
+};
+
+/** The key id: the first 8 hex digits of the key's SHA-256, stable for the key and revealing nothing of it. */
+const importKey = (raw: Uint8Array<ArrayBuffer>): ResultAsync<CipherKey, never> =>
+  ResultAsync.fromSafePromise(
+    Promise.all([
+      crypto.subtle.digest('SHA-256', raw),
+      crypto.subtle.importKey('raw', raw, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt']),
+    ]).then(([digest, key]) => ({ id: hexOf(digest).slice(0, 8), key })),
+  );
+
+const unreadable = (keyId: string, message: string): SecretCipherError => ({
+  type: 'secret_unreadable',
+  keyId,
+  message,
+});
+
+/**
+ * Seals secrets with AES-256-GCM: a random 12-byte IV per seal, ciphertext = base64(iv ‖ ct ‖ tag), and
+ * the id of the sealing key kept beside it, so a rotated-out key can still open what it sealed.
+ */
+export class AesGcmSecretCipher implements SecretCipher {
+  readonly #sealing: CipherKey | undefined;
+  readonly #opening: ReadonlyMap<string, CryptoKey>;
+
+  constructor(current: CipherKey | undefined, previous: readonly CipherKey[]) {
+    this.#sealing = current;
+    this.#opening = new Map(
+      [...previous, ...(current === undefined ? [] : [current])].map(({ id, key }) => [id, key]),
+    );
+  }
+
+  /** The id of the key that seals new secrets; undefined when no key is configured. */
+  get keyId(): string | undefined {
+    return this.#sealing?.id;
+  }
+
+  seal(plaintext: string): ResultAsync<SealedSecret, SecretCipherError> {
+    const sealing = this.#sealing;
+    if (sealing === undefined) {
+      return errAsync({
+        type: 'encryption_key_missing',
+        message: `${currentKeyVariable} is not set, so secrets cannot be stored encrypted: ${howToMakeAKey} and set it`,
+      });
+    }
+    const iv = crypto.getRandomValues(new Uint8Array(ivBytes));
+    // AES-GCM with an imported key and a 12-byte IV cannot fail: a rejection would be a bug.
+    return ResultAsync.fromSafePromise(
+      crypto.subtle.encrypt({ name: 'AES-GCM', iv }, sealing.key, new TextEncoder().encode(plaintext)),
+    ).map((sealed) => {
+      const bytes = new Uint8Array(ivBytes + sealed.byteLength);
+      bytes.set(iv);
+      bytes.set(new Uint8Array(sealed), ivBytes);
+      return { keyId: sealing.id, ciphertext: toBase64(bytes) };
+    });
+  }
+
+  open(sealed: SealedSecret): ResultAsync<string, SecretCipherError> {
+    const key = this.#opening.get(sealed.keyId);
+    if (key === undefined) {
+      return errAsync(
+        unreadable(
+          sealed.keyId,
+          this.#opening.size === 0
+            ? `no encryption key is configured (${currentKeyVariable}), so the secret sealed with key ${sealed.keyId} cannot be opened`
+            : `no configured key has id ${sealed.keyId}: add the key that sealed it to ${previousKeysVariable}`,
+        ),
+      );
+    }
+    const bytes = fromBase64(sealed.ciphertext);
+    if (bytes === undefined || bytes.length < ivBytes + tagBytes)
+      return errAsync(unreadable(sealed.keyId, 'the sealed secret is malformed'));
+    return ResultAsync.fromPromise(
+      crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, ivBytes) }, key, bytes.slice(ivBytes)),
+      () =>
+        unreadable(
+          sealed.keyId,
+          `the secret sealed with key ${sealed.keyId} was altered, or sealed by another key`,
+        ),
+    ).map((plaintext) => new TextDecoder().decode(plaintext));
+  }
+}
+
+/**
+ * Builds the cipher from configuration, validating every key. No current key is allowed (sealing then
+ * fails with `encryption_key_missing`, saying how to make one); a malformed key is not.
+ */
+export const createAesGcmSecretCipher = (
+  settings: EncryptionKeySettings,
+): ResultAsync<AesGcmSecretCipher, EncryptionKeyError> => {
+  const current = settings.PRESTABOT_ENCRYPTION_KEY?.trim() ?? '';
+  const previous = (settings.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  const currentRaw = current === '' ? ok(undefined) : decodeKey(currentKeyVariable, current);
+  const previousRaw = Result.combine(previous.map((key) => decodeKey(previousKeysVariable, key)));
+  return currentRaw.asyncAndThen((currentBytes) =>
+    previousRaw.asyncAndThen((previousBytes) =>
+      ResultAsync.combine([
+        currentBytes === undefined ? okAsync(undefined) : importKey(currentBytes),
+        ResultAsync.combine(previousBytes.map(importKey)),
+      ] as const).map(([currentKey, previousKeys]) => new AesGcmSecretCipher(currentKey, previousKeys)),
+    ),
+  );
+};

@@ -1,0 +1,65 @@
+import type {
+  AppRegistry,
+  NumberRoute,
+  RegisteredApp,
+  StorageError,
+  TenantDirectory,
+} from '@prestabot/application';
+import type { AppId, PhoneNumberId, ResultAsync, Tenant, TenantId, WhatsAppNumber } from '@prestabot/domain';
+import { appIdRow, readOptionalRow, readRow, readRows, registeredAppRow, tenantNumberRow } from './rows.ts';
+import { callCrossTenant } from './sql/scopes.ts';
+import type { SqlDriver } from './sql/sql-driver.ts';
+
+type TenantListing = { readonly tenant: Tenant; readonly numbers: readonly WhatsAppNumber[] };
+
+/** The cross-tenant reads before any tenant is known, each through its definer function. */
+export class PostgresTenantDirectory implements TenantDirectory {
+  readonly #driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver;
+  }
+
+  findNumber(phoneNumberId: PhoneNumberId): ResultAsync<NumberRoute | undefined, StorageError> {
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.find_number_route($1)', [phoneNumberId])
+      .andThen(readOptionalRow(tenantNumberRow, 'number route'))
+      .map((row) => (row?.number === undefined ? undefined : { tenant: row.tenant, number: row.number }));
+  }
+
+  listApps(): ResultAsync<readonly RegisteredApp[], StorageError> {
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.list_meta_apps()').andThen(
+      readRows(registeredAppRow, 'meta app'),
+    );
+  }
+
+  listTenants(): ResultAsync<readonly TenantListing[], StorageError> {
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.list_tenants_with_numbers()')
+      .andThen(readRows(tenantNumberRow, 'tenant listing'))
+      .map((rows) => {
+        const listing = new Map<TenantId, { tenant: Tenant; numbers: WhatsAppNumber[] }>();
+        for (const { tenant, number } of rows) {
+          const entry = listing.get(tenant.id) ?? { tenant, numbers: [] };
+          if (number !== undefined) entry.numbers.push(number);
+          listing.set(tenant.id, entry);
+        }
+        return [...listing.values()];
+      });
+  }
+}
+
+export class PostgresAppRegistry implements AppRegistry {
+  readonly #driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver;
+  }
+
+  register(app: RegisteredApp): ResultAsync<AppId, StorageError> {
+    return callCrossTenant(this.#driver, 'SELECT prestabot.register_meta_app($1, $2, $3, $4) AS id', [
+      app.id,
+      app.metaAppId ?? null,
+      app.secret.keyId,
+      app.secret.ciphertext,
+    ]).andThen(readRow(appIdRow, 'registered app'));
+  }
+}

@@ -1,0 +1,27 @@
+import { expectOk, fixtureUuid, seedTenant, textInboxEntry } from '@prestabot/application/testing';
+import type { ContactId, E164, InboundMessage } from '@prestabot/domain';
+import { expect, it } from 'vitest';
+import { describeOnEachDriver } from './testing/each-driver.ts';
+
+describeOnEachDriver('NUL characters (PostgreSQL stores none)', (context) => {
+  it('stores a message and a name containing NUL, with U+FFFD in its place, instead of failing every retry', async () => {
+    const { storage } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const entry = textInboxEntry(number.phoneNumberId);
+    const item: InboundMessage = {
+      ...(entry.item as InboundMessage),
+      content: { type: 'text', body: 'hola\u0000mundo' },
+    };
+    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record([{ ...entry, item }])));
+    const [claimed] = await expectOk(
+      storage.inboxQueue.claim({ owner: 'w', limit: 1, leaseMs: 1000, now: new Date(), ids: [entry.id] }),
+    );
+    expect(claimed?.item).toMatchObject({ content: { type: 'text', body: 'hola\ufffdmundo' } });
+    const { contact } = await expectOk(
+      storage.unitOfWork.run(tenant.id, (r) =>
+        r.contacts.upsert({ phone: '+56911110000' as E164, name: 'A\u0000na' }, fixtureUuid() as ContactId),
+      ),
+    );
+    expect(contact.name).toBe('A\ufffdna');
+  });
+});

@@ -1,0 +1,91 @@
+import type { NewNumber, NumberStore, StorageError, StoredToken } from '@prestabot/application';
+import type { PhoneNumberId, ResultAsync, WhatsAppNumber } from '@prestabot/domain';
+import {
+  numberColumnsSql,
+  numberRow,
+  readOptionalRow,
+  readRows,
+  storedTokenRow,
+  tokenColumnsOf,
+} from '../rows.ts';
+import type { SqlSession } from '../sql/sql-driver.ts';
+
+export class PostgresNumberStore implements NumberStore {
+  readonly #session: SqlSession;
+
+  constructor(session: SqlSession) {
+    this.#session = session;
+  }
+
+  /** `phone_number_id` is the primary key across all tenants: another tenant's number is a `duplicate`. */
+  add(number: NewNumber): ResultAsync<void, StorageError> {
+    return this.#session
+      .query(
+        `INSERT INTO prestabot.whatsapp_numbers (phone_number_id, display_phone_number, waba_id, app_id,
+           token_state, token_key_id, token_ciphertext, token_length, rate_per_second)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+        [
+          number.phoneNumberId,
+          number.displayPhoneNumber ?? null,
+          number.wabaId,
+          number.appId ?? null,
+          ...tokenColumnsOf(number.token),
+          number.ratePerSecond,
+        ],
+      )
+      .map(() => undefined);
+  }
+
+  get(phoneNumberId: PhoneNumberId): ResultAsync<WhatsAppNumber | undefined, StorageError> {
+    return this.#session
+      .query(`SELECT ${numberColumnsSql} FROM prestabot.whatsapp_numbers WHERE phone_number_id = $1`, [
+        phoneNumberId,
+      ])
+      .andThen(readOptionalRow(numberRow, 'number'));
+  }
+
+  list(): ResultAsync<readonly WhatsAppNumber[], StorageError> {
+    return this.#session
+      .query(
+        `SELECT ${numberColumnsSql} FROM prestabot.whatsapp_numbers ORDER BY created_at, phone_number_id`,
+      )
+      .andThen(readRows(numberRow, 'number'));
+  }
+
+  token(phoneNumberId: PhoneNumberId): ResultAsync<StoredToken | undefined, StorageError> {
+    return this.#session
+      .query(
+        `SELECT token_state, token_key_id, token_ciphertext, token_length
+         FROM prestabot.whatsapp_numbers WHERE phone_number_id = $1`,
+        [phoneNumberId],
+      )
+      .andThen(readOptionalRow(storedTokenRow, 'token'));
+  }
+
+  replaceToken(phoneNumberId: PhoneNumberId, token: StoredToken): ResultAsync<boolean, StorageError> {
+    return this.#session
+      .query(
+        `UPDATE prestabot.whatsapp_numbers
+         SET token_state = $2, token_key_id = $3, token_ciphertext = $4, token_length = $5,
+             token_invalid_at = NULL, token_error_code = NULL
+         WHERE phone_number_id = $1
+         RETURNING phone_number_id`,
+        [phoneNumberId, ...tokenColumnsOf(token)],
+      )
+      .map((rows) => rows.length > 0);
+  }
+
+  markTokenInvalid(
+    phoneNumberId: PhoneNumberId,
+    errorCode: number,
+    at: Date,
+  ): ResultAsync<void, StorageError> {
+    return this.#session
+      .query(
+        `UPDATE prestabot.whatsapp_numbers SET token_invalid_at = $2, token_error_code = $3
+         WHERE phone_number_id = $1`,
+        [phoneNumberId, at, errorCode],
+      )
+      .map(() => undefined);
+  }
+}

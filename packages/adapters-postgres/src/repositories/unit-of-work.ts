@@ -1,0 +1,53 @@
+import {
+  type StorageError,
+  storageError,
+  type TenantRepositories,
+  type TenantUnitOfWork,
+} from '@prestabot/application';
+import { errAsync, parseTenantId, type ResultAsync, type TenantId } from '@prestabot/domain';
+import { tenantScope } from '../sql/scopes.ts';
+import type { SqlDriver, SqlSession } from '../sql/sql-driver.ts';
+import { PostgresContactStore } from './contact-store.ts';
+import { PostgresInboxStore } from './inbox-store.ts';
+import { PostgresMessageLog } from './message-log.ts';
+import { PostgresNumberStore } from './number-store.ts';
+import { PostgresOutboxStore } from './outbox-store.ts';
+import { PostgresTenantStore } from './tenant-store.ts';
+
+/** Every repository over one transaction's session; row-level security keeps them to its tenant. */
+export const tenantRepositoriesOf = (session: SqlSession): TenantRepositories => ({
+  tenant: new PostgresTenantStore(session),
+  numbers: new PostgresNumberStore(session),
+  contacts: new PostgresContactStore(session),
+  inbox: new PostgresInboxStore(session),
+  outbox: new PostgresOutboxStore(session),
+  messages: new PostgresMessageLog(session),
+});
+
+/**
+ * One transaction per unit of work, acting as the application role with row-level security scoped to the
+ * tenant: BEGIN and the scope in one round trip, the repositories' statements, then COMMIT (or ROLLBACK).
+ */
+export class PostgresUnitOfWork implements TenantUnitOfWork {
+  readonly #driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver;
+  }
+
+  run<T, E>(
+    tenantId: TenantId,
+    work: (repositories: TenantRepositories) => ResultAsync<T, E>,
+  ): ResultAsync<T, E | StorageError> {
+    // Parsed, because the id is written into the statement that sets the scope.
+    const scoped = parseTenantId(tenantId);
+    if (scoped.isErr())
+      return errAsync(
+        storageError('constraint', 'a unit of work was asked for a tenant id that is not a UUID'),
+      );
+    return this.#driver.transaction(
+      (session) => work(tenantRepositoriesOf(session)),
+      tenantScope(scoped.value),
+    );
+  }
+}

@@ -1,0 +1,316 @@
+import type { ClaimedInboxEntry, ClaimedSend, InboxItem, NewInboxEntry } from '@prestabot/application';
+import {
+  everyMessageType,
+  expectOk,
+  fixtureUuid,
+  maxInAnySecond,
+  seedContact,
+  seedTenant,
+  textInboxEntry,
+  textOutboxEntry,
+} from '@prestabot/application/testing';
+import {
+  deliveryKeyOf,
+  type E164,
+  type InboundContent,
+  type InboundMessage,
+  type PhoneNumberId,
+  type WabaId,
+  type Wamid,
+} from '@prestabot/domain';
+import { Container } from 'inversify';
+import { describe, expect, it } from 'vitest';
+import { createAesGcmSecretCipher } from './cipher/aes-gcm-secret-cipher.ts';
+import { postgresStorageModule } from './container-module.ts';
+import { createPostgresStorage, postgresStorageOn } from './storage.ts';
+import { describeOnEachDriver, driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
+import { openTestStorage } from './testing/test-database.ts';
+import { postgresTokens } from './tokens.ts';
+
+const t0 = new Date('2026-03-02T12:00:00.000Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+
+const everyInboundContent: readonly InboundContent[] = [
+  { type: 'text', body: 'hola ñandú 🦩 "quoted" \\ back' },
+  { type: 'button_reply', id: 'loan:confirm:1', title: 'Sí' },
+  { type: 'list_reply', id: 'loan:view:1', title: 'Ana', description: 'vence 10/03' },
+  { type: 'flow_reply', name: 'flow', responseJson: '{"name":"Ana","flow_token":"t"}', body: 'Sent' },
+  { type: 'quick_reply', text: 'Devuelto', payload: 'loan:returned:1' },
+  {
+    type: 'media',
+    mediaType: 'image',
+    mediaId: '123',
+    mimeType: 'image/jpeg',
+    caption: 'foto',
+    filename: 'a.jpg',
+  },
+  { type: 'location', latitude: -33.4489, longitude: -70.6693, name: 'Santiago', address: 'Plaza' },
+  {
+    type: 'contacts',
+    cards: [
+      { formattedName: 'Pedro', phones: [{ phone: '+56 9 1234 5678', waId: '56912345678', type: 'CELL' }] },
+    ],
+  },
+  { type: 'reaction', messageId: 'wamid.x' as Wamid, emoji: '👍' },
+  { type: 'reaction', messageId: 'wamid.y' as Wamid },
+  { type: 'welcome_request' },
+  { type: 'system', event: 'user_changed_number', body: 'changed' },
+  {
+    type: 'unsupported',
+    originalType: 'poll',
+    errors: [{ code: 131051, title: 'Unsupported', details: 'poll' }],
+  },
+];
+
+const messageEntry = (
+  phoneNumberId: PhoneNumberId,
+  content: InboundContent,
+  index: number,
+): NewInboxEntry => {
+  const item: InboundMessage = {
+    kind: 'message',
+    phoneNumberId,
+    displayPhoneNumber: '+56 9 0000 0000',
+    wabaId: '1234567890' as WabaId,
+    wamid: `wamid.${fixtureUuid()}` as Wamid,
+    from: { waId: `5691111${index.toString().padStart(4, '0')}`, userId: `CL.${index}`, profileName: 'Ana' },
+    sentAt: at(index),
+    replyTo: 'wamid.ours' as Wamid,
+    content,
+  };
+  return {
+    id: fixtureUuid(),
+    phoneNumberId,
+    deliveryKey: deliveryKeyOf(item),
+    orderingKey: `CL.${index}`,
+    item,
+    receivedAt: at(index),
+  };
+};
+
+const statusEntry = (phoneNumberId: PhoneNumberId): NewInboxEntry => {
+  const item: InboxItem = {
+    kind: 'status',
+    phoneNumberId,
+    wabaId: '1234567890' as WabaId,
+    wamid: 'wamid.status' as Wamid,
+    status: 'failed',
+    at: at(5),
+    recipient: { waId: '56911112222' },
+    errors: [{ code: 131047, title: 'Re-engagement message', message: 'm', details: 'd', subcode: 1 }],
+    bizOpaqueCallbackData: 'outbox-1',
+    pricingCategory: 'service',
+  };
+  return { id: fixtureUuid(), phoneNumberId, deliveryKey: deliveryKeyOf(item), item, receivedAt: at(5) };
+};
+
+describeOnEachDriver('storage behaviour', (context) => {
+  it('gives back every inbound item exactly as stored, dates included', async () => {
+    const { storage } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const entries = [
+      ...everyInboundContent.map((content, index) => messageEntry(number.phoneNumberId, content, index)),
+      statusEntry(number.phoneNumberId),
+    ];
+    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record(entries)));
+    const claimed = await expectOk(
+      storage.inboxQueue.claim({
+        owner: 'w',
+        limit: 100,
+        leaseMs: 1000,
+        now: at(60_000),
+        ids: entries.map((entry) => entry.id),
+      }),
+    );
+    const byId = new Map(claimed.map((entry) => [entry.id, entry]));
+    for (const entry of entries) {
+      const { lease: _lease, attempts: _attempts, tenantId: _tenantId, ...stored } = byId.get(entry.id)!;
+      expect(stored).toStrictEqual(entry);
+    }
+  });
+
+  it('gives back every outbound message type exactly as enqueued, with or without a recipient', async () => {
+    const { storage } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const contact = await seedContact(storage, tenant.id);
+    const entries = everyMessageType.map((message, index) => ({
+      ...textOutboxEntry(number.phoneNumberId, { at: t0, contactId: contact.id }),
+      message,
+      ...(message.type === 'mark_read'
+        ? { recipient: undefined }
+        : index % 2 === 0
+          ? { recipient: { userId: `CL.${index}` } }
+          : { recipient: { phone: '+56911112222' as E164 }, replyTo: 'wamid.in' as Wamid }),
+      origin: { kind: 'reply' as const, inboxId: fixtureUuid() },
+    }));
+    const cleaned = entries.map(({ recipient, ...entry }) =>
+      recipient === undefined ? entry : { ...entry, recipient },
+    );
+    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue(cleaned)));
+    for (const entry of cleaned) {
+      const stored = await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.get(entry.id)));
+      expect(stored).toStrictEqual({ ...entry, tenantId: tenant.id, status: 'pending', attempts: 0 });
+    }
+  });
+
+  it('keeps a sender’s later message waiting while an earlier-arrived one holds a live lease', async () => {
+    const { storage } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const newer = textInboxEntry(number.phoneNumberId, { sentAt: at(10), waId: '56955550000' });
+    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record([newer])));
+    const [leased] = await expectOk(
+      storage.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 30_000, now: at(20), ids: [newer.id] }),
+    );
+    expect(leased?.id).toBe(newer.id);
+    // A delivery that Meta retried late: older by WhatsApp's clock, stored after the newer one was leased.
+    const older = textInboxEntry(number.phoneNumberId, {
+      sentAt: at(5),
+      receivedAt: at(21),
+      waId: '56955550000',
+    });
+    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record([older])));
+    expect(
+      await expectOk(
+        storage.inboxQueue.claim({ owner: 'w2', limit: 10, leaseMs: 30_000, now: at(22), ids: [older.id] }),
+      ),
+    ).toEqual([]);
+    await expectOk(
+      storage.unitOfWork.run(tenant.id, (r) => r.inbox.complete(newer.id, leased!.lease, at(23))),
+    );
+    expect(
+      (
+        await expectOk(
+          storage.inboxQueue.claim({ owner: 'w2', limit: 10, leaseMs: 30_000, now: at(24), ids: [older.id] }),
+        )
+      ).map((entry) => entry.id),
+    ).toEqual([older.id]);
+  });
+
+  it('claims an outbox message again once its lease ran out, and counts the oldest due message', async () => {
+    const { storage } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const entry = textOutboxEntry(number.phoneNumberId, { at: t0 });
+    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([entry])));
+    const claim = (now: Date) =>
+      expectOk(
+        storage.outboxQueue.claim({ owner: 'w', limit: 500, leaseMs: 5_000, now, horizonMs: 1000 }),
+      ).then((sends) => sends.filter((send) => send.id === entry.id));
+    const [first] = await claim(at(1000));
+    expect(first?.lease.until).toEqual(new Date(first!.sendAt.getTime() + 5_000));
+    expect(await claim(at(2000))).toEqual([]);
+    expect((await claim(at(1000 + 5_001 + 1000))).map((send) => send.id)).toEqual([entry.id]);
+    const depth = await expectOk(storage.outboxQueue.depth(at(10_000)));
+    expect(depth.pending).toBeGreaterThanOrEqual(1);
+    expect(depth.oldestAt!.getTime()).toBeLessThanOrEqual(t0.getTime());
+  });
+
+  it('reports whether every stored token and app secret opens with the configured key', async () => {
+    const { driver } = context();
+    const cipher = (
+      await createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: btoa('k'.repeat(32)) })
+    )._unsafeUnwrap();
+    const storage = postgresStorageOn(driver, { cipher });
+    const sealed = await expectOk(cipher.seal('EAAG-number-token'));
+    const readable = await seedTenant(storage, {}, { token: { kind: 'sealed', sealed, length: 17 } });
+    const foreign = await seedTenant(storage);
+    const appSecret = await expectOk(cipher.seal('app-secret'));
+    const appId = await expectOk(storage.apps.register({ id: fixtureUuid() as never, secret: appSecret }));
+    const health = await expectOk(storage.inspect());
+    if (!health.reachable) throw new Error('unreachable');
+    const numberHealth = (id: PhoneNumberId) => health.numbers?.find((number) => number.phoneNumberId === id);
+    expect(numberHealth(readable.number.phoneNumberId)).toMatchObject({
+      tokenStatus: { kind: 'set', length: 17 },
+      tokenReadable: true,
+    });
+    expect(numberHealth(foreign.number.phoneNumberId)).toMatchObject({ tokenReadable: false });
+    expect(health.apps?.find((app) => app.appId === appId)).toEqual({ appId, secretReadable: true });
+  });
+
+  it('binds its ports under the application’s tokens for a composition root', () => {
+    const { storage } = context();
+    const container = new Container();
+    container.load(postgresStorageModule(storage));
+    expect(container.get(postgresTokens.unitOfWork)).toBe(storage.unitOfWork);
+    expect(container.get(postgresTokens.tenantDirectory)).toBe(storage.directory);
+    expect(container.get(postgresTokens.inboxQueue)).toBe(storage.inboxQueue);
+    expect(container.get(postgresTokens.outboxQueue)).toBe(storage.outboxQueue);
+    expect(container.get(postgresTokens.appRegistry)).toBe(storage.apps);
+    expect(container.get(postgresTokens.storage)).toBe(storage);
+    expect(container.isBound(postgresTokens.secretCipher)).toBe(false);
+  });
+});
+
+const serverUrl = driversUnderTest.find((driver) => driver.name === 'PostgreSQL')?.serverUrl;
+
+describe.skipIf(serverUrl === undefined)(
+  `several worker processes claiming at once on PostgreSQL${serverUrl === undefined ? ` (${postgresSkipReason})` : ''}`,
+  () => {
+    it('never hand one inbox entry or outbox message to two of them, nor let a number exceed its rate', async () => {
+      const opened = await openTestStorage(serverUrl, { poolSize: 4 });
+      const workers = [
+        opened.storage,
+        ...(await Promise.all(
+          [1, 2, 3].map(() =>
+            expectOk(createPostgresStorage({ databaseUrl: opened.databaseUrl!, poolSize: 2 })),
+          ),
+        )),
+      ];
+      try {
+        const { storage } = opened;
+        const numbers = await Promise.all(
+          [5, 20, 50].map((ratePerSecond) => seedTenant(storage, {}, { ratePerSecond })),
+        );
+        for (const { tenant, number } of numbers) {
+          const inbox = Array.from({ length: 40 }, (_, index) =>
+            textInboxEntry(number.phoneNumberId, { sentAt: at(index), waId: `569${index % 10}0000000` }),
+          );
+          await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record(inbox)));
+          const outbox = Array.from({ length: 60 }, () => textOutboxEntry(number.phoneNumberId, { at: t0 }));
+          await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue(outbox)));
+        }
+        const inboxClaims: ClaimedInboxEntry[][] = [];
+        const sends: ClaimedSend[][] = [];
+        for (let step = 0; step < 12; step += 1) {
+          const now = at(step * 250);
+          const rounds = await Promise.all(
+            workers.map((worker, index) =>
+              Promise.all([
+                expectOk(worker.inboxQueue.claim({ owner: `w${index}`, limit: 7, leaseMs: 600_000, now })),
+                expectOk(
+                  worker.outboxQueue.claim({
+                    owner: `w${index}`,
+                    limit: 25,
+                    leaseMs: 600_000,
+                    now,
+                    horizonMs: 1000,
+                  }),
+                ),
+              ]),
+            ),
+          );
+          for (const [claimed, sent] of rounds) {
+            inboxClaims.push([...claimed]);
+            sends.push([...sent]);
+          }
+        }
+        const claimedIds = inboxClaims.flat().map((entry) => entry.id);
+        expect(new Set(claimedIds).size).toBe(claimedIds.length);
+        const sentIds = sends.flat().map((send) => send.id);
+        expect(new Set(sentIds).size).toBe(sentIds.length);
+        for (const { number } of numbers) {
+          const slots = sends
+            .flat()
+            .filter((send) => send.phoneNumberId === number.phoneNumberId)
+            .map((send) => send.sendAt);
+          expect(slots.length).toBeGreaterThan(0);
+          expect(maxInAnySecond(slots), `rate ${number.ratePerSecond}`).toBeLessThanOrEqual(
+            number.ratePerSecond,
+          );
+        }
+      } finally {
+        await Promise.all(workers.slice(1).map((worker) => worker.close()));
+        await opened.release();
+      }
+    });
+  },
+);

@@ -1,0 +1,112 @@
+import type {
+  AppRegistry,
+  InboxQueue,
+  Logger,
+  OutboxQueue,
+  SecretCipher,
+  StorageError,
+  TenantDirectory,
+  TenantUnitOfWork,
+} from '@prestabot/application';
+import { ResultAsync } from '@prestabot/domain';
+import { PostgresAppRegistry, PostgresTenantDirectory } from './directory.ts';
+import { type DatabaseHealth, inspectDatabase } from './health.ts';
+import { type MigrationReport, migrate } from './migrate.ts';
+import { PostgresInboxQueue, PostgresOutboxQueue } from './queues.ts';
+import { PostgresUnitOfWork } from './repositories/unit-of-work.ts';
+import { type SqlConnectionSource, SqlDriver } from './sql/sql-driver.ts';
+import { storageErrorOf } from './sql/storage-error-of.ts';
+
+export type PostgresStorageOptions = {
+  /** A PostgreSQL server (`DATABASE_URL`). Absent: an embedded PGlite. */
+  readonly databaseUrl?: string;
+  /** PGlite's data directory (`PRESTABOT_DATA_DIR`). Absent: in memory, gone at close (tests). */
+  readonly dataDir?: string;
+  /** Connections to the server; each transaction holds one. */
+  readonly poolSize?: number;
+  /** How long to wait for a server connection before a call fails as `unavailable`. */
+  readonly connectTimeoutMs?: number;
+  /** Lets the health inspection tell whether every stored token and app secret can be opened. */
+  readonly cipher?: SecretCipher;
+  /** Told when an idle pooled connection breaks (it is replaced on next use). */
+  readonly logger?: Logger;
+};
+
+/** Every storage port over one database, and its lifecycle. */
+export type PostgresStorage = {
+  readonly driver: 'postgresql' | 'pglite';
+  readonly unitOfWork: TenantUnitOfWork;
+  readonly directory: TenantDirectory;
+  readonly apps: AppRegistry;
+  readonly inboxQueue: InboxQueue;
+  readonly outboxQueue: OutboxQueue;
+  /** Applies pending migrations (idempotent); the connection's role must bypass row-level security. */
+  readonly migrate: () => ResultAsync<MigrationReport, StorageError>;
+  /** What `prestabot doctor` reports about the database. */
+  readonly inspect: () => ResultAsync<DatabaseHealth, StorageError>;
+  readonly close: () => Promise<void>;
+};
+
+export const defaultPoolSize = 10;
+export const defaultConnectTimeoutMs = 5000;
+
+/**
+ * Connects to the server at `databaseUrl`, or opens an embedded PGlite. Only the chosen driver is loaded:
+ * a server deployment never loads PGlite's WebAssembly, an embedded one never loads pg. Nothing is migrated.
+ */
+export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlDriver, StorageError> => {
+  const { databaseUrl, logger } = options;
+  const source: Promise<SqlConnectionSource> =
+    databaseUrl === undefined
+      ? import('./sql/pglite-connections.ts').then(({ pgliteConnections }) =>
+          pgliteConnections(options.dataDir),
+        )
+      : import('./sql/postgresql-connections.ts').then(({ postgresqlConnections }) =>
+          postgresqlConnections({
+            connectionString: databaseUrl,
+            poolSize: options.poolSize ?? defaultPoolSize,
+            connectTimeoutMs: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
+            onIdleConnectionError: (error) =>
+              logger?.warn(
+                { reason: storageErrorOf(error).message },
+                'an idle database connection broke; the pool replaces it',
+              ),
+          }),
+        );
+  return ResultAsync.fromPromise(source, storageErrorOf).map((opened) => new SqlDriver(opened));
+};
+
+/** Every port over an open driver. */
+export const postgresStorageOn = (
+  driver: SqlDriver,
+  options: Pick<PostgresStorageOptions, 'cipher'> = {},
+): PostgresStorage => {
+  const unitOfWork = new PostgresUnitOfWork(driver);
+  const directory = new PostgresTenantDirectory(driver);
+  return {
+    driver: driver.name,
+    unitOfWork,
+    directory,
+    apps: new PostgresAppRegistry(driver),
+    inboxQueue: new PostgresInboxQueue(driver),
+    outboxQueue: new PostgresOutboxQueue(driver),
+    migrate: () => migrate(driver),
+    inspect: () =>
+      inspectDatabase({
+        driver,
+        directory,
+        unitOfWork,
+        ...(options.cipher === undefined ? {} : { cipher: options.cipher }),
+      }),
+    close: () => driver.close(),
+  };
+};
+
+/**
+ * PostgreSQL storage: over a server through `pg` when `databaseUrl` is given, else embedded through
+ * PGlite. Same migrations, same row-level security, same behaviour.
+ */
+export const createPostgresStorage = (
+  options: PostgresStorageOptions = {},
+): ResultAsync<PostgresStorage, StorageError> =>
+  openSqlDriver(options).map((driver) => postgresStorageOn(driver, options));

@@ -1,0 +1,87 @@
+import type { SecretCipher } from '@prestabot/application';
+import type { Client } from 'pg';
+import type { SqlDriver } from '../sql/sql-driver.ts';
+import { openSqlDriver, type PostgresStorage, postgresStorageOn } from '../storage.ts';
+
+/** A database of its own on a test server, for one test file. */
+export type TestDatabase = {
+  readonly name: string;
+  /** Connects to the new database, as the server URL's user. */
+  readonly url: string;
+  /** Drops it, disconnecting whoever is still connected. */
+  readonly drop: () => Promise<void>;
+};
+
+const withServer = async <T>(serverUrl: string, use: (client: Client) => Promise<T>): Promise<T> => {
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: serverUrl, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await use(client);
+  } finally {
+    await client.end();
+  }
+};
+
+/**
+ * Creates a fresh, empty database (`prestabot_t_<random>`) on the server `serverUrl` points at (any of its
+ * databases, typically `TEST_DATABASE_URL`), as that URL's user: a superuser, since the migrations create
+ * a role and must bypass row-level security. Other packages' integration tests use it too.
+ */
+export const createTestDatabase = async (serverUrl: string): Promise<TestDatabase> => {
+  const name = `prestabot_t_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`;
+  await withServer(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    drop: async () => {
+      await withServer(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+};
+
+/** A migrated storage on a database of its own, and the driver under it (for raw SQL in tests). */
+export type TestStorage = {
+  readonly storage: PostgresStorage;
+  readonly driver: SqlDriver;
+  /** The database's URL on a server (absent on PGlite): another "process" may open its own pool on it. */
+  readonly databaseUrl?: string;
+  /** Closes the storage and drops its database. */
+  readonly release: () => Promise<void>;
+};
+
+const migrated = async (driver: SqlDriver, cipher: SecretCipher | undefined): Promise<PostgresStorage> => {
+  const storage = postgresStorageOn(driver, cipher === undefined ? {} : { cipher });
+  const report = await storage.migrate();
+  if (report.isErr()) throw new Error(`migrating the test database failed: ${report.error.message}`);
+  return storage;
+};
+
+/**
+ * A migrated storage for one test file: on a fresh database of the server at `serverUrl`, or, when
+ * `serverUrl` is undefined, on an in-memory PGlite.
+ */
+export const openTestStorage = async (
+  serverUrl: string | undefined,
+  options: { readonly cipher?: SecretCipher; readonly poolSize?: number } = {},
+): Promise<TestStorage> => {
+  const database = serverUrl === undefined ? undefined : await createTestDatabase(serverUrl);
+  const opened = await openSqlDriver({
+    ...(database === undefined ? {} : { databaseUrl: database.url }),
+    ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+  });
+  if (opened.isErr()) throw new Error(`opening the test database failed: ${opened.error.message}`);
+  const driver = opened.value;
+  const storage = await migrated(driver, options.cipher);
+  return {
+    storage,
+    driver,
+    ...(database === undefined ? {} : { databaseUrl: database.url }),
+    release: async () => {
+      await storage.close();
+      await database?.drop();
+    },
+  };
+};

@@ -1,0 +1,29 @@
+import type {
+  AppRegistry,
+  InboxQueue,
+  OutboxQueue,
+  SecretCipher,
+  TenantDirectory,
+  TenantUnitOfWork,
+  Token,
+} from '@prestabot/application';
+import { portTokens } from '@prestabot/application';
+import type { ServiceIdentifier } from 'inversify';
+import type { PostgresStorage } from './storage.ts';
+
+const sameAs = <T>(token: Token<T>): ServiceIdentifier<T> => token;
+
+/**
+ * Where this package's module binds what it provides. The ports use the application's own tokens, so a
+ * composition root resolves them by the names the application gives them; the storage is this adapter's.
+ */
+export const postgresTokens = {
+  unitOfWork: sameAs<TenantUnitOfWork>(portTokens.unitOfWork),
+  tenantDirectory: sameAs<TenantDirectory>(portTokens.tenantDirectory),
+  appRegistry: sameAs<AppRegistry>(portTokens.appRegistry),
+  inboxQueue: sameAs<InboxQueue>(portTokens.inboxQueue),
+  outboxQueue: sameAs<OutboxQueue>(portTokens.outboxQueue),
+  secretCipher: sameAs<SecretCipher>(portTokens.secretCipher),
+  /** The storage itself: migrate, inspect (for `prestabot doctor`), close. */
+  storage: Symbol.for('prestabot.PostgresStorage') as ServiceIdentifier<PostgresStorage>,
+} as const;
