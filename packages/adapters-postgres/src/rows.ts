@@ -15,6 +15,7 @@ import {
   type AppId,
   type Contact,
   type ContactId,
+  currencyCodes,
   type E164,
   err,
   type GraphErrorDetail,
@@ -23,12 +24,14 @@ import {
   type OutboundMessage,
   ok,
   type PhoneNumberId,
+  parseTimeZone,
   type Recipient,
   type Result,
   supportedLocales,
   type Tenant,
   type TenantId,
   type TenantSettings,
+  type TimeZone,
   type TokenStatus,
   type WabaId,
   type Wamid,
@@ -238,7 +241,7 @@ const failure = z.object({
 const tenantSettings = z.object({
   profileFlowId: z.string().exactOptional(),
   reminderSendHour: z.number().int().min(0).max(23),
-  defaultCurrency: z.string(),
+  defaultCurrency: z.enum(currencyCodes),
   defaultCallingCode: z.string(),
 }) satisfies z.ZodType<TenantSettings>;
 
@@ -251,7 +254,7 @@ export const tenantColumnsSql =
 const tenantColumns = {
   tenant_id: branded<TenantId>(),
   tenant_name: z.string(),
-  tenant_timezone: z.string(),
+  tenant_timezone: z.string().refine((value) => parseTimeZone(value).isOk()).transform((value) => value as TimeZone),
   tenant_locale: z.enum(supportedLocales),
   tenant_status: z.enum(['active', 'suspended']),
   tenant_settings: tenantSettings,

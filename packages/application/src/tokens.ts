@@ -1,5 +1,6 @@
 import type { HandleInbound } from './handle-inbound/handle-inbound.ts';
 import type { InboundResponder } from './handle-inbound/inbound-responder.port.ts';
+import type { ReminderQueue } from './loans/loan-stores.port.ts';
 import type { Clock } from './ports/clock.port.ts';
 import type { IdGenerator } from './ports/id-generator.port.ts';
 import type { InboxQueue } from './ports/inbox.port.ts';
@@ -33,6 +34,7 @@ export const portTokens = {
   appRegistry: token<AppRegistry>('AppRegistry'),
   inboxQueue: token<InboxQueue>('InboxQueue'),
   outboxQueue: token<OutboxQueue>('OutboxQueue'),
+  reminderQueue: token<ReminderQueue>('ReminderQueue'),
   messagingGateway: token<MessagingGateway>('MessagingGateway'),
   webhookVerifier: token<WebhookSignatureVerifier>('WebhookSignatureVerifier'),
   webhookParser: token<WebhookParser>('WebhookParser'),

@@ -1,6 +1,5 @@
 import type { Brand } from './ids.ts';
 import { err, ok, type Result } from './result.ts';
-import { isValidTimeZone } from './tenant.ts';
 
 /** A day on the calendar, without time or zone: a due date, the day a reminder belongs to. */
 export type LocalDate = { readonly year: number; readonly month: number; readonly day: number };
@@ -139,10 +138,13 @@ export const parseIsoDate = (text: string): Result<LocalDate, InvalidDate> => {
   return localDate(Number(match[1]), Number(match[2]), Number(match[3])).mapErr(() => invalid);
 };
 
-export const parseTimeZone = (value: string): Result<TimeZone, InvalidTimeZone> =>
-  isValidTimeZone(value)
-    ? ok(new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone as TimeZone)
-    : err({ type: 'invalid_time_zone', value, expected: 'an IANA time zone such as America/Santiago' });
+export const parseTimeZone = (value: string): Result<TimeZone, InvalidTimeZone> => {
+  try {
+    return ok(new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone as TimeZone);
+  } catch {
+    return err({ type: 'invalid_time_zone', value, expected: 'an IANA time zone such as America/Santiago' });
+  }
+};
 
 // Building a formatter costs far more than using one, and a deployment has a handful of zones.
 const formatters = new Map<TimeZone, Intl.DateTimeFormat>();

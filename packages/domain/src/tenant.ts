@@ -1,4 +1,6 @@
+import type { TimeZone } from './calendar.ts';
 import type { AppId, PhoneNumberId, TenantId, WabaId } from './ids.ts';
+import type { CurrencyCode } from './money.ts';
 import type { E164 } from './phone.ts';
 
 export type Locale = 'es-CL' | 'es' | 'en';
@@ -10,7 +12,7 @@ export type TenantSettings = {
   /** Local hour (0–23) at which reminders go out. */
   readonly reminderSendHour: number;
   /** ISO 4217 code used when a loan amount is typed without one. */
-  readonly defaultCurrency: string;
+  readonly defaultCurrency: CurrencyCode;
   /** Calling code for phone numbers typed without one (`56` for Chile). */
   readonly defaultCallingCode: string;
 };
@@ -27,7 +29,7 @@ export type Tenant = {
   readonly id: TenantId;
   readonly name: string;
   /** IANA time zone, e.g. `America/Santiago`. */
-  readonly timezone: string;
+  readonly timezone: TimeZone;
   readonly locale: Locale;
   readonly status: TenantStatus;
   readonly settings: TenantSettings;
@@ -78,13 +80,4 @@ export const tokenStatusOf = (token: string | undefined): TokenStatus => {
   if (token === undefined) return { kind: 'missing' };
   if (token.length === 0) return { kind: 'empty' };
   return { kind: 'set', length: token.length };
-};
-
-export const isValidTimeZone = (timezone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
 };

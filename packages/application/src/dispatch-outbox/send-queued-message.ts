@@ -13,6 +13,8 @@ export type SendOutcome =
   | 'retry_scheduled'
   | 'recipient_held'
   | 'token_invalid'
+  /** Meta said the 24-hour window is closed; the message's approved template goes instead. */
+  | 'switched_to_template'
   | 'failed'
   /** Another worker owns the message now; this one's result was dropped. */
   | 'lease_lost';
@@ -184,6 +186,15 @@ export class SendQueuedMessage {
             ),
           );
       case 'send_window_closed':
+        if (send.fallback !== undefined) {
+          const failure = failureOf('window_closed', error);
+          return this.#record(
+            send,
+            (repositories) => repositories.outbox.switchToFallback(send.id, send.lease, now),
+            'switched_to_template',
+            failure,
+          );
+        }
         return this.#fail(send, failureOf('window_closed', error));
       case 'send_rejected':
         logger.warn(

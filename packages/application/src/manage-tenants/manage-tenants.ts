@@ -5,7 +5,6 @@ import {
   describeTokenStatus,
   err,
   errAsync,
-  isValidTimeZone,
   type Locale,
   type MetaAppId,
   maxRatePerSecond,
@@ -16,6 +15,7 @@ import {
   parseMetaAppId,
   parsePhoneNumberId,
   parseTenantId,
+  parseTimeZone,
   parseWabaId,
   type Result,
   type ResultAsync,
@@ -267,8 +267,8 @@ const tenantOf = (input: AddTenantInput, id: TenantId): Result<Tenant, InvalidIn
   if (name === '' || name.length > 200)
     return err(invalid('--name', input.name, 'a name of 1 to 200 characters'));
   const timezone = input.timezone ?? defaultTimezone;
-  if (!isValidTimeZone(timezone))
-    return err(invalid('--timezone', timezone, 'an IANA time zone such as America/Santiago'));
+  const zone = parseTimeZone(timezone);
+  if (zone.isErr()) return err(invalid('--timezone', timezone, zone.error.expected));
   const locale = input.locale ?? 'es-CL';
   const knownLocale = supportedLocales.find((candidate) => candidate === locale);
   if (knownLocale === undefined)
@@ -276,14 +276,18 @@ const tenantOf = (input: AddTenantInput, id: TenantId): Result<Tenant, InvalidIn
   return ok({
     id,
     name,
-    timezone,
+    timezone: zone.value,
     locale: knownLocale satisfies Locale,
     status: 'active',
     settings: defaultTenantSettings,
   });
 };
 
+const isStorageError = (error: { readonly type: string }): error is StorageError =>
+  error.type === 'storage_error';
+
+/** The database refuses a second `phone_number_id`: say which number, not which constraint. */
 const duplicateNumber = <E extends { readonly type: string }>(error: E, phoneNumberId: PhoneNumberId) =>
-  error.type === 'storage_error' && (error as unknown as StorageError).reason === 'duplicate'
+  isStorageError(error) && error.reason === 'duplicate'
     ? ({ type: 'number_already_registered', phoneNumberId } as const)
     : error;

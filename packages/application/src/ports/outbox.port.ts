@@ -14,7 +14,7 @@ import type { Lease, QueueDepth } from './inbox.port.ts';
 export type OutboxOrigin =
   | { readonly kind: 'reply'; readonly inboxId: string }
   | { readonly kind: 'reminder'; readonly reminderId: string }
-  | { readonly kind: 'notification' };
+  | { readonly kind: 'notification'; readonly agreementId?: string };
 
 export type NewOutboxEntry = {
   readonly id: string;
@@ -23,6 +23,11 @@ export type NewOutboxEntry = {
   readonly recipient?: Recipient;
   readonly contactId?: ContactId;
   readonly message: OutboundMessage;
+  /**
+   * The approved template to send instead if Meta says the 24-hour window is closed (131047), at once
+   * or in a later `failed` status.
+   */
+  readonly fallback?: OutboundMessage;
   readonly replyTo?: Wamid;
   readonly origin: OutboxOrigin;
   /** Unique per tenant: enqueueing the same key twice stores one message. */
@@ -70,6 +75,8 @@ export interface OutboxStore {
     retryAt: Date,
     failure: OutboxFailure,
   ): ResultAsync<boolean, StorageError>;
+  /** Replaces the message with its template fallback and queues it again at once; false without a fallback or lease. */
+  switchToFallback(id: string, lease: Lease, at: Date): ResultAsync<boolean, StorageError>;
   /** Holds every queued message to one recipient of a number until `until` (Meta's pair rate limit). */
   holdRecipient(
     phoneNumberId: PhoneNumberId,

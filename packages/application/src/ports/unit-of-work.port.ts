@@ -1,5 +1,11 @@
 import type { ResultAsync, TenantId } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
+import type {
+  AgreementStore,
+  ConversationStore,
+  ReminderStore,
+  TemplateStore,
+} from '../loans/loan-stores.port.ts';
 import type { ContactStore } from './contact-store.port.ts';
 import type { InboxStore } from './inbox.port.ts';
 import type { MessageLog } from './message-log.port.ts';
@@ -15,6 +21,10 @@ export type TenantRepositories = {
   readonly inbox: InboxStore;
   readonly outbox: OutboxStore;
   readonly messages: MessageLog;
+  readonly agreements: AgreementStore;
+  readonly conversations: ConversationStore;
+  readonly reminders: ReminderStore;
+  readonly templates: TemplateStore;
 };
 
 /**

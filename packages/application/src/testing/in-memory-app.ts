@@ -4,6 +4,12 @@ import { HandleInbound } from '../handle-inbound/handle-inbound.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
 import { MainMenuResponder } from '../handle-inbound/main-menu-responder.ts';
 import { IngestWebhook } from '../ingest-webhook/ingest-webhook.ts';
+import { DeliveryFollowUp } from '../loans/delivery-follow-up.ts';
+import { LoanActions } from '../loans/loan-actions.ts';
+import { LoanConversation } from '../loans/loan-conversation.ts';
+import { Notifier } from '../loans/notifier.ts';
+import { OptOutResponder } from '../loans/opt-out.ts';
+import { SendDueReminder } from '../loans/reminders.ts';
 import { ManageTenants } from '../manage-tenants/manage-tenants.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
 import { ProcessInboxEntry, type StatusListener } from '../process-inbox/process-inbox-entry.ts';
@@ -23,6 +29,7 @@ export type InMemoryAppOptions = {
   readonly parser: WebhookParser;
   readonly deploymentAppSecret?: string;
   readonly fallbackAccessToken?: string;
+  /** The bot's behaviour before the main menu; the whole loan bot when absent. */
   readonly responders?: readonly InboundResponder[];
   readonly statusListeners?: readonly StatusListener[];
   readonly sendPolicy?: SendPolicy;
@@ -48,6 +55,13 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       ? {}
       : { fallbackAccessToken: options.fallbackAccessToken }),
   });
+  const notifier = new Notifier({ ids, clock, logger, metrics });
+  const loanActions = new LoanActions({ notifier, ids, clock });
+  const responders = options.responders ?? [
+    new OptOutResponder(),
+    new LoanConversation({ actions: loanActions, ids }),
+  ];
+  const statusListeners = options.statusListeners ?? [new DeliveryFollowUp({ ids, clock, logger })];
   const app = {
     database,
     clock,
@@ -72,12 +86,12 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
     }),
     processInboxEntry: new ProcessInboxEntry({
       unitOfWork,
-      handleInbound: new HandleInbound([...(options.responders ?? []), new MainMenuResponder()]),
+      handleInbound: new HandleInbound([...responders, new MainMenuResponder()]),
       ids,
       clock,
       logger,
       metrics,
-      ...(options.statusListeners === undefined ? {} : { statusListeners: options.statusListeners }),
+      statusListeners,
     }),
     sendReply,
     sendQueuedMessage: new SendQueuedMessage({
@@ -90,6 +104,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       ...(options.sendPolicy === undefined ? {} : { policy: options.sendPolicy }),
     }),
     manageTenants: new ManageTenants({ directory, apps, unitOfWork, cipher, ids }),
+    sendDueReminder: new SendDueReminder({ unitOfWork, notifier, clock, logger, metrics }),
     /** Adds a tenant with one number whose token the in-memory Graph API accepts. */
     addTenant: async (
       phoneNumberId: string,
@@ -109,7 +124,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       if (accessToken !== '') gateway.allow(phoneNumberId as PhoneNumberId, accessToken);
       return tenantId as TenantId;
     },
-    /** Processes everything in the inbox, then sends everything due, as a worker would. */
+    /** Processes everything in the inbox, queues the reminders now due, then sends everything due, as a worker would. */
     drain: async (owner = 'test-worker') => {
       for (;;) {
         const entries = await expectOk(
@@ -117,6 +132,13 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
         );
         if (entries.length === 0) break;
         for (const entry of entries) await expectOk(app.processInboxEntry.execute(entry));
+      }
+      for (;;) {
+        const reminders = await expectOk(
+          database.reminderQueue.claimDue({ owner, limit: 100, leaseMs: 30_000, now: clock.now() }),
+        );
+        if (reminders.length === 0) break;
+        for (const reminder of reminders) await expectOk(app.sendDueReminder.execute(reminder));
       }
       for (;;) {
         const sends = await expectOk(

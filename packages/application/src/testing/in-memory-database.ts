@@ -1,13 +1,19 @@
 import {
+  type Agreement,
+  type AgreementId,
   type AppId,
   advanceStatus,
   type Contact,
   type ContactId,
+  compareLocalDates,
   type DeliveryStatus,
   type E164,
   err,
   errAsync,
+  formatIsoDate,
   type GraphErrorDetail,
+  isFinal,
+  type LocalDate,
   okAsync,
   type PhoneNumberId,
   type Result,
@@ -20,6 +26,17 @@ import {
 } from '@prestabot/domain';
 import { placeSendSlots, slotSpacingMs } from '../dispatch-outbox/send-pacing.ts';
 import { type StorageError, storageError } from '../errors.ts';
+import type {
+  AgreementStore,
+  ClaimedReminder,
+  ConversationRecord,
+  ConversationStore,
+  RegisteredTemplate,
+  Reminder,
+  ReminderQueue,
+  ReminderStore,
+  TemplateStore,
+} from '../loans/loan-stores.port.ts';
 import type { ContactIdentity, ContactStore } from '../ports/contact-store.port.ts';
 import type {
   ClaimedInboxEntry,
@@ -183,7 +200,13 @@ class JournaledMap<K, V> extends Map<K, V> {
 
 const rowCopy = <V extends object>(row: V): V => ({ ...row });
 
+type ReminderRow = { reminder: Reminder; readonly tenantId: TenantId; lease?: Lease };
+
 const emptyState = () => ({
+  agreements: new JournaledMap<AgreementId, Agreement>(),
+  conversations: new JournaledMap<string, ConversationRecord & { readonly tenantId: TenantId }>(),
+  reminders: new JournaledMap<string, ReminderRow>(rowCopy),
+  templates: new JournaledMap<string, RegisteredTemplate & { readonly tenantId: TenantId }>(),
   tenants: new JournaledMap<TenantId, Tenant>(),
   numbers: new JournaledMap<PhoneNumberId, NumberRow>(rowCopy),
   apps: new JournaledMap<AppId, RegisteredApp>(),
@@ -254,6 +277,9 @@ export class InMemoryDatabase {
         ),
       ),
   };
+  readonly reminderQueue: ReminderQueue = {
+    claimDue: (request) => this.#transaction((state) => okAsync(claimReminders(state, request))),
+  };
   readonly outboxQueue: OutboxQueue = {
     claim: (request) => this.#transaction((state) => okAsync(claimOutbox(state, request))),
     depth: (now) =>
@@ -310,6 +336,10 @@ export class InMemoryDatabase {
       inbox: inboxStore(tenantId, state),
       outbox: outboxStore(tenantId, state),
       messages: messageLog(tenantId, state),
+      agreements: agreementStore(tenantId, state),
+      conversations: conversationStore(tenantId, state),
+      reminders: reminderStore(tenantId, state),
+      templates: templateStore(tenantId, state),
     };
   }
 }
@@ -598,6 +628,14 @@ const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
         row.availableAt = retryAt;
         row.lastFailure = failure;
       }),
+    switchToFallback: (id, lease, at) => {
+      const row = leased(id, lease);
+      if (row === undefined || row.entry.fallback === undefined) return okAsync(false);
+      const { fallback, ...entry } = row.entry;
+      const { lease: _lease, ...rest } = row;
+      state.outbox.set(id, { ...rest, entry: { ...entry, message: fallback }, availableAt: at });
+      return okAsync(true);
+    },
     holdRecipient: (phoneNumberId, recipient, until) => {
       if (ownNumber(tenantId, state, phoneNumberId) !== undefined)
         state.recipientHolds.set(`${phoneNumberId}|${recipientKeyOf(recipient)}`, until);
@@ -761,3 +799,215 @@ const messageLog = (tenantId: TenantId, state: State): MessageLog => ({
     return okAsync(outcome);
   },
 });
+
+const ownAgreement = (tenantId: TenantId, state: State, id: AgreementId): Agreement | undefined => {
+  const agreement = state.agreements.get(id);
+  return agreement?.tenantId === tenantId ? agreement : undefined;
+};
+
+const agreementStore = (tenantId: TenantId, state: State): AgreementStore => ({
+  create: (agreement) => {
+    if (agreement.tenantId !== tenantId)
+      return errAsync(storageError('constraint', 'an agreement belongs to the scoped tenant'));
+    const ownContact = (id: ContactId) => state.contacts.get(id)?.tenantId === tenantId;
+    if (
+      !ownContact(agreement.lenderId) ||
+      !ownContact(agreement.borrowerId) ||
+      ownNumber(tenantId, state, agreement.phoneNumberId) === undefined
+    ) {
+      return errAsync(
+        storageError('constraint', "an agreement may only refer to its tenant's contacts and numbers"),
+      );
+    }
+    if (state.agreements.has(agreement.id)) return errAsync(duplicate(`agreement ${agreement.id} exists`));
+    state.agreements.set(agreement.id, agreement);
+    return okAsync(undefined);
+  },
+  get: (id) => okAsync(ownAgreement(tenantId, state, id)),
+  listFor: (contactId, limit) => {
+    const mine = [...state.agreements.peekValues()].filter(
+      (agreement) =>
+        agreement.tenantId === tenantId &&
+        (agreement.lenderId === contactId || agreement.borrowerId === contactId),
+    );
+    const open = mine
+      .filter((agreement) => !isFinal(agreement.status))
+      .sort(
+        (a, b) => compareLocalDates(a.dueDate, b.dueDate) || a.createdAt.getTime() - b.createdAt.getTime(),
+      );
+    const closed = mine
+      .filter((agreement) => isFinal(agreement.status))
+      .sort((a, b) => (b.closedAt ?? b.createdAt).getTime() - (a.closedAt ?? a.createdAt).getTime());
+    return okAsync([...open, ...closed].slice(0, limit));
+  },
+  pendingFor: (borrowerId) =>
+    okAsync(
+      [...state.agreements.peekValues()]
+        .filter(
+          (agreement) =>
+            agreement.tenantId === tenantId &&
+            agreement.borrowerId === borrowerId &&
+            agreement.status === 'pending_confirmation',
+        )
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime()),
+    ),
+  update: (agreement, expected) => {
+    const stored = ownAgreement(tenantId, state, agreement.id);
+    if (stored === undefined || stored.status !== expected) return okAsync(false);
+    state.agreements.set(agreement.id, agreement);
+    return okAsync(true);
+  },
+});
+
+const conversationStore = (tenantId: TenantId, state: State): ConversationStore => {
+  const key = (contactId: ContactId) => `${tenantId}|${contactId}`;
+  return {
+    get: (contactId) => {
+      const record = state.conversations.get(key(contactId));
+      return okAsync(
+        record === undefined
+          ? undefined
+          : { state: record.state, version: record.version, expiresAt: record.expiresAt },
+      );
+    },
+    save: (contactId, conversation, expectedVersion, expiresAt) => {
+      if (state.contacts.get(contactId)?.tenantId !== tenantId) {
+        return errAsync(storageError('constraint', `contact ${contactId} is not this tenant's`));
+      }
+      const current = state.conversations.get(key(contactId))?.version ?? 0;
+      if (current !== expectedVersion) return okAsync(false);
+      state.conversations.set(key(contactId), {
+        tenantId,
+        state: conversation,
+        version: current + 1,
+        expiresAt,
+      });
+      return okAsync(true);
+    },
+    clear: (contactId) => {
+      state.conversations.delete(key(contactId));
+      return okAsync(undefined);
+    },
+  };
+};
+
+const reminderKeyOf = (reminder: {
+  readonly agreementId: AgreementId;
+  readonly kind: string;
+  readonly localDate: LocalDate;
+}) => `${reminder.agreementId}|${reminder.kind}|${formatIsoDate(reminder.localDate)}`;
+
+const reminderStore = (tenantId: TenantId, state: State): ReminderStore => {
+  const own = (agreementId: AgreementId) =>
+    [...state.reminders.values()].filter(
+      (row) => row.tenantId === tenantId && row.reminder.agreementId === agreementId,
+    );
+  const leased = (id: string, lease: Lease) => {
+    const row = state.reminders.get(id);
+    return row !== undefined &&
+      row.tenantId === tenantId &&
+      row.reminder.status === 'pending' &&
+      holdsLease(row, lease)
+      ? row
+      : undefined;
+  };
+  const settle = (id: string, lease: Lease, change: Partial<Reminder>) => {
+    const row = leased(id, lease);
+    if (row === undefined) return okAsync(false);
+    row.reminder = { ...row.reminder, ...change };
+    delete row.lease;
+    return okAsync(true);
+  };
+  return {
+    replacePlan: (agreementId, plan) => {
+      if (ownAgreement(tenantId, state, agreementId) === undefined) {
+        return errAsync(storageError('constraint', `agreement ${agreementId} is not this tenant's`));
+      }
+      const wanted = new Set(plan.map(reminderKeyOf));
+      const existing = own(agreementId);
+      let cancelled = 0;
+      for (const row of existing) {
+        if (row.reminder.status === 'pending' && !wanted.has(reminderKeyOf(row.reminder))) {
+          row.reminder = { ...row.reminder, status: 'cancelled', reason: 'rescheduled' };
+          cancelled += 1;
+        }
+      }
+      const known = new Set(existing.map((row) => reminderKeyOf(row.reminder)));
+      let added = 0;
+      for (const reminder of plan) {
+        if (known.has(reminderKeyOf(reminder))) continue;
+        if (state.contacts.get(reminder.recipientId)?.tenantId !== tenantId) {
+          return errAsync(storageError('constraint', 'a reminder goes to a contact of its tenant'));
+        }
+        state.reminders.set(reminder.id, { tenantId, reminder: { ...reminder, status: 'pending' } });
+        added += 1;
+      }
+      return okAsync({ added, cancelled });
+    },
+    cancelPending: (agreementId, reason) => {
+      let cancelled = 0;
+      for (const row of own(agreementId)) {
+        if (row.reminder.status !== 'pending') continue;
+        row.reminder = { ...row.reminder, status: 'cancelled', reason };
+        cancelled += 1;
+      }
+      return okAsync(cancelled);
+    },
+    listFor: (agreementId) => okAsync(own(agreementId).map((row) => row.reminder)),
+    markQueued: (id, lease, outboxId) => settle(id, lease, { status: 'queued', outboxId }),
+    markSkipped: (id, lease, reason) => settle(id, lease, { status: 'skipped', reason }),
+    recordDelivery: (id, status) => {
+      const row = state.reminders.get(id);
+      if (row?.tenantId === tenantId)
+        row.reminder = {
+          ...row.reminder,
+          delivery: advanceStatus(row.reminder.delivery ?? 'accepted', status),
+        };
+      return okAsync(undefined);
+    },
+  };
+};
+
+const claimReminders = (
+  state: State,
+  request: { readonly owner: string; readonly now: Date; readonly limit: number; readonly leaseMs: number },
+): ClaimedReminder[] =>
+  [...state.reminders.values()]
+    .filter(
+      (row) =>
+        row.reminder.status === 'pending' &&
+        row.reminder.scheduledAt <= request.now &&
+        !leaseActive(row, request.now),
+    )
+    .sort((a, b) => a.reminder.scheduledAt.getTime() - b.reminder.scheduledAt.getTime())
+    .slice(0, request.limit)
+    .map((row) => {
+      row.lease = { owner: request.owner, until: new Date(request.now.getTime() + request.leaseMs) };
+      return { ...row.reminder, tenantId: row.tenantId, lease: row.lease };
+    });
+
+const templateStore = (tenantId: TenantId, state: State): TemplateStore => {
+  const key = (purpose: string, language: string) => `${tenantId}|${purpose}|${language}`;
+  const withoutTenant = ({
+    tenantId: _tenant,
+    ...template
+  }: RegisteredTemplate & { readonly tenantId: TenantId }): RegisteredTemplate => template;
+  return {
+    upsert: (template) => {
+      state.templates.set(key(template.purpose, template.language), { ...template, tenantId });
+      return okAsync(undefined);
+    },
+    find: (purpose, language) => {
+      const found =
+        state.templates.get(key(purpose, language)) ??
+        state.templates.get(key(purpose, language.split('_')[0] ?? language));
+      return okAsync(found === undefined ? undefined : withoutTenant(found));
+    },
+    list: () =>
+      okAsync(
+        [...state.templates.peekValues()]
+          .filter((template) => template.tenantId === tenantId)
+          .map(withoutTenant),
+      ),
+  };
+};

@@ -16,6 +16,7 @@ describeStorageContracts('in-memory', async () => {
     apps: database.apps,
     inboxQueue: database.inboxQueue,
     outboxQueue: database.outboxQueue,
+    reminderQueue: database.reminderQueue,
     close: async () => {},
   };
 });

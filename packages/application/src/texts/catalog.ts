@@ -2,6 +2,14 @@ import type { Locale } from '@prestabot/domain';
 import { english } from './en.ts';
 import { spanish } from './es.ts';
 
+/** A loan as people read it: "$5.000" or "un taladro". */
+export type LoanFacts = {
+  readonly lender: string;
+  readonly borrower: string;
+  readonly loan: string;
+  readonly dueDate: string;
+};
+
 /** Every text the bot sends, per language. Code never spells out a user-facing sentence itself. */
 export type Catalog = {
   readonly mainMenu: {
@@ -12,6 +20,104 @@ export type Catalog = {
   };
   readonly help: string;
   readonly cannotReadYet: string;
+  readonly optedOut: string;
+  readonly optedIn: string;
+  readonly newLoan: {
+    readonly askBorrower: string;
+    readonly askBorrowerPhone: (name: string) => string;
+    readonly invalidPhone: (input: string) => string;
+    readonly cardWithoutPhone: string;
+    readonly selfLoan: string;
+    readonly askKind: (borrower: string) => string;
+    readonly money: string;
+    readonly object: string;
+    readonly askKindAgain: string;
+    readonly askAmount: (example: string) => string;
+    readonly invalidAmount: (example: string) => string;
+    readonly askDescription: string;
+    readonly invalidDescription: string;
+    readonly askDueDate: string;
+    readonly tomorrow: string;
+    readonly oneWeek: string;
+    readonly endOfMonth: string;
+    readonly dueDateInThePast: string;
+    readonly invalidDueDate: string;
+    readonly summary: (facts: LoanFacts) => string;
+    readonly confirm: string;
+    readonly cancel: string;
+    readonly confirmOrCancel: string;
+    readonly cancelled: string;
+    readonly expired: string;
+    readonly recorded: (facts: LoanFacts) => string;
+  };
+  readonly confirmation: {
+    readonly request: (facts: LoanFacts) => string;
+    readonly accept: string;
+    readonly reject: string;
+    readonly acceptedToBorrower: (facts: LoanFacts) => string;
+    readonly acceptedToLender: (facts: LoanFacts) => string;
+    readonly rejectedToBorrower: (facts: LoanFacts) => string;
+    readonly rejectedToLender: (facts: LoanFacts) => string;
+    readonly whichOne: string;
+  };
+  readonly myLoans: {
+    readonly none: string;
+    readonly body: string;
+    readonly button: string;
+    readonly lent: string;
+    readonly borrowed: string;
+    readonly row: (loan: string, counterpart: string) => string;
+    readonly rowDescription: (dueDate: string, status: string) => string;
+    readonly status: Readonly<
+      Record<
+        'pending_confirmation' | 'active' | 'returned' | 'rejected' | 'cancelled' | 'return_claimed',
+        string
+      >
+    >;
+    readonly detail: (
+      facts: LoanFacts & { readonly status: string; readonly youAre: 'lender' | 'borrower' },
+    ) => string;
+    readonly noActions: string;
+  };
+  readonly actions: {
+    readonly labels: Readonly<
+      Record<
+        | 'mark_returned'
+        | 'claim_returned'
+        | 'confirm_return'
+        | 'deny_return'
+        | 'cancel'
+        | 'remind'
+        | 'accept'
+        | 'reject',
+        string
+      >
+    >;
+    readonly notFound: string;
+    readonly notAllowed: string;
+    readonly markedReturnedToLender: (facts: LoanFacts) => string;
+    readonly markedReturnedToBorrower: (facts: LoanFacts) => string;
+    readonly claimSentToBorrower: (facts: LoanFacts) => string;
+    readonly claimToLender: (facts: LoanFacts) => string;
+    readonly returnDeniedToLender: (facts: LoanFacts) => string;
+    readonly returnDeniedToBorrower: (facts: LoanFacts) => string;
+    readonly cancelledToLender: (facts: LoanFacts) => string;
+    readonly cancelledToBorrower: (facts: LoanFacts) => string;
+    readonly reminderSent: (facts: LoanFacts) => string;
+    readonly requestResent: (facts: LoanFacts) => string;
+  };
+  readonly reminders: {
+    readonly dayBefore: (facts: LoanFacts) => string;
+    readonly dueDay: (facts: LoanFacts) => string;
+    readonly overdue: (facts: LoanFacts & { readonly days: number }) => string;
+    readonly lenderOverdueNotice: (facts: LoanFacts) => string;
+    readonly manual: (facts: LoanFacts) => string;
+  };
+  /** Why the other person could not be told, for the person who acted. */
+  readonly notDelivered: {
+    readonly optedOut: (name: string) => string;
+    readonly noTemplate: (name: string) => string;
+  };
 };
 
 export const catalogFor = (locale: Locale): Catalog => (locale === 'en' ? english : spanish);

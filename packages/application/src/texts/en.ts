@@ -11,4 +11,110 @@ export const english: Catalog = {
   help: "I didn't understand that. Type *menu* to see what I can do.",
   cannotReadYet:
     "I can't read this kind of message yet. Write to me in text, or type *menu* to see the options.",
+  optedOut: "Done, I won't send you reminders or notices any more. If you change your mind, type *START*.",
+  optedIn: "Welcome back! You'll get reminders and notices again. Type *STOP* to stop them.",
+  newLoan: {
+    askBorrower:
+      'Who did you lend to? Share their contact 📇 or type their name and phone, e.g. *Ana +56 9 1234 5678*. Type *cancel* to stop.',
+    askBorrowerPhone: (name) => `What is ${name}'s phone number? For example: *+56 9 1234 5678*.`,
+    invalidPhone: (input) =>
+      `"${input}" doesn't look like a phone number. Type it with the country code, e.g. *+56 9 1234 5678*.`,
+    cardWithoutPhone: 'That contact has no phone number. Share another one, or type their name and phone.',
+    selfLoan: "You can't record a loan to yourself. Who did you lend to?",
+    askKind: (borrower) => `What did you lend ${borrower}?`,
+    money: 'Money',
+    object: 'An object',
+    askKindAgain: 'Choose *Money* or *An object*.',
+    askAmount: (example) => `How much did you lend? For example: *${example}*.`,
+    invalidAmount: (example) => `I didn't get the amount. Type it like this: *${example}*.`,
+    askDescription: 'What did you lend? For example: *drill* or *calculus book*.',
+    invalidDescription: 'Describe it with at least 3 letters (200 at most).',
+    askDueDate: 'When will you get it back? Pick an option or type the date (*dd/mm* or *dd/mm/yyyy*).',
+    tomorrow: 'Tomorrow',
+    oneWeek: 'In one week',
+    endOfMonth: 'End of month',
+    dueDateInThePast: 'That date has passed. Type a date from today on (*dd/mm*).',
+    invalidDueDate: "I didn't get the date. Type it as *dd/mm* or *dd/mm/yyyy*, or pick an option.",
+    summary: (facts) =>
+      `Check the loan:\n• To: ${facts.borrower}\n• What: ${facts.loan}\n• Back by: ${facts.dueDate}\n\nShall I record it?`,
+    confirm: 'Confirm',
+    cancel: 'Cancel',
+    confirmOrCancel: 'Reply *Confirm* to record it or *Cancel* to discard it.',
+    cancelled: 'Done, I discarded that loan.',
+    expired: 'That conversation is over. Type *menu* to start again.',
+    recorded: (facts) =>
+      `Recorded ✅. I asked ${facts.borrower} to confirm the loan of ${facts.loan}; I'll tell you when they answer.`,
+  },
+  confirmation: {
+    request: (facts) =>
+      `${facts.lender} recorded lending you ${facts.loan}, to be returned on ${facts.dueDate}. Do you confirm?`,
+    accept: 'Yes, I confirm',
+    reject: 'No, reject',
+    acceptedToBorrower: (facts) =>
+      `Confirmed ✅. I'll remind you to return ${facts.loan} to ${facts.lender} on ${facts.dueDate}.`,
+    acceptedToLender: (facts) =>
+      `${facts.borrower} confirmed the loan of ${facts.loan} ✅. I'll remind them before ${facts.dueDate}.`,
+    rejectedToBorrower: (facts) => `Done, you rejected the loan of ${facts.loan}. I told ${facts.lender}.`,
+    rejectedToLender: (facts) => `${facts.borrower} rejected the loan of ${facts.loan}.`,
+    whichOne: 'You have several loans to confirm. Pick one:',
+  },
+  myLoans: {
+    none: 'You have no loans recorded. Type *menu* and choose *New loan* to record one.',
+    body: 'Your loans. Pick one to see what you can do:',
+    button: 'See loans',
+    lent: 'You lent',
+    borrowed: 'You borrowed',
+    row: (loan, counterpart) => `${counterpart} · ${loan}`,
+    rowDescription: (dueDate, status) => `Due ${dueDate} · ${status}`,
+    status: {
+      pending_confirmation: 'to be confirmed',
+      active: 'active',
+      returned: 'returned',
+      rejected: 'rejected',
+      cancelled: 'cancelled',
+      return_claimed: 'return to be confirmed',
+    },
+    detail: (facts) =>
+      `${facts.youAre === 'lender' ? `You lent ${facts.loan} to ${facts.borrower}` : `${facts.lender} lent you ${facts.loan}`}.\nBack by: ${facts.dueDate}\nStatus: ${facts.status}`,
+    noActions: 'Nothing left to do for this loan.',
+  },
+  actions: {
+    labels: {
+      mark_returned: 'Got it back',
+      claim_returned: 'I returned it',
+      confirm_return: 'Yes, I got it',
+      deny_return: 'Not yet',
+      cancel: 'Cancel loan',
+      remind: 'Remind now',
+      accept: 'Yes, I confirm',
+      reject: 'No, reject',
+    },
+    notFound: "I couldn't find that loan.",
+    notAllowed: 'That loan no longer allows that. Type *my loans* to see where it stands.',
+    markedReturnedToLender: (facts) => `Marked as returned ✅: ${facts.loan} from ${facts.borrower}.`,
+    markedReturnedToBorrower: (facts) => `${facts.lender} marked ${facts.loan} as returned. Thanks!`,
+    claimSentToBorrower: (facts) => `I asked ${facts.lender} to confirm they got ${facts.loan} back.`,
+    claimToLender: (facts) => `${facts.borrower} says they returned ${facts.loan}. Did you get it?`,
+    returnDeniedToLender: (facts) => `Done, I told ${facts.borrower} you haven't got ${facts.loan} yet.`,
+    returnDeniedToBorrower: (facts) => `${facts.lender} says they haven't got ${facts.loan} back yet.`,
+    cancelledToLender: (facts) => `You cancelled the loan of ${facts.loan} to ${facts.borrower}.`,
+    cancelledToBorrower: (facts) => `${facts.lender} cancelled the record of the loan of ${facts.loan}.`,
+    reminderSent: (facts) => `I sent ${facts.borrower} a reminder.`,
+    requestResent: (facts) => `I asked ${facts.borrower} again to confirm the loan.`,
+  },
+  reminders: {
+    dayBefore: (facts) =>
+      `Reminder: ${facts.loan} is due back to ${facts.lender} tomorrow (${facts.dueDate}).`,
+    dueDay: (facts) => `Reminder: ${facts.loan} is due back to ${facts.lender} today.`,
+    overdue: (facts) =>
+      `${facts.loan} was due back to ${facts.lender} ${facts.days} ${facts.days === 1 ? 'day' : 'days'} ago (${facts.dueDate}).`,
+    lenderOverdueNotice: (facts) =>
+      `${facts.borrower} hasn't returned ${facts.loan}; it was due on ${facts.dueDate}.`,
+    manual: (facts) => `${facts.lender} reminds you to return ${facts.loan} (due ${facts.dueDate}).`,
+  },
+  notDelivered: {
+    optedOut: (name) => `I couldn't tell ${name}: they asked not to receive messages.`,
+    noTemplate: (name) =>
+      `I couldn't tell ${name}: they haven't written in the last 24 hours and there is no approved template for this notice.`,
+  },
 };

@@ -11,4 +11,112 @@ export const spanish: Catalog = {
   help: 'No entendí tu mensaje. Escribe *menu* para ver lo que puedo hacer.',
   cannotReadYet:
     'Todavía no puedo leer este tipo de mensaje. Escríbeme con texto o escribe *menu* para ver las opciones.',
+  optedOut: 'Listo, no te enviaré más recordatorios ni avisos. Si cambias de opinión, escribe *ALTA*.',
+  optedIn:
+    '¡Bienvenido de vuelta! Volverás a recibir recordatorios y avisos. Escribe *BAJA* para dejar de recibirlos.',
+  newLoan: {
+    askBorrower:
+      '¿A quién le prestaste? Comparte su contacto 📇 o escribe su nombre y teléfono, por ejemplo: *Ana +56 9 1234 5678*. Escribe *cancelar* para salir.',
+    askBorrowerPhone: (name) => `¿Cuál es el teléfono de ${name}? Por ejemplo: *+56 9 1234 5678*.`,
+    invalidPhone: (input) =>
+      `"${input}" no parece un teléfono. Escríbelo con código de país, por ejemplo: *+56 9 1234 5678*.`,
+    cardWithoutPhone: 'Ese contacto no tiene teléfono. Comparte otro o escribe su nombre y teléfono.',
+    selfLoan: 'No puedes registrar un préstamo contigo mismo. ¿A quién le prestaste?',
+    askKind: (borrower) => `¿Qué le prestaste a ${borrower}?`,
+    money: 'Dinero',
+    object: 'Un objeto',
+    askKindAgain: 'Elige *Dinero* o *Un objeto*.',
+    askAmount: (example) => `¿Cuánto le prestaste? Por ejemplo: *${example}* o *5 mil*.`,
+    invalidAmount: (example) => `No entendí el monto. Escríbelo así: *${example}* o *5 mil*.`,
+    askDescription: '¿Qué objeto le prestaste? Por ejemplo: *taladro* o *libro de cálculo*.',
+    invalidDescription: 'Descríbelo con al menos 3 letras (máximo 200).',
+    askDueDate: '¿Cuándo te lo devuelve? Elige una opción o escribe la fecha (*dd/mm* o *dd/mm/aaaa*).',
+    tomorrow: 'Mañana',
+    oneWeek: 'En una semana',
+    endOfMonth: 'Fin de mes',
+    dueDateInThePast: 'Esa fecha ya pasó. Escribe una fecha de hoy en adelante (*dd/mm*).',
+    invalidDueDate: 'No entendí la fecha. Escríbela como *dd/mm* o *dd/mm/aaaa*, o elige una opción.',
+    summary: (facts) =>
+      `Revisa el préstamo:\n• A: ${facts.borrower}\n• Qué: ${facts.loan}\n• Devolución: ${facts.dueDate}\n\n¿Lo registro?`,
+    confirm: 'Confirmar',
+    cancel: 'Cancelar',
+    confirmOrCancel: 'Responde *Confirmar* para registrarlo o *Cancelar* para descartarlo.',
+    cancelled: 'Listo, descarté ese préstamo.',
+    expired: 'Esa conversación ya terminó. Escribe *menu* para empezar de nuevo.',
+    recorded: (facts) =>
+      `Registrado ✅. Le pedí a ${facts.borrower} que confirme el préstamo de ${facts.loan}; te aviso cuando responda.`,
+  },
+  confirmation: {
+    request: (facts) =>
+      `${facts.lender} registró que te prestó ${facts.loan}, con devolución el ${facts.dueDate}. ¿Lo confirmas?`,
+    accept: 'Sí, confirmo',
+    reject: 'No, rechazar',
+    acceptedToBorrower: (facts) =>
+      `Confirmado ✅. Te recordaré devolver ${facts.loan} a ${facts.lender} el ${facts.dueDate}.`,
+    acceptedToLender: (facts) =>
+      `${facts.borrower} confirmó el préstamo de ${facts.loan} ✅. Le recordaré la devolución del ${facts.dueDate}.`,
+    rejectedToBorrower: (facts) =>
+      `Listo, rechazaste el préstamo de ${facts.loan}. Le avisé a ${facts.lender}.`,
+    rejectedToLender: (facts) => `${facts.borrower} rechazó el préstamo de ${facts.loan}.`,
+    whichOne: 'Tienes varios préstamos por confirmar. Elige cuál:',
+  },
+  myLoans: {
+    none: 'No tienes préstamos registrados. Escribe *menu* y elige *Nuevo préstamo* para registrar uno.',
+    body: 'Tus préstamos. Elige uno para ver qué puedes hacer:',
+    button: 'Ver préstamos',
+    lent: 'Prestaste',
+    borrowed: 'Te prestaron',
+    row: (loan, counterpart) => `${counterpart} · ${loan}`,
+    rowDescription: (dueDate, status) => `Vence ${dueDate} · ${status}`,
+    status: {
+      pending_confirmation: 'por confirmar',
+      active: 'activo',
+      returned: 'devuelto',
+      rejected: 'rechazado',
+      cancelled: 'cancelado',
+      return_claimed: 'devolución por confirmar',
+    },
+    detail: (facts) =>
+      `${facts.youAre === 'lender' ? `Le prestaste ${facts.loan} a ${facts.borrower}` : `${facts.lender} te prestó ${facts.loan}`}.\nDevolución: ${facts.dueDate}\nEstado: ${facts.status}`,
+    noActions: 'No hay acciones pendientes para este préstamo.',
+  },
+  actions: {
+    labels: {
+      mark_returned: 'Ya me lo devolvió',
+      claim_returned: 'Ya lo devolví',
+      confirm_return: 'Sí, lo recibí',
+      deny_return: 'Aún no',
+      cancel: 'Cancelar préstamo',
+      remind: 'Recordar ahora',
+      accept: 'Sí, confirmo',
+      reject: 'No, rechazar',
+    },
+    notFound: 'No encontré ese préstamo.',
+    notAllowed: 'Ese préstamo ya no permite esa acción. Escribe *mis préstamos* para ver su estado.',
+    markedReturnedToLender: (facts) => `Marcado como devuelto ✅: ${facts.loan} de ${facts.borrower}.`,
+    markedReturnedToBorrower: (facts) => `${facts.lender} marcó como devuelto ${facts.loan}. ¡Gracias!`,
+    claimSentToBorrower: (facts) => `Le pedí a ${facts.lender} que confirme que recibió ${facts.loan}.`,
+    claimToLender: (facts) => `${facts.borrower} dice que te devolvió ${facts.loan}. ¿Lo recibiste?`,
+    returnDeniedToLender: (facts) => `Listo, le avisé a ${facts.borrower} que aún no recibes ${facts.loan}.`,
+    returnDeniedToBorrower: (facts) => `${facts.lender} dice que aún no recibe ${facts.loan}.`,
+    cancelledToLender: (facts) => `Cancelaste el préstamo de ${facts.loan} a ${facts.borrower}.`,
+    cancelledToBorrower: (facts) => `${facts.lender} canceló el registro del préstamo de ${facts.loan}.`,
+    reminderSent: (facts) => `Le envié un recordatorio a ${facts.borrower}.`,
+    requestResent: (facts) => `Le volví a pedir a ${facts.borrower} que confirme el préstamo.`,
+  },
+  reminders: {
+    dayBefore: (facts) =>
+      `Recordatorio: mañana (${facts.dueDate}) vence la devolución de ${facts.loan} a ${facts.lender}.`,
+    dueDay: (facts) => `Recordatorio: hoy vence la devolución de ${facts.loan} a ${facts.lender}.`,
+    overdue: (facts) =>
+      `La devolución de ${facts.loan} a ${facts.lender} venció hace ${facts.days} ${facts.days === 1 ? 'día' : 'días'} (${facts.dueDate}).`,
+    lenderOverdueNotice: (facts) =>
+      `${facts.borrower} no ha devuelto ${facts.loan}; vencía el ${facts.dueDate}.`,
+    manual: (facts) => `${facts.lender} te recuerda devolver ${facts.loan} (vence el ${facts.dueDate}).`,
+  },
+  notDelivered: {
+    optedOut: (name) => `No pude avisarle a ${name}: pidió no recibir mensajes.`,
+    noTemplate: (name) =>
+      `No pude avisarle a ${name}: no nos ha escrito en las últimas 24 horas y no hay una plantilla aprobada para este aviso.`,
+  },
 };

@@ -1,6 +1,7 @@
 import { describeContactStoreContract } from './contact-store.contract.ts';
 import { describeTenantDirectoryContract } from './directory.contract.ts';
 import { describeInboxContract } from './inbox.contract.ts';
+import { describeLoanStoresContract } from './loan-stores.contract.ts';
 import { describeMessageLogContract } from './message-log.contract.ts';
 import { describeOutboxContract } from './outbox.contract.ts';
 import type { StorageHarnessFactory } from './storage-harness.ts';
@@ -12,6 +13,7 @@ export * from './storage-harness.ts';
 export {
   describeContactStoreContract,
   describeInboxContract,
+  describeLoanStoresContract,
   describeMessageLogContract,
   describeOutboxContract,
   describeTenantAndNumberStoreContract,
@@ -28,4 +30,5 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeInboxContract(implementation, factory);
   describeOutboxContract(implementation, factory);
   describeMessageLogContract(implementation, factory);
+  describeLoanStoresContract(implementation, factory);
 };

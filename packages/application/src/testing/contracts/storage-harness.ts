@@ -7,9 +7,11 @@ import {
   type Result,
   type Tenant,
   type TenantId,
+  type TimeZone,
   type WabaId,
   type Wamid,
 } from '@prestabot/domain';
+import type { ReminderQueue } from '../../loans/loan-stores.port.ts';
 import type { InboxQueue, NewInboxEntry } from '../../ports/inbox.port.ts';
 import type { NewNumber } from '../../ports/number-store.port.ts';
 import type { NewOutboxEntry, OutboxQueue } from '../../ports/outbox.port.ts';
@@ -23,6 +25,7 @@ export type StorageHarness = {
   readonly apps: AppRegistry;
   readonly inboxQueue: InboxQueue;
   readonly outboxQueue: OutboxQueue;
+  readonly reminderQueue: ReminderQueue;
   /** Releases connections; the harness is not used afterwards. */
   readonly close: () => Promise<void>;
 };
@@ -51,7 +54,7 @@ export const fixturePhone = (): E164 =>
 export const fixtureTenant = (overrides: Partial<Tenant> = {}): Tenant => ({
   id: fixtureUuid() as TenantId,
   name: `Tenant ${next()}`,
-  timezone: 'America/Santiago',
+  timezone: 'America/Santiago' as TimeZone,
   locale: 'es-CL',
   status: 'active',
   settings: defaultTenantSettings,

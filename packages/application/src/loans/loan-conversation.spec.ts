@@ -1,0 +1,370 @@
+import type { OutboundMessage, PhoneNumberId, TenantId } from '@prestabot/domain';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  createInMemoryApp,
+  deliveryStatus,
+  encodeBatch,
+  expectOk,
+  type InMemoryApp,
+  inboundMessage,
+  JsonBatchParser,
+  TestSignatureVerifier,
+  testSignature,
+} from '../testing/index.ts';
+import type { RegisteredTemplate } from './loan-stores.port.ts';
+
+const secret = 'loans-secret';
+const number = '1065403522429';
+const lender = '56911111111';
+const borrower = '56922222222';
+
+const setup = () =>
+  createInMemoryApp({
+    verifier: new TestSignatureVerifier(),
+    parser: new JsonBatchParser(),
+    deploymentAppSecret: secret,
+  });
+
+/** The person `from` sends `content` to the number; the worker then does everything due. */
+const say = async (
+  app: InMemoryApp,
+  from: string,
+  content: string | Parameters<typeof inboundMessage>[2],
+) => {
+  const body = typeof content === 'string' ? { type: 'text' as const, body: content } : content;
+  await expectOk(
+    app.ingestWebhook.execute({
+      rawBody: encodeBatch([inboundMessage(number, from, body, { sentAt: app.clock.now() })]),
+      signature: testSignature(secret),
+    }),
+  );
+  await app.drain();
+};
+const tap = (app: InMemoryApp, from: string, id: string) =>
+  say(app, from, { type: 'button_reply', id, title: 'x' });
+
+const sentTo = (app: InMemoryApp, waId: string): OutboundMessage[] =>
+  app.gateway.accepted
+    .filter(
+      (send) =>
+        send.recipient !== undefined && 'phone' in send.recipient && send.recipient.phone === `+${waId}`,
+    )
+    .map((send) => send.message);
+const lastTo = (app: InMemoryApp, waId: string) => sentTo(app, waId).at(-1);
+const bodyOf = (message: OutboundMessage | undefined): string =>
+  message === undefined
+    ? ''
+    : 'body' in message
+      ? message.body
+      : message.type === 'template'
+        ? `template:${message.name}`
+        : '';
+const buttonIds = (message: OutboundMessage | undefined): string[] => {
+  if (message?.type === 'buttons') return message.buttons.map((button) => button.id);
+  if (message?.type === 'list')
+    return message.sections.flatMap((section) => section.rows.map((row) => row.id));
+  if (message?.type === 'template')
+    return message.components.flatMap((component) =>
+      component.type === 'quick_reply_button' ? [component.payload] : [],
+    );
+  return [];
+};
+const button = (message: OutboundMessage | undefined, suffix: string) => {
+  const id = buttonIds(message).find((candidate) => candidate.endsWith(suffix));
+  if (id === undefined) throw new Error(`no button ending in ${suffix} in ${JSON.stringify(message)}`);
+  return id;
+};
+
+const template = (
+  purpose: RegisteredTemplate['purpose'],
+  quickReplies: RegisteredTemplate['quickReplies'] = [],
+): RegisteredTemplate => ({
+  purpose,
+  name: `prestabot_${purpose}`,
+  language: 'es_CL',
+  parameters: [{ variable: 'message' }],
+  quickReplies,
+});
+
+const agreements = (app: InMemoryApp) => [...app.database.snapshot().agreements.peekValues()];
+const reminders = (app: InMemoryApp) =>
+  [...app.database.snapshot().reminders.peekValues()].map((row) => row.reminder);
+
+/** Records "5.000 to Ana, due 15/03" through the chat, typed where `typed`, tapped otherwise. */
+const recordLoan = async (app: InMemoryApp, options: { readonly typed: boolean; readonly to?: string }) => {
+  const to = options.to ?? borrower;
+  if (options.typed) await say(app, lender, 'nuevo préstamo');
+  else await tap(app, lender, 'menu:new_loan');
+  expect(bodyOf(lastTo(app, lender))).toContain('¿A quién le prestaste?');
+  await say(app, lender, `Ana +56 9 ${to.slice(3, 7)} ${to.slice(7)}`);
+  if (options.typed) await say(app, lender, 'dinero');
+  else await tap(app, lender, button(lastTo(app, lender), ':kind:money'));
+  expect(bodyOf(lastTo(app, lender))).toContain('¿Cuánto le prestaste?');
+  await say(app, lender, '$5.000');
+  await say(app, lender, '15/03');
+  const summary = lastTo(app, lender);
+  expect(bodyOf(summary)).toContain('$5.000');
+  expect(bodyOf(summary)).toContain('15/03/2026');
+  if (options.typed) await say(app, lender, 'sí');
+  else await tap(app, lender, button(summary, ':confirm'));
+};
+
+describe('the loan conversation', () => {
+  let app: InMemoryApp;
+  let tenantId: TenantId;
+  beforeEach(async () => {
+    app = setup();
+    tenantId = await app.addTenant(number, 'token-of-the-number');
+    await say(app, lender, 'hola');
+    await say(app, borrower, 'hola');
+  });
+
+  it('records a loan by buttons, asks the borrower, who confirms; both are told and reminders are planned', async () => {
+    await recordLoan(app, { typed: false });
+    expect(bodyOf(sentTo(app, lender).at(-1))).toContain('Le pedí a Ana que confirme');
+    const [loan] = agreements(app);
+    expect(loan).toMatchObject({
+      status: 'pending_confirmation',
+      subject: { kind: 'money', amount: { minor: 5000, currency: 'CLP' } },
+      dueDate: { year: 2026, month: 3, day: 15 },
+    });
+    const request = lastTo(app, borrower);
+    expect(bodyOf(request)).toContain('registró que te prestó $5.000');
+    expect(buttonIds(request)).toEqual([`loan:${loan!.id}:accept`, `loan:${loan!.id}:reject`]);
+    await tap(app, borrower, button(request, ':accept'));
+    expect(agreements(app)[0]?.status).toBe('active');
+    expect(bodyOf(lastTo(app, borrower))).toContain('Confirmado');
+    expect(bodyOf(lastTo(app, lender))).toContain('confirmó el préstamo');
+    expect(
+      reminders(app)
+        .map((reminder) => reminder.kind)
+        .sort(),
+    ).toEqual(['day_before', 'due_day', 'lender_overdue_notice', 'overdue_1', 'overdue_3', 'overdue_7']);
+    expect(reminders(app).every((reminder) => reminder.status === 'pending')).toBe(true);
+  });
+
+  it('takes every step as typed text too, and a typed "sí" confirms the one loan waiting for the borrower', async () => {
+    await recordLoan(app, { typed: true });
+    expect(agreements(app)).toHaveLength(1);
+    await say(app, borrower, 'Sí');
+    expect(agreements(app)[0]?.status).toBe('active');
+  });
+
+  it('asks again on anything but a clear confirm or cancel, and cancels on cancel', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Pedro');
+    expect(bodyOf(lastTo(app, lender))).toContain('teléfono de Pedro');
+    await say(app, lender, '+56 9 3333 4444');
+    await say(app, lender, 'objeto');
+    await say(app, lender, 'ab');
+    expect(bodyOf(lastTo(app, lender))).toContain('al menos 3 letras');
+    await say(app, lender, 'taladro');
+    await say(app, lender, '01/01/2020');
+    expect(bodyOf(lastTo(app, lender))).toContain('ya pasó');
+    await tap(app, lender, button(sentTo(app, lender).at(-2), ':due:one_week'));
+    expect(bodyOf(lastTo(app, lender))).toContain('09/03/2026');
+    await say(app, lender, 'mmm no sé');
+    expect(bodyOf(sentTo(app, lender).at(-2))).toContain('Responde *Confirmar*');
+    await say(app, lender, 'cancelar');
+    expect(bodyOf(lastTo(app, lender))).toContain('descarté');
+    expect(agreements(app)).toEqual([]);
+  });
+
+  it('reads amounts the Chilean way and refuses what it cannot read', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Ana +56 9 2222 2222');
+    await say(app, lender, 'dinero');
+    await say(app, lender, 'mucha plata');
+    expect(bodyOf(lastTo(app, lender))).toContain('No entendí el monto');
+    await say(app, lender, '5 mil');
+    await tap(app, lender, button(lastTo(app, lender), ':due:tomorrow'));
+    expect(bodyOf(lastTo(app, lender))).toContain('$5.000');
+    expect(bodyOf(lastTo(app, lender))).toContain('03/03/2026');
+  });
+
+  it('takes the borrower from a shared contact card', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, {
+      type: 'contacts',
+      cards: [{ formattedName: 'Bea Soto', phones: [{ phone: '+56 9 5555 6666', waId: '56955556666' }] }],
+    });
+    expect(bodyOf(lastTo(app, lender))).toContain('¿Qué le prestaste a Bea Soto?');
+  });
+
+  it('forgets a conversation after 30 minutes of silence, and an old button says so', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Ana +56 9 2222 2222');
+    const kindQuestion = lastTo(app, lender);
+    app.clock.advance(31 * 60 * 1000);
+    await tap(app, lender, button(kindQuestion, ':kind:money'));
+    expect(bodyOf(lastTo(app, lender))).toContain('Esa conversación ya terminó');
+    await say(app, lender, 'dinero');
+    expect(bodyOf(lastTo(app, lender))).not.toContain('¿Cuánto');
+  });
+
+  it('acts only on the loan a button names, never on "the latest"', async () => {
+    await recordLoan(app, { typed: false });
+    const first = lastTo(app, borrower);
+    app.clock.advance(60_000);
+    await recordLoan(app, { typed: false });
+    const second = lastTo(app, borrower);
+    await tap(app, borrower, button(first, ':accept'));
+    const [older, newer] = [...agreements(app)].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    expect(older?.status).toBe('active');
+    expect(newer?.status).toBe('pending_confirmation');
+    await say(app, borrower, 'si');
+    expect(agreements(app).find((loan) => loan.id === newer!.id)?.status).toBe('active');
+    await tap(app, borrower, button(second, ':reject'));
+    expect(bodyOf(lastTo(app, borrower))).toContain('ya no permite');
+  });
+
+  it('lists my loans and offers the actions each allows', async () => {
+    await recordLoan(app, { typed: false });
+    await tap(app, borrower, button(lastTo(app, borrower), ':accept'));
+    await tap(app, lender, 'menu:my_loans');
+    const list = lastTo(app, lender);
+    expect(list?.type).toBe('list');
+    const [row] = buttonIds(list);
+    await tap(app, lender, row!);
+    expect(buttonIds(lastTo(app, lender)).map((id) => id.split(':')[2])).toEqual([
+      'mark_returned',
+      'remind',
+      'cancel',
+    ]);
+    await say(app, borrower, 'mis préstamos');
+    await tap(app, borrower, buttonIds(lastTo(app, borrower))[0]!);
+    expect(buttonIds(lastTo(app, borrower)).map((id) => id.split(':')[2])).toEqual(['claim_returned']);
+  });
+
+  it('closes a loan when the borrower says it was returned and the lender confirms; reminders stop', async () => {
+    await recordLoan(app, { typed: false });
+    await tap(app, borrower, button(lastTo(app, borrower), ':accept'));
+    const [loan] = agreements(app);
+    await tap(app, borrower, `loan:${loan!.id}:claim_returned`);
+    expect(buttonIds(lastTo(app, lender))).toEqual([
+      `loan:${loan!.id}:confirm_return`,
+      `loan:${loan!.id}:deny_return`,
+    ]);
+    await tap(app, lender, `loan:${loan!.id}:confirm_return`);
+    expect(agreements(app)[0]?.status).toBe('returned');
+    expect(bodyOf(lastTo(app, borrower))).toContain('marcó como devuelto');
+    expect(reminders(app).every((reminder) => reminder.status === 'cancelled')).toBe(true);
+  });
+
+  it('reminds the borrower at 09:00 in the tenant zone, and tells the lender when it is overdue', async () => {
+    await recordLoan(app, { typed: false });
+    await tap(app, borrower, button(lastTo(app, borrower), ':accept'));
+    // The window closes a day after each last message: from then on only templates reach them.
+    await expectOk(
+      app.database.unitOfWork.run(tenantId, (r) =>
+        r.templates
+          .upsert(template('loan_reminder', ['claim_returned']))
+          .andThen(() => r.templates.upsert(template('loan_overdue_notice', ['mark_returned']))),
+      ),
+    );
+    const before = sentTo(app, borrower).length;
+    app.clock.set(new Date('2026-03-14T11:59:00Z'));
+    await app.drain();
+    expect(sentTo(app, borrower)).toHaveLength(before);
+    app.clock.set(new Date('2026-03-14T12:00:00Z'));
+    await app.drain();
+    const dayBefore = lastTo(app, borrower);
+    expect(dayBefore).toMatchObject({ type: 'template', name: 'prestabot_loan_reminder' });
+    expect(JSON.stringify(dayBefore)).toContain('mañana (15/03/2026)');
+    await app.drain();
+    expect(sentTo(app, borrower)).toHaveLength(before + 1);
+    app.clock.set(new Date('2026-03-16T12:00:01Z'));
+    await app.drain();
+    expect(lastTo(app, lender)).toMatchObject({ type: 'template', name: 'prestabot_loan_overdue_notice' });
+    const byKind = Object.fromEntries(reminders(app).map((reminder) => [reminder.kind, reminder.status]));
+    expect(byKind).toMatchObject({
+      day_before: 'queued',
+      due_day: 'queued',
+      overdue_1: 'queued',
+      lender_overdue_notice: 'queued',
+      overdue_3: 'pending',
+    });
+  });
+
+  it('skips reminders, with a reason, when there is no template outside the window or the person opted out', async () => {
+    await recordLoan(app, { typed: false });
+    await tap(app, borrower, button(lastTo(app, borrower), ':accept'));
+    app.clock.set(new Date('2026-03-14T12:00:00Z'));
+    await app.drain();
+    expect(reminders(app).find((reminder) => reminder.kind === 'day_before')).toMatchObject({
+      status: 'skipped',
+      reason: 'no_template',
+    });
+    expect(app.metrics.count('outbound_skipped_total', { reason: 'no_template' })).toBeGreaterThan(0);
+    await say(app, borrower, 'BAJA');
+    expect(bodyOf(lastTo(app, borrower))).toContain('no te enviaré más');
+    app.clock.set(new Date('2026-03-15T12:00:00Z'));
+    await app.drain();
+    expect(reminders(app).find((reminder) => reminder.kind === 'due_day')).toMatchObject({
+      status: 'skipped',
+      reason: 'opted_out',
+    });
+    await say(app, borrower, 'alta');
+    expect(bodyOf(lastTo(app, borrower))).toContain('Volverás a recibir');
+  });
+
+  it('tells the lender when the borrower cannot be reached, and sends the template when one is registered', async () => {
+    const stranger = '56977778888';
+    await recordLoan(app, { typed: false, to: stranger });
+    expect(bodyOf(lastTo(app, lender))).toContain('no hay una plantilla aprobada');
+    expect(sentTo(app, stranger)).toEqual([]);
+    await expectOk(
+      app.database.unitOfWork.run(tenantId, (r) =>
+        r.templates.upsert(template('loan_confirmation_request', ['accept', 'reject'])),
+      ),
+    );
+    const [loan] = agreements(app);
+    await tap(app, lender, `loan:${loan!.id}:remind`);
+    const request = lastTo(app, stranger);
+    expect(request).toMatchObject({
+      type: 'template',
+      name: 'prestabot_loan_confirmation_request',
+      language: 'es_CL',
+    });
+    expect(buttonIds(request)).toEqual([`loan:${loan!.id}:accept`, `loan:${loan!.id}:reject`]);
+    await say(app, stranger, { type: 'quick_reply', text: 'Sí, confirmo', payload: buttonIds(request)[0]! });
+    expect(agreements(app)[0]?.status).toBe('active');
+  });
+
+  it('switches to the template when Meta fails a free-form notice with 131047', async () => {
+    await expectOk(
+      app.database.unitOfWork.run(tenantId, (r) =>
+        r.templates.upsert(template('loan_confirmation_request', ['accept', 'reject'])),
+      ),
+    );
+    await recordLoan(app, { typed: false });
+    const request = app.gateway.accepted
+      .filter(
+        (send) =>
+          send.recipient !== undefined &&
+          'phone' in send.recipient &&
+          send.recipient.phone === `+${borrower}`,
+      )
+      .at(-1)!;
+    expect(request.message.type).toBe('buttons');
+    await expectOk(
+      app.ingestWebhook.execute({
+        rawBody: encodeBatch([
+          deliveryStatus(number, request.wamid!, 'failed', {
+            errors: [{ code: 131047, title: 'Re-engagement message' }],
+          }),
+        ]),
+        signature: testSignature(secret),
+      }),
+    );
+    await app.drain();
+    expect(lastTo(app, borrower)).toMatchObject({
+      type: 'template',
+      name: 'prestabot_loan_confirmation_request',
+    });
+    app.gateway.failNext(number as PhoneNumberId, { code: 131047 });
+    const [loan] = agreements(app);
+    await tap(app, lender, `loan:${loan!.id}:remind`);
+    expect(lastTo(app, borrower)).toMatchObject({ type: 'template' });
+  });
+});

@@ -1,0 +1,142 @@
+import type {
+  Agreement,
+  AgreementAction,
+  AgreementId,
+  AgreementStatus,
+  ContactId,
+  DeliveryStatus,
+  LocalDate,
+  ReminderKind,
+  ResultAsync,
+} from '@prestabot/domain';
+import type { StorageError } from '../errors.ts';
+import type { Lease } from '../ports/inbox.port.ts';
+
+/** The scoped tenant's loans. */
+export interface AgreementStore {
+  create(agreement: Agreement): ResultAsync<void, StorageError>;
+  get(id: AgreementId): ResultAsync<Agreement | undefined, StorageError>;
+  /** Loans the contact lent or borrowed: open ones first (by due date), then the latest closed ones. */
+  listFor(contactId: ContactId, limit: number): ResultAsync<readonly Agreement[], StorageError>;
+  /** Loans waiting for this contact's confirmation as borrower, oldest first. */
+  pendingFor(borrowerId: ContactId): ResultAsync<readonly Agreement[], StorageError>;
+  /** Saves the new state if the stored status is still `expected`; false when someone changed it first. */
+  update(agreement: Agreement, expected: AgreementStatus): ResultAsync<boolean, StorageError>;
+}
+
+export type ConversationRecord = {
+  /** Whatever the conversation engine saved; it validates what it reads back. */
+  readonly state: unknown;
+  readonly version: number;
+  readonly expiresAt: Date;
+};
+
+/** One conversation per (tenant, contact): where a multi-step exchange stands, across restarts. */
+export interface ConversationStore {
+  get(contactId: ContactId): ResultAsync<ConversationRecord | undefined, StorageError>;
+  /** Saves when the stored version is still `expectedVersion` (0: none stored); false otherwise. */
+  save(
+    contactId: ContactId,
+    state: unknown,
+    expectedVersion: number,
+    expiresAt: Date,
+  ): ResultAsync<boolean, StorageError>;
+  clear(contactId: ContactId): ResultAsync<void, StorageError>;
+}
+
+export type ReminderStatus = 'pending' | 'queued' | 'cancelled' | 'skipped';
+
+export type NewReminder = {
+  readonly id: string;
+  readonly agreementId: AgreementId;
+  readonly kind: ReminderKind;
+  readonly localDate: LocalDate;
+  readonly scheduledAt: Date;
+  readonly recipientId: ContactId;
+};
+
+export type Reminder = NewReminder & {
+  readonly status: ReminderStatus;
+  readonly outboxId?: string;
+  readonly reason?: string;
+  /** The delivery status of the message the reminder became. */
+  readonly delivery?: DeliveryStatus;
+};
+
+export type ClaimedReminder = Reminder & { readonly tenantId: Agreement['tenantId']; readonly lease: Lease };
+
+/** The scoped tenant's reminder jobs: one per (agreement, kind, local date), ever. */
+export interface ReminderStore {
+  /**
+   * Makes the agreement's pending reminders exactly `plan`: pending ones not in it are cancelled, new ones
+   * are added; a (kind, local date) that already exists in any state is not added again.
+   */
+  replacePlan(
+    agreementId: AgreementId,
+    plan: readonly NewReminder[],
+  ): ResultAsync<{ readonly added: number; readonly cancelled: number }, StorageError>;
+  cancelPending(agreementId: AgreementId, reason: string): ResultAsync<number, StorageError>;
+  listFor(agreementId: AgreementId): ResultAsync<readonly Reminder[], StorageError>;
+  markQueued(id: string, lease: Lease, outboxId: string): ResultAsync<boolean, StorageError>;
+  markSkipped(id: string, lease: Lease, reason: string): ResultAsync<boolean, StorageError>;
+  recordDelivery(id: string, status: DeliveryStatus): ResultAsync<void, StorageError>;
+}
+
+/** The worker's cross-tenant claim of due reminders (`FOR UPDATE SKIP LOCKED` in SQL). */
+export interface ReminderQueue {
+  claimDue(request: {
+    readonly owner: string;
+    readonly now: Date;
+    readonly limit: number;
+    readonly leaseMs: number;
+  }): ResultAsync<readonly ClaimedReminder[], StorageError>;
+}
+
+/** Business-initiated messages the bot sends, each possibly as an approved template. */
+export type TemplatePurpose =
+  | 'loan_confirmation_request'
+  | 'loan_reminder'
+  | 'loan_overdue_notice'
+  | 'loan_update';
+export const templatePurposes: readonly TemplatePurpose[] = [
+  'loan_confirmation_request',
+  'loan_reminder',
+  'loan_overdue_notice',
+  'loan_update',
+];
+
+/** Values a template's body parameters can be filled with. */
+export type TemplateVariable =
+  | 'lender_name'
+  | 'borrower_name'
+  | 'loan'
+  | 'due_date'
+  | 'days_overdue'
+  | 'message';
+export const templateVariables: readonly TemplateVariable[] = [
+  'lender_name',
+  'borrower_name',
+  'loan',
+  'due_date',
+  'days_overdue',
+  'message',
+];
+
+export type RegisteredTemplate = {
+  readonly purpose: TemplatePurpose;
+  /** The template's name and language as approved in WhatsApp Manager. */
+  readonly name: string;
+  readonly language: string;
+  /** Body parameters in order; `name` when the template uses named parameters. */
+  readonly parameters: readonly { readonly variable: TemplateVariable; readonly name?: string }[];
+  /** The template's quick-reply buttons in order, each bound to an action on the loan it is about. */
+  readonly quickReplies: readonly AgreementAction[];
+};
+
+/** The scoped tenant's approved templates. */
+export interface TemplateStore {
+  upsert(template: RegisteredTemplate): ResultAsync<void, StorageError>;
+  /** The template for a purpose in a language (`es_CL`), falling back to the base language (`es`). */
+  find(purpose: TemplatePurpose, language: string): ResultAsync<RegisteredTemplate | undefined, StorageError>;
+  list(): ResultAsync<readonly RegisteredTemplate[], StorageError>;
+}

@@ -1,0 +1,111 @@
+import { daysBetween, localDateOf, ok, type ResultAsync, safeTry } from '@prestabot/domain';
+import type { StorageError } from '../errors.ts';
+import type { Clock } from '../ports/clock.port.ts';
+import type { Logger } from '../ports/logger.port.ts';
+import type { Metrics } from '../ports/metrics.port.ts';
+import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+import { catalogFor } from '../texts/catalog.ts';
+import { actionButtons } from './loan-actions.ts';
+import { loadParties, templateValuesOf } from './loan-facts.ts';
+import type { ClaimedReminder } from './loan-stores.port.ts';
+import type { Notifier } from './notifier.ts';
+
+export type ReminderOutcome = 'queued' | 'skipped' | 'lease_lost';
+
+/** Reminders go after replies and notices in their number's queue. */
+export const reminderPriority = 1;
+
+export type SendDueReminderDependencies = {
+  readonly unitOfWork: TenantUnitOfWork;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+};
+
+/**
+ * Turns one due reminder into a message in the outbox, or records why it was not sent (the loan is no
+ * longer active, the borrower says it was returned, the recipient opted out, no template outside the
+ * 24-hour window). The reminder is marked in the same transaction that queues its message, and only
+ * under the claim's lease, so it is sent once even with several workers.
+ */
+export class SendDueReminder {
+  readonly #deps: SendDueReminderDependencies;
+
+  constructor(dependencies: SendDueReminderDependencies) {
+    this.#deps = dependencies;
+  }
+
+  execute(reminder: ClaimedReminder): ResultAsync<ReminderOutcome, StorageError> {
+    return this.#deps.unitOfWork.run(reminder.tenantId, (repositories) => this.#send(reminder, repositories));
+  }
+
+  #send(
+    reminder: ClaimedReminder,
+    repositories: TenantRepositories,
+  ): ResultAsync<ReminderOutcome, StorageError> {
+    const { notifier, clock, logger, metrics } = this.#deps;
+    const now = clock.now();
+    const fields = {
+      tenantId: reminder.tenantId,
+      reminderId: reminder.id,
+      agreementId: reminder.agreementId,
+      kind: reminder.kind,
+    };
+    const skip = (reason: string) => {
+      logger.info({ ...fields, reason }, `reminder not sent: ${reason}`);
+      return repositories.reminders
+        .markSkipped(reminder.id, reminder.lease, reason)
+        .map((owned): ReminderOutcome => (owned ? 'skipped' : 'lease_lost'));
+    };
+    return safeTry(async function* () {
+      const tenant = yield* repositories.tenant.current();
+      const agreement = yield* repositories.agreements.get(reminder.agreementId);
+      if (tenant === undefined || agreement === undefined) return ok(yield* skip('loan_missing'));
+      if (agreement.status !== 'active') return ok(yield* skip(`loan_${agreement.status}`));
+      const toLender = reminder.recipientId === agreement.lenderId;
+      if (!toLender && agreement.returnClaimedAt !== undefined) return ok(yield* skip('return_claimed'));
+      const parties = yield* loadParties(agreement, tenant, repositories);
+      if (parties === undefined) return ok(yield* skip('contact_missing'));
+      const texts = catalogFor(tenant.locale);
+      const days = daysBetween(agreement.dueDate, localDateOf(now, tenant.timezone));
+      const body =
+        reminder.kind === 'day_before'
+          ? texts.reminders.dayBefore(parties.facts)
+          : reminder.kind === 'due_day'
+            ? texts.reminders.dueDay(parties.facts)
+            : reminder.kind === 'lender_overdue_notice'
+              ? texts.reminders.lenderOverdueNotice(parties.facts)
+              : texts.reminders.overdue({ ...parties.facts, days: Math.max(1, days) });
+      const outcome = yield* notifier.send(
+        {
+          to: toLender ? parties.lender : parties.borrower,
+          phoneNumberId: agreement.phoneNumberId,
+          message: actionButtons(
+            texts,
+            agreement.id,
+            toLender ? ['mark_returned', 'remind'] : ['claim_returned'],
+            body,
+          ),
+          template: {
+            purpose: toLender ? 'loan_overdue_notice' : 'loan_reminder',
+            values: templateValuesOf(parties.facts, body, Math.max(0, days)),
+            agreementId: agreement.id,
+          },
+          idempotencyKey: `reminder:${reminder.id}`,
+          origin: { kind: 'reminder', reminderId: reminder.id },
+          priority: reminderPriority,
+        },
+        tenant,
+        repositories,
+      );
+      metrics.observe(
+        'reminder_lag_seconds',
+        Math.max(0, now.getTime() - reminder.scheduledAt.getTime()) / 1000,
+      );
+      if (outcome.kind === 'skipped') return ok(yield* skip(outcome.reason));
+      const owned = yield* repositories.reminders.markQueued(reminder.id, reminder.lease, outcome.outboxId);
+      return ok(owned ? ('queued' as const) : ('lease_lost' as const));
+    });
+  }
+}
