@@ -16,5 +16,6 @@ export const postgresStorageModule = (storage: PostgresStorage, cipher?: SecretC
     constant(postgresTokens.appRegistry, storage.apps);
     constant(postgresTokens.inboxQueue, storage.inboxQueue);
     constant(postgresTokens.outboxQueue, storage.outboxQueue);
+    constant(postgresTokens.reminderQueue, storage.reminderQueue);
     if (cipher !== undefined) constant(postgresTokens.secretCipher, cipher);
   });

@@ -1,4 +1,4 @@
-import type { StorageError, TenantRepositories } from '@prestabot/application';
+import type { NewReminder, StorageError, TenantRepositories } from '@prestabot/application';
 import {
   expectErr,
   expectOk,
@@ -8,6 +8,8 @@ import {
   textOutboxEntry,
 } from '@prestabot/application/testing';
 import {
+  type Agreement,
+  type AgreementId,
   type Contact,
   type ContactId,
   type E164,
@@ -25,13 +27,14 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { tenantRepositoriesOf } from './repositories/unit-of-work.ts';
 import { tenantScope } from './sql/scopes.ts';
-import type { SqlDriver, SqlRow, SqlSession } from './sql/sql-driver.ts';
+import type { SqlDriver, SqlRow } from './sql/sql-driver.ts';
 import { describeOnEachDriver } from './testing/each-driver.ts';
 import { queryIn, tenantTablesSql } from './testing/raw-sql.ts';
 
-// Acting as tenant A through the application role, nothing reaches tenant B: no repository call, and no
-// raw SELECT, UPDATE or DELETE written without a tenant filter, over every tenant table the catalog lists;
-// and a row of A can never point at a row of B. Each run seeds two random tenants.
+// Acting as tenant A through the application role, nothing reaches tenant B: no repository call (not even
+// one holding the lease B's rows are under), and no raw SELECT, UPDATE or DELETE written without a tenant
+// filter, over every tenant table the catalog lists; and a row of A can never point at a row of B. Each run
+// seeds two random tenants.
 
 const runs = Number(process.env.ISOLATION_RUNS ?? 500);
 const t0 = new Date('2026-03-02T12:00:00.000Z');
@@ -67,6 +70,7 @@ const tenantWorld = fc.record({
       borrower: fc.nat(),
       money: fc.boolean(),
       amount: fc.integer({ min: 1, max: 1e9 }),
+      status: fc.constantFrom('pending_confirmation' as const, 'active' as const),
     }),
     { maxLength: 2 },
   ),
@@ -84,36 +88,51 @@ type Seeded = {
   readonly inboxIds: readonly string[];
   readonly outboxIds: readonly string[];
   readonly outboundWamids: readonly Wamid[];
-  readonly agreementIds: readonly string[];
+  readonly agreements: readonly Agreement[];
+  readonly reminderIds: readonly string[];
 };
 
 const pick = <T>(items: readonly T[], index: number): T => items[index % items.length]!;
 
 const digits = () => `9${crypto.getRandomValues(new Uint32Array(3)).join('').slice(0, 15)}` as PhoneNumberId;
 
-const insertAgreement = (
-  session: SqlSession,
-  lender: string,
-  borrower: string,
-  money: boolean,
-  amount: number,
-) =>
-  session.query(
-    `INSERT INTO prestabot.agreements (id, lender_contact_id, borrower_contact_id, kind, amount_minor, currency,
-       description, due_date, status)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, '2026-04-01', 'active') RETURNING id`,
-    [
-      crypto.randomUUID(),
-      lender,
-      borrower,
-      money ? 'money' : 'object',
-      money ? amount : null,
-      money ? 'CLP' : null,
-      money ? null : 'taladro',
-    ],
-  );
+const dueDate = { year: 2026, month: 4, day: 1 };
 
-/** Seeds one tenant in one transaction: repositories, plus raw SQL for the tables without one yet. */
+const loanOf = (
+  tenantId: TenantId,
+  phoneNumberId: PhoneNumberId,
+  lenderId: ContactId,
+  borrowerId: ContactId,
+  { money, amount }: { readonly money: boolean; readonly amount: number } = { money: false, amount: 0 },
+): Agreement => ({
+  id: crypto.randomUUID() as AgreementId,
+  tenantId,
+  phoneNumberId,
+  lenderId,
+  borrowerId,
+  subject: money
+    ? { kind: 'money', amount: { minor: amount, currency: 'CLP' } }
+    : { kind: 'object', description: 'taladro' },
+  dueDate,
+  status: 'active',
+  createdAt: t0,
+});
+
+const reminderOf = (agreementId: AgreementId, recipientId: ContactId): NewReminder => ({
+  id: crypto.randomUUID(),
+  agreementId,
+  kind: 'due_day',
+  localDate: dueDate,
+  scheduledAt: t0,
+  recipientId,
+});
+
+/** Template names are the tenant's own, so a template read back tells whose it is. */
+const templateNameOf = (tenantId: TenantId) => `loan_reminder_${tenantId.replaceAll('-', '')}`;
+
+const fallback = { type: 'template' as const, name: 'loan_update', language: 'es', components: [] };
+
+/** Seeds one tenant in one transaction, through the repositories. */
 const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, StorageError> => {
   const tenant = fixtureTenant();
   return driver.transaction(
@@ -151,12 +170,15 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
         const outboundWamids: Wamid[] = [];
         for (const { contact, number, priority } of world.outbound) {
           const person = pick(people, contact);
-          const entry = textOutboxEntry(pick(numbers, number), {
-            contactId: person.id,
-            priority,
-            at: t0,
-            ...(person.phone === undefined ? {} : { to: person.phone }),
-          });
+          const entry = {
+            ...textOutboxEntry(pick(numbers, number), {
+              contactId: person.id,
+              priority,
+              at: t0,
+              ...(person.phone === undefined ? {} : { to: person.phone }),
+            }),
+            fallback,
+          };
           yield* r.outbox.enqueue([entry]);
           const wamid = `wamid.out.${crypto.randomUUID()}` as Wamid;
           yield* r.messages.recordOutbound({
@@ -177,29 +199,31 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
             { phone: '+56911112222' as E164 },
             new Date(t0.getTime() + 60_000),
           );
-        const agreementIds: string[] = [];
-        for (const { lender, borrower, money, amount } of world.agreements) {
+        const agreements: Agreement[] = [];
+        const reminderIds: string[] = [];
+        for (const { lender, borrower, money, amount, status } of world.agreements) {
           const from = pick(people, lender);
           const to = pick(people, borrower + (pick(people, borrower).id === from.id ? 1 : 0));
           if (from.id === to.id) continue;
-          const [row] = yield* insertAgreement(session, from.id, to.id, money, amount);
-          agreementIds.push(String(row?.id));
-          yield* session.query(
-            `INSERT INTO prestabot.reminders (id, agreement_id, kind, local_date, scheduled_at, recipient_contact_id)
-             VALUES ($1, $2, 'due_day', '2026-04-01', $3, $4)`,
-            [crypto.randomUUID(), row?.id, t0, to.id],
-          );
+          const agreement = {
+            ...loanOf(tenant.id, pick(numbers, lender), from.id, to.id, { money, amount }),
+            status,
+          };
+          yield* r.agreements.create(agreement);
+          const reminder = reminderOf(agreement.id, to.id);
+          yield* r.reminders.replacePlan(agreement.id, [reminder]);
+          agreements.push(agreement);
+          reminderIds.push(reminder.id);
         }
-        if (world.conversation)
-          yield* session.query(
-            `INSERT INTO prestabot.conversations (contact_id, state, expires_at) VALUES ($1, '{"step":"amount"}', $2)`,
-            [pick(people, 0).id, t0],
-          );
+        if (world.conversation) yield* r.conversations.save(pick(people, 0).id, { step: 'amount' }, 0, t0);
         if (world.template)
-          yield* session.query(
-            `INSERT INTO prestabot.templates (id, purpose, name, language, status) VALUES ($1, 'reminder', 'loan_reminder', 'es', 'approved')`,
-            [crypto.randomUUID()],
-          );
+          yield* r.templates.upsert({
+            purpose: 'loan_reminder',
+            name: templateNameOf(tenant.id),
+            language: 'es',
+            parameters: [{ variable: 'borrower_name' }],
+            quickReplies: ['claim_returned'],
+          });
         return ok({
           tenant,
           numbers,
@@ -207,7 +231,8 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
           inboxIds: recorded,
           outboxIds,
           outboundWamids,
-          agreementIds,
+          agreements,
+          reminderIds,
         });
       }),
     tenantScope(tenant.id),
@@ -330,24 +355,76 @@ describeOnEachDriver('tenant isolation', (context) => {
             sentAt: t0,
           }),
         );
+        // Loans, reminders and conversations of A pointing at B's contacts, numbers, loans and messages.
+        const freshContactOfA = (r: TenantRepositories) =>
+          r.contacts
+            // +5690…: a phone no seeded contact has, so this is a second person of A.
+            .upsert(
+              { phone: `+5690${1_000_000 + Math.floor(Math.random() * 8_999_999)}` as E164 },
+              crypto.randomUUID() as ContactId,
+            )
+            .map(({ contact }) => contact);
+        await refusedAsA((r) =>
+          r.agreements.create(loanOf(a.tenant.id, a.numbers[0]!, contactOfA.id, contactOfB.id)),
+        );
+        await refusedAsA((r) =>
+          freshContactOfA(r).andThen((borrower) =>
+            r.agreements.create(loanOf(a.tenant.id, b.numbers[0]!, contactOfA.id, borrower.id)),
+          ),
+        );
+        await refusedAsA((r) =>
+          freshContactOfA(r).andThen((borrower) =>
+            r.agreements.create(loanOf(b.tenant.id, a.numbers[0]!, contactOfA.id, borrower.id)),
+          ),
+        );
+        await refusedAsA((r) => r.conversations.save(contactOfB.id, { step: 'amount' }, 0, t0));
+        for (const agreement of b.agreements) {
+          await refusedAsA((r) =>
+            r.reminders.replacePlan(agreement.id, [reminderOf(agreement.id, contactOfA.id)]),
+          );
+          await refusedAsA((r) => r.reminders.replacePlan(agreement.id, []));
+        }
+        for (const agreement of a.agreements)
+          await refusedAsA((r) =>
+            r.reminders.replacePlan(agreement.id, [
+              { ...reminderOf(agreement.id, contactOfB.id), kind: 'overdue_1' },
+            ]),
+          );
         const rawRefusals = [
           [
-            `INSERT INTO prestabot.agreements (id, lender_contact_id, borrower_contact_id, kind, description, due_date, status)
-               VALUES (gen_random_uuid(), $1, $2, 'object', 'x', '2026-04-01', 'active')`,
-            [contactOfA.id, contactOfB.id],
+            `INSERT INTO prestabot.agreements (id, phone_number_id, lender_contact_id, borrower_contact_id, kind,
+               description, due_date, status)
+             VALUES (gen_random_uuid(), $1, $2, $3, 'object', 'x', '2026-04-01', 'active')`,
+            [a.numbers[0]!, contactOfA.id, contactOfB.id],
           ],
           [
             `INSERT INTO prestabot.conversations (contact_id, state, expires_at) VALUES ($1, '{}', now())`,
             [contactOfB.id],
           ],
-          ...b.agreementIds.map(
-            (agreementId) =>
+          ...b.agreements.map(
+            (agreement) =>
               [
                 `INSERT INTO prestabot.reminders (id, agreement_id, kind, local_date, scheduled_at, recipient_contact_id)
                    VALUES (gen_random_uuid(), $1, 'overdue_1', '2026-04-02', now(), $2)`,
-                [agreementId, contactOfA.id],
+                [agreement.id, contactOfA.id],
               ] as const,
           ),
+          ...a.agreements.flatMap((agreement) => [
+            [
+              `INSERT INTO prestabot.reminders (id, agreement_id, kind, local_date, scheduled_at, recipient_contact_id)
+                 VALUES (gen_random_uuid(), $1, 'overdue_3', '2026-04-04', now(), $2)`,
+              [agreement.id, contactOfB.id],
+            ] as const,
+            ...b.outboxIds.map(
+              (outboxId) =>
+                [
+                  `INSERT INTO prestabot.reminders (id, agreement_id, kind, local_date, scheduled_at,
+                     recipient_contact_id, status, outbox_id)
+                   VALUES (gen_random_uuid(), $1, 'overdue_7', '2026-04-08', now(), $2, 'queued', $3)`,
+                  [agreement.id, agreement.borrowerId, outboxId],
+                ] as const,
+            ),
+          ]),
         ] as const;
         for (const probe of await probeAs(
           driver,
@@ -355,12 +432,30 @@ describeOnEachDriver('tenant isolation', (context) => {
           rawRefusals.map(([text, params]) => [text, [...params]]),
         )) {
           expect(probe.outcome.isErr() && probe.outcome.error.reason, probe.statement).toBe('constraint');
+          // A foreign key, not a missing column or a check that happens to refuse the row too.
+          expect(probe.outcome.isErr() && probe.outcome.error.message, probe.statement).toContain('23503');
         }
 
-        // Repository calls naming B's rows: nothing read, nothing changed.
+        // Repository calls naming B's rows: nothing read, nothing changed. B's queued messages and both
+        // tenants' reminders are put under a lease the calls then hold (by the migrating role).
         const [claimed] = await expectOk(
           storage.inboxQueue.claim({ owner: 'probe', limit: 1, leaseMs: 60_000, now: t0, ids: b.inboxIds }),
         );
+        const held = { owner: 'probe', until: new Date(t0.getTime() + 60_000) };
+        await expectOk(
+          driver.query(
+            'UPDATE prestabot.outbox SET lease_owner = $2, leased_until = $3 WHERE tenant_id = $1',
+            [b.tenant.id, held.owner, held.until],
+          ),
+        );
+        await expectOk(
+          driver.query(
+            'UPDATE prestabot.reminders SET lease_owner = $3, leased_until = $4 WHERE tenant_id IN ($1, $2)',
+            [a.tenant.id, b.tenant.id, held.owner, held.until],
+          ),
+        );
+        if (a.reminderIds[0] !== undefined && b.outboxIds[0] !== undefined)
+          await refusedAsA((r) => r.reminders.markQueued(a.reminderIds[0]!, held, b.outboxIds[0]!));
         const before = await snapshotOf(driver, tables, b.tenant.id);
         expect((await asA((r) => r.tenant.current()))?.id).toBe(a.tenant.id);
         await asA((r) => r.tenant.updateSettings({ ...a.tenant.settings, reminderSendHour: 3 }));
@@ -373,6 +468,11 @@ describeOnEachDriver('tenant isolation', (context) => {
             );
           for (const number of b.numbers)
             expect(await asA((r) => r.messages.lastInboundAt(number, contact.id))).toBeUndefined();
+          expect(await asA((r) => r.agreements.listFor(contact.id, 10))).toEqual([]);
+          expect(await asA((r) => r.agreements.pendingFor(contact.id))).toEqual([]);
+          expect(await asA((r) => r.conversations.get(contact.id))).toBeUndefined();
+          expect(await asA((r) => r.conversations.save(contact.id, { step: 'stolen' }, 1, t0))).toBe(false);
+          await asA((r) => r.conversations.clear(contact.id));
         }
         for (const number of b.numbers) {
           expect(await asA((r) => r.numbers.get(number))).toBeUndefined();
@@ -384,13 +484,11 @@ describeOnEachDriver('tenant isolation', (context) => {
         expect((await asA((r) => r.numbers.list())).every((number) => number.tenantId === a.tenant.id)).toBe(
           true,
         );
-        const stolenLease = { owner: 'probe', until: new Date(t0.getTime() + 60_000) };
         for (const id of b.outboxIds) {
           expect(await asA((r) => r.outbox.get(id))).toBeUndefined();
-          expect(await asA((r) => r.outbox.markSent(id, stolenLease, 'wamid.stolen' as Wamid, t0))).toBe(
-            false,
-          );
-          expect(await asA((r) => r.outbox.retryLater(id, stolenLease, t0, { reason: 'x' }))).toBe(false);
+          expect(await asA((r) => r.outbox.switchToFallback(id, held, t0))).toBe(false);
+          expect(await asA((r) => r.outbox.markSent(id, held, 'wamid.stolen' as Wamid, t0))).toBe(false);
+          expect(await asA((r) => r.outbox.retryLater(id, held, t0, { reason: 'x' }))).toBe(false);
         }
         for (const wamid of b.outboundWamids)
           expect(
@@ -400,6 +498,39 @@ describeOnEachDriver('tenant isolation', (context) => {
           expect(await asA((r) => r.inbox.complete(claimed.id, claimed.lease, t0))).toBe(false);
           expect(await asA((r) => r.inbox.abandon(claimed.id, claimed.lease, t0, 'x'))).toBe(false);
         }
+        for (const agreement of b.agreements) {
+          expect(await asA((r) => r.agreements.get(agreement.id))).toBeUndefined();
+          expect(
+            await asA((r) =>
+              r.agreements.update({ ...agreement, status: 'cancelled', closedAt: t0 }, agreement.status),
+            ),
+          ).toBe(false);
+          expect(await asA((r) => r.reminders.listFor(agreement.id))).toEqual([]);
+          expect(await asA((r) => r.reminders.cancelPending(agreement.id, 'probe'))).toBe(0);
+        }
+        for (const id of b.reminderIds) {
+          expect(
+            await asA((r) => r.reminders.markQueued(id, held, a.outboxIds[0] ?? crypto.randomUUID())),
+          ).toBe(false);
+          expect(await asA((r) => r.reminders.markSkipped(id, held, 'probe'))).toBe(false);
+          await asA((r) => r.reminders.recordDelivery(id, 'read'));
+        }
+        const ownTemplate = templateNameOf(a.tenant.id);
+        expect((await asA((r) => r.templates.find('loan_reminder', 'es_CL')))?.name ?? ownTemplate).toBe(
+          ownTemplate,
+        );
+        expect(
+          (await asA((r) => r.templates.list())).every((template) => template.name === ownTemplate),
+        ).toBe(true);
+        await asA((r) =>
+          r.templates.upsert({
+            purpose: 'loan_reminder',
+            name: ownTemplate,
+            language: 'es',
+            parameters: [],
+            quickReplies: [],
+          }),
+        );
         expect(await snapshotOf(driver, tables, b.tenant.id)).toBe(before);
         expect(
           (await expectOk(storage.unitOfWork.run(b.tenant.id, (r) => r.numbers.get(b.numbers[0]!))))

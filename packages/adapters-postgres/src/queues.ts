@@ -1,15 +1,25 @@
 import type {
   ClaimedInboxEntry,
+  ClaimedReminder,
   ClaimedSend,
   InboxClaimRequest,
   InboxQueue,
   OutboxClaimRequest,
   OutboxQueue,
   QueueDepth,
+  ReminderQueue,
   StorageError,
 } from '@prestabot/application';
 import { okAsync, type ResultAsync } from '@prestabot/domain';
-import { claimedInboxRow, claimedSendRow, queueDepthRow, readRow, readRows } from './rows.ts';
+import {
+  claimedInboxRow,
+  claimedReminderRow,
+  claimedSendRow,
+  queueDepthRow,
+  readRow,
+  readRows,
+  reminderColumnsSql,
+} from './rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 
@@ -62,5 +72,29 @@ export class PostgresOutboxQueue implements OutboxQueue {
     return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.outbox_depth($1)', [now]).andThen(
       readRow(queueDepthRow, 'outbox depth'),
     );
+  }
+}
+
+/** The worker's view of every tenant's due reminders, through `prestabot.claim_reminders`. */
+export class PostgresReminderQueue implements ReminderQueue {
+  readonly #driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver;
+  }
+
+  claimDue(request: {
+    readonly owner: string;
+    readonly now: Date;
+    readonly limit: number;
+    readonly leaseMs: number;
+  }): ResultAsync<readonly ClaimedReminder[], StorageError> {
+    if (request.limit <= 0) return okAsync([]);
+    return callCrossTenant(
+      this.#driver,
+      `SELECT ${reminderColumnsSql}, tenant_id, lease_owner, leased_until
+       FROM prestabot.claim_reminders($1, $2, $3, $4)`,
+      [request.owner, request.limit, request.leaseMs, request.now],
+    ).andThen(readRows(claimedReminderRow, 'claimed reminder'));
   }
 }

@@ -1,32 +1,46 @@
 import {
   type ClaimedInboxEntry,
+  type ClaimedReminder,
   type ClaimedSend,
+  type ConversationRecord,
   type InboxItem,
   type OutboxEntry,
   type OutboxFailure,
   type OutboxOrigin,
   type QueueDepth,
   type RegisteredApp,
+  type RegisteredTemplate,
+  type Reminder,
   type StorageError,
   type StoredToken,
   storageError,
+  templatePurposes,
+  templateVariables,
 } from '@prestabot/application';
 import {
+  type Agreement,
+  type AgreementId,
+  type AgreementStatus,
   type AppId,
+  agreementActions,
   type Contact,
   type ContactId,
   currencyCodes,
+  type DeliveryStatus,
   type E164,
   err,
   type GraphErrorDetail,
   type InboundContent,
+  type LoanSubject,
   type MetaAppId,
   type OutboundMessage,
   ok,
   type PhoneNumberId,
+  parseIsoDate,
   parseTimeZone,
   type Recipient,
   type Result,
+  reminderRules,
   supportedLocales,
   type Tenant,
   type TenantId,
@@ -52,6 +66,21 @@ const branded = <T extends string>() => z.string().transform((value) => value as
 const storedTime = z.date();
 /** Dates inside jsonb were written as ISO strings by JSON.stringify. */
 const isoTime = z.iso.datetime({ offset: true }).transform((text) => new Date(text));
+/**
+ * `date` columns, read as text (`due_date::text`): pg parses a date into a Date at midnight in the process's
+ * time zone, which east of Greenwich is the day before in UTC.
+ */
+const storedDate = z.string().transform((text, context) => {
+  const parsed = parseIsoDate(text);
+  if (parsed.isOk()) return parsed.value;
+  context.issues.push({ code: 'custom', message: 'not a calendar date', input: null });
+  return z.NEVER;
+});
+/** `bigint` columns, read as text (`amount_minor::text`): pg returns a string, PGlite a number. */
+const storedMinorUnits = z
+  .string()
+  .regex(/^[0-9]{1,15}$/)
+  .transform(Number);
 
 /** A nullable column read as an optional field: NULL becomes an absent key, not `undefined`. */
 const present = <K extends string, V>(key: K, value: V | null): { [P in K]?: V } =>
@@ -228,8 +257,18 @@ const recipient = z.union([
 const origin = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('reply'), inboxId: z.string() }),
   z.object({ kind: z.literal('reminder'), reminderId: z.string() }),
-  z.object({ kind: z.literal('notification') }),
+  z.object({ kind: z.literal('notification'), agreementId: z.string().exactOptional() }),
 ]) satisfies z.ZodType<OutboxOrigin>;
+
+const deliveryStatus = z.enum([
+  'queued',
+  'accepted',
+  'sent',
+  'delivered',
+  'read',
+  'played',
+  'failed',
+]) satisfies z.ZodType<DeliveryStatus>;
 
 const failure = z.object({
   reason: z.string(),
@@ -254,7 +293,10 @@ export const tenantColumnsSql =
 const tenantColumns = {
   tenant_id: branded<TenantId>(),
   tenant_name: z.string(),
-  tenant_timezone: z.string().refine((value) => parseTimeZone(value).isOk()).transform((value) => value as TimeZone),
+  tenant_timezone: z
+    .string()
+    .refine((value) => parseTimeZone(value).isOk())
+    .transform((value) => value as TimeZone),
   tenant_locale: z.enum(supportedLocales),
   tenant_status: z.enum(['active', 'suspended']),
   tenant_settings: tenantSettings,
@@ -421,6 +463,7 @@ const outboxColumns = {
   attempts: z.number().int(),
   wamid: branded<Wamid>().nullable(),
   last_failure: failure.nullable(),
+  fallback: outboundMessage.nullable(),
 };
 
 const outboxEntryOf = (row: z.output<z.ZodObject<typeof outboxColumns>>): OutboxEntry => ({
@@ -440,6 +483,7 @@ const outboxEntryOf = (row: z.output<z.ZodObject<typeof outboxColumns>>): Outbox
   ...present('replyTo', row.reply_to),
   ...present('wamid', row.wamid),
   ...present('lastFailure', row.last_failure),
+  ...present('fallback', row.fallback),
 });
 
 export const outboxRow = z.object(outboxColumns).transform(outboxEntryOf);
@@ -454,7 +498,7 @@ export const claimedSendRow = z.object({ ...outboxColumns, ...lease, send_at: st
 
 export const outboundStatusRow = z
   .object({
-    status: z.enum(['queued', 'accepted', 'sent', 'delivered', 'read', 'played', 'failed']),
+    status: deliveryStatus,
     outbox_id: z.string(),
     origin,
     contact_id: branded<ContactId>().nullable(),
@@ -465,6 +509,146 @@ export const outboundStatusRow = z
     origin: row.origin,
     ...present('contactId', row.contact_id),
   }));
+
+/** A loan's columns: its subject as kind and amount (money) or description (an object), dates as text. */
+export const agreementColumnsSql =
+  'id, tenant_id, phone_number_id, lender_contact_id, borrower_contact_id, kind, amount_minor::text AS amount_minor, currency, description, due_date::text AS due_date, status, created_at, confirmed_at, return_claimed_at, closed_at';
+
+const agreementColumns = {
+  id: branded<AgreementId>(),
+  tenant_id: branded<TenantId>(),
+  phone_number_id: branded<PhoneNumberId>(),
+  lender_contact_id: branded<ContactId>(),
+  borrower_contact_id: branded<ContactId>(),
+  due_date: storedDate,
+  status: z.enum([
+    'pending_confirmation',
+    'active',
+    'returned',
+    'rejected',
+    'cancelled',
+  ]) satisfies z.ZodType<AgreementStatus>,
+  created_at: storedTime,
+  confirmed_at: storedTime.nullable(),
+  return_claimed_at: storedTime.nullable(),
+  closed_at: storedTime.nullable(),
+};
+
+export const agreementRow = z
+  .discriminatedUnion('kind', [
+    z.object({
+      ...agreementColumns,
+      kind: z.literal('money'),
+      amount_minor: storedMinorUnits,
+      currency: z.enum(currencyCodes),
+    }),
+    z.object({ ...agreementColumns, kind: z.literal('object'), description: z.string() }),
+  ])
+  .transform(
+    (row): Agreement => ({
+      id: row.id,
+      tenantId: row.tenant_id,
+      phoneNumberId: row.phone_number_id,
+      lenderId: row.lender_contact_id,
+      borrowerId: row.borrower_contact_id,
+      subject:
+        row.kind === 'money'
+          ? { kind: 'money', amount: { minor: row.amount_minor, currency: row.currency } }
+          : { kind: 'object', description: row.description },
+      dueDate: row.due_date,
+      status: row.status,
+      createdAt: row.created_at,
+      ...present('confirmedAt', row.confirmed_at),
+      ...present('returnClaimedAt', row.return_claimed_at),
+      ...present('closedAt', row.closed_at),
+    }),
+  );
+
+/** A loan's subject as its columns: kind, amount_minor, currency, description. */
+export const subjectColumnsOf = (
+  subject: LoanSubject,
+): readonly [string, number | null, string | null, string | null] =>
+  subject.kind === 'money'
+    ? [subject.kind, subject.amount.minor, subject.amount.currency, null]
+    : [subject.kind, null, null, subject.description];
+
+export const conversationRow = z
+  .object({ state: z.json(), version: z.number().int().positive(), expires_at: storedTime })
+  .transform(
+    (row): ConversationRecord => ({ state: row.state, version: row.version, expiresAt: row.expires_at }),
+  );
+
+export const reminderColumnsSql =
+  'id, agreement_id, kind, local_date::text AS local_date, scheduled_at, recipient_contact_id, status, outbox_id, reason, delivery';
+
+const reminderColumns = {
+  id: z.string(),
+  agreement_id: branded<AgreementId>(),
+  kind: z.enum(reminderRules.map((rule) => rule.kind)),
+  local_date: storedDate,
+  scheduled_at: storedTime,
+  recipient_contact_id: branded<ContactId>(),
+  status: z.enum(['pending', 'queued', 'cancelled', 'skipped']),
+  outbox_id: z.string().nullable(),
+  reason: z.string().nullable(),
+  delivery: deliveryStatus.nullable(),
+};
+
+const reminderOf = (row: z.output<z.ZodObject<typeof reminderColumns>>): Reminder => ({
+  id: row.id,
+  agreementId: row.agreement_id,
+  kind: row.kind,
+  localDate: row.local_date,
+  scheduledAt: row.scheduled_at,
+  recipientId: row.recipient_contact_id,
+  status: row.status,
+  ...present('outboxId', row.outbox_id),
+  ...present('reason', row.reason),
+  ...present('delivery', row.delivery),
+});
+
+export const reminderRow = z.object(reminderColumns).transform(reminderOf);
+
+export const claimedReminderRow = z
+  .object({ ...reminderColumns, tenant_id: branded<TenantId>(), ...lease })
+  .transform(
+    (row): ClaimedReminder => ({
+      ...reminderOf(row),
+      tenantId: row.tenant_id,
+      lease: { owner: row.lease_owner, until: row.leased_until },
+    }),
+  );
+
+export const replacedPlanRow = z
+  .object({ added: z.number().int(), cancelled: z.number().int(), agreement_found: z.boolean() })
+  .transform((row) => ({
+    added: row.added,
+    cancelled: row.cancelled,
+    agreementFound: row.agreement_found,
+  }));
+
+/** Where a reminder's message is: NULL until its first delivery status. */
+export const reminderDeliveryRow = z.object({ delivery: deliveryStatus.nullable() });
+
+export const templateColumnsSql = 'purpose, name, language, parameters, quick_replies';
+
+export const templateRow = z
+  .object({
+    purpose: z.enum(templatePurposes),
+    name: z.string(),
+    language: z.string(),
+    parameters: z.array(z.object({ variable: z.enum(templateVariables), name: z.string().exactOptional() })),
+    quick_replies: z.array(z.enum(agreementActions)),
+  })
+  .transform(
+    (row): RegisteredTemplate => ({
+      purpose: row.purpose,
+      name: row.name,
+      language: row.language,
+      parameters: row.parameters,
+      quickReplies: row.quick_replies,
+    }),
+  );
 
 export const registeredAppRow = z
   .object({

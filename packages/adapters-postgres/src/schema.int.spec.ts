@@ -1,12 +1,14 @@
 import {
   expectErr,
   expectOk,
+  fixturePhone,
+  fixtureUuid,
   seedContact,
   seedTenant,
   textInboxEntry,
   textOutboxEntry,
 } from '@prestabot/application/testing';
-import type { AppId, TenantId } from '@prestabot/domain';
+import type { AgreementId, AppId, TenantId } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { loadMigrations, migrate, migrationStatus } from './migrate.ts';
 import { crossTenantScope, tenantScope } from './sql/scopes.ts';
@@ -179,6 +181,7 @@ describeOnEachDriver('schema and isolation', (context) => {
       expect(rows.map((row) => row.name)).toEqual([
         'claim_inbox',
         'claim_outbox',
+        'claim_reminders',
         'find_number_route',
         'inbox_depth',
         'list_meta_apps',
@@ -247,6 +250,56 @@ describeOnEachDriver('schema and isolation', (context) => {
       expect(new Set(mine.map((send) => send.tenantId)).size).toBe(2);
     });
 
+    it('claim due reminders of several tenants, each with its tenant, and each only once', async () => {
+      const { storage } = context();
+      const tenants = await Promise.all([seedTenant(storage), seedTenant(storage)]);
+      const reminderIds: string[] = [];
+      for (const { tenant, number } of tenants) {
+        const lender = await seedContact(storage, tenant.id, fixturePhone());
+        const borrower = await seedContact(storage, tenant.id, fixturePhone());
+        const agreementId = fixtureUuid() as AgreementId;
+        const reminderId = fixtureUuid();
+        await expectOk(
+          storage.unitOfWork.run(tenant.id, (r) =>
+            r.agreements
+              .create({
+                id: agreementId,
+                tenantId: tenant.id,
+                phoneNumberId: number.phoneNumberId,
+                lenderId: lender.id,
+                borrowerId: borrower.id,
+                subject: { kind: 'object', description: 'taladro' },
+                dueDate: { year: 2026, month: 3, day: 2 },
+                status: 'active',
+                createdAt: t0,
+              })
+              .andThen(() =>
+                r.reminders.replacePlan(agreementId, [
+                  {
+                    id: reminderId,
+                    agreementId,
+                    kind: 'due_day',
+                    localDate: { year: 2026, month: 3, day: 2 },
+                    scheduledAt: t0,
+                    recipientId: borrower.id,
+                  },
+                ]),
+              ),
+          ),
+        );
+        reminderIds.push(reminderId);
+      }
+      const claim = () =>
+        expectOk(storage.reminderQueue.claimDue({ owner: 'w', now: t0, limit: 500, leaseMs: 60_000 })).then(
+          (claimed) => claimed.filter((reminder) => reminderIds.includes(reminder.id)),
+        );
+      const claimed = await claim();
+      expect(claimed.map((reminder) => [reminder.id, reminder.tenantId]).sort()).toEqual(
+        tenants.map(({ tenant }, index) => [reminderIds[index], tenant.id]).sort(),
+      );
+      expect(await claim()).toEqual([]);
+    });
+
     it('refuse to run inside a tenant-scoped transaction', async () => {
       const { storage, driver } = context();
       const { tenant } = await seedTenant(storage);
@@ -259,6 +312,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         ['SELECT * FROM prestabot.inbox_depth(now())', []],
         ["SELECT * FROM prestabot.claim_outbox('w', 10, 1000, now(), 1000)", []],
         ['SELECT * FROM prestabot.outbox_depth(now())', []],
+        ["SELECT * FROM prestabot.claim_reminders('w', 10, 1000, now())", []],
       ] as const;
       for (const [call, params] of calls) {
         const error = await expectErr(tryIn(driver, tenantScope(tenant.id), call, params));

@@ -1,7 +1,15 @@
-import type { ClaimedInboxEntry, ClaimedSend, InboxItem, NewInboxEntry } from '@prestabot/application';
+import type {
+  ClaimedInboxEntry,
+  ClaimedReminder,
+  ClaimedSend,
+  InboxItem,
+  NewInboxEntry,
+  OutboxOrigin,
+} from '@prestabot/application';
 import {
   everyMessageType,
   expectOk,
+  fixturePhone,
   fixtureUuid,
   maxInAnySecond,
   seedContact,
@@ -10,11 +18,15 @@ import {
   textOutboxEntry,
 } from '@prestabot/application/testing';
 import {
+  type Agreement,
+  type AgreementId,
+  addDays,
   deliveryKeyOf,
   type E164,
   type InboundContent,
   type InboundMessage,
   type PhoneNumberId,
+  type Tenant,
   type WabaId,
   type Wamid,
 } from '@prestabot/domain';
@@ -22,7 +34,7 @@ import { Container } from 'inversify';
 import { describe, expect, it } from 'vitest';
 import { createAesGcmSecretCipher } from './cipher/aes-gcm-secret-cipher.ts';
 import { postgresStorageModule } from './container-module.ts';
-import { createPostgresStorage, postgresStorageOn } from './storage.ts';
+import { createPostgresStorage, type PostgresStorage, postgresStorageOn } from './storage.ts';
 import { describeOnEachDriver, driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
 import { openTestStorage } from './testing/test-database.ts';
 import { postgresTokens } from './tokens.ts';
@@ -61,6 +73,22 @@ const everyInboundContent: readonly InboundContent[] = [
     errors: [{ code: 131051, title: 'Unsupported', details: 'poll' }],
   },
 ];
+
+const originsOfEveryKind: readonly OutboxOrigin[] = [
+  { kind: 'reply', inboxId: fixtureUuid() },
+  { kind: 'reminder', reminderId: fixtureUuid() },
+  { kind: 'notification' },
+  { kind: 'notification', agreementId: fixtureUuid() },
+];
+
+const templateFallback = {
+  type: 'template' as const,
+  name: 'loan_update',
+  language: 'es_CL',
+  components: [
+    { type: 'body' as const, parameters: [{ type: 'text' as const, text: 'Ana', name: 'lender' }] },
+  ],
+};
 
 const messageEntry = (
   phoneNumberId: PhoneNumberId,
@@ -104,6 +132,31 @@ const statusEntry = (phoneNumberId: PhoneNumberId): NewInboxEntry => {
   return { id: fixtureUuid(), phoneNumberId, deliveryKey: deliveryKeyOf(item), item, receivedAt: at(5) };
 };
 
+/** A loan between two new contacts of the tenant, recorded on its number. */
+const seedLoan = async (
+  storage: PostgresStorage,
+  tenant: Tenant,
+  phoneNumberId: PhoneNumberId,
+  overrides: Partial<Agreement> = {},
+): Promise<Agreement> => {
+  const lender = await seedContact(storage, tenant.id, fixturePhone());
+  const borrower = await seedContact(storage, tenant.id, fixturePhone());
+  const agreement: Agreement = {
+    id: fixtureUuid() as AgreementId,
+    tenantId: tenant.id,
+    phoneNumberId,
+    lenderId: lender.id,
+    borrowerId: borrower.id,
+    subject: { kind: 'object', description: 'taladro' },
+    dueDate: { year: 2026, month: 3, day: 15 },
+    status: 'active',
+    createdAt: t0,
+    ...overrides,
+  };
+  await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.agreements.create(agreement)));
+  return agreement;
+};
+
 describeOnEachDriver('storage behaviour', (context) => {
   it('gives back every inbound item exactly as stored, dates included', async () => {
     const { storage } = context();
@@ -129,7 +182,7 @@ describeOnEachDriver('storage behaviour', (context) => {
     }
   });
 
-  it('gives back every outbound message type exactly as enqueued, with or without a recipient', async () => {
+  it('gives back every outbound message type exactly as enqueued, with or without a recipient, origin or fallback', async () => {
     const { storage } = context();
     const { tenant, number } = await seedTenant(storage);
     const contact = await seedContact(storage, tenant.id);
@@ -141,7 +194,8 @@ describeOnEachDriver('storage behaviour', (context) => {
         : index % 2 === 0
           ? { recipient: { userId: `CL.${index}` } }
           : { recipient: { phone: '+56911112222' as E164 }, replyTo: 'wamid.in' as Wamid }),
-      origin: { kind: 'reply' as const, inboxId: fixtureUuid() },
+      origin: originsOfEveryKind[index % originsOfEveryKind.length]!,
+      ...(index % 2 === 0 ? { fallback: templateFallback } : {}),
     }));
     const cleaned = entries.map(({ recipient, ...entry }) =>
       recipient === undefined ? entry : { ...entry, recipient },
@@ -150,6 +204,35 @@ describeOnEachDriver('storage behaviour', (context) => {
     for (const entry of cleaned) {
       const stored = await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.get(entry.id)));
       expect(stored).toStrictEqual({ ...entry, tenantId: tenant.id, status: 'pending', attempts: 0 });
+    }
+  });
+
+  it('gives back a loan exactly as stored: amounts past 32 bits, the due day in any process time zone', async () => {
+    const { storage } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const money = await seedLoan(storage, tenant, number.phoneNumberId, {
+      subject: { kind: 'money', amount: { minor: 999_999_999_999, currency: 'CLP' } },
+      dueDate: { year: 2026, month: 12, day: 31 },
+      confirmedAt: at(1),
+      returnClaimedAt: at(2),
+    });
+    const closed = await seedLoan(storage, tenant, number.phoneNumberId, {
+      subject: { kind: 'object', description: 'taladro "Bosch" \\ 🔧' },
+      dueDate: { year: 2026, month: 1, day: 1 },
+      status: 'returned',
+      closedAt: at(3),
+    });
+    // pg would read a `date` as local midnight: the day before in UTC this far east of Greenwich.
+    const zone = process.env.TZ;
+    process.env.TZ = 'Pacific/Kiritimati';
+    try {
+      for (const agreement of [money, closed])
+        expect(
+          await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.agreements.get(agreement.id))),
+        ).toStrictEqual(agreement);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
     }
   });
 
@@ -234,6 +317,7 @@ describeOnEachDriver('storage behaviour', (context) => {
     expect(container.get(postgresTokens.tenantDirectory)).toBe(storage.directory);
     expect(container.get(postgresTokens.inboxQueue)).toBe(storage.inboxQueue);
     expect(container.get(postgresTokens.outboxQueue)).toBe(storage.outboxQueue);
+    expect(container.get(postgresTokens.reminderQueue)).toBe(storage.reminderQueue);
     expect(container.get(postgresTokens.appRegistry)).toBe(storage.apps);
     expect(container.get(postgresTokens.storage)).toBe(storage);
     expect(container.isBound(postgresTokens.secretCipher)).toBe(false);
@@ -309,6 +393,60 @@ describe.skipIf(serverUrl === undefined)(
         }
       } finally {
         await Promise.all(workers.slice(1).map((worker) => worker.close()));
+        await opened.release();
+      }
+    });
+
+    it('never hand one due reminder to two of them, and leave none unclaimed', async () => {
+      const opened = await openTestStorage(serverUrl, { poolSize: 3 });
+      const second = await expectOk(createPostgresStorage({ databaseUrl: opened.databaseUrl!, poolSize: 3 }));
+      const workers = [opened.storage, second];
+      try {
+        const { storage } = opened;
+        const due: string[] = [];
+        for (const { tenant, number } of await Promise.all([1, 2, 3].map(() => seedTenant(storage)))) {
+          const agreement = await seedLoan(storage, tenant, number.phoneNumberId);
+          // All due at the same moment: every claim contends for the same rows.
+          const plan = Array.from({ length: 40 }, (_, day) => ({
+            id: fixtureUuid(),
+            agreementId: agreement.id,
+            kind: 'due_day' as const,
+            localDate: addDays(agreement.dueDate, day),
+            scheduledAt: t0,
+            recipientId: agreement.borrowerId,
+          }));
+          await expectOk(
+            storage.unitOfWork.run(tenant.id, (r) => r.reminders.replacePlan(agreement.id, plan)),
+          );
+          due.push(...plan.map((reminder) => reminder.id));
+        }
+        const claims: ClaimedReminder[][] = [];
+        for (let round = 0; round < 50; round += 1) {
+          // Each worker claims three times at once, on connections of its own pool.
+          const claimed = await Promise.all(
+            workers.flatMap((worker, index) =>
+              [1, 2, 3].map(() =>
+                expectOk(
+                  worker.reminderQueue.claimDue({
+                    owner: `w${index}`,
+                    now: at(1000),
+                    limit: 7,
+                    leaseMs: 600_000,
+                  }),
+                ),
+              ),
+            ),
+          );
+          claims.push(...claimed.map((batch) => [...batch]));
+          if (claimed.every((batch) => batch.length === 0)) break;
+        }
+        const claimedIds = claims.flat().map((reminder) => reminder.id);
+        expect(new Set(claimedIds).size).toBe(claimedIds.length);
+        expect([...claimedIds].sort()).toEqual([...due].sort());
+        // Both workers got some: the claims really ran side by side.
+        expect(new Set(claims.flat().map((reminder) => reminder.lease.owner))).toEqual(new Set(['w0', 'w1']));
+      } finally {
+        await second.close();
         await opened.release();
       }
     });

@@ -3,6 +3,7 @@ import type {
   InboxQueue,
   Logger,
   OutboxQueue,
+  ReminderQueue,
   SecretCipher,
   StorageError,
   TenantDirectory,
@@ -12,7 +13,7 @@ import { ResultAsync } from '@prestabot/domain';
 import { PostgresAppRegistry, PostgresTenantDirectory } from './directory.ts';
 import { type DatabaseHealth, inspectDatabase } from './health.ts';
 import { type MigrationReport, migrate } from './migrate.ts';
-import { PostgresInboxQueue, PostgresOutboxQueue } from './queues.ts';
+import { PostgresInboxQueue, PostgresOutboxQueue, PostgresReminderQueue } from './queues.ts';
 import { PostgresUnitOfWork } from './repositories/unit-of-work.ts';
 import { type SqlConnectionSource, SqlDriver } from './sql/sql-driver.ts';
 import { storageErrorOf } from './sql/storage-error-of.ts';
@@ -40,6 +41,7 @@ export type PostgresStorage = {
   readonly apps: AppRegistry;
   readonly inboxQueue: InboxQueue;
   readonly outboxQueue: OutboxQueue;
+  readonly reminderQueue: ReminderQueue;
   /** Applies pending migrations (idempotent); the connection's role must bypass row-level security. */
   readonly migrate: () => ResultAsync<MigrationReport, StorageError>;
   /** What `prestabot doctor` reports about the database. */
@@ -90,6 +92,7 @@ export const postgresStorageOn = (
     apps: new PostgresAppRegistry(driver),
     inboxQueue: new PostgresInboxQueue(driver),
     outboxQueue: new PostgresOutboxQueue(driver),
+    reminderQueue: new PostgresReminderQueue(driver),
     migrate: () => migrate(driver),
     inspect: () =>
       inspectDatabase({

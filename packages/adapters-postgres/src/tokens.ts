@@ -2,6 +2,7 @@ import type {
   AppRegistry,
   InboxQueue,
   OutboxQueue,
+  ReminderQueue,
   SecretCipher,
   TenantDirectory,
   TenantUnitOfWork,
@@ -23,6 +24,7 @@ export const postgresTokens = {
   appRegistry: sameAs<AppRegistry>(portTokens.appRegistry),
   inboxQueue: sameAs<InboxQueue>(portTokens.inboxQueue),
   outboxQueue: sameAs<OutboxQueue>(portTokens.outboxQueue),
+  reminderQueue: sameAs<ReminderQueue>(portTokens.reminderQueue),
   secretCipher: sameAs<SecretCipher>(portTokens.secretCipher),
   /** The storage itself: migrate, inspect (for `prestabot doctor`), close. */
   storage: Symbol.for('prestabot.PostgresStorage') as ServiceIdentifier<PostgresStorage>,

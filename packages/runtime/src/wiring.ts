@@ -1,5 +1,16 @@
 import {
   CachingTenantDirectory,
+  type Clock,
+  DeliveryFollowUp,
+  type IdGenerator,
+  LoanActions,
+  LoanConversation,
+  type Logger,
+  type MessagingGateway,
+  type Metrics,
+  Notifier,
+  OptOutResponder,
+  SendDueReminder,
   HandleInbound,
   IngestWebhook,
   MainMenuResponder,
@@ -13,6 +24,7 @@ import {
 } from '@prestabot/application';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import type { Config } from './config.ts';
+import { SendRateGuard } from './worker/outbox-dispatcher.ts';
 
 const token = <T>(name: string): Token<T> => Symbol.for(`prestabot.runtime.${name}`) as Token<T>;
 
@@ -26,6 +38,11 @@ export const runtimeTokens = {
   sendReply: token<SendReply>('SendReply'),
   sendQueuedMessage: token<SendQueuedMessage>('SendQueuedMessage'),
   manageTenants: token<ManageTenants>('ManageTenants'),
+  /** The Graph gateway behind this process's rate guard: what every send goes through. */
+  guardedGateway: token<MessagingGateway>('GuardedGateway'),
+  notifier: token<Notifier>('Notifier'),
+  loanActions: token<LoanActions>('LoanActions'),
+  sendDueReminder: token<SendDueReminder>('SendDueReminder'),
 } as const;
 
 /** A typed `get`: the token says what comes back. */
@@ -94,7 +111,7 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       return new SendReply({
         unitOfWork: resolve(context, portTokens.unitOfWork),
         cipher: resolve(context, portTokens.secretCipher),
-        gateway: resolve(context, portTokens.messagingGateway),
+        gateway: resolve(context, runtimeTokens.guardedGateway),
         logger: resolve(context, portTokens.logger),
         metrics: resolve(context, portTokens.metrics),
         ...(config.fallbackAccessToken === undefined
@@ -116,6 +133,15 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
         }),
     )
     .inSingletonScope();
+  bind(runtimeTokens.guardedGateway)
+    .toDynamicValue((context) =>
+      new SendRateGuard({
+        directory: resolve(context, runtimeTokens.routingDirectory),
+        clock: resolve(context, portTokens.clock),
+        logger: resolve(context, portTokens.logger),
+      }).guard(resolve(context, portTokens.messagingGateway)),
+    )
+    .inSingletonScope();
   bind(runtimeTokens.manageTenants)
     .toDynamicValue(
       (context) =>
@@ -130,8 +156,73 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
     .inSingletonScope();
 });
 
-/** Plug-in points with nothing plugged in yet: no extra responders, no status listeners. */
-export const emptyExtensionsModule = new ContainerModule(({ bind }) => {
-  bind(portTokens.inboundResponders).toConstantValue([]);
-  bind(portTokens.statusListeners).toConstantValue([]);
+/** The loan bot: opt-out, the loan conversation before the main menu, and what statuses mean for loans. */
+export const loanBotModule = new ContainerModule(({ bind }) => {
+  bind(runtimeTokens.notifier)
+    .toDynamicValue(
+      (context) =>
+        new Notifier({
+          ids: resolve(context, portTokens.ids),
+          clock: resolve(context, portTokens.clock),
+          logger: resolve(context, portTokens.logger),
+          metrics: resolve(context, portTokens.metrics),
+        }),
+    )
+    .inSingletonScope();
+  bind(runtimeTokens.loanActions)
+    .toDynamicValue(
+      (context) =>
+        new LoanActions({
+          notifier: resolve(context, runtimeTokens.notifier),
+          ids: resolve(context, portTokens.ids),
+          clock: resolve(context, portTokens.clock),
+        }),
+    )
+    .inSingletonScope();
+  bind(portTokens.inboundResponders)
+    .toDynamicValue((context) => [
+      new OptOutResponder(),
+      new LoanConversation({ actions: resolve(context, runtimeTokens.loanActions), ids: resolve(context, portTokens.ids) }),
+    ])
+    .inSingletonScope();
+  bind(portTokens.statusListeners)
+    .toDynamicValue((context) => [
+      new DeliveryFollowUp({ ids: resolve(context, portTokens.ids), clock: resolve(context, portTokens.clock), logger: resolve(context, portTokens.logger) }),
+    ])
+    .inSingletonScope();
+  bind(runtimeTokens.sendDueReminder)
+    .toDynamicValue(
+      (context) =>
+        new SendDueReminder({
+          unitOfWork: resolve(context, portTokens.unitOfWork),
+          notifier: resolve(context, runtimeTokens.notifier),
+          clock: resolve(context, portTokens.clock),
+          logger: resolve(context, portTokens.logger),
+          metrics: resolve(context, portTokens.metrics),
+        }),
+    )
+    .inSingletonScope();
 });
+
+/** What the host provides: configuration, logs, metrics, and (for tests) time, ids and randomness. */
+export type PlatformServices = {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  readonly random?: () => number;
+};
+
+export const systemClock: Clock = { now: () => new Date() };
+export const randomIds: IdGenerator = { uuid: () => crypto.randomUUID() };
+
+export const platformModule = (services: PlatformServices) =>
+  new ContainerModule(({ bind }) => {
+    bind(runtimeTokens.config).toConstantValue(services.config);
+    bind(portTokens.logger).toConstantValue(services.logger);
+    bind(portTokens.metrics).toConstantValue(services.metrics);
+    bind(portTokens.clock).toConstantValue(services.clock ?? systemClock);
+    bind(portTokens.ids).toConstantValue(services.ids ?? randomIds);
+    bind(portTokens.random).toConstantValue(services.random ?? Math.random);
+  });

@@ -39,6 +39,7 @@ export class PostgresOutboxStore implements OutboxStore {
       recipient_key: entry.recipient === undefined ? null : recipientKeyOf(entry.recipient),
       contact_id: entry.contactId ?? null,
       message: entry.message,
+      fallback: entry.fallback ?? null,
       reply_to: entry.replyTo ?? null,
       origin: entry.origin,
       idempotency_key: entry.idempotencyKey,
@@ -49,11 +50,11 @@ export class PostgresOutboxStore implements OutboxStore {
     return this.#session
       .query(
         `INSERT INTO prestabot.outbox (id, phone_number_id, recipient, recipient_key, contact_id, message,
-           reply_to, origin, idempotency_key, priority, not_before, available_at, created_at)
-         SELECT e.id, e.phone_number_id, e.recipient, e.recipient_key, e.contact_id, e.message, e.reply_to,
-                e.origin, e.idempotency_key, e.priority, e.not_before, e.not_before, e.created_at
+           fallback, reply_to, origin, idempotency_key, priority, not_before, available_at, created_at)
+         SELECT e.id, e.phone_number_id, e.recipient, e.recipient_key, e.contact_id, e.message, e.fallback,
+                e.reply_to, e.origin, e.idempotency_key, e.priority, e.not_before, e.not_before, e.created_at
          FROM jsonb_to_recordset($1::jsonb) AS e (id uuid, phone_number_id text, recipient jsonb,
-           recipient_key text, contact_id uuid, message jsonb, reply_to text, origin jsonb,
+           recipient_key text, contact_id uuid, message jsonb, fallback jsonb, reply_to text, origin jsonb,
            idempotency_key text, priority integer, not_before timestamptz, created_at timestamptz)
          ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
          RETURNING id`,
@@ -98,6 +99,20 @@ export class PostgresOutboxStore implements OutboxStore {
     ]);
   }
 
+  /**
+   * The template takes the message's place and the message is due again at `at`: the attempt that met the
+   * closed window is not counted, since the template is a message of its own that has not been tried.
+   */
+  switchToFallback(id: string, lease: Lease, at: Date): ResultAsync<boolean, StorageError> {
+    return this.#whileLeased(
+      id,
+      lease,
+      'message = fallback, fallback = NULL, available_at = $4',
+      [at],
+      'fallback IS NOT NULL',
+    );
+  }
+
   /** A number that is not the tenant's is not found under row-level security: nothing is held. */
   holdRecipient(
     phoneNumberId: PhoneNumberId,
@@ -121,11 +136,22 @@ export class PostgresOutboxStore implements OutboxStore {
     assignments: string,
     values: readonly unknown[],
   ): ResultAsync<boolean, StorageError> {
+    return this.#whileLeased(id, lease, `${assignments}, attempts = attempts + 1`, values);
+  }
+
+  /** Changes a pending message, and frees it, only while `lease` still holds it (and `condition`). */
+  #whileLeased(
+    id: string,
+    lease: Lease,
+    assignments: string,
+    values: readonly unknown[],
+    condition = 'true',
+  ): ResultAsync<boolean, StorageError> {
     return this.#session
       .query(
         `UPDATE prestabot.outbox
-         SET ${assignments}, attempts = attempts + 1, lease_owner = NULL, leased_until = NULL
-         WHERE id = $1 AND status = 'pending' AND lease_owner = $2 AND leased_until = $3
+         SET ${assignments}, lease_owner = NULL, leased_until = NULL
+         WHERE id = $1 AND status = 'pending' AND lease_owner = $2 AND leased_until = $3 AND ${condition}
          RETURNING id`,
         [id, lease.owner, lease.until, ...values],
       )

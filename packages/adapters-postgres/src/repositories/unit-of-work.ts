@@ -7,11 +7,15 @@ import {
 import { errAsync, parseTenantId, type ResultAsync, type TenantId } from '@prestabot/domain';
 import { tenantScope } from '../sql/scopes.ts';
 import type { SqlDriver, SqlSession } from '../sql/sql-driver.ts';
+import { PostgresAgreementStore } from './agreement-store.ts';
 import { PostgresContactStore } from './contact-store.ts';
+import { PostgresConversationStore } from './conversation-store.ts';
 import { PostgresInboxStore } from './inbox-store.ts';
 import { PostgresMessageLog } from './message-log.ts';
 import { PostgresNumberStore } from './number-store.ts';
 import { PostgresOutboxStore } from './outbox-store.ts';
+import { PostgresReminderStore } from './reminder-store.ts';
+import { PostgresTemplateStore } from './template-store.ts';
 import { PostgresTenantStore } from './tenant-store.ts';
 
 /** Every repository over one transaction's session; row-level security keeps them to its tenant. */
@@ -22,6 +26,10 @@ export const tenantRepositoriesOf = (session: SqlSession): TenantRepositories =>
   inbox: new PostgresInboxStore(session),
   outbox: new PostgresOutboxStore(session),
   messages: new PostgresMessageLog(session),
+  agreements: new PostgresAgreementStore(session),
+  conversations: new PostgresConversationStore(session),
+  reminders: new PostgresReminderStore(session),
+  templates: new PostgresTemplateStore(session),
 });
 
 /**

@@ -26,7 +26,13 @@ import { type Catalog, catalogFor } from '../texts/catalog.ts';
 import { type LoanParties, loadParties, templateValuesOf } from './loan-facts.ts';
 import { loanButtonId } from './loan-ids.ts';
 import type { NewReminder } from './loan-stores.port.ts';
-import { type Notice, type NoticeOutcome, type Notifier, noticePriority } from './notifier.ts';
+import {
+  type Notice,
+  type NoticeOutcome,
+  type Notifier,
+  noticePriority,
+  undeliveredNote,
+} from './notifier.ts';
 
 /** Who acts, where, and when. */
 export type ActionContext = {
@@ -194,18 +200,10 @@ export class LoanActions {
       );
     /** The actor's reply, plus a line when the other party could not be told. */
     const replyAnd = (reply: string, outcome: ResultAsync<NoticeOutcome, StorageError>, other: Contact) =>
-      outcome.map((sent) => {
-        const otherName = other === lender ? facts.lender : facts.borrower;
-        if (sent.kind === 'queued' || sent.reason === 'no_recipient') return [text(reply)];
-        return [
-          text(reply),
-          text(
-            sent.reason === 'opted_out'
-              ? texts.notDelivered.optedOut(otherName)
-              : texts.notDelivered.noTemplate(otherName),
-          ),
-        ];
-      });
+      outcome.map((sent) => [
+        text(reply),
+        ...undeliveredNote(sent, other === lender ? facts.lender : facts.borrower, texts),
+      ]);
     switch (action) {
       case 'accept':
         return replyAnd(

@@ -42,6 +42,7 @@ import type { ActionContext, LoanActions } from './loan-actions.ts';
 import { formatLocalDate, loadParties, subjectLabel } from './loan-facts.ts';
 import { type DraftChoice, draftButtonId, parseLoanButton } from './loan-ids.ts';
 import { myLoans } from './my-loans.ts';
+import { undeliveredNote } from './notifier.ts';
 
 const newLoanWords = new Set(['nuevo prestamo', 'prestar', 'preste', 'new loan', 'lend']);
 const myLoansWords = new Set(['mis prestamos', 'prestamos', 'my loans', 'loans']);
@@ -453,13 +454,12 @@ export class LoanConversation implements InboundResponder {
         parties,
         repositories,
       );
-      const recorded = text(texts.newLoan.recorded(parties.facts));
-      if (outcome.kind === 'queued' || outcome.reason === 'no_recipient') return ok({ replies: [recorded] });
-      const notDelivered =
-        outcome.reason === 'opted_out'
-          ? texts.notDelivered.optedOut(parties.facts.borrower)
-          : texts.notDelivered.noTemplate(parties.facts.borrower);
-      return ok({ replies: [recorded, text(notDelivered)] });
+      return ok({
+        replies: [
+          text(texts.newLoan.recorded(parties.facts)),
+          ...undeliveredNote(outcome, parties.facts.borrower, texts),
+        ],
+      });
     });
   }
 }

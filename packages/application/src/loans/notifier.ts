@@ -11,6 +11,7 @@ import {
   safeTry,
   type Tenant,
   templateMessage,
+  textMessage,
 } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import { built } from '../handle-inbound/main-menu-responder.ts';
@@ -20,6 +21,7 @@ import type { Logger } from '../ports/logger.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
 import type { OutboxOrigin } from '../ports/outbox.port.ts';
 import type { TenantRepositories } from '../ports/unit-of-work.port.ts';
+import type { Catalog } from '../texts/catalog.ts';
 import { loanButtonId } from './loan-ids.ts';
 import type { RegisteredTemplate, TemplatePurpose, TemplateVariable } from './loan-stores.port.ts';
 
@@ -42,7 +44,23 @@ export type Notice = {
 
 export type NoticeOutcome =
   | { readonly kind: 'queued'; readonly outboxId: string; readonly asTemplate: boolean }
-  | { readonly kind: 'skipped'; readonly reason: 'opted_out' | 'no_template' | 'no_recipient' };
+  | { readonly kind: 'skipped'; readonly reason: 'opted_out' | 'no_template' | 'no_recipient' }
+  /** A notice with this idempotency key is already in the outbox. */
+  | { readonly kind: 'already_queued' };
+
+/** What to tell the person who acted when the other party could not be told; nothing when they were. */
+export const undeliveredNote = (
+  outcome: NoticeOutcome,
+  otherName: string,
+  texts: Catalog,
+): OutboundMessage[] => {
+  if (outcome.kind !== 'skipped' || outcome.reason === 'no_recipient') return [];
+  const note =
+    outcome.reason === 'opted_out'
+      ? texts.notDelivered.optedOut(otherName)
+      : texts.notDelivered.noTemplate(otherName);
+  return [built(textMessage(note))];
+};
 
 /** Business-initiated messages go after replies in their number's queue. */
 export const noticePriority = 5;
@@ -161,7 +179,12 @@ export class Notifier {
           createdAt: now,
         },
       ]);
-      return ok({ kind: 'queued' as const, outboxId: enqueued[0] ?? id, asTemplate: !windowOpen });
+      const outboxId = enqueued[0];
+      return ok(
+        outboxId === undefined
+          ? { kind: 'already_queued' as const }
+          : { kind: 'queued' as const, outboxId, asTemplate: !windowOpen },
+      );
     });
   }
 }

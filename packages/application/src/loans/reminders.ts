@@ -1,4 +1,4 @@
-import { daysBetween, localDateOf, ok, type ResultAsync, safeTry } from '@prestabot/domain';
+import { daysBetween, err, localDateOf, ok, type ResultAsync, safeTry } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
@@ -11,6 +11,9 @@ import type { ClaimedReminder } from './loan-stores.port.ts';
 import type { Notifier } from './notifier.ts';
 
 export type ReminderOutcome = 'queued' | 'skipped' | 'lease_lost';
+
+type LeaseLost = { readonly type: 'lease_lost_rollback' };
+const leaseLost: LeaseLost = { type: 'lease_lost_rollback' };
 
 /** Reminders go after replies and notices in their number's queue. */
 export const reminderPriority = 1;
@@ -37,13 +40,16 @@ export class SendDueReminder {
   }
 
   execute(reminder: ClaimedReminder): ResultAsync<ReminderOutcome, StorageError> {
-    return this.#deps.unitOfWork.run(reminder.tenantId, (repositories) => this.#send(reminder, repositories));
+    return this.#deps.unitOfWork
+      .run(reminder.tenantId, (repositories) => this.#send(reminder, repositories))
+      .orElse((error) => (error.type === 'lease_lost_rollback' ? ok('lease_lost' as const) : err(error)));
   }
 
+  /** Under a lost lease nothing this attempt wrote may stay: another worker owns the reminder now. */
   #send(
     reminder: ClaimedReminder,
     repositories: TenantRepositories,
-  ): ResultAsync<ReminderOutcome, StorageError> {
+  ): ResultAsync<'queued' | 'skipped', StorageError | LeaseLost> {
     const { notifier, clock, logger, metrics } = this.#deps;
     const now = clock.now();
     const fields = {
@@ -56,7 +62,7 @@ export class SendDueReminder {
       logger.info({ ...fields, reason }, `reminder not sent: ${reason}`);
       return repositories.reminders
         .markSkipped(reminder.id, reminder.lease, reason)
-        .map((owned): ReminderOutcome => (owned ? 'skipped' : 'lease_lost'));
+        .andThen((owned) => (owned ? ok('skipped' as const) : err(leaseLost)));
     };
     return safeTry(async function* () {
       const tenant = yield* repositories.tenant.current();
@@ -104,8 +110,9 @@ export class SendDueReminder {
         Math.max(0, now.getTime() - reminder.scheduledAt.getTime()) / 1000,
       );
       if (outcome.kind === 'skipped') return ok(yield* skip(outcome.reason));
+      if (outcome.kind === 'already_queued') return ok(yield* skip('already_queued'));
       const owned = yield* repositories.reminders.markQueued(reminder.id, reminder.lease, outcome.outboxId);
-      return ok(owned ? ('queued' as const) : ('lease_lost' as const));
+      return owned ? ok('queued' as const) : err(leaseLost);
     });
   }
 }

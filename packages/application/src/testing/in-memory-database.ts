@@ -121,6 +121,8 @@ type OutboundRow = OutboundRecord & {
  */
 class JournaledMap<K, V> extends Map<K, V> {
   readonly #copy: (value: V) => V;
+  #inUnitOfWork = false;
+  /** Created on the first touch, so units of work that leave a table alone cost it nothing. */
   #originals: Map<K, V | undefined> | undefined;
 
   constructor(copy: (value: V) => V = (value) => value) {
@@ -129,16 +131,17 @@ class JournaledMap<K, V> extends Map<K, V> {
   }
 
   begin(): void {
-    this.#originals = new Map();
+    this.#inUnitOfWork = true;
   }
 
   commit(): void {
+    this.#inUnitOfWork = false;
     this.#originals = undefined;
   }
 
   rollback(): void {
     const originals = this.#originals;
-    this.#originals = undefined;
+    this.commit();
     for (const [key, original] of originals ?? []) {
       if (original === undefined) super.delete(key);
       else super.set(key, original);
@@ -186,14 +189,15 @@ class JournaledMap<K, V> extends Map<K, V> {
   }
 
   #keep(key: K): void {
-    const originals = this.#originals;
-    if (originals === undefined || originals.has(key)) return;
+    if (!this.#inUnitOfWork) return;
+    this.#originals ??= new Map();
+    if (this.#originals.has(key)) return;
     const current = super.get(key);
-    originals.set(key, current === undefined ? undefined : this.#copy(current));
+    this.#originals.set(key, current === undefined ? undefined : this.#copy(current));
   }
 
   #keepAll(): void {
-    if (this.#originals === undefined) return;
+    if (!this.#inUnitOfWork) return;
     for (const key of super.keys()) this.#keep(key);
   }
 }

@@ -7,7 +7,8 @@ import type {
   ProcessInboxEntry,
   TenantUnitOfWork,
 } from '@prestabot/application';
-import { forEachWithLimit, WakeUp } from './wake-up.ts';
+import { PollingLoop } from './polling-loop.ts';
+import { forEachWithLimit } from './wake-up.ts';
 
 export type InboxWorkerOptions = {
   /** This process's name in leases (host, pid and a random part). */
@@ -50,14 +51,18 @@ export type InboxWorkerDependencies = {
 export class InboxWorker {
   readonly #deps: InboxWorkerDependencies;
   readonly #options: InboxWorkerOptions;
-  readonly #wakeUp = new WakeUp();
+  readonly #loop: PollingLoop;
   readonly #inFlight = new Set<Promise<void>>();
-  #loop: Promise<void> | undefined;
   #stopping = false;
 
   constructor(dependencies: InboxWorkerDependencies, options: InboxWorkerOptions) {
     this.#deps = dependencies;
     this.#options = options;
+    this.#loop = new PollingLoop(async () => {
+      const handled = await this.#claimAndProcess(undefined);
+      if (handled === 0) await this.#reportDepth();
+      return handled;
+    }, options.idlePollMs);
   }
 
   /** Processes these entries now, unless another worker already holds them. Never rejects. */
@@ -74,28 +79,15 @@ export class InboxWorker {
   }
 
   start(): void {
-    if (this.#loop !== undefined) return;
     this.#stopping = false;
-    this.#loop = this.#run();
+    this.#loop.start();
   }
 
   /** Stops claiming, then waits for the entries in hand to finish. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    this.#wakeUp.wake();
-    await this.#loop;
-    this.#loop = undefined;
+    await this.#loop.stop();
     await Promise.all(this.#inFlight);
-  }
-
-  async #run(): Promise<void> {
-    while (!this.#stopping) {
-      const handled = await this.#claimAndProcess(undefined);
-      if (handled === 0 && !this.#stopping) {
-        await this.#reportDepth();
-        await this.#wakeUp.sleep(this.#options.idlePollMs);
-      }
-    }
   }
 
   async #claimAndProcess(ids: readonly string[] | undefined): Promise<number> {

@@ -1,0 +1,61 @@
+import type {
+  RegisteredTemplate,
+  StorageError,
+  TemplatePurpose,
+  TemplateStore,
+} from '@prestabot/application';
+import type { ResultAsync } from '@prestabot/domain';
+import { readOptionalRow, readRows, templateColumnsSql, templateRow } from '../rows.ts';
+import type { SqlSession } from '../sql/sql-driver.ts';
+
+export class PostgresTemplateStore implements TemplateStore {
+  readonly #session: SqlSession;
+
+  constructor(session: SqlSession) {
+    this.#session = session;
+  }
+
+  /** A template registered through the port is approved: WhatsApp Manager approved it first. */
+  upsert(template: RegisteredTemplate): ResultAsync<void, StorageError> {
+    return this.#session
+      .query(
+        `INSERT INTO prestabot.templates (purpose, name, language, parameters, quick_replies, status)
+         VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'approved')
+         ON CONFLICT (tenant_id, purpose, language) DO UPDATE
+           SET name = excluded.name, parameters = excluded.parameters, quick_replies = excluded.quick_replies,
+               status = excluded.status`,
+        [
+          template.purpose,
+          template.name,
+          template.language,
+          JSON.stringify(template.parameters),
+          JSON.stringify(template.quickReplies),
+        ],
+      )
+      .map(() => undefined);
+  }
+
+  /** The exact language (`es_CL`) when registered, else its base language (`es`). */
+  find(
+    purpose: TemplatePurpose,
+    language: string,
+  ): ResultAsync<RegisteredTemplate | undefined, StorageError> {
+    return this.#session
+      .query(
+        `SELECT ${templateColumnsSql} FROM prestabot.templates
+         WHERE purpose = $1 AND language IN ($2, split_part($2, '_', 1)) AND status = 'approved'
+         ORDER BY language = $2 DESC
+         LIMIT 1`,
+        [purpose, language],
+      )
+      .andThen(readOptionalRow(templateRow, 'template'));
+  }
+
+  list(): ResultAsync<readonly RegisteredTemplate[], StorageError> {
+    return this.#session
+      .query(
+        `SELECT ${templateColumnsSql} FROM prestabot.templates WHERE status = 'approved' ORDER BY created_at, id`,
+      )
+      .andThen(readRows(templateRow, 'template'));
+  }
+}
