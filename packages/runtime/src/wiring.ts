@@ -2,21 +2,21 @@ import {
   CachingTenantDirectory,
   type Clock,
   DeliveryFollowUp,
+  HandleInbound,
   type IdGenerator,
+  IngestWebhook,
   LoanActions,
   LoanConversation,
   type Logger,
+  MainMenuResponder,
+  ManageTenants,
   type MessagingGateway,
   type Metrics,
   Notifier,
   OptOutResponder,
-  SendDueReminder,
-  HandleInbound,
-  IngestWebhook,
-  MainMenuResponder,
-  ManageTenants,
   ProcessInboxEntry,
   portTokens,
+  SendDueReminder,
   SendQueuedMessage,
   SendReply,
   type TenantDirectory,
@@ -182,12 +182,19 @@ export const loanBotModule = new ContainerModule(({ bind }) => {
   bind(portTokens.inboundResponders)
     .toDynamicValue((context) => [
       new OptOutResponder(),
-      new LoanConversation({ actions: resolve(context, runtimeTokens.loanActions), ids: resolve(context, portTokens.ids) }),
+      new LoanConversation({
+        actions: resolve(context, runtimeTokens.loanActions),
+        ids: resolve(context, portTokens.ids),
+      }),
     ])
     .inSingletonScope();
   bind(portTokens.statusListeners)
     .toDynamicValue((context) => [
-      new DeliveryFollowUp({ ids: resolve(context, portTokens.ids), clock: resolve(context, portTokens.clock), logger: resolve(context, portTokens.logger) }),
+      new DeliveryFollowUp({
+        ids: resolve(context, portTokens.ids),
+        clock: resolve(context, portTokens.clock),
+        logger: resolve(context, portTokens.logger),
+      }),
     ])
     .inSingletonScope();
   bind(runtimeTokens.sendDueReminder)

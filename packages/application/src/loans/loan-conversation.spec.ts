@@ -371,11 +371,19 @@ describe('the loan conversation', () => {
   it('queues a reminder once even when a slow worker loses its lease to another', async () => {
     await recordLoan(app, { typed: false });
     await tap(app, borrower, button(lastTo(app, borrower), ':accept'));
-    await expectOk(app.database.unitOfWork.run(tenantId, (r) => r.templates.upsert(template('loan_reminder', ['claim_returned']))));
+    await expectOk(
+      app.database.unitOfWork.run(tenantId, (r) =>
+        r.templates.upsert(template('loan_reminder', ['claim_returned'])),
+      ),
+    );
     app.clock.set(new Date('2026-03-14T12:00:00Z'));
-    const [slow] = await expectOk(app.database.reminderQueue.claimDue({ owner: 'slow', now: app.clock.now(), limit: 1, leaseMs: 1000 }));
+    const [slow] = await expectOk(
+      app.database.reminderQueue.claimDue({ owner: 'slow', now: app.clock.now(), limit: 1, leaseMs: 1000 }),
+    );
     app.clock.advance(5000);
-    const [fast] = await expectOk(app.database.reminderQueue.claimDue({ owner: 'fast', now: app.clock.now(), limit: 1, leaseMs: 60_000 }));
+    const [fast] = await expectOk(
+      app.database.reminderQueue.claimDue({ owner: 'fast', now: app.clock.now(), limit: 1, leaseMs: 60_000 }),
+    );
     expect(fast?.id).toBe(slow?.id);
     const outboxBefore = app.database.snapshot().outbox.size;
     expect(await expectOk(app.sendDueReminder.execute(fast!))).toBe('queued');

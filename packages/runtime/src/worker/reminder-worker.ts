@@ -9,7 +9,11 @@ export type ReminderWorkerOptions = {
   readonly pollMs: number;
 };
 
-export const defaultReminderWorkerOptions: Omit<ReminderWorkerOptions, 'owner'> = { batchSize: 100, leaseMs: 60_000, pollMs: 5000 };
+export const defaultReminderWorkerOptions: Omit<ReminderWorkerOptions, 'owner'> = {
+  batchSize: 100,
+  leaseMs: 60_000,
+  pollMs: 5000,
+};
 
 export type ReminderWorkerDependencies = {
   readonly reminderQueue: ReminderQueue;
@@ -55,13 +59,25 @@ export class ReminderWorker {
     }
     let queued = 0;
     for (const reminder of claimed.value) {
-      const fields = { tenantId: reminder.tenantId, reminderId: reminder.id, agreementId: reminder.agreementId, kind: reminder.kind };
+      const fields = {
+        tenantId: reminder.tenantId,
+        reminderId: reminder.id,
+        agreementId: reminder.agreementId,
+        kind: reminder.kind,
+      };
       try {
         const outcome = await sendDueReminder.execute(reminder);
-        if (outcome.isErr()) logger.error({ ...fields, error: outcome.error.reason }, 'reminder not handled; it is retried when its lease runs out');
+        if (outcome.isErr())
+          logger.error(
+            { ...fields, error: outcome.error.reason },
+            'reminder not handled; it is retried when its lease runs out',
+          );
         else if (outcome.value === 'queued') queued += 1;
       } catch (bug) {
-        logger.error({ ...fields, error: bug instanceof Error ? bug.stack : String(bug) }, 'bug while handling a reminder; it is retried when its lease runs out');
+        logger.error(
+          { ...fields, error: bug instanceof Error ? bug.stack : String(bug) },
+          'bug while handling a reminder; it is retried when its lease runs out',
+        );
       }
     }
     if (queued > 0) onQueued();
