@@ -1,1 +1,3 @@
+export * from './container-module.ts';
+export * from './graph/index.ts';
 export * from './webhook/index.ts';

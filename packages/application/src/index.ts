@@ -40,3 +40,4 @@ export * from './resolve-tenant/resolve-tenant.ts';
 export * from './send-reply/send-reply.ts';
 export * from './texts/catalog.ts';
 export * from './tokens.ts';
+export * from './loans/manage-templates.ts';

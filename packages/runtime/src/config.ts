@@ -1,3 +1,4 @@
+import { type GraphApiConfig, parseGraphApiConfig } from '@prestabot/adapters-meta';
 import { err, ok, type Result } from '@prestabot/domain';
 import * as z from 'zod';
 
@@ -10,9 +11,9 @@ export type Config = {
   readonly verifyToken?: string;
   readonly deploymentAppSecret?: string;
   readonly fallbackAccessToken?: string;
-  readonly graph: { readonly baseUrl: string; readonly version: string };
-  readonly encryptionKey?: string;
-  readonly previousEncryptionKeys: readonly string[];
+  readonly graph: GraphApiConfig;
+  /** `PRESTABOT_ENCRYPTION_KEY` and `PRESTABOT_PREVIOUS_ENCRYPTION_KEYS` as given; the cipher checks them. */
+  readonly encryptionKeys: { readonly current?: string; readonly previous?: string };
   readonly profileFlowId?: string;
   readonly flowsPrivateKey?: string;
   readonly logLevel: LogLevel;
@@ -23,20 +24,6 @@ export type LogLevel = (typeof logLevels)[number];
 
 /** One bad variable: which, and what was expected. Secret values are never repeated back. */
 export type ConfigProblem = { readonly variable: string; readonly message: string };
-
-const minimumGraphVersion = 24;
-
-const decodedLength = (base64: string): number | undefined => {
-  try {
-    return atob(base64).length;
-  } catch {
-    return undefined;
-  }
-};
-
-const encryptionKey = z.string().refine((value) => decodedLength(value) === 32, {
-  error: 'must be base64 of exactly 32 random bytes; make one with: openssl rand -base64 32',
-});
 
 /** Empty variables count as unset: `FOO=` in an env file means "no value". */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -59,22 +46,10 @@ const schema = z.object({
   WHATSAPP_VERIFY_TOKEN: optional(z.string()),
   META_APP_SECRET: optional(z.string()),
   WHATSAPP_ACCESS_TOKEN: optional(z.string()),
-  META_GRAPH_URL: optional(
-    z.string().refine((value) => /^https?:\/\/[^/\s]+/.test(value), {
-      error: 'must be an http(s) URL such as https://graph.facebook.com',
-    }),
-  ),
-  META_GRAPH_VERSION: optional(
-    z.string().refine((value) => /^v\d+\.\d+$/.test(value) && Number(value.slice(1)) >= minimumGraphVersion, {
-      error: `must be a Graph API version such as v24.0 (v${minimumGraphVersion}.0 or newer)`,
-    }),
-  ),
-  PRESTABOT_ENCRYPTION_KEY: optional(encryptionKey),
-  PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: optional(
-    z.string().refine((value) => value.split(',').every((key) => decodedLength(key.trim()) === 32), {
-      error: 'must be a comma-separated list of base64 keys of 32 bytes each',
-    }),
-  ),
+  META_GRAPH_URL: optional(z.string()),
+  META_GRAPH_VERSION: optional(z.string()),
+  PRESTABOT_ENCRYPTION_KEY: optional(z.string()),
+  PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: optional(z.string()),
   WHATSAPP_PROFILE_FLOW_ID: optional(
     z.string().regex(/^[0-9]{1,32}$/, { error: 'must be a Flow id (digits), from WhatsApp Manager → Flows' }),
   ),
@@ -97,34 +72,44 @@ const secretVariables = new Set([
   'DATABASE_URL',
 ]);
 
-const describeValue = (variable: string, value: unknown): string =>
-  secretVariables.has(variable) || typeof value !== 'string'
-    ? variable
-    : `${variable}=${JSON.stringify(value)}`;
+type Env = Readonly<Record<string, string | undefined>>;
+
+const problemOf = (variable: string, env: Env, message: string): ConfigProblem => {
+  const value = env[variable];
+  const named =
+    secretVariables.has(variable) || value === undefined ? variable : `${variable}=${JSON.stringify(value)}`;
+  return { variable, message: `${named} ${message}` };
+};
+
+const unlessEmpty = (value: string | undefined) => (value === '' ? undefined : value);
 
 /** Reads and checks every variable; all problems are reported at once, one line each. */
-export const loadConfig = (
-  env: Readonly<Record<string, string | undefined>>,
-): Result<Config, readonly ConfigProblem[]> => {
+export const loadConfig = (env: Env): Result<Config, readonly ConfigProblem[]> => {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    return err(
-      parsed.error.issues.map((issue) => {
-        const variable = String(issue.path[0]);
-        return { variable, message: `${describeValue(variable, env[variable])} ${issue.message}` };
-      }),
-    );
+  // One place knows what a Graph URL and version must be: the adapter that calls Graph.
+  const graph = parseGraphApiConfig({
+    baseUrl: unlessEmpty(env.META_GRAPH_URL),
+    version: unlessEmpty(env.META_GRAPH_VERSION),
+  });
+  if (!parsed.success || graph.isErr()) {
+    return err([
+      ...(parsed.success
+        ? []
+        : parsed.error.issues.map((issue) => problemOf(String(issue.path[0]), env, issue.message))),
+      ...(graph.isErr() ? [problemOf(graph.error.variable, env, `must be ${graph.error.expected}`)] : []),
+    ]);
   }
   const values = parsed.data;
   return ok({
     dataDir: values.PRESTABOT_DATA_DIR ?? './.prestabot',
     port: values.PORT ?? 3000,
-    graph: {
-      baseUrl: values.META_GRAPH_URL ?? 'https://graph.facebook.com',
-      version: values.META_GRAPH_VERSION ?? 'v24.0',
+    graph: graph.value,
+    encryptionKeys: {
+      ...(values.PRESTABOT_ENCRYPTION_KEY === undefined ? {} : { current: values.PRESTABOT_ENCRYPTION_KEY }),
+      ...(values.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS === undefined
+        ? {}
+        : { previous: values.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS }),
     },
-    previousEncryptionKeys:
-      values.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS?.split(',').map((key) => key.trim()) ?? [],
     logLevel: values.LOG_LEVEL ?? 'info',
     ...(values.DATABASE_URL === undefined ? {} : { databaseUrl: values.DATABASE_URL }),
     ...(values.WHATSAPP_VERIFY_TOKEN === undefined ? {} : { verifyToken: values.WHATSAPP_VERIFY_TOKEN }),
@@ -132,9 +117,6 @@ export const loadConfig = (
     ...(values.WHATSAPP_ACCESS_TOKEN === undefined
       ? {}
       : { fallbackAccessToken: values.WHATSAPP_ACCESS_TOKEN }),
-    ...(values.PRESTABOT_ENCRYPTION_KEY === undefined
-      ? {}
-      : { encryptionKey: values.PRESTABOT_ENCRYPTION_KEY }),
     ...(values.WHATSAPP_PROFILE_FLOW_ID === undefined
       ? {}
       : { profileFlowId: values.WHATSAPP_PROFILE_FLOW_ID }),

@@ -9,6 +9,7 @@ import {
   LoanConversation,
   type Logger,
   MainMenuResponder,
+  ManageTemplates,
   ManageTenants,
   type MessagingGateway,
   type Metrics,
@@ -38,6 +39,7 @@ export const runtimeTokens = {
   sendReply: token<SendReply>('SendReply'),
   sendQueuedMessage: token<SendQueuedMessage>('SendQueuedMessage'),
   manageTenants: token<ManageTenants>('ManageTenants'),
+  manageTemplates: token<ManageTemplates>('ManageTemplates'),
   /** The Graph gateway behind this process's rate guard: what every send goes through. */
   guardedGateway: token<MessagingGateway>('GuardedGateway'),
   notifier: token<Notifier>('Notifier'),
@@ -141,6 +143,9 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
         logger: resolve(context, portTokens.logger),
       }).guard(resolve(context, portTokens.messagingGateway)),
     )
+    .inSingletonScope();
+  bind(runtimeTokens.manageTemplates)
+    .toDynamicValue((context) => new ManageTemplates(resolve(context, portTokens.unitOfWork)))
     .inSingletonScope();
   bind(runtimeTokens.manageTenants)
     .toDynamicValue(

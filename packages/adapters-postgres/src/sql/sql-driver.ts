@@ -41,6 +41,15 @@ export type TransactionSettings = Readonly<Record<string, string>>;
 const withoutNul = (param: unknown): unknown =>
   typeof param === 'string' ? param.replaceAll('\0', '\ufffd').replaceAll('\\u0000', '\\ufffd') : param;
 
+/**
+ * Whatever stops us getting a connection (refused, too many, a database not accepting connections right
+ * now) means the same to callers: the database is unavailable, try later.
+ */
+const connectionErrorOf = (error: unknown): StorageError => {
+  const mapped = storageErrorOf(error);
+  return mapped.reason === 'unexpected' ? storageError('unavailable', `cannot get a database connection: ${mapped.message}`) : mapped;
+};
+
 /** A string as an SQL literal, correct whatever `standard_conforming_strings` says. */
 const sqlLiteral = (value: string): string => {
   const quoted = `'${value.replaceAll("'", "''").replaceAll('\\', '\\\\')}'`;
@@ -152,7 +161,7 @@ export class SqlDriver {
   async #withSession<T, E>(
     use: (session: QueuedSession) => PromiseLike<Result<T, E | StorageError>>,
   ): Promise<Result<T, E | StorageError>> {
-    const acquired = await ResultAsync.fromThrowable(() => this.#source.acquire(), storageErrorOf)();
+    const acquired = await ResultAsync.fromThrowable(() => this.#source.acquire(), connectionErrorOf)();
     if (acquired.isErr()) return err(acquired.error);
     const session = new QueuedSession(acquired.value);
     try {

@@ -97,12 +97,15 @@ export type TemplatePurpose =
   | 'loan_confirmation_request'
   | 'loan_reminder'
   | 'loan_overdue_notice'
-  | 'loan_update';
+  | 'loan_update'
+  /** The borrower says it was returned: the lender gets "did you get it?" buttons. */
+  | 'loan_return_claim';
 export const templatePurposes: readonly TemplatePurpose[] = [
   'loan_confirmation_request',
   'loan_reminder',
   'loan_overdue_notice',
   'loan_update',
+  'loan_return_claim',
 ];
 
 /** Values a template's body parameters can be filled with. */

@@ -11,6 +11,7 @@ const harnessOf = (database: InMemoryDatabase) => ({
   apps: database.apps,
   inboxQueue: database.inboxQueue,
   outboxQueue: database.outboxQueue,
+  reminderQueue: database.reminderQueue,
   close: async () => {},
 });
 

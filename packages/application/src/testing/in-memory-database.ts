@@ -221,6 +221,8 @@ const emptyState = () => ({
   outbound: new JournaledMap<string, OutboundRow>(rowCopy),
   recipientHolds: new JournaledMap<string, Date>(),
   nextSlotAt: new JournaledMap<PhoneNumberId, Date>(),
+  /** `tenant|idempotency key` → outbox id: the outbox's unique key, checked without scanning the outbox. */
+  outboxKeys: new JournaledMap<string, string>(),
 });
 
 type State = ReturnType<typeof emptyState>;
@@ -332,19 +334,21 @@ export class InMemoryDatabase {
     return new ResultAsync(next);
   }
 
+  /** Each store is built on first use: most units of work touch one or two of them. */
   #repositories(tenantId: TenantId, state: State): TenantRepositories {
-    return {
-      tenant: tenantStore(tenantId, state),
-      numbers: numberStore(tenantId, state),
-      contacts: contactStore(tenantId, state),
-      inbox: inboxStore(tenantId, state),
-      outbox: outboxStore(tenantId, state),
-      messages: messageLog(tenantId, state),
-      agreements: agreementStore(tenantId, state),
-      conversations: conversationStore(tenantId, state),
-      reminders: reminderStore(tenantId, state),
-      templates: templateStore(tenantId, state),
-    };
+    const repositories = {} as TenantRepositories;
+    for (const [name, create] of Object.entries(storeFactories)) {
+      Object.defineProperty(repositories, name, {
+        enumerable: true,
+        configurable: true,
+        get: () => {
+          const store = create(tenantId, state);
+          Object.defineProperty(repositories, name, { value: store, enumerable: true });
+          return store;
+        },
+      });
+    }
+    return repositories;
   }
 }
 
@@ -584,21 +588,17 @@ const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
   };
   return {
     enqueue: (entries) => {
-      const keys = new Set(
-        [...state.outbox.values()]
-          .filter((row) => row.tenantId === tenantId)
-          .map((row) => row.entry.idempotencyKey),
-      );
       const enqueued: string[] = [];
       for (const entry of entries) {
-        if (keys.has(entry.idempotencyKey)) continue;
+        const key = `${tenantId}|${entry.idempotencyKey}`;
+        if (state.outboxKeys.has(key)) continue;
         if (ownNumber(tenantId, state, entry.phoneNumberId) === undefined) {
           return errAsync(storageError('constraint', `number ${entry.phoneNumberId} is not this tenant's`));
         }
         if (entry.contactId !== undefined && state.contacts.get(entry.contactId)?.tenantId !== tenantId) {
           return errAsync(storageError('constraint', `contact ${entry.contactId} is not this tenant's`));
         }
-        keys.add(entry.idempotencyKey);
+        state.outboxKeys.set(key, entry.id);
         state.outbox.set(entry.id, {
           entry,
           tenantId,
@@ -1014,4 +1014,19 @@ const templateStore = (tenantId: TenantId, state: State): TemplateStore => {
           .map(withoutTenant),
       ),
   };
+};
+
+const storeFactories: {
+  readonly [K in keyof TenantRepositories]: (tenantId: TenantId, state: State) => TenantRepositories[K];
+} = {
+  tenant: tenantStore,
+  numbers: numberStore,
+  contacts: contactStore,
+  inbox: inboxStore,
+  outbox: outboxStore,
+  messages: messageLog,
+  agreements: agreementStore,
+  conversations: conversationStore,
+  reminders: reminderStore,
+  templates: templateStore,
 };

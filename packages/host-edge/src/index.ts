@@ -1,0 +1,1 @@
+export { type EdgeEnvironment, type EdgeProblem, openEdgeBot } from './edge-host.ts';

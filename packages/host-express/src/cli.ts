@@ -1,0 +1,385 @@
+#!/usr/bin/env node
+import { hostname } from 'node:os';
+import type {
+  AddTenantInput,
+  ManageTemplatesError,
+  ManageTenantsError,
+  NumberInput,
+} from '@prestabot/application';
+import {
+  type Config,
+  loadConfig,
+  type OpenBot,
+  openBot,
+  resolve,
+  runtimeTokens,
+  type StartupError,
+} from '@prestabot/runtime';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { pino } from 'pino';
+import { runDemo } from './demo/demo.ts';
+import { diagnose } from './doctor.ts';
+import { createLogger } from './logger.ts';
+import { PrometheusMetrics } from './metrics.ts';
+import { startServer, stopOnSignals } from './server.ts';
+
+/** Exit codes: 1 when something failed, 2 when the input (arguments, environment) was wrong. */
+const exitFailure = 1;
+const exitUsage = 2;
+
+/** Ends the process with one line on stderr. */
+const fail = (line: string, code: number): never => {
+  process.stderr.write(`error: ${line}\n`);
+  process.exit(code);
+};
+
+const configOrExit = (): Config => {
+  const config = loadConfig(process.env);
+  if (config.isOk()) return config.value;
+  for (const problem of config.error) process.stderr.write(`error: ${problem.message}\n`);
+  return process.exit(exitUsage);
+};
+
+/** Admin commands log to stderr only what matters, so stdout stays for their answer. */
+const adminLogger = (config: Config) =>
+  createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, pino.destination(2));
+
+type NodeBot = OpenBot & { readonly metrics: PrometheusMetrics };
+
+const open = async (
+  config: Config,
+  options: { readonly migrate: boolean; readonly quiet: boolean },
+): Promise<NodeBot> => {
+  const logger = options.quiet ? adminLogger(config) : createLogger(config.logLevel);
+  const metrics = new PrometheusMetrics();
+  const opened = await openBot(config, {
+    owner: `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    logger,
+    metrics,
+    migrate: options.migrate,
+    // On Node the work simply runs on after the response; a failure is logged, never lost (it is retried).
+    runAfterResponse: (work) => {
+      work.catch((error: unknown) => logger.error({ error: String(error) }, 'background work failed'));
+    },
+  });
+  if (opened.isErr()) return failStartup(opened.error);
+  return { ...opened.value, metrics };
+};
+
+const failStartup = (error: StartupError): never =>
+  fail(error.message, error.type === 'configuration' ? exitUsage : exitFailure);
+
+const failUseCase = (error: ManageTenantsError | ManageTemplatesError): never => {
+  switch (error.type) {
+    case 'invalid_input':
+      return fail(
+        `${error.field} ${JSON.stringify(error.value)} is not valid: expected ${error.expected}`,
+        exitUsage,
+      );
+    case 'number_already_registered':
+      return fail(
+        `phone_number_id ${error.phoneNumberId} is already registered (prestabot tenants list shows where)`,
+        exitFailure,
+      );
+    case 'tenant_not_found':
+      return fail(
+        'phoneNumberId' in error && error.phoneNumberId !== undefined
+          ? `no tenant has phone_number_id ${error.phoneNumberId} (prestabot tenants list shows the numbers)`
+          : `no tenant with id ${error.tenantId} (prestabot tenants list shows the tenants)`,
+        exitFailure,
+      );
+    case 'encryption_key_missing':
+      return fail(error.message, exitUsage);
+    case 'secret_unreadable':
+      return fail(error.message, exitFailure);
+    case 'storage_error':
+      return fail(`database: ${error.message}`, exitFailure);
+  }
+};
+
+/** Runs a short admin command against the database and closes it, whatever happens. */
+const withBot = async (work: (bot: NodeBot) => Promise<void>): Promise<void> => {
+  const config = configOrExit();
+  const bot = await open(config, { migrate: config.databaseUrl === undefined, quiet: true });
+  try {
+    await work(bot);
+  } finally {
+    await bot.close();
+  }
+};
+
+const rate = (value: string): number => {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000)
+    throw new InvalidArgumentError('expected a whole number of messages per second from 1 to 1000');
+  return Number(value);
+};
+
+const numberOptions = (command: Command) =>
+  command
+    .requiredOption('--phone-number-id <id>', "the number's id from WhatsApp Manager → API Setup")
+    .requiredOption('--access-token <token>', "the number's own access token (a system user token)")
+    .requiredOption('--waba-id <id>', 'the WhatsApp Business Account id')
+    .option('--display-phone <phone>', 'the number in E.164, e.g. +56912345678')
+    .option(
+      '--app-secret <secret>',
+      "the secret of the Meta app that signs this number's webhooks (default: META_APP_SECRET)",
+    )
+    .option('--app-id <id>', 'the Meta app id the secret belongs to')
+    .addOption(
+      new Option('--rate <per-second>', 'messages per second Meta allows this number').argParser(rate),
+    );
+
+type NumberFlags = {
+  phoneNumberId: string;
+  accessToken: string;
+  wabaId: string;
+  displayPhone?: string;
+  appSecret?: string;
+  appId?: string;
+  rate?: number;
+};
+
+const numberInput = (flags: NumberFlags): NumberInput => ({
+  phoneNumberId: flags.phoneNumberId,
+  accessToken: flags.accessToken,
+  wabaId: flags.wabaId,
+  ...(flags.displayPhone === undefined ? {} : { displayPhone: flags.displayPhone }),
+  ...(flags.appSecret === undefined ? {} : { appSecret: flags.appSecret }),
+  ...(flags.appId === undefined ? {} : { metaAppId: flags.appId }),
+  ...(flags.rate === undefined ? {} : { ratePerSecond: flags.rate }),
+});
+
+const program = new Command('prestabot')
+  .description('PrestaBot: a multi-tenant WhatsApp bot that keeps track of loans')
+  .exitOverride()
+  .configureOutput({ outputError: (message, write) => write(`${message.trim().split('\n')[0]}\n`) });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations (idempotent)')
+  .action(async () => {
+    const config = configOrExit();
+    const bot = await open(config, { migrate: false, quiet: true });
+    const migrated = await bot.storage.migrate();
+    await bot.close();
+    if (migrated.isErr()) fail(`cannot migrate: ${migrated.error.message}`, exitFailure);
+    else
+      process.stdout.write(
+        migrated.value.applied.length === 0
+          ? 'database is up to date\n'
+          : `applied: ${migrated.value.applied.join(', ')}\n`,
+      );
+  });
+
+program
+  .command('serve')
+  .description('HTTP server and, unless --no-worker, the worker in the same process')
+  .option('--no-worker', 'serve HTTP only; run `prestabot worker` elsewhere')
+  .option('--port <port>', 'port to listen on (default: PORT or 3000)')
+  .action(async (flags: { worker: boolean; port?: string }) => {
+    const config = configOrExit();
+    const port = flags.port === undefined ? config.port : Number(flags.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      fail(
+        `--port ${JSON.stringify(flags.port)} is not valid: expected a port number from 0 to 65535`,
+        exitUsage,
+      );
+    const bot = await open(config, { migrate: true, quiet: false });
+    const server = await startServer(bot, { port, worker: flags.worker });
+    stopOnSignals(server.stop, (signal) => {
+      bot.logger.info({ signal }, 'stopped');
+      process.exit(0);
+    });
+  });
+
+program
+  .command('worker')
+  .description('the worker only: inbox processing, outbox sending, reminders')
+  .action(async () => {
+    const config = configOrExit();
+    const bot = await open(config, { migrate: true, quiet: false });
+    bot.bot.startWorkers();
+    bot.logger.info({ driver: bot.storage.driver }, 'worker running');
+    stopOnSignals(bot.close, (signal) => {
+      bot.logger.info({ signal }, 'stopped');
+      process.exit(0);
+    });
+  });
+
+const tenants = program.command('tenants').description('tenants and their numbers');
+
+numberOptions(
+  tenants
+    .command('add')
+    .description('create a tenant with its first number; prints the tenant id')
+    .requiredOption('--name <name>', "the tenant's name")
+    .option('--timezone <zone>', 'IANA time zone for due dates and reminders', 'America/Santiago')
+    .option('--locale <locale>', 'language of the bot: es-CL, es or en', 'es-CL'),
+).action((flags: NumberFlags & { name: string; timezone: string; locale: string }) =>
+  withBot(async (bot) => {
+    const input: AddTenantInput = {
+      ...numberInput(flags),
+      name: flags.name,
+      timezone: flags.timezone,
+      locale: flags.locale,
+    };
+    const added = await resolve(bot.container, runtimeTokens.manageTenants).addTenant(input);
+    if (added.isErr()) failUseCase(added.error);
+    else process.stdout.write(`${added.value.tenantId}\n`);
+  }),
+);
+
+tenants
+  .command('list')
+  .description('one row per tenant and number, with the token status (never the token)')
+  .option('--json', 'print JSON lines')
+  .action((flags: { json?: boolean }) =>
+    withBot(async (bot) => {
+      const rows = await resolve(bot.container, runtimeTokens.manageTenants).listTenants();
+      if (rows.isErr()) return failUseCase(rows.error);
+      if (flags.json === true) {
+        for (const row of rows.value) process.stdout.write(`${JSON.stringify(row)}\n`);
+        return;
+      }
+      const table = [
+        ['TENANT', 'NAME', 'TIMEZONE', 'PHONE_NUMBER_ID', 'DISPLAY', 'WABA', 'RATE', 'TOKEN'],
+        ...rows.value.map((row) => [
+          row.tenantId,
+          row.name,
+          row.timezone,
+          row.phoneNumberId ?? '-',
+          row.displayPhoneNumber ?? '-',
+          row.wabaId ?? '-',
+          String(row.ratePerSecond ?? '-'),
+          row.tokenStatus,
+        ]),
+      ];
+      const widths = table[0]!.map((_, column) =>
+        Math.max(...table.map((line) => [...line[column]!].length)),
+      );
+      for (const line of table)
+        process.stdout.write(
+          `${line
+            .map((cell, column) => cell.padEnd(widths[column]!))
+            .join('  ')
+            .trimEnd()}\n`,
+        );
+    }),
+  );
+
+tenants
+  .command('rotate-token')
+  .description("replace a number's access token; the next send uses it, no restart needed")
+  .requiredOption('--phone-number-id <id>', 'the number')
+  .requiredOption('--access-token <token>', 'the new token')
+  .action((flags: { phoneNumberId: string; accessToken: string }) =>
+    withBot(async (bot) => {
+      const rotated = await resolve(bot.container, runtimeTokens.manageTenants).rotateToken(
+        flags.phoneNumberId,
+        flags.accessToken,
+      );
+      if (rotated.isErr()) failUseCase(rotated.error);
+      else process.stdout.write(`token replaced for ${flags.phoneNumberId}\n`);
+    }),
+  );
+
+const numbers = program.command('numbers').description("a tenant's WhatsApp numbers");
+numberOptions(
+  numbers
+    .command('add')
+    .description('add another number to a tenant')
+    .requiredOption('--tenant <id>', 'the tenant id (prestabot tenants list)'),
+).action((flags: NumberFlags & { tenant: string }) =>
+  withBot(async (bot) => {
+    const added = await resolve(bot.container, runtimeTokens.manageTenants).addNumber(
+      flags.tenant,
+      numberInput(flags),
+    );
+    if (added.isErr()) failUseCase(added.error);
+    else process.stdout.write(`${added.value.phoneNumberId}\n`);
+  }),
+);
+
+const templates = program.command('templates').description("a tenant's approved message templates");
+templates
+  .command('add')
+  .description('register an approved template for a purpose and language')
+  .requiredOption('--tenant <id>', 'the tenant id')
+  .requiredOption(
+    '--purpose <purpose>',
+    'loan_confirmation_request, loan_reminder, loan_overdue_notice, loan_update or loan_return_claim',
+  )
+  .requiredOption('--name <name>', 'the template name in WhatsApp Manager')
+  .requiredOption('--language <code>', 'the template language, e.g. es_CL')
+  .option(
+    '--parameters <list>',
+    'body parameters in order, e.g. borrower_name,loan,due_date (or name=variable)',
+  )
+  .option('--quick-replies <list>', 'quick-reply buttons in order, e.g. accept,reject')
+  .action(
+    (flags: {
+      tenant: string;
+      purpose: string;
+      name: string;
+      language: string;
+      parameters?: string;
+      quickReplies?: string;
+    }) =>
+      withBot(async (bot) => {
+        const added = await resolve(bot.container, runtimeTokens.manageTemplates).add(flags);
+        if (added.isErr()) failUseCase(added.error);
+        else process.stdout.write(`${added.value.purpose} → ${added.value.name} (${added.value.language})\n`);
+      }),
+  );
+templates
+  .command('list')
+  .requiredOption('--tenant <id>', 'the tenant id')
+  .action((flags: { tenant: string }) =>
+    withBot(async (bot) => {
+      const listed = await resolve(bot.container, runtimeTokens.manageTemplates).list(flags.tenant);
+      if (listed.isErr()) return failUseCase(listed.error);
+      for (const template of listed.value) {
+        process.stdout.write(
+          `${template.purpose}  ${template.name}  ${template.language}  parameters=${template.parameters.map((p) => (p.name === undefined ? p.variable : `${p.name}=${p.variable}`)).join(',') || '-'}  quick-replies=${template.quickReplies.join(',') || '-'}\n`,
+        );
+      }
+    }),
+  );
+
+program
+  .command('doctor')
+  .description(
+    'check configuration, database, migrations, row-level security, tokens and secrets; exit 1 on any failure',
+  )
+  .action(async () => {
+    const config = configOrExit();
+    const bot = await open(config, { migrate: false, quiet: true });
+    const health = await bot.storage.inspect();
+    await bot.close();
+    if (health.isErr()) return fail(`database: ${health.error.message}`, exitFailure);
+    const checks = diagnose(config, health.value);
+    for (const item of checks)
+      process.stdout.write(
+        `${item.ok ? '✓' : '✗'} ${item.label}${item.fix === undefined ? '' : `\n    fix: ${item.fix}`}\n`,
+      );
+    const failed = checks.filter((item) => !item.ok).length;
+    process.stdout.write(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);
+    process.exit(failed === 0 ? 0 : exitFailure);
+  });
+
+program
+  .command('demo')
+  .description(
+    'the sandbox: embedded database, fake Meta, two tenants, a scripted conversation on both numbers',
+  )
+  .action(async () => {
+    const code = await runDemo((line) => process.stdout.write(`${line}\n`));
+    process.exit(code);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : exitUsage);
+  throw error;
+}

@@ -1,0 +1,380 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Clock, portTokens } from '@prestabot/application';
+import {
+  addDays,
+  type ContactId,
+  type E164,
+  type InboundContent,
+  localDateOf,
+  type OutboundMessage,
+  parseTimeZone,
+  type Result,
+  type TenantId,
+  zonedInstant,
+} from '@prestabot/domain';
+import { type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
+import { loadConfig, openBot, resolve, runtimeTokens } from '@prestabot/runtime';
+import { pino } from 'pino';
+import { createLogger } from '../logger.ts';
+import { PrometheusMetrics } from '../metrics.ts';
+import { startServer } from '../server.ts';
+import { describeInbound, describeOutbound, printLine } from './transcript.ts';
+
+/** The bot's clock in the demo: real time, moved forward on demand to show reminders falling due. */
+class ShiftableClock implements Clock {
+  #offsetMs = 0;
+
+  now(): Date {
+    return new Date(Date.now() + this.#offsetMs);
+  }
+
+  moveTo(at: Date): void {
+    this.#offsetMs = Math.max(this.#offsetMs, at.getTime() - Date.now());
+  }
+}
+
+type Person = { readonly name: string; readonly waId: string };
+type DemoNumber = {
+  readonly label: string;
+  readonly phoneNumberId: string;
+  readonly accessToken: string;
+  readonly people: readonly Person[];
+};
+
+const freePort = (): Promise<number> =>
+  new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolvePort(address.port)
+          : reject(new Error('no free port')),
+      );
+    });
+  });
+
+/** The demo sets everything up itself: anything unexpected is a bug worth stopping on. */
+const must = <T, E>(result: Result<T, E>, what: string): T =>
+  result.match(
+    (value) => value,
+    (error) => {
+      throw new Error(`${what}: ${JSON.stringify(error)}`);
+    },
+  );
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** Buttons, list rows and template quick replies of a message, as (title, id) pairs a person can tap. */
+const tappables = (
+  message: OutboundMessage,
+): { readonly title: string; readonly id: string; readonly quickReply: boolean }[] => {
+  if (message.type === 'buttons')
+    return message.buttons.map((button) => ({ title: button.title, id: button.id, quickReply: false }));
+  if (message.type === 'list')
+    return message.sections.flatMap((section) =>
+      section.rows.map((row) => ({ title: row.title, id: row.id, quickReply: false })),
+    );
+  if (message.type === 'template') {
+    return message.components.flatMap((component) =>
+      component.type === 'quick_reply_button'
+        ? [{ title: component.payload.split(':').at(-1) ?? '', id: component.payload, quickReply: true }]
+        : [],
+    );
+  }
+  return [];
+};
+
+/** People chatting with the bot through the fake Graph API, and the transcript of what they see. */
+class DemoChat {
+  readonly #fake: FakeGraph;
+  readonly #write: (line: string) => void;
+  readonly #seen = new Map<string, number>();
+
+  constructor(fake: FakeGraph, write: (line: string) => void) {
+    this.#fake = fake;
+    this.#write = write;
+  }
+
+  async say(number: DemoNumber, person: Person, content: InboundContent): Promise<void> {
+    printLine(this.#write, `  ${number.label} │ ${person.name}`, describeInbound(content));
+    const [delivery] = await this.#fake.emitWebhook([
+      {
+        kind: 'message',
+        phoneNumberId: number.phoneNumberId,
+        from: { waId: person.waId, profileName: person.name },
+        content,
+      },
+    ]);
+    const status = delivery?.attempts.at(-1)?.status;
+    if (status !== 200) throw new Error(`the bot answered ${status} to a webhook`);
+    await this.settle(number);
+  }
+
+  text(number: DemoNumber, person: Person, body: string): Promise<void> {
+    return this.say(number, person, { type: 'text', body });
+  }
+
+  /** Taps the button (or list row, or template quick reply) titled `title` in the last message the person got. */
+  async tap(number: DemoNumber, person: Person, title: string): Promise<void> {
+    const last = this.#messagesTo(number, person).findLast((message) =>
+      tappables(message).some((item) => item.title === title),
+    );
+    const target = last === undefined ? undefined : tappables(last).find((item) => item.title === title);
+    if (target === undefined) throw new Error(`${person.name} has no "${title}" to tap`);
+    await this.say(
+      number,
+      person,
+      target.quickReply
+        ? { type: 'quick_reply', text: title, payload: target.id }
+        : { type: 'button_reply', id: target.id, title },
+    );
+  }
+
+  /** Prints what the number sent since the last look, once it has been quiet for a moment. */
+  async settle(number: DemoNumber): Promise<void> {
+    // Quiet means nothing new for a few polls: a number sends one message per person at a time.
+    let count = -1;
+    let quietPolls = 0;
+    for (let waited = 0; waited < 10_000 && quietPolls < 3; waited += 150) {
+      await sleep(150);
+      const now = this.#fake.accepted(number.phoneNumberId).length;
+      quietPolls = now === count && now > (this.#seen.get(number.phoneNumberId) ?? 0) ? quietPolls + 1 : 0;
+      count = now;
+    }
+    const accepted = this.#fake.accepted(number.phoneNumberId);
+    for (const message of accepted.slice(this.#seen.get(number.phoneNumberId) ?? 0)) {
+      if (message.message.type === 'mark_read') continue;
+      const to = number.people.find(
+        (person) =>
+          message.recipient !== undefined &&
+          'phone' in message.recipient &&
+          message.recipient.phone === `+${person.waId}`,
+      );
+      printLine(
+        this.#write,
+        `  ${number.label} │ bot → ${to?.name ?? 'someone else'}`,
+        describeOutbound(message.message),
+      );
+    }
+    this.#seen.set(number.phoneNumberId, accepted.length);
+  }
+
+  #messagesTo(number: DemoNumber, person: Person): OutboundMessage[] {
+    return this.#fake
+      .accepted(number.phoneNumberId)
+      .filter(
+        (message) =>
+          message.recipient !== undefined &&
+          'phone' in message.recipient &&
+          message.recipient.phone === `+${person.waId}`,
+      )
+      .map((message) => message.message);
+  }
+}
+
+/**
+ * The sandbox: an embedded database in a temporary folder, the fake Graph API, the real server and worker,
+ * two tenants on two numbers with different tokens, and a scripted conversation on both, printed as a
+ * transcript and checked at the end. Returns the exit code.
+ */
+export const runDemo = async (write: (line: string) => void): Promise<number> => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'prestabot-demo-'));
+  const port = await freePort();
+  const appSecret = `demo-app-secret-${crypto.randomUUID()}`;
+  const ana = { name: 'Ana', waId: '56911111111' };
+  const bea = { name: 'Bea', waId: '56922222222' };
+  const carla = { name: 'Carla', waId: '56933333333' };
+  const diego = { name: 'Diego', waId: '56944444444' };
+  const numberA: DemoNumber = {
+    label: 'A',
+    phoneNumberId: '106540352242922',
+    accessToken: `EAAG-demo-A-${crypto.randomUUID()}`,
+    people: [ana, bea],
+  };
+  const numberB: DemoNumber = {
+    label: 'B',
+    phoneNumberId: '113355779900112',
+    accessToken: `EAAG-demo-B-${crypto.randomUUID()}`,
+    people: [carla, diego],
+  };
+  const fake = await startFakeGraph({
+    numbers: [numberA, numberB],
+    webhook: { url: `http://127.0.0.1:${port}/webhook`, appSecret },
+    autoStatuses: { sequence: ['sent', 'delivered', 'read'], stepMs: 30 },
+    pairLimit: false,
+  });
+  const config = loadConfig({
+    PRESTABOT_DATA_DIR: dataDir,
+    PORT: String(port),
+    WHATSAPP_VERIFY_TOKEN: 'demo-verify-token',
+    META_APP_SECRET: appSecret,
+    PRESTABOT_ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
+    META_GRAPH_URL: fake.url,
+    LOG_LEVEL: 'warn',
+  });
+  const clock = new ShiftableClock();
+  // Only real trouble on stderr: the transcript says what happens, including what the bot chose not to send.
+  const logger = createLogger('error', pino.destination(2));
+  const metrics = new PrometheusMetrics();
+  const opened = await openBot(must(config, 'demo configuration'), {
+    owner: 'demo',
+    logger,
+    metrics,
+    migrate: true,
+    clock,
+    runAfterResponse: (work) => void work.catch(() => undefined),
+  });
+  const bot = must(opened, 'opening the bot');
+  const server = await startServer({ ...bot, metrics }, { port, worker: true });
+  const chat = new DemoChat(fake, write);
+  const checks: { readonly ok: boolean; readonly label: string }[] = [];
+  try {
+    write('PrestaBot sandbox: embedded database, fake Graph API, two tenants on two numbers.\n');
+    const manage = resolve(bot.container, runtimeTokens.manageTenants);
+    const { tenantId: tenantA } = must(
+      await manage.addTenant({
+        name: 'Préstamos de Ana',
+        phoneNumberId: numberA.phoneNumberId,
+        accessToken: numberA.accessToken,
+        wabaId: '102290129340398',
+      }),
+      'tenant A',
+    );
+    const { tenantId: tenantB } = must(
+      await manage.addTenant({
+        name: 'Club de Herramientas',
+        phoneNumberId: numberB.phoneNumberId,
+        accessToken: numberB.accessToken,
+        wabaId: '109876543210987',
+      }),
+      'tenant B',
+    );
+    const templates = resolve(bot.container, runtimeTokens.manageTemplates);
+    for (const [purpose, quickReplies] of [
+      ['loan_confirmation_request', 'accept,reject'],
+      ['loan_reminder', 'claim_returned'],
+      ['loan_overdue_notice', 'mark_returned'],
+      ['loan_return_claim', 'confirm_return,deny_return'],
+      ['loan_update', ''],
+    ] as const) {
+      must(
+        await templates.add({
+          tenant: tenantA,
+          purpose,
+          name: `prestabot_${purpose}`,
+          language: 'es_CL',
+          parameters: 'message',
+          quickReplies,
+        }),
+        purpose,
+      );
+    }
+    write(`Tenant A "Préstamos de Ana": number ${numberA.phoneNumberId}, approved templates registered.`);
+    write(`Tenant B "Club de Herramientas": number ${numberB.phoneNumberId}, no templates.\n`);
+
+    write('── Ana records a loan to Bea on number A; Carla starts on number B ──');
+    await chat.text(numberA, ana, 'hola');
+    await chat.text(numberB, carla, 'Hola!');
+    await chat.tap(numberA, ana, 'Nuevo préstamo');
+    await chat.text(numberB, carla, 'nuevo préstamo');
+    await chat.text(numberA, ana, 'Bea +56 9 2222 2222');
+    await chat.say(numberB, carla, {
+      type: 'contacts',
+      cards: [{ formattedName: 'Diego', phones: [{ phone: '+56 9 4444 4444', waId: diego.waId }] }],
+    });
+    await chat.tap(numberA, ana, 'Dinero');
+    await chat.text(numberB, carla, 'un objeto');
+    await chat.text(numberA, ana, '$5.000');
+    await chat.text(numberB, carla, 'taladro');
+    await chat.tap(numberA, ana, 'En una semana');
+    await chat.text(numberB, carla, '30/12');
+    write('\n── Both confirm; Bea has never written, so she gets the approved template ──');
+    await chat.tap(numberA, ana, 'Confirmar');
+    await chat.text(numberB, carla, 'sí');
+    await chat.tap(numberA, bea, 'accept');
+    write('\n── Diego writes first, so Carla can reach him without a template ──');
+    await chat.text(numberB, diego, 'hola');
+    await chat.text(numberB, carla, 'mis préstamos');
+    await chat.tap(numberB, carla, 'Diego · taladro');
+    await chat.tap(numberB, carla, 'Recordar ahora');
+    await chat.text(numberB, diego, 'si');
+
+    write('\n── Six days later, at 09:00 in Santiago, the reminder falls due ──');
+    const santiago = must(parseTimeZone('America/Santiago'), 'time zone');
+    const dayBefore = addDays(localDateOf(clock.now(), santiago), 6);
+    clock.moveTo(zonedInstant(dayBefore, 9, 0, santiago));
+    await bot.bot.reminderWorker.runOnce();
+    bot.bot.outboxDispatcher.notify();
+    await chat.settle(numberA);
+    write('\n── Bea says she returned it; Ana confirms; the loan is closed ──');
+    await chat.tap(numberA, bea, 'claim_returned');
+    await chat.tap(numberA, ana, 'confirm_return');
+
+    write('\n── Checks ──');
+    await fake.settled();
+    const statsA = fake.stats(numberA.phoneNumberId);
+    const statsB = fake.stats(numberB.phoneNumberId);
+    const onlyTo = (number: DemoNumber) =>
+      fake
+        .accepted(number.phoneNumberId)
+        .every(
+          (message) =>
+            message.recipient === undefined ||
+            number.people.some(
+              (person) => 'phone' in message.recipient! && message.recipient.phone === `+${person.waId}`,
+            ),
+        );
+    checks.push({
+      ok: statsA.accepted > 0 && statsA.errors['190'] === undefined,
+      label: `number A answered with its own token (${statsA.accepted} messages, no token refused)`,
+    });
+    checks.push({
+      ok: statsB.accepted > 0 && statsB.errors['190'] === undefined,
+      label: `number B answered with its own token (${statsB.accepted} messages, no token refused)`,
+    });
+    checks.push({
+      ok: onlyTo(numberA) && onlyTo(numberB),
+      label: "each number wrote only to its own tenant's people",
+    });
+    const unitOfWork = resolve(bot.container, portTokens.unitOfWork);
+    const loanOf = async (tenantId: TenantId, person: Person) =>
+      must(
+        await unitOfWork.run(tenantId, (repositories) =>
+          repositories.contacts
+            .findByPhone(`+${person.waId}` as E164)
+            .andThen((contact) =>
+              repositories.agreements.listFor(
+                (contact?.id ?? '00000000-0000-4000-8000-000000000000') as ContactId,
+                10,
+              ),
+            ),
+        ),
+        'loans',
+      );
+    const [loanA] = await loanOf(tenantA, ana);
+    const [loanB] = await loanOf(tenantB, carla);
+    checks.push({
+      ok: loanA?.status === 'returned',
+      label: `tenant A's loan: created, confirmed, reminded, returned (${loanA?.status})`,
+    });
+    checks.push({
+      ok: loanB?.status === 'active',
+      label: `tenant B's loan: created and confirmed beside it (${loanB?.status})`,
+    });
+    checks.push({
+      ok: (await loanOf(tenantB, ana)).length === 0 && (await loanOf(tenantA, carla)).length === 0,
+      label: "neither tenant sees the other's people or loans",
+    });
+    for (const check of checks) write(`${check.ok ? '✓' : '✗'} ${check.label}`);
+    return checks.every((check) => check.ok) ? 0 : 1;
+  } finally {
+    await server.stop();
+    await fake.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+};

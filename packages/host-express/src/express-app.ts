@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { type Logger, maxWebhookBytes } from '@prestabot/application';
+import type { WebHandler } from '@prestabot/runtime';
+import express, {
+  type ErrorRequestHandler,
+  type Express,
+  type Request as ExpressRequest,
+  type RequestHandler,
+} from 'express';
+import type { PrometheusMetrics } from './metrics.ts';
+
+const requestIdHeader = 'x-request-id';
+
+/** Express's request as a Web `Request`, with the raw body bytes untouched (signatures cover them). */
+const toWebRequest = (req: ExpressRequest, requestId: string): Request => {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  headers.set(requestIdHeader, requestId);
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && Buffer.isBuffer(req.body);
+  return new Request(`${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`, {
+    method: req.method,
+    headers,
+    ...(hasBody ? { body: new Uint8Array(req.body as Buffer) } : {}),
+  });
+};
+
+/**
+ * The Node host's HTTP surface: the shared Web-standard handler for every route, plus `GET /metrics`,
+ * request ids, a 3 MB body limit and a JSON error handler.
+ */
+export const createExpressApp = (options: {
+  readonly handler: WebHandler;
+  readonly metrics: PrometheusMetrics;
+  readonly logger: Logger;
+}): Express => {
+  const { handler, metrics, logger } = options;
+  const app = express();
+  app.disable('x-powered-by');
+
+  const assignRequestId: RequestHandler = (req, res, next) => {
+    const incoming = req.get(requestIdHeader);
+    const requestId = incoming !== undefined && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.setHeader(requestIdHeader, requestId);
+    next();
+  };
+  app.use(assignRequestId);
+
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.text());
+  });
+
+  // Raw bytes for every route: webhook signatures cover exactly what Meta sent.
+  app.use(express.raw({ type: () => true, limit: maxWebhookBytes }));
+  app.use(async (req, res) => {
+    const response = await handler(toWebRequest(req, res.locals.requestId as string));
+    res.status(response.status);
+    response.headers.forEach((value, name) => {
+      res.setHeader(name, value);
+    });
+    res.end(Buffer.from(await response.arrayBuffer()));
+  });
+
+  const jsonErrors: ErrorRequestHandler = (
+    error: { type?: string; status?: number; message?: string },
+    _req,
+    res,
+    _next,
+  ) => {
+    const requestId = res.locals.requestId as string | undefined;
+    if (error.type === 'entity.too.large') {
+      res.status(413).json({
+        error: 'payload_too_large',
+        message: `body exceeds the ${maxWebhookBytes}-byte limit`,
+        requestId,
+      });
+      return;
+    }
+    if (typeof error.status === 'number' && error.status >= 400 && error.status < 500) {
+      res
+        .status(error.status)
+        .json({ error: 'bad_request', message: error.message ?? 'bad request', requestId });
+      return;
+    }
+    logger.error(
+      { requestId, error: error instanceof Error ? error.stack : String(error) },
+      'unhandled error in an HTTP request',
+    );
+    res.status(500).json({ error: 'internal_error', requestId });
+  };
+  app.use(jsonErrors);
+  return app;
+};

@@ -1,0 +1,63 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { OpenBot } from '@prestabot/runtime';
+import { createExpressApp } from './express-app.ts';
+import type { PrometheusMetrics } from './metrics.ts';
+
+export type RunningServer = {
+  readonly url: string;
+  /** Stops accepting, lets requests in progress finish, stops the workers (finishing leased work), closes pools. */
+  readonly stop: () => Promise<void>;
+};
+
+const listen = (server: Server, port: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+/** Serves the bot's HTTP routes and, unless told otherwise, runs its workers in the same process. */
+export const startServer = async (
+  nodeBot: OpenBot & { readonly metrics: PrometheusMetrics },
+  options: { readonly port: number; readonly worker: boolean },
+): Promise<RunningServer> => {
+  const app = createExpressApp({
+    handler: nodeBot.bot.handler,
+    metrics: nodeBot.metrics,
+    logger: nodeBot.logger,
+  });
+  const http = createServer(app);
+  await listen(http, options.port);
+  if (options.worker) nodeBot.bot.startWorkers();
+  const { port } = http.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  nodeBot.logger.info(
+    { url, worker: options.worker, driver: nodeBot.storage.driver },
+    `PrestaBot listening on ${url}`,
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    stop: () => {
+      stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        await closed;
+        await nodeBot.close();
+      })();
+      return stopping;
+    },
+  };
+};
+
+/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
+export const stopOnSignals = (stop: () => Promise<void>, onStopped: (signal: string) => void): void => {
+  const handle = (signal: NodeJS.Signals) => {
+    void stop().then(() => onStopped(signal));
+  };
+  process.once('SIGINT', handle);
+  process.once('SIGTERM', handle);
+};

@@ -1,0 +1,105 @@
+import { createServer } from 'node:net';
+import { createAesGcmSecretCipher, createPostgresStorage, createTestDatabase, type PostgresStorage } from '@prestabot/adapters-postgres';
+import { ManageTenants } from '@prestabot/application';
+import { expectOk } from '@prestabot/application/testing';
+import { type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
+import pg from 'pg';
+
+export type TestTenant = { readonly tenantId: string; readonly phoneNumberId: string; readonly accessToken: string };
+
+/** A deployment's surroundings: a fresh database with two tenants, the fake Graph API, and the environment. */
+export type TestDeployment = {
+  readonly env: Readonly<Record<string, string>>;
+  readonly databaseUrl: string;
+  readonly databaseName: string;
+  readonly storage: PostgresStorage;
+  readonly fake: FakeGraph;
+  readonly tenants: readonly [TestTenant, TestTenant];
+  /** A number the fake knows but no tenant has. */
+  readonly strangerNumber: string;
+  readonly appSecret: string;
+  readonly verifyToken: string;
+  /** Runs SQL on the deployment's database as its owner (not through the app role), for checks. */
+  readonly sql: (text: string, params?: readonly unknown[]) => Promise<readonly Record<string, unknown>[]>;
+  /** Makes the database refuse every connection (and drops the open ones), or accept them again. */
+  readonly setDatabaseAvailable: (available: boolean) => Promise<void>;
+  readonly close: () => Promise<void>;
+};
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+
+const randomKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+
+export const prepareDeployment = async (serverUrl: string): Promise<TestDeployment & { readonly port: number }> => {
+  const port = await freePort();
+  const appSecret = `app-secret-${crypto.randomUUID()}`;
+  const verifyToken = `verify-${crypto.randomUUID()}`;
+  const suffix = String(Date.now()).slice(-6);
+  const tenantsSpec = [
+    { phoneNumberId: `10${suffix}01`, accessToken: `EAAG-token-a-${crypto.randomUUID()}` },
+    { phoneNumberId: `10${suffix}02`, accessToken: `EAAG-token-b-${crypto.randomUUID()}` },
+  ] as const;
+  const strangerNumber = `10${suffix}99`;
+  const fake = await startFakeGraph({
+    numbers: [...tenantsSpec, { phoneNumberId: strangerNumber, accessToken: 'EAAG-stranger' }],
+    webhook: { url: `http://127.0.0.1:${port}/webhook`, appSecret, maxAttempts: 1 },
+    pairLimit: false,
+  });
+  const database = await createTestDatabase(serverUrl);
+  const key = randomKey();
+  const cipher = await expectOk(createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: key }));
+  const storage = await expectOk(createPostgresStorage({ databaseUrl: database.url, cipher }));
+  await expectOk(storage.migrate());
+  const manage = new ManageTenants({ directory: storage.directory, apps: storage.apps, unitOfWork: storage.unitOfWork, cipher, ids: { uuid: () => crypto.randomUUID() } });
+  const tenants = [];
+  for (const [index, spec] of tenantsSpec.entries()) {
+    const { tenantId } = await expectOk(manage.addTenant({ name: `Tenant ${index}`, wabaId: '102290129340398', ...spec }));
+    tenants.push({ tenantId, ...spec });
+  }
+  const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
+  const owner = new pg.Pool({ connectionString: database.url, max: 2 });
+  // A dropped connection is expected while the database is switched off; the pool replaces it.
+  owner.on('error', () => undefined);
+  return {
+    port,
+    env: {
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      WHATSAPP_VERIFY_TOKEN: verifyToken,
+      META_APP_SECRET: appSecret,
+      PRESTABOT_ENCRYPTION_KEY: key,
+      META_GRAPH_URL: fake.url,
+      LOG_LEVEL: 'info',
+    },
+    databaseUrl: database.url,
+    databaseName: database.name,
+    storage,
+    fake,
+    tenants: tenants as unknown as readonly [TestTenant, TestTenant],
+    strangerNumber,
+    appSecret,
+    verifyToken,
+    sql: async (text, params = []) => (await owner.query(text, [...params])).rows,
+    setDatabaseAvailable: async (available) => {
+      const name = pg.escapeIdentifier(database.name);
+      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${available ? 'true' : 'false'}`);
+      if (!available) await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database.name]);
+    },
+    close: async () => {
+      await storage.close();
+      await fake.close();
+      await owner.end();
+      await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(database.name)} ALLOW_CONNECTIONS true`);
+      await admin.end();
+      await database.drop();
+    },
+  };
+};

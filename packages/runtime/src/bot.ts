@@ -1,0 +1,96 @@
+import { portTokens } from '@prestabot/application';
+import type { Container } from 'inversify';
+import { createWebHandler, type HealthReport, type WebHandler } from './http/web-handler.ts';
+import { resolve, runtimeTokens } from './wiring.ts';
+import { defaultInboxWorkerOptions, InboxWorker } from './worker/inbox-worker.ts';
+import { defaultOutboxDispatcherOptions, OutboxDispatcher } from './worker/outbox-dispatcher.ts';
+import { defaultReminderWorkerOptions, ReminderWorker } from './worker/reminder-worker.ts';
+
+export type BotOptions = {
+  /** This process's name in leases: host, pid and a random part. */
+  readonly owner: string;
+  /**
+   * Keeps work going after the response: on Node it simply runs on; at the edge the runtime's
+   * `waitUntil` keeps the function alive for it.
+   */
+  readonly runAfterResponse: (work: Promise<unknown>) => void;
+  readonly checkHealth: () => Promise<HealthReport>;
+  readonly flows?: (request: Request) => Promise<Response>;
+};
+
+/** The running parts of one deployment process, wired from a container both hosts fill the same way. */
+export type Bot = {
+  readonly handler: WebHandler;
+  readonly inboxWorker: InboxWorker;
+  readonly outboxDispatcher: OutboxDispatcher;
+  readonly reminderWorker: ReminderWorker;
+  /** The background loops: inbox leftovers, due reminders, the outbox at each number's rate. */
+  readonly startWorkers: () => void;
+  /** Stops claiming and waits for the work in hand, so nothing is left half-done. */
+  readonly stopWorkers: () => Promise<void>;
+};
+
+export const assembleBot = (container: Container, options: BotOptions): Bot => {
+  const get = <T>(token: Parameters<typeof resolve<T>>[1]) => resolve<T>(container, token);
+  const clock = get(portTokens.clock);
+  const logger = get(portTokens.logger);
+  const metrics = get(portTokens.metrics);
+  const unitOfWork = get(portTokens.unitOfWork);
+  const outboxDispatcher = new OutboxDispatcher(
+    {
+      queue: get(portTokens.outboxQueue),
+      sender: get(runtimeTokens.sendQueuedMessage),
+      clock,
+      logger,
+      metrics,
+    },
+    { ...defaultOutboxDispatcherOptions, owner: options.owner },
+  );
+  const inboxWorker = new InboxWorker(
+    {
+      inboxQueue: get(portTokens.inboxQueue),
+      processInboxEntry: get(runtimeTokens.processInboxEntry),
+      unitOfWork,
+      clock,
+      logger,
+      metrics,
+      onRepliesQueued: () => outboxDispatcher.notify(),
+    },
+    { ...defaultInboxWorkerOptions, owner: options.owner },
+  );
+  const reminderWorker = new ReminderWorker(
+    {
+      reminderQueue: get(portTokens.reminderQueue),
+      sendDueReminder: get(runtimeTokens.sendDueReminder),
+      clock,
+      logger,
+      onQueued: () => outboxDispatcher.notify(),
+    },
+    { ...defaultReminderWorkerOptions, owner: options.owner },
+  );
+  const handler = createWebHandler({
+    ingestWebhook: get(runtimeTokens.ingestWebhook),
+    verifyToken: get(runtimeTokens.config).verifyToken,
+    logger,
+    metrics,
+    afterIngest: (output) =>
+      options.runAfterResponse(inboxWorker.processNow(output.recorded.flatMap((tenant) => tenant.entryIds))),
+    checkHealth: options.checkHealth,
+    ...(options.flows === undefined ? {} : { flows: options.flows }),
+  });
+  return {
+    handler,
+    inboxWorker,
+    outboxDispatcher,
+    reminderWorker,
+    startWorkers: () => {
+      inboxWorker.start();
+      reminderWorker.start();
+      outboxDispatcher.start();
+    },
+    stopWorkers: async () => {
+      await Promise.all([inboxWorker.stop(), reminderWorker.stop()]);
+      await outboxDispatcher.stop();
+    },
+  };
+};

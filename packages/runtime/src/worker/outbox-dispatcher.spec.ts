@@ -1,0 +1,427 @@
+import {
+  defaultSendPolicy,
+  ManageTenants,
+  type MessagingGateway,
+  type SendPolicy,
+  SendQueuedMessage,
+  SendReply,
+  type SendRequest,
+} from '@prestabot/application';
+import {
+  expectOk,
+  FakeSecretCipher,
+  InMemoryDatabase,
+  ManualClock,
+  maxInAnySecond,
+  RecordingGateway,
+  RecordingLogger,
+  RecordingMetrics,
+  SequentialIds,
+  textOutboxEntry,
+} from '@prestabot/application/testing';
+import { type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
+import { describe, expect, it } from 'vitest';
+import {
+  defaultOutboxDispatcherOptions,
+  OutboxDispatcher,
+  type OutboxDispatcherOptions,
+  SendRateGuard,
+  type Timers,
+} from './outbox-dispatcher.ts';
+
+const t0 = new Date('2026-03-02T12:00:00.000Z');
+
+/** Lets every promise chain of the in-memory ports settle (they never touch real I/O). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Timers on a manual clock. `runFor` fires them in time order, moving the clock to each; `stall` moves the
+ * clock first and fires what became due afterwards, late, as after a blocked event loop.
+ */
+class ManualTimers implements Timers {
+  readonly #clock: ManualClock;
+  readonly #pending = new Map<number, { readonly at: number; readonly callback: () => void }>();
+  #nextId = 0;
+
+  constructor(clock: ManualClock) {
+    this.#clock = clock;
+  }
+
+  setTimeout = (callback: () => void, delayMs: number): unknown => {
+    this.#nextId += 1;
+    this.#pending.set(this.#nextId, { at: this.#clock.now().getTime() + Math.max(0, delayMs), callback });
+    return this.#nextId;
+  };
+
+  clearTimeout = (handle: unknown): void => {
+    this.#pending.delete(handle as number);
+  };
+
+  async runFor(ms: number): Promise<void> {
+    const until = this.#clock.now().getTime() + ms;
+    await settle();
+    for (let next = this.#earliest(); next !== undefined && next[1].at <= until; next = this.#earliest()) {
+      const [id, timer] = next;
+      this.#pending.delete(id);
+      if (timer.at > this.#clock.now().getTime()) this.#clock.set(new Date(timer.at));
+      timer.callback();
+      await settle();
+      await settle();
+    }
+    this.#clock.set(new Date(until));
+  }
+
+  async stall(ms: number): Promise<void> {
+    this.#clock.advance(ms);
+    const now = this.#clock.now().getTime();
+    for (let next = this.#earliest(); next !== undefined && next[1].at <= now; next = this.#earliest()) {
+      this.#pending.delete(next[0]);
+      next[1].callback();
+    }
+    await settle();
+    await settle();
+  }
+
+  #earliest() {
+    let earliest: [number, { readonly at: number; readonly callback: () => void }] | undefined;
+    for (const entry of this.#pending)
+      if (earliest === undefined || entry[1].at < earliest[1].at) earliest = entry;
+    return earliest;
+  }
+}
+
+/** Records when each send reached Graph, on the manual clock. */
+class TimedGateway implements MessagingGateway {
+  readonly inner = new RecordingGateway();
+  readonly sentAt: { readonly phoneNumberId: string; readonly at: Date }[] = [];
+  readonly #clock: ManualClock;
+
+  constructor(clock: ManualClock) {
+    this.#clock = clock;
+  }
+
+  send(request: SendRequest) {
+    this.sentAt.push({ phoneNumberId: request.phoneNumberId, at: this.#clock.now() });
+    return this.inner.send(request);
+  }
+}
+
+const setup = (options: Partial<OutboxDispatcherOptions> = {}, policy: SendPolicy = defaultSendPolicy) => {
+  const database = new InMemoryDatabase();
+  const clock = new ManualClock(t0);
+  const timers = new ManualTimers(clock);
+  const logger = new RecordingLogger();
+  const metrics = new RecordingMetrics();
+  const gateway = new TimedGateway(clock);
+  const cipher = new FakeSecretCipher();
+  const { unitOfWork } = database;
+  const manageTenants = new ManageTenants({
+    directory: database.directory,
+    apps: database.apps,
+    unitOfWork,
+    cipher,
+    ids: new SequentialIds(),
+  });
+  const guard = new SendRateGuard({ directory: database.directory, clock, logger, timers });
+  const sendReply = new SendReply({ unitOfWork, cipher, gateway: guard.guard(gateway), logger, metrics });
+  const sender = new SendQueuedMessage({
+    unitOfWork,
+    sendReply,
+    clock,
+    logger,
+    metrics,
+    random: () => 0.5,
+    policy,
+  });
+  let claims = 0;
+  const queue = {
+    claim: (request: Parameters<typeof database.outboxQueue.claim>[0]) => {
+      claims += 1;
+      return database.outboxQueue.claim(request);
+    },
+    depth: (now: Date) => database.outboxQueue.depth(now),
+  };
+  const dispatcher = new OutboxDispatcher(
+    { queue, sender, clock, logger, metrics, timers },
+    { ...defaultOutboxDispatcherOptions, owner: 'worker-1', ...options },
+  );
+  const addNumber = async (phoneNumberId: string, ratePerSecond: number) => {
+    const { tenantId } = await expectOk(
+      manageTenants.addTenant({
+        name: `Tenant ${phoneNumberId}`,
+        phoneNumberId,
+        accessToken: `EAAG-${phoneNumberId}`,
+        wabaId: '102290129340398',
+        ratePerSecond,
+      }),
+    );
+    gateway.inner.allow(phoneNumberId as PhoneNumberId, `EAAG-${phoneNumberId}`);
+    return tenantId;
+  };
+  const enqueue = async (tenantId: TenantId, phoneNumberId: string, count: number, priority = 0) => {
+    const entries = Array.from({ length: count }, () =>
+      textOutboxEntry(phoneNumberId as PhoneNumberId, { at: clock.now(), priority }),
+    );
+    await expectOk(unitOfWork.run(tenantId, (repositories) => repositories.outbox.enqueue(entries)));
+    return entries.map((entry) => entry.id);
+  };
+  const sendTimes = (phoneNumberId: string) =>
+    gateway.sentAt.filter((send) => send.phoneNumberId === phoneNumberId).map((send) => send.at);
+  const outboxStatus = () => [...database.snapshot().outbox.values()].map((row) => row.status);
+  /** Stops, moving time on while the dispatcher sends what it had claimed. */
+  const stop = async () => {
+    let stopped = false;
+    const stopping = dispatcher.stop().then(() => {
+      stopped = true;
+    });
+    for (let step = 0; step < 100 && !stopped; step += 1) await timers.runFor(100);
+    await stopping;
+  };
+  return {
+    stop,
+    database,
+    clock,
+    timers,
+    logger,
+    metrics,
+    gateway,
+    manageTenants,
+    dispatcher,
+    addNumber,
+    enqueue,
+    sendTimes,
+    outboxStatus,
+    claims: () => claims,
+  };
+};
+
+describe('OutboxDispatcher', () => {
+  it("sends each message at its slot, never early, within the number's rate in every second, close to it", async () => {
+    const { dispatcher, timers, addNumber, enqueue, sendTimes, database, clock, stop } = setup();
+    const tenantId = await addNumber('1001', 5);
+    await enqueue(tenantId, '1001', 30);
+    const slots: Date[] = [];
+    const claim = database.outboxQueue.claim.bind(database.outboxQueue);
+    database.outboxQueue.claim = (request) =>
+      claim(request).map((sends) => {
+        slots.push(...sends.map((send) => send.sendAt));
+        return sends;
+      });
+    dispatcher.start();
+    await timers.runFor(8000);
+    await stop();
+    const times = sendTimes('1001');
+    expect(times).toHaveLength(30);
+    expect(maxInAnySecond(times)).toBeLessThanOrEqual(5);
+    // Each send went at or after its slot.
+    expect(times.map(Number)).toEqual(slots.map(Number));
+    const spanSeconds = (times.at(-1)!.getTime() - times[0]!.getTime()) / 1000;
+    expect(29 / spanSeconds).toBeGreaterThanOrEqual(5 * 0.95);
+    expect(clock.now().getTime()).toBeGreaterThan(times.at(-1)!.getTime());
+  });
+
+  it('keeps every second within the rate after an event-loop stall fires many slots late at once', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes } = setup({ horizonMs: 2000 });
+    const tenantId = await addNumber('1001', 10);
+    await enqueue(tenantId, '1001', 60);
+    dispatcher.start();
+    await timers.runFor(300);
+    // Slots of the next 1.5 s all come due during the stall and fire together.
+    await timers.stall(1500);
+    await timers.runFor(8000);
+    await stop();
+    const times = sendTimes('1001');
+    expect(times).toHaveLength(60);
+    expect(maxInAnySecond(times)).toBeLessThanOrEqual(10);
+    const stalledAt = times.filter((time) => time.getTime() === t0.getTime() + 1800);
+    expect(stalledAt.length).toBeGreaterThan(1);
+  });
+
+  it("serves every number at its own rate: one number's backlog does not hold another's message", async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes } = setup();
+    const busy = await addNumber('1001', 20);
+    const quiet = await addNumber('2002', 80);
+    await enqueue(busy, '1001', 200);
+    dispatcher.start();
+    await timers.runFor(2000);
+    await enqueue(quiet, '2002', 1, 10);
+    dispatcher.notify();
+    await timers.runFor(50);
+    expect(sendTimes('2002')).toHaveLength(1);
+    await stop();
+    expect(maxInAnySecond(sendTimes('1001'))).toBeLessThanOrEqual(20);
+  });
+
+  it('keeps no more sends in flight than allowed', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, gateway } = setup({ maxInFlight: 3 });
+    const tenantId = await addNumber('1001', 100);
+    await enqueue(tenantId, '1001', 20);
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const release: (() => void)[] = [];
+    const send = gateway.send.bind(gateway);
+    gateway.send = (request) => {
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      return new ResultAsync(
+        new Promise<void>((resolve) => release.push(resolve)).then(() => send(request)),
+      ).map((accepted) => {
+        inFlight -= 1;
+        return accepted;
+      });
+    };
+    dispatcher.start();
+    await timers.runFor(500);
+    expect(inFlight).toBe(3);
+    while (release.length > 0) {
+      for (const resolve of release.splice(0)) resolve();
+      await timers.runFor(100);
+    }
+    await stop();
+    expect(gateway.sentAt).toHaveLength(20);
+    expect(mostInFlight).toBe(3);
+  });
+
+  it('backs off while idle and wakes at once when poked', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, claims, clock } = setup({
+      minIdleMs: 25,
+      maxIdleMs: 1000,
+    });
+    const tenantId = await addNumber('1001', 80);
+    dispatcher.start();
+    await timers.runFor(10_000);
+    // 25, 50, 100, 200, 400, 800 ms, then once a second.
+    expect(claims()).toBeGreaterThanOrEqual(10);
+    expect(claims()).toBeLessThanOrEqual(17);
+    await enqueue(tenantId, '1001', 1);
+    const pokedAt = clock.now().getTime();
+    dispatcher.notify();
+    await timers.runFor(5);
+    expect(sendTimes('1001').map((time) => time.getTime() - pokedAt)).toEqual([0]);
+    await stop();
+  });
+
+  it('logs storage errors and carries on once the store is back', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, database, logger } = setup();
+    const tenantId = await addNumber('1001', 80);
+    await enqueue(tenantId, '1001', 5);
+    database.setUnavailable(true);
+    dispatcher.start();
+    await timers.runFor(3000);
+    expect(sendTimes('1001')).toEqual([]);
+    expect(logger.at('error').some((line) => line.message.startsWith('cannot claim outbox messages'))).toBe(
+      true,
+    );
+    database.setUnavailable(false);
+    await timers.runFor(2000);
+    expect(sendTimes('1001')).toHaveLength(5);
+    await stop();
+  });
+
+  it('stops trying a number whose token Graph rejected: one attempt, no storm, until the token is replaced', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, gateway, manageTenants, outboxStatus } =
+      setup({ leaseMs: 2000 }, { ...defaultSendPolicy, tokenInvalidPauseMs: 1000 });
+    const tenantId = await addNumber('1001', 20);
+    await enqueue(tenantId, '1001', 40);
+    gateway.inner.allow('1001' as PhoneNumberId, 'EAAG-rotated-by-meta');
+    dispatcher.start();
+    await timers.runFor(10_000);
+    expect(sendTimes('1001')).toHaveLength(1);
+    await expectOk(manageTenants.rotateToken('1001', 'EAAG-rotated-by-meta'));
+    await timers.runFor(10_000);
+    await stop();
+    expect(outboxStatus().every((status) => status === 'sent')).toBe(true);
+    expect(gateway.inner.accepted).toHaveLength(40);
+  });
+
+  it('stops claiming on stop(), sends what it had claimed and waits for every send to be recorded', async () => {
+    const { dispatcher, timers, addNumber, enqueue, sendTimes, claims, outboxStatus, database } = setup();
+    const tenantId = await addNumber('1001', 10);
+    await enqueue(tenantId, '1001', 100);
+    dispatcher.start();
+    await timers.runFor(1200);
+    let stopped = false;
+    const stopping = dispatcher.stop().then(() => {
+      stopped = true;
+    });
+    const claimsAtStop = claims();
+    await timers.runFor(2000);
+    await stopping;
+    expect(stopped).toBe(true);
+    expect(claims()).toBe(claimsAtStop);
+    const sent = sendTimes('1001').length;
+    expect(outboxStatus().filter((status) => status === 'sent')).toHaveLength(sent);
+    // Nothing is leased to this worker any more: every claimed message was sent and recorded.
+    expect(
+      [...database.snapshot().outbox.values()].filter(
+        (row) => row.status === 'pending' && row.lease !== undefined,
+      ),
+    ).toEqual([]);
+    await timers.runFor(5000);
+    expect(sendTimes('1001')).toHaveLength(sent);
+  });
+
+  it('reports rate-limiter waits and the depth and age of the queue', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, metrics } = setup();
+    const tenantId = await addNumber('1001', 10);
+    await enqueue(tenantId, '1001', 30);
+    dispatcher.start();
+    await timers.runFor(6000);
+    await stop();
+    const waits = metrics.observations('rate_limiter_wait_seconds');
+    expect(waits).toHaveLength(30);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(1);
+    expect(metrics.gauge('queue_depth', { queue: 'outbox' })).toBeGreaterThanOrEqual(0);
+    expect(metrics.gauge('queue_oldest_age_seconds', { queue: 'outbox' })).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('SendRateGuard', () => {
+  it("lets a burst through up to the number's rate, then one by one in order as the window slides", async () => {
+    const database = new InMemoryDatabase();
+    const clock = new ManualClock(t0);
+    const timers = new ManualTimers(clock);
+    const cipher = new FakeSecretCipher();
+    const manageTenants = new ManageTenants({
+      directory: database.directory,
+      apps: database.apps,
+      unitOfWork: database.unitOfWork,
+      cipher,
+      ids: new SequentialIds(),
+    });
+    await expectOk(
+      manageTenants.addTenant({
+        name: 'A',
+        phoneNumberId: '1001',
+        accessToken: 't',
+        wabaId: '1',
+        ratePerSecond: 10,
+      }),
+    );
+    const inner = new TimedGateway(clock);
+    inner.inner.allow('1001' as PhoneNumberId, 't');
+    const gateway = new SendRateGuard({
+      directory: database.directory,
+      clock,
+      logger: new RecordingLogger(),
+      timers,
+    }).guard(inner);
+    const bodies = Array.from({ length: 25 }, (_, index) => `message ${index}`);
+    const sent = Promise.all(
+      bodies.map((body) =>
+        gateway.send({
+          phoneNumberId: '1001' as PhoneNumberId,
+          accessToken: 't',
+          recipient: { phone: '+56911112222' as never },
+          message: { type: 'text', body, previewUrl: false },
+        }),
+      ),
+    );
+    await timers.runFor(5000);
+    expect((await sent).every((result) => result.isOk())).toBe(true);
+    const times = inner.sentAt.map((send) => send.at);
+    expect(times.filter((time) => time.getTime() === t0.getTime())).toHaveLength(10);
+    expect(maxInAnySecond(times)).toBeLessThanOrEqual(10);
+    expect(inner.inner.accepted.map((send) => (send.message as { body: string }).body)).toEqual(bodies);
+  });
+});

@@ -1,0 +1,447 @@
+import {
+  type ClaimedSend,
+  type Clock,
+  type Logger,
+  type MessagingGateway,
+  type Metrics,
+  type OutboxQueue,
+  type SendOutcome,
+  type StorageError,
+  slotSpacingMs,
+  type TenantDirectory,
+} from '@prestabot/application';
+import { defaultRatePerSecond, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
+
+/** Timers the outbox waits on; tests hand in manual ones. */
+export type Timers = {
+  readonly setTimeout: (callback: () => void, delayMs: number) => unknown;
+  readonly clearTimeout: (handle: unknown) => void;
+};
+
+export const systemTimers: Timers = {
+  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as number),
+};
+
+/**
+ * The guard's window: the pacing margin of the claim's slots (`rate` slots span 1000/0.98 ms), so the
+ * guard never holds a send that keeps to its slot, and a send it releases late still keeps the margin
+ * against the jitter between leaving this process and Meta counting it.
+ */
+const guardWindowMs = Math.floor(slotSpacingMs(1));
+
+/** A number's last `rate` send times, in a ring: the next send may leave once the oldest is a window old. */
+class SendTimes {
+  #times: number[] = [];
+  #next = 0;
+  #rate: number;
+
+  constructor(rate: number) {
+    this.#rate = rate;
+  }
+
+  get rate(): number {
+    return this.#rate;
+  }
+
+  set rate(rate: number) {
+    if (rate === this.#rate) return;
+    const ordered = [...this.#times.slice(this.#next), ...this.#times.slice(0, this.#next)];
+    this.#times = ordered.slice(-rate);
+    this.#rate = rate;
+    this.#next = this.#times.length % rate;
+  }
+
+  get nextAllowedAt(): number {
+    return this.#times.length < this.#rate
+      ? Number.NEGATIVE_INFINITY
+      : this.#times[this.#next]! + guardWindowMs;
+  }
+
+  get lastAt(): number {
+    return this.#times.length === 0 ? Number.NEGATIVE_INFINITY : this.#times.at(this.#next - 1)!;
+  }
+
+  record(at: number): void {
+    if (this.#times.length < this.#rate) this.#times.push(at);
+    else this.#times[this.#next] = at;
+    this.#next = (this.#next + 1) % this.#rate;
+  }
+}
+
+type GuardedNumber = { readonly times: SendTimes; readonly waiting: (() => void)[] };
+
+export type SendRateGuardDependencies = {
+  /** Each number's rate; a caching directory keeps this cheap. */
+  readonly directory: TenantDirectory;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly timers?: Timers;
+};
+
+/**
+ * Never lets more than a number's rate leave this process in any one-second window, measured where it
+ * matters: right before the HTTP request. Sends that keep to their claimed slots pass straight through;
+ * the guard only holds sends that bunch up, e.g. when timers fire late after an event-loop stall, or
+ * when some sends' token reads were slow and others' fast. Held sends leave in order, one by one.
+ */
+export class SendRateGuard {
+  readonly #deps: SendRateGuardDependencies;
+  readonly #timers: Timers;
+  readonly #numbers = new Map<PhoneNumberId, GuardedNumber>();
+  #lastSweepAt = Number.NEGATIVE_INFINITY;
+
+  constructor(dependencies: SendRateGuardDependencies) {
+    this.#deps = dependencies;
+    this.#timers = dependencies.timers ?? systemTimers;
+  }
+
+  /** `gateway`, behind this guard. */
+  guard(gateway: MessagingGateway): MessagingGateway {
+    return {
+      send: (request) =>
+        ResultAsync.fromSafePromise(this.#admit(request.phoneNumberId)).andThen(() => gateway.send(request)),
+    };
+  }
+
+  async #admit(phoneNumberId: PhoneNumberId): Promise<void> {
+    const rate = await this.#rateOf(phoneNumberId);
+    const now = this.#deps.clock.now().getTime();
+    this.#sweep(now);
+    const number = this.#numbers.get(phoneNumberId) ?? { times: new SendTimes(rate), waiting: [] };
+    this.#numbers.set(phoneNumberId, number);
+    number.times.rate = rate;
+    if (number.waiting.length === 0 && number.times.nextAllowedAt <= now) {
+      number.times.record(now);
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      number.waiting.push(resolve);
+      if (number.waiting.length === 1) this.#releaseLater(number, now);
+    });
+  }
+
+  #release(number: GuardedNumber): void {
+    const now = this.#deps.clock.now().getTime();
+    while (number.waiting.length > 0 && number.times.nextAllowedAt <= now) {
+      number.times.record(now);
+      number.waiting.shift()!();
+    }
+    if (number.waiting.length > 0) this.#releaseLater(number, now);
+  }
+
+  #releaseLater(number: GuardedNumber, now: number): void {
+    this.#timers.setTimeout(() => this.#release(number), Math.ceil(number.times.nextAllowedAt - now));
+  }
+
+  /** A failed lookup keeps the rate last known; the claim's slots still pace the number meanwhile. */
+  async #rateOf(phoneNumberId: PhoneNumberId): Promise<number> {
+    const route = await this.#deps.directory.findNumber(phoneNumberId);
+    if (route.isOk()) return route.value?.number.ratePerSecond ?? defaultRatePerSecond;
+    this.#deps.logger.warn(
+      { phoneNumberId, error: route.error.reason },
+      `cannot read the rate of number ${phoneNumberId}: ${route.error.message}`,
+    );
+    return this.#numbers.get(phoneNumberId)?.times.rate ?? defaultRatePerSecond;
+  }
+
+  /** Numbers quiet for a whole window have nothing to remember. */
+  #sweep(now: number): void {
+    if (now - this.#lastSweepAt < guardWindowMs) return;
+    this.#lastSweepAt = now;
+    for (const [phoneNumberId, number] of this.#numbers) {
+      if (number.waiting.length === 0 && now - number.times.lastAt >= guardWindowMs) {
+        this.#numbers.delete(phoneNumberId);
+      }
+    }
+  }
+}
+
+/** What sends one claimed message and records its outcome: `SendQueuedMessage`. */
+export type QueuedMessageSender = {
+  execute(send: ClaimedSend): ResultAsync<SendOutcome, StorageError>;
+};
+
+export type OutboxDispatcherOptions = {
+  /** This process's name in leases (host, pid and a random part). */
+  readonly owner: string;
+  /** Most messages claimed and waiting for their slot at once. */
+  readonly maxQueued: number;
+  /** Most sends waiting for Graph's answer at once. */
+  readonly maxInFlight: number;
+  /** How long a claimed message is ours after its slot; past it another worker may take it. */
+  readonly leaseMs: number;
+  /** How far ahead a claim hands out send slots (about a second). */
+  readonly horizonMs: number;
+  /** Idle polling starts here and doubles up to `maxIdleMs` while there is nothing to send. */
+  readonly minIdleMs: number;
+  readonly maxIdleMs: number;
+  /** How often queue depth and age are reported. */
+  readonly depthIntervalMs: number;
+};
+
+export const defaultOutboxDispatcherOptions: Omit<OutboxDispatcherOptions, 'owner'> = {
+  maxQueued: 1000,
+  maxInFlight: 64,
+  leaseMs: 30_000,
+  horizonMs: 1000,
+  minIdleMs: 25,
+  maxIdleMs: 1000,
+  depthIntervalMs: 5000,
+};
+
+export type OutboxDispatcherDependencies = {
+  readonly queue: OutboxQueue;
+  /** Sends through a gateway behind the process's `SendRateGuard`. */
+  readonly sender: QueuedMessageSender;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly timers?: Timers;
+};
+
+type Waiting = { readonly send: ClaimedSend; readonly claimedAt: number };
+
+/** One number's claimed sends, in slot order. */
+type Lane = {
+  readonly phoneNumberId: PhoneNumberId;
+  readonly waiting: Waiting[];
+  timer: unknown;
+  /** Sends claimed up to this claim are left to their lease (the number's token was just rejected). */
+  parkedThroughClaim: number;
+};
+
+/**
+ * Sends the outbox at each number's rate. The claim hands out send slots spaced so no number exceeds its
+ * rate across all processes; this loop sends each message at its slot (never early), with a bounded
+ * number in flight, through a gateway behind the `SendRateGuard`. It claims again halfway through each
+ * horizon while there is work, backs off while there is none, and claims at once when told new messages
+ * were queued.
+ */
+export class OutboxDispatcher {
+  readonly #deps: OutboxDispatcherDependencies;
+  readonly #options: OutboxDispatcherOptions;
+  readonly #timers: Timers;
+  readonly #logger: Logger;
+  readonly #lanes = new Map<PhoneNumberId, Lane>();
+  /** Lanes with a send due but no room in flight, served first come first served as room frees up. */
+  readonly #waitingForRoom = new Set<Lane>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #queued = 0;
+  #claimTimer: unknown;
+  #claiming: Promise<void> | undefined;
+  #claimSequence = 0;
+  #pokedWhileClaiming = false;
+  #idleMs: number;
+  #lastDepthAt = Number.NEGATIVE_INFINITY;
+  #running = false;
+  #stopping = false;
+  #drained: (() => void) | undefined;
+
+  constructor(dependencies: OutboxDispatcherDependencies, options: OutboxDispatcherOptions) {
+    this.#deps = dependencies;
+    this.#options = options;
+    this.#timers = dependencies.timers ?? systemTimers;
+    this.#logger = dependencies.logger.child({ component: 'outbox-dispatcher', owner: options.owner });
+    this.#idleMs = options.minIdleMs;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#stopping = false;
+    this.#scheduleClaim(0);
+  }
+
+  /** New messages were queued: claim now instead of at the next poll. */
+  notify(): void {
+    if (!this.#running || this.#stopping) return;
+    this.#idleMs = this.#options.minIdleMs;
+    if (this.#claiming === undefined) this.#scheduleClaim(0);
+    else this.#pokedWhileClaiming = true;
+  }
+
+  /**
+   * Claims nothing more, sends what it already claimed at its slots (at most `horizonMs` away) and waits
+   * for every send in flight to be recorded: nothing is left half-sent.
+   */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#stopping = true;
+    this.#timers.clearTimeout(this.#claimTimer);
+    await this.#claiming;
+    if (this.#queued > 0 || this.#inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+      this.#drained = undefined;
+    }
+    this.#running = false;
+  }
+
+  #scheduleClaim(delayMs: number): void {
+    this.#timers.clearTimeout(this.#claimTimer);
+    this.#claimTimer = this.#timers.setTimeout(() => {
+      this.#claiming = this.#claim().finally(() => {
+        this.#claiming = undefined;
+      });
+    }, delayMs);
+  }
+
+  async #claim(): Promise<void> {
+    const { queue, clock } = this.#deps;
+    const { owner, leaseMs, horizonMs, maxQueued, minIdleMs, maxIdleMs } = this.#options;
+    this.#pokedWhileClaiming = false;
+    this.#claimSequence += 1;
+    let found = 0;
+    const limit = maxQueued - this.#queued;
+    if (limit > 0) {
+      const now = clock.now();
+      const claimed = await queue.claim({ owner, limit, leaseMs, now, horizonMs });
+      if (claimed.isErr()) {
+        this.#logger.error(
+          { error: claimed.error.reason },
+          `cannot claim outbox messages: ${claimed.error.message}`,
+        );
+      } else {
+        found = claimed.value.length;
+        this.#enqueue(claimed.value, now.getTime());
+      }
+      await this.#reportDepth();
+    }
+    if (this.#stopping) return;
+    if (this.#pokedWhileClaiming) {
+      this.#scheduleClaim(0);
+      return;
+    }
+    // With work, claim again halfway through the horizon so slots follow each other without a gap.
+    this.#idleMs = found > 0 ? minIdleMs : Math.min(maxIdleMs, this.#idleMs * 2);
+    this.#scheduleClaim(found > 0 || limit <= 0 ? horizonMs / 2 : this.#idleMs);
+  }
+
+  #enqueue(sends: readonly ClaimedSend[], claimedAt: number): void {
+    const touched = new Set<Lane>();
+    for (const send of sends) {
+      const lane = this.#laneOf(send.phoneNumberId);
+      // A claim that started before the number's token was rejected: leave its sends to their lease.
+      if (lane.parkedThroughClaim >= this.#claimSequence) continue;
+      insertBySlot(lane.waiting, { send, claimedAt });
+      this.#queued += 1;
+      touched.add(lane);
+    }
+    for (const lane of touched) this.#pump(lane);
+  }
+
+  #laneOf(phoneNumberId: PhoneNumberId): Lane {
+    const known = this.#lanes.get(phoneNumberId);
+    if (known !== undefined) return known;
+    const lane: Lane = { phoneNumberId, waiting: [], timer: undefined, parkedThroughClaim: 0 };
+    this.#lanes.set(phoneNumberId, lane);
+    return lane;
+  }
+
+  /** Sends the lane's messages whose slot has come, then waits for the next slot, or for room in flight. */
+  #pump(lane: Lane): void {
+    this.#timers.clearTimeout(lane.timer);
+    lane.timer = undefined;
+    const now = this.#deps.clock.now().getTime();
+    while (lane.waiting.length > 0) {
+      if (this.#inFlight.size >= this.#options.maxInFlight) {
+        this.#waitingForRoom.add(lane);
+        return;
+      }
+      const head = lane.waiting[0]!;
+      const slot = head.send.sendAt.getTime();
+      if (slot > now) {
+        lane.timer = this.#timers.setTimeout(() => this.#pump(lane), Math.ceil(slot - now));
+        return;
+      }
+      lane.waiting.shift();
+      this.#queued -= 1;
+      this.#deps.metrics.observe('rate_limiter_wait_seconds', (now - head.claimedAt) / 1000);
+      this.#launch(head.send);
+    }
+    if (lane.parkedThroughClaim < this.#claimSequence) this.#lanes.delete(lane.phoneNumberId);
+  }
+
+  #launch(send: ClaimedSend): void {
+    const fields = { tenantId: send.tenantId, phoneNumberId: send.phoneNumberId, outboxId: send.id };
+    const sending: Promise<void> = this.#deps.sender
+      .execute(send)
+      .match(
+        (outcome) => {
+          if (outcome === 'token_invalid') this.#park(this.#laneOf(send.phoneNumberId));
+        },
+        (error) =>
+          this.#logger.error(
+            { ...fields, error: error.reason },
+            `cannot record the outcome of a send (${error.message}); the message is retried when its lease expires`,
+          ),
+      )
+      .catch((bug: unknown) =>
+        this.#logger.error(
+          { ...fields, error: bug instanceof Error ? bug.stack : String(bug) },
+          'bug while sending an outbox message',
+        ),
+      )
+      .finally(() => {
+        this.#inFlight.delete(sending);
+        this.#roomFreed();
+      });
+    this.#inFlight.add(sending);
+  }
+
+  /**
+   * Graph rejected the number's token: its other claimed sends would be rejected too, so they are not
+   * tried. They stay leased until their lease runs out, and the claim skips the number until the token is
+   * replaced; sends of a claim already under way are left alone the same way.
+   */
+  #park(lane: Lane): void {
+    lane.parkedThroughClaim = this.#claimSequence;
+    if (lane.waiting.length === 0) return;
+    this.#logger.warn(
+      { phoneNumberId: lane.phoneNumberId, parked: lane.waiting.length },
+      `the token of number ${lane.phoneNumberId} was rejected; its claimed messages wait for their lease to expire`,
+    );
+    this.#queued -= lane.waiting.length;
+    lane.waiting.length = 0;
+    this.#timers.clearTimeout(lane.timer);
+    this.#waitingForRoom.delete(lane);
+    this.#checkDrained();
+  }
+
+  #roomFreed(): void {
+    for (const lane of this.#waitingForRoom) {
+      if (this.#inFlight.size >= this.#options.maxInFlight) break;
+      this.#waitingForRoom.delete(lane);
+      this.#pump(lane);
+    }
+    this.#checkDrained();
+  }
+
+  #checkDrained(): void {
+    if (this.#drained !== undefined && this.#queued === 0 && this.#inFlight.size === 0) this.#drained();
+  }
+
+  async #reportDepth(): Promise<void> {
+    const { queue, clock, metrics } = this.#deps;
+    const now = clock.now();
+    if (now.getTime() - this.#lastDepthAt < this.#options.depthIntervalMs) return;
+    this.#lastDepthAt = now.getTime();
+    const depth = await queue.depth(now);
+    if (depth.isErr()) return;
+    metrics.set('queue_depth', depth.value.pending, { queue: 'outbox' });
+    metrics.set(
+      'queue_oldest_age_seconds',
+      depth.value.oldestAt === undefined ? 0 : (now.getTime() - depth.value.oldestAt.getTime()) / 1000,
+      { queue: 'outbox' },
+    );
+  }
+}
+
+/** Keeps a lane in slot order; claims arrive in order, so this is almost always an append. */
+const insertBySlot = (waiting: Waiting[], item: Waiting): void => {
+  let index = waiting.length;
+  while (index > 0 && waiting[index - 1]!.send.sendAt > item.send.sendAt) index -= 1;
+  waiting.splice(index, 0, item);
+};
