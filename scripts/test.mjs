@@ -49,16 +49,22 @@ if (!env.TEST_DATABASE_URL) {
     console.log(`\nUsing a fresh database ${name} on ${new URL(server).host} for this run.`);
   } catch (error) {
     if (env.PRESTABOT_REQUIRE_POSTGRES === '1') {
-      console.error(`PostgreSQL is required (PRESTABOT_REQUIRE_POSTGRES=1) but ${server} did not answer: ${error.message}`);
+      console.error(
+        `PostgreSQL is required (PRESTABOT_REQUIRE_POSTGRES=1) but ${server} did not answer: ${error.message}`,
+      );
       process.exit(1);
     }
-    console.warn(`\nNo PostgreSQL at ${server} (${error.message}): the real-PostgreSQL suites will be skipped.`);
+    console.warn(
+      `\nNo PostgreSQL at ${server} (${error.message}): the real-PostgreSQL suites will be skipped.`,
+    );
   }
 }
 
 const dropCreated = async () => {
   if (created === undefined) return;
-  await withAdmin(created.server, (client) => client.query(`DROP DATABASE IF EXISTS ${created.name} WITH (FORCE)`));
+  await withAdmin(created.server, (client) =>
+    client.query(`DROP DATABASE IF EXISTS ${created.name} WITH (FORCE)`),
+  );
 };
 
 const result = spawnSync('npx', ['vitest', 'run'], { stdio: 'inherit', env });

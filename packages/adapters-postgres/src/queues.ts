@@ -10,6 +10,7 @@ import type {
   ReminderQueue,
   StorageError,
 } from '@prestabot/application';
+import { sendRateShare } from '@prestabot/application';
 import { okAsync, type ResultAsync } from '@prestabot/domain';
 import {
   claimedInboxRow,
@@ -59,12 +60,13 @@ export class PostgresOutboxQueue implements OutboxQueue {
 
   claim(request: OutboxClaimRequest): ResultAsync<readonly ClaimedSend[], StorageError> {
     if (request.limit <= 0) return okAsync([]);
-    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.claim_outbox($1, $2, $3, $4, $5)', [
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.claim_outbox($1, $2, $3, $4, $5, $6)', [
       request.owner,
       request.limit,
       request.leaseMs,
       request.now,
       request.horizonMs,
+      sendRateShare,
     ]).andThen(readRows(claimedSendRow, 'claimed send'));
   }
 

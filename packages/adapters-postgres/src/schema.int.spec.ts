@@ -310,7 +310,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         ["SELECT prestabot.register_meta_app(gen_random_uuid(), NULL, 'k', 'c')", []],
         ["SELECT * FROM prestabot.claim_inbox('w', 10, 1000, now(), NULL)", []],
         ['SELECT * FROM prestabot.inbox_depth(now())', []],
-        ["SELECT * FROM prestabot.claim_outbox('w', 10, 1000, now(), 1000)", []],
+        ["SELECT * FROM prestabot.claim_outbox('w', 10, 1000, now(), 1000, 0.97)", []],
         ['SELECT * FROM prestabot.outbox_depth(now())', []],
         ["SELECT * FROM prestabot.claim_reminders('w', 10, 1000, now())", []],
       ] as const;

@@ -8,5 +8,17 @@ const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 // Real Deno 2, installed by the project from npm; its WebCrypto checks the signatures.
 describeHttpContract({
   name: 'edge host on Deno',
-  start: (env) => spawnHost(deno, ['run', '--allow-all', '--node-modules-dir=manual', '--quiet', `--config=${packageRoot}deno.json`, entry], env),
+  start: (env) =>
+    spawnHost(
+      deno,
+      [
+        'run',
+        '--allow-all',
+        '--node-modules-dir=manual',
+        '--quiet',
+        `--config=${packageRoot}deno.json`,
+        entry,
+      ],
+      env,
+    ),
 });

@@ -1,11 +1,20 @@
 import { createServer } from 'node:net';
-import { createAesGcmSecretCipher, createPostgresStorage, createTestDatabase, type PostgresStorage } from '@prestabot/adapters-postgres';
+import {
+  createAesGcmSecretCipher,
+  createPostgresStorage,
+  createTestDatabase,
+  type PostgresStorage,
+} from '@prestabot/adapters-postgres';
 import { ManageTenants } from '@prestabot/application';
 import { expectOk } from '@prestabot/application/testing';
 import { type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
 import pg from 'pg';
 
-export type TestTenant = { readonly tenantId: string; readonly phoneNumberId: string; readonly accessToken: string };
+export type TestTenant = {
+  readonly tenantId: string;
+  readonly phoneNumberId: string;
+  readonly accessToken: string;
+};
 
 /** A deployment's surroundings: a fresh database with two tenants, the fake Graph API, and the environment. */
 export type TestDeployment = {
@@ -32,13 +41,19 @@ const freePort = (): Promise<number> =>
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 
 const randomKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
 
-export const prepareDeployment = async (serverUrl: string): Promise<TestDeployment & { readonly port: number }> => {
+export const prepareDeployment = async (
+  serverUrl: string,
+): Promise<TestDeployment & { readonly port: number }> => {
   const port = await freePort();
   const appSecret = `app-secret-${crypto.randomUUID()}`;
   const verifyToken = `verify-${crypto.randomUUID()}`;
@@ -58,10 +73,18 @@ export const prepareDeployment = async (serverUrl: string): Promise<TestDeployme
   const cipher = await expectOk(createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: key }));
   const storage = await expectOk(createPostgresStorage({ databaseUrl: database.url, cipher }));
   await expectOk(storage.migrate());
-  const manage = new ManageTenants({ directory: storage.directory, apps: storage.apps, unitOfWork: storage.unitOfWork, cipher, ids: { uuid: () => crypto.randomUUID() } });
+  const manage = new ManageTenants({
+    directory: storage.directory,
+    apps: storage.apps,
+    unitOfWork: storage.unitOfWork,
+    cipher,
+    ids: { uuid: () => crypto.randomUUID() },
+  });
   const tenants = [];
   for (const [index, spec] of tenantsSpec.entries()) {
-    const { tenantId } = await expectOk(manage.addTenant({ name: `Tenant ${index}`, wabaId: '102290129340398', ...spec }));
+    const { tenantId } = await expectOk(
+      manage.addTenant({ name: `Tenant ${index}`, wabaId: '102290129340398', ...spec }),
+    );
     tenants.push({ tenantId, ...spec });
   }
   const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
@@ -91,7 +114,11 @@ export const prepareDeployment = async (serverUrl: string): Promise<TestDeployme
     setDatabaseAvailable: async (available) => {
       const name = pg.escapeIdentifier(database.name);
       await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${available ? 'true' : 'false'}`);
-      if (!available) await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database.name]);
+      if (!available)
+        await admin.query(
+          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          [database.name],
+        );
     },
     close: async () => {
       await storage.close();

@@ -17,9 +17,16 @@ export type HostUnderTest = {
 const listeningPattern = /listening on (https?:\/\/[^\s"]+)/;
 
 /** Starts a host as a real process and resolves once it logs the URL it listens on. */
-export const spawnHost = (command: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<StartedHost> =>
+export const spawnHost = (
+  command: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>>,
+): Promise<StartedHost> =>
   new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(command, [...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(command, [...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let started = false;
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));

@@ -11,7 +11,11 @@ const text = (from: string, body: string) => ({ type: 'text' as const, body, fro
 
 const repliesTo = (fake: FakeGraph, phoneNumberId: string) => fake.accepted(phoneNumberId);
 
-const waitFor = async (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> => {
+const waitFor = async (
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -24,113 +28,197 @@ const waitFor = async (what: string, condition: () => boolean | Promise<boolean>
  * on real PostgreSQL, with the fake Graph API delivering signed webhooks and taking the replies.
  */
 export const describeHttpContract = (host: HostUnderTest): void => {
-  describe.skipIf(serverUrl === undefined)(`HTTP contract: ${host.name}${serverUrl === undefined ? ' (skipped: TEST_DATABASE_URL is not set)' : ''}`, () => {
-    let deployment: TestDeployment;
-    let running: StartedHost;
-    const url = (path: string) => `${running.url}${path}`;
-    const signedPost = async (body: string, path = '/webhook') => {
-      const bytes = new TextEncoder().encode(body);
-      return fetch(url(path), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': await signWebhookBody(bytes, deployment.appSecret) },
-        body: bytes,
+  describe.skipIf(serverUrl === undefined)(
+    `HTTP contract: ${host.name}${serverUrl === undefined ? ' (skipped: TEST_DATABASE_URL is not set)' : ''}`,
+    () => {
+      let deployment: TestDeployment;
+      let running: StartedHost;
+      const url = (path: string) => `${running.url}${path}`;
+      const signedPost = async (body: string, path = '/webhook') => {
+        const bytes = new TextEncoder().encode(body);
+        return fetch(url(path), {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            'x-hub-signature-256': await signWebhookBody(bytes, deployment.appSecret),
+          },
+          body: bytes,
+        });
+      };
+      const inboxCount = async (phoneNumberId: string) =>
+        Number(
+          (
+            await deployment.sql('SELECT count(*) AS n FROM prestabot.inbox WHERE phone_number_id = $1', [
+              phoneNumberId,
+            ])
+          )[0]?.n,
+        );
+
+      beforeAll(async () => {
+        deployment = await prepareDeployment(serverUrl!);
+        running = await host.start(deployment.env);
+      }, 180_000);
+
+      afterAll(async () => {
+        await running?.stop();
+        await deployment?.close();
+      }, 60_000);
+
+      it('answers the verification handshake with the raw challenge, and 403 to a wrong token', async () => {
+        const ok = await fetch(
+          url(
+            `/webhook?hub.mode=subscribe&hub.verify_token=${deployment.verifyToken}&hub.challenge=1158201444`,
+          ),
+        );
+        expect(ok.status).toBe(200);
+        expect(await ok.text()).toBe('1158201444');
+        const wrong = await fetch(url('/webhook?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1'));
+        expect(wrong.status).toBe(403);
+        expect(running.output()).not.toContain(deployment.verifyToken);
       });
-    };
-    const inboxCount = async (phoneNumberId: string) =>
-      Number((await deployment.sql('SELECT count(*) AS n FROM prestabot.inbox WHERE phone_number_id = $1', [phoneNumberId]))[0]?.n);
 
-    beforeAll(async () => {
-      deployment = await prepareDeployment(serverUrl!);
-      running = await host.start(deployment.env);
-    }, 180_000);
-
-    afterAll(async () => {
-      await running?.stop();
-      await deployment?.close();
-    }, 60_000);
-
-    it('answers the verification handshake with the raw challenge, and 403 to a wrong token', async () => {
-      const ok = await fetch(url(`/webhook?hub.mode=subscribe&hub.verify_token=${deployment.verifyToken}&hub.challenge=1158201444`));
-      expect(ok.status).toBe(200);
-      expect(await ok.text()).toBe('1158201444');
-      const wrong = await fetch(url('/webhook?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1'));
-      expect(wrong.status).toBe(403);
-      expect(running.output()).not.toContain(deployment.verifyToken);
-    });
-
-    it('takes a batch for two tenants and answers each from its own number, with its own token', async () => {
-      const [a, b] = deployment.tenants;
-      const deliveries = await deployment.fake.emitWebhook([
-        { kind: 'message', phoneNumberId: a.phoneNumberId, from: { waId: '56911110001', profileName: 'Ana' }, content: text('a', 'hola') },
-        { kind: 'message', phoneNumberId: b.phoneNumberId, from: { waId: '56911110002', profileName: 'Bea' }, content: text('b', 'menú') },
-      ]);
-      expect(deliveries.map((delivery) => delivery.attempts.at(-1)?.status)).toEqual([200]);
-      await waitFor('both replies', () => repliesTo(deployment.fake, a.phoneNumberId).length >= 1 && repliesTo(deployment.fake, b.phoneNumberId).length >= 1);
-      // The fake accepts a number's messages only with that number's token, so acceptance proves it.
-      expect(repliesTo(deployment.fake, a.phoneNumberId)[0]).toMatchObject({ recipient: { phone: '+56911110001' } });
-      expect(repliesTo(deployment.fake, b.phoneNumberId)[0]).toMatchObject({ recipient: { phone: '+56911110002' } });
-      expect(deployment.fake.stats(a.phoneNumberId).errors).toEqual({});
-    });
-
-    it('stores a redelivered message once and answers it once', async () => {
-      const [a] = deployment.tenants;
-      const before = repliesTo(deployment.fake, a.phoneNumberId).length;
-      const wamid = `wamid.dup.${crypto.randomUUID()}`;
-      const deliveries = await deployment.fake.emitWebhook(
-        [{ kind: 'message', phoneNumberId: a.phoneNumberId, wamid, from: { waId: '56911110003' }, content: text('c', 'hola') }],
-        { duplicates: 2 },
-      );
-      expect(deliveries.map((delivery) => delivery.attempts.at(-1)?.status)).toEqual([200, 200, 200]);
-      await waitFor('the reply', () => repliesTo(deployment.fake, a.phoneNumberId).length > before);
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(repliesTo(deployment.fake, a.phoneNumberId).length).toBe(before + 1);
-      expect(Number((await deployment.sql('SELECT count(*) AS n FROM prestabot.inbox WHERE delivery_key = $1', [wamid]))[0]?.n)).toBe(1);
-    });
-
-    it('acknowledges a number nobody has with 200 and stores nothing for it', async () => {
-      const deliveries = await deployment.fake.emitWebhook([
-        { kind: 'message', phoneNumberId: deployment.strangerNumber, from: { waId: '56911110004' }, content: text('d', 'hola') },
-      ]);
-      expect(deliveries[0]?.attempts.at(-1)?.status).toBe(200);
-      expect(await inboxCount(deployment.strangerNumber)).toBe(0);
-      expect(running.output()).toContain(`prestabot numbers add --tenant <tenant-id> --phone-number-id ${deployment.strangerNumber}`);
-    });
-
-    it('refuses a wrong signature with 401, and bad bodies with 400 and 413, storing nothing', async () => {
-      const [a] = deployment.tenants;
-      const before = await inboxCount(a.phoneNumberId);
-      const forged = await deployment.fake.emitWebhook(
-        [{ kind: 'message', phoneNumberId: a.phoneNumberId, from: { waId: '56911110005' }, content: text('e', 'hola') }],
-        { signWith: 'not-the-app-secret' },
-      );
-      expect(forged[0]?.attempts.at(-1)?.status).toBe(401);
-      expect((await fetch(url('/webhook'), { method: 'POST', body: '{}' })).status).toBe(401);
-      expect((await signedPost('{not json')).status).toBe(400);
-      expect((await signedPost(JSON.stringify({ object: 'page', entry: [] }))).status).toBe(400);
-      const oversize = await fetch(url('/webhook'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: new Uint8Array(3 * 1024 * 1024 + 1) });
-      expect(oversize.status).toBe(413);
-      expect(await inboxCount(a.phoneNumberId)).toBe(before);
-    });
-
-    it('reports health, and answers 503 while the database is down so Meta retries, losing nothing', async () => {
-      const [a] = deployment.tenants;
-      expect((await fetch(url('/healthz'))).status).toBe(200);
-      const before = repliesTo(deployment.fake, a.phoneNumberId).length;
-      await deployment.setDatabaseAvailable(false);
-      try {
-        const refused = await deployment.fake.emitWebhook([
-          { kind: 'message', phoneNumberId: a.phoneNumberId, wamid: 'wamid.during-outage', from: { waId: '56911110006' }, content: text('f', 'hola') },
+      it('takes a batch for two tenants and answers each from its own number, with its own token', async () => {
+        const [a, b] = deployment.tenants;
+        const deliveries = await deployment.fake.emitWebhook([
+          {
+            kind: 'message',
+            phoneNumberId: a.phoneNumberId,
+            from: { waId: '56911110001', profileName: 'Ana' },
+            content: text('a', 'hola'),
+          },
+          {
+            kind: 'message',
+            phoneNumberId: b.phoneNumberId,
+            from: { waId: '56911110002', profileName: 'Bea' },
+            content: text('b', 'menú'),
+          },
         ]);
-        expect(refused[0]?.attempts.at(-1)?.status).toBe(503);
-        expect((await fetch(url('/healthz'))).status).toBe(503);
-      } finally {
-        await deployment.setDatabaseAvailable(true);
-      }
-      const retried = await deployment.fake.emitWebhook([
-        { kind: 'message', phoneNumberId: a.phoneNumberId, wamid: 'wamid.during-outage', from: { waId: '56911110006' }, content: text('f', 'hola') },
-      ]);
-      expect(retried[0]?.attempts.at(-1)?.status).toBe(200);
-      await waitFor('the reply after the outage', () => repliesTo(deployment.fake, a.phoneNumberId).length > before);
-    });
-  });
+        expect(deliveries.map((delivery) => delivery.attempts.at(-1)?.status)).toEqual([200]);
+        await waitFor(
+          'both replies',
+          () =>
+            repliesTo(deployment.fake, a.phoneNumberId).length >= 1 &&
+            repliesTo(deployment.fake, b.phoneNumberId).length >= 1,
+        );
+        // The fake accepts a number's messages only with that number's token, so acceptance proves it.
+        expect(repliesTo(deployment.fake, a.phoneNumberId)[0]).toMatchObject({
+          recipient: { phone: '+56911110001' },
+        });
+        expect(repliesTo(deployment.fake, b.phoneNumberId)[0]).toMatchObject({
+          recipient: { phone: '+56911110002' },
+        });
+        expect(deployment.fake.stats(a.phoneNumberId).errors).toEqual({});
+      });
+
+      it('stores a redelivered message once and answers it once', async () => {
+        const [a] = deployment.tenants;
+        const before = repliesTo(deployment.fake, a.phoneNumberId).length;
+        const wamid = `wamid.dup.${crypto.randomUUID()}`;
+        const deliveries = await deployment.fake.emitWebhook(
+          [
+            {
+              kind: 'message',
+              phoneNumberId: a.phoneNumberId,
+              wamid,
+              from: { waId: '56911110003' },
+              content: text('c', 'hola'),
+            },
+          ],
+          { duplicates: 2 },
+        );
+        expect(deliveries.map((delivery) => delivery.attempts.at(-1)?.status)).toEqual([200, 200, 200]);
+        await waitFor('the reply', () => repliesTo(deployment.fake, a.phoneNumberId).length > before);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        expect(repliesTo(deployment.fake, a.phoneNumberId).length).toBe(before + 1);
+        expect(
+          Number(
+            (
+              await deployment.sql('SELECT count(*) AS n FROM prestabot.inbox WHERE delivery_key = $1', [
+                wamid,
+              ])
+            )[0]?.n,
+          ),
+        ).toBe(1);
+      });
+
+      it('acknowledges a number nobody has with 200 and stores nothing for it', async () => {
+        const deliveries = await deployment.fake.emitWebhook([
+          {
+            kind: 'message',
+            phoneNumberId: deployment.strangerNumber,
+            from: { waId: '56911110004' },
+            content: text('d', 'hola'),
+          },
+        ]);
+        expect(deliveries[0]?.attempts.at(-1)?.status).toBe(200);
+        expect(await inboxCount(deployment.strangerNumber)).toBe(0);
+        expect(running.output()).toContain(
+          `prestabot numbers add --tenant <tenant-id> --phone-number-id ${deployment.strangerNumber}`,
+        );
+      });
+
+      it('refuses a wrong signature with 401, and bad bodies with 400 and 413, storing nothing', async () => {
+        const [a] = deployment.tenants;
+        const before = await inboxCount(a.phoneNumberId);
+        const forged = await deployment.fake.emitWebhook(
+          [
+            {
+              kind: 'message',
+              phoneNumberId: a.phoneNumberId,
+              from: { waId: '56911110005' },
+              content: text('e', 'hola'),
+            },
+          ],
+          { signWith: 'not-the-app-secret' },
+        );
+        expect(forged[0]?.attempts.at(-1)?.status).toBe(401);
+        expect((await fetch(url('/webhook'), { method: 'POST', body: '{}' })).status).toBe(401);
+        expect((await signedPost('{not json')).status).toBe(400);
+        expect((await signedPost(JSON.stringify({ object: 'page', entry: [] }))).status).toBe(400);
+        const oversize = await fetch(url('/webhook'), {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: new Uint8Array(3 * 1024 * 1024 + 1),
+        });
+        expect(oversize.status).toBe(413);
+        expect(await inboxCount(a.phoneNumberId)).toBe(before);
+      });
+
+      it('reports health, and answers 503 while the database is down so Meta retries, losing nothing', async () => {
+        const [a] = deployment.tenants;
+        expect((await fetch(url('/healthz'))).status).toBe(200);
+        const before = repliesTo(deployment.fake, a.phoneNumberId).length;
+        await deployment.setDatabaseAvailable(false);
+        try {
+          const refused = await deployment.fake.emitWebhook([
+            {
+              kind: 'message',
+              phoneNumberId: a.phoneNumberId,
+              wamid: 'wamid.during-outage',
+              from: { waId: '56911110006' },
+              content: text('f', 'hola'),
+            },
+          ]);
+          expect(refused[0]?.attempts.at(-1)?.status).toBe(503);
+          expect((await fetch(url('/healthz'))).status).toBe(503);
+        } finally {
+          await deployment.setDatabaseAvailable(true);
+        }
+        const retried = await deployment.fake.emitWebhook([
+          {
+            kind: 'message',
+            phoneNumberId: a.phoneNumberId,
+            wamid: 'wamid.during-outage',
+            from: { waId: '56911110006' },
+            content: text('f', 'hola'),
+          },
+        ]);
+        expect(retried[0]?.attempts.at(-1)?.status).toBe(200);
+        await waitFor(
+          'the reply after the outage',
+          () => repliesTo(deployment.fake, a.phoneNumberId).length > before,
+        );
+      });
+    },
+  );
 };

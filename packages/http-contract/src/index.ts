@@ -1,3 +1,3 @@
 export { prepareDeployment, type TestDeployment, type TestTenant } from './deployment.ts';
-export { describeHttpContract } from './http-contract.ts';
 export { type HostUnderTest, type StartedHost, spawnHost } from './host-process.ts';
+export { describeHttpContract } from './http-contract.ts';

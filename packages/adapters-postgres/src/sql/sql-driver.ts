@@ -47,7 +47,9 @@ const withoutNul = (param: unknown): unknown =>
  */
 const connectionErrorOf = (error: unknown): StorageError => {
   const mapped = storageErrorOf(error);
-  return mapped.reason === 'unexpected' ? storageError('unavailable', `cannot get a database connection: ${mapped.message}`) : mapped;
+  return mapped.reason === 'unexpected'
+    ? storageError('unavailable', `cannot get a database connection: ${mapped.message}`)
+    : mapped;
 };
 
 /** A string as an SQL literal, correct whatever `standard_conforming_strings` says. */

@@ -226,7 +226,12 @@ export class LoanActions {
       case 'claim_returned':
         return replyAnd(
           texts.actions.claimSentToBorrower(facts),
-          tell(lender, texts.actions.claimToLender(facts), ['confirm_return', 'deny_return'], 'loan_return_claim'),
+          tell(
+            lender,
+            texts.actions.claimToLender(facts),
+            ['confirm_return', 'deny_return'],
+            'loan_return_claim',
+          ),
           lender,
         );
       case 'confirm_return':

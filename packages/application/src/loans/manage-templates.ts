@@ -1,8 +1,24 @@
-import { type AgreementAction, agreementActions, err, errAsync, ok, parseTenantId, type Result, type ResultAsync, safeTry } from '@prestabot/domain';
+import {
+  type AgreementAction,
+  agreementActions,
+  err,
+  errAsync,
+  ok,
+  parseTenantId,
+  type Result,
+  type ResultAsync,
+  safeTry,
+} from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { InvalidInput } from '../manage-tenants/manage-tenants.ts';
 import type { TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
-import { type RegisteredTemplate, type TemplatePurpose, type TemplateVariable, templatePurposes, templateVariables } from './loan-stores.port.ts';
+import {
+  type RegisteredTemplate,
+  type TemplatePurpose,
+  type TemplateVariable,
+  templatePurposes,
+  templateVariables,
+} from './loan-stores.port.ts';
 
 export type TemplateInput = {
   readonly tenant: string;
@@ -15,11 +31,23 @@ export type TemplateInput = {
   readonly quickReplies?: string;
 };
 
-export type ManageTemplatesError = InvalidInput | { readonly type: 'tenant_not_found'; readonly tenantId: string } | StorageError;
+export type ManageTemplatesError =
+  | InvalidInput
+  | { readonly type: 'tenant_not_found'; readonly tenantId: string }
+  | StorageError;
 
-const invalid = (field: string, value: string, expected: string): InvalidInput => ({ type: 'invalid_input', field, value, expected });
+const invalid = (field: string, value: string, expected: string): InvalidInput => ({
+  type: 'invalid_input',
+  field,
+  value,
+  expected,
+});
 
-const listOf = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter((item) => item !== '');
+const listOf = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 
 const parametersOf = (value: string | undefined): Result<RegisteredTemplate['parameters'], InvalidInput> => {
   const parameters: { variable: TemplateVariable; name?: string }[] = [];
@@ -27,8 +55,16 @@ const parametersOf = (value: string | undefined): Result<RegisteredTemplate['par
     const [first, second] = item.split('=').map((part) => part.trim());
     const variableName = second ?? first ?? '';
     const variable = templateVariables.find((candidate) => candidate === variableName);
-    if (variable === undefined) return err(invalid('--parameters', item, `values from ${templateVariables.join(', ')}, optionally as name=value`));
-    if (second !== undefined && !/^[a-z_]{1,20}$/.test(first ?? '')) return err(invalid('--parameters', item, 'a parameter name of a-z and _ (at most 20)'));
+    if (variable === undefined)
+      return err(
+        invalid(
+          '--parameters',
+          item,
+          `values from ${templateVariables.join(', ')}, optionally as name=value`,
+        ),
+      );
+    if (second !== undefined && !/^[a-z_]{1,20}$/.test(first ?? ''))
+      return err(invalid('--parameters', item, 'a parameter name of a-z and _ (at most 20)'));
     parameters.push(second === undefined ? { variable } : { variable, name: first! });
   }
   return ok(parameters);
@@ -38,7 +74,8 @@ const quickRepliesOf = (value: string | undefined): Result<readonly AgreementAct
   const actions: AgreementAction[] = [];
   for (const item of listOf(value)) {
     const action = agreementActions.find((candidate) => candidate === item);
-    if (action === undefined) return err(invalid('--quick-replies', item, `actions from ${agreementActions.join(', ')}`));
+    if (action === undefined)
+      return err(invalid('--quick-replies', item, `actions from ${agreementActions.join(', ')}`));
     actions.push(action);
   }
   return ok(actions);
@@ -55,11 +92,18 @@ export class ManageTemplates {
   add(input: TemplateInput): ResultAsync<RegisteredTemplate, ManageTemplatesError> {
     const unitOfWork = this.#unitOfWork;
     return safeTry(async function* () {
-      const tenantId = yield* parseTenantId(input.tenant).mapErr(() => invalid('--tenant', input.tenant, 'a tenant id (UUID) from `prestabot tenants list`'));
-      const purpose = templatePurposes.find((candidate): candidate is TemplatePurpose => candidate === input.purpose);
-      if (purpose === undefined) return err(invalid('--purpose', input.purpose, `one of ${templatePurposes.join(', ')}`));
-      if (!/^[a-z0-9_]{1,512}$/.test(input.name)) return err(invalid('--name', input.name, 'the template name from WhatsApp Manager (a-z, 0-9, _)'));
-      if (!/^[a-z]{2,3}(_[A-Z]{2})?$/.test(input.language)) return err(invalid('--language', input.language, 'a language code such as es or es_CL'));
+      const tenantId = yield* parseTenantId(input.tenant).mapErr(() =>
+        invalid('--tenant', input.tenant, 'a tenant id (UUID) from `prestabot tenants list`'),
+      );
+      const purpose = templatePurposes.find(
+        (candidate): candidate is TemplatePurpose => candidate === input.purpose,
+      );
+      if (purpose === undefined)
+        return err(invalid('--purpose', input.purpose, `one of ${templatePurposes.join(', ')}`));
+      if (!/^[a-z0-9_]{1,512}$/.test(input.name))
+        return err(invalid('--name', input.name, 'the template name from WhatsApp Manager (a-z, 0-9, _)'));
+      if (!/^[a-z]{2,3}(_[A-Z]{2})?$/.test(input.language))
+        return err(invalid('--language', input.language, 'a language code such as es or es_CL'));
       const template: RegisteredTemplate = {
         purpose,
         name: input.name,
@@ -70,8 +114,11 @@ export class ManageTemplates {
       yield* unitOfWork.run(tenantId, (repositories) =>
         repositories.tenant
           .current()
-          .andThen((tenant): ResultAsync<void, ManageTemplatesError> =>
-            tenant === undefined ? errAsync({ type: 'tenant_not_found', tenantId }) : repositories.templates.upsert(template),
+          .andThen(
+            (tenant): ResultAsync<void, ManageTemplatesError> =>
+              tenant === undefined
+                ? errAsync({ type: 'tenant_not_found', tenantId })
+                : repositories.templates.upsert(template),
           ),
       );
       return ok(template);
@@ -81,7 +128,9 @@ export class ManageTemplates {
   list(tenant: string): ResultAsync<readonly RegisteredTemplate[], ManageTemplatesError> {
     const unitOfWork = this.#unitOfWork;
     return safeTry(async function* () {
-      const tenantId = yield* parseTenantId(tenant).mapErr(() => invalid('--tenant', tenant, 'a tenant id (UUID) from `prestabot tenants list`'));
+      const tenantId = yield* parseTenantId(tenant).mapErr(() =>
+        invalid('--tenant', tenant, 'a tenant id (UUID) from `prestabot tenants list`'),
+      );
       return ok(yield* unitOfWork.run(tenantId, (repositories) => repositories.templates.list()));
     });
   }

@@ -24,7 +24,7 @@ export const systemTimers: Timers = {
 };
 
 /**
- * The guard's window: the pacing margin of the claim's slots (`rate` slots span 1000/0.98 ms), so the
+ * The guard's window: the pacing margin of the claim's slots (`rate` slots span 1000/`sendRateShare` ms), so the
  * guard never holds a send that keeps to its slot, and a send it releases late still keeps the margin
  * against the jitter between leaving this process and Meta counting it.
  */

@@ -1,0 +1,29 @@
+export {
+  type DecryptedFlowRequest,
+  decryptFlowRequest,
+  decryptFlowResponse,
+  type EncryptedFlowRequest,
+  encryptFlowRequest,
+  encryptFlowResponse,
+  type FlowDecryptionError,
+  type FlowResponseDecryptionError,
+  type JsonObject,
+  type SealedFlowRequest,
+} from './flow-crypto.ts';
+export { type FlowRequest, type FlowRequestError, parseFlowRequest } from './flow-request.ts';
+export {
+  type FlowTokenClaims,
+  type FlowTokenError,
+  type FlowTokenSecret,
+  issueFlowToken,
+  verifyFlowToken,
+} from './flow-token.ts';
+export {
+  describeFlowKeyError,
+  type FlowKeyError,
+  type FlowPrivateKey,
+  type GeneratedFlowKey,
+  generateFlowKey,
+  importFlowPrivateKey,
+  importFlowPublicKey,
+} from './keys.ts';
