@@ -5,6 +5,7 @@ export {
   type FakeGraphOptions,
   startFakeGraph,
 } from './fake-graph.ts';
+export * from './flows/index.ts';
 export { type GraphErrorSpec, httpStatusOf } from './graph-errors.ts';
 export { metaPairLimit, type PairLimitSettings } from './limits.ts';
 export type {

@@ -6,6 +6,8 @@ export type StartedHost = {
   readonly output: () => string;
   /** SIGTERM, then waits for a graceful exit (SIGKILL after 15 s). */
   readonly stop: () => Promise<number | null>;
+  /** SIGKILL: a crash, with no chance to finish anything. */
+  readonly kill: () => Promise<void>;
 };
 
 /** What a host does with a deployment's environment: start, and say where it listens. */
@@ -16,11 +18,15 @@ export type HostUnderTest = {
 
 const listeningPattern = /listening on (https?:\/\/[^\s"]+)/;
 
-/** Starts a host as a real process and resolves once it logs the URL it listens on. */
+/**
+ * Starts a host as a real process and resolves once it logs the URL it listens on (or, for a process
+ * without HTTP, once `ready` matches; its URL is then empty).
+ */
 export const spawnHost = (
   command: string,
   args: readonly string[],
   env: Readonly<Record<string, string>>,
+  ready: RegExp = listeningPattern,
 ): Promise<StartedHost> =>
   new Promise((resolve, reject) => {
     const child: ChildProcess = spawn(command, [...args], {
@@ -36,13 +42,19 @@ export const spawnHost = (
     }, 90_000);
     const collect = (chunk: Buffer) => {
       output += chunk.toString();
-      const url = listeningPattern.exec(output)?.[1];
-      if (url === undefined || started) return;
+      const match = ready.exec(output);
+      if (match === null || started) return;
+      const url = match[1] ?? '';
       started = true;
       clearTimeout(timer);
       resolve({
         url,
         output: () => output,
+        kill: async () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          child.kill('SIGKILL');
+          await exited;
+        },
         stop: async () => {
           if (child.exitCode !== null) return child.exitCode;
           child.kill('SIGTERM');

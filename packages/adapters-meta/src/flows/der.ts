@@ -5,8 +5,9 @@ import { concatBytes } from './encoding.ts';
 
 const derTag = { integer: 0x02, octetString: 0x04, null: 0x05, objectIdentifier: 0x06, sequence: 0x30 };
 
-/** rsaEncryption, 1.2.840.113549.1.1.1 */
+/** rsaEncryption (PKCS#1): the algorithm of every RSA key OpenSSL writes, and the only one Flows takes. */
 export const rsaEncryptionOid = '1.2.840.113549.1.1.1';
+/** The same OID, DER-encoded. */
 const rsaEncryptionOidBytes = Uint8Array.of(0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01);
 
 type DerElement = { readonly tag: number; readonly content: Uint8Array; readonly end: number };

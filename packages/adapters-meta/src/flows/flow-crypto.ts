@@ -1,10 +1,8 @@
 import { err, errAsync, ok, Result, ResultAsync } from '@prestabot/domain';
 import * as z from 'zod';
+import type { JsonObject } from '../graph/wire.ts';
 import { base64ToBytes, bytesToBase64 } from './encoding.ts';
 import type { FlowPrivateKey } from './keys.ts';
-
-/** Flows requests and responses are JSON objects. */
-export type JsonObject = { readonly [key: string]: unknown };
 
 /** The body WhatsApp POSTs to the Flows endpoint; every field is standard base64. */
 export type EncryptedFlowRequest = {

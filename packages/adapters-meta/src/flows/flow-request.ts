@@ -1,6 +1,6 @@
 import { err, ok, type Result } from '@prestabot/domain';
 import * as z from 'zod';
-import type { JsonObject } from './flow-crypto.ts';
+import type { JsonObject } from '../graph/wire.ts';
 
 /** A decrypted Flows request (data API 3.0), by what the endpoint has to do with it. */
 export type FlowRequest =

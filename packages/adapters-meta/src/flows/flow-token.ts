@@ -43,8 +43,9 @@ export type FlowTokenSecret = string | Uint8Array<ArrayBuffer>;
 const version = 'v1';
 const tokenPattern = /^v1\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 const uuidBytes = 16;
-const nonceBytes = 8;
-const fixedBytes = uuidBytes * 2 + 8 + nonceBytes;
+const expiryOffset = uuidBytes * 2;
+const nonceOffset = expiryOffset + 8;
+const fixedBytes = nonceOffset + 8;
 const maxTextBytes = 255;
 
 const encoder = new TextEncoder();
@@ -94,14 +95,15 @@ const importMacKey = (secret: FlowTokenSecret, usage: 'sign' | 'verify'): Promis
 /** Claims come from our own code: an unencodable one is a bug, so it throws. */
 const packClaims = (claims: FlowTokenClaims): Uint8Array => {
   const expiresAtMs = claims.expiresAt.getTime();
-  if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs < 0)
+  if (!Number.isSafeInteger(expiresAtMs) || expiresAtMs < 0) {
     throw new RangeError('expiresAt is not a valid date');
+  }
   const fixed = new Uint8Array(fixedBytes);
   const view = new DataView(fixed.buffer);
   fixed.set(uuidToBytes(claims.tenantId), 0);
   fixed.set(uuidToBytes(claims.contactId), uuidBytes);
-  view.setBigUint64(uuidBytes * 2, BigInt(expiresAtMs));
-  fixed.set(crypto.getRandomValues(new Uint8Array(nonceBytes)), uuidBytes * 2 + 8);
+  view.setBigUint64(expiryOffset, BigInt(expiresAtMs));
+  fixed.set(crypto.getRandomValues(new Uint8Array(fixedBytes - nonceOffset)), nonceOffset);
   return concatBytes(
     fixed,
     lengthPrefixed(claims.phoneNumberId),
@@ -120,12 +122,12 @@ const unpackClaims = (packed: Uint8Array<ArrayBuffer>): Result<FlowTokenClaims, 
     return ok({
       tenantId: yield* parseTenantId(bytesToUuid(packed.subarray(0, uuidBytes))).mapErr(() => invalid),
       phoneNumberId: yield* parsePhoneNumberId(phoneNumberId).mapErr(() => invalid),
-      contactId: yield* parseContactId(bytesToUuid(packed.subarray(uuidBytes, uuidBytes * 2))).mapErr(
+      contactId: yield* parseContactId(bytesToUuid(packed.subarray(uuidBytes, expiryOffset))).mapErr(
         () => invalid,
       ),
       flow,
       flowId,
-      expiresAt: new Date(Number(view.getBigUint64(uuidBytes * 2))),
+      expiresAt: new Date(Number(view.getBigUint64(expiryOffset))),
     });
   });
 

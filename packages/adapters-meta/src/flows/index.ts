@@ -7,7 +7,6 @@ export {
   encryptFlowResponse,
   type FlowDecryptionError,
   type FlowResponseDecryptionError,
-  type JsonObject,
   type SealedFlowRequest,
 } from './flow-crypto.ts';
 export { type FlowRequest, type FlowRequestError, parseFlowRequest } from './flow-request.ts';

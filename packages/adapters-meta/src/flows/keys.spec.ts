@@ -1,7 +1,13 @@
 // Fixtures come from Node's OpenSSL, an implementation independent of the WebCrypto code under test.
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { describeFlowKeyError, type FlowKeyError, generateFlowKey, importFlowPrivateKey, importFlowPublicKey } from './keys.ts';
+import {
+  describeFlowKeyError,
+  type FlowKeyError,
+  generateFlowKey,
+  importFlowPrivateKey,
+  importFlowPublicKey,
+} from './keys.ts';
 
 type RsaPems = { readonly pkcs1: string; readonly pkcs8: string; readonly spki: string };
 
@@ -49,7 +55,10 @@ describe('importFlowPrivateKey', () => {
     ['Windows line ends', (pem: string) => pem.replaceAll('\n', '\r\n')],
     ['literal \\n from an environment variable', (pem: string) => pem.trim().replaceAll('\n', '\\n')],
     ['surrounding text and spaces', (pem: string) => `key for +56 9:\n  ${pem}  \n`],
-    ['a certificate before it', (pem: string) => `${rsa2048.spki.replaceAll('PUBLIC KEY', 'CERTIFICATE')}${pem}`],
+    [
+      'a certificate before it',
+      (pem: string) => `${rsa2048.spki.replaceAll('PUBLIC KEY', 'CERTIFICATE')}${pem}`,
+    ],
   ])('reads a PEM with %s', async (_case, reshape) => {
     const key = (await importFlowPrivateKey(reshape(rsa2048.pkcs1)))._unsafeUnwrap();
 
@@ -79,7 +88,12 @@ describe('importFlowPrivateKey', () => {
     ['EC (PKCS#8)', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'pkcs8', 'EC'],
     ['EC (SEC1)', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'sec1', 'EC'],
     ['Ed25519', () => generateKeyPairSync('ed25519').privateKey, 'pkcs8', 'Ed25519'],
-    ['RSASSA-PSS', () => generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey, 'pkcs8', 'RSASSA-PSS'],
+    [
+      'RSASSA-PSS',
+      () => generateKeyPairSync('rsa-pss', { modulusLength: 2048 }).privateKey,
+      'pkcs8',
+      'RSASSA-PSS',
+    ],
   ] as const)('refuses an %s key as not RSA', async (_case, generate, type, algorithm) => {
     const pem = generate().export({ type, format: 'pem' }).toString();
 
@@ -89,7 +103,11 @@ describe('importFlowPrivateKey', () => {
   it.each([['PKCS#8', 'pkcs8'] as const, ['PKCS#1', 'pkcs1'] as const])(
     'refuses a 1024-bit %s key',
     async (_case, format) => {
-      await expectKeyError(rsaPems(1024)[format], { type: 'key_too_small', modulusLength: 1024, minimum: 2048 });
+      await expectKeyError(rsaPems(1024)[format], {
+        type: 'key_too_small',
+        modulusLength: 1024,
+        minimum: 2048,
+      });
     },
   );
 
@@ -138,7 +156,10 @@ describe('importFlowPublicKey', () => {
       label: 'PRIVATE KEY',
       expected: 'PUBLIC KEY',
     });
-    expect((await importFlowPublicKey(ecPublic))._unsafeUnwrapErr()).toEqual({ type: 'not_rsa', algorithm: 'EC' });
+    expect((await importFlowPublicKey(ecPublic))._unsafeUnwrapErr()).toEqual({
+      type: 'not_rsa',
+      algorithm: 'EC',
+    });
     expect((await importFlowPublicKey(rsaPems(1024).spki))._unsafeUnwrapErr()).toEqual({
       type: 'key_too_small',
       modulusLength: 1024,
@@ -152,7 +173,9 @@ describe('generateFlowKey', () => {
     const { privateKeyPem, key } = await generateFlowKey();
     const opened = createPrivateKey(privateKeyPem);
 
-    expect(privateKeyPem).toMatch(/^-----BEGIN PRIVATE KEY-----\n([A-Za-z0-9+/=]{1,64}\n)+-----END PRIVATE KEY-----\n$/);
+    expect(privateKeyPem).toMatch(
+      /^-----BEGIN PRIVATE KEY-----\n([A-Za-z0-9+/=]{1,64}\n)+-----END PRIVATE KEY-----\n$/,
+    );
     expect(opened.asymmetricKeyDetails?.modulusLength).toBe(2048);
     expect(key.publicKeyPem).toBe(createPublicKey(opened).export({ type: 'spki', format: 'pem' }));
     expect(key.fingerprint).toMatch(/^[0-9a-f]{16}$/);

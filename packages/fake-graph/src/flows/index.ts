@@ -1,0 +1,6 @@
+export {
+  FakeFlowsClient,
+  type FakeFlowsClientOptions,
+  type FlowErrorNotification,
+  type FlowExchange,
+} from './fake-flows-client.ts';

@@ -1,0 +1,142 @@
+import { fileURLToPath } from 'node:url';
+import { expectOk, maxInAnySecond, textOutboxEntry } from '@prestabot/application/testing';
+import type { E164, PhoneNumberId, TenantId } from '@prestabot/domain';
+import {
+  prepareDeployment,
+  type StartedHost,
+  spawnHost,
+  type TestDeployment,
+} from '@prestabot/http-contract';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const serverUrl = process.env.TEST_DATABASE_URL;
+const workerReady = /worker running/;
+
+const waitFor = async (
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+describe.skipIf(serverUrl === undefined)(
+  `workers on real PostgreSQL${serverUrl === undefined ? ' (skipped: TEST_DATABASE_URL is not set)' : ''}`,
+  () => {
+    let deployment: TestDeployment;
+    const running: StartedHost[] = [];
+    const start = async (...args: string[]) => {
+      const host = await spawnHost(
+        process.execPath,
+        [cli, ...args],
+        deployment.env,
+        args[0] === 'worker' ? workerReady : undefined,
+      );
+      running.push(host);
+      return host;
+    };
+
+    beforeAll(async () => {
+      deployment = await prepareDeployment(serverUrl!);
+    }, 180_000);
+
+    afterAll(async () => {
+      for (const host of running) await host.stop();
+      await deployment?.close();
+    }, 60_000);
+
+    it('loses nothing and answers every message once when the worker is killed mid-run and restarted', async () => {
+      const [a, b] = deployment.tenants;
+      await start('serve', '--no-worker');
+      const worker = await start('worker');
+      const senders = Array.from({ length: 40 }, (_, index) => `5691234${String(index).padStart(4, '0')}`);
+      const items = senders.map((waId, index) => ({
+        kind: 'message' as const,
+        phoneNumberId: (index % 2 === 0 ? a : b).phoneNumberId,
+        from: { waId },
+        content: { type: 'text' as const, body: 'hola' },
+      }));
+      const delivered = await deployment.fake.emitWebhook(items);
+      expect(delivered.every((delivery) => delivery.attempts.at(-1)?.status === 200)).toBe(true);
+      const replies = () => [
+        ...deployment.fake.accepted(a.phoneNumberId),
+        ...deployment.fake.accepted(b.phoneNumberId),
+      ];
+      await waitFor('the first replies', () => replies().length >= 5, 30_000);
+      await worker.kill();
+      const atCrash = replies().length;
+      // Sends that Graph had taken but the dead worker had not yet recorded may go out again: at-least-once.
+      const inFlightAtCrash = Number(
+        (
+          await deployment.sql(
+            "SELECT count(*) AS n FROM prestabot.outbox WHERE status = 'pending' AND leased_until IS NOT NULL",
+          )
+        )[0]?.n,
+      );
+      await start('worker');
+      await waitFor(
+        'every reply',
+        () => new Set(replies().map((reply) => JSON.stringify(reply.recipient))).size === senders.length,
+        90_000,
+      );
+      const perRecipient = new Map<string, number>();
+      for (const reply of replies())
+        perRecipient.set(
+          JSON.stringify(reply.recipient),
+          (perRecipient.get(JSON.stringify(reply.recipient)) ?? 0) + 1,
+        );
+      expect(perRecipient.size).toBe(senders.length);
+      const duplicated = [...perRecipient.values()].filter((count) => count > 1).length;
+      expect(duplicated).toBeLessThanOrEqual(inFlightAtCrash);
+      expect(atCrash).toBeLessThan(senders.length);
+      const inbox = await deployment.sql(
+        'SELECT count(*) FILTER (WHERE processed_at IS NOT NULL) AS done, count(*) AS total FROM prestabot.inbox',
+      );
+      expect(inbox[0]).toEqual({ done: String(senders.length), total: String(senders.length) });
+      // One reply decided per message, however often processing was attempted.
+      expect(Number((await deployment.sql('SELECT count(*) AS n FROM prestabot.outbox'))[0]?.n)).toBe(
+        senders.length,
+      );
+    }, 180_000);
+
+    it('keeps a number under its rate in every second with two worker processes, and close to it', async () => {
+      const [a] = deployment.tenants;
+      await deployment.sql(
+        'UPDATE prestabot.whatsapp_numbers SET rate_per_second = 20 WHERE phone_number_id = $1',
+        [a.phoneNumberId],
+      );
+      deployment.fake.registerNumber({
+        phoneNumberId: a.phoneNumberId,
+        accessToken: a.accessToken,
+        ratePerSecond: 20,
+      });
+      deployment.fake.clearRecords();
+      for (const host of running.splice(0)) await host.stop();
+      const backlog = Array.from({ length: 120 }, (_, index) =>
+        textOutboxEntry(a.phoneNumberId as PhoneNumberId, {
+          to: `+5699${String(index).padStart(7, '0')}` as E164,
+          at: new Date(),
+        }),
+      );
+      await expectOk(
+        deployment.storage.unitOfWork.run(a.tenantId as TenantId, (r) => r.outbox.enqueue(backlog)),
+      );
+      await Promise.all([start('worker'), start('worker')]);
+      await waitFor(
+        'the backlog',
+        () => deployment.fake.accepted(a.phoneNumberId).length >= backlog.length,
+        90_000,
+      );
+      const times = deployment.fake.accepted(a.phoneNumberId).map((message) => new Date(message.receivedAt));
+      expect(maxInAnySecond(times)).toBeLessThanOrEqual(20);
+      const spanSeconds = (Math.max(...times.map(Number)) - Math.min(...times.map(Number))) / 1000;
+      expect((times.length - 1) / spanSeconds).toBeGreaterThanOrEqual(20 * 0.9);
+      expect(deployment.fake.stats(a.phoneNumberId).errors['130429']).toBeUndefined();
+    }, 180_000);
+  },
+);
