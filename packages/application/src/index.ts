@@ -2,6 +2,7 @@ export * from './dispatch-outbox/backoff.ts';
 export * from './dispatch-outbox/send-pacing.ts';
 export * from './dispatch-outbox/send-queued-message.ts';
 export * from './errors.ts';
+export * from './flows/flow-stores.port.ts';
 export * from './handle-inbound/handle-inbound.ts';
 export * from './handle-inbound/inbound-responder.port.ts';
 export * from './handle-inbound/interactive-ids.ts';

@@ -1,3 +1,4 @@
+import type { FlowKeyDirectory } from './flows/flow-stores.port.ts';
 import type { HandleInbound } from './handle-inbound/handle-inbound.ts';
 import type { InboundResponder } from './handle-inbound/inbound-responder.port.ts';
 import type { ReminderQueue } from './loans/loan-stores.port.ts';
@@ -35,6 +36,7 @@ export const portTokens = {
   inboxQueue: token<InboxQueue>('InboxQueue'),
   outboxQueue: token<OutboxQueue>('OutboxQueue'),
   reminderQueue: token<ReminderQueue>('ReminderQueue'),
+  flowKeyDirectory: token<FlowKeyDirectory>('FlowKeyDirectory'),
   messagingGateway: token<MessagingGateway>('MessagingGateway'),
   webhookVerifier: token<WebhookSignatureVerifier>('WebhookSignatureVerifier'),
   webhookParser: token<WebhookParser>('WebhookParser'),

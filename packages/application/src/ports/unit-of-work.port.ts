@@ -1,5 +1,6 @@
 import type { ResultAsync, TenantId } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
+import type { ContactProfileStore, FlowKeyStore } from '../flows/flow-stores.port.ts';
 import type {
   AgreementStore,
   ConversationStore,
@@ -25,6 +26,8 @@ export type TenantRepositories = {
   readonly conversations: ConversationStore;
   readonly reminders: ReminderStore;
   readonly templates: TemplateStore;
+  readonly flowKeys: FlowKeyStore;
+  readonly profiles: ContactProfileStore;
 };
 
 /**

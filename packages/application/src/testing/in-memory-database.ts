@@ -27,6 +27,13 @@ import {
 import { placeSendSlots, slotSpacingMs } from '../dispatch-outbox/send-pacing.ts';
 import { type StorageError, storageError } from '../errors.ts';
 import type {
+  ContactProfile,
+  ContactProfileStore,
+  FlowKeyDirectory,
+  FlowKeyStore,
+  StoredFlowKey,
+} from '../flows/flow-stores.port.ts';
+import type {
   AgreementStore,
   ClaimedReminder,
   ConversationRecord,
@@ -207,6 +214,8 @@ const rowCopy = <V extends object>(row: V): V => ({ ...row });
 type ReminderRow = { reminder: Reminder; readonly tenantId: TenantId; lease?: Lease };
 
 const emptyState = () => ({
+  flowKeys: new JournaledMap<string, StoredFlowKey & { readonly tenantId: TenantId }>(),
+  profiles: new JournaledMap<string, ContactProfile & { readonly tenantId: TenantId }>(),
   agreements: new JournaledMap<AgreementId, Agreement>(),
   conversations: new JournaledMap<string, ConversationRecord & { readonly tenantId: TenantId }>(),
   reminders: new JournaledMap<string, ReminderRow>(rowCopy),
@@ -281,6 +290,12 @@ export class InMemoryDatabase {
           [...state.inbox.peekValues()].filter((row) => row.processedAt === undefined),
           now,
         ),
+      ),
+  };
+  readonly flowKeyDirectory: FlowKeyDirectory = {
+    listAll: () =>
+      this.#read((state) =>
+        [...state.flowKeys.peekValues()].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()),
       ),
   };
   readonly reminderQueue: ReminderQueue = {
@@ -1016,6 +1031,59 @@ const templateStore = (tenantId: TenantId, state: State): TemplateStore => {
   };
 };
 
+const flowKeyStore = (tenantId: TenantId, state: State): FlowKeyStore => ({
+  add: (key, at) => {
+    if (key.phoneNumberId !== undefined && ownNumber(tenantId, state, key.phoneNumberId) === undefined) {
+      return errAsync(storageError('constraint', `number ${key.phoneNumberId} is not this tenant's`));
+    }
+    if (state.flowKeys.has(key.id)) return errAsync(storageError('duplicate', `flow key ${key.id} exists`));
+    for (const [id, stored] of state.flowKeys) {
+      if (
+        stored.tenantId === tenantId &&
+        stored.phoneNumberId === key.phoneNumberId &&
+        stored.retiredAt === undefined
+      ) {
+        state.flowKeys.set(id, { ...stored, retiredAt: at });
+      }
+    }
+    state.flowKeys.set(key.id, { ...key, tenantId });
+    return okAsync(undefined);
+  },
+  list: () =>
+    okAsync(
+      [...state.flowKeys.peekValues()]
+        .filter((key) => key.tenantId === tenantId)
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+        .map(({ tenantId: _tenant, ...key }) => key),
+    ),
+});
+
+const profileStore = (tenantId: TenantId, state: State): ContactProfileStore => ({
+  get: (contactId) => {
+    const contact = state.contacts.get(contactId);
+    if (contact?.tenantId !== tenantId) return okAsync(undefined);
+    const stored = state.profiles.get(contactId);
+    return okAsync({
+      ...(contact.name === undefined ? {} : { name: contact.name }),
+      ...(stored?.email === undefined ? {} : { email: stored.email }),
+      ...(stored?.bankDetails === undefined ? {} : { bankDetails: stored.bankDetails }),
+    });
+  },
+  save: (contactId, profile) => {
+    const contact = state.contacts.get(contactId);
+    if (contact?.tenantId !== tenantId) {
+      return errAsync(storageError('constraint', `contact ${contactId} is not this tenant's`));
+    }
+    if (profile.name !== undefined) state.contacts.set(contactId, { ...contact, name: profile.name });
+    state.profiles.set(contactId, {
+      tenantId,
+      ...(profile.email === undefined ? {} : { email: profile.email }),
+      ...(profile.bankDetails === undefined ? {} : { bankDetails: profile.bankDetails }),
+    });
+    return okAsync(undefined);
+  },
+});
+
 const storeFactories: {
   readonly [K in keyof TenantRepositories]: (tenantId: TenantId, state: State) => TenantRepositories[K];
 } = {
@@ -1029,4 +1097,6 @@ const storeFactories: {
   conversations: conversationStore,
   reminders: reminderStore,
   templates: templateStore,
+  flowKeys: flowKeyStore,
+  profiles: profileStore,
 };

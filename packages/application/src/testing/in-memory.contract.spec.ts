@@ -17,6 +17,7 @@ describeStorageContracts('in-memory', async () => {
     inboxQueue: database.inboxQueue,
     outboxQueue: database.outboxQueue,
     reminderQueue: database.reminderQueue,
+    flowKeyDirectory: database.flowKeyDirectory,
     close: async () => {},
   };
 });

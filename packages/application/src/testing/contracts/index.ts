@@ -1,5 +1,6 @@
 import { describeContactStoreContract } from './contact-store.contract.ts';
 import { describeTenantDirectoryContract } from './directory.contract.ts';
+import { describeFlowStoresContract } from './flow-stores.contract.ts';
 import { describeInboxContract } from './inbox.contract.ts';
 import { describeLoanStoresContract } from './loan-stores.contract.ts';
 import { describeMessageLogContract } from './message-log.contract.ts';
@@ -12,6 +13,7 @@ export { maxInAnySecond } from './outbox.contract.ts';
 export * from './storage-harness.ts';
 export {
   describeContactStoreContract,
+  describeFlowStoresContract,
   describeInboxContract,
   describeLoanStoresContract,
   describeMessageLogContract,
@@ -31,4 +33,5 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeOutboxContract(implementation, factory);
   describeMessageLogContract(implementation, factory);
   describeLoanStoresContract(implementation, factory);
+  describeFlowStoresContract(implementation, factory);
 };

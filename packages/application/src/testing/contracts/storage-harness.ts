@@ -11,6 +11,7 @@ import {
   type WabaId,
   type Wamid,
 } from '@prestabot/domain';
+import type { FlowKeyDirectory } from '../../flows/flow-stores.port.ts';
 import type { ReminderQueue } from '../../loans/loan-stores.port.ts';
 import type { InboxQueue, NewInboxEntry } from '../../ports/inbox.port.ts';
 import type { NewNumber } from '../../ports/number-store.port.ts';
@@ -26,6 +27,7 @@ export type StorageHarness = {
   readonly inboxQueue: InboxQueue;
   readonly outboxQueue: OutboxQueue;
   readonly reminderQueue: ReminderQueue;
+  readonly flowKeyDirectory: FlowKeyDirectory;
   /** Releases connections; the harness is not used afterwards. */
   readonly close: () => Promise<void>;
 };

@@ -1,0 +1,107 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  expectErr,
+  expectOk,
+  fixtureUuid,
+  type StorageHarness,
+  type StorageHarnessFactory,
+  seedContact,
+  seedTenant,
+} from './storage-harness.ts';
+
+const t0 = new Date('2026-03-02T12:00:00.000Z');
+const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+const sealed = (ciphertext: string) => ({ keyId: 'k1', ciphertext });
+
+export const describeFlowStoresContract = (implementation: string, factory: StorageHarnessFactory): void => {
+  describe(`${implementation}: FlowKeyStore, FlowKeyDirectory and ContactProfileStore`, () => {
+    let harness: StorageHarness;
+    beforeEach(async () => {
+      harness = await factory();
+    });
+    afterEach(async () => {
+      await harness.close();
+    });
+
+    it("keeps a number's keys newest first, retiring the current one when a new one comes", async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const first = {
+        id: fixtureUuid(),
+        phoneNumberId: number.phoneNumberId,
+        fingerprint: 'aaaa000011112222',
+        privateKey: sealed('one'),
+        createdAt: at(0),
+      };
+      const shared = {
+        id: fixtureUuid(),
+        fingerprint: 'bbbb000011112222',
+        privateKey: sealed('shared'),
+        createdAt: at(5),
+      };
+      const second = {
+        id: fixtureUuid(),
+        phoneNumberId: number.phoneNumberId,
+        fingerprint: 'cccc000011112222',
+        privateKey: sealed('two'),
+        createdAt: at(10),
+      };
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.flowKeys.add(first, at(0))));
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.flowKeys.add(shared, at(5))));
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.flowKeys.add(second, at(10))));
+      const keys = await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.flowKeys.list()));
+      expect(keys).toEqual([second, shared, { ...first, retiredAt: at(10) }]);
+      const all = await expectOk(harness.flowKeyDirectory.listAll());
+      expect(all.filter((key) => key.tenantId === tenant.id).map((key) => key.id)).toEqual([
+        second.id,
+        shared.id,
+        first.id,
+      ]);
+    });
+
+    it("refuses a key for another tenant's number and never lists another tenant's keys", async () => {
+      const a = await seedTenant(harness);
+      const b = await seedTenant(harness);
+      const foreign = {
+        id: fixtureUuid(),
+        phoneNumberId: b.number.phoneNumberId,
+        fingerprint: 'dddd000011112222',
+        privateKey: sealed('x'),
+        createdAt: t0,
+      };
+      expect(
+        await expectErr(harness.unitOfWork.run(a.tenant.id, (r) => r.flowKeys.add(foreign, t0))),
+      ).toMatchObject({ type: 'storage_error', reason: 'constraint' });
+      await expectOk(harness.unitOfWork.run(b.tenant.id, (r) => r.flowKeys.add(foreign, t0)));
+      expect(await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.flowKeys.list()))).toEqual([]);
+    });
+
+    it("saves a contact's profile, its name on the contact, and reads it back in its tenant only", async () => {
+      const a = await seedTenant(harness);
+      const b = await seedTenant(harness);
+      const contact = await seedContact(harness, a.tenant.id);
+      const profile = { name: 'Ana María', email: 'ana@example.com', bankDetails: sealed('bank') };
+      await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.profiles.save(contact.id, profile)));
+      expect(await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.profiles.get(contact.id)))).toEqual(
+        profile,
+      );
+      expect(
+        (await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.contacts.get(contact.id))))?.name,
+      ).toBe('Ana María');
+      expect(
+        await expectOk(harness.unitOfWork.run(b.tenant.id, (r) => r.profiles.get(contact.id))),
+      ).toBeUndefined();
+      expect(
+        await expectErr(harness.unitOfWork.run(b.tenant.id, (r) => r.profiles.save(contact.id, profile))),
+      ).toMatchObject({ reason: 'constraint' });
+      await expectOk(
+        harness.unitOfWork.run(a.tenant.id, (r) =>
+          r.profiles.save(contact.id, { email: 'ana@other.example' }),
+        ),
+      );
+      expect(await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.profiles.get(contact.id)))).toEqual({
+        name: 'Ana María',
+        email: 'ana@other.example',
+      });
+    });
+  });
+};
