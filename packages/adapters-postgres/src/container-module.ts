@@ -17,5 +17,6 @@ export const postgresStorageModule = (storage: PostgresStorage, cipher?: SecretC
     constant(postgresTokens.inboxQueue, storage.inboxQueue);
     constant(postgresTokens.outboxQueue, storage.outboxQueue);
     constant(postgresTokens.reminderQueue, storage.reminderQueue);
+    constant(postgresTokens.flowKeyDirectory, storage.flowKeyDirectory);
     if (cipher !== undefined) constant(postgresTokens.secretCipher, cipher);
   });

@@ -1,12 +1,23 @@
 import type {
   AppRegistry,
+  FlowKeyDirectory,
   NumberRoute,
   RegisteredApp,
   StorageError,
+  StoredFlowKey,
   TenantDirectory,
 } from '@prestabot/application';
 import type { AppId, PhoneNumberId, ResultAsync, Tenant, TenantId, WhatsAppNumber } from '@prestabot/domain';
-import { appIdRow, readOptionalRow, readRow, readRows, registeredAppRow, tenantNumberRow } from './rows.ts';
+import {
+  appIdRow,
+  flowKeyColumnsSql,
+  readOptionalRow,
+  readRow,
+  readRows,
+  registeredAppRow,
+  tenantFlowKeyRow,
+  tenantNumberRow,
+} from './rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 
@@ -61,5 +72,21 @@ export class PostgresAppRegistry implements AppRegistry {
       app.secret.keyId,
       app.secret.ciphertext,
     ]).andThen(readRow(appIdRow, 'registered app'));
+  }
+}
+
+/** Every tenant's Flows keys, through `prestabot.list_flow_keys`: a request names its tenant only once opened. */
+export class PostgresFlowKeyDirectory implements FlowKeyDirectory {
+  readonly #driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver;
+  }
+
+  listAll(): ResultAsync<readonly (StoredFlowKey & { readonly tenantId: TenantId })[], StorageError> {
+    return callCrossTenant(
+      this.#driver,
+      `SELECT ${flowKeyColumnsSql}, tenant_id FROM prestabot.list_flow_keys()`,
+    ).andThen(readRows(tenantFlowKeyRow, 'flow key'));
   }
 }

@@ -1,4 +1,4 @@
-import type { NewReminder, StorageError, TenantRepositories } from '@prestabot/application';
+import type { NewReminder, StorageError, StoredFlowKey, TenantRepositories } from '@prestabot/application';
 import {
   expectErr,
   expectOk,
@@ -77,6 +77,17 @@ const tenantWorld = fc.record({
   conversation: fc.boolean(),
   template: fc.boolean(),
   hold: fc.boolean(),
+  // Each a number's key (rotating the one before it) or, when absent, a tenant-wide key.
+  flowKeys: fc.array(fc.option(fc.nat(), { nil: undefined }), { maxLength: 3 }),
+  profiles: fc.array(
+    fc.record({
+      contact: fc.nat(),
+      name: fc.option(fc.string({ maxLength: 12 }), { nil: undefined }),
+      email: fc.boolean(),
+      bankDetails: fc.boolean(),
+    }),
+    { maxLength: 2 },
+  ),
 });
 
 type TenantWorld = typeof tenantWorld extends fc.Arbitrary<infer T> ? T : never;
@@ -90,6 +101,7 @@ type Seeded = {
   readonly outboundWamids: readonly Wamid[];
   readonly agreements: readonly Agreement[];
   readonly reminderIds: readonly string[];
+  readonly flowKeyIds: readonly string[];
 };
 
 const pick = <T>(items: readonly T[], index: number): T => items[index % items.length]!;
@@ -125,6 +137,14 @@ const reminderOf = (agreementId: AgreementId, recipientId: ContactId): NewRemind
   localDate: dueDate,
   scheduledAt: t0,
   recipientId,
+});
+
+const flowKeyOf = (phoneNumberId: PhoneNumberId | undefined): StoredFlowKey => ({
+  id: crypto.randomUUID(),
+  ...(phoneNumberId === undefined ? {} : { phoneNumberId }),
+  fingerprint: '0123456789abcdef',
+  privateKey: { keyId: 'k1', ciphertext: 'sealed-flow-key' },
+  createdAt: t0,
 });
 
 /** Template names are the tenant's own, so a template read back tells whose it is. */
@@ -224,6 +244,18 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
             parameters: [{ variable: 'borrower_name' }],
             quickReplies: ['claim_returned'],
           });
+        const flowKeyIds: string[] = [];
+        for (const number of world.flowKeys) {
+          const key = flowKeyOf(number === undefined ? undefined : pick(numbers, number));
+          yield* r.flowKeys.add(key, t0);
+          flowKeyIds.push(key.id);
+        }
+        for (const { contact, name, email, bankDetails } of world.profiles)
+          yield* r.profiles.save(pick(people, contact).id, {
+            ...(name === undefined ? {} : { name }),
+            ...(email ? { email: 'ana@example.com' } : {}),
+            ...(bankDetails ? { bankDetails: { keyId: 'k1', ciphertext: 'sealed-bank-details' } } : {}),
+          });
         return ok({
           tenant,
           numbers,
@@ -233,6 +265,7 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
           outboundWamids,
           agreements,
           reminderIds,
+          flowKeyIds,
         });
       }),
     tenantScope(tenant.id),
@@ -285,7 +318,8 @@ describeOnEachDriver('tenant isolation', (context) => {
   it(`holds for raw SQL and every repository call, over ${runs} random pairs of tenants`, async () => {
     const { driver, storage } = context();
     const tables = (await expectOk(driver.query(tenantTablesSql))).map((row) => String(row.table));
-    expect(tables.length).toBeGreaterThanOrEqual(11);
+    expect(tables.length).toBeGreaterThanOrEqual(12);
+    expect(tables).toContain('flow_keys');
 
     await fc.assert(
       fc.asyncProperty(tenantWorld, tenantWorld, async (worldA, worldB) => {
@@ -378,6 +412,9 @@ describeOnEachDriver('tenant isolation', (context) => {
           ),
         );
         await refusedAsA((r) => r.conversations.save(contactOfB.id, { step: 'amount' }, 0, t0));
+        // A Flows key of A for B's number, and a profile of A written onto B's contact.
+        await refusedAsA((r) => r.flowKeys.add(flowKeyOf(b.numbers[0]!), t0));
+        await refusedAsA((r) => r.profiles.save(contactOfB.id, { name: 'stolen', email: 'x@example.com' }));
         for (const agreement of b.agreements) {
           await refusedAsA((r) =>
             r.reminders.replacePlan(agreement.id, [reminderOf(agreement.id, contactOfA.id)]),
@@ -400,6 +437,12 @@ describeOnEachDriver('tenant isolation', (context) => {
           [
             `INSERT INTO prestabot.conversations (contact_id, state, expires_at) VALUES ($1, '{}', now())`,
             [contactOfB.id],
+          ],
+          [
+            `INSERT INTO prestabot.flow_keys (id, phone_number_id, fingerprint, private_key_key_id,
+               private_key_ciphertext, created_at)
+             VALUES (gen_random_uuid(), $1, '0123456789abcdef', 'k1', 'sealed', now())`,
+            [b.numbers[0]!],
           ],
           ...b.agreements.map(
             (agreement) =>
@@ -473,6 +516,7 @@ describeOnEachDriver('tenant isolation', (context) => {
           expect(await asA((r) => r.conversations.get(contact.id))).toBeUndefined();
           expect(await asA((r) => r.conversations.save(contact.id, { step: 'stolen' }, 1, t0))).toBe(false);
           await asA((r) => r.conversations.clear(contact.id));
+          expect(await asA((r) => r.profiles.get(contact.id))).toBeUndefined();
         }
         for (const number of b.numbers) {
           expect(await asA((r) => r.numbers.get(number))).toBeUndefined();
@@ -531,6 +575,12 @@ describeOnEachDriver('tenant isolation', (context) => {
             quickReplies: [],
           }),
         );
+        // A's keys only; A's rotations (a tenant-wide key, a number's) retire none of B's current keys.
+        expect((await asA((r) => r.flowKeys.list())).map((key) => key.id).sort()).toEqual(
+          [...a.flowKeyIds].sort(),
+        );
+        await asA((r) => r.flowKeys.add(flowKeyOf(undefined), t0));
+        await asA((r) => r.flowKeys.add(flowKeyOf(a.numbers[0]!), t0));
         expect(await snapshotOf(driver, tables, b.tenant.id)).toBe(before);
         expect(
           (await expectOk(storage.unitOfWork.run(b.tenant.id, (r) => r.numbers.get(b.numbers[0]!))))

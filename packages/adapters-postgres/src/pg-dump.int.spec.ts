@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { ManageTenants } from '@prestabot/application';
-import { expectOk } from '@prestabot/application/testing';
+import { expectOk, seedContact } from '@prestabot/application/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AesGcmSecretCipher, createAesGcmSecretCipher } from './cipher/aes-gcm-secret-cipher.ts';
+import { toBase64 } from './encoding.ts';
 import { driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
 import { openTestStorage, type TestStorage } from './testing/test-database.ts';
 
@@ -18,7 +19,7 @@ const skipReason =
       : undefined;
 
 describe.skipIf(skipReason !== undefined)(
-  `a pg_dump of a database with tenants, tokens and app secrets${skipReason === undefined ? '' : ` (${skipReason})`}`,
+  `a pg_dump of a database with tenants, tokens, app secrets, Flows keys and bank details${skipReason === undefined ? '' : ` (${skipReason})`}`,
   () => {
     let opened: TestStorage;
     let cipher: AesGcmSecretCipher;
@@ -32,7 +33,7 @@ describe.skipIf(skipReason !== undefined)(
     });
     afterAll(() => opened.release());
 
-    it('holds no token or secret in plaintext, only their ciphertexts', async () => {
+    it('holds no token, secret, Flows key or bank account in plaintext, only their ciphertexts', async () => {
       const { storage } = opened;
       const manage = new ManageTenants({
         directory: storage.directory,
@@ -71,6 +72,48 @@ describe.skipIf(skipReason !== undefined)(
       await expectOk(
         manage.addTenant({ name: 'Sin token', phoneNumberId: '1065400000004', accessToken: '', wabaId: '3' }),
       );
+      // A Flows private key, RSA-2048 PKCS #8 in PEM. Its base64 body is what must not show: a dump's COPY
+      // data escapes the PEM's line breaks, so the whole PEM would never match even in plaintext.
+      const { privateKey } = await crypto.subtle.generateKey(
+        { name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+        true,
+        ['decrypt', 'encrypt'],
+      );
+      const flowKeyBody = toBase64(new Uint8Array(await crypto.subtle.exportKey('pkcs8', privateKey)));
+      const flowKey = await expectOk(
+        cipher.seal(`-----BEGIN PRIVATE KEY-----\n${flowKeyBody}\n-----END PRIVATE KEY-----\n`),
+      );
+      const accountNumber = crypto
+        .getRandomValues(new Uint8Array(18))
+        .map((byte) => byte % 10)
+        .join('');
+      const bankDetails = await expectOk(
+        cipher.seal(
+          JSON.stringify({
+            bankName: 'BancoEstado',
+            accountType: 'checking',
+            accountNumber,
+            holderName: 'Ana',
+          }),
+        ),
+      );
+      const contact = await seedContact(storage, tenantId);
+      const t0 = new Date();
+      await expectOk(
+        storage.unitOfWork.run(tenantId, (r) =>
+          r.flowKeys
+            .add(
+              {
+                id: crypto.randomUUID(),
+                fingerprint: '0123456789abcdef',
+                privateKey: flowKey,
+                createdAt: t0,
+              },
+              t0,
+            )
+            .andThen(() => r.profiles.save(contact.id, { email: 'ana@example.com', bankDetails })),
+        ),
+      );
 
       const { stdout: dump } = await promisify(execFile)(
         pgDump!,
@@ -80,7 +123,10 @@ describe.skipIf(skipReason !== undefined)(
         },
       );
       expect(dump).toContain('Ana SpA');
-      for (const secret of [...secrets.slice(0, 4), appSecret]) expect(dump).not.toContain(secret);
+      for (const secret of [...secrets.slice(0, 4), appSecret, flowKeyBody, accountNumber])
+        expect(dump).not.toContain(secret);
+      expect(dump).toContain(flowKey.ciphertext);
+      expect(dump).toContain(bankDetails.ciphertext);
       const health = await expectOk(storage.inspect());
       if (!health.reachable) throw new Error('unreachable');
       expect(health.numbers?.filter((number) => number.tokenReadable === true)).toHaveLength(3);

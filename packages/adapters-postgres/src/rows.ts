@@ -2,6 +2,7 @@ import {
   type ClaimedInboxEntry,
   type ClaimedReminder,
   type ClaimedSend,
+  type ContactProfile,
   type ConversationRecord,
   type InboxItem,
   type OutboxEntry,
@@ -11,7 +12,9 @@ import {
   type RegisteredApp,
   type RegisteredTemplate,
   type Reminder,
+  type SealedSecret,
   type StorageError,
+  type StoredFlowKey,
   type StoredToken,
   storageError,
   templatePurposes,
@@ -418,6 +421,38 @@ export const upsertedContactRow = z
   .object({ ...contactColumns, created: z.boolean() })
   .transform((row) => ({ contact: contactOf(row), created: row.created }));
 
+/** A sealed secret as its columns (`…_key_id`, `…_ciphertext`): both NULL when there is none. */
+export const sealedColumnsOf = (secret: SealedSecret | undefined): readonly [string | null, string | null] =>
+  secret === undefined ? [null, null] : [secret.keyId, secret.ciphertext];
+
+export const contactProfileRow = z
+  .object({
+    name: z.string().nullable(),
+    email: z.string().nullable(),
+    bank_details_key_id: z.string().nullable(),
+    bank_details_ciphertext: z.string().nullable(),
+  })
+  .transform((row, context): ContactProfile => {
+    if ((row.bank_details_key_id === null) !== (row.bank_details_ciphertext === null)) {
+      context.issues.push({
+        code: 'custom',
+        message: 'sealed bank details lack their key id or ciphertext',
+        input: null,
+      });
+      return z.NEVER;
+    }
+    return {
+      ...present('name', row.name),
+      ...present('email', row.email),
+      ...present(
+        'bankDetails',
+        row.bank_details_key_id === null || row.bank_details_ciphertext === null
+          ? null
+          : { keyId: row.bank_details_key_id, ciphertext: row.bank_details_ciphertext },
+      ),
+    };
+  });
+
 const lease = { lease_owner: z.string(), leased_until: storedTime };
 
 export const claimedInboxRow = z
@@ -649,6 +684,35 @@ export const templateRow = z
       quickReplies: row.quick_replies,
     }),
   );
+
+export const flowKeyColumnsSql =
+  'id, phone_number_id, fingerprint, private_key_key_id, private_key_ciphertext, created_at, retired_at';
+
+const flowKeyColumns = {
+  id: z.string(),
+  phone_number_id: branded<PhoneNumberId>().nullable(),
+  fingerprint: z.string(),
+  private_key_key_id: z.string(),
+  private_key_ciphertext: z.string(),
+  created_at: storedTime,
+  retired_at: storedTime.nullable(),
+};
+
+const flowKeyOf = (row: z.output<z.ZodObject<typeof flowKeyColumns>>): StoredFlowKey => ({
+  id: row.id,
+  fingerprint: row.fingerprint,
+  privateKey: { keyId: row.private_key_key_id, ciphertext: row.private_key_ciphertext },
+  createdAt: row.created_at,
+  ...present('phoneNumberId', row.phone_number_id),
+  ...present('retiredAt', row.retired_at),
+});
+
+export const flowKeyRow = z.object(flowKeyColumns).transform(flowKeyOf);
+
+/** A row of `prestabot.list_flow_keys`: a key with its tenant. */
+export const tenantFlowKeyRow = z
+  .object({ ...flowKeyColumns, tenant_id: branded<TenantId>() })
+  .transform((row) => ({ ...flowKeyOf(row), tenantId: row.tenant_id }));
 
 export const registeredAppRow = z
   .object({

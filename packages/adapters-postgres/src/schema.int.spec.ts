@@ -21,6 +21,7 @@ const expectedTenantTables = [
   'agreements',
   'contacts',
   'conversations',
+  'flow_keys',
   'inbox',
   'messages',
   'outbox',
@@ -184,6 +185,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'claim_reminders',
         'find_number_route',
         'inbox_depth',
+        'list_flow_keys',
         'list_meta_apps',
         'list_tenants_with_numbers',
         'outbox_depth',
@@ -313,6 +315,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         ["SELECT * FROM prestabot.claim_outbox('w', 10, 1000, now(), 1000, 0.97)", []],
         ['SELECT * FROM prestabot.outbox_depth(now())', []],
         ["SELECT * FROM prestabot.claim_reminders('w', 10, 1000, now())", []],
+        ['SELECT * FROM prestabot.list_flow_keys()', []],
       ] as const;
       for (const [call, params] of calls) {
         const error = await expectErr(tryIn(driver, tenantScope(tenant.id), call, params));
@@ -334,6 +337,44 @@ describeOnEachDriver('schema and isolation', (context) => {
       );
       expect(rows).toEqual([{ tenant_id: a.tenant.id, phone_number_id: a.number.phoneNumberId }]);
       expect(rows).not.toContainEqual(expect.objectContaining({ tenant_id: b.tenant.id }));
+    });
+  });
+
+  describe('Flows keys and contact profiles', () => {
+    it('keep one current key per number and one per tenant: a NULL number is no way round it', async () => {
+      const { storage, driver } = context();
+      const { tenant, number } = await seedTenant(storage);
+      const addCurrentKey = `INSERT INTO prestabot.flow_keys (id, phone_number_id, fingerprint, private_key_key_id,
+          private_key_ciphertext, created_at)
+        VALUES (gen_random_uuid(), $1, '0123456789abcdef', 'k1', 'sealed', now())`;
+      for (const phoneNumberId of [number.phoneNumberId, null]) {
+        await expectOk(queryIn(driver, tenantScope(tenant.id), addCurrentKey, [phoneNumberId]));
+        const error = await expectErr(tryIn(driver, tenantScope(tenant.id), addCurrentKey, [phoneNumberId]));
+        expect(error, String(phoneNumberId)).toMatchObject({ reason: 'duplicate' });
+        expect(error.message).toContain(phoneNumberId === null ? 'current_per_tenant' : 'current_per_number');
+      }
+    });
+
+    it('keep bank details sealed whole, and an email an address', async () => {
+      const { storage, driver } = context();
+      const { tenant } = await seedTenant(storage);
+      const contact = await seedContact(storage, tenant.id);
+      const refusals = [
+        ['bank_details_key_id = $2', 'k1', 'contacts_sealed_bank_details'],
+        ['bank_details_ciphertext = $2', 'sealed', 'contacts_sealed_bank_details'],
+        ['email = $2', 'ana at example.com', 'contacts_email_check'],
+        ['email = $2', `${'a'.repeat(250)}@x.cl`, 'contacts_email_check'],
+      ] as const;
+      for (const [assignment, value, constraint] of refusals) {
+        const error = await expectErr(
+          tryIn(driver, tenantScope(tenant.id), `UPDATE prestabot.contacts SET ${assignment} WHERE id = $1`, [
+            contact.id,
+            value,
+          ]),
+        );
+        expect(error, assignment).toMatchObject({ reason: 'constraint' });
+        expect(error.message, assignment).toContain(constraint);
+      }
     });
   });
 

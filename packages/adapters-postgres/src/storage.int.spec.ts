@@ -309,6 +309,29 @@ describeOnEachDriver('storage behaviour', (context) => {
     expect(health.apps?.find((app) => app.appId === appId)).toEqual({ appId, secretReadable: true });
   });
 
+  it('lets concurrent rotations of a tenant’s Flows keys take turns: one current key per number, one per tenant', async () => {
+    const { storage } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const keys = Array.from({ length: 8 }, (_, index) => ({
+      id: fixtureUuid(),
+      ...(index % 2 === 0 ? { phoneNumberId: number.phoneNumberId } : {}),
+      fingerprint: index.toString(16).padStart(16, '0'),
+      privateKey: { keyId: 'k1', ciphertext: `sealed-${index}` },
+      createdAt: at(index),
+    }));
+    await Promise.all(
+      keys.map((key) =>
+        expectOk(storage.unitOfWork.run(tenant.id, (r) => r.flowKeys.add(key, key.createdAt))),
+      ),
+    );
+    const stored = await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.flowKeys.list()));
+    expect(stored).toHaveLength(keys.length);
+    const current = stored.filter((key) => key.retiredAt === undefined);
+    expect(current.map((key) => key.phoneNumberId ?? 'tenant-wide').sort()).toEqual(
+      [number.phoneNumberId, 'tenant-wide'].sort(),
+    );
+  });
+
   it('binds its ports under the application’s tokens for a composition root', () => {
     const { storage } = context();
     const container = new Container();
@@ -319,6 +342,7 @@ describeOnEachDriver('storage behaviour', (context) => {
     expect(container.get(postgresTokens.outboxQueue)).toBe(storage.outboxQueue);
     expect(container.get(postgresTokens.reminderQueue)).toBe(storage.reminderQueue);
     expect(container.get(postgresTokens.appRegistry)).toBe(storage.apps);
+    expect(container.get(postgresTokens.flowKeyDirectory)).toBe(storage.flowKeyDirectory);
     expect(container.get(postgresTokens.storage)).toBe(storage);
     expect(container.isBound(postgresTokens.secretCipher)).toBe(false);
   });

@@ -1,5 +1,6 @@
 import type {
   AppRegistry,
+  FlowKeyDirectory,
   InboxQueue,
   Logger,
   OutboxQueue,
@@ -10,7 +11,7 @@ import type {
   TenantUnitOfWork,
 } from '@prestabot/application';
 import { ResultAsync } from '@prestabot/domain';
-import { PostgresAppRegistry, PostgresTenantDirectory } from './directory.ts';
+import { PostgresAppRegistry, PostgresFlowKeyDirectory, PostgresTenantDirectory } from './directory.ts';
 import { type DatabaseHealth, inspectDatabase } from './health.ts';
 import { type MigrationReport, migrate } from './migrate.ts';
 import { PostgresInboxQueue, PostgresOutboxQueue, PostgresReminderQueue } from './queues.ts';
@@ -42,6 +43,7 @@ export type PostgresStorage = {
   readonly inboxQueue: InboxQueue;
   readonly outboxQueue: OutboxQueue;
   readonly reminderQueue: ReminderQueue;
+  readonly flowKeyDirectory: FlowKeyDirectory;
   /** Applies pending migrations (idempotent); the connection's role must bypass row-level security. */
   readonly migrate: () => ResultAsync<MigrationReport, StorageError>;
   /** What `prestabot doctor` reports about the database. */
@@ -93,6 +95,7 @@ export const postgresStorageOn = (
     inboxQueue: new PostgresInboxQueue(driver),
     outboxQueue: new PostgresOutboxQueue(driver),
     reminderQueue: new PostgresReminderQueue(driver),
+    flowKeyDirectory: new PostgresFlowKeyDirectory(driver),
     migrate: () => migrate(driver),
     inspect: () =>
       inspectDatabase({

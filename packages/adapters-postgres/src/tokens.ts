@@ -1,5 +1,6 @@
 import type {
   AppRegistry,
+  FlowKeyDirectory,
   InboxQueue,
   OutboxQueue,
   ReminderQueue,
@@ -25,6 +26,7 @@ export const postgresTokens = {
   inboxQueue: sameAs<InboxQueue>(portTokens.inboxQueue),
   outboxQueue: sameAs<OutboxQueue>(portTokens.outboxQueue),
   reminderQueue: sameAs<ReminderQueue>(portTokens.reminderQueue),
+  flowKeyDirectory: sameAs<FlowKeyDirectory>(portTokens.flowKeyDirectory),
   secretCipher: sameAs<SecretCipher>(portTokens.secretCipher),
   /** The storage itself: migrate, inspect (for `prestabot doctor`), close. */
   storage: Symbol.for('prestabot.PostgresStorage') as ServiceIdentifier<PostgresStorage>,

@@ -5,7 +5,8 @@ import type { SqlSession } from '../sql/sql-driver.ts';
 
 /**
  * One statement: find the person by user id, else by phone; fill in what the row lacked (a phone or user
- * id nobody else of the tenant has) and the latest name; or create them.
+ * id nobody else of the tenant has) and the latest name, unless the person chose theirs in their profile;
+ * or create them.
  */
 const upsertContactSql = `
 WITH found AS (
@@ -25,7 +26,7 @@ WITH found AS (
         WHEN c.user_id IS NULL AND $1::text IS NOT NULL
              AND NOT EXISTS (SELECT 1 FROM prestabot.contacts o WHERE o.user_id = $1::text AND o.id <> c.id)
         THEN $1::text ELSE c.user_id END,
-      name = coalesce($3::text, c.name),
+      name = CASE WHEN c.name_chosen THEN c.name ELSE coalesce($3::text, c.name) END,
       updated_at = clock_timestamp()
   FROM found
   WHERE c.id = found.id

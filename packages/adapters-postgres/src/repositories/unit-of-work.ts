@@ -8,8 +8,10 @@ import { errAsync, parseTenantId, type ResultAsync, type TenantId } from '@prest
 import { tenantScope } from '../sql/scopes.ts';
 import type { SqlDriver, SqlSession } from '../sql/sql-driver.ts';
 import { PostgresAgreementStore } from './agreement-store.ts';
+import { PostgresContactProfileStore } from './contact-profile-store.ts';
 import { PostgresContactStore } from './contact-store.ts';
 import { PostgresConversationStore } from './conversation-store.ts';
+import { PostgresFlowKeyStore } from './flow-key-store.ts';
 import { PostgresInboxStore } from './inbox-store.ts';
 import { PostgresMessageLog } from './message-log.ts';
 import { PostgresNumberStore } from './number-store.ts';
@@ -30,6 +32,8 @@ export const tenantRepositoriesOf = (session: SqlSession): TenantRepositories =>
   conversations: new PostgresConversationStore(session),
   reminders: new PostgresReminderStore(session),
   templates: new PostgresTemplateStore(session),
+  flowKeys: new PostgresFlowKeyStore(session),
+  profiles: new PostgresContactProfileStore(session),
 });
 
 /**

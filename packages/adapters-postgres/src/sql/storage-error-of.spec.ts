@@ -70,6 +70,14 @@ describe(storageErrorOf, () => {
     expect(duplicate.message).not.toContain('1065403522429');
   });
 
+  it.each(['3F000', '42P01', '42883'])(
+    'tells to migrate when SQLSTATE %s says the schema is missing',
+    (code) => {
+      expect(storageErrorOf(serverError(code)).message).toContain('run prestabot migrate');
+      expect(storageErrorOf(serverError('22P02')).message).not.toContain('migrate');
+    },
+  );
+
   it('treats anything else as unexpected, without throwing', () => {
     expect(storageErrorOf(new TypeError("Cannot read properties of undefined (reading 'x')"))).toMatchObject({
       reason: 'unexpected',

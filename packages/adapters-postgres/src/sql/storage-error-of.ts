@@ -50,6 +50,10 @@ const describe: Record<StorageError['reason'], string> = {
 const withoutQuotedValues = (message: string): string =>
   message.replace(/"[^"]*"/g, '"…"').replace(/'[^']*'/g, "'…'");
 
+/** Undefined schema, table or function: the database is older than the code. */
+const missingSchemaCodes = new Set(['3F000', '42P01', '42883']);
+const migrateHint = ' (the database is not migrated, or is older than this version: run prestabot migrate)';
+
 const named = (label: string, value: unknown): string =>
   typeof value === 'string' && value !== '' ? ` ${label} ${value}` : '';
 
@@ -69,7 +73,7 @@ export const storageErrorOf = (error: unknown): StorageError => {
     const where = `${named('constraint', fields.constraint)}${named('table', fields.table)}${named('column', fields.column)}`;
     return storageError(
       reason,
-      `${describe[reason]}: SQLSTATE ${code}${where}: ${withoutQuotedValues(message)}`,
+      `${describe[reason]}: SQLSTATE ${code}${where}: ${withoutQuotedValues(message)}${missingSchemaCodes.has(code) ? migrateHint : ''}`,
     );
   }
   if (lostConnectionPattern.test(message))

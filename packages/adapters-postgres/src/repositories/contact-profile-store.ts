@@ -1,0 +1,50 @@
+import {
+  type ContactProfile,
+  type ContactProfileStore,
+  type StorageError,
+  storageError,
+} from '@prestabot/application';
+import { type ContactId, err, ok, type ResultAsync } from '@prestabot/domain';
+import { contactProfileRow, readOptionalRow, sealedColumnsOf } from '../rows.ts';
+import type { SqlSession } from '../sql/sql-driver.ts';
+
+/** The profile lives on the contact's row: its name, email and sealed bank details. */
+export class PostgresContactProfileStore implements ContactProfileStore {
+  readonly #session: SqlSession;
+
+  constructor(session: SqlSession) {
+    this.#session = session;
+  }
+
+  get(contactId: ContactId): ResultAsync<ContactProfile | undefined, StorageError> {
+    return this.#session
+      .query(
+        `SELECT name, email, bank_details_key_id, bank_details_ciphertext FROM prestabot.contacts WHERE id = $1`,
+        [contactId],
+      )
+      .andThen(readOptionalRow(contactProfileRow, 'contact profile'));
+  }
+
+  /**
+   * The profile replaces the email and bank details (absent clears them); the name is kept unless given,
+   * since the contact had one before any profile. A name given here is the person's own choice: later
+   * WhatsApp profile names no longer replace it. A contact that is not the tenant's is updated by
+   * nothing, and reported as `constraint`.
+   */
+  save(contactId: ContactId, profile: ContactProfile): ResultAsync<void, StorageError> {
+    return this.#session
+      .query(
+        `UPDATE prestabot.contacts
+         SET name = coalesce($2, name), name_chosen = name_chosen OR $2::text IS NOT NULL, email = $3, bank_details_key_id = $4, bank_details_ciphertext = $5,
+             updated_at = clock_timestamp()
+         WHERE id = $1
+         RETURNING id`,
+        [contactId, profile.name ?? null, profile.email ?? null, ...sealedColumnsOf(profile.bankDetails)],
+      )
+      .andThen((rows) =>
+        rows.length > 0
+          ? ok(undefined)
+          : err(storageError('constraint', "a profile names a contact that is not this tenant's")),
+      );
+  }
+}
