@@ -1,17 +1,42 @@
-import { GraphClient, metaAdaptersModule } from '@prestabot/adapters-meta';
+import {
+  describeFlowKeyError,
+  type FlowPrivateKey,
+  GraphBusinessEncryption,
+  GraphClient,
+  importFlowPrivateKey,
+  metaAdaptersModule,
+  SignedFlowTokens,
+} from '@prestabot/adapters-meta';
 import {
   createAesGcmSecretCipher,
   createPostgresStorage,
   type PostgresStorage,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import { type Clock, type Logger, type Metrics, portTokens } from '@prestabot/application';
-import { errAsync, ok, type ResultAsync, safeTry } from '@prestabot/domain';
+import {
+  type Clock,
+  type Logger,
+  type Metrics,
+  NumberAccessTokens,
+  portTokens,
+  WebhookSecrets,
+} from '@prestabot/application';
+import { errAsync, ok, okAsync, type ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
 import type { Config } from './config.ts';
+import { FlowKeyAdmin } from './flows/flow-key-admin.ts';
+import { defaultFlowKeyGraceMs, FlowKeyRing } from './flows/flow-key-ring.ts';
+import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
 import type { HealthReport } from './http/web-handler.ts';
-import { loanBotModule, platformModule, resolve, useCasesModule } from './wiring.ts';
+import {
+  loanBotModule,
+  platformModule,
+  resolve,
+  routingCacheTtlMs,
+  runtimeTokens,
+  useCasesModule,
+} from './wiring.ts';
 
 /** Why the process cannot start: a line for the operator, and whether it is their input (exit 2). */
 export type StartupError = { readonly type: 'configuration' | 'storage'; readonly message: string };
@@ -22,6 +47,8 @@ export type OpenBot = {
   readonly storage: PostgresStorage;
   readonly bot: Bot;
   readonly logger: Logger;
+  /** The operator's Flows keys (`prestabot flows …`). */
+  readonly flowKeys: FlowKeyAdmin;
   /** Stops the workers (finishing what they hold), then closes Graph connections and the database. */
   readonly close: () => Promise<void>;
 };
@@ -38,6 +65,31 @@ export type OpenOptions = {
   readonly clock?: Clock;
 };
 
+/** `FLOWS_PRIVATE_KEY`, checked at start-up so a bad key stops the process with the fix, not a 421 later. */
+const deploymentFlowsKey = (config: Config): ResultAsync<FlowPrivateKey | undefined, StartupError> =>
+  config.flowsPrivateKey === undefined
+    ? okAsync(undefined)
+    : importFlowPrivateKey(config.flowsPrivateKey).mapErr(
+        (error): StartupError => ({
+          type: 'configuration',
+          message: `FLOWS_PRIVATE_KEY ${describeFlowKeyError(error)}`,
+        }),
+      );
+
+/** The flow-token key: derived from the encryption key, so no second secret has to be managed. */
+const flowTokenSecret = async (encryptionKey: string): Promise<Uint8Array<ArrayBuffer>> => {
+  const key = await crypto.subtle.importKey(
+    'raw',
+    new TextEncoder().encode(encryptionKey),
+    { name: 'HMAC', hash: 'SHA-256' },
+    false,
+    ['sign'],
+  );
+  return new Uint8Array(
+    await crypto.subtle.sign('HMAC', key, new TextEncoder().encode('prestabot flow tokens v1')),
+  );
+};
+
 /**
  * Opens the cipher, the storage and Graph, and wires the bot from them: what both hosts' composition roots
  * do, in one place. The host adds its own surface (Express and the CLI, or Deno.serve).
@@ -48,6 +100,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       PRESTABOT_ENCRYPTION_KEY: config.encryptionKeys.current,
       PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: config.encryptionKeys.previous,
     }).mapErr((error): StartupError => ({ type: 'configuration', message: error.message }));
+    const flowsKey = yield* deploymentFlowsKey(config);
     const storage = yield* createPostgresStorage({
       ...(config.databaseUrl === undefined
         ? { dataDir: config.dataDir }
@@ -72,7 +125,12 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     const graph = new GraphClient(config.graph, {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
+    const tokens =
+      config.encryptionKeys.current === undefined
+        ? undefined
+        : new SignedFlowTokens(await flowTokenSecret(config.encryptionKeys.current));
     const container = new Container({ defaultScope: 'Singleton' });
+    container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
     container.load(
       platformModule({
         config,
@@ -94,16 +152,66 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         ? { healthy: true, checks: { database: 'ok' } }
         : { healthy: false, checks: { database: probe.error.message } };
     };
+    const clock = resolve(container, portTokens.clock);
+    const flows =
+      tokens === undefined
+        ? undefined
+        : createFlowsEndpoint({
+            keys: new FlowKeyRing(
+              {
+                directory: resolve(container, portTokens.flowKeyDirectory),
+                cipher,
+                clock,
+                logger: options.logger,
+              },
+              {
+                graceMs: defaultFlowKeyGraceMs,
+                ttlMs: routingCacheTtlMs,
+                ...(flowsKey === undefined ? {} : { deploymentKey: flowsKey }),
+              },
+            ),
+            tokens,
+            answer: resolve(container, runtimeTokens.answerFlowExchange),
+            secrets: new WebhookSecrets({
+              directory,
+              cipher,
+              logger: options.logger,
+              deploymentAppSecret: config.deploymentAppSecret,
+            }),
+            verifier: resolve(container, portTokens.webhookVerifier),
+            clock,
+            logger: options.logger,
+          });
     const bot = assembleBot(container, {
       owner: options.owner,
       runAfterResponse: options.runAfterResponse,
       checkHealth,
+      ...(flows === undefined ? {} : { flows }),
+    });
+    const flowKeys = new FlowKeyAdmin({
+      directory,
+      unitOfWork: resolve(container, portTokens.unitOfWork),
+      cipher,
+      encryption: new GraphBusinessEncryption(graph),
+      accessTokens: new NumberAccessTokens({
+        unitOfWork: resolve(container, portTokens.unitOfWork),
+        cipher,
+        logger: options.logger,
+        metrics: options.metrics,
+        ...(config.fallbackAccessToken === undefined
+          ? {}
+          : { fallbackAccessToken: config.fallbackAccessToken }),
+      }),
+      clock,
+      ids: resolve(container, portTokens.ids),
+      deploymentKey: flowsKey,
     });
     return ok({
       config,
       container,
       storage,
       bot,
+      flowKeys,
       logger: options.logger,
       close: async () => {
         await bot.stopWorkers();

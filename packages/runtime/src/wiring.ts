@@ -1,22 +1,25 @@
 import {
+  AnswerFlowExchange,
   CachingTenantDirectory,
   type Clock,
   DeliveryFollowUp,
+  type FlowTokens,
   HandleInbound,
   type IdGenerator,
   IngestWebhook,
   LoanActions,
-  LoanConversation,
   type Logger,
+  loanBotResponders,
   MainMenuResponder,
   ManageTemplates,
   ManageTenants,
   type MessagingGateway,
   type Metrics,
   Notifier,
-  OptOutResponder,
   ProcessInboxEntry,
+  ProfileFlowScreens,
   portTokens,
+  profileFlow,
   SendDueReminder,
   SendQueuedMessage,
   SendReply,
@@ -45,6 +48,9 @@ export const runtimeTokens = {
   notifier: token<Notifier>('Notifier'),
   loanActions: token<LoanActions>('LoanActions'),
   sendDueReminder: token<SendDueReminder>('SendDueReminder'),
+  /** What the Flows need from the deployment; `tokens` absent without an encryption key (Flows are then off). */
+  flows: token<{ readonly tokens?: FlowTokens }>('Flows'),
+  answerFlowExchange: token<AnswerFlowExchange>('AnswerFlowExchange'),
 } as const;
 
 /** A typed `get`: the token says what comes back. */
@@ -185,13 +191,16 @@ export const loanBotModule = new ContainerModule(({ bind }) => {
     )
     .inSingletonScope();
   bind(portTokens.inboundResponders)
-    .toDynamicValue((context) => [
-      new OptOutResponder(),
-      new LoanConversation({
+    .toDynamicValue((context) =>
+      loanBotResponders({
         actions: resolve(context, runtimeTokens.loanActions),
         ids: resolve(context, portTokens.ids),
+        clock: resolve(context, portTokens.clock),
+        logger: resolve(context, portTokens.logger),
+        flowTokens: resolve(context, runtimeTokens.flows).tokens,
+        defaultProfileFlowId: resolve(context, runtimeTokens.config).profileFlowId,
       }),
-    ])
+    )
     .inSingletonScope();
   bind(portTokens.statusListeners)
     .toDynamicValue((context) => [
@@ -201,6 +210,14 @@ export const loanBotModule = new ContainerModule(({ bind }) => {
         logger: resolve(context, portTokens.logger),
       }),
     ])
+    .inSingletonScope();
+  bind(runtimeTokens.answerFlowExchange)
+    .toDynamicValue(
+      (context) =>
+        new AnswerFlowExchange(resolve(context, portTokens.unitOfWork), {
+          [profileFlow]: new ProfileFlowScreens(resolve(context, portTokens.secretCipher)),
+        }),
+    )
     .inSingletonScope();
   bind(runtimeTokens.sendDueReminder)
     .toDynamicValue(

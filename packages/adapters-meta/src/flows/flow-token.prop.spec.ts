@@ -1,7 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
+import type { FlowTokenClaims } from '@prestabot/application';
 import { parseContactId, parsePhoneNumberId, parseTenantId } from '@prestabot/domain';
 import { describe, expect } from 'vitest';
-import { type FlowTokenClaims, issueFlowToken, verifyFlowToken } from './flow-token.ts';
+import { issueFlowToken, verifyFlowToken } from './flow-token.ts';
 
 const runs = { numRuns: 1000 };
 const secret = 'flow-token-secret';

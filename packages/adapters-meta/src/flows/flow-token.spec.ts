@@ -1,7 +1,8 @@
+import type { FlowTokenClaims } from '@prestabot/application';
 import { parseContactId, parsePhoneNumberId, parseTenantId } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { bytesToBase64Url } from './encoding.ts';
-import { type FlowTokenClaims, issueFlowToken, verifyFlowToken } from './flow-token.ts';
+import { issueFlowToken, verifyFlowToken } from './flow-token.ts';
 
 const secret = 'flow-token-secret-derived-by-the-caller';
 const issuedAt = new Date('2026-03-01T12:00:00.000Z');

@@ -1,35 +1,16 @@
+import type { FlowTokenClaims, FlowTokenError, FlowTokens } from '@prestabot/application';
 import {
-  type ContactId,
   err,
   errAsync,
   ok,
-  type PhoneNumberId,
   parseContactId,
   parsePhoneNumberId,
   parseTenantId,
   type Result,
   ResultAsync,
   safeTry,
-  type TenantId,
 } from '@prestabot/domain';
 import { base64UrlToBytes, bytesToBase64Url, bytesToHex, concatBytes } from './encoding.ts';
-
-/** What a `flow_token` vouches for: who opened which Flow, through which number, until when. */
-export type FlowTokenClaims = {
-  readonly tenantId: TenantId;
-  readonly phoneNumberId: PhoneNumberId;
-  readonly contactId: ContactId;
-  /** Our name for the Flow, e.g. `profile`. */
-  readonly flow: string;
-  /** Meta's id of the Flow that was sent. */
-  readonly flowId: string;
-  readonly expiresAt: Date;
-};
-
-/** Both are answered 427, on which WhatsApp disables the Flow for the user. */
-export type FlowTokenError =
-  /** Not a token of ours: wrong format, version or signature. */
-  { readonly type: 'invalid_flow_token' } | { readonly type: 'expired_flow_token'; readonly expiredAt: Date };
 
 /** The HMAC key, derived by the caller; never empty. */
 export type FlowTokenSecret = string | Uint8Array<ArrayBuffer>;
@@ -162,3 +143,20 @@ const bytesToUuid = (bytes: Uint8Array): string => {
   const hex = bytesToHex(bytes);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
+
+/** The bot's flow tokens, signed with one secret (derived by the composition root). */
+export class SignedFlowTokens implements FlowTokens {
+  readonly #secret: FlowTokenSecret;
+
+  constructor(secret: FlowTokenSecret) {
+    this.#secret = secret;
+  }
+
+  issue(claims: FlowTokenClaims): ResultAsync<string, never> {
+    return ResultAsync.fromSafePromise(issueFlowToken(claims, this.#secret));
+  }
+
+  verify(token: string, now: Date): ResultAsync<FlowTokenClaims, FlowTokenError> {
+    return verifyFlowToken(token, this.#secret, now);
+  }
+}

@@ -10,13 +10,7 @@ export {
   type SealedFlowRequest,
 } from './flow-crypto.ts';
 export { type FlowRequest, type FlowRequestError, parseFlowRequest } from './flow-request.ts';
-export {
-  type FlowTokenClaims,
-  type FlowTokenError,
-  type FlowTokenSecret,
-  issueFlowToken,
-  verifyFlowToken,
-} from './flow-token.ts';
+export { type FlowTokenSecret, issueFlowToken, SignedFlowTokens, verifyFlowToken } from './flow-token.ts';
 export {
   describeFlowKeyError,
   type FlowKeyError,

@@ -1,11 +1,9 @@
 import {
-  type AppId,
   deliveryKeyOf,
   err,
   type InboundMessage,
   type InboundStatus,
   ok,
-  okAsync,
   type PhoneNumberId,
   ResultAsync,
   safeTry,
@@ -25,10 +23,10 @@ import type {
   SignatureError,
   WebhookParseError,
   WebhookParser,
-  WebhookSecret,
   WebhookSignatureVerifier,
 } from '../ports/webhook.port.ts';
 import { addNumberHint } from '../resolve-tenant/resolve-tenant.ts';
+import { WebhookSecrets } from './webhook-secrets.ts';
 
 /** Meta sends webhook payloads of up to 3 MB. */
 export const maxWebhookBytes = 3 * 1024 * 1024;
@@ -81,11 +79,11 @@ type StorableItem = InboundMessage | InboundStatus;
  */
 export class IngestWebhook {
   readonly #deps: IngestWebhookDependencies;
-  /** Opened app secrets by ciphertext: opening is cheap, but not free on every request. */
-  readonly #openedSecrets = new Map<string, string>();
+  readonly #secrets: WebhookSecrets;
 
   constructor(dependencies: IngestWebhookDependencies) {
     this.#deps = dependencies;
+    this.#secrets = new WebhookSecrets(dependencies);
   }
 
   execute(input: IngestWebhookInput): ResultAsync<IngestWebhookOutput, IngestWebhookError> {
@@ -96,7 +94,7 @@ export class IngestWebhook {
       if (size > maxWebhookBytes) {
         return err({ type: 'payload_too_large' as const, size, limit: maxWebhookBytes });
       }
-      const secrets = yield* self.#webhookSecrets();
+      const secrets = yield* self.#secrets.known();
       if (secrets.secrets.length === 0) return err({ type: 'no_webhook_secret' as const });
       const signedBy = yield* deps.verifier.verify(input.rawBody, input.signature, secrets.secrets);
       const batch = yield* deps.parser.parse(input.rawBody);
@@ -167,53 +165,6 @@ export class IngestWebhook {
       for (const route of found) if (route !== undefined) routes.set(route.number.phoneNumberId, route);
       return routes;
     });
-  }
-
-  /** Every secret that may have signed a webhook, and which one each number's webhooks must carry. */
-  #webhookSecrets(): ResultAsync<
-    {
-      readonly secrets: readonly WebhookSecret[];
-      readonly expectedFor: (route: NumberRoute) => string | undefined;
-    },
-    StorageError
-  > {
-    const { directory, cipher, logger, deploymentAppSecret } = this.#deps;
-    return directory.listApps().andThen((apps) =>
-      ResultAsync.combine(
-        apps.map((app) => {
-          const known = this.#openedSecrets.get(app.secret.ciphertext);
-          if (known !== undefined)
-            return okAsync<WebhookSecret | undefined, never>({ appId: app.id, secret: known });
-          return cipher
-            .open(app.secret)
-            .map((secret): WebhookSecret | undefined => {
-              this.#openedSecrets.set(app.secret.ciphertext, secret);
-              return { appId: app.id, secret };
-            })
-            .orElse((error) => {
-              logger.error(
-                { appId: app.id, error: error.type },
-                `the secret of app ${app.id} cannot be opened: ${error.message}`,
-              );
-              return okAsync<WebhookSecret | undefined, never>(undefined);
-            });
-        }),
-      ).map((opened) => {
-        const appSecrets = opened.filter((secret): secret is WebhookSecret => secret !== undefined);
-        const byApp = new Map<AppId | undefined, string>(
-          appSecrets.map((secret) => [secret.appId, secret.secret]),
-        );
-        const secrets =
-          deploymentAppSecret === undefined || deploymentAppSecret === ''
-            ? appSecrets
-            : [...appSecrets, { secret: deploymentAppSecret }];
-        return {
-          secrets,
-          expectedFor: (route: NumberRoute) =>
-            route.number.appId === undefined ? deploymentAppSecret : byApp.get(route.number.appId),
-        };
-      }),
-    );
   }
 
   #logNumberError(route: NumberRoute, item: Extract<WebhookItem, { kind: 'error' }>): void {

@@ -107,6 +107,53 @@ describe('ManageTenants', () => {
     });
   });
 
+  it("changes a tenant's settings, keeping what it is not told, and goes back to the default Flow on an empty id", async () => {
+    const app = setup();
+    const { tenantId } = await expectOk(app.manageTenants.addTenant(valid));
+    const settingsOf = async () =>
+      (await expectOk(app.database.unitOfWork.run(tenantId, (r) => r.tenant.current())))?.settings;
+
+    await expectOk(
+      app.manageTenants.configureTenant(tenantId, { profileFlowId: '123456789', reminderSendHour: 18 }),
+    );
+    await expectOk(
+      app.manageTenants.configureTenant(tenantId, { defaultCurrency: 'usd', defaultCallingCode: '+57' }),
+    );
+    expect(await settingsOf()).toEqual({
+      profileFlowId: '123456789',
+      reminderSendHour: 18,
+      defaultCurrency: 'USD',
+      defaultCallingCode: '57',
+    });
+
+    await expectOk(app.manageTenants.configureTenant(tenantId, { profileFlowId: '' }));
+    expect(await settingsOf()).toEqual({
+      reminderSendHour: 18,
+      defaultCurrency: 'USD',
+      defaultCallingCode: '57',
+    });
+  });
+
+  it('refuses bad settings naming the option, and an unknown tenant', async () => {
+    const app = setup();
+    const { tenantId } = await expectOk(app.manageTenants.addTenant(valid));
+    const refused = async (input: Parameters<typeof app.manageTenants.configureTenant>[1]) =>
+      (await expectErr(app.manageTenants.configureTenant(tenantId, input))) as { field?: string };
+    expect((await refused({ profileFlowId: 'flow-1' })).field).toBe('--profile-flow-id');
+    expect((await refused({ reminderSendHour: 24 })).field).toBe('--reminder-hour');
+    expect((await refused({ reminderSendHour: 8.5 })).field).toBe('--reminder-hour');
+    expect((await refused({ defaultCurrency: 'XYZ' })).field).toBe('--currency');
+    expect((await refused({ defaultCallingCode: '0' })).field).toBe('--calling-code');
+    expect(
+      await expectErr(
+        app.manageTenants.configureTenant('00000000-0000-4000-8000-0000000000ff', { reminderSendHour: 8 }),
+      ),
+    ).toMatchObject({ type: 'tenant_not_found' });
+    expect(await expectErr(app.manageTenants.configureTenant('nope', {}))).toMatchObject({
+      field: '--tenant',
+    });
+  });
+
   it('records an empty token as EMPTY', async () => {
     const app = setup();
     await expectOk(app.manageTenants.addTenant({ ...valid, accessToken: '' }));

@@ -11,6 +11,7 @@ import {
   ok,
   okAsync,
   type PhoneNumberId,
+  parseCurrencyCode,
   parseE164,
   parseMetaAppId,
   parsePhoneNumberId,
@@ -23,6 +24,7 @@ import {
   supportedLocales,
   type Tenant,
   type TenantId,
+  type TenantSettings,
 } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
@@ -65,6 +67,15 @@ export type AddTenantInput = NumberInput & {
   readonly name: string;
   readonly timezone?: string;
   readonly locale?: string;
+};
+
+/** Settings to change, as the operator types them; an absent field stays as it is. */
+export type TenantSettingsInput = {
+  /** Meta's Flow id of the "My profile" Flow; empty to fall back to the deployment's default again. */
+  readonly profileFlowId?: string;
+  readonly reminderSendHour?: number;
+  readonly defaultCurrency?: string;
+  readonly defaultCallingCode?: string;
 };
 
 export type TenantListingRow = {
@@ -159,6 +170,26 @@ export class ManageTenants {
         repositories.numbers.replaceToken(phoneNumberId, token),
       );
       return ok({ tenantId: route.tenant.id });
+    });
+  }
+
+  configureTenant(
+    tenantIdInput: string,
+    input: TenantSettingsInput,
+  ): ResultAsync<TenantSettings, ManageTenantsError> {
+    const deps = this.#deps;
+    return safeTry(async function* () {
+      const tenantId = yield* parseTenantId(tenantIdInput).mapErr(() =>
+        invalid('--tenant', tenantIdInput, 'a tenant id (UUID) from `prestabot tenants list`'),
+      );
+      const changes = yield* settingsChanges(input);
+      return deps.unitOfWork.run(tenantId, (repositories) =>
+        repositories.tenant.current().andThen((tenant) => {
+          if (tenant === undefined) return errAsync({ type: 'tenant_not_found' as const, tenantId });
+          const settings = changedSettings(tenant.settings, changes);
+          return repositories.tenant.updateSettings(settings).map(() => settings);
+        }),
+      );
     });
   }
 
@@ -281,6 +312,53 @@ const tenantOf = (input: AddTenantInput, id: TenantId): Result<Tenant, InvalidIn
     status: 'active',
     settings: defaultTenantSettings,
   });
+};
+
+type SettingsChanges = Omit<Partial<TenantSettings>, 'profileFlowId'> & {
+  /** `null` goes back to the deployment's default Flow. */
+  readonly profileFlowId?: string | null;
+};
+
+const settingsChanges = (input: TenantSettingsInput): Result<SettingsChanges, InvalidInput> => {
+  const { profileFlowId, reminderSendHour, defaultCurrency, defaultCallingCode } = input;
+  let changes: SettingsChanges = {};
+  if (profileFlowId !== undefined) {
+    if (profileFlowId !== '' && !/^[0-9]{1,32}$/.test(profileFlowId))
+      return err(
+        invalid(
+          '--profile-flow-id',
+          profileFlowId,
+          'the Flow id from WhatsApp Manager (digits), or "" for the default',
+        ),
+      );
+    changes = { ...changes, profileFlowId: profileFlowId === '' ? null : profileFlowId };
+  }
+  if (reminderSendHour !== undefined) {
+    if (!Number.isInteger(reminderSendHour) || reminderSendHour < 0 || reminderSendHour > 23)
+      return err(invalid('--reminder-hour', String(reminderSendHour), 'a whole hour from 0 to 23'));
+    changes = { ...changes, reminderSendHour };
+  }
+  if (defaultCurrency !== undefined) {
+    const currency = parseCurrencyCode(defaultCurrency);
+    if (currency.isErr()) return err(invalid('--currency', defaultCurrency, currency.error.expected));
+    changes = { ...changes, defaultCurrency: currency.value };
+  }
+  if (defaultCallingCode !== undefined) {
+    const code = defaultCallingCode.replace(/^\+/, '');
+    if (!/^[1-9][0-9]{0,2}$/.test(code))
+      return err(
+        invalid('--calling-code', defaultCallingCode, 'a country calling code of 1 to 3 digits, e.g. 56'),
+      );
+    changes = { ...changes, defaultCallingCode: code };
+  }
+  return ok(changes);
+};
+
+const changedSettings = (current: TenantSettings, changes: SettingsChanges): TenantSettings => {
+  const { profileFlowId: currentFlowId, ...rest } = current;
+  const { profileFlowId: changedFlowId, ...otherChanges } = changes;
+  const profileFlowId = changedFlowId === undefined ? currentFlowId : (changedFlowId ?? undefined);
+  return { ...rest, ...otherChanges, ...(profileFlowId === undefined ? {} : { profileFlowId }) };
 };
 
 const isStorageError = (error: { readonly type: string }): error is StorageError =>

@@ -25,16 +25,60 @@ export type SendReplyInput = {
   readonly callbackData?: string;
 };
 
-export type SendReplyError =
-  /** Neither the number nor the deployment has an access token. */
-  | { readonly type: 'no_access_token'; readonly phoneNumberId: PhoneNumberId }
-  /** The tenant has no such number (it was removed after the message was queued). */
-  | { readonly type: 'number_not_found'; readonly phoneNumberId: PhoneNumberId }
-  | SecretCipherError
-  | SendFailure
-  | StorageError;
+export type SendReplyError = AccessTokenError | SendFailure;
 
 export type TokenSource = 'number' | 'deployment_fallback';
+
+export type AccessTokenError =
+  | { readonly type: 'no_access_token'; readonly phoneNumberId: PhoneNumberId }
+  | { readonly type: 'number_not_found'; readonly phoneNumberId: PhoneNumberId }
+  | SecretCipherError
+  | StorageError;
+
+/**
+ * The token a number calls Graph with: its own, read fresh every time so a rotated token is used at once;
+ * the deployment's `WHATSAPP_ACCESS_TOKEN` only where the number has none, and a log line says so every time.
+ */
+export class NumberAccessTokens {
+  readonly #deps: Pick<
+    SendReplyDependencies,
+    'unitOfWork' | 'cipher' | 'logger' | 'metrics' | 'fallbackAccessToken'
+  >;
+
+  constructor(
+    dependencies: Pick<
+      SendReplyDependencies,
+      'unitOfWork' | 'cipher' | 'logger' | 'metrics' | 'fallbackAccessToken'
+    >,
+  ) {
+    this.#deps = dependencies;
+  }
+
+  of(tenantId: TenantId, phoneNumberId: PhoneNumberId): ResultAsync<string, AccessTokenError> {
+    const { unitOfWork, cipher, logger, metrics, fallbackAccessToken } = this.#deps;
+    return unitOfWork
+      .run(tenantId, (repositories) => repositories.numbers.token(phoneNumberId))
+      .andThen((token): ResultAsync<string, AccessTokenError> => {
+        if (token === undefined) return errAsync({ type: 'number_not_found', phoneNumberId });
+        if (token.kind === 'sealed') return cipher.open(token.sealed);
+        if (fallbackAccessToken === undefined || fallbackAccessToken === '')
+          return errAsync({ type: 'no_access_token', phoneNumberId });
+        const tokenSource: TokenSource = 'deployment_fallback';
+        metrics.increment('token_fallback_total');
+        logger.info(
+          {
+            tenantId,
+            phoneNumberId,
+            tokenSource,
+            token: maskSecret(fallbackAccessToken),
+            numberToken: token.kind,
+          },
+          `number ${phoneNumberId} has no access token of its own; sending with WHATSAPP_ACCESS_TOKEN`,
+        );
+        return okAsync(fallbackAccessToken);
+      });
+  }
+}
 
 export type SendReplyDependencies = {
   readonly unitOfWork: TenantUnitOfWork;
@@ -53,13 +97,15 @@ export type SendReplyDependencies = {
  */
 export class SendReply {
   readonly #deps: SendReplyDependencies;
+  readonly #tokens: NumberAccessTokens;
 
   constructor(dependencies: SendReplyDependencies) {
     this.#deps = dependencies;
+    this.#tokens = new NumberAccessTokens(dependencies);
   }
 
   execute(input: SendReplyInput): ResultAsync<SendAccepted, SendReplyError> {
-    return this.#accessToken(input).andThen((accessToken) =>
+    return this.#tokens.of(input.tenantId, input.phoneNumberId).andThen((accessToken) =>
       this.#deps.gateway.send({
         phoneNumberId: input.phoneNumberId,
         accessToken,
@@ -69,32 +115,5 @@ export class SendReply {
         ...(input.callbackData === undefined ? {} : { callbackData: input.callbackData }),
       }),
     );
-  }
-
-  #accessToken(input: SendReplyInput): ResultAsync<string, SendReplyError> {
-    const { unitOfWork, cipher, logger, metrics, fallbackAccessToken } = this.#deps;
-    const { tenantId, phoneNumberId } = input;
-    return unitOfWork
-      .run(tenantId, (repositories) => repositories.numbers.token(phoneNumberId))
-      .andThen((token): ResultAsync<string, SendReplyError> => {
-        if (token === undefined) return errAsync({ type: 'number_not_found', phoneNumberId });
-        if (token.kind === 'sealed') return cipher.open(token.sealed);
-        if (fallbackAccessToken === undefined || fallbackAccessToken === '') {
-          return errAsync({ type: 'no_access_token', phoneNumberId });
-        }
-        const tokenSource: TokenSource = 'deployment_fallback';
-        metrics.increment('token_fallback_total');
-        logger.info(
-          {
-            tenantId,
-            phoneNumberId,
-            tokenSource,
-            token: maskSecret(fallbackAccessToken),
-            numberToken: token.kind,
-          },
-          `number ${phoneNumberId} has no access token of its own; sending with WHATSAPP_ACCESS_TOKEN`,
-        );
-        return okAsync(fallbackAccessToken);
-      });
   }
 }

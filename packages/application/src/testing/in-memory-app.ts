@@ -1,14 +1,16 @@
 import type { PhoneNumberId, TenantId } from '@prestabot/domain';
 import { type SendPolicy, SendQueuedMessage } from '../dispatch-outbox/send-queued-message.ts';
+import { AnswerFlowExchange } from '../flows/flow-exchange.ts';
+import type { FlowTokens } from '../flows/flow-tokens.port.ts';
+import { ProfileFlowScreens, profileFlow } from '../flows/profile-flow.ts';
 import { HandleInbound } from '../handle-inbound/handle-inbound.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
 import { MainMenuResponder } from '../handle-inbound/main-menu-responder.ts';
 import { IngestWebhook } from '../ingest-webhook/ingest-webhook.ts';
+import { loanBotResponders } from '../loan-bot.ts';
 import { DeliveryFollowUp } from '../loans/delivery-follow-up.ts';
 import { LoanActions } from '../loans/loan-actions.ts';
-import { LoanConversation } from '../loans/loan-conversation.ts';
 import { Notifier } from '../loans/notifier.ts';
-import { OptOutResponder } from '../loans/opt-out.ts';
 import { SendDueReminder } from '../loans/reminders.ts';
 import { ManageTenants } from '../manage-tenants/manage-tenants.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
@@ -33,6 +35,9 @@ export type InMemoryAppOptions = {
   readonly responders?: readonly InboundResponder[];
   readonly statusListeners?: readonly StatusListener[];
   readonly sendPolicy?: SendPolicy;
+  /** Flow tokens for the profile Flow, and the deployment's default profile Flow id. */
+  readonly flowTokens?: FlowTokens;
+  readonly defaultProfileFlowId?: string;
 };
 
 /** Every use case wired to in-memory ports: the whole bot in one process, for tests. */
@@ -57,10 +62,16 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
   });
   const notifier = new Notifier({ ids, clock, logger, metrics });
   const loanActions = new LoanActions({ notifier, ids, clock });
-  const responders = options.responders ?? [
-    new OptOutResponder(),
-    new LoanConversation({ actions: loanActions, ids }),
-  ];
+  const responders =
+    options.responders ??
+    loanBotResponders({
+      actions: loanActions,
+      ids,
+      clock,
+      logger,
+      flowTokens: options.flowTokens,
+      defaultProfileFlowId: options.defaultProfileFlowId,
+    });
   const statusListeners = options.statusListeners ?? [new DeliveryFollowUp({ ids, clock, logger })];
   const app = {
     database,
@@ -102,6 +113,9 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       metrics,
       random: () => 0.5,
       ...(options.sendPolicy === undefined ? {} : { policy: options.sendPolicy }),
+    }),
+    answerFlowExchange: new AnswerFlowExchange(unitOfWork, {
+      [profileFlow]: new ProfileFlowScreens(cipher),
     }),
     manageTenants: new ManageTenants({ directory, apps, unitOfWork, cipher, ids }),
     sendDueReminder: new SendDueReminder({ unitOfWork, notifier, clock, logger, metrics }),

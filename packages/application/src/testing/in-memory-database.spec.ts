@@ -5,15 +5,7 @@ import { InMemoryDatabase } from './in-memory-database.ts';
 
 const t0 = new Date('2026-03-02T12:00:00.000Z');
 
-const harnessOf = (database: InMemoryDatabase) => ({
-  unitOfWork: database.unitOfWork,
-  directory: database.directory,
-  apps: database.apps,
-  inboxQueue: database.inboxQueue,
-  outboxQueue: database.outboxQueue,
-  reminderQueue: database.reminderQueue,
-  close: async () => {},
-});
+const harnessOf = (database: InMemoryDatabase) => database.harness();
 
 // The contract suites check that inserts roll back; rows the in-memory store changes in place need their own check.
 describe('InMemoryDatabase units of work', () => {

@@ -80,6 +80,7 @@ import type {
 } from '../ports/tenant-directory.port.ts';
 import type { TenantStore } from '../ports/tenant-store.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+import type { StorageHarness } from './contracts/storage-harness.ts';
 
 type NumberRow = {
   readonly tenantId: TenantId;
@@ -298,6 +299,20 @@ export class InMemoryDatabase {
         [...state.flowKeys.peekValues()].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()),
       ),
   };
+  /** Every port of the database, as the storage contract suites take them. */
+  harness(): StorageHarness {
+    return {
+      unitOfWork: this.unitOfWork,
+      directory: this.directory,
+      apps: this.apps,
+      inboxQueue: this.inboxQueue,
+      outboxQueue: this.outboxQueue,
+      reminderQueue: this.reminderQueue,
+      flowKeyDirectory: this.flowKeyDirectory,
+      close: async () => {},
+    };
+  }
+
   readonly reminderQueue: ReminderQueue = {
     claimDue: (request) => this.#transaction((state) => okAsync(claimReminders(state, request))),
   };
@@ -474,7 +489,9 @@ const contactStore = (tenantId: TenantId, state: State): ContactStore => {
         ...(existing.userId === undefined && userIdFree && identity.userId !== undefined
           ? { userId: identity.userId }
           : {}),
-        ...(identity.name === undefined ? {} : { name: identity.name }),
+        ...(identity.name === undefined || state.profiles.get(existing.id)?.name !== undefined
+          ? {}
+          : { name: identity.name }),
       };
       state.contacts.set(updated.id, updated);
       return okAsync({ contact: updated, created: false });
@@ -1075,8 +1092,11 @@ const profileStore = (tenantId: TenantId, state: State): ContactProfileStore => 
       return errAsync(storageError('constraint', `contact ${contactId} is not this tenant's`));
     }
     if (profile.name !== undefined) state.contacts.set(contactId, { ...contact, name: profile.name });
+    const chosenName = profile.name ?? state.profiles.get(contactId)?.name;
     state.profiles.set(contactId, {
       tenantId,
+      // Remembered as the person's own choice, which later WhatsApp profile names do not replace.
+      ...(chosenName === undefined ? {} : { name: chosenName }),
       ...(profile.email === undefined ? {} : { email: profile.email }),
       ...(profile.bankDetails === undefined ? {} : { bankDetails: profile.bankDetails }),
     });

@@ -8,19 +8,7 @@ import {
 } from './index.ts';
 import { RecordingGateway } from './recording-gateway.ts';
 
-describeStorageContracts('in-memory', async () => {
-  const database = new InMemoryDatabase();
-  return {
-    unitOfWork: database.unitOfWork,
-    directory: database.directory,
-    apps: database.apps,
-    inboxQueue: database.inboxQueue,
-    outboxQueue: database.outboxQueue,
-    reminderQueue: database.reminderQueue,
-    flowKeyDirectory: database.flowKeyDirectory,
-    close: async () => {},
-  };
-});
+describeStorageContracts('in-memory', async () => new InMemoryDatabase().harness());
 
 describeSecretCipherContract('fake cipher', {
   cipher: () => new FakeSecretCipher('key-1'),

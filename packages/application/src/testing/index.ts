@@ -16,6 +16,7 @@ export { type AcceptedSend, RecordingGateway, type ScriptedFailure } from './rec
 export { type LogLine, RecordingLogger } from './recording-logger.ts';
 export { RecordingMetrics } from './recording-metrics.ts';
 export { SequentialIds } from './sequential-ids.ts';
+export { StoredFlowTokens } from './stored-flow-tokens.ts';
 export {
   deliveryStatus,
   encodeBatch,

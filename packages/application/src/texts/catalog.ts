@@ -113,6 +113,18 @@ export type Catalog = {
     readonly lenderOverdueNotice: (facts: LoanFacts) => string;
     readonly manual: (facts: LoanFacts) => string;
   };
+  readonly profile: {
+    readonly body: string;
+    readonly cta: string;
+    readonly notAvailable: string;
+    readonly updated: (name: string) => string;
+    /** Shown by WhatsApp when the Flow's token is invalid or expired. */
+    readonly flowExpired: string;
+    readonly accountTypes: Readonly<Record<'checking' | 'savings' | 'sight' | 'other', string>>;
+    readonly invalid: Readonly<
+      Record<'name' | 'email' | 'bankName' | 'accountType' | 'accountNumber' | 'holderName', string>
+    >;
+  };
   /** Why the other person could not be told, for the person who acted. */
   readonly notDelivered: {
     readonly optedOut: (name: string) => string;

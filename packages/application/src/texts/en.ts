@@ -112,6 +112,27 @@ export const english: Catalog = {
       `${facts.borrower} hasn't returned ${facts.loan}; it was due on ${facts.dueDate}.`,
     manual: (facts) => `${facts.lender} reminds you to return ${facts.loan} (due ${facts.dueDate}).`,
   },
+  profile: {
+    body: 'Complete or update your profile: your name, your email and the account you can be paid back to.',
+    cta: 'My profile',
+    notAvailable: 'The profile is not available on this number yet.',
+    updated: (name) => `Done, ${name}! Your profile is saved ✅`,
+    flowExpired: 'This form has expired. Type *menu* and choose *My profile* to open it again.',
+    accountTypes: {
+      checking: 'Checking account',
+      savings: 'Savings account',
+      sight: 'Sight account',
+      other: 'Other',
+    },
+    invalid: {
+      name: 'Type your name (2 to 60 letters).',
+      email: "That email doesn't look valid.",
+      bankName: 'Type the name of the bank (up to 40 characters).',
+      accountType: 'Choose the account type.',
+      accountNumber: 'The account number has 4 to 30 digits (dashes allowed).',
+      holderName: "Type the account holder's name (2 to 60 letters).",
+    },
+  },
   notDelivered: {
     optedOut: (name) => `I couldn't tell ${name}: they asked not to receive messages.`,
     noTemplate: (name) =>

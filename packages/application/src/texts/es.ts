@@ -114,6 +114,27 @@ export const spanish: Catalog = {
       `${facts.borrower} no ha devuelto ${facts.loan}; vencía el ${facts.dueDate}.`,
     manual: (facts) => `${facts.lender} te recuerda devolver ${facts.loan} (vence el ${facts.dueDate}).`,
   },
+  profile: {
+    body: 'Completa o actualiza tu perfil: tu nombre, tu correo y la cuenta donde te pueden devolver dinero.',
+    cta: 'Mi perfil',
+    notAvailable: 'El perfil todavía no está disponible en este número.',
+    updated: (name) => `¡Listo, ${name}! Guardé tu perfil ✅`,
+    flowExpired: 'Este formulario expiró. Escribe *menu* y elige *Mi perfil* para abrirlo de nuevo.',
+    accountTypes: {
+      checking: 'Cuenta corriente',
+      savings: 'Cuenta de ahorro',
+      sight: 'Cuenta vista / RUT',
+      other: 'Otra',
+    },
+    invalid: {
+      name: 'Escribe tu nombre (2 a 60 letras).',
+      email: 'Ese correo no parece válido.',
+      bankName: 'Escribe el nombre del banco (hasta 40 caracteres).',
+      accountType: 'Elige el tipo de cuenta.',
+      accountNumber: 'El número de cuenta lleva de 4 a 30 dígitos (puede tener guiones).',
+      holderName: 'Escribe el nombre del titular (2 a 60 letras).',
+    },
+  },
   notDelivered: {
     optedOut: (name) => `No pude avisarle a ${name}: pidió no recibir mensajes.`,
     noTemplate: (name) =>

@@ -1,3 +1,4 @@
+import type { ContactId } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   expectErr,
@@ -102,6 +103,25 @@ export const describeFlowStoresContract = (implementation: string, factory: Stor
         name: 'Ana María',
         email: 'ana@other.example',
       });
+    });
+
+    it('keeps the name a person chose in their profile over later WhatsApp profile names', async () => {
+      const a = await seedTenant(harness);
+      const chooser = await seedContact(harness, a.tenant.id);
+      const other = await seedContact(harness, a.tenant.id);
+      await expectOk(
+        harness.unitOfWork.run(a.tenant.id, (r) => r.profiles.save(chooser.id, { name: 'Ana Rojas' })),
+      );
+      for (const contact of [chooser, other])
+        await expectOk(
+          harness.unitOfWork.run(a.tenant.id, (r) =>
+            r.contacts.upsert({ phone: contact.phone!, name: 'ana 🌸' }, fixtureUuid() as ContactId),
+          ),
+        );
+      const nameOf = async (id: ContactId) =>
+        (await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.contacts.get(id))))?.name;
+      expect(await nameOf(chooser.id)).toBe('Ana Rojas');
+      expect(await nameOf(other.id)).toBe('ana 🌸');
     });
   });
 };

@@ -1,0 +1,74 @@
+import { type AppId, okAsync, ResultAsync } from '@prestabot/domain';
+import type { StorageError } from '../errors.ts';
+import type { Logger } from '../ports/logger.port.ts';
+import type { SecretCipher } from '../ports/secret-cipher.port.ts';
+import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
+import type { WebhookSecret } from '../ports/webhook.port.ts';
+
+export type KnownSecrets = {
+  /** Every secret that may have signed a request: each registered app's, then `META_APP_SECRET`. */
+  readonly secrets: readonly WebhookSecret[];
+  /** The secret a number's requests must carry: its app's, or the deployment's. */
+  readonly expectedFor: (route: NumberRoute) => string | undefined;
+};
+
+/**
+ * The app secrets that sign Meta's requests (webhooks, Flows data exchange), opened from storage. Opening is
+ * cheap but not free on every request, so opened secrets are kept by ciphertext; a secret that cannot be
+ * opened is logged and left out, rather than failing every request.
+ */
+export class WebhookSecrets {
+  readonly #deps: {
+    readonly directory: TenantDirectory;
+    readonly cipher: SecretCipher;
+    readonly logger: Logger;
+    readonly deploymentAppSecret?: string | undefined;
+  };
+  readonly #opened = new Map<string, string>();
+
+  constructor(dependencies: {
+    readonly directory: TenantDirectory;
+    readonly cipher: SecretCipher;
+    readonly logger: Logger;
+    readonly deploymentAppSecret?: string | undefined;
+  }) {
+    this.#deps = dependencies;
+  }
+
+  known(): ResultAsync<KnownSecrets, StorageError> {
+    const { directory, cipher, logger, deploymentAppSecret } = this.#deps;
+    return directory.listApps().andThen((apps) =>
+      ResultAsync.combine(
+        apps.map((app) => {
+          const known = this.#opened.get(app.secret.ciphertext);
+          if (known !== undefined)
+            return okAsync<WebhookSecret | undefined, never>({ appId: app.id, secret: known });
+          return cipher
+            .open(app.secret)
+            .map((secret): WebhookSecret | undefined => {
+              this.#opened.set(app.secret.ciphertext, secret);
+              return { appId: app.id, secret };
+            })
+            .orElse((error) => {
+              logger.error(
+                { appId: app.id, error: error.type },
+                `the secret of app ${app.id} cannot be opened: ${error.message}`,
+              );
+              return okAsync<WebhookSecret | undefined, never>(undefined);
+            });
+        }),
+      ).map((opened) => {
+        const appSecrets = opened.filter((secret): secret is WebhookSecret => secret !== undefined);
+        const byApp = new Map<AppId | undefined, string>(
+          appSecrets.map((secret) => [secret.appId, secret.secret]),
+        );
+        const hasDeploymentSecret = deploymentAppSecret !== undefined && deploymentAppSecret !== '';
+        return {
+          secrets: hasDeploymentSecret ? [...appSecrets, { secret: deploymentAppSecret }] : appSecrets,
+          expectedFor: (route: NumberRoute) =>
+            route.number.appId === undefined ? deploymentAppSecret : byApp.get(route.number.appId),
+        };
+      }),
+    );
+  }
+}
