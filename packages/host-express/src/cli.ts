@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import type {
   AddTenantInput,
@@ -8,6 +9,7 @@ import type {
 } from '@prestabot/application';
 import {
   type Config,
+  type FlowKeyAdminError,
   loadConfig,
   type OpenBot,
   openBot,
@@ -69,7 +71,8 @@ const open = async (
 const failStartup = (error: StartupError): never =>
   fail(error.message, error.type === 'configuration' ? exitUsage : exitFailure);
 
-const failUseCase = (error: ManageTenantsError | ManageTemplatesError): never => {
+/** The one place an admin command's error becomes a line on stderr and an exit code. */
+const failUseCase = (error: ManageTenantsError | ManageTemplatesError | FlowKeyAdminError): never => {
   switch (error.type) {
     case 'invalid_input':
       return fail(
@@ -79,6 +82,26 @@ const failUseCase = (error: ManageTenantsError | ManageTemplatesError): never =>
     case 'number_already_registered':
       return fail(
         `phone_number_id ${error.phoneNumberId} is already registered (prestabot tenants list shows where)`,
+        exitFailure,
+      );
+    case 'number_not_found':
+      return fail(
+        `no tenant has phone_number_id ${error.phoneNumberId} (prestabot tenants list shows the numbers)`,
+        exitFailure,
+      );
+    case 'no_flow_key':
+      return fail(
+        `number ${error.phoneNumberId} has no Flows key: run prestabot flows keygen --phone-number-id ${error.phoneNumberId}, or set FLOWS_PRIVATE_KEY`,
+        exitFailure,
+      );
+    case 'graph_refused':
+      return fail(
+        `Meta refused the key: ${error.failure.title ?? error.failure.type}${error.failure.code === undefined ? '' : ` (code ${error.failure.code})`}`,
+        exitFailure,
+      );
+    case 'no_access_token':
+      return fail(
+        `number ${error.phoneNumberId} has no access token (tenants rotate-token), and WHATSAPP_ACCESS_TOKEN is not set`,
         exitFailure,
       );
     case 'tenant_not_found':
@@ -283,6 +306,47 @@ tenants
     }),
   );
 
+const wholeHour = (value: string): number => {
+  if (!/^\d{1,2}$/.test(value)) throw new InvalidArgumentError('expected a whole hour from 0 to 23');
+  return Number(value);
+};
+
+tenants
+  .command('configure')
+  .description("change a tenant's settings; what is not given stays as it is")
+  .requiredOption('--tenant <id>', 'the tenant id (prestabot tenants list)')
+  .option(
+    '--profile-flow-id <id>',
+    'the "My profile" Flow id of this tenant ("" for WHATSAPP_PROFILE_FLOW_ID)',
+  )
+  .addOption(
+    new Option('--reminder-hour <hour>', 'local hour (0-23) at which reminders go out').argParser(wholeHour),
+  )
+  .option('--currency <code>', 'currency of amounts typed without one, e.g. CLP')
+  .option('--calling-code <code>', 'country calling code of phone numbers typed without one, e.g. 56')
+  .action(
+    (flags: {
+      tenant: string;
+      profileFlowId?: string;
+      reminderHour?: number;
+      currency?: string;
+      callingCode?: string;
+    }) =>
+      withBot(async (bot) => {
+        const configured = await resolve(bot.container, runtimeTokens.manageTenants).configureTenant(
+          flags.tenant,
+          {
+            ...(flags.profileFlowId === undefined ? {} : { profileFlowId: flags.profileFlowId }),
+            ...(flags.reminderHour === undefined ? {} : { reminderSendHour: flags.reminderHour }),
+            ...(flags.currency === undefined ? {} : { defaultCurrency: flags.currency }),
+            ...(flags.callingCode === undefined ? {} : { defaultCallingCode: flags.callingCode }),
+          },
+        );
+        if (configured.isErr()) failUseCase(configured.error);
+        else process.stdout.write(`${JSON.stringify(configured.value)}\n`);
+      }),
+  );
+
 const numbers = program.command('numbers').description("a tenant's WhatsApp numbers");
 numberOptions(
   numbers
@@ -346,18 +410,89 @@ templates
     }),
   );
 
+const flows = program.command('flows').description('WhatsApp Flows: keys and the Flow JSON');
+flows
+  .command('keygen')
+  .description(
+    "generate a new key for a number's Flows (the previous one keeps working for a day); prints its public key",
+  )
+  .requiredOption('--phone-number-id <id>', 'the number')
+  .action((flags: { phoneNumberId: string }) =>
+    withBot(async (bot) => {
+      const generated = await bot.flowKeys.generate(flags.phoneNumberId);
+      if (generated.isErr()) return failUseCase(generated.error);
+      process.stdout.write(`${generated.value.publicKeyPem}`);
+      process.stderr.write(
+        `key ${generated.value.fingerprint} stored; upload it with: prestabot flows register-key --phone-number-id ${flags.phoneNumberId}\n`,
+      );
+    }),
+  );
+flows
+  .command('register-key')
+  .description("upload the public key of the number's Flows key to Meta, with the number's own token")
+  .requiredOption('--phone-number-id <id>', 'the number')
+  .action((flags: { phoneNumberId: string }) =>
+    withBot(async (bot) => {
+      const registered = await bot.flowKeys.register(flags.phoneNumberId);
+      if (registered.isErr()) return failUseCase(registered.error);
+      process.stdout.write(`registered key ${registered.value.fingerprint} for ${flags.phoneNumberId}\n`);
+    }),
+  );
+flows
+  .command('key-status')
+  .description('the keys in use for a number, and whether Meta holds the current one')
+  .requiredOption('--phone-number-id <id>', 'the number')
+  .action((flags: { phoneNumberId: string }) =>
+    withBot(async (bot) => {
+      const status = await bot.flowKeys.status(flags.phoneNumberId);
+      if (status.isErr()) return failUseCase(status.error);
+      const { keys, registered, registeredUnknown } = status.value;
+      if (keys.length === 0)
+        process.stdout.write('no key: run prestabot flows keygen, or set FLOWS_PRIVATE_KEY\n');
+      for (const key of keys)
+        process.stdout.write(
+          `${key.fingerprint}  ${key.scope}  ${key.retiredAt === undefined ? 'current' : `retired ${key.retiredAt.toISOString()}`}\n`,
+        );
+      if (registered !== undefined)
+        process.stdout.write(
+          `Meta holds ${registered.matchesCurrent ? 'the current key' : 'ANOTHER key (run flows register-key)'}, signature ${registered.signatureStatus}\n`,
+        );
+      else
+        process.stdout.write(
+          registeredUnknown === undefined
+            ? 'Meta holds no key for this number (run flows register-key)\n'
+            : `could not ask Meta: ${registeredUnknown}\n`,
+        );
+    }),
+  );
+flows
+  .command('print-json')
+  .description('print the Flow JSON to upload in WhatsApp Manager (Flows → Create → edit JSON)')
+  .argument('[flow]', 'the Flow', 'profile')
+  .action(async (flow: string) => {
+    if (flow !== 'profile') fail(`flow ${JSON.stringify(flow)} is not known: expected profile`, exitUsage);
+    process.stdout.write(await readFile(new URL('../../../flows/profile.json', import.meta.url), 'utf8'));
+  });
+
 program
   .command('doctor')
   .description(
-    'check configuration, database, migrations, row-level security, tokens and secrets; exit 1 on any failure',
+    'check configuration, database, migrations, row-level security, tokens, secrets and Flows keys; exit 1 on any failure',
   )
   .action(async () => {
     const config = configOrExit();
     const bot = await open(config, { migrate: false, quiet: true });
     const health = await bot.storage.inspect();
+    const flowKeys = new Map(
+      await Promise.all(
+        (health.isOk() && health.value.reachable ? (health.value.numbers ?? []) : []).map(
+          async (number) => [number.phoneNumberId, await bot.flowKeys.status(number.phoneNumberId)] as const,
+        ),
+      ),
+    );
     await bot.close();
     if (health.isErr()) return fail(`database: ${health.error.message}`, exitFailure);
-    const checks = diagnose(config, health.value);
+    const checks = diagnose(config, health.value, flowKeys);
     for (const item of checks)
       process.stdout.write(
         `${item.ok ? '✓' : '✗'} ${item.label}${item.fix === undefined ? '' : `\n    fix: ${item.fix}`}\n`,

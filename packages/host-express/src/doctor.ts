@@ -1,6 +1,6 @@
 import type { DatabaseHealth } from '@prestabot/adapters-postgres';
-import { describeTokenStatus } from '@prestabot/domain';
-import type { Config } from '@prestabot/runtime';
+import { describeTokenStatus, type Result } from '@prestabot/domain';
+import type { Config, FlowKeyAdminError, FlowKeyStatus } from '@prestabot/runtime';
 
 export type Check = { readonly ok: boolean; readonly label: string; readonly fix?: string };
 
@@ -14,7 +14,11 @@ const check = (ok: boolean, label: string, fix?: string): Check => ({
  * Judges a deployment from its configuration and what the database reports: every line an operator
  * needs, each failure with how to fix it.
  */
-export const diagnose = (config: Config, health: DatabaseHealth): readonly Check[] => {
+export const diagnose = (
+  config: Config,
+  health: DatabaseHealth,
+  flowKeys: ReadonlyMap<string, Result<FlowKeyStatus, FlowKeyAdminError>> = new Map(),
+): readonly Check[] => {
   const checks: Check[] = [
     check(
       config.verifyToken !== undefined,
@@ -113,7 +117,36 @@ export const diagnose = (config: Config, health: DatabaseHealth): readonly Check
       ),
     );
   }
+  for (const [phoneNumberId, status] of flowKeys) checks.push(flowKeyCheck(phoneNumberId, status));
   if ((health.numbers ?? []).length === 0)
     checks.push(check(true, 'no numbers yet: add one with prestabot tenants add'));
   return checks;
+};
+
+/** A number's Flows key: none is fine (Flows are off for it); one Meta does not hold breaks every Flow with 421. */
+const flowKeyCheck = (phoneNumberId: string, result: Result<FlowKeyStatus, FlowKeyAdminError>): Check => {
+  const register = `run: prestabot flows register-key --phone-number-id ${phoneNumberId}`;
+  if (result.isErr())
+    return check(false, `number ${phoneNumberId}: Flows keys unreadable (${result.error.type})`);
+  const { keys, registered, registeredUnknown } = result.value;
+  const current = keys.find((key) => key.retiredAt === undefined);
+  if (current === undefined)
+    return check(
+      true,
+      `number ${phoneNumberId}: no Flows key (Flows are off for it; prestabot flows keygen makes one)`,
+    );
+  const ours = `Flows key ${current.fingerprint} (${current.scope})`;
+  if (registeredUnknown !== undefined)
+    return check(
+      false,
+      `number ${phoneNumberId}: ${ours}, Meta could not be asked: ${registeredUnknown}`,
+      register,
+    );
+  if (registered === undefined)
+    return check(false, `number ${phoneNumberId}: ${ours}, not registered with Meta`, register);
+  return check(
+    registered.matchesCurrent,
+    `number ${phoneNumberId}: ${ours}, ${registered.matchesCurrent ? 'registered with Meta' : 'Meta holds another key'}`,
+    register,
+  );
 };

@@ -1,19 +1,23 @@
 import { createServer } from 'node:net';
+import { GraphBusinessEncryption, GraphClient, parseGraphApiConfig } from '@prestabot/adapters-meta';
 import {
   createAesGcmSecretCipher,
   createPostgresStorage,
   createTestDatabase,
   type PostgresStorage,
 } from '@prestabot/adapters-postgres';
-import { ManageTenants } from '@prestabot/application';
-import { expectOk } from '@prestabot/application/testing';
+import { ManageTenants, NumberAccessTokens } from '@prestabot/application';
+import { expectOk, RecordingLogger, RecordingMetrics } from '@prestabot/application/testing';
 import { type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
+import { FlowKeyAdmin, systemClock } from '@prestabot/runtime';
 import pg from 'pg';
 
 export type TestTenant = {
   readonly tenantId: string;
   readonly phoneNumberId: string;
   readonly accessToken: string;
+  /** The "My profile" Flow id its users get: its own setting, or the deployment's default. */
+  readonly profileFlowId: string;
 };
 
 /** A deployment's surroundings: a fresh database with two tenants, the fake Graph API, and the environment. */
@@ -28,6 +32,8 @@ export type TestDeployment = {
   readonly strangerNumber: string;
   readonly appSecret: string;
   readonly verifyToken: string;
+  /** The operator's Flows keys, as `prestabot flows keygen` and `register-key` use them. */
+  readonly flowKeys: FlowKeyAdmin;
   /** Runs SQL on the deployment's database as its owner (not through the app role), for checks. */
   readonly sql: (text: string, params?: readonly unknown[]) => Promise<readonly Record<string, unknown>[]>;
   /** Makes the database refuse every connection (and drops the open ones), or accept them again. */
@@ -48,6 +54,9 @@ const freePort = (): Promise<number> =>
       );
     });
   });
+
+const tenantFlowId = '1111222233334444';
+const defaultFlowId = '5555666677778888';
 
 const randomKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
 
@@ -80,12 +89,31 @@ export const prepareDeployment = async (
     cipher,
     ids: { uuid: () => crypto.randomUUID() },
   });
-  const tenants = [];
+  const graph = new GraphClient(parseGraphApiConfig({ baseUrl: fake.url })._unsafeUnwrap());
+  const flowKeys = new FlowKeyAdmin({
+    directory: storage.directory,
+    unitOfWork: storage.unitOfWork,
+    cipher,
+    encryption: new GraphBusinessEncryption(graph),
+    accessTokens: new NumberAccessTokens({
+      unitOfWork: storage.unitOfWork,
+      cipher,
+      logger: new RecordingLogger(),
+      metrics: new RecordingMetrics(),
+    }),
+    clock: systemClock,
+    ids: { uuid: () => crypto.randomUUID() },
+  });
+  // Each tenant its own Flows key, registered with Meta; the first its own Flow id, the second the default.
+  const tenants: TestTenant[] = [];
   for (const [index, spec] of tenantsSpec.entries()) {
     const { tenantId } = await expectOk(
       manage.addTenant({ name: `Tenant ${index}`, wabaId: '102290129340398', ...spec }),
     );
-    tenants.push({ tenantId, ...spec });
+    if (index === 0) await expectOk(manage.configureTenant(tenantId, { profileFlowId: tenantFlowId }));
+    await expectOk(flowKeys.generate(spec.phoneNumberId));
+    await expectOk(flowKeys.register(spec.phoneNumberId));
+    tenants.push({ tenantId, ...spec, profileFlowId: index === 0 ? tenantFlowId : defaultFlowId });
   }
   const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
   const owner = new pg.Pool({ connectionString: database.url, max: 2 });
@@ -100,16 +128,18 @@ export const prepareDeployment = async (
       META_APP_SECRET: appSecret,
       PRESTABOT_ENCRYPTION_KEY: key,
       META_GRAPH_URL: fake.url,
+      WHATSAPP_PROFILE_FLOW_ID: defaultFlowId,
       LOG_LEVEL: 'info',
     },
     databaseUrl: database.url,
     databaseName: database.name,
     storage,
     fake,
-    tenants: tenants as unknown as readonly [TestTenant, TestTenant],
+    tenants: [tenants[0]!, tenants[1]!],
     strangerNumber,
     appSecret,
     verifyToken,
+    flowKeys,
     sql: async (text, params = []) => (await owner.query(text, [...params])).rows,
     setDatabaseAvailable: async (available) => {
       const name = pg.escapeIdentifier(database.name);
@@ -121,6 +151,7 @@ export const prepareDeployment = async (
         );
     },
     close: async () => {
+      await graph.close();
       await storage.close();
       await fake.close();
       await owner.end();

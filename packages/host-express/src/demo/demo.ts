@@ -10,12 +10,13 @@ import {
   type InboundContent,
   localDateOf,
   type OutboundMessage,
+  okAsync,
   parseTimeZone,
   type Result,
   type TenantId,
   zonedInstant,
 } from '@prestabot/domain';
-import { type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
+import { FakeFlowsClient, type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
 import { loadConfig, openBot, resolve, runtimeTokens } from '@prestabot/runtime';
 import { pino } from 'pino';
 import { createLogger } from '../logger.ts';
@@ -93,10 +94,12 @@ const tappables = (
 class DemoChat {
   readonly #fake: FakeGraph;
   readonly #write: (line: string) => void;
+  readonly #appSecret: string;
   readonly #seen = new Map<string, number>();
 
-  constructor(fake: FakeGraph, write: (line: string) => void) {
+  constructor(fake: FakeGraph, appSecret: string, write: (line: string) => void) {
     this.#fake = fake;
+    this.#appSecret = appSecret;
     this.#write = write;
   }
 
@@ -140,8 +143,8 @@ class DemoChat {
     // Quiet means nothing new for a few polls: a number sends one message per person at a time.
     let count = -1;
     let quietPolls = 0;
-    for (let waited = 0; waited < 10_000 && quietPolls < 3; waited += 150) {
-      await sleep(150);
+    for (let waited = 0; waited < 10_000 && quietPolls < 3; waited += 100) {
+      await sleep(100);
       const now = this.#fake.accepted(number.phoneNumberId).length;
       quietPolls = now === count && now > (this.#seen.get(number.phoneNumberId) ?? 0) ? quietPolls + 1 : 0;
       count = now;
@@ -162,6 +165,58 @@ class DemoChat {
       );
     }
     this.#seen.set(number.phoneNumberId, accepted.length);
+  }
+
+  /**
+   * The person opens the last Flow they got and fills it in, as WhatsApp would: every screen request
+   * encrypted to the number's registered key, sent to the bot's Flows endpoint; then the completion.
+   */
+  async fillFlow(
+    number: DemoNumber,
+    person: Person,
+    endpointUrl: string,
+    form: Readonly<Record<string, string>>,
+  ): Promise<{ readonly flowId: string; readonly saved: boolean }> {
+    const flow = this.#messagesTo(number, person).findLast((message) => message.type === 'flow');
+    if (flow?.type !== 'flow') throw new Error(`${person.name} has no Flow to open`);
+    const publicKeyOf = () => {
+      const key = this.#fake.businessPublicKey(number.phoneNumberId);
+      if (key === undefined) throw new Error(`number ${number.label} has no Flows key registered`);
+      return key;
+    };
+    const client = new FakeFlowsClient({
+      endpointUrl: `${endpointUrl}?number=${number.phoneNumberId}`,
+      publicKeyPem: publicKeyOf(),
+      refetchPublicKey: async () => publicKeyOf(),
+      appSecret: this.#appSecret,
+    });
+    const opened = await client.init(flow.flowToken);
+    printLine(
+      this.#write,
+      `  ${number.label} │ ${person.name}`,
+      `(opens Flow ${flow.flowId}: screen ${String(opened.response?.['screen'])}, encrypted, HTTP ${opened.status})`,
+    );
+    printLine(
+      this.#write,
+      `  ${number.label} │ ${person.name}`,
+      `(fills in ${Object.values(form)
+        .filter((value) => value !== '')
+        .join(' · ')})`,
+    );
+    const submitted = await client.dataExchange(flow.flowToken, 'PROFILE', form);
+    const saved = submitted.status === 200 && submitted.response?.['screen'] === 'SUCCESS';
+    printLine(
+      this.#write,
+      `  ${number.label} │ Flows endpoint`,
+      saved ? '(saved; the Flow closes)' : `(refused: HTTP ${submitted.status})`,
+    );
+    await this.say(number, person, {
+      type: 'flow_reply',
+      name: 'flow',
+      body: 'Sent',
+      responseJson: JSON.stringify({ flow_token: flow.flowToken }),
+    });
+    return { flowId: flow.flowId, saved };
   }
 
   #messagesTo(number: DemoNumber, person: Person): OutboundMessage[] {
@@ -186,6 +241,8 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
   const dataDir = await mkdtemp(join(tmpdir(), 'prestabot-demo-'));
   const port = await freePort();
   const appSecret = `demo-app-secret-${crypto.randomUUID()}`;
+  const tenantProfileFlowId = '1234567890123456';
+  const defaultProfileFlowId = '6543210987654321';
   const ana = { name: 'Ana', waId: '56911111111' };
   const bea = { name: 'Bea', waId: '56922222222' };
   const carla = { name: 'Carla', waId: '56933333333' };
@@ -215,6 +272,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
     META_APP_SECRET: appSecret,
     PRESTABOT_ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
     META_GRAPH_URL: fake.url,
+    WHATSAPP_PROFILE_FLOW_ID: defaultProfileFlowId,
     LOG_LEVEL: 'warn',
   });
   const clock = new ShiftableClock();
@@ -231,7 +289,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
   });
   const bot = must(opened, 'opening the bot');
   const server = await startServer({ ...bot, metrics }, { port, worker: true });
-  const chat = new DemoChat(fake, write);
+  const chat = new DemoChat(fake, appSecret, write);
   const checks: { readonly ok: boolean; readonly label: string }[] = [];
   try {
     write('PrestaBot sandbox: embedded database, fake Graph API, two tenants on two numbers.\n');
@@ -274,8 +332,19 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
         purpose,
       );
     }
-    write(`Tenant A "Préstamos de Ana": number ${numberA.phoneNumberId}, approved templates registered.`);
-    write(`Tenant B "Club de Herramientas": number ${numberB.phoneNumberId}, no templates.\n`);
+    must(await manage.configureTenant(tenantA, { profileFlowId: tenantProfileFlowId }), 'tenant A settings');
+    // Each number its own Flows key, stored sealed and its public half uploaded with the number's token.
+    const fingerprints: string[] = [];
+    for (const number of [numberA, numberB]) {
+      fingerprints.push(must(await bot.flowKeys.generate(number.phoneNumberId), 'Flows key').fingerprint);
+      must(await bot.flowKeys.register(number.phoneNumberId), 'registering the Flows key');
+    }
+    write(
+      `Tenant A "Préstamos de Ana": number ${numberA.phoneNumberId}, approved templates, profile Flow ${tenantProfileFlowId}, Flows key ${fingerprints[0]}.`,
+    );
+    write(
+      `Tenant B "Club de Herramientas": number ${numberB.phoneNumberId}, no templates, the default profile Flow ${defaultProfileFlowId}, Flows key ${fingerprints[1]}.\n`,
+    );
 
     write('── Ana records a loan to Bea on number A; Carla starts on number B ──');
     await chat.text(numberA, ana, 'hola');
@@ -314,6 +383,27 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
     write('\n── Bea says she returned it; Ana confirms; the loan is closed ──');
     await chat.tap(numberA, bea, 'claim_returned');
     await chat.tap(numberA, ana, 'confirm_return');
+
+    write('\n── Ana and Carla fill in "Mi perfil", a WhatsApp Flow, each on her own number ──');
+    const flowsUrl = `http://127.0.0.1:${port}/flows`;
+    await chat.tap(numberA, ana, 'Mi perfil');
+    const profileA = await chat.fillFlow(numberA, ana, flowsUrl, {
+      name: 'Ana Rojas',
+      email: 'ana@example.com',
+      bank_name: 'Banco Estado',
+      account_type: 'sight',
+      account_number: '12345678',
+      holder_name: 'Ana Rojas',
+    });
+    await chat.text(numberB, carla, 'perfil');
+    const profileB = await chat.fillFlow(numberB, carla, flowsUrl, {
+      name: 'Carla Díaz',
+      email: 'carla@example.com',
+      bank_name: '',
+      account_type: '',
+      account_number: '',
+      holder_name: '',
+    });
 
     write('\n── Checks ──');
     await fake.settled();
@@ -369,6 +459,28 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
     checks.push({
       ok: (await loanOf(tenantB, ana)).length === 0 && (await loanOf(tenantA, carla)).length === 0,
       label: "neither tenant sees the other's people or loans",
+    });
+    const emailOf = async (tenantId: TenantId, person: Person) =>
+      must(
+        await unitOfWork.run(tenantId, (repositories) =>
+          repositories.contacts
+            .findByPhone(`+${person.waId}` as E164)
+            .andThen((contact) =>
+              contact === undefined ? okAsync(undefined) : repositories.profiles.get(contact.id),
+            ),
+        ),
+        'profile',
+      )?.email;
+    checks.push({
+      ok:
+        profileA.saved &&
+        profileB.saved &&
+        profileA.flowId === tenantProfileFlowId &&
+        profileB.flowId === defaultProfileFlowId &&
+        fingerprints[0] !== fingerprints[1] &&
+        (await emailOf(tenantA, ana)) === 'ana@example.com' &&
+        (await emailOf(tenantB, carla)) === 'carla@example.com',
+      label: `the profile Flow completed on both tenants, each with its own Flow id (${profileA.flowId}, ${profileB.flowId}) and key`,
     });
     for (const check of checks) write(`${check.ok ? '✓' : '✗'} ${check.label}`);
     return checks.every((check) => check.ok) ? 0 : 1;
