@@ -1,0 +1,128 @@
+import type { AddressInfo } from 'node:net';
+import { signWebhookBody, WebCryptoSignatureVerifier, ZodWebhookParser } from '@prestabot/adapters-meta';
+import { createInMemoryApp } from '@prestabot/application/testing';
+import { createWebHandler, type WebHandler } from '@prestabot/runtime';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createExpressApp } from './express-app.ts';
+import { PrometheusMetrics } from './metrics.ts';
+
+const appSecret = 'express-app-secret';
+const phoneNumberId = '1065403522429';
+
+const webhookBody = JSON.stringify({
+  object: 'whatsapp_business_account',
+  entry: [
+    {
+      id: '102290129340398',
+      changes: [
+        {
+          field: 'messages',
+          value: {
+            messaging_product: 'whatsapp',
+            metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
+            contacts: [{ profile: { name: 'Ana' }, wa_id: '56911111111' }],
+            messages: [
+              {
+                from: '56911111111',
+                id: 'wamid.E1',
+                timestamp: '1772452740',
+                type: 'text',
+                text: { body: 'hola' },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  ],
+});
+
+const servers: { close: () => void }[] = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close();
+});
+
+/** The Express host in-process on a free port, over in-memory storage. */
+const start = async (override?: WebHandler) => {
+  const app = createInMemoryApp({
+    verifier: new WebCryptoSignatureVerifier(),
+    parser: new ZodWebhookParser(),
+    deploymentAppSecret: appSecret,
+  });
+  await app.addTenant(phoneNumberId, 'token-a');
+  const metrics = new PrometheusMetrics();
+  const handler =
+    override ??
+    createWebHandler({
+      ingestWebhook: app.ingestWebhook,
+      verifyToken: 'verify',
+      logger: app.logger,
+      metrics,
+      afterIngest: () => undefined,
+      checkHealth: async () => ({ healthy: true, checks: { database: 'ok' } }),
+    });
+  const server = createExpressApp({ handler, metrics, logger: app.logger }).listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  servers.push(server);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { app, url };
+};
+
+describe('the Express host', () => {
+  it('serves Prometheus text at /metrics, counting what the handler did', async () => {
+    const { url } = await start();
+    const bytes = new TextEncoder().encode(webhookBody);
+    const posted = await fetch(`${url}/webhook`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-hub-signature-256': await signWebhookBody(bytes, appSecret),
+      },
+      body: bytes,
+    });
+    expect(posted.status).toBe(200);
+    const scraped = await fetch(`${url}/metrics`);
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await scraped.text();
+    expect(text).toContain('# TYPE prestabot_webhook_requests_total counter');
+    expect(text).toMatch(/^prestabot_webhook_requests_total\{outcome="accepted"\} 1$/m);
+    expect(text).toContain('prestabot_process_cpu_user_seconds_total');
+  });
+
+  it('keeps a well-formed request id, replaces any other, and answers with it', async () => {
+    const { url } = await start();
+    const kept = await fetch(`${url}/healthz`, { headers: { 'x-request-id': 'req-42.a_b' } });
+    expect(kept.headers.get('x-request-id')).toBe('req-42.a_b');
+    const replaced = await fetch(`${url}/healthz`, { headers: { 'x-request-id': 'evil id\twith spaces' } });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses a body over 3 MB with 413 in JSON, storing nothing', async () => {
+    const { app, url } = await start();
+    const refused = await fetch(`${url}/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': 'sha256=00' },
+      body: 'x'.repeat(3 * 1024 * 1024 + 1),
+    });
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toMatchObject({ error: 'payload_too_large', requestId: expect.any(String) });
+    expect(app.database.snapshot().inbox.size).toBe(0);
+  });
+
+  it('answers a bug in the handler with a JSON 500 naming the request, and logs it', async () => {
+    const { app, url } = await start(async () => {
+      throw new Error('boom');
+    });
+    const failed = await fetch(`${url}/webhook`, {
+      method: 'POST',
+      body: '{}',
+      headers: { 'x-request-id': 'r-1' },
+    });
+    expect(failed.status).toBe(500);
+    expect(await failed.json()).toEqual({ error: 'internal_error', requestId: 'r-1' });
+    expect(app.logger.lines.find((line) => line.level === 'error')?.fields).toMatchObject({
+      requestId: 'r-1',
+    });
+  });
+});
