@@ -16,6 +16,16 @@ const numberA = '1065403522429';
 const numberB = '2075403522430';
 const tokenA = 'EAAG-cli-token-A-0123456789';
 const tokenB = 'EAAG-cli-token-B-9876543210';
+/** The options every number takes, as `tenants add` and `numbers add` want them. */
+const numberArgs = (phoneNumberId: string, accessToken: string, ...more: string[]) => [
+  '--phone-number-id',
+  phoneNumberId,
+  '--access-token',
+  accessToken,
+  '--waba-id',
+  '102290129340398',
+  ...more,
+];
 const uuidLine = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n$/;
 
 // The CLI as operators and outside tests drive it: the built binary, a database of its own (PostgreSQL when
@@ -76,16 +86,7 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
       'add',
       '--name',
       'Préstamos Ana',
-      '--phone-number-id',
-      numberA,
-      '--access-token',
-      tokenA,
-      '--waba-id',
-      '102290129340398',
-      '--timezone',
-      'America/Bogota',
-      '--display-phone',
-      '+56912345678',
+      ...numberArgs(numberA, tokenA, '--timezone', 'America/Bogota', '--display-phone', '+56912345678'),
     ]);
     expect(added).toMatchObject({ code: 0 });
     expect(added.stdout).toMatch(uuidLine);
@@ -110,48 +111,11 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
 
   it('refuses bad arguments with one line naming the value and the expected form, exit 2', async () => {
     const cases: (readonly string[])[] = [
-      ['tenants', 'add', '--name', 'X', '--phone-number-id', 'abc', '--access-token', 't', '--waba-id', '1'],
-      [
-        'tenants',
-        'add',
-        '--name',
-        'X',
-        '--phone-number-id',
-        '1',
-        '--access-token',
-        't',
-        '--waba-id',
-        '1',
-        '--timezone',
-        'Mars/Base',
-      ],
-      [
-        'tenants',
-        'add',
-        '--name',
-        'X',
-        '--phone-number-id',
-        '1',
-        '--access-token',
-        't',
-        '--waba-id',
-        '1',
-        '--rate',
-        '0',
-      ],
+      ['tenants', 'add', '--name', 'X', ...numberArgs('abc', 't')],
+      ['tenants', 'add', '--name', 'X', ...numberArgs('1', 't', '--timezone', 'Mars/Base')],
+      ['tenants', 'add', '--name', 'X', ...numberArgs('1', 't', '--rate', '0')],
       ['tenants', 'add', '--name', 'X'],
-      [
-        'numbers',
-        'add',
-        '--tenant',
-        'not-a-uuid',
-        '--phone-number-id',
-        '1',
-        '--access-token',
-        't',
-        '--waba-id',
-        '1',
-      ],
+      ['numbers', 'add', '--tenant', 'not-a-uuid', ...numberArgs('1', 't')],
       ['tenants', 'configure', '--tenant', tenantA, '--reminder-hour', '25'],
       ['tenants', 'configure', '--tenant', tenantA, '--currency', 'XYZ'],
       ['flows', 'print-json', 'survey'],
@@ -178,18 +142,7 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
   });
 
   it('says what is wrong, exit 1, for a number already taken or nobody has', async () => {
-    const again = await run([
-      'tenants',
-      'add',
-      '--name',
-      'Otra',
-      '--phone-number-id',
-      numberA,
-      '--access-token',
-      tokenA,
-      '--waba-id',
-      '1',
-    ]);
+    const again = await run(['tenants', 'add', '--name', 'Otra', ...numberArgs(numberA, tokenA)]);
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`phone_number_id ${numberA} is already registered`);
     const nobody = await run(['tenants', 'rotate-token', '--phone-number-id', '999', '--access-token', 'x']);
@@ -200,12 +153,7 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
       'add',
       '--tenant',
       '00000000-0000-4000-8000-0000000000ff',
-      '--phone-number-id',
-      numberB,
-      '--access-token',
-      tokenB,
-      '--waba-id',
-      '1',
+      ...numberArgs(numberB, tokenB),
     ]);
     expect(noTenant.code).toBe(1);
   });
@@ -216,14 +164,7 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
       'add',
       '--tenant',
       tenantA,
-      '--phone-number-id',
-      numberB,
-      '--access-token',
-      'EAAG-old',
-      '--waba-id',
-      '102290129340398',
-      '--rate',
-      '20',
+      ...numberArgs(numberB, 'EAAG-old', '--rate', '20'),
     ]);
     expect(added).toMatchObject({ code: 0, stdout: `${numberB}\n` });
     expect(

@@ -221,6 +221,16 @@ export const describeHttpContract = (host: HostUnderTest): void => {
         );
       });
 
+      /** What a tenant's number sent the person, oldest first. */
+      const sentTo = (tenant: TestTenant, waId: string) =>
+        repliesTo(deployment.fake, tenant.phoneNumberId)
+          .filter(
+            (sent) =>
+              sent.recipient !== undefined &&
+              'phone' in sent.recipient &&
+              sent.recipient.phone === `+${waId}`,
+          )
+          .map((sent) => sent.message);
       /** A person asks a tenant's number for their profile; the Flow message it sends back. */
       const openProfile = async (tenant: TestTenant, waId: string) => {
         await deployment.fake.emitWebhook([
@@ -231,16 +241,7 @@ export const describeHttpContract = (host: HostUnderTest): void => {
             content: text(waId, 'perfil'),
           },
         ]);
-        const flowMessage = () =>
-          repliesTo(deployment.fake, tenant.phoneNumberId)
-            .filter(
-              (sent) =>
-                sent.recipient !== undefined &&
-                'phone' in sent.recipient &&
-                sent.recipient.phone === `+${waId}`,
-            )
-            .map((sent) => sent.message)
-            .find((message) => message.type === 'flow');
+        const flowMessage = () => sentTo(tenant, waId).find((message) => message.type === 'flow');
         await waitFor(`the profile Flow for ${waId}`, () => flowMessage() !== undefined);
         const message = flowMessage();
         if (message?.type !== 'flow') throw new Error('unreachable: waited for a Flow message');
@@ -254,15 +255,7 @@ export const describeHttpContract = (host: HostUnderTest): void => {
           appSecret: options.appSecret ?? deployment.appSecret,
         });
       const textsTo = (tenant: TestTenant, waId: string) =>
-        repliesTo(deployment.fake, tenant.phoneNumberId)
-          .filter(
-            (sent) =>
-              sent.recipient !== undefined &&
-              'phone' in sent.recipient &&
-              sent.recipient.phone === `+${waId}`,
-          )
-          .flatMap((sent) => (sent.message.type === 'text' ? [sent.message.body] : []));
-
+        sentTo(tenant, waId).flatMap((message) => (message.type === 'text' ? [message.body] : []));
       it('completes the profile Flow on both tenants, each with its own Flow id and key, encrypted end to end', async () => {
         for (const [index, tenant] of deployment.tenants.entries()) {
           const waId = `5691111700${index}`;

@@ -3,15 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { menuAction } from '../handle-inbound/interactive-ids.ts';
 import {
   createInMemoryApp,
-  encodeBatch,
   expectErr,
   expectOk,
   type InMemoryApp,
-  inboundMessage,
   JsonBatchParser,
   StoredFlowTokens,
   TestSignatureVerifier,
-  testSignature,
 } from '../testing/index.ts';
 import type { FlowExchange } from './flow-exchange.ts';
 import type { FlowTokenClaims } from './flow-tokens.port.ts';
@@ -36,29 +33,15 @@ const setup = (options: { defaultProfileFlowId?: string; withTokens?: boolean } 
   return { app, tokens };
 };
 
-const say = async (
+const say = (
   app: InMemoryApp,
   number: string,
   from: string,
-  content: string | Parameters<typeof inboundMessage>[2],
-) => {
-  const body = typeof content === 'string' ? { type: 'text' as const, body: content } : content;
-  await expectOk(
-    app.ingestWebhook.execute({
-      rawBody: encodeBatch([inboundMessage(number, from, body, { sentAt: app.clock.now() })]),
-      signature: testSignature(secret),
-    }),
-  );
-  await app.drain();
-};
+  content: Parameters<InMemoryApp['receive']>[2],
+) => app.receive(number, from, content);
 
 const lastTo = (app: InMemoryApp, waId: string): OutboundMessage | undefined =>
-  app.gateway.accepted
-    .filter(
-      (send) =>
-        send.recipient !== undefined && 'phone' in send.recipient && send.recipient.phone === `+${waId}`,
-    )
-    .at(-1)?.message;
+  app.gateway.sentTo(waId).at(-1)?.message;
 
 const flowSentTo = (app: InMemoryApp, waId: string) => {
   const message = lastTo(app, waId);

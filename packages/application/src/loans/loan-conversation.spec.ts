@@ -6,7 +6,6 @@ import {
   encodeBatch,
   expectOk,
   type InMemoryApp,
-  inboundMessage,
   JsonBatchParser,
   TestSignatureVerifier,
   testSignature,
@@ -26,30 +25,13 @@ const setup = () =>
   });
 
 /** The person `from` sends `content` to the number; the worker then does everything due. */
-const say = async (
-  app: InMemoryApp,
-  from: string,
-  content: string | Parameters<typeof inboundMessage>[2],
-) => {
-  const body = typeof content === 'string' ? { type: 'text' as const, body: content } : content;
-  await expectOk(
-    app.ingestWebhook.execute({
-      rawBody: encodeBatch([inboundMessage(number, from, body, { sentAt: app.clock.now() })]),
-      signature: testSignature(secret),
-    }),
-  );
-  await app.drain();
-};
+const say = (app: InMemoryApp, from: string, content: Parameters<InMemoryApp['receive']>[2]) =>
+  app.receive(number, from, content);
 const tap = (app: InMemoryApp, from: string, id: string) =>
   say(app, from, { type: 'button_reply', id, title: 'x' });
 
 const sentTo = (app: InMemoryApp, waId: string): OutboundMessage[] =>
-  app.gateway.accepted
-    .filter(
-      (send) =>
-        send.recipient !== undefined && 'phone' in send.recipient && send.recipient.phone === `+${waId}`,
-    )
-    .map((send) => send.message);
+  app.gateway.sentTo(waId).map((send) => send.message);
 const lastTo = (app: InMemoryApp, waId: string) => sentTo(app, waId).at(-1);
 const bodyOf = (message: OutboundMessage | undefined): string =>
   message === undefined

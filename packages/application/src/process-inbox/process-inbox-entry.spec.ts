@@ -22,11 +22,7 @@ const setup = () =>
 type App = ReturnType<typeof setup>;
 const deliver = (app: App, ...items: Parameters<typeof encodeBatch>[0]) =>
   expectOk(app.ingestWebhook.execute({ rawBody: encodeBatch(items), signature: testSignature(secret) }));
-const sentTo = (app: App, waId: string) =>
-  app.gateway.accepted.filter(
-    (send) =>
-      send.recipient !== undefined && 'phone' in send.recipient && send.recipient.phone === `+${waId}`,
-  );
+const sentTo = (app: App, waId: string) => app.gateway.sentTo(waId);
 
 describe('processing inbound messages', () => {
   it("answers a greeting with the main menu, from the number written to, with that number's token", async () => {

@@ -1,4 +1,4 @@
-import type { PhoneNumberId, TenantId } from '@prestabot/domain';
+import type { InboundContent, PhoneNumberId, TenantId } from '@prestabot/domain';
 import { type SendPolicy, SendQueuedMessage } from '../dispatch-outbox/send-queued-message.ts';
 import { AnswerFlowExchange } from '../flows/flow-exchange.ts';
 import type { FlowTokens } from '../flows/flow-tokens.port.ts';
@@ -24,6 +24,7 @@ import { RecordingGateway } from './recording-gateway.ts';
 import { RecordingLogger } from './recording-logger.ts';
 import { RecordingMetrics } from './recording-metrics.ts';
 import { SequentialIds } from './sequential-ids.ts';
+import { encodeBatch, inboundMessage, testSignature } from './webhook-doubles.ts';
 
 export type InMemoryAppOptions = {
   /** The webhook boundary (the real one lives in adapters-meta). */
@@ -137,6 +138,21 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       );
       if (accessToken !== '') gateway.allow(phoneNumberId as PhoneNumberId, accessToken);
       return tenantId as TenantId;
+    },
+    /**
+     * `from` sends `content` (a text, or any inbound content) to the number, signed with the deployment's
+     * app secret, and everything due then runs as a worker would. For apps built with the test verifier
+     * and parser (`TestSignatureVerifier`, `JsonBatchParser`).
+     */
+    receive: async (phoneNumberId: string, from: string, content: string | InboundContent) => {
+      const body: InboundContent = typeof content === 'string' ? { type: 'text', body: content } : content;
+      await expectOk(
+        app.ingestWebhook.execute({
+          rawBody: encodeBatch([inboundMessage(phoneNumberId, from, body, { sentAt: clock.now() })]),
+          signature: testSignature(options.deploymentAppSecret ?? ''),
+        }),
+      );
+      await app.drain();
     },
     /** Processes everything in the inbox, queues the reminders now due, then sends everything due, as a worker would. */
     drain: async (owner = 'test-worker') => {

@@ -35,6 +35,14 @@ const failureOf = (scripted: ScriptedFailure): SendFailure =>
  */
 export class RecordingGateway implements MessagingGateway {
   readonly accepted: AcceptedSend[] = [];
+
+  /** What was accepted for the person with this `wa_id`, oldest first. */
+  sentTo(waId: string): AcceptedSend[] {
+    return this.accepted.filter(
+      (send) =>
+        send.recipient !== undefined && 'phone' in send.recipient && send.recipient.phone === `+${waId}`,
+    );
+  }
   readonly attempts: SendRequest[] = [];
   readonly #tokens = new Map<PhoneNumberId, string>();
   readonly #scripted = new Map<PhoneNumberId, ScriptedFailure[]>();
