@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import type {
-  AddTenantInput,
-  ManageTemplatesError,
-  ManageTenantsError,
-  NumberInput,
+import {
+  type AddTenantInput,
+  describeSendFailure,
+  type ManageTemplatesError,
+  type ManageTenantsError,
+  type NumberInput,
 } from '@prestabot/application';
 import {
   type Config,
@@ -95,10 +96,7 @@ const failUseCase = (error: ManageTenantsError | ManageTemplatesError | FlowKeyA
         exitFailure,
       );
     case 'graph_refused':
-      return fail(
-        `Meta refused the key: ${error.failure.title ?? error.failure.type}${error.failure.code === undefined ? '' : ` (code ${error.failure.code})`}`,
-        exitFailure,
-      );
+      return fail(`Meta refused the key: ${describeSendFailure(error.failure)}`, exitFailure);
     case 'no_access_token':
       return fail(
         `number ${error.phoneNumberId} has no access token (tenants rotate-token), and WHATSAPP_ACCESS_TOKEN is not set`,

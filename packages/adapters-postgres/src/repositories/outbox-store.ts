@@ -99,6 +99,10 @@ export class PostgresOutboxStore implements OutboxStore {
     ]);
   }
 
+  requeue(id: string, lease: Lease): ResultAsync<boolean, StorageError> {
+    return this.#whileLeased(id, lease, '', []);
+  }
+
   /**
    * The template takes the message's place and the message is due again at `at`: the attempt that met the
    * closed window is not counted, since the template is a message of its own that has not been tried.
@@ -139,7 +143,7 @@ export class PostgresOutboxStore implements OutboxStore {
     return this.#whileLeased(id, lease, `${assignments}, attempts = attempts + 1`, values);
   }
 
-  /** Changes a pending message, and frees it, only while `lease` still holds it (and `condition`). */
+  /** Changes a pending message (or nothing but its lease), and frees it, only while `lease` still holds it (and `condition`). */
   #whileLeased(
     id: string,
     lease: Lease,
@@ -150,7 +154,7 @@ export class PostgresOutboxStore implements OutboxStore {
     return this.#session
       .query(
         `UPDATE prestabot.outbox
-         SET ${assignments}, lease_owner = NULL, leased_until = NULL
+         SET ${[assignments, 'lease_owner = NULL', 'leased_until = NULL'].filter((part) => part !== '').join(', ')}
          WHERE id = $1 AND status = 'pending' AND lease_owner = $2 AND leased_until = $3 AND ${condition}
          RETURNING id`,
         [id, lease.owner, lease.until, ...values],

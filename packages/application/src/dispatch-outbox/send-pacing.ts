@@ -6,6 +6,13 @@
  */
 export const sendRateShare = 0.97;
 
+/**
+ * How late after its slot a send may still leave: within the margin above, less one slot of a fast
+ * number, so a late send cannot add a message to a second the slots already fill. Later than this, it is
+ * given back to the queue for a new slot.
+ */
+export const slotToleranceMs = 20;
+
 /** How far apart two sends of one number are placed. */
 export const slotSpacingMs = (ratePerSecond: number): number => 1000 / (ratePerSecond * sendRateShare);
 

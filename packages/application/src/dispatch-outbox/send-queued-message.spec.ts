@@ -64,6 +64,19 @@ describe('SendQueuedMessage', () => {
     });
   });
 
+  it('gives a message whose send slot passed back to the queue at once, counting no attempt', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const entry = await queue(app, tenantId);
+    app.gateway.failNext('1001' as PhoneNumberId, { slotMissed: true }, { slotMissed: true });
+    expect(await claimAndSend(app)).toEqual(['slot_missed']);
+    expect(stored(app, entry.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(stored(app, entry.id).lease).toBeUndefined();
+    expect(await claimAndSend(app)).toEqual(['slot_missed']);
+    expect(await claimAndSend(app)).toEqual(['sent']);
+    expect(stored(app, entry.id)).toMatchObject({ status: 'sent', attempts: 1 });
+  });
+
   it("honours Meta's Retry-After", async () => {
     const app = setup();
     const tenantId = await app.addTenant('1001', 'token-a');

@@ -7,6 +7,7 @@ import type { ClaimedSend, OutboxFailure } from '../ports/outbox.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import type { SendReply, SendReplyError } from '../send-reply/send-reply.ts';
 import { pairRateHoldMs, retryDelayMs } from './backoff.ts';
+import { slotToleranceMs } from './send-pacing.ts';
 
 export type SendOutcome =
   | 'sent'
@@ -16,6 +17,8 @@ export type SendOutcome =
   /** Meta said the 24-hour window is closed; the message's approved template goes instead. */
   | 'switched_to_template'
   | 'failed'
+  /** Its send slot passed before it could leave: back in the queue for a new one, no attempt counted. */
+  | 'slot_missed'
   /** Another worker owns the message now; this one's result was dropped. */
   | 'lease_lost';
 
@@ -69,6 +72,7 @@ export class SendQueuedMessage {
         phoneNumberId: send.phoneNumberId,
         message: send.message,
         callbackData: send.id,
+        deadline: new Date(send.sendAt.getTime() + slotToleranceMs),
         ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
         ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
       })
@@ -196,6 +200,13 @@ export class SendQueuedMessage {
           );
         }
         return this.#fail(send, failureOf('window_closed', error));
+      case 'send_slot_missed':
+        return this.#record(
+          send,
+          (repositories) => repositories.outbox.requeue(send.id, send.lease),
+          'slot_missed',
+          { reason: 'slot_missed' },
+        );
       case 'send_rejected':
         logger.warn(
           { ...fields, code: error.code, title: error.title, details: error.details },

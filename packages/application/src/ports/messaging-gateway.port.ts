@@ -16,6 +16,11 @@ export type SendRequest = {
   readonly replyTo?: Wamid;
   /** Echoed back in this message's status webhooks. */
   readonly callbackData?: string;
+  /**
+   * The latest moment the request may leave for Graph (its send slot, plus what the pacing margin
+   * absorbs). A gateway that paces sends answers `send_slot_missed` past it, without sending.
+   */
+  readonly deadline?: Date;
 };
 
 export type SendAccepted = {
@@ -36,7 +41,15 @@ export type SendFailure =
   /** The 24-hour window is closed: only a template can reach this person. */
   | ({ readonly type: 'send_window_closed' } & GraphFailure)
   /** Anything else Graph refused; retrying the same request cannot help. */
-  | ({ readonly type: 'send_rejected' } & GraphFailure);
+  | ({ readonly type: 'send_rejected' } & GraphFailure)
+  /** Not sent: its `deadline` passed first. Sent late it could push the number over its rate. */
+  | { readonly type: 'send_slot_missed' };
+
+/** A failure in one line for logs and operators: Meta's title and code where there are some. */
+export const describeSendFailure = (failure: SendFailure): string =>
+  failure.type === 'send_slot_missed'
+    ? 'its send slot passed before it could leave'
+    : `${failure.title ?? failure.type}${failure.code === undefined ? '' : ` (code ${failure.code})`}`;
 
 /** Sends one message through Meta's Graph API as one number. */
 export interface MessagingGateway {

@@ -75,6 +75,11 @@ export interface OutboxStore {
     retryAt: Date,
     failure: OutboxFailure,
   ): ResultAsync<boolean, StorageError>;
+  /**
+   * Gives the message back to the queue as it was, without counting an attempt: its send slot passed
+   * before it could leave, and a later claim gives it a new one. False when the lease was lost.
+   */
+  requeue(id: string, lease: Lease): ResultAsync<boolean, StorageError>;
   /** Replaces the message with its template fallback and queues it again at once; false without a fallback or lease. */
   switchToFallback(id: string, lease: Lease, at: Date): ResultAsync<boolean, StorageError>;
   /** Holds every queued message to one recipient of a number until `until` (Meta's pair rate limit). */

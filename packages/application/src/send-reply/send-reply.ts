@@ -23,6 +23,7 @@ export type SendReplyInput = {
   readonly message: OutboundMessage;
   readonly replyTo?: Wamid;
   readonly callbackData?: string;
+  readonly deadline?: Date;
 };
 
 export type SendReplyError = AccessTokenError | SendFailure;
@@ -113,6 +114,7 @@ export class SendReply {
         ...(input.recipient === undefined ? {} : { recipient: input.recipient }),
         ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
         ...(input.callbackData === undefined ? {} : { callbackData: input.callbackData }),
+        ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
       }),
     );
   }

@@ -664,6 +664,7 @@ const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
         row.availableAt = retryAt;
         row.lastFailure = failure;
       }),
+    requeue: (id, lease) => settle(id, lease, () => undefined),
     switchToFallback: (id, lease, at) => {
       const row = leased(id, lease);
       if (row === undefined || row.entry.fallback === undefined) return okAsync(false);

@@ -16,7 +16,7 @@ import {
 
 export type AcceptedSend = SendRequest & { readonly wamid?: Wamid };
 
-/** A failure to script: an error Graph returns (by code), or the connection dropping. */
+/** A failure to script: an error Graph returns (by code), the connection dropping, or a send slot passing. */
 export type ScriptedFailure =
   | {
       readonly code: number;
@@ -24,10 +24,14 @@ export type ScriptedFailure =
       readonly details?: string;
       readonly retryAfterMs?: number;
     }
-  | { readonly network: true };
+  | { readonly network: true }
+  | { readonly slotMissed: true };
 
-const failureOf = (scripted: ScriptedFailure): SendFailure =>
-  'network' in scripted ? { type: 'send_retryable', title: 'connection dropped' } : sendFailureOf(scripted);
+const failureOf = (scripted: ScriptedFailure): SendFailure => {
+  if ('network' in scripted) return { type: 'send_retryable', title: 'connection dropped' };
+  if ('slotMissed' in scripted) return { type: 'send_slot_missed' };
+  return sendFailureOf(scripted);
+};
 
 /**
  * An in-memory Graph API: accepts a number's messages only with that number's token (else 190), checks

@@ -4,18 +4,19 @@ import {
   generateFlowKey,
   importFlowPrivateKey,
 } from '@prestabot/adapters-meta';
-import type {
-  AccessTokenError,
-  Clock,
-  IdGenerator,
-  NumberAccessTokens,
-  SecretCipher,
-  SecretCipherError,
-  SendFailure,
-  StorageError,
-  StoredFlowKey,
-  TenantDirectory,
-  TenantUnitOfWork,
+import {
+  type AccessTokenError,
+  type Clock,
+  describeSendFailure,
+  type IdGenerator,
+  type NumberAccessTokens,
+  type SecretCipher,
+  type SecretCipherError,
+  type SendFailure,
+  type StorageError,
+  type StoredFlowKey,
+  type TenantDirectory,
+  type TenantUnitOfWork,
 } from '@prestabot/application';
 import {
   err,
@@ -156,7 +157,7 @@ export class FlowKeyAdmin {
           phoneNumberId,
           tenantId,
           keys,
-          registeredUnknown: `${registered.error.type}${registered.error.code === undefined ? '' : ` (${registered.error.code})`}`,
+          registeredUnknown: describeSendFailure(registered.error),
         });
       return ok({
         phoneNumberId,

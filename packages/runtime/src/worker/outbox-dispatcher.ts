@@ -5,12 +5,14 @@ import {
   type MessagingGateway,
   type Metrics,
   type OutboxQueue,
+  type SendFailure,
   type SendOutcome,
+  type SendRequest,
   type StorageError,
   slotSpacingMs,
   type TenantDirectory,
 } from '@prestabot/application';
-import { defaultRatePerSecond, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
+import { defaultRatePerSecond, errAsync, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
 
 /** Timers the outbox waits on; tests hand in manual ones. */
 export type Timers = {
@@ -96,11 +98,22 @@ export class SendRateGuard {
     this.#timers = dependencies.timers ?? systemTimers;
   }
 
-  /** `gateway`, behind this guard. */
+  /**
+   * `gateway`, behind this guard. A request whose `deadline` has passed, before or after waiting here, is
+   * answered `send_slot_missed` without reaching Graph: other processes keep sending in their slots, and a
+   * late send on top of theirs could put one message too many into a second.
+   */
   guard(gateway: MessagingGateway): MessagingGateway {
+    const missed = (request: SendRequest) =>
+      request.deadline !== undefined && this.#deps.clock.now().getTime() > request.deadline.getTime();
+    const slotMissed: SendFailure = { type: 'send_slot_missed' };
     return {
-      send: (request) =>
-        ResultAsync.fromSafePromise(this.#admit(request.phoneNumberId)).andThen(() => gateway.send(request)),
+      send: (request) => {
+        if (missed(request)) return errAsync(slotMissed);
+        return ResultAsync.fromSafePromise(this.#admit(request.phoneNumberId)).andThen(() =>
+          missed(request) ? errAsync(slotMissed) : gateway.send(request),
+        );
+      },
     };
   }
 

@@ -234,5 +234,31 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
       expect(mine(await claim(at(8999)), number.phoneNumberId)).toEqual([]);
       expect(mine(await claim(at(9001)), number.phoneNumberId).map((send) => send.id)).toEqual([retried!.id]);
     });
+
+    it('requeues a message whose slot passed as it was, without counting an attempt, under its lease only', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const [first, second] = [0, 1].map(() =>
+        textOutboxEntry(number.phoneNumberId, { at: t0, to: fixturePhone() as E164 }),
+      );
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([first!, second!])));
+      const claimed = mine(await claim(at(1000)), number.phoneNumberId);
+      const order = claimed.map((send) => send.id);
+      expect([...order].sort()).toEqual([first!.id, second!.id].sort());
+      const stale = { owner: 'someone-else', until: at(5000) };
+      expect(
+        await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.requeue(first!.id, stale))),
+      ).toBe(false);
+      for (const send of claimed)
+        expect(
+          await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.requeue(send.id, send.lease))),
+        ).toBe(true);
+      expect(await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(first!.id)))).toMatchObject(
+        { status: 'pending', attempts: 0 },
+      );
+      // Back at once, in its place in the number's queue.
+      const again = mine(await claim(at(1001)), number.phoneNumberId);
+      expect(again.map((send) => send.id)).toEqual(order);
+      expect(again[0]!.sendAt.getTime()).toBeGreaterThan(claimed[1]!.sendAt.getTime());
+    });
   });
 };
