@@ -18,5 +18,6 @@ export const postgresStorageModule = (storage: PostgresStorage, cipher?: SecretC
     constant(postgresTokens.outboxQueue, storage.outboxQueue);
     constant(postgresTokens.reminderQueue, storage.reminderQueue);
     constant(postgresTokens.flowKeyDirectory, storage.flowKeyDirectory);
+    constant(postgresTokens.finishedWorkRetention, storage.finishedWorkRetention);
     if (cipher !== undefined) constant(postgresTokens.secretCipher, cipher);
   });

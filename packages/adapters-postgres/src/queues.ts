@@ -2,10 +2,12 @@ import type {
   ClaimedInboxEntry,
   ClaimedReminder,
   ClaimedSend,
+  FinishedWorkRetention,
   InboxClaimRequest,
   InboxQueue,
   OutboxClaimRequest,
   OutboxQueue,
+  PrunedRows,
   QueueDepth,
   ReminderQueue,
   StorageError,
@@ -16,6 +18,7 @@ import {
   claimedInboxRow,
   claimedReminderRow,
   claimedSendRow,
+  prunedRowsRow,
   queueDepthRow,
   readRow,
   readRows,
@@ -98,5 +101,21 @@ export class PostgresReminderQueue implements ReminderQueue {
        FROM prestabot.claim_reminders($1, $2, $3, $4)`,
       [request.owner, request.limit, request.leaseMs, request.now],
     ).andThen(readRows(claimedReminderRow, 'claimed reminder'));
+  }
+}
+
+/** The retention job's view of every tenant's finished queue rows, through `prestabot.prune_finished`. */
+export class PostgresFinishedWorkRetention implements FinishedWorkRetention {
+  readonly #driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver;
+  }
+
+  pruneFinished(before: Date, limit: number): ResultAsync<PrunedRows, StorageError> {
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.prune_finished($1, $2)', [
+      before,
+      limit,
+    ]).andThen(readRow(prunedRowsRow, 'pruned rows'));
   }
 }

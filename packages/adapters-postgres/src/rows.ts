@@ -8,6 +8,7 @@ import {
   type OutboxEntry,
   type OutboxFailure,
   type OutboxOrigin,
+  type PrunedRows,
   type QueueDepth,
   type RegisteredApp,
   type RegisteredTemplate,
@@ -732,6 +733,10 @@ export const registeredAppRow = z
 export const queueDepthRow = z
   .object({ pending: z.number().int(), oldest_at: storedTime.nullable() })
   .transform((row): QueueDepth => ({ pending: row.pending, ...present('oldestAt', row.oldest_at) }));
+
+export const prunedRowsRow = z
+  .object({ pruned_inbox: z.number().int(), pruned_outbox: z.number().int() })
+  .transform((row): PrunedRows => ({ inbox: row.pruned_inbox, outbox: row.pruned_outbox }));
 
 export const lastInboundRow = z
   .object({ last_at: storedTime.nullable() })

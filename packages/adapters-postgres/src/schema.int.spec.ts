@@ -189,6 +189,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'list_meta_apps',
         'list_tenants_with_numbers',
         'outbox_depth',
+        'prune_finished',
         'register_meta_app',
       ]);
       for (const row of rows) {
@@ -316,6 +317,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         ['SELECT * FROM prestabot.outbox_depth(now())', []],
         ["SELECT * FROM prestabot.claim_reminders('w', 10, 1000, now())", []],
         ['SELECT * FROM prestabot.list_flow_keys()', []],
+        ['SELECT * FROM prestabot.prune_finished(now(), 10)', []],
       ] as const;
       for (const [call, params] of calls) {
         const error = await expectErr(tryIn(driver, tenantScope(tenant.id), call, params));

@@ -1,5 +1,6 @@
 import type {
   AppRegistry,
+  FinishedWorkRetention,
   FlowKeyDirectory,
   InboxQueue,
   Logger,
@@ -14,7 +15,12 @@ import { ResultAsync } from '@prestabot/domain';
 import { PostgresAppRegistry, PostgresFlowKeyDirectory, PostgresTenantDirectory } from './directory.ts';
 import { type DatabaseHealth, inspectDatabase } from './health.ts';
 import { type MigrationReport, migrate } from './migrate.ts';
-import { PostgresInboxQueue, PostgresOutboxQueue, PostgresReminderQueue } from './queues.ts';
+import {
+  PostgresFinishedWorkRetention,
+  PostgresInboxQueue,
+  PostgresOutboxQueue,
+  PostgresReminderQueue,
+} from './queues.ts';
 import { PostgresUnitOfWork } from './repositories/unit-of-work.ts';
 import { type SqlConnectionSource, SqlDriver } from './sql/sql-driver.ts';
 import { storageErrorOf } from './sql/storage-error-of.ts';
@@ -44,6 +50,7 @@ export type PostgresStorage = {
   readonly outboxQueue: OutboxQueue;
   readonly reminderQueue: ReminderQueue;
   readonly flowKeyDirectory: FlowKeyDirectory;
+  readonly finishedWorkRetention: FinishedWorkRetention;
   /** Applies pending migrations (idempotent); the connection's role must bypass row-level security. */
   readonly migrate: () => ResultAsync<MigrationReport, StorageError>;
   /** What `prestabot doctor` reports about the database. */
@@ -96,6 +103,7 @@ export const postgresStorageOn = (
     outboxQueue: new PostgresOutboxQueue(driver),
     reminderQueue: new PostgresReminderQueue(driver),
     flowKeyDirectory: new PostgresFlowKeyDirectory(driver),
+    finishedWorkRetention: new PostgresFinishedWorkRetention(driver),
     migrate: () => migrate(driver),
     inspect: () =>
       inspectDatabase({

@@ -1,5 +1,6 @@
 import type {
   AppRegistry,
+  FinishedWorkRetention,
   FlowKeyDirectory,
   InboxQueue,
   OutboxQueue,
@@ -27,6 +28,7 @@ export const postgresTokens = {
   outboxQueue: sameAs<OutboxQueue>(portTokens.outboxQueue),
   reminderQueue: sameAs<ReminderQueue>(portTokens.reminderQueue),
   flowKeyDirectory: sameAs<FlowKeyDirectory>(portTokens.flowKeyDirectory),
+  finishedWorkRetention: sameAs<FinishedWorkRetention>(portTokens.finishedWorkRetention),
   secretCipher: sameAs<SecretCipher>(portTokens.secretCipher),
   /** The storage itself: migrate, inspect (for `prestabot doctor`), close. */
   storage: Symbol.for('prestabot.PostgresStorage') as ServiceIdentifier<PostgresStorage>,

@@ -28,6 +28,7 @@ export * from './loans/reminders.ts';
 export * from './manage-tenants/manage-tenants.ts';
 export * from './ports/clock.port.ts';
 export * from './ports/contact-store.port.ts';
+export * from './ports/finished-work-retention.port.ts';
 export * from './ports/id-generator.port.ts';
 export * from './ports/inbox.port.ts';
 export * from './ports/logger.port.ts';

@@ -3,6 +3,7 @@ import type { HandleInbound } from './handle-inbound/handle-inbound.ts';
 import type { InboundResponder } from './handle-inbound/inbound-responder.port.ts';
 import type { ReminderQueue } from './loans/loan-stores.port.ts';
 import type { Clock } from './ports/clock.port.ts';
+import type { FinishedWorkRetention } from './ports/finished-work-retention.port.ts';
 import type { IdGenerator } from './ports/id-generator.port.ts';
 import type { InboxQueue } from './ports/inbox.port.ts';
 import type { Logger } from './ports/logger.port.ts';
@@ -37,6 +38,7 @@ export const portTokens = {
   outboxQueue: token<OutboxQueue>('OutboxQueue'),
   reminderQueue: token<ReminderQueue>('ReminderQueue'),
   flowKeyDirectory: token<FlowKeyDirectory>('FlowKeyDirectory'),
+  finishedWorkRetention: token<FinishedWorkRetention>('FinishedWorkRetention'),
   messagingGateway: token<MessagingGateway>('MessagingGateway'),
   webhookVerifier: token<WebhookSignatureVerifier>('WebhookSignatureVerifier'),
   webhookParser: token<WebhookParser>('WebhookParser'),

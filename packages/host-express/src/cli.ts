@@ -215,7 +215,7 @@ program
 
 program
   .command('worker')
-  .description('the worker only: inbox processing, outbox sending, reminders')
+  .description('the worker only: inbox processing, outbox sending, reminders, pruning finished queue rows')
   .action(async () => {
     const config = configOrExit();
     const bot = await open(config, { migrate: true, quiet: false });

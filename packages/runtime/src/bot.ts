@@ -5,6 +5,7 @@ import { resolve, runtimeTokens } from './wiring.ts';
 import { defaultInboxWorkerOptions, InboxWorker } from './worker/inbox-worker.ts';
 import { defaultOutboxDispatcherOptions, OutboxDispatcher } from './worker/outbox-dispatcher.ts';
 import { defaultReminderWorkerOptions, ReminderWorker } from './worker/reminder-worker.ts';
+import { defaultRetentionWorkerOptions, RetentionWorker } from './worker/retention-worker.ts';
 
 export type BotOptions = {
   /** This process's name in leases: host, pid and a random part. */
@@ -24,7 +25,10 @@ export type Bot = {
   readonly inboxWorker: InboxWorker;
   readonly outboxDispatcher: OutboxDispatcher;
   readonly reminderWorker: ReminderWorker;
-  /** The background loops: inbox leftovers, due reminders, the outbox at each number's rate. */
+  /**
+   * The background loops: inbox leftovers, due reminders, the outbox at each number's rate, and pruning
+   * finished queue rows.
+   */
   readonly startWorkers: () => void;
   /** Stops claiming and waits for the work in hand, so nothing is left half-done. */
   readonly stopWorkers: () => Promise<void>;
@@ -36,6 +40,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
   const logger = get(portTokens.logger);
   const metrics = get(portTokens.metrics);
   const unitOfWork = get(portTokens.unitOfWork);
+  const config = get(runtimeTokens.config);
   const outboxDispatcher = new OutboxDispatcher(
     {
       queue: get(portTokens.outboxQueue),
@@ -68,9 +73,13 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
     },
     { ...defaultReminderWorkerOptions, owner: options.owner },
   );
+  const retentionWorker = new RetentionWorker(
+    { retention: get(portTokens.finishedWorkRetention), clock, logger },
+    { ...defaultRetentionWorkerOptions, retentionDays: config.retentionDays },
+  );
   const handler = createWebHandler({
     ingestWebhook: get(runtimeTokens.ingestWebhook),
-    verifyToken: get(runtimeTokens.config).verifyToken,
+    verifyToken: config.verifyToken,
     logger,
     metrics,
     afterIngest: (output) =>
@@ -87,9 +96,10 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
       inboxWorker.start();
       reminderWorker.start();
       outboxDispatcher.start();
+      retentionWorker.start();
     },
     stopWorkers: async () => {
-      await Promise.all([inboxWorker.stop(), reminderWorker.stop()]);
+      await Promise.all([inboxWorker.stop(), reminderWorker.stop(), retentionWorker.stop()]);
       await outboxDispatcher.stop();
     },
   };

@@ -8,6 +8,7 @@ describe('configuration', () => {
       port: 3000,
       graph: { baseUrl: 'https://graph.facebook.com', version: 'v24.0' },
       encryptionKeys: {},
+      retentionDays: 30,
       logLevel: 'info',
     });
   });
@@ -25,6 +26,7 @@ describe('configuration', () => {
       PRESTABOT_ENCRYPTION_KEY: key,
       PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: `${key}, ${key}`,
       WHATSAPP_PROFILE_FLOW_ID: '1234567890',
+      PRESTABOT_RETENTION_DAYS: '90',
       LOG_LEVEL: 'debug',
     })._unsafeUnwrap();
     expect(config).toMatchObject({
@@ -36,6 +38,7 @@ describe('configuration', () => {
       graph: { baseUrl: 'http://127.0.0.1:9999', version: 'v25.0' },
       encryptionKeys: { current: key, previous: `${key}, ${key}` },
       profileFlowId: '1234567890',
+      retentionDays: 90,
       logLevel: 'debug',
     });
   });
@@ -65,6 +68,19 @@ describe('configuration', () => {
     );
     expect(byVariable.LOG_LEVEL).toMatch(/^LOG_LEVEL="loud" must be one of fatal, error/);
     for (const message of problems.map((problem) => problem.message)) expect(message).not.toContain('\n');
+  });
+
+  it('keeps finished queue rows at least as long as Meta may redeliver a webhook (7 days)', () => {
+    expect(loadConfig({ PRESTABOT_RETENTION_DAYS: '7' })._unsafeUnwrap().retentionDays).toBe(7);
+    const expected =
+      'must be a whole number of days from 7 (Meta redelivers a webhook for that long) to 36500';
+    for (const value of ['6', '0', '-30', '7.5', 'month', '36501'])
+      expect(loadConfig({ PRESTABOT_RETENTION_DAYS: value })._unsafeUnwrapErr(), value).toEqual([
+        {
+          variable: 'PRESTABOT_RETENTION_DAYS',
+          message: `PRESTABOT_RETENTION_DAYS=${JSON.stringify(value)} ${expected}`,
+        },
+      ]);
   });
 
   it('never repeats a secret value back', () => {

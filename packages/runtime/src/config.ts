@@ -1,4 +1,5 @@
 import { type GraphApiConfig, parseGraphApiConfig } from '@prestabot/adapters-meta';
+import { minimumRetentionDays } from '@prestabot/application';
 import { err, ok, type Result } from '@prestabot/domain';
 import * as z from 'zod';
 
@@ -16,6 +17,8 @@ export type Config = {
   readonly encryptionKeys: { readonly current?: string; readonly previous?: string };
   readonly profileFlowId?: string;
   readonly flowsPrivateKey?: string;
+  /** Finished inbox and outbox rows are pruned this many days after they finished. */
+  readonly retentionDays: number;
   readonly logLevel: LogLevel;
 };
 
@@ -24,6 +27,10 @@ export type LogLevel = (typeof logLevels)[number];
 
 /** One bad variable: which, and what was expected. Secret values are never repeated back. */
 export type ConfigProblem = { readonly variable: string; readonly message: string };
+
+// A century: enough to keep everything, and a cutoff that is still a date.
+const maximumRetentionDays = 36_500;
+const retentionDaysExpected = `must be a whole number of days from ${minimumRetentionDays} (Meta redelivers a webhook for that long) to ${maximumRetentionDays}`;
 
 /** Empty variables count as unset: `FOO=` in an env file means "no value". */
 const optional = <T extends z.ZodType>(schema: T) =>
@@ -57,6 +64,13 @@ const schema = z.object({
     z.string().refine((value) => value.includes('-----BEGIN') && value.includes('PRIVATE KEY-----'), {
       error: 'must be a PEM private key (-----BEGIN PRIVATE KEY-----)',
     }),
+  ),
+  PRESTABOT_RETENTION_DAYS: optional(
+    z.coerce
+      .number({ error: retentionDaysExpected })
+      .int({ error: retentionDaysExpected })
+      .min(minimumRetentionDays, { error: retentionDaysExpected })
+      .max(maximumRetentionDays, { error: retentionDaysExpected }),
   ),
   LOG_LEVEL: optional(z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` })),
 });
@@ -110,6 +124,7 @@ export const loadConfig = (env: Env): Result<Config, readonly ConfigProblem[]> =
         ? {}
         : { previous: values.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS }),
     },
+    retentionDays: values.PRESTABOT_RETENTION_DAYS ?? 30,
     logLevel: values.LOG_LEVEL ?? 'info',
     ...(values.DATABASE_URL === undefined ? {} : { databaseUrl: values.DATABASE_URL }),
     ...(values.WHATSAPP_VERIFY_TOKEN === undefined ? {} : { verifyToken: values.WHATSAPP_VERIFY_TOKEN }),

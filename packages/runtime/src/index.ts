@@ -12,4 +12,5 @@ export * from './worker/inbox-worker.ts';
 export * from './worker/outbox-dispatcher.ts';
 export * from './worker/polling-loop.ts';
 export * from './worker/reminder-worker.ts';
+export * from './worker/retention-worker.ts';
 export * from './worker/wake-up.ts';

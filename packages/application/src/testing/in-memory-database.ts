@@ -45,6 +45,7 @@ import type {
   TemplateStore,
 } from '../loans/loan-stores.port.ts';
 import type { ContactIdentity, ContactStore } from '../ports/contact-store.port.ts';
+import type { FinishedWorkRetention, PrunedRows } from '../ports/finished-work-retention.port.ts';
 import type {
   ClaimedInboxEntry,
   InboxClaimRequest,
@@ -113,6 +114,8 @@ type OutboxRow = {
   lease?: Lease;
   wamid?: Wamid;
   lastFailure?: OutboxFailure;
+  /** When it was sent or failed (`sent_at`, `failed_at`). */
+  finishedAt?: Date;
 };
 
 type OutboundRow = OutboundRecord & {
@@ -237,6 +240,8 @@ const emptyState = () => ({
 
 type State = ReturnType<typeof emptyState>;
 
+const outboxKeyOf = (tenantId: TenantId, idempotencyKey: string) => `${tenantId}|${idempotencyKey}`;
+
 const holdsLease = (row: { readonly lease?: Lease }, lease: Lease): boolean =>
   row.lease !== undefined &&
   row.lease.owner === lease.owner &&
@@ -309,12 +314,17 @@ export class InMemoryDatabase {
       outboxQueue: this.outboxQueue,
       reminderQueue: this.reminderQueue,
       flowKeyDirectory: this.flowKeyDirectory,
+      finishedWorkRetention: this.finishedWorkRetention,
       close: async () => {},
     };
   }
 
   readonly reminderQueue: ReminderQueue = {
     claimDue: (request) => this.#transaction((state) => okAsync(claimReminders(state, request))),
+  };
+  readonly finishedWorkRetention: FinishedWorkRetention = {
+    pruneFinished: (before, limit) =>
+      this.#transaction((state) => okAsync(pruneFinished(state, before, limit))),
   };
   readonly outboxQueue: OutboxQueue = {
     claim: (request) => this.#transaction((state) => okAsync(claimOutbox(state, request))),
@@ -622,7 +632,7 @@ const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
     enqueue: (entries) => {
       const enqueued: string[] = [];
       for (const entry of entries) {
-        const key = `${tenantId}|${entry.idempotencyKey}`;
+        const key = outboxKeyOf(tenantId, entry.idempotencyKey);
         if (state.outboxKeys.has(key)) continue;
         if (ownNumber(tenantId, state, entry.phoneNumberId) === undefined) {
           return errAsync(storageError('constraint', `number ${entry.phoneNumberId} is not this tenant's`));
@@ -646,16 +656,18 @@ const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
       const row = state.outbox.get(id);
       return okAsync(row?.tenantId === tenantId ? outboxEntryOf(row) : undefined);
     },
-    markSent: (id, lease, wamid) =>
+    markSent: (id, lease, wamid, at) =>
       settle(id, lease, (row) => {
         row.status = 'sent';
         row.attempts += 1;
+        row.finishedAt = at;
         if (wamid !== undefined) row.wamid = wamid;
       }),
-    markFailed: (id, lease, failure) =>
+    markFailed: (id, lease, failure, at) =>
       settle(id, lease, (row) => {
         row.status = 'failed';
         row.attempts += 1;
+        row.finishedAt = at;
         row.lastFailure = failure;
       }),
     retryLater: (id, lease, retryAt, failure) =>
@@ -1022,6 +1034,43 @@ const claimReminders = (
       row.lease = { owner: request.owner, until: new Date(request.now.getTime() + request.leaseMs) };
       return { ...row.reminder, tenantId: row.tenantId, lease: row.lease };
     });
+
+/** The `limit` rows that finished earliest, all before `before`; unfinished rows have no finishing time. */
+const earliestFinished = <Row>(
+  rows: Iterable<Row>,
+  finishedAt: (row: Row) => Date | undefined,
+  before: Date,
+  limit: number,
+): Row[] =>
+  [...rows]
+    .flatMap((row) => {
+      const at = finishedAt(row);
+      return at !== undefined && at < before ? [{ row, at }] : [];
+    })
+    .sort((a, b) => a.at.getTime() - b.at.getTime())
+    .slice(0, limit)
+    .map(({ row }) => row);
+
+/** As `prestabot.prune_finished` does: a pruned message's idempotency key is free again, its reminder stays. */
+const pruneFinished = (state: State, before: Date, limit: number): PrunedRows => {
+  const inbox = earliestFinished(state.inbox.peekValues(), (row) => row.processedAt, before, limit);
+  for (const row of inbox) state.inbox.delete(row.entry.id);
+  const outbox = earliestFinished(state.outbox.peekValues(), (row) => row.finishedAt, before, limit);
+  for (const row of outbox) {
+    state.outbox.delete(row.entry.id);
+    state.outboxKeys.delete(outboxKeyOf(row.tenantId, row.entry.idempotencyKey));
+  }
+  const prunedIds = new Set(outbox.map((row) => row.entry.id));
+  const unlinked = [...state.reminders.peekValues()].filter(
+    (row) => row.reminder.outboxId !== undefined && prunedIds.has(row.reminder.outboxId),
+  );
+  for (const { reminder } of unlinked) {
+    const row = state.reminders.get(reminder.id)!;
+    const { outboxId: _pruned, ...kept } = row.reminder;
+    row.reminder = kept;
+  }
+  return { inbox: inbox.length, outbox: outbox.length };
+};
 
 const templateStore = (tenantId: TenantId, state: State): TemplateStore => {
   const key = (purpose: string, language: string) => `${tenantId}|${purpose}|${language}`;

@@ -13,17 +13,7 @@ import {
   type TenantDirectory,
 } from '@prestabot/application';
 import { defaultRatePerSecond, errAsync, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
-
-/** Timers the outbox waits on; tests hand in manual ones. */
-export type Timers = {
-  readonly setTimeout: (callback: () => void, delayMs: number) => unknown;
-  readonly clearTimeout: (handle: unknown) => void;
-};
-
-export const systemTimers: Timers = {
-  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as number),
-};
+import { systemTimers, type Timers } from './wake-up.ts';
 
 /**
  * The guard's window: the pacing margin of the claim's slots (`rate` slots span 1000/`sendRateShare` ms), so the

@@ -1,4 +1,4 @@
-import { WakeUp } from './wake-up.ts';
+import { systemTimers, type Timers, WakeUp } from './wake-up.ts';
 
 /**
  * Runs `tick` again and again: straight away while it finds work, after `idleMs` when it found none,
@@ -7,14 +7,15 @@ import { WakeUp } from './wake-up.ts';
 export class PollingLoop {
   readonly #tick: () => Promise<number>;
   readonly #idleMs: number;
-  readonly #wakeUp = new WakeUp();
+  readonly #wakeUp: WakeUp;
   #running: Promise<void> | undefined;
   #stopping = false;
 
   /** `tick` returns how much work it did; 0 means idle. */
-  constructor(tick: () => Promise<number>, idleMs: number) {
+  constructor(tick: () => Promise<number>, idleMs: number, timers: Timers = systemTimers) {
     this.#tick = tick;
     this.#idleMs = idleMs;
+    this.#wakeUp = new WakeUp(timers);
   }
 
   start(): void {

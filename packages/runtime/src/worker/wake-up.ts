@@ -1,8 +1,24 @@
+/** Timers the workers wait on; tests hand in manual ones. */
+export type Timers = {
+  readonly setTimeout: (callback: () => void, delayMs: number) => unknown;
+  readonly clearTimeout: (handle: unknown) => void;
+};
+
+export const systemTimers: Timers = {
+  setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as number),
+};
+
 /** A sleep that can be cut short: loops wait on it when idle and are poked awake when work arrives. */
 export class WakeUp {
+  readonly #timers: Timers;
   #wake: (() => void) | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #timer: unknown;
   #pending = false;
+
+  constructor(timers: Timers = systemTimers) {
+    this.#timers = timers;
+  }
 
   /** Resolves after `ms`, or earlier when `wake()` is called (also if it was called since the last sleep). */
   sleep(ms: number): Promise<void> {
@@ -12,12 +28,12 @@ export class WakeUp {
     }
     return new Promise((resolve) => {
       this.#wake = resolve;
-      this.#timer = setTimeout(() => this.wake(), ms);
+      this.#timer = this.#timers.setTimeout(() => this.wake(), ms);
     });
   }
 
   wake(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#timers.clearTimeout(this.#timer);
     this.#timer = undefined;
     const wake = this.#wake;
     this.#wake = undefined;

@@ -1,5 +1,6 @@
 import { describeContactStoreContract } from './contact-store.contract.ts';
 import { describeTenantDirectoryContract } from './directory.contract.ts';
+import { describeFinishedWorkRetentionContract } from './finished-work-retention.contract.ts';
 import { describeFlowStoresContract } from './flow-stores.contract.ts';
 import { describeInboxContract } from './inbox.contract.ts';
 import { describeLoanStoresContract } from './loan-stores.contract.ts';
@@ -13,6 +14,7 @@ export { maxInAnySecond } from './outbox.contract.ts';
 export * from './storage-harness.ts';
 export {
   describeContactStoreContract,
+  describeFinishedWorkRetentionContract,
   describeFlowStoresContract,
   describeInboxContract,
   describeLoanStoresContract,
@@ -34,4 +36,5 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeMessageLogContract(implementation, factory);
   describeLoanStoresContract(implementation, factory);
   describeFlowStoresContract(implementation, factory);
+  describeFinishedWorkRetentionContract(implementation, factory);
 };

@@ -19,7 +19,7 @@ const t0 = new Date('2026-03-02T12:00:00.000Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 
 /** A tenant with a lender and a borrower, and a loan between them. */
-const seedLoan = async (harness: StorageHarness, overrides: Partial<Agreement> = {}) => {
+export const seedLoan = async (harness: StorageHarness, overrides: Partial<Agreement> = {}) => {
   const { tenant, number } = await seedTenant(harness);
   const lender = await seedContact(harness, tenant.id, fixturePhone());
   const borrower = await seedContact(harness, tenant.id, fixturePhone());

@@ -13,6 +13,7 @@ import {
 } from '@prestabot/domain';
 import type { FlowKeyDirectory } from '../../flows/flow-stores.port.ts';
 import type { ReminderQueue } from '../../loans/loan-stores.port.ts';
+import type { FinishedWorkRetention } from '../../ports/finished-work-retention.port.ts';
 import type { InboxQueue, NewInboxEntry } from '../../ports/inbox.port.ts';
 import type { NewNumber } from '../../ports/number-store.port.ts';
 import type { NewOutboxEntry, OutboxQueue } from '../../ports/outbox.port.ts';
@@ -28,6 +29,7 @@ export type StorageHarness = {
   readonly outboxQueue: OutboxQueue;
   readonly reminderQueue: ReminderQueue;
   readonly flowKeyDirectory: FlowKeyDirectory;
+  readonly finishedWorkRetention: FinishedWorkRetention;
   /** Releases connections; the harness is not used afterwards. */
   readonly close: () => Promise<void>;
 };
