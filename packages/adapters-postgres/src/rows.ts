@@ -524,13 +524,16 @@ const outboxEntryOf = (row: z.output<z.ZodObject<typeof outboxColumns>>): Outbox
 
 export const outboxRow = z.object(outboxColumns).transform(outboxEntryOf);
 
-export const claimedSendRow = z.object({ ...outboxColumns, ...lease, send_at: storedTime }).transform(
-  (row): ClaimedSend => ({
-    ...outboxEntryOf(row),
-    lease: { owner: row.lease_owner, until: row.leased_until },
-    sendAt: row.send_at,
-  }),
-);
+export const claimedSendRow = z
+  .object({ ...outboxColumns, ...lease, send_at: storedTime, slot_misses: z.number().int().nonnegative() })
+  .transform(
+    (row): ClaimedSend => ({
+      ...outboxEntryOf(row),
+      lease: { owner: row.lease_owner, until: row.leased_until },
+      sendAt: row.send_at,
+      slotMisses: row.slot_misses,
+    }),
+  );
 
 export const outboundStatusRow = z
   .object({

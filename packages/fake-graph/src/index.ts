@@ -6,6 +6,7 @@ export {
   startFakeGraph,
 } from './fake-graph.ts';
 export * from './flows/index.ts';
+export { freeLoopbackPort } from './free-port.ts';
 export { type GraphErrorSpec, httpStatusOf } from './graph-errors.ts';
 export { metaPairLimit, type PairLimitSettings } from './limits.ts';
 export type {

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { GraphBusinessEncryption, GraphClient, parseGraphApiConfig } from '@prestabot/adapters-meta';
 import {
   createAesGcmSecretCipher,
@@ -8,7 +7,7 @@ import {
 } from '@prestabot/adapters-postgres';
 import { ManageTenants, NumberAccessTokens } from '@prestabot/application';
 import { expectOk, RecordingLogger, RecordingMetrics } from '@prestabot/application/testing';
-import { type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
+import { type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
 import { FlowKeyAdmin, systemClock } from '@prestabot/runtime';
 import pg from 'pg';
 
@@ -41,20 +40,6 @@ export type TestDeployment = {
   readonly close: () => Promise<void>;
 };
 
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-
 const tenantFlowId = '1111222233334444';
 const defaultFlowId = '5555666677778888';
 
@@ -63,7 +48,7 @@ const randomKey = () => btoa(String.fromCharCode(...crypto.getRandomValues(new U
 export const prepareDeployment = async (
   serverUrl: string,
 ): Promise<TestDeployment & { readonly port: number }> => {
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const appSecret = `app-secret-${crypto.randomUUID()}`;
   const verifyToken = `verify-${crypto.randomUUID()}`;
   const suffix = String(Date.now()).slice(-6);

@@ -100,7 +100,7 @@ export class PostgresOutboxStore implements OutboxStore {
   }
 
   requeue(id: string, lease: Lease): ResultAsync<boolean, StorageError> {
-    return this.#whileLeased(id, lease, '', []);
+    return this.#whileLeased(id, lease, 'slot_misses = slot_misses + 1', []);
   }
 
   /**

@@ -13,6 +13,13 @@ export const sendRateShare = 0.97;
  */
 export const slotToleranceMs = 20;
 
+/**
+ * Missed slots after which a message goes late rather than wait for another slot. Sent late it may, with
+ * other workers sending the same number on time, meet Meta's throttling (retried with backoff); requeued
+ * for ever, a worker that is late for everything would send nothing at all.
+ */
+export const maxSlotMisses = 3;
+
 /** How far apart two sends of one number are placed. */
 export const slotSpacingMs = (ratePerSecond: number): number => 1000 / (ratePerSecond * sendRateShare);
 

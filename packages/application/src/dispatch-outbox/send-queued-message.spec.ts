@@ -8,6 +8,7 @@ import {
   textOutboxEntry,
 } from '../testing/index.ts';
 import { retryDelayMs } from './backoff.ts';
+import { maxSlotMisses } from './send-pacing.ts';
 
 const setup = () =>
   createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
@@ -64,17 +65,24 @@ describe('SendQueuedMessage', () => {
     });
   });
 
-  it('gives a message whose send slot passed back to the queue at once, counting no attempt', async () => {
+  it('gives a message whose send slot passed back to the queue, counting no attempt; after a few misses it goes late if it must', async () => {
     const app = setup();
     const tenantId = await app.addTenant('1001', 'token-a');
     const entry = await queue(app, tenantId);
-    app.gateway.failNext('1001' as PhoneNumberId, { slotMissed: true }, { slotMissed: true });
-    expect(await claimAndSend(app)).toEqual(['slot_missed']);
-    expect(stored(app, entry.id)).toMatchObject({ status: 'pending', attempts: 0 });
-    expect(stored(app, entry.id).lease).toBeUndefined();
-    expect(await claimAndSend(app)).toEqual(['slot_missed']);
+    const misses = Array.from({ length: maxSlotMisses }, () => ({ slotMissed: true as const }));
+    app.gateway.failNext('1001' as PhoneNumberId, ...misses);
+    for (const _ of misses) {
+      expect(await claimAndSend(app)).toEqual(['slot_missed']);
+      expect(stored(app, entry.id)).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(stored(app, entry.id).lease).toBeUndefined();
+    }
     expect(await claimAndSend(app)).toEqual(['sent']);
     expect(stored(app, entry.id)).toMatchObject({ status: 'sent', attempts: 1 });
+    // The tries that missed had to leave within their slot's tolerance; the last carries no deadline.
+    const deadlines = app.gateway.attempts.map((attempt) => attempt.deadline);
+    expect(deadlines.slice(0, maxSlotMisses).every((deadline) => deadline instanceof Date)).toBe(true);
+    expect(deadlines).toHaveLength(maxSlotMisses + 1);
+    expect(deadlines[maxSlotMisses]).toBeUndefined();
   });
 
   it("honours Meta's Retry-After", async () => {

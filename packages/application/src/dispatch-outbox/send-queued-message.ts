@@ -7,7 +7,7 @@ import type { ClaimedSend, OutboxFailure } from '../ports/outbox.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import type { SendReply, SendReplyError } from '../send-reply/send-reply.ts';
 import { pairRateHoldMs, retryDelayMs } from './backoff.ts';
-import { slotToleranceMs } from './send-pacing.ts';
+import { maxSlotMisses, slotToleranceMs } from './send-pacing.ts';
 
 export type SendOutcome =
   | 'sent'
@@ -72,7 +72,10 @@ export class SendQueuedMessage {
         phoneNumberId: send.phoneNumberId,
         message: send.message,
         callbackData: send.id,
-        deadline: new Date(send.sendAt.getTime() + slotToleranceMs),
+        notBefore: send.sendAt,
+        ...(send.slotMisses >= maxSlotMisses
+          ? {}
+          : { deadline: new Date(send.sendAt.getTime() + slotToleranceMs) }),
         ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
         ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
       })

@@ -17,6 +17,11 @@ export type SendRequest = {
   /** Echoed back in this message's status webhooks. */
   readonly callbackData?: string;
   /**
+   * Its send slot: a gateway that paces sends holds the request until then. The sender prepares it (reads
+   * the token) ahead of the slot, so storage latency does not make it leave late.
+   */
+  readonly notBefore?: Date;
+  /**
    * The latest moment the request may leave for Graph (its send slot, plus what the pacing margin
    * absorbs). A gateway that paces sends answers `send_slot_missed` past it, without sending.
    */

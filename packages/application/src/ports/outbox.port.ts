@@ -57,7 +57,15 @@ export type OutboxEntry = NewOutboxEntry & {
 };
 
 /** A claimed message and the moment it may go out without breaking its number's rate. */
-export type ClaimedSend = OutboxEntry & { readonly lease: Lease; readonly sendAt: Date };
+export type ClaimedSend = OutboxEntry & {
+  readonly lease: Lease;
+  readonly sendAt: Date;
+  /**
+   * How often an earlier claim's slot passed before the message could leave. After `maxSlotMisses` it
+   * goes when it can, so a worker that is late for everything still sends.
+   */
+  readonly slotMisses: number;
+};
 
 /** The scoped tenant's outbound queue. */
 export interface OutboxStore {
@@ -76,8 +84,8 @@ export interface OutboxStore {
     failure: OutboxFailure,
   ): ResultAsync<boolean, StorageError>;
   /**
-   * Gives the message back to the queue as it was, without counting an attempt: its send slot passed
-   * before it could leave, and a later claim gives it a new one. False when the lease was lost.
+   * Gives the message back to the queue without counting an attempt, counting it in `slotMisses`: its send slot
+   * passed before it could leave, and a later claim gives it a new one. False when the lease was lost.
    */
   requeue(id: string, lease: Lease): ResultAsync<boolean, StorageError>;
   /** Replaces the message with its template fallback and queues it again at once; false without a fallback or lease. */

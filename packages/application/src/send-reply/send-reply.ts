@@ -23,6 +23,7 @@ export type SendReplyInput = {
   readonly message: OutboundMessage;
   readonly replyTo?: Wamid;
   readonly callbackData?: string;
+  readonly notBefore?: Date;
   readonly deadline?: Date;
 };
 
@@ -114,6 +115,7 @@ export class SendReply {
         ...(input.recipient === undefined ? {} : { recipient: input.recipient }),
         ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
         ...(input.callbackData === undefined ? {} : { callbackData: input.callbackData }),
+        ...(input.notBefore === undefined ? {} : { notBefore: input.notBefore }),
         ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
       }),
     );

@@ -116,6 +116,7 @@ type OutboxRow = {
   lastFailure?: OutboxFailure;
   /** When it was sent or failed (`sent_at`, `failed_at`). */
   finishedAt?: Date;
+  slotMisses?: number;
 };
 
 type OutboundRow = OutboundRecord & {
@@ -676,7 +677,10 @@ const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
         row.availableAt = retryAt;
         row.lastFailure = failure;
       }),
-    requeue: (id, lease) => settle(id, lease, () => undefined),
+    requeue: (id, lease) =>
+      settle(id, lease, (row) => {
+        row.slotMisses = (row.slotMisses ?? 0) + 1;
+      }),
     switchToFallback: (id, lease, at) => {
       const row = leased(id, lease);
       if (row === undefined || row.entry.fallback === undefined) return okAsync(false);
@@ -802,7 +806,7 @@ const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedSend[] =
     slots.forEach((sendAt, index) => {
       const row = state.outbox.get(rows[index]!.entry.id)!;
       row.lease = { owner: request.owner, until: new Date(sendAt.getTime() + request.leaseMs) };
-      claimed.push({ ...outboxEntryOf(row), lease: row.lease, sendAt });
+      claimed.push({ ...outboxEntryOf(row), lease: row.lease, sendAt, slotMisses: row.slotMisses ?? 0 });
     });
   }
   return claimed;

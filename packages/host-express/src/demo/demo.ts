@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Clock, portTokens } from '@prestabot/application';
@@ -16,7 +15,7 @@ import {
   type TenantId,
   zonedInstant,
 } from '@prestabot/domain';
-import { FakeFlowsClient, type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
+import { FakeFlowsClient, type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
 import { loadConfig, openBot, resolve, runtimeTokens } from '@prestabot/runtime';
 import { pino } from 'pino';
 import { createLogger } from '../logger.ts';
@@ -44,20 +43,6 @@ type DemoNumber = {
   readonly accessToken: string;
   readonly people: readonly Person[];
 };
-
-const freePort = (): Promise<number> =>
-  new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolvePort(address.port)
-          : reject(new Error('no free port')),
-      );
-    });
-  });
 
 /** The demo sets everything up itself: anything unexpected is a bug worth stopping on. */
 const must = <T, E>(result: Result<T, E>, what: string): T =>
@@ -239,7 +224,7 @@ class DemoChat {
  */
 export const runDemo = async (write: (line: string) => void): Promise<number> => {
   const dataDir = await mkdtemp(join(tmpdir(), 'prestabot-demo-'));
-  const port = await freePort();
+  const port = await freeLoopbackPort();
   const appSecret = `demo-app-secret-${crypto.randomUUID()}`;
   const tenantProfileFlowId = '1234567890123456';
   const defaultProfileFlowId = '6543210987654321';

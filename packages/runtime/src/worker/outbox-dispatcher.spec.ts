@@ -47,6 +47,37 @@ class TimedGateway implements MessagingGateway {
   }
 }
 
+/** Number 1001 stored with token `stored` and `ratePerSecond`, behind a `SendRateGuard`; Graph accepts `accepted`. */
+const guardedNumber = async (number: { stored: string; accepted: string; ratePerSecond: number }) => {
+  const database = new InMemoryDatabase();
+  const clock = new ManualClock(t0);
+  const timers = new ManualTimers(clock);
+  await expectOk(
+    new ManageTenants({
+      directory: database.directory,
+      apps: database.apps,
+      unitOfWork: database.unitOfWork,
+      cipher: new FakeSecretCipher(),
+      ids: new SequentialIds(),
+    }).addTenant({
+      name: 'A',
+      phoneNumberId: '1001',
+      accessToken: number.stored,
+      wabaId: '1',
+      ratePerSecond: number.ratePerSecond,
+    }),
+  );
+  const inner = new TimedGateway(clock);
+  inner.inner.allow('1001' as PhoneNumberId, number.accepted);
+  const gateway = new SendRateGuard({
+    directory: database.directory,
+    clock,
+    logger: new RecordingLogger(),
+    timers,
+  }).guard(inner);
+  return { timers, inner, gateway };
+};
+
 const setup = (options: Partial<OutboxDispatcherOptions> = {}, policy: SendPolicy = defaultSendPolicy) => {
   const database = new InMemoryDatabase();
   const clock = new ManualClock(t0);
@@ -368,26 +399,7 @@ describe('SendRateGuard', () => {
   });
 
   it('answers a send past its deadline with send_slot_missed, before or after holding it, without sending', async () => {
-    const database = new InMemoryDatabase();
-    const clock = new ManualClock(t0);
-    const timers = new ManualTimers(clock);
-    await expectOk(
-      new ManageTenants({
-        directory: database.directory,
-        apps: database.apps,
-        unitOfWork: database.unitOfWork,
-        cipher: new FakeSecretCipher(),
-        ids: new SequentialIds(),
-      }).addTenant({ name: 'A', phoneNumberId: '1001', accessToken: 't', wabaId: '1', ratePerSecond: 1 }),
-    );
-    const inner = new TimedGateway(clock);
-    inner.inner.allow('1001' as PhoneNumberId, 't');
-    const gateway = new SendRateGuard({
-      directory: database.directory,
-      clock,
-      logger: new RecordingLogger(),
-      timers,
-    }).guard(inner);
+    const { timers, inner, gateway } = await guardedNumber({ stored: 't', accepted: 't', ratePerSecond: 1 });
     const request = (body: string, deadline: Date) => ({
       phoneNumberId: '1001' as PhoneNumberId,
       accessToken: 't',
@@ -404,5 +416,29 @@ describe('SendRateGuard', () => {
     await timers.runFor(2000);
     expect((await held)._unsafeUnwrapErr()).toEqual({ type: 'send_slot_missed' });
     expect(inner.inner.accepted.map((send) => (send.message as { body: string }).body)).toEqual(['on time']);
+  });
+
+  it('holds a send until its slot, and does not try a token Graph rejected while it was held', async () => {
+    const { timers, inner, gateway } = await guardedNumber({
+      stored: 'old',
+      accepted: 'new',
+      ratePerSecond: 80,
+    });
+    const request = (accessToken: string, slotMs: number) => ({
+      phoneNumberId: '1001' as PhoneNumberId,
+      accessToken,
+      recipient: { phone: '+56911112222' as never },
+      message: { type: 'text' as const, body: 'hola', previewUrl: false },
+      notBefore: new Date(t0.getTime() + slotMs),
+    });
+    const first = gateway.send(request('old', 50));
+    const second = gateway.send(request('old', 80));
+    const rotated = gateway.send(request('new', 90));
+    await timers.runFor(1000);
+    expect((await first)._unsafeUnwrapErr()).toMatchObject({ type: 'send_token_invalid', code: 190 });
+    expect((await second)._unsafeUnwrapErr()).toMatchObject({ type: 'send_token_invalid', code: 190 });
+    expect((await rotated).isOk()).toBe(true);
+    // Graph was asked twice: the first send with the old token, at its slot, and the one with the new token.
+    expect(inner.sentAt.map((send) => send.at.getTime() - t0.getTime())).toEqual([50, 90]);
   });
 });

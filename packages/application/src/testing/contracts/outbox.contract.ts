@@ -235,7 +235,7 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
       expect(mine(await claim(at(9001)), number.phoneNumberId).map((send) => send.id)).toEqual([retried!.id]);
     });
 
-    it('requeues a message whose slot passed as it was, without counting an attempt, under its lease only', async () => {
+    it('requeues a message whose slot passed, marked, without counting an attempt, under its lease only', async () => {
       const { tenant, number } = await seedTenant(harness);
       const [first, second] = [0, 1].map(() =>
         textOutboxEntry(number.phoneNumberId, { at: t0, to: fixturePhone() as E164 }),
@@ -259,6 +259,9 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
       const again = mine(await claim(at(1001)), number.phoneNumberId);
       expect(again.map((send) => send.id)).toEqual(order);
       expect(again[0]!.sendAt.getTime()).toBeGreaterThan(claimed[1]!.sendAt.getTime());
+      // Counted: after `maxSlotMisses` a message goes even if late.
+      expect(claimed.map((send) => send.slotMisses)).toEqual([0, 0]);
+      expect(again.map((send) => send.slotMisses)).toEqual([1, 1]);
     });
   });
 };
