@@ -70,7 +70,9 @@ export class PostgresOutboxQueue implements OutboxQueue {
       request.now,
       request.horizonMs,
       sendRateShare,
-    ]).andThen(readRows(claimedSendRow, 'claimed send'));
+    ])
+      .andThen(readRows(claimedSendRow, 'claimed send'))
+      .map((sends) => sends.map((send): ClaimedSend => ({ ...send, claimedAt: request.now })));
   }
 
   depth(now: Date): ResultAsync<QueueDepth, StorageError> {

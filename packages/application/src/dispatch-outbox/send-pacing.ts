@@ -20,6 +20,25 @@ export const slotToleranceMs = 20;
  */
 export const maxSlotMisses = 3;
 
+/**
+ * The latest moment a claimed send may leave, or none. Only a slot packed right after the number's
+ * previous one needs a deadline: the number is sending at its rate, and a late send could add one
+ * message to a second its slots already fill. A slot placed at the moment of the claim belongs to a
+ * number that had been idle since its last slot; late, it only moves later, and insisting on a deadline
+ * there would turn every slow storage call into a requeue. After `maxSlotMisses` the send goes anyway.
+ */
+export const sendDeadline = (send: {
+  readonly sendAt: Date;
+  readonly claimedAt: Date;
+  readonly slotMisses: number;
+}): Date | undefined => {
+  // Slots are whole milliseconds rounded up: one placed "now" may land up to 1 ms after the claim's now.
+  const packed = send.sendAt.getTime() - send.claimedAt.getTime() > 1;
+  return packed && send.slotMisses < maxSlotMisses
+    ? new Date(send.sendAt.getTime() + slotToleranceMs)
+    : undefined;
+};
+
 /** How far apart two sends of one number are placed. */
 export const slotSpacingMs = (ratePerSecond: number): number => 1000 / (ratePerSecond * sendRateShare);
 

@@ -8,7 +8,7 @@ import {
   textOutboxEntry,
 } from '../testing/index.ts';
 import { retryDelayMs } from './backoff.ts';
-import { maxSlotMisses } from './send-pacing.ts';
+import { maxSlotMisses, slotToleranceMs } from './send-pacing.ts';
 
 const setup = () =>
   createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
@@ -65,24 +65,31 @@ describe('SendQueuedMessage', () => {
     });
   });
 
-  it('gives a message whose send slot passed back to the queue, counting no attempt; after a few misses it goes late if it must', async () => {
+  it('gives a message whose send slot passed back to the queue at once, counting the miss but no attempt', async () => {
     const app = setup();
     const tenantId = await app.addTenant('1001', 'token-a');
     const entry = await queue(app, tenantId);
     const misses = Array.from({ length: maxSlotMisses }, () => ({ slotMissed: true as const }));
     app.gateway.failNext('1001' as PhoneNumberId, ...misses);
-    for (const _ of misses) {
+    for (const [index] of misses.entries()) {
       expect(await claimAndSend(app)).toEqual(['slot_missed']);
-      expect(stored(app, entry.id)).toMatchObject({ status: 'pending', attempts: 0 });
+      expect(stored(app, entry.id)).toMatchObject({ status: 'pending', attempts: 0, slotMisses: index + 1 });
       expect(stored(app, entry.id).lease).toBeUndefined();
     }
     expect(await claimAndSend(app)).toEqual(['sent']);
     expect(stored(app, entry.id)).toMatchObject({ status: 'sent', attempts: 1 });
-    // The tries that missed had to leave within their slot's tolerance; the last carries no deadline.
-    const deadlines = app.gateway.attempts.map((attempt) => attempt.deadline);
-    expect(deadlines.slice(0, maxSlotMisses).every((deadline) => deadline instanceof Date)).toBe(true);
-    expect(deadlines).toHaveLength(maxSlotMisses + 1);
-    expect(deadlines[maxSlotMisses]).toBeUndefined();
+  });
+
+  it('gives a send a deadline only when its slot is packed after the number is previous one', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    for (let message = 0; message < 3; message += 1) await queue(app, tenantId);
+    await claimAndSend(app);
+    const deadlines = app.gateway.attempts.map((attempt) => attempt.deadline?.getTime());
+    const slots = app.gateway.attempts.map((attempt) => attempt.notBefore?.getTime());
+    // The first slot is the claim's moment (the number was idle); the next two follow it at the rate.
+    expect(slots[0]).toBe(app.clock.now().getTime());
+    expect(deadlines).toEqual([undefined, slots[1]! + slotToleranceMs, slots[2]! + slotToleranceMs]);
   });
 
   it("honours Meta's Retry-After", async () => {

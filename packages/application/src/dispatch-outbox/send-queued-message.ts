@@ -7,7 +7,7 @@ import type { ClaimedSend, OutboxFailure } from '../ports/outbox.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import type { SendReply, SendReplyError } from '../send-reply/send-reply.ts';
 import { pairRateHoldMs, retryDelayMs } from './backoff.ts';
-import { maxSlotMisses, slotToleranceMs } from './send-pacing.ts';
+import { sendDeadline } from './send-pacing.ts';
 
 export type SendOutcome =
   | 'sent'
@@ -63,6 +63,7 @@ export class SendQueuedMessage {
 
   execute(send: ClaimedSend): ResultAsync<SendOutcome, StorageError> {
     const { clock, sendReply } = this.#deps;
+    const deadline = sendDeadline(send);
     if (clock.now().getTime() - send.createdAt.getTime() > this.#policy.maxAgeMs) {
       return this.#fail(send, { reason: 'expired' });
     }
@@ -73,9 +74,7 @@ export class SendQueuedMessage {
         message: send.message,
         callbackData: send.id,
         notBefore: send.sendAt,
-        ...(send.slotMisses >= maxSlotMisses
-          ? {}
-          : { deadline: new Date(send.sendAt.getTime() + slotToleranceMs) }),
+        ...(deadline === undefined ? {} : { deadline }),
         ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
         ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
       })

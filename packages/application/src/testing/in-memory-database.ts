@@ -806,7 +806,13 @@ const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedSend[] =
     slots.forEach((sendAt, index) => {
       const row = state.outbox.get(rows[index]!.entry.id)!;
       row.lease = { owner: request.owner, until: new Date(sendAt.getTime() + request.leaseMs) };
-      claimed.push({ ...outboxEntryOf(row), lease: row.lease, sendAt, slotMisses: row.slotMisses ?? 0 });
+      claimed.push({
+        ...outboxEntryOf(row),
+        lease: row.lease,
+        sendAt,
+        claimedAt: now,
+        slotMisses: row.slotMisses ?? 0,
+      });
     });
   }
   return claimed;

@@ -274,6 +274,29 @@ describe('OutboxDispatcher', () => {
     await stop();
   });
 
+  it('claims at most once per minClaimSpacingMs while replies keep arriving, and every reply still goes', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, claims } = setup({
+      minClaimSpacingMs: 20,
+      minIdleMs: 1000,
+      maxIdleMs: 1000,
+    });
+    const tenantId = await addNumber('1001', 80);
+    dispatcher.start();
+    await timers.runFor(10);
+    const claimsBefore = claims();
+    // A reply queued every 2 ms for 200 ms, each followed by a poke, as the inbox worker does.
+    for (let reply = 0; reply < 100; reply += 1) {
+      await enqueue(tenantId, '1001', 1);
+      dispatcher.notify();
+      await timers.runFor(2);
+    }
+    await timers.runFor(3000);
+    expect(claims() - claimsBefore).toBeGreaterThanOrEqual(200 / 20 - 1);
+    expect(claims() - claimsBefore).toBeLessThanOrEqual(200 / 20 + 4);
+    expect(sendTimes('1001')).toHaveLength(100);
+    await stop();
+  });
+
   it('logs storage errors and carries on once the store is back', async () => {
     const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, database, logger } = setup();
     const tenantId = await addNumber('1001', 80);

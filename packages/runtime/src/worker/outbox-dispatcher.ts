@@ -204,6 +204,11 @@ export type OutboxDispatcherOptions = {
    * request until the slot, so a slow storage call does not make it leave late.
    */
   readonly prepareLeadMs: number;
+  /**
+   * Claims start at least this far apart when new messages keep arriving: one claim then takes every
+   * reply queued meanwhile, instead of one claim (the costliest statement) per reply.
+   */
+  readonly minClaimSpacingMs: number;
   /** Idle polling starts here and doubles up to `maxIdleMs` while there is nothing to send. */
   readonly minIdleMs: number;
   readonly maxIdleMs: number;
@@ -218,6 +223,7 @@ export const defaultOutboxDispatcherOptions: Omit<OutboxDispatcherOptions, 'owne
   leaseMs: 30_000,
   horizonMs: 1000,
   prepareLeadMs: 100,
+  minClaimSpacingMs: 20,
   minIdleMs: 25,
   maxIdleMs: 1000,
   depthIntervalMs: 5000,
@@ -265,6 +271,7 @@ export class OutboxDispatcher {
   #claimTimer: unknown;
   #claiming: Promise<void> | undefined;
   #claimSequence = 0;
+  #lastClaimAt = Number.NEGATIVE_INFINITY;
   #pokedWhileClaiming = false;
   #idleMs: number;
   #lastDepthAt = Number.NEGATIVE_INFINITY;
@@ -291,7 +298,7 @@ export class OutboxDispatcher {
   notify(): void {
     if (!this.#running || this.#stopping) return;
     this.#idleMs = this.#options.minIdleMs;
-    if (this.#claiming === undefined) this.#scheduleClaim(0);
+    if (this.#claiming === undefined) this.#scheduleClaim(this.#untilClaimAllowed());
     else this.#pokedWhileClaiming = true;
   }
 
@@ -313,6 +320,11 @@ export class OutboxDispatcher {
     this.#running = false;
   }
 
+  #untilClaimAllowed(): number {
+    const allowedAt = this.#lastClaimAt + this.#options.minClaimSpacingMs;
+    return Math.max(0, allowedAt - this.#deps.clock.now().getTime());
+  }
+
   #scheduleClaim(delayMs: number): void {
     this.#timers.clearTimeout(this.#claimTimer);
     this.#claimTimer = this.#timers.setTimeout(() => {
@@ -327,6 +339,7 @@ export class OutboxDispatcher {
     const { owner, leaseMs, horizonMs, maxQueued, minIdleMs, maxIdleMs } = this.#options;
     this.#pokedWhileClaiming = false;
     this.#claimSequence += 1;
+    this.#lastClaimAt = clock.now().getTime();
     let found = 0;
     const limit = maxQueued - this.#queued;
     if (limit > 0) {
@@ -345,7 +358,7 @@ export class OutboxDispatcher {
     }
     if (this.#stopping) return;
     if (this.#pokedWhileClaiming) {
-      this.#scheduleClaim(0);
+      this.#scheduleClaim(this.#untilClaimAllowed());
       return;
     }
     // With work, claim again halfway through the horizon so slots follow each other without a gap.
