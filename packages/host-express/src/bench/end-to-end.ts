@@ -1,0 +1,916 @@
+#!/usr/bin/env node
+// End-to-end throughput benchmark (not a test): inbound message to reply accepted by the fake Graph API.
+//
+// Process layout, as in production: this process plays Meta (it posts signed webhooks and measures), the
+// fake Graph API runs in its own process, the real Node host (`prestabot serve`, plus `--workers N` extra
+// `prestabot worker` processes) in its own, on a fresh database of a real PostgreSQL server, dropped at the
+// end. Every webhook carries one text message ("hola") from a sender nobody else uses, so each reply the
+// fake accepts names, by its recipient, the message it answers. The latency of a message runs from the
+// moment its POST started to the moment the fake accepted the first reply to its sender.
+//
+//   node packages/host-express/dist/bench/end-to-end.js [--rate 2000] [--seconds 20] [--warm-up 5]
+//     [--tenants 100] [--workers 0] [--http-only] [--concurrency 64] [--number-rate 80]
+//     [--drain-timeout 60] [--database-server postgres://…] [--cpu-prof-dir DIR] [--json]
+//
+// SPEC §6 target: ≥ 2,000 messages/s across 100 tenants, p99 ≤ 150 ms.
+
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { signWebhookBody } from '@prestabot/adapters-meta';
+import {
+  createAesGcmSecretCipher,
+  createPostgresStorage,
+  createTestDatabase,
+  type PostgresStorage,
+  type TestDatabase,
+} from '@prestabot/adapters-postgres';
+import { ManageTenants } from '@prestabot/application';
+import type { ResultAsync } from '@prestabot/domain';
+import { freeLoopbackPort } from '@prestabot/fake-graph';
+import { Pool, request } from 'undici';
+
+// -- arguments ---------------------------------------------------------------------------------------
+
+const usage =
+  'usage: end-to-end [--rate 2000] [--seconds 20] [--warm-up 5] [--tenants 100] [--workers 0] [--http-only] ' +
+  '[--concurrency 64] [--number-rate 80] [--drain-timeout 60] [--database-server URL] [--cpu-prof-dir DIR] [--json]';
+
+/** One line naming the bad value and the expected form; exit status 2. */
+const badInput = (problem: string): never => {
+  process.stderr.write(`end-to-end: ${problem}\n${usage}\n`);
+  process.exit(2);
+};
+
+const parsed = (() => {
+  try {
+    return parseArgs({
+      options: {
+        rate: { type: 'string', default: '2000' },
+        seconds: { type: 'string', default: '20' },
+        'warm-up': { type: 'string', default: '5' },
+        tenants: { type: 'string', default: '100' },
+        workers: { type: 'string', default: '0' },
+        'http-only': { type: 'boolean', default: false },
+        concurrency: { type: 'string', default: '64' },
+        'number-rate': { type: 'string', default: '80' },
+        'drain-timeout': { type: 'string', default: '60' },
+        'database-server': { type: 'string' },
+        'cpu-prof-dir': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return badInput(error instanceof Error ? error.message : String(error));
+  }
+})();
+
+if (parsed.help) {
+  process.stdout.write(`${usage}\n`);
+  process.exit(0);
+}
+
+const wholeNumber = (option: keyof typeof parsed, min: number, max: number): number => {
+  const raw = String(parsed[option]);
+  const value = Number(raw);
+  return /^\d+$/.test(raw) && value >= min && value <= max
+    ? value
+    : badInput(`--${option} ${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
+};
+
+const rate = wholeNumber('rate', 1, 20_000);
+const seconds = wholeNumber('seconds', 1, 3600);
+const warmUpSeconds = wholeNumber('warm-up', 0, 600);
+const tenantCount = wholeNumber('tenants', 1, 1000);
+const workerCount = wholeNumber('workers', 0, 16);
+const concurrency = wholeNumber('concurrency', 1, 4096);
+const numberRate = wholeNumber('number-rate', 1, 1000);
+const drainTimeoutMs = wholeNumber('drain-timeout', 1, 3600) * 1000;
+const httpOnly = parsed['http-only'];
+if (httpOnly && workerCount === 0)
+  badInput('--http-only needs --workers 1 or more (someone has to send the replies)');
+const serverUrl =
+  parsed['database-server'] ??
+  process.env.TEST_POSTGRES_SERVER_URL ??
+  'postgres://postgres@127.0.0.1:5432/postgres';
+if (!URL.canParse(serverUrl) || !/^postgres(ql)?:$/.test(new URL(serverUrl).protocol))
+  badInput(`--database-server ${JSON.stringify(serverUrl)} must be a postgres://… URL of a server`);
+const cpuProfDir = parsed['cpu-prof-dir'] === undefined ? undefined : resolvePath(parsed['cpu-prof-dir']);
+if (cpuProfDir === '') badInput('--cpu-prof-dir must name a directory');
+const jsonOnly = parsed.json;
+const total = rate * (warmUpSeconds + seconds);
+if (total > 2_000_000)
+  badInput(`--rate × (--warm-up + --seconds) is ${total} messages; at most 2,000,000 per run`);
+
+const say = (line: string) => {
+  if (!jsonOnly) process.stderr.write(`${line}\n`);
+};
+
+// -- clean-up: every child process, the database -------------------------------------------------------
+
+const children: ChildProcess[] = [];
+let database: TestDatabase | undefined;
+let storage: PostgresStorage | undefined;
+let cleaning: Promise<void> | undefined;
+
+const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves once it is gone. */
+const stopChild = (child: ChildProcess, graceMs: number): Promise<void> => {
+  if (!alive(child)) return Promise.resolve();
+  return new Promise((done) => {
+    const killer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', () => {
+      clearTimeout(killer);
+      done();
+    });
+    child.kill('SIGTERM');
+  });
+};
+
+const cleanUp = (): Promise<void> => {
+  cleaning ??= (async () => {
+    // The host and workers first (they finish what they hold), then the fake they send to.
+    const [fake, ...rest] = children;
+    await Promise.all(rest.map((child) => stopChild(child, 15_000)));
+    if (fake !== undefined) await stopChild(fake, 5000);
+    await storage?.close().catch(() => undefined);
+    await database?.drop().catch((error: unknown) => {
+      process.stderr.write(`end-to-end: could not drop database ${database?.name}: ${String(error)}\n`);
+    });
+  })();
+  return cleaning;
+};
+
+process.once('exit', () => {
+  for (const child of children) if (alive(child)) child.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`end-to-end: ${signal}, cleaning up\n`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+
+// -- helpers -----------------------------------------------------------------------------------------
+
+const now = () => performance.timeOrigin + performance.now();
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/** A child whose output is kept (its last 64 kB) for failure messages and counted for the report. */
+type Tracked = { readonly child: ChildProcess; readonly name: string; output: string; lines: number };
+
+const track = (name: string, child: ChildProcess): Tracked => {
+  const tracked: Tracked = { child, name, output: '', lines: 0 };
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString();
+    tracked.lines += text.split('\n').length - 1;
+    tracked.output = (tracked.output + text).slice(-65_536);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  children.push(child);
+  return tracked;
+};
+
+const getJson = async <T>(url: string): Promise<T> => {
+  const response = await request(url);
+  if (response.statusCode !== 200)
+    throw new Error(`GET ${url} answered ${response.statusCode}: ${await response.body.text()}`);
+  return (await response.body.json()) as T;
+};
+
+const percentile = (sorted: Float64Array, p: number): number => {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+};
+
+const round = (value: number, digits = 1) =>
+  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : null;
+
+// CPU seconds per process, from /proc (Linux); the report says who used the two cores during the window.
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+const cpuSecondsOf = (pid: number | undefined): number => {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return 0;
+  }
+};
+
+/** Every `postgres` process on the machine (the server's backends, walwriter, checkpointer…). */
+const postgresCpuSeconds = (): number => {
+  let sum = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+          sum += cpuSecondsOf(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return sum;
+};
+
+/** Busy and total jiffies of the whole machine. */
+const machineTicks = (): { busy: number; total: number } => {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const totalTicks = fields.reduce((sum, value) => sum + value, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { busy: totalTicks - idle, total: totalTicks };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+};
+
+/** Server-side counters for the run's database and the server's WAL, through psql (no driver needed here). */
+const pgCounters = (databaseName: string): Promise<Record<string, number>> =>
+  new Promise((resolve) => {
+    const sql =
+      'SELECT d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_updated, d.tup_deleted, d.tup_fetched, ' +
+      'd.blks_read, d.blks_hit, d.deadlocks, w.wal_records, w.wal_bytes, w.wal_write, w.wal_sync ' +
+      `FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = '${databaseName}'`;
+    execFile('psql', [serverUrl, '-AtF', ',', '-c', sql], { encoding: 'utf8' }, (error, stdout) => {
+      if (error !== null) return resolve({});
+      const names = [
+        'xactCommit',
+        'xactRollback',
+        'tupInserted',
+        'tupUpdated',
+        'tupDeleted',
+        'tupFetched',
+        'blksRead',
+        'blksHit',
+        'deadlocks',
+        'walRecords',
+        'walBytes',
+        'walWrite',
+        'walSync',
+      ];
+      const values = stdout.trim().split(',').map(Number);
+      resolve(Object.fromEntries(names.map((name, index) => [name, values[index] ?? Number.NaN])));
+    });
+  });
+
+// -- the deployment ----------------------------------------------------------------------------------
+
+const randomKey = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
+const unwrap = async <T, E>(result: ResultAsync<T, E>, what: string): Promise<T> => {
+  const settled = await result;
+  if (settled.isErr()) throw new Error(`${what}: ${JSON.stringify(settled.error)}`);
+  return settled.value;
+};
+
+const runId = String(Date.now() % 1_000_000).padStart(6, '0');
+const numbers = Array.from({ length: tenantCount }, (_, index) => ({
+  phoneNumberId: `1${runId}${String(index + 1).padStart(8, '0')}`,
+  accessToken: `EAAG-bench-${runId}-${index + 1}`,
+}));
+const wabaId = '102290129340398';
+const appSecret = `bench-app-secret-${crypto.randomUUID()}`;
+const verifyToken = `bench-verify-${crypto.randomUUID()}`;
+const encryptionKey = randomKey();
+/** Senders are +569 followed by 8 digits: the message's index. */
+const senderOf = (index: number) => `569${String(index).padStart(8, '0')}`;
+const senderIndexOf = (phone: string): number | undefined => {
+  const match = /^\+569(\d{8})$/.exec(phone);
+  return match === null ? undefined : Number(match[1]);
+};
+
+const startFake = async (): Promise<string> => {
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.resolve('@prestabot/fake-graph')));
+  const child = spawn(
+    process.execPath,
+    [
+      // A larger young generation: fewer collection pauses in the fake, whose pauses would read as latency.
+      '--max-semi-space-size=64',
+      cli,
+      '--no-pair-limit',
+      ...numbers.flatMap((number) => [
+        '--number',
+        `${number.phoneNumberId}:${number.accessToken}:${numberRate}`,
+      ]),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const tracked = track('fake-graph', child);
+  const line = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString()));
+    child.once('exit', (code) =>
+      reject(new Error(`the fake Graph API exited with ${code}: ${tracked.output}`)),
+    );
+  });
+  return (JSON.parse(line) as { url: string }).url;
+};
+
+const prepareDatabase = async (): Promise<void> => {
+  database = await createTestDatabase(serverUrl);
+  const cipher = await unwrap(
+    createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: encryptionKey }),
+    'cannot make the cipher',
+  );
+  storage = await unwrap(
+    createPostgresStorage({ databaseUrl: database.url, cipher }),
+    'cannot open the database',
+  );
+  await unwrap(storage.migrate(), 'cannot migrate');
+  const manage = new ManageTenants({
+    directory: storage.directory,
+    apps: storage.apps,
+    unitOfWork: storage.unitOfWork,
+    cipher,
+    ids: { uuid: () => crypto.randomUUID() },
+  });
+  for (let first = 0; first < numbers.length; first += 10) {
+    await Promise.all(
+      numbers.slice(first, first + 10).map((number, offset) =>
+        unwrap(
+          manage.addTenant({
+            name: `Bench tenant ${first + offset + 1}`,
+            phoneNumberId: number.phoneNumberId,
+            accessToken: number.accessToken,
+            wabaId,
+            ratePerSecond: numberRate,
+          }),
+          `cannot add tenant ${number.phoneNumberId}`,
+        ),
+      ),
+    );
+  }
+  await storage.close();
+  storage = undefined;
+};
+
+const hostCli = fileURLToPath(new URL('../cli.js', import.meta.url));
+
+const nodeArgs = (name: string) =>
+  cpuProfDir === undefined
+    ? []
+    : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.${runId}.cpuprofile`];
+
+const hostEnv = (graphUrl: string, port: number): NodeJS.ProcessEnv => ({
+  ...process.env,
+  DATABASE_URL: database!.url,
+  PORT: String(port),
+  META_APP_SECRET: appSecret,
+  WHATSAPP_VERIFY_TOKEN: verifyToken,
+  PRESTABOT_ENCRYPTION_KEY: encryptionKey,
+  META_GRAPH_URL: graphUrl,
+  LOG_LEVEL: 'warn',
+});
+
+const startHost = async (graphUrl: string): Promise<{ url: string; host: Tracked; workers: Tracked[] }> => {
+  const port = await freeLoopbackPort();
+  const env = hostEnv(graphUrl, port);
+  const workers = Array.from({ length: workerCount }, (_, index) =>
+    track(
+      `worker-${index + 1}`,
+      spawn(process.execPath, [...nodeArgs(`worker-${index + 1}`), hostCli, 'worker'], {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    ),
+  );
+  const host = track(
+    'host',
+    spawn(
+      process.execPath,
+      [...nodeArgs('host'), hostCli, 'serve', '--port', String(port), ...(httpOnly ? ['--no-worker'] : [])],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 90_000;
+  // LOG_LEVEL=warn hides the "listening" line: ask /healthz until it answers.
+  while (true) {
+    for (const tracked of [host, ...workers])
+      if (!alive(tracked.child))
+        throw new Error(
+          `${tracked.name} exited with ${tracked.child.exitCode} before the run:\n${tracked.output}`,
+        );
+    try {
+      const response = await request(`${url}/healthz`);
+      await response.body.dump();
+      if (response.statusCode === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the host did not answer /healthz within 90 s:\n${host.output}`);
+    await sleep(100);
+  }
+  return { url, host, workers };
+};
+
+// -- the webhooks ------------------------------------------------------------------------------------
+
+/** Meta's webhook JSON for one text message from one sender to one number. */
+const payloadFor = (index: number) => {
+  const number = numbers[index % numbers.length]!;
+  const waId = senderOf(index);
+  return {
+    object: 'whatsapp_business_account',
+    entry: [
+      {
+        id: wabaId,
+        changes: [
+          {
+            field: 'messages',
+            value: {
+              messaging_product: 'whatsapp',
+              metadata: { display_phone_number: '15550783881', phone_number_id: number.phoneNumberId },
+              contacts: [{ profile: { name: `Bench ${index}` }, wa_id: waId }],
+              messages: [
+                {
+                  from: waId,
+                  id: `wamid.HBgLbench${runId}${String(index).padStart(8, '0')}`,
+                  timestamp: String(Math.floor(Date.now() / 1000)),
+                  type: 'text',
+                  text: { body: 'hola' },
+                },
+              ],
+            },
+          },
+        ],
+      },
+    ],
+  };
+};
+
+type Prepared = { readonly body: Buffer; readonly signature: string };
+
+/** Every body and signature made before the run, so the load generator spends its CPU on sending only. */
+const prepareWebhooks = async (): Promise<Prepared[]> => {
+  const prepared: Prepared[] = new Array(total);
+  for (let first = 0; first < total; first += 1000) {
+    await Promise.all(
+      Array.from({ length: Math.min(1000, total - first) }, async (_, offset) => {
+        const index = first + offset;
+        const body = Buffer.from(JSON.stringify(payloadFor(index)));
+        prepared[index] = { body, signature: await signWebhookBody(body, appSecret) };
+      }),
+    );
+  }
+  return prepared;
+};
+
+type LoadRecord = {
+  /** When the message was due, and when its POST started (epoch ms). */
+  readonly scheduledAt: Float64Array;
+  readonly startedAt: Float64Array;
+  /** Webhook answer time (ms) and status (0: no answer, the request failed). */
+  readonly ackMs: Float64Array;
+  readonly status: Int16Array;
+  /** Messages 0 … sent-1 were posted; the rest were still waiting for room in flight when the run ended. */
+  readonly sent: number;
+  readonly startAt: number;
+  readonly endedAt: number;
+  readonly requestErrors: string[];
+};
+
+/** A message still waiting for room in flight this long after the last one was due is not sent at all. */
+const stopGraceMs = 1000;
+
+/**
+ * Offers `rate` messages a second (open loop: each message is due at its own time, whether or not the
+ * host answered the previous ones), with at most `concurrency` requests in flight over keep-alive
+ * connections. A message due while the limit is reached starts as soon as a request finishes; once the
+ * run is over (plus a second), what has not started yet is not sent.
+ */
+const offerLoad = (url: string, prepared: readonly Prepared[]): Promise<LoadRecord> => {
+  const pool = new Pool(url, { connections: concurrency, pipelining: 1, keepAliveTimeout: 60_000 });
+  const record = {
+    scheduledAt: new Float64Array(total),
+    startedAt: new Float64Array(total),
+    ackMs: new Float64Array(total),
+    status: new Int16Array(total),
+    requestErrors: [] as string[],
+  };
+  const intervalMs = 1000 / rate;
+  const startAt = now() + 50;
+  const stopAt = startAt + (warmUpSeconds + seconds) * 1000 + stopGraceMs;
+  let next = 0;
+  let inFlight = 0;
+  let finished = false;
+  return new Promise((resolve) => {
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      clearInterval(ticker);
+      void pool.close().then(() => resolve({ ...record, sent: next, startAt, endedAt: now() }));
+    };
+    const launch = (index: number) => {
+      const message = prepared[index]!;
+      inFlight += 1;
+      const t0 = now();
+      record.scheduledAt[index] = startAt + index * intervalMs;
+      record.startedAt[index] = t0;
+      pool
+        .request({
+          path: '/webhook',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-hub-signature-256': message.signature },
+          body: message.body,
+        })
+        .then(
+          async (response) => {
+            await response.body.dump();
+            record.status[index] = response.statusCode;
+            record.ackMs[index] = now() - t0;
+          },
+          (error: unknown) => {
+            record.status[index] = 0;
+            record.ackMs[index] = now() - t0;
+            if (record.requestErrors.length < 5) record.requestErrors.push(String(error));
+          },
+        )
+        .finally(() => {
+          inFlight -= 1;
+          pump();
+        });
+    };
+    const pump = () => {
+      const at = now();
+      if (next < total && at < stopAt) {
+        const due = Math.min(total, Math.floor((at - startAt) / intervalMs) + 1);
+        while (next < due && inFlight < concurrency) {
+          launch(next);
+          next += 1;
+        }
+      } else if (inFlight === 0) finish();
+    };
+    const ticker = setInterval(pump, 1);
+  });
+};
+
+// -- the results -------------------------------------------------------------------------------------
+
+type NumberListing = {
+  numbers: {
+    phoneNumberId: string;
+    stats: { accepted: number; dropped: number; errors: Record<string, number> };
+  }[];
+};
+type AcceptedJson = { recipient?: { phone?: string }; message: { type: string }; receivedAt: number };
+
+const totalAccepted = async (graphUrl: string): Promise<number> =>
+  (await getJson<NumberListing>(`${graphUrl}/_fake/numbers`)).numbers.reduce(
+    (sum, number) => sum + number.stats.accepted,
+    0,
+  );
+
+/**
+ * Waits until the replies stop coming: at least one per acknowledged message and nothing new for a
+ * second, or nothing new for 10 s, or the drain timeout.
+ */
+const drain = async (
+  graphUrl: string,
+  acknowledged: number,
+): Promise<{ drainedMs: number; timedOut: boolean }> => {
+  const started = now();
+  let last = -1;
+  let lastChangeAt = now();
+  while (true) {
+    const accepted = await totalAccepted(graphUrl);
+    if (accepted !== last) {
+      last = accepted;
+      lastChangeAt = now();
+    }
+    const quietMs = now() - lastChangeAt;
+    if ((accepted >= acknowledged && quietMs >= 1000) || quietMs >= 10_000)
+      return { drainedMs: lastChangeAt - started, timedOut: false };
+    if (now() - started > drainTimeoutMs) return { drainedMs: now() - started, timedOut: true };
+    await sleep(250);
+  }
+};
+
+type CpuSample = {
+  readonly at: number;
+  readonly bench: number;
+  readonly host: number;
+  readonly workers: number;
+  readonly fake: number;
+  readonly postgres: number;
+  readonly machine: { busy: number; total: number };
+};
+
+const sampleCpu = (host: Tracked, workers: readonly Tracked[], fake: ChildProcess): CpuSample => {
+  const own = process.cpuUsage();
+  return {
+    at: now(),
+    bench: (own.user + own.system) / 1e6,
+    host: cpuSecondsOf(host.child.pid),
+    workers: workers.reduce((sum, worker) => sum + cpuSecondsOf(worker.child.pid), 0),
+    fake: cpuSecondsOf(fake.pid),
+    postgres: postgresCpuSeconds(),
+    machine: machineTicks(),
+  };
+};
+
+/** Cores used on average between two samples, per process group. */
+const coresBetween = (from: CpuSample, to: CpuSample) => {
+  const wall = (to.at - from.at) / 1000;
+  const cores = (key: 'bench' | 'host' | 'workers' | 'fake' | 'postgres') =>
+    round((to[key] - from[key]) / wall, 2);
+  const ticks = to.machine.total - from.machine.total;
+  return {
+    bench: cores('bench'),
+    host: cores('host'),
+    workers: cores('workers'),
+    fakeGraph: cores('fake'),
+    postgres: cores('postgres'),
+    machineBusyPercent: ticks > 0 ? round(((to.machine.busy - from.machine.busy) / ticks) * 100, 1) : null,
+  };
+};
+
+const main = async () => {
+  say(
+    `end-to-end: ${tenantCount} tenants, ${rate} msg/s offered for ${warmUpSeconds} s warm-up + ${seconds} s measured, ` +
+      `${workerCount} extra worker(s)${httpOnly ? ', serve --no-worker' : ''}, concurrency ${concurrency}`,
+  );
+  const graphUrl = await startFake();
+  await prepareDatabase();
+  say(`database ${database!.name} migrated, ${tenantCount} tenants added; fake Graph API at ${graphUrl}`);
+  const { url, host, workers } = await startHost(graphUrl);
+  const fakeChild = children[0]!;
+  say(`host at ${url}; preparing ${total} signed webhooks`);
+  const prepared = await prepareWebhooks();
+  // Two seconds without load: what the processes burn idle, and whether anything else is busy on the machine.
+  const idleFrom = sampleCpu(host, workers, fakeChild);
+  await sleep(2000);
+  const idle = coresBetween(idleFrom, sampleCpu(host, workers, fakeChild));
+  say(
+    `idle for 2 s: host ${idle.host} cores, postgres ${idle.postgres}, machine ${idle.machineBusyPercent} % busy`,
+  );
+  const pgBefore = pgCounters(database!.name);
+
+  // CPU is sampled at the edges of the measured window (on timers, outside the hot path).
+  const windowStart = {
+    sample: undefined as CpuSample | undefined,
+    pg: undefined as Promise<Record<string, number>> | undefined,
+  };
+  const windowEnd = {
+    sample: undefined as CpuSample | undefined,
+    pg: undefined as Promise<Record<string, number>> | undefined,
+  };
+  const loadStartedAt = now();
+  setTimeout(
+    () => {
+      windowStart.sample = sampleCpu(host, workers, fakeChild);
+      windowStart.pg = pgCounters(database!.name);
+    },
+    warmUpSeconds * 1000 + 50,
+  );
+  setTimeout(
+    () => {
+      windowEnd.sample = sampleCpu(host, workers, fakeChild);
+      windowEnd.pg = pgCounters(database!.name);
+    },
+    (warmUpSeconds + seconds) * 1000 + 50,
+  );
+  say(`offering load from ${new Date(loadStartedAt).toISOString()}`);
+  const load = await offerLoad(url, prepared);
+  const acknowledged = load.status.reduce((sum, status) => sum + (status === 200 ? 1 : 0), 0);
+  say(
+    `load done in ${((load.endedAt - load.startAt) / 1000).toFixed(1)} s; waiting for the replies to drain`,
+  );
+  const drained = await drain(graphUrl, acknowledged);
+  await pgBefore;
+
+  // Replies, matched to messages by recipient.
+  const firstReplyAt = new Float64Array(total).fill(Number.NaN);
+  let replies = 0;
+  let unmatched = 0;
+  const listing = await getJson<NumberListing>(`${graphUrl}/_fake/numbers`);
+  for (const number of numbers) {
+    const { messages } = await getJson<{ messages: AcceptedJson[] }>(
+      `${graphUrl}/_fake/numbers/${number.phoneNumberId}/messages`,
+    );
+    for (const message of messages) {
+      if (message.message.type === 'mark_read') continue;
+      replies += 1;
+      const index =
+        message.recipient?.phone === undefined ? undefined : senderIndexOf(message.recipient.phone);
+      if (index === undefined || index >= total) {
+        unmatched += 1;
+        continue;
+      }
+      const previous = firstReplyAt[index]!;
+      if (Number.isNaN(previous) || message.receivedAt < previous) firstReplyAt[index] = message.receivedAt;
+    }
+  }
+  const graphErrors: Record<string, number> = {};
+  let dropped = 0;
+  for (const number of listing.numbers) {
+    dropped += number.stats.dropped;
+    for (const [code, count] of Object.entries(number.stats.errors))
+      graphErrors[code] = (graphErrors[code] ?? 0) + count;
+  }
+
+  // The measured window: messages whose POST started in it, and first replies accepted in it. A message
+  // acknowledged but never answered counts as an infinite latency, so losses show in the percentiles too.
+  const windowFrom = load.startAt + warmUpSeconds * 1000;
+  const windowTo = windowFrom + seconds * 1000;
+  const latencies: number[] = [];
+  const acks: number[] = [];
+  const clientLag: number[] = [];
+  let repliesInWindow = 0;
+  let postsInWindow = 0;
+  let lost = 0;
+  let lostMeasured = 0;
+  let non200 = 0;
+  const statuses: Record<string, number> = {};
+  for (let index = 0; index < load.sent; index += 1) {
+    const status = load.status[index]!;
+    const replyAt = firstReplyAt[index]!;
+    const startedAt = load.startedAt[index]!;
+    if (status !== 200) {
+      non200 += 1;
+      statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
+    } else if (Number.isNaN(replyAt)) {
+      lost += 1;
+      if (startedAt >= windowFrom && startedAt < windowTo) lostMeasured += 1;
+    }
+    if (!Number.isNaN(replyAt) && replyAt >= windowFrom && replyAt < windowTo) repliesInWindow += 1;
+    if (startedAt >= windowFrom && startedAt < windowTo) postsInWindow += 1;
+    if (startedAt < windowFrom || startedAt >= windowTo) continue;
+    acks.push(load.ackMs[index]!);
+    clientLag.push(startedAt - load.scheduledAt[index]!);
+    if (status === 200)
+      latencies.push(Number.isNaN(replyAt) ? Number.POSITIVE_INFINITY : replyAt - startedAt);
+  }
+  const notSent = total - load.sent;
+  const sorted = (values: number[]) => Float64Array.from(values).sort();
+  const latency = sorted(latencies);
+  const ack = sorted(acks);
+  const lag = sorted(clientLag);
+  const throughput = repliesInWindow / seconds;
+  const cpu =
+    windowStart.sample !== undefined && windowEnd.sample !== undefined
+      ? coresBetween(windowStart.sample, windowEnd.sample)
+      : undefined;
+  const [pgFrom, pgTo] = await Promise.all([
+    windowStart.pg ?? Promise.resolve({}),
+    windowEnd.pg ?? Promise.resolve({}),
+  ]);
+  const pgPerMessage = (key: string) => {
+    const delta = (pgTo as Record<string, number>)[key]! - (pgFrom as Record<string, number>)[key]!;
+    return Number.isFinite(delta) && postsInWindow > 0 ? round(delta / postsInWindow, 2) : null;
+  };
+  const pgWindow = {
+    transactionsPerMessage: pgPerMessage('xactCommit'),
+    rollbacksPerMessage: pgPerMessage('xactRollback'),
+    rowsInsertedPerMessage: pgPerMessage('tupInserted'),
+    rowsUpdatedPerMessage: pgPerMessage('tupUpdated'),
+    rowsDeletedPerMessage: pgPerMessage('tupDeleted'),
+    walRecordsPerMessage: pgPerMessage('walRecords'),
+    walBytesPerMessage: pgPerMessage('walBytes'),
+    walSyncsPerSecond: (() => {
+      const delta = (pgTo as Record<string, number>).walSync! - (pgFrom as Record<string, number>).walSync!;
+      return Number.isFinite(delta) ? round(delta / seconds, 0) : null;
+    })(),
+  };
+  const hostLogLines = host.lines + workers.reduce((sum, worker) => sum + worker.lines, 0);
+  const result = {
+    benchmark: 'end-to-end',
+    tenants: tenantCount,
+    offeredRate: rate,
+    seconds,
+    warmUpSeconds,
+    extraWorkers: workerCount,
+    serveWorker: !httpOnly,
+    concurrency,
+    numberRate,
+    storage: 'postgresql',
+    messages: total,
+    postsPerSecondInWindow: round(postsInWindow / seconds, 1),
+    throughput: round(throughput, 1),
+    /** null: the percentile falls on a message acknowledged but never answered. */
+    latencyMs: {
+      p50: round(percentile(latency, 50)),
+      p95: round(percentile(latency, 95)),
+      p99: round(percentile(latency, 99)),
+      max: round(percentile(latency, 100)),
+    },
+    ackMs: {
+      p50: round(percentile(ack, 50)),
+      p99: round(percentile(ack, 99)),
+      max: round(percentile(ack, 100)),
+    },
+    clientLagMs: { p99: round(percentile(lag, 99)), max: round(percentile(lag, 100)) },
+    non200,
+    statuses,
+    requestErrors: load.requestErrors,
+    notSent,
+    lost,
+    lostMeasured,
+    replies,
+    unmatchedReplies: unmatched,
+    repliesPerMessage: round(replies / Math.max(1, firstReplyAt.filter((at) => !Number.isNaN(at)).length), 2),
+    graphErrors,
+    graphDropped: dropped,
+    drainMs: round(drained.drainedMs, 0),
+    drainTimedOut: drained.timedOut,
+    hostLogLines,
+    cpuCores: cpu,
+    idleCpuCores: idle,
+    postgres: pgWindow,
+    pass:
+      throughput >= 2000 &&
+      percentile(latency, 99) <= 150 &&
+      lost === 0 &&
+      non200 === 0 &&
+      Object.keys(graphErrors).length === 0,
+  };
+  if (hostLogLines > 0)
+    say(
+      `host/worker output (last lines):\n${[host, ...workers].map((t) => t.output.split('\n').slice(-6).join('\n')).join('\n')}`,
+    );
+
+  if (jsonOnly) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    const rows: [string, string][] = [
+      ['tenants / numbers', `${tenantCount} (Graph allows ${numberRate}/s each)`],
+      [
+        'processes',
+        `serve${httpOnly ? ' --no-worker' : ''} + ${workerCount} worker(s), fake Graph, PostgreSQL`,
+      ],
+      ['offered', `${rate} msg/s, ${warmUpSeconds} s warm-up + ${seconds} s measured (${total} messages)`],
+      ['webhooks started/s (window)', String(result.postsPerSecondInWindow)],
+      ['replies accepted/s (window)', `${result.throughput}`],
+      [
+        'latency p50 / p95 / p99 / max',
+        `${[result.latencyMs.p50, result.latencyMs.p95, result.latencyMs.p99, result.latencyMs.max].map((value) => value ?? '∞').join(' / ')} ms`,
+      ],
+      ['webhook ack p50 / p99 / max', `${result.ackMs.p50} / ${result.ackMs.p99} / ${result.ackMs.max} ms`],
+      ['client start lag p99 / max', `${result.clientLagMs.p99} / ${result.clientLagMs.max} ms`],
+      ['non-200 webhooks', `${non200}${non200 > 0 ? ` ${JSON.stringify(statuses)}` : ''}`],
+      ['not sent (in-flight limit)', String(notSent)],
+      ['acknowledged, no reply by the end', `${lost} (${lostMeasured} in the window)`],
+      ['replies per message', String(result.repliesPerMessage)],
+      ['Graph errors / dropped', `${JSON.stringify(graphErrors)} / ${dropped}`],
+      ['drain after load', `${result.drainMs} ms${drained.timedOut ? ' (TIMED OUT)' : ''}`],
+      [
+        'CPU cores (window)',
+        cpu === undefined
+          ? '-'
+          : `bench ${cpu.bench}, host ${cpu.host}, workers ${cpu.workers}, fake ${cpu.fakeGraph}, postgres ${cpu.postgres}; machine ${cpu.machineBusyPercent} % busy`,
+      ],
+      [
+        'CPU ms per message (window)',
+        cpu === undefined || postsInWindow === 0
+          ? '-'
+          : `host+workers ${round((((cpu.host ?? 0) + (cpu.workers ?? 0)) * 1000 * seconds) / postsInWindow, 2)}, postgres ${round(((cpu.postgres ?? 0) * 1000 * seconds) / postsInWindow, 2)}`,
+      ],
+      [
+        'CPU cores idle (2 s before)',
+        `host ${idle.host}, workers ${idle.workers}, postgres ${idle.postgres}; machine ${idle.machineBusyPercent} % busy`,
+      ],
+      [
+        'PostgreSQL per message',
+        `${pgWindow.transactionsPerMessage} xacts, ${pgWindow.rowsInsertedPerMessage} ins, ${pgWindow.rowsUpdatedPerMessage} upd, ${pgWindow.rowsDeletedPerMessage} del, ${pgWindow.walRecordsPerMessage} WAL records, ${pgWindow.walBytesPerMessage} WAL bytes; ${pgWindow.walSyncsPerSecond} WAL syncs/s`,
+      ],
+      ['SPEC (≥ 2000/s, p99 ≤ 150 ms, nothing lost)', result.pass ? 'MET' : 'NOT MET'],
+    ];
+    const width = Math.max(...rows.map(([label]) => label.length));
+    process.stdout.write(`${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n`);
+  }
+};
+
+let exitCode = 0;
+try {
+  await main();
+} catch (error) {
+  process.stderr.write(
+    `end-to-end: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  exitCode = 1;
+}
+await cleanUp();
+process.exit(exitCode);
