@@ -463,5 +463,10 @@ describe('SendRateGuard', () => {
     expect((await rotated).isOk()).toBe(true);
     // Graph was asked twice: the first send with the old token, at its slot, and the one with the new token.
     expect(inner.sentAt.map((send) => send.at.getTime() - t0.getTime())).toEqual([50, 90]);
+    // A send that starts after the rejection asks Graph again: the old token may have been restored.
+    const later = gateway.send(request('old', 1200));
+    await timers.runFor(1000);
+    expect((await later)._unsafeUnwrapErr()).toMatchObject({ type: 'send_token_invalid' });
+    expect(inner.sentAt).toHaveLength(3);
   });
 });

@@ -81,10 +81,13 @@ export class SendRateGuard {
   readonly #deps: SendRateGuardDependencies;
   readonly #timers: Timers;
   readonly #numbers = new Map<PhoneNumberId, GuardedNumber>();
-  /** Each number's last token Graph rejected: sends already started with it are not tried. */
+  /**
+   * Each number's last token Graph rejected, and when: sends that were already held with it then are not
+   * tried. A send that starts later asks Graph again (the same token may have been restored).
+   */
   readonly #rejectedTokens = new Map<
     PhoneNumberId,
-    { readonly accessToken: string; readonly failure: SendFailure }
+    { readonly accessToken: string; readonly at: number; readonly failure: SendFailure }
   >();
   #lastSweepAt = Number.NEGATIVE_INFINITY;
 
@@ -107,16 +110,25 @@ export class SendRateGuard {
     return {
       send: (request) => {
         if (missed(request)) return errAsync(slotMissed);
+        const heldFrom = this.#deps.clock.now().getTime();
         return ResultAsync.fromSafePromise(
           this.#until(request.notBefore).then(() => this.#admit(request.phoneNumberId)),
         ).andThen(() => {
           if (missed(request)) return errAsync(slotMissed);
           const rejected = this.#rejectedTokens.get(request.phoneNumberId);
-          if (rejected !== undefined && rejected.accessToken === request.accessToken)
+          if (
+            rejected !== undefined &&
+            rejected.accessToken === request.accessToken &&
+            rejected.at >= heldFrom
+          )
             return errAsync(rejected.failure);
           return gateway.send(request).mapErr((failure) => {
             if (failure.type === 'send_token_invalid')
-              this.#rejectedTokens.set(request.phoneNumberId, { accessToken: request.accessToken, failure });
+              this.#rejectedTokens.set(request.phoneNumberId, {
+                accessToken: request.accessToken,
+                at: this.#deps.clock.now().getTime(),
+                failure,
+              });
             return failure;
           });
         });
