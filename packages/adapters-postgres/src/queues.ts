@@ -70,9 +70,7 @@ export class PostgresOutboxQueue implements OutboxQueue {
       request.now,
       request.horizonMs,
       sendRateShare,
-    ])
-      .andThen(readRows(claimedSendRow, 'claimed send'))
-      .map((sends) => sends.map((send): ClaimedSend => ({ ...send, claimedAt: request.now })));
+    ]).andThen(readRows(claimedSendRow, 'claimed send'));
   }
 
   depth(now: Date): ResultAsync<QueueDepth, StorageError> {

@@ -527,7 +527,7 @@ export const outboxRow = z.object(outboxColumns).transform(outboxEntryOf);
 export const claimedSendRow = z
   .object({ ...outboxColumns, ...lease, send_at: storedTime, slot_misses: z.number().int().nonnegative() })
   .transform(
-    (row): Omit<ClaimedSend, 'claimedAt'> => ({
+    (row): ClaimedSend => ({
       ...outboxEntryOf(row),
       lease: { owner: row.lease_owner, until: row.leased_until },
       sendAt: row.send_at,

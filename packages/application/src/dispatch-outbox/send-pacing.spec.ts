@@ -1,20 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { maxSlotMisses, sendDeadline, slotToleranceMs } from './send-pacing.ts';
+import { leaseSafetyMs, maxSlotMisses, sendDeadline, slotToleranceMs } from './send-pacing.ts';
 
-const claimedAt = new Date('2026-03-02T12:00:00.000Z');
-const at = (ms: number) => new Date(claimedAt.getTime() + ms);
+const t0 = new Date('2026-03-02T12:00:00.000Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+const lease = { until: at(30_000) };
 
 describe('sendDeadline', () => {
-  it('gives a packed slot its tolerance and a slot placed at the claim none', () => {
-    expect(sendDeadline({ sendAt: at(13), claimedAt, slotMisses: 0 })).toEqual(at(13 + slotToleranceMs));
-    expect(sendDeadline({ sendAt: at(0), claimedAt, slotMisses: 0 })).toBeUndefined();
-    // Rounded up to the millisecond, a slot placed "now" can land 1 ms after the claim.
-    expect(sendDeadline({ sendAt: at(1), claimedAt, slotMisses: 0 })).toBeUndefined();
-    expect(sendDeadline({ sendAt: at(2), claimedAt, slotMisses: 0 })).toEqual(at(2 + slotToleranceMs));
+  it('is the slot plus its tolerance while the message has missed fewer than maxSlotMisses slots', () => {
+    expect(sendDeadline({ sendAt: at(13), lease, slotMisses: 0 })).toEqual(at(13 + slotToleranceMs));
+    expect(sendDeadline({ sendAt: at(13), lease, slotMisses: maxSlotMisses - 1 })).toEqual(
+      at(13 + slotToleranceMs),
+    );
   });
 
-  it('lets a message that missed its slot maxSlotMisses times go without one', () => {
-    expect(sendDeadline({ sendAt: at(13), claimedAt, slotMisses: maxSlotMisses - 1 })).toBeDefined();
-    expect(sendDeadline({ sendAt: at(13), claimedAt, slotMisses: maxSlotMisses })).toBeUndefined();
+  it('lets a message that missed maxSlotMisses slots go late, but never near the end of its lease', () => {
+    expect(sendDeadline({ sendAt: at(13), lease, slotMisses: maxSlotMisses })).toEqual(
+      at(30_000 - leaseSafetyMs),
+    );
+  });
+
+  it('keeps half of a short lease', () => {
+    const short = { until: at(2000) };
+    expect(sendDeadline({ sendAt: at(0), lease: short, slotMisses: maxSlotMisses })).toEqual(at(1000));
+    expect(sendDeadline({ sendAt: at(0), lease: short, slotMisses: 0 })).toEqual(at(slotToleranceMs));
   });
 });

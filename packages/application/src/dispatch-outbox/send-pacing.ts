@@ -9,7 +9,7 @@ export const sendRateShare = 0.97;
 /**
  * How late after its slot a send may still leave: within the margin above, less one slot of a fast
  * number, so a late send cannot add a message to a second the slots already fill. Later than this, it is
- * given back to the queue for a new slot.
+ * given back to the queue for a new slot (see `sendDeadline`).
  */
 export const slotToleranceMs = 20;
 
@@ -21,22 +21,25 @@ export const slotToleranceMs = 20;
 export const maxSlotMisses = 3;
 
 /**
- * The latest moment a claimed send may leave, or none. Only a slot packed right after the number's
- * previous one needs a deadline: the number is sending at its rate, and a late send could add one
- * message to a second its slots already fill. A slot placed at the moment of the claim belongs to a
- * number that had been idle since its last slot; late, it only moves later, and insisting on a deadline
- * there would turn every slow storage call into a requeue. After `maxSlotMisses` the send goes anyway.
+ * How long before its lease runs out a send must have left (at most half the lease): after that another
+ * worker may claim the message, and both would send it.
+ */
+export const leaseSafetyMs = 5000;
+
+/**
+ * The latest moment a claimed send may leave: its slot plus `slotToleranceMs`, or, once it has missed
+ * `maxSlotMisses` slots, whenever it can, but always well inside its lease.
  */
 export const sendDeadline = (send: {
   readonly sendAt: Date;
-  readonly claimedAt: Date;
+  readonly lease: { readonly until: Date };
   readonly slotMisses: number;
-}): Date | undefined => {
-  // Slots are whole milliseconds rounded up: one placed "now" may land up to 1 ms after the claim's now.
-  const packed = send.sendAt.getTime() - send.claimedAt.getTime() > 1;
-  return packed && send.slotMisses < maxSlotMisses
-    ? new Date(send.sendAt.getTime() + slotToleranceMs)
-    : undefined;
+}): Date => {
+  const leaseMs = send.lease.until.getTime() - send.sendAt.getTime();
+  const leaseEnds = send.lease.until.getTime() - Math.min(leaseSafetyMs, leaseMs / 2);
+  const slotEnds =
+    send.slotMisses < maxSlotMisses ? send.sendAt.getTime() + slotToleranceMs : Number.POSITIVE_INFINITY;
+  return new Date(Math.min(slotEnds, leaseEnds));
 };
 
 /** How far apart two sends of one number are placed. */

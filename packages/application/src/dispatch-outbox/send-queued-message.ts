@@ -74,7 +74,7 @@ export class SendQueuedMessage {
         message: send.message,
         callbackData: send.id,
         notBefore: send.sendAt,
-        ...(deadline === undefined ? {} : { deadline }),
+        deadline,
         ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
         ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
       })

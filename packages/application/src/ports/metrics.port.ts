@@ -50,7 +50,10 @@ export const metricCatalog: Readonly<
     help: 'Sends that used WHATSAPP_ACCESS_TOKEN because the number had no token',
     labels: [],
   },
-  rate_limiter_wait_seconds: { help: 'Time a claimed message waited for its send slot', labels: [] },
+  rate_limiter_wait_seconds: {
+    help: 'Time a claimed message waited for its send to start (a lead before its slot)',
+    labels: [],
+  },
   outbox_send_lag_seconds: { help: 'Time from a message being due to Graph accepting it', labels: [] },
   reminder_lag_seconds: { help: 'Time from a reminder being due to it being queued', labels: [] },
   queue_depth: { help: 'Due entries waiting, by queue', labels: ['queue'] },

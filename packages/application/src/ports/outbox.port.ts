@@ -60,8 +60,6 @@ export type OutboxEntry = NewOutboxEntry & {
 export type ClaimedSend = OutboxEntry & {
   readonly lease: Lease;
   readonly sendAt: Date;
-  /** The claim's `now`. A slot placed later than this follows the number's previous slot (see `sendDeadline`). */
-  readonly claimedAt: Date;
   /**
    * How often an earlier claim's slot passed before the message could leave. After `maxSlotMisses` it
    * goes when it can, so a worker that is late for everything still sends.

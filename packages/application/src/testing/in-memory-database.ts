@@ -810,7 +810,6 @@ const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedSend[] =
         ...outboxEntryOf(row),
         lease: row.lease,
         sendAt,
-        claimedAt: now,
         slotMisses: row.slotMisses ?? 0,
       });
     });

@@ -61,7 +61,21 @@ class SendTimes {
   }
 }
 
-type GuardedNumber = { readonly times: SendTimes; readonly waiting: (() => void)[] };
+/** A held send: told `true` when it may leave, or `false` if it no longer should. */
+type HeldSend = { readonly stillWanted: () => boolean; readonly admit: (admitted: boolean) => void };
+
+type GuardedNumber = { readonly times: SendTimes; readonly waiting: HeldSend[] };
+
+/** A token Graph rejected, when, and the sequence number of the first send that started after it. */
+type RejectedToken = {
+  readonly accessToken: string;
+  readonly at: number;
+  readonly before: number;
+  readonly failure: SendFailure;
+};
+
+/** Held sends wait for their slot and the window, a few seconds at most; a rejection is kept far longer. */
+const rejectedTokenMemoryMs = 60_000;
 
 export type SendRateGuardDependencies = {
   /** Each number's rate; a caching directory keeps this cheap. */
@@ -73,22 +87,21 @@ export type SendRateGuardDependencies = {
 
 /**
  * Never lets more than a number's rate leave this process in any one-second window, measured where it
- * matters: right before the HTTP request. Sends that keep to their claimed slots pass straight through;
- * the guard only holds sends that bunch up, e.g. when timers fire late after an event-loop stall, or
- * when some sends' token reads were slow and others' fast. Held sends leave in order, one by one.
+ * matters: right before the HTTP request. Each send is held until its slot; sends that keep to their
+ * slots then pass straight through, and the guard only holds further those that bunch up, e.g. when
+ * timers fire late after an event-loop stall. Held sends leave in order, one by one.
  */
 export class SendRateGuard {
   readonly #deps: SendRateGuardDependencies;
   readonly #timers: Timers;
   readonly #numbers = new Map<PhoneNumberId, GuardedNumber>();
   /**
-   * Each number's last token Graph rejected, and when: sends that were already held with it then are not
-   * tried. A send that starts later asks Graph again (the same token may have been restored).
+   * Each number's last token Graph rejected: sends that were already held with it then are not tried. A
+   * send that starts later asks Graph again (the same token may have been restored).
    */
-  readonly #rejectedTokens = new Map<
-    PhoneNumberId,
-    { readonly accessToken: string; readonly at: number; readonly failure: SendFailure }
-  >();
+  readonly #rejectedTokens = new Map<PhoneNumberId, RejectedToken>();
+  /** Numbers the sends in the order they reach the guard. */
+  #sendSequence = 0;
   #lastSweepAt = Number.NEGATIVE_INFINITY;
 
   constructor(dependencies: SendRateGuardDependencies) {
@@ -110,23 +123,28 @@ export class SendRateGuard {
     return {
       send: (request) => {
         if (missed(request)) return errAsync(slotMissed);
-        const heldFrom = this.#deps.clock.now().getTime();
-        return ResultAsync.fromSafePromise(
-          this.#until(request.notBefore).then(() => this.#admit(request.phoneNumberId)),
-        ).andThen(() => {
-          if (missed(request)) return errAsync(slotMissed);
+        this.#sendSequence += 1;
+        const sequence = this.#sendSequence;
+        const rejectedMeanwhile = () => {
           const rejected = this.#rejectedTokens.get(request.phoneNumberId);
-          if (
-            rejected !== undefined &&
+          return rejected !== undefined &&
             rejected.accessToken === request.accessToken &&
-            rejected.at >= heldFrom
-          )
-            return errAsync(rejected.failure);
+            sequence < rejected.before
+            ? rejected
+            : undefined;
+        };
+        return ResultAsync.fromSafePromise(
+          this.#until(request.notBefore).then(() =>
+            this.#admit(request.phoneNumberId, () => !missed(request) && rejectedMeanwhile() === undefined),
+          ),
+        ).andThen((admitted) => {
+          if (!admitted) return errAsync(rejectedMeanwhile()?.failure ?? slotMissed);
           return gateway.send(request).mapErr((failure) => {
             if (failure.type === 'send_token_invalid')
               this.#rejectedTokens.set(request.phoneNumberId, {
                 accessToken: request.accessToken,
                 at: this.#deps.clock.now().getTime(),
+                before: this.#sendSequence + 1,
                 failure,
               });
             return failure;
@@ -142,7 +160,8 @@ export class SendRateGuard {
     return new Promise((resolve) => this.#timers.setTimeout(resolve, Math.ceil(waitMs)));
   }
 
-  async #admit(phoneNumberId: PhoneNumberId): Promise<void> {
+  /** Takes the send's place in the window; resolves `true` if it may leave, `false` if it no longer should. */
+  async #admit(phoneNumberId: PhoneNumberId, stillWanted: () => boolean): Promise<boolean> {
     const rate = await this.#rateOf(phoneNumberId);
     const now = this.#deps.clock.now().getTime();
     this.#sweep(now);
@@ -151,10 +170,10 @@ export class SendRateGuard {
     number.times.rate = rate;
     if (number.waiting.length === 0 && number.times.nextAllowedAt <= now) {
       number.times.record(now);
-      return;
+      return stillWanted();
     }
-    await new Promise<void>((resolve) => {
-      number.waiting.push(resolve);
+    return new Promise<boolean>((admit) => {
+      number.waiting.push({ stillWanted, admit });
       if (number.waiting.length === 1) this.#releaseLater(number, now);
     });
   }
@@ -162,8 +181,11 @@ export class SendRateGuard {
   #release(number: GuardedNumber): void {
     const now = this.#deps.clock.now().getTime();
     while (number.waiting.length > 0 && number.times.nextAllowedAt <= now) {
+      // A send refused now still takes its place in the window, as it did when refusals were decided
+      // after admission: the margin it leaves absorbs some jitter between leaving here and Meta counting.
       number.times.record(now);
-      number.waiting.shift()!();
+      const held = number.waiting.shift()!;
+      held.admit(held.stillWanted());
     }
     if (number.waiting.length > 0) this.#releaseLater(number, now);
   }
@@ -183,7 +205,7 @@ export class SendRateGuard {
     return this.#numbers.get(phoneNumberId)?.times.rate ?? defaultRatePerSecond;
   }
 
-  /** Numbers quiet for a whole window have nothing to remember. */
+  /** Numbers quiet for a whole window have nothing to remember, nor do rejections no held send predates. */
   #sweep(now: number): void {
     if (now - this.#lastSweepAt < guardWindowMs) return;
     this.#lastSweepAt = now;
@@ -191,6 +213,9 @@ export class SendRateGuard {
       if (number.waiting.length === 0 && now - number.times.lastAt >= guardWindowMs) {
         this.#numbers.delete(phoneNumberId);
       }
+    }
+    for (const [phoneNumberId, rejected] of this.#rejectedTokens) {
+      if (now - rejected.at > rejectedTokenMemoryMs) this.#rejectedTokens.delete(phoneNumberId);
     }
   }
 }
@@ -230,11 +255,11 @@ export type OutboxDispatcherOptions = {
 
 export const defaultOutboxDispatcherOptions: Omit<OutboxDispatcherOptions, 'owner'> = {
   maxQueued: 1000,
-  // About 100 ms held plus Graph's answer: 256 keeps ~1,500 messages/s moving.
+  // The lead plus Graph's answer, ~100 ms in all: 256 keeps ~2,500 messages/s moving.
   maxInFlight: 256,
   leaseMs: 30_000,
   horizonMs: 1000,
-  prepareLeadMs: 100,
+  prepareLeadMs: 30,
   minClaimSpacingMs: 20,
   minIdleMs: 25,
   maxIdleMs: 1000,
@@ -267,7 +292,7 @@ type Lane = {
  * rate across all processes; this loop starts each send shortly before its slot (its token is read
  * meanwhile) and the `SendRateGuard` lets the request leave at the slot, never early, with a bounded
  * number in flight. It claims again halfway through each
- * horizon while there is work, backs off while there is none, and claims at once when told new messages
+ * horizon while there is work, backs off while there is none, and claims soon when told new messages
  * were queued.
  */
 export class OutboxDispatcher {
@@ -306,7 +331,7 @@ export class OutboxDispatcher {
     this.#scheduleClaim(0);
   }
 
-  /** New messages were queued: claim now instead of at the next poll. */
+  /** New messages were queued: claim now (or `minClaimSpacingMs` after the last claim) instead of at the next poll. */
   notify(): void {
     if (!this.#running || this.#stopping) return;
     this.#idleMs = this.#options.minIdleMs;
@@ -332,9 +357,11 @@ export class OutboxDispatcher {
     this.#running = false;
   }
 
+  /** Clamped: a clock stepped back must not hold claims for as long as the step. */
   #untilClaimAllowed(): number {
-    const allowedAt = this.#lastClaimAt + this.#options.minClaimSpacingMs;
-    return Math.max(0, allowedAt - this.#deps.clock.now().getTime());
+    const { minClaimSpacingMs } = this.#options;
+    const allowedAt = this.#lastClaimAt + minClaimSpacingMs;
+    return Math.min(minClaimSpacingMs, Math.max(0, allowedAt - this.#deps.clock.now().getTime()));
   }
 
   #scheduleClaim(delayMs: number): void {
@@ -356,7 +383,9 @@ export class OutboxDispatcher {
     const limit = maxQueued - this.#queued;
     if (limit > 0) {
       const now = clock.now();
-      const claimed = await queue.claim({ owner, limit, leaseMs, now, horizonMs });
+      // Slots start a lead ahead, so even a number's first send has its token read before its slot.
+      const slotsFrom = new Date(now.getTime() + this.#options.prepareLeadMs);
+      const claimed = await queue.claim({ owner, limit, leaseMs, now: slotsFrom, horizonMs });
       if (claimed.isErr()) {
         this.#logger.error(
           { error: claimed.error.reason },
