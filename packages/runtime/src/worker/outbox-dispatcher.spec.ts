@@ -377,34 +377,7 @@ describe('OutboxDispatcher', () => {
 
 describe('SendRateGuard', () => {
   it("lets a burst through up to the number's rate, then one by one in order as the window slides", async () => {
-    const database = new InMemoryDatabase();
-    const clock = new ManualClock(t0);
-    const timers = new ManualTimers(clock);
-    const cipher = new FakeSecretCipher();
-    const manageTenants = new ManageTenants({
-      directory: database.directory,
-      apps: database.apps,
-      unitOfWork: database.unitOfWork,
-      cipher,
-      ids: new SequentialIds(),
-    });
-    await expectOk(
-      manageTenants.addTenant({
-        name: 'A',
-        phoneNumberId: '1001',
-        accessToken: 't',
-        wabaId: '1',
-        ratePerSecond: 10,
-      }),
-    );
-    const inner = new TimedGateway(clock);
-    inner.inner.allow('1001' as PhoneNumberId, 't');
-    const gateway = new SendRateGuard({
-      directory: database.directory,
-      clock,
-      logger: new RecordingLogger(),
-      timers,
-    }).guard(inner);
+    const { timers, inner, gateway } = await guardedNumber({ stored: 't', accepted: 't', ratePerSecond: 10 });
     const bodies = Array.from({ length: 25 }, (_, index) => `message ${index}`);
     const sent = Promise.all(
       bodies.map((body) =>
