@@ -61,10 +61,7 @@ class SendTimes {
   }
 }
 
-/** A held send: told `true` when it may leave, or `false` if it no longer should. */
-type HeldSend = { readonly stillWanted: () => boolean; readonly admit: (admitted: boolean) => void };
-
-type GuardedNumber = { readonly times: SendTimes; readonly waiting: HeldSend[] };
+type GuardedNumber = { readonly times: SendTimes; readonly waiting: (() => void)[] };
 
 /** A token Graph rejected, when, and the sequence number of the first send that started after it. */
 type RejectedToken = {
@@ -134,11 +131,11 @@ export class SendRateGuard {
             : undefined;
         };
         return ResultAsync.fromSafePromise(
-          this.#until(request.notBefore).then(() =>
-            this.#admit(request.phoneNumberId, () => !missed(request) && rejectedMeanwhile() === undefined),
-          ),
-        ).andThen((admitted) => {
-          if (!admitted) return errAsync(rejectedMeanwhile()?.failure ?? slotMissed);
+          this.#until(request.notBefore).then(() => this.#admit(request.phoneNumberId)),
+        ).andThen(() => {
+          const rejected = rejectedMeanwhile();
+          if (rejected !== undefined) return errAsync(rejected.failure);
+          if (missed(request)) return errAsync(slotMissed);
           return gateway.send(request).mapErr((failure) => {
             if (failure.type === 'send_token_invalid')
               this.#rejectedTokens.set(request.phoneNumberId, {
@@ -160,8 +157,12 @@ export class SendRateGuard {
     return new Promise((resolve) => this.#timers.setTimeout(resolve, Math.ceil(waitMs)));
   }
 
-  /** Takes the send's place in the window; resolves `true` if it may leave, `false` if it no longer should. */
-  async #admit(phoneNumberId: PhoneNumberId, stillWanted: () => boolean): Promise<boolean> {
+  /**
+   * Takes the send's place in the window, waiting for one if need be. A send refused after that (late, or
+   * its token rejected meanwhile) keeps the place: the margin it leaves absorbs some jitter between
+   * leaving here and Meta counting.
+   */
+  async #admit(phoneNumberId: PhoneNumberId): Promise<void> {
     const rate = await this.#rateOf(phoneNumberId);
     const now = this.#deps.clock.now().getTime();
     this.#sweep(now);
@@ -170,10 +171,10 @@ export class SendRateGuard {
     number.times.rate = rate;
     if (number.waiting.length === 0 && number.times.nextAllowedAt <= now) {
       number.times.record(now);
-      return stillWanted();
+      return;
     }
-    return new Promise<boolean>((admit) => {
-      number.waiting.push({ stillWanted, admit });
+    await new Promise<void>((resolve) => {
+      number.waiting.push(resolve);
       if (number.waiting.length === 1) this.#releaseLater(number, now);
     });
   }
@@ -181,11 +182,8 @@ export class SendRateGuard {
   #release(number: GuardedNumber): void {
     const now = this.#deps.clock.now().getTime();
     while (number.waiting.length > 0 && number.times.nextAllowedAt <= now) {
-      // A send refused now still takes its place in the window, as it did when refusals were decided
-      // after admission: the margin it leaves absorbs some jitter between leaving here and Meta counting.
       number.times.record(now);
-      const held = number.waiting.shift()!;
-      held.admit(held.stillWanted());
+      number.waiting.shift()!();
     }
     if (number.waiting.length > 0) this.#releaseLater(number, now);
   }
