@@ -10,6 +10,7 @@
 // SPEC §6 target: the cost is flat from 10 to 100,000 numbers.
 
 import { parseArgs } from 'node:util';
+import { percentile } from '@prestabot/application/testing';
 import { defaultTenantSettings, type PhoneNumberId } from '@prestabot/domain';
 import { openTestStorage, type TestStorage } from '../testing/test-database.ts';
 
@@ -92,9 +93,6 @@ const growTo = async (opened: TestStorage, from: number, size: number): Promise<
 };
 
 type Measured = { readonly perSecond: number; readonly p50Ms: number; readonly p99Ms: number };
-
-const percentile = (sorted: Float64Array, p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 
 /** `lookups` lookups of random known numbers, `concurrency` at a time; each must find its tenant. */
 const measure = async (opened: TestStorage, size: number): Promise<Measured> => {

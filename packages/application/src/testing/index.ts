@@ -12,6 +12,7 @@ export { FakeSecretCipher } from './fake-secret-cipher.ts';
 export { createInMemoryApp, type InMemoryApp, type InMemoryAppOptions } from './in-memory-app.ts';
 export { InMemoryDatabase } from './in-memory-database.ts';
 export { ManualClock } from './manual-clock.ts';
+export { percentile } from './percentile.ts';
 export { type AcceptedSend, RecordingGateway, type ScriptedFailure } from './recording-gateway.ts';
 export { type LogLine, RecordingLogger } from './recording-logger.ts';
 export { RecordingMetrics } from './recording-metrics.ts';

@@ -34,6 +34,7 @@ import {
   type TestDatabase,
 } from '@prestabot/adapters-postgres';
 import { ManageTenants } from '@prestabot/application';
+import { percentile } from '@prestabot/application/testing';
 import type { ResultAsync } from '@prestabot/domain';
 import { freeLoopbackPort } from '@prestabot/fake-graph';
 import { Pool, request } from 'undici';
@@ -192,11 +193,6 @@ const getJson = async <T>(url: string): Promise<T> => {
   if (response.statusCode !== 200)
     throw new Error(`GET ${url} answered ${response.statusCode}: ${await response.body.text()}`);
   return (await response.body.json()) as T;
-};
-
-const percentile = (sorted: Float64Array, p: number): number => {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 };
 
 const round = (value: number, digits = 1) =>
