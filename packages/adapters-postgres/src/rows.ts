@@ -35,6 +35,8 @@ import {
   err,
   type GraphErrorDetail,
   type InboundContent,
+  isJsonObject,
+  type JsonObject,
   type LoanSubject,
   type MetaAppId,
   type OutboundMessage,
@@ -231,7 +233,7 @@ const outboundMessage = z.discriminatedUnion('type', [
       z.object({
         type: z.literal('navigate'),
         screen: z.string(),
-        data: z.record(z.string(), z.unknown()).exactOptional(),
+        data: z.custom<JsonObject>(isJsonObject, { error: 'must be a JSON object' }).exactOptional(),
       }),
       z.object({ type: z.literal('data_exchange') }),
     ]),

@@ -1,4 +1,5 @@
 import type { Wamid } from './ids.ts';
+import type { JsonObject } from './json.ts';
 import { err, ok, type Result } from './result.ts';
 
 /** Meta's limits on what a message may carry (Cloud API reference). Checked before anything is sent. */
@@ -47,7 +48,7 @@ export type TemplateComponent =
   | { readonly type: 'url_button'; readonly index: number; readonly text: string };
 
 export type FlowAction =
-  | { readonly type: 'navigate'; readonly screen: string; readonly data?: Readonly<Record<string, unknown>> }
+  | { readonly type: 'navigate'; readonly screen: string; readonly data?: JsonObject }
   | { readonly type: 'data_exchange' };
 
 export type OutboundMessage =

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
+import type { JsonObject } from '@prestabot/domain';
 import { beforeAll, describe, expect } from 'vitest';
-import type { JsonObject } from '../graph/wire.ts';
 import { base64ToBytes, bytesToBase64 } from './encoding.ts';
 import {
   decryptFlowRequest,

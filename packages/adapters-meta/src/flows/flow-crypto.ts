@@ -1,6 +1,5 @@
-import { err, errAsync, ok, Result, ResultAsync } from '@prestabot/domain';
+import { err, errAsync, isJsonObject, type JsonObject, ok, Result, ResultAsync } from '@prestabot/domain';
 import * as z from 'zod';
-import type { JsonObject } from '../graph/wire.ts';
 import { base64ToBytes, bytesToBase64 } from './encoding.ts';
 import type { FlowPrivateKey } from './keys.ts';
 
@@ -211,9 +210,6 @@ const parseJson = Result.fromThrowable(
   (bytes: Uint8Array): unknown => JSON.parse(utf8.decode(bytes)),
   () => undefined,
 );
-
-const isJsonObject = (value: unknown): value is JsonObject =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const malformed = (reason: string): FlowResponseDecryptionError => ({ type: 'malformed', reason });
 

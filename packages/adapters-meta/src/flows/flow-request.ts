@@ -1,6 +1,6 @@
-import { err, ok, type Result } from '@prestabot/domain';
+import { err, type JsonObject, ok, type Result } from '@prestabot/domain';
 import * as z from 'zod';
-import type { JsonObject } from '../graph/wire.ts';
+import { flowDataSchema } from './flow-data.ts';
 
 /** A decrypted Flows request (data API 3.0), by what the endpoint has to do with it. */
 export type FlowRequest =
@@ -44,7 +44,7 @@ const initSchema = z.looseObject({ flow_token: flowToken });
 const dataExchangeSchema = z.looseObject({
   flow_token: flowToken,
   screen: z.string().min(1),
-  data: z.record(z.string(), z.unknown()).default({}),
+  data: flowDataSchema.default({}),
 });
 const backSchema = z.looseObject({ flow_token: flowToken, screen: z.string().optional() });
 

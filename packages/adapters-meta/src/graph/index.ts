@@ -15,7 +15,6 @@ export {
 export {
   decodeSendBody,
   encodeSendBody,
-  type JsonObject,
   type OutboundEnvelope,
   type WireViolation,
 } from './wire.ts';

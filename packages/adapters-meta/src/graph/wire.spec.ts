@@ -89,10 +89,23 @@ describe('encodeSendBody', () => {
           flow_cta: 'Mi perfil',
           mode: 'published',
           flow_action: 'navigate',
-          flow_action_payload: { screen: 'PROFILE', data: { name: 'Ana' } },
+          flow_action_payload: {
+            screen: 'PROFILE',
+            data: JSON.parse('{"name":"Ana","__proto__":{"kept":true}}'),
+          },
         },
       },
     });
+  });
+
+  it('keeps a `__proto__` key in Flow data as a key through JSON and back, never as a prototype', () => {
+    const sent = { message: messageOfType('flow'), recipient: to };
+    const received = decodeSendBody(JSON.parse(JSON.stringify(encodeSendBody(sent))))._unsafeUnwrap();
+
+    expect(received).toStrictEqual(sent);
+    const { data } = (received.message as typeof sent.message).action as { data: object };
+    expect(Object.hasOwn(data, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(data)).toBe(Object.prototype);
   });
 
   it('encodes a data_exchange Flow without a payload', () => {

@@ -2,6 +2,7 @@ import {
   e164FromWaId,
   err,
   type FlowAction,
+  type JsonObject,
   type ListSection,
   messageLimits,
   type OutboundMessage,
@@ -16,9 +17,7 @@ import {
   waIdOf,
 } from '@prestabot/domain';
 import * as z from 'zod';
-
-/** A JSON object as Graph sends or receives it. */
-export type JsonObject = { readonly [key: string]: unknown };
+import { flowDataSchema } from '../flows/flow-data.ts';
 
 /** One message as a send carries it: the content, who gets it, and what Graph should link to it. */
 export type OutboundEnvelope = {
@@ -242,9 +241,7 @@ const flowSchema = z.looseObject({
       flow_cta: z.string(),
       mode: z.enum(['published', 'draft']).default('published'),
       flow_action: z.enum(['navigate', 'data_exchange']).default('navigate'),
-      flow_action_payload: z
-        .looseObject({ screen: z.string(), data: z.record(z.string(), z.unknown()).optional() })
-        .optional(),
+      flow_action_payload: z.looseObject({ screen: z.string(), data: flowDataSchema.optional() }).optional(),
     }),
   }),
 });

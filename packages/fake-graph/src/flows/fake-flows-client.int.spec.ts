@@ -7,12 +7,11 @@ import {
   type GeneratedFlowKey,
   generateFlowKey,
   issueFlowToken,
-  type JsonObject,
   parseFlowRequest,
   verifyFlowToken,
   WebCryptoSignatureVerifier,
 } from '@prestabot/adapters-meta';
-import { parseContactId, parsePhoneNumberId, parseTenantId } from '@prestabot/domain';
+import { type JsonObject, parseContactId, parsePhoneNumberId, parseTenantId } from '@prestabot/domain';
 import { request } from 'undici';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type FakeGraph, startFakeGraph } from '../fake-graph.ts';

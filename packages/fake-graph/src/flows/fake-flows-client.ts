@@ -3,9 +3,9 @@ import {
   describeFlowKeyError,
   encryptFlowRequest,
   importFlowPublicKey,
-  type JsonObject,
   signWebhookBody,
 } from '@prestabot/adapters-meta';
+import type { JsonObject } from '@prestabot/domain';
 import { request } from 'undici';
 
 export type FakeFlowsClientOptions = {

@@ -1,5 +1,6 @@
-import { encryptFlowRequest, importFlowPublicKey, type JsonObject } from '@prestabot/adapters-meta';
+import { encryptFlowRequest, importFlowPublicKey } from '@prestabot/adapters-meta';
 import { expectOk } from '@prestabot/application/testing';
+import type { JsonObject } from '@prestabot/domain';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type FlowsEndpointFixture, flowsEndpointFixture, numberA } from './flows.fixture.ts';

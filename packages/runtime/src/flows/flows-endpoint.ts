@@ -1,9 +1,4 @@
-import {
-  decryptFlowRequest,
-  encryptFlowResponse,
-  type JsonObject,
-  parseFlowRequest,
-} from '@prestabot/adapters-meta';
+import { decryptFlowRequest, encryptFlowResponse, parseFlowRequest } from '@prestabot/adapters-meta';
 import type {
   AnswerFlowExchange,
   Clock,
@@ -13,6 +8,7 @@ import type {
   WebhookSignatureVerifier,
 } from '@prestabot/application';
 import { catalogFor } from '@prestabot/application';
+import type { JsonObject } from '@prestabot/domain';
 import { readBodyUpTo } from '../http/read-body.ts';
 import { json, text } from '../http/responses.ts';
 import type { FlowKeyRing } from './flow-key-ring.ts';

@@ -4,7 +4,6 @@ import {
   type FlowPrivateKey,
   generateFlowKey,
   importFlowPublicKey,
-  type JsonObject,
   SignedFlowTokens,
   signWebhookBody,
   WebCryptoSignatureVerifier,
@@ -12,7 +11,14 @@ import {
 } from '@prestabot/adapters-meta';
 import { NumberAccessTokens, WebhookSecrets } from '@prestabot/application';
 import { createInMemoryApp, expectOk } from '@prestabot/application/testing';
-import { type ContactId, type E164, okAsync, type PhoneNumberId, type TenantId } from '@prestabot/domain';
+import {
+  type ContactId,
+  type E164,
+  type JsonObject,
+  okAsync,
+  type PhoneNumberId,
+  type TenantId,
+} from '@prestabot/domain';
 import { FlowKeyAdmin } from './flow-key-admin.ts';
 import { defaultFlowKeyGraceMs, FlowKeyRing } from './flow-key-ring.ts';
 import { createFlowsEndpoint } from './flows-endpoint.ts';

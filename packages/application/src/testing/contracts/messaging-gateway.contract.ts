@@ -58,7 +58,12 @@ export const everyMessageType: readonly OutboundMessage[] = [
     flowToken: 'signed.token',
     cta: 'Mi perfil',
     mode: 'published',
-    action: { type: 'navigate', screen: 'PROFILE', data: { name: 'Ana' } },
+    // `__proto__` is plain data in JSON; every store and decoder must keep it as a key.
+    action: {
+      type: 'navigate',
+      screen: 'PROFILE',
+      data: JSON.parse('{"name":"Ana","__proto__":{"kept":true}}'),
+    },
   },
   {
     type: 'template',
