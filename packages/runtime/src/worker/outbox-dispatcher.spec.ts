@@ -6,6 +6,8 @@ import {
   SendQueuedMessage,
   SendReply,
   type SendRequest,
+  slotSpacingMs,
+  slotToleranceMs,
 } from '@prestabot/application';
 import {
   expectOk,
@@ -395,6 +397,37 @@ describe('SendRateGuard', () => {
     expect(times.filter((time) => time.getTime() === t0.getTime())).toHaveLength(10);
     expect(maxInAnySecond(times)).toBeLessThanOrEqual(10);
     expect(inner.inner.accepted.map((send) => (send.message as { body: string }).body)).toEqual(bodies);
+  });
+
+  it('never holds a send that keeps to its slot because one a whole rate earlier left a little late', async () => {
+    const { timers, inner, gateway } = await guardedNumber({ stored: 't', accepted: 't', ratePerSecond: 10 });
+    // Six seconds of slots; every eleventh send leaves 12 ms late, within its tolerance.
+    const slots = Array.from({ length: 60 }, (_, index) => Math.ceil(index * slotSpacingMs(10)));
+    const lateMs = (index: number) => (index % 11 === 0 ? 12 : 0);
+    const sends = slots.map(
+      (slotMs, index) =>
+        new Promise<unknown>((resolve) =>
+          timers.setTimeout(
+            () =>
+              resolve(
+                gateway.send({
+                  phoneNumberId: '1001' as PhoneNumberId,
+                  accessToken: 't',
+                  recipient: { phone: '+56911112222' as never },
+                  message: { type: 'text', body: `message ${index}`, previewUrl: false },
+                  notBefore: new Date(t0.getTime() + slotMs),
+                  deadline: new Date(t0.getTime() + slotMs + slotToleranceMs),
+                }),
+              ),
+            slotMs + lateMs(index),
+          ),
+        ),
+    );
+    await timers.runFor(7000);
+    await Promise.all(sends);
+    expect(inner.sentAt.map((send) => send.at.getTime() - t0.getTime())).toEqual(
+      slots.map((slotMs, index) => slotMs + lateMs(index)),
+    );
   });
 
   it('answers a send past its deadline with send_slot_missed, before or after holding it, without sending', async () => {

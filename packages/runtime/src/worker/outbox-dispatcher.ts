@@ -16,11 +16,13 @@ import { defaultRatePerSecond, errAsync, type PhoneNumberId, ResultAsync } from 
 import { systemTimers, type Timers } from './wake-up.ts';
 
 /**
- * The guard's window: the pacing margin of the claim's slots (`rate` slots span 1000/`sendRateShare` ms), so the
- * guard never holds a send that keeps to its slot, and a send it releases late still keeps the margin
- * against the jitter between leaving this process and Meta counting it.
+ * The guard's window: halfway between Meta's second and the span of `rate` claim slots (1000/`sendRateShare`
+ * ms). Shorter than the slots' span, so a send that left a little late does not hold the one `rate` slots
+ * after it: were the two spans equal, each hold would be recorded as a later send and the lateness would
+ * carry over from one second to the next until every slot was missed. Longer than a second, so sends the
+ * guard does hold keep half the margin against the jitter between leaving here and Meta counting them.
  */
-const guardWindowMs = Math.floor(slotSpacingMs(1));
+const guardWindowMs = Math.floor((1000 + slotSpacingMs(1)) / 2);
 
 /** A number's last `rate` send times, in a ring: the next send may leave once the oldest is a window old. */
 class SendTimes {
