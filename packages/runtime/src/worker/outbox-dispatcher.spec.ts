@@ -401,9 +401,9 @@ describe('SendRateGuard', () => {
 
   it('never holds a send that keeps to its slot because one a whole rate earlier left a little late', async () => {
     const { timers, inner, gateway } = await guardedNumber({ stored: 't', accepted: 't', ratePerSecond: 10 });
-    // Six seconds of slots; every eleventh send leaves 12 ms late, within its tolerance.
+    // Six seconds of slots; every eleventh send leaves late, within its tolerance.
     const slots = Array.from({ length: 60 }, (_, index) => Math.ceil(index * slotSpacingMs(10)));
-    const lateMs = (index: number) => (index % 11 === 0 ? 12 : 0);
+    const lateMs = (index: number) => (index % 11 === 0 ? slotToleranceMs - 1 : 0);
     const sends = slots.map(
       (slotMs, index) =>
         new Promise<unknown>((resolve) =>
