@@ -155,7 +155,7 @@ const topUp = async (number: (typeof numbers)[number], seconds: number): Promise
   if (enqueued.isErr()) throw new Error(`cannot enqueue: ${enqueued.error.message}`);
 };
 
-for (const [index, number] of numbers.entries()) {
+for (const [index, number] of [...numbers, warmUpNumber].entries()) {
   const added = await manageTenants.addTenant({
     name: `Bench tenant ${index + 1}`,
     phoneNumberId: number.phoneNumberId,
@@ -166,26 +166,11 @@ for (const [index, number] of numbers.entries()) {
   if (added.isErr())
     throw new Error(`cannot add number ${number.phoneNumberId}: ${JSON.stringify(added.error)}`);
   tenantIds.set(number.phoneNumberId, added.value.tenantId as TenantId);
-  await topUp(number, backlogSeconds);
 }
 
-const connections = 64;
 const gateway = new UndiciGraphGateway(
-  new GraphClient(parseGraphApiConfig({ baseUrl: fake.url })._unsafeUnwrap(), { connections }),
+  new GraphClient(parseGraphApiConfig({ baseUrl: fake.url })._unsafeUnwrap(), { connections: 64 }),
 );
-// Cold connections and cold code make the first requests slower than the rest; measure the steady state.
-for (let round = 0; round < 5; round += 1) {
-  await Promise.all(
-    Array.from({ length: connections }, (_, index) =>
-      gateway.send({
-        phoneNumberId: warmUpNumber.phoneNumberId as PhoneNumberId,
-        accessToken: warmUpNumber.accessToken,
-        recipient: { phone: `+5690${round}${String(index).padStart(7, '0')}` as E164 },
-        message: { type: 'text', body: 'warm-up', previewUrl: false },
-      }),
-    ),
-  );
-}
 
 const guard = new SendRateGuard({
   directory: new CachingTenantDirectory(database.directory, clock, { ttlMs: 5000 }),
@@ -212,7 +197,24 @@ const dispatcher = new OutboxDispatcher(
   { ...defaultOutboxDispatcherOptions, owner: 'bench-worker', maxQueued: 5000, maxInFlight: 256 },
 );
 
+/**
+ * Cold code and cold connections make the first second slower and more jittery than the rest. A worker
+ * warms up once and then runs for days, so the measure starts after the warm-up number's backlog (about
+ * a second of sends through the whole path: dispatcher, guard, gateway, fake) has gone out.
+ */
+const warmUp = async (): Promise<void> => {
+  await topUp(warmUpNumber, 1);
+  const stats = `${fake.url}/_fake/numbers/${warmUpNumber.phoneNumberId}/stats`;
+  while ((await getJson<NumberStats>(stats)).accepted < warmUpNumber.ratePerSecond) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+};
+
 dispatcher.start();
+await warmUp();
+const slotsMissedInWarmUp = metrics.count('outbound_messages_total', { status: 'slot_missed' });
+for (const number of numbers) await topUp(number, backlogSeconds);
+dispatcher.notify();
 const topUps = setInterval(() => {
   for (const number of numbers) void topUp(number, 1);
 }, 1000);
@@ -282,7 +284,7 @@ process.stdout.write(
     worstRatio: worst,
     throttled130429: throttled,
     // Slots a send could not keep (the process was busy past the tolerance): each is capacity lost.
-    slotsMissed: metrics.count('outbound_messages_total', { status: 'slot_missed' }),
+    slotsMissed: metrics.count('outbound_messages_total', { status: 'slot_missed' }) - slotsMissedInWarmUp,
     pass: worst >= 0.95 && throttled === 0,
     rows,
   })}\n`,
