@@ -6,8 +6,6 @@ import {
   type MessagingGateway,
   type NewOutboxEntry,
   type SendPolicy,
-  SendQueuedMessage,
-  SendReply,
 } from '@prestabot/application';
 import {
   expectOk,
@@ -19,14 +17,10 @@ import {
   SequentialIds,
 } from '@prestabot/application/testing';
 import type { E164, PhoneNumberId, TenantId } from '@prestabot/domain';
-import {
-  defaultOutboxDispatcherOptions,
-  OutboxDispatcher,
-  type OutboxDispatcherOptions,
-  SendRateGuard,
-} from '@prestabot/runtime';
+import { defaultOutboxDispatcherOptions, type OutboxDispatcherOptions } from '@prestabot/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeGraphOptions, startFakeGraph } from './fake-graph.ts';
+import { inMemoryOutboundWorker } from './in-memory-outbound-worker.ts';
 
 // The whole outbound path with real time and real HTTP: in-memory storage, the outbox dispatcher, the
 // rate guard, the undici gateway and the fake Graph API enforcing Meta's limits.
@@ -93,27 +87,16 @@ const startWorld = async (
       return graph.send(request);
     },
   };
-  const guard = new SendRateGuard({ directory: database.directory, clock, logger });
-  const sendReply = new SendReply({
-    unitOfWork: database.unitOfWork,
+  const dispatcher = inMemoryOutboundWorker({
+    database,
     cipher,
-    gateway: guard.guard(wire),
-    logger,
-    metrics,
-  });
-  const sender = new SendQueuedMessage({
-    unitOfWork: database.unitOfWork,
-    sendReply,
+    gateway: wire,
     clock,
     logger,
     metrics,
-    random: Math.random,
+    options: { ...defaultOutboxDispatcherOptions, owner: 'e2e-worker', ...options.dispatcher },
     ...(options.policy === undefined ? {} : { policy: options.policy }),
   });
-  const dispatcher = new OutboxDispatcher(
-    { queue: database.outboxQueue, sender, clock, logger, metrics },
-    { ...defaultOutboxDispatcherOptions, owner: 'e2e-worker', ...options.dispatcher },
-  );
   let recipients = 0;
   const enqueue = async (
     phoneNumberId: string,

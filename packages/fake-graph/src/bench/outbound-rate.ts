@@ -10,14 +10,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { GraphClient, parseGraphApiConfig, UndiciGraphGateway } from '@prestabot/adapters-meta';
-import {
-  CachingTenantDirectory,
-  type Clock,
-  ManageTenants,
-  type NewOutboxEntry,
-  SendQueuedMessage,
-  SendReply,
-} from '@prestabot/application';
+import { type Clock, ManageTenants, type NewOutboxEntry } from '@prestabot/application';
 import {
   FakeSecretCipher,
   InMemoryDatabase,
@@ -26,13 +19,9 @@ import {
   SequentialIds,
 } from '@prestabot/application/testing';
 import type { E164, PhoneNumberId, TenantId } from '@prestabot/domain';
-import {
-  defaultOutboxDispatcherOptions,
-  JsonLogger,
-  OutboxDispatcher,
-  SendRateGuard,
-} from '@prestabot/runtime';
+import { defaultOutboxDispatcherOptions, JsonLogger } from '@prestabot/runtime';
 import { request } from 'undici';
+import { inMemoryOutboundWorker } from '../in-memory-outbound-worker.ts';
 import type { NumberStats } from '../numbers.ts';
 
 const { values } = parseArgs({
@@ -172,30 +161,15 @@ const gateway = new UndiciGraphGateway(
   new GraphClient(parseGraphApiConfig({ baseUrl: fake.url })._unsafeUnwrap(), { connections: 64 }),
 );
 
-const guard = new SendRateGuard({
-  directory: new CachingTenantDirectory(database.directory, clock, { ttlMs: 5000 }),
-  clock,
-  logger,
-});
-const sendReply = new SendReply({
-  unitOfWork: database.unitOfWork,
+const dispatcher = inMemoryOutboundWorker({
+  database,
   cipher,
-  gateway: guard.guard(gateway),
-  logger,
-  metrics,
-});
-const sender = new SendQueuedMessage({
-  unitOfWork: database.unitOfWork,
-  sendReply,
+  gateway,
   clock,
   logger,
   metrics,
-  random: Math.random,
+  options: { ...defaultOutboxDispatcherOptions, owner: 'bench-worker', maxQueued: 5000, maxInFlight: 256 },
 });
-const dispatcher = new OutboxDispatcher(
-  { queue: database.outboxQueue, sender, clock, logger, metrics },
-  { ...defaultOutboxDispatcherOptions, owner: 'bench-worker', maxQueued: 5000, maxInFlight: 256 },
-);
 
 /**
  * Cold code and cold connections make the first second slower and more jittery than the rest. A worker
