@@ -217,7 +217,9 @@ export class LoanActions {
           tell(lender, texts.confirmation.rejectedToLender(facts)),
           lender,
         );
+      // The lender marking it returned, or confirming the borrower's claim, ends the loan the same way.
       case 'mark_returned':
+      case 'confirm_return':
         return replyAnd(
           texts.actions.markedReturnedToLender(facts),
           tell(borrower, texts.actions.markedReturnedToBorrower(facts)),
@@ -233,12 +235,6 @@ export class LoanActions {
             'loan_return_claim',
           ),
           lender,
-        );
-      case 'confirm_return':
-        return replyAnd(
-          texts.actions.markedReturnedToLender(facts),
-          tell(borrower, texts.actions.markedReturnedToBorrower(facts)),
-          borrower,
         );
       case 'deny_return':
         return replyAnd(
