@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { signWebhookBody, WebCryptoSignatureVerifier, ZodWebhookParser } from '@prestabot/adapters-meta';
+import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
 import { createInMemoryApp } from '@prestabot/application/testing';
 import { createWebHandler, type WebHandler } from '@prestabot/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,35 +8,8 @@ import { createExpressApp } from './express-app.ts';
 import { PrometheusMetrics } from './metrics.ts';
 
 const appSecret = 'express-app-secret';
-const phoneNumberId = '1065403522429';
-
-const webhookBody = JSON.stringify({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: '102290129340398',
-      changes: [
-        {
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
-            contacts: [{ profile: { name: 'Ana' }, wa_id: '56911111111' }],
-            messages: [
-              {
-                from: '56911111111',
-                id: 'wamid.E1',
-                timestamp: '1772452740',
-                type: 'text',
-                text: { body: 'hola' },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  ],
-});
+const phoneNumberId = numberA.phoneNumberId;
+const webhookBody = JSON.stringify(oneTextPayload(numberA));
 
 const servers: { close: () => void }[] = [];
 afterEach(() => {

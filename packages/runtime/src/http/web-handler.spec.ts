@@ -1,4 +1,5 @@
 import { signWebhookBody, WebCryptoSignatureVerifier, ZodWebhookParser } from '@prestabot/adapters-meta';
+import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
 import type { IngestWebhookOutput } from '@prestabot/application';
 import { createInMemoryApp } from '@prestabot/application/testing';
 import { describe, expect, it } from 'vitest';
@@ -24,34 +25,6 @@ const setup = (health: HealthReport = { healthy: true, checks: { database: 'ok' 
   });
   return { app, handler, ingested };
 };
-
-const payloadFor = (phoneNumberId: string, wamid = 'wamid.H1') => ({
-  object: 'whatsapp_business_account',
-  entry: [
-    {
-      id: '102290129340398',
-      changes: [
-        {
-          field: 'messages',
-          value: {
-            messaging_product: 'whatsapp',
-            metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
-            contacts: [{ profile: { name: 'Ana' }, wa_id: '56911111111' }],
-            messages: [
-              {
-                from: '56911111111',
-                id: wamid,
-                timestamp: '1772452740',
-                type: 'text',
-                text: { body: 'hola' },
-              },
-            ],
-          },
-        },
-      ],
-    },
-  ],
-});
 
 const post = async (body: string, signature?: string, headers: Record<string, string> = {}) =>
   new Request('http://bot.test/webhook', {
@@ -88,8 +61,8 @@ describe('web handler', () => {
 
   it('stores a signed delivery, answers 200, and hands it on for processing', async () => {
     const { handler, app, ingested } = setup();
-    const tenantId = await app.addTenant('106540352242922', 'token-a');
-    const response = await handler(await signed(payloadFor('106540352242922')));
+    const tenantId = await app.addTenant(numberA.phoneNumberId, 'token-a');
+    const response = await handler(await signed(oneTextPayload(numberA)));
     expect(response.status).toBe(200);
     expect(ingested).toEqual([
       {
@@ -105,8 +78,8 @@ describe('web handler', () => {
 
   it('serves the same routes under a path prefix, as Supabase does', async () => {
     const { handler, app } = setup();
-    await app.addTenant('106540352242922', 'token-a');
-    const request = await signed(payloadFor('106540352242922'));
+    await app.addTenant(numberA.phoneNumberId, 'token-a');
+    const request = await signed(oneTextPayload(numberA));
     const prefixed = new Request('http://bot.test/functions/v1/prestabot/webhook', {
       method: 'POST',
       body: await request.text(),
@@ -118,8 +91,8 @@ describe('web handler', () => {
 
   it('refuses what it must, with the status Meta and operators expect, storing nothing', async () => {
     const { handler, app } = setup();
-    await app.addTenant('106540352242922', 'token-a');
-    const body = JSON.stringify(payloadFor('106540352242922'));
+    await app.addTenant(numberA.phoneNumberId, 'token-a');
+    const body = JSON.stringify(oneTextPayload(numberA));
     expect((await handler(await post(body))).status).toBe(401);
     expect((await handler(await post(body, 'sha256=deadbeef'))).status).toBe(401);
     expect((await handler(await post(body, `sha256=${'0'.repeat(64)}`))).status).toBe(401);
@@ -158,9 +131,9 @@ describe('web handler', () => {
 
   it('answers 503 when the database is down, so Meta retries', async () => {
     const { handler, app } = setup();
-    await app.addTenant('106540352242922', 'token-a');
+    await app.addTenant(numberA.phoneNumberId, 'token-a');
     app.database.setUnavailable(true);
-    const response = await handler(await signed(payloadFor('106540352242922')));
+    const response = await handler(await signed(oneTextPayload(numberA)));
     expect(response.status).toBe(503);
     app.database.setUnavailable(false);
     expect(app.database.snapshot().inbox.size).toBe(0);
@@ -168,7 +141,9 @@ describe('web handler', () => {
 
   it('acknowledges unknown numbers with 200, storing nothing', async () => {
     const { handler, app } = setup();
-    const response = await handler(await signed(payloadFor('999999999999')));
+    const response = await handler(
+      await signed(oneTextPayload({ phoneNumberId: '999999999999', displayPhoneNumber: '15550009999' })),
+    );
     expect(response.status).toBe(200);
     expect(app.database.snapshot().inbox.size).toBe(0);
   });

@@ -209,4 +209,16 @@ export const wireTextFrom = (from: string, id: string, body: string, timestamp =
   text: { body },
 });
 
+/** The simplest delivery: one text message from the customer to `number`, as Meta posts it. */
+export const oneTextPayload = (number: TestNumber, wamid = 'wamid.T1'): Json =>
+  webhookPayload(
+    wabaEntry(
+      wabaId,
+      messagesChange(number, {
+        contacts: [contactOf(customerWaId, 'Ana')],
+        messages: [wireMessages.text(wamid)],
+      }),
+    ),
+  );
+
 export const encodeJson = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
