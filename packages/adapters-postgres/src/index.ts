@@ -23,6 +23,7 @@ export {
 } from './storage.ts';
 /** Test support (no package.json `./testing` entry yet): a fresh, migrated database per test file. */
 export {
+  benchmarkServerUrl,
   createTestDatabase,
   openTestStorage,
   type TestDatabase,

@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { percentile } from '@prestabot/application/testing';
 import { defaultTenantSettings, type PhoneNumberId } from '@prestabot/domain';
-import { openTestStorage, type TestStorage } from '../testing/test-database.ts';
+import { benchmarkServerUrl, openTestStorage, type TestStorage } from '../testing/test-database.ts';
 
 const usage =
   'usage: tenant-resolution [--sizes 10,1000,100000] [--lookups 5000] [--concurrency 8] [--database-server URL] [--json]';
@@ -51,12 +51,7 @@ const sizes = options.sizes
   .sort((a, b) => a - b);
 const lookups = wholeNumber('--lookups', options.lookups, 100, 1_000_000);
 const concurrency = wholeNumber('--concurrency', options.concurrency, 1, 256);
-const serverUrl =
-  options['database-server'] ??
-  process.env.TEST_POSTGRES_SERVER_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
-if (!URL.canParse(serverUrl) || !/^postgres(ql)?:$/.test(new URL(serverUrl).protocol))
-  badInput(`--database-server ${JSON.stringify(serverUrl)} must be a postgres://… URL of a server`);
+const serverUrl = benchmarkServerUrl(options['database-server']).match((url) => url, badInput);
 
 const say = (line: string) => {
   if (!options.json) process.stderr.write(`${line}\n`);

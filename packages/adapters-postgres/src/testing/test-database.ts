@@ -1,4 +1,5 @@
 import type { SecretCipher } from '@prestabot/application';
+import { err, ok, type Result } from '@prestabot/domain';
 import type { Client } from 'pg';
 import type { SqlDriver } from '../sql/sql-driver.ts';
 import { openSqlDriver, type PostgresStorage, postgresStorageOn } from '../storage.ts';
@@ -21,6 +22,17 @@ const withServer = async <T>(serverUrl: string, use: (client: Client) => Promise
   } finally {
     await client.end();
   }
+};
+
+/**
+ * The server a benchmark makes its database on: `--database-server`, else `TEST_POSTGRES_SERVER_URL`,
+ * else the local one; refused (with the line to print) unless it is a postgres:// URL.
+ */
+export const benchmarkServerUrl = (flag: string | undefined): Result<string, string> => {
+  const url = flag ?? process.env.TEST_POSTGRES_SERVER_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  return URL.canParse(url) && /^postgres(ql)?:$/.test(new URL(url).protocol)
+    ? ok(url)
+    : err(`--database-server ${JSON.stringify(url)} must be a postgres://… URL of a server`);
 };
 
 /**

@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { signWebhookBody } from '@prestabot/adapters-meta';
 import {
+  benchmarkServerUrl,
   createAesGcmSecretCipher,
   createPostgresStorage,
   createTestDatabase,
@@ -102,12 +103,7 @@ const drainTimeoutMs = wholeNumber('drain-timeout', 1, 3600) * 1000;
 const httpOnly = parsed['http-only'];
 if (httpOnly && workerCount === 0)
   badInput('--http-only needs --workers 1 or more (someone has to send the replies)');
-const serverUrl =
-  parsed['database-server'] ??
-  process.env.TEST_POSTGRES_SERVER_URL ??
-  'postgres://postgres@127.0.0.1:5432/postgres';
-if (!URL.canParse(serverUrl) || !/^postgres(ql)?:$/.test(new URL(serverUrl).protocol))
-  badInput(`--database-server ${JSON.stringify(serverUrl)} must be a postgres://… URL of a server`);
+const serverUrl = benchmarkServerUrl(parsed['database-server']).match((url) => url, badInput);
 const cpuProfDir = parsed['cpu-prof-dir'] === undefined ? undefined : resolvePath(parsed['cpu-prof-dir']);
 if (cpuProfDir === '') badInput('--cpu-prof-dir must name a directory');
 const jsonOnly = parsed.json;
