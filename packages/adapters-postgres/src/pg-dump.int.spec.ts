@@ -35,13 +35,7 @@ describe.skipIf(skipReason !== undefined)(
 
     it('holds no token, secret, Flows key or bank account in plaintext, only their ciphertexts', async () => {
       const { storage } = opened;
-      const manage = new ManageTenants({
-        directory: storage.directory,
-        apps: storage.apps,
-        unitOfWork: storage.unitOfWork,
-        cipher,
-        ids: { uuid: () => crypto.randomUUID() },
-      });
+      const manage = new ManageTenants({ ...storage, cipher, ids: { uuid: () => crypto.randomUUID() } });
       const secrets = Array.from(
         { length: 5 },
         (_, index) => `EAAG${index}plaintext${crypto.randomUUID().replaceAll('-', '')}`,

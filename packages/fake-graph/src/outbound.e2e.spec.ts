@@ -56,13 +56,7 @@ const startWorld = async (
   const cipher = new FakeSecretCipher();
   const logger = new RecordingLogger();
   const metrics = new RecordingMetrics();
-  const manageTenants = new ManageTenants({
-    directory: database.directory,
-    apps: database.apps,
-    unitOfWork: database.unitOfWork,
-    cipher,
-    ids: new SequentialIds(7),
-  });
+  const manageTenants = new ManageTenants({ ...database, cipher, ids: new SequentialIds(7) });
   const tenants = new Map<string, TenantId>();
   for (const number of numbers) {
     const { tenantId } = await expectOk(

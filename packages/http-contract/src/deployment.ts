@@ -8,7 +8,7 @@ import {
 import { ManageTenants, NumberAccessTokens } from '@prestabot/application';
 import { expectOk, RecordingLogger, RecordingMetrics } from '@prestabot/application/testing';
 import { type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
-import { FlowKeyAdmin, systemClock } from '@prestabot/runtime';
+import { FlowKeyAdmin, randomIds, systemClock } from '@prestabot/runtime';
 import pg from 'pg';
 
 export type TestTenant = {
@@ -67,13 +67,7 @@ export const prepareDeployment = async (
   const cipher = await expectOk(createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: key }));
   const storage = await expectOk(createPostgresStorage({ databaseUrl: database.url, cipher }));
   await expectOk(storage.migrate());
-  const manage = new ManageTenants({
-    directory: storage.directory,
-    apps: storage.apps,
-    unitOfWork: storage.unitOfWork,
-    cipher,
-    ids: { uuid: () => crypto.randomUUID() },
-  });
+  const manage = new ManageTenants({ ...storage, cipher, ids: randomIds });
   const graph = new GraphClient(parseGraphApiConfig({ baseUrl: fake.url })._unsafeUnwrap());
   const flowKeys = new FlowKeyAdmin({
     directory: storage.directory,
@@ -87,7 +81,7 @@ export const prepareDeployment = async (
       metrics: new RecordingMetrics(),
     }),
     clock: systemClock,
-    ids: { uuid: () => crypto.randomUUID() },
+    ids: randomIds,
   });
   // Each tenant its own Flows key, registered with Meta; the first its own Flow id, the second the default.
   const tenants: TestTenant[] = [];

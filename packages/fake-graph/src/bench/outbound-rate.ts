@@ -107,13 +107,7 @@ const cipher = new FakeSecretCipher('bench-key');
 // whole run and slow the collector down); warnings and errors still show.
 const logger = new JsonLogger('warn', (line) => process.stderr.write(`${line}\n`));
 const metrics = new RecordingMetrics();
-const manageTenants = new ManageTenants({
-  directory: database.directory,
-  apps: database.apps,
-  unitOfWork: database.unitOfWork,
-  cipher,
-  ids: new SequentialIds(1),
-});
+const manageTenants = new ManageTenants({ ...database, cipher, ids: new SequentialIds(1) });
 const entryIds = new SequentialIds(2);
 const tenantIds = new Map<string, TenantId>();
 const queuedSoFar = new Map<string, number>();

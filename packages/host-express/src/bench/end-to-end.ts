@@ -349,13 +349,7 @@ const prepareDatabase = async (): Promise<void> => {
     'cannot open the database',
   );
   await unwrap(storage.migrate(), 'cannot migrate');
-  const manage = new ManageTenants({
-    directory: storage.directory,
-    apps: storage.apps,
-    unitOfWork: storage.unitOfWork,
-    cipher,
-    ids: { uuid: () => crypto.randomUUID() },
-  });
+  const manage = new ManageTenants({ ...storage, cipher, ids: { uuid: () => crypto.randomUUID() } });
   for (let first = 0; first < numbers.length; first += 10) {
     await Promise.all(
       numbers.slice(first, first + 10).map((number, offset) =>

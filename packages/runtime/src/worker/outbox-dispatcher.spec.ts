@@ -55,13 +55,7 @@ const guardedNumber = async (number: { stored: string; accepted: string; ratePer
   const clock = new ManualClock(t0);
   const timers = new ManualTimers(clock);
   await expectOk(
-    new ManageTenants({
-      directory: database.directory,
-      apps: database.apps,
-      unitOfWork: database.unitOfWork,
-      cipher: new FakeSecretCipher(),
-      ids: new SequentialIds(),
-    }).addTenant({
+    new ManageTenants({ ...database, cipher: new FakeSecretCipher(), ids: new SequentialIds() }).addTenant({
       name: 'A',
       phoneNumberId: '1001',
       accessToken: number.stored,
@@ -89,13 +83,7 @@ const setup = (options: Partial<OutboxDispatcherOptions> = {}, policy: SendPolic
   const gateway = new TimedGateway(clock);
   const cipher = new FakeSecretCipher();
   const { unitOfWork } = database;
-  const manageTenants = new ManageTenants({
-    directory: database.directory,
-    apps: database.apps,
-    unitOfWork,
-    cipher,
-    ids: new SequentialIds(),
-  });
+  const manageTenants = new ManageTenants({ ...database, cipher, ids: new SequentialIds() });
   const guard = new SendRateGuard({ directory: database.directory, clock, logger, timers });
   const sendReply = new SendReply({ unitOfWork, cipher, gateway: guard.guard(gateway), logger, metrics });
   const sender = new SendQueuedMessage({
