@@ -63,7 +63,6 @@ export class SendQueuedMessage {
 
   execute(send: ClaimedSend): ResultAsync<SendOutcome, StorageError> {
     const { clock, sendReply } = this.#deps;
-    const deadline = sendDeadline(send);
     if (clock.now().getTime() - send.createdAt.getTime() > this.#policy.maxAgeMs) {
       return this.#fail(send, { reason: 'expired' });
     }
@@ -74,7 +73,7 @@ export class SendQueuedMessage {
         message: send.message,
         callbackData: send.id,
         notBefore: send.sendAt,
-        deadline,
+        deadline: sendDeadline(send),
         ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
         ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
       })
