@@ -9,6 +9,8 @@ export const pgliteConnections = async (dataDir: string | undefined): Promise<Sq
   const database = await PGlite.create(dataDir);
   let queue: Promise<void> = Promise.resolve();
   const connection = (release: () => void): SqlConnection => ({
+    // In process: a round trip costs nothing worth saving.
+    pipelines: false,
     query: async (text, params) => {
       const result = await database.query<Record<string, unknown>>(text, [...params]);
       return { rows: result.rows, command: result.command ?? '' };

@@ -15,6 +15,7 @@ const ignoreCheckedOutError = () => {
 };
 
 const connectionOf = (client: PoolClient): SqlConnection => ({
+  pipelines: true,
   query: async (text, params) => {
     const result = await client.query(text, [...params]);
     return { rows: result.rows, command: result.command };
@@ -35,6 +36,9 @@ export const postgresqlConnections = (options: PostgresqlConnectionOptions): Sql
     max: options.poolSize,
     connectionTimeoutMillis: options.connectTimeoutMs,
     application_name: 'prestabot',
+    // Statements are written without waiting for the one before: a transaction's BEGIN, settings and
+    // first statement travel together, and a cross-tenant call with its COMMIT is one round trip.
+    pipeline: true,
   });
   pool.on('error', options.onIdleConnectionError);
   return {

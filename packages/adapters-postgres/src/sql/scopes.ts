@@ -14,10 +14,9 @@ export const tenantScope = (tenantId: TenantId): TransactionSettings => ({
   'app.tenant_id': tenantId,
 });
 
-/** One call of a cross-tenant definer function, in its own transaction as the application role. */
+/** One call of a cross-tenant definer function, in its own transaction as the application role: one round trip. */
 export const callCrossTenant = (
   driver: SqlDriver,
   text: string,
   params: readonly unknown[] = [],
-): ResultAsync<readonly SqlRow[], StorageError> =>
-  driver.transaction((session) => session.query(text, params), crossTenantScope);
+): ResultAsync<readonly SqlRow[], StorageError> => driver.statement(text, params, crossTenantScope);

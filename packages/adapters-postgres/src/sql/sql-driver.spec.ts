@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { type SqlConnection, type SqlConnectionSource, SqlDriver } from './sql-driver.ts';
 
 /** A connection that records every statement and fails the test if two ever run at once. */
-const recordingSource = (options: { readonly failOn?: RegExp; readonly commitAnswers?: string } = {}) => {
+const recordingSource = (
+  options: { readonly failOn?: RegExp; readonly commitAnswers?: string; readonly pipelines?: boolean } = {},
+) => {
   const statements: string[] = [];
   const releases: boolean[] = [];
   let running = 0;
@@ -18,6 +20,7 @@ const recordingSource = (options: { readonly failOn?: RegExp; readonly commitAns
     if (options.failOn?.test(text)) throw Object.assign(new Error('refused'), { code: '23505' });
   };
   const connection: SqlConnection = {
+    pipelines: options.pipelines ?? false,
     query: async (text) => {
       await run(text);
       return {
@@ -37,7 +40,7 @@ const recordingSource = (options: { readonly failOn?: RegExp; readonly commitAns
 };
 
 describe(SqlDriver, () => {
-  it('begins with the settings in one round trip, runs the work, commits', async () => {
+  it('begins, sets the settings inside the transaction as parameters, runs the work, commits', async () => {
     const { source, statements, releases } = recordingSource();
     const result = await new SqlDriver(source).transaction((session) => session.query('SELECT 1'), {
       role: 'prestabot_app',
@@ -45,11 +48,41 @@ describe(SqlDriver, () => {
     });
     expect(result.isOk()).toBe(true);
     expect(statements).toEqual([
-      "BEGIN; SELECT set_config('role', 'prestabot_app', true), set_config('app.tenant_id', 'it''s', true)",
+      'BEGIN',
+      'SELECT set_config($1, $2, true), set_config($3, $4, true)',
       'SELECT 1',
       'COMMIT',
     ]);
     expect(releases).toEqual([false]);
+  });
+
+  it('on a pipelining connection, writes BEGIN, the settings and the first statement without waiting', async () => {
+    const { source, statements, overlapped } = recordingSource({ pipelines: true });
+    const result = await new SqlDriver(source).transaction(
+      (session) => session.query('SELECT 1').andThen(() => session.query('SELECT 2')),
+      { role: 'prestabot_app' },
+    );
+    expect(result.isOk()).toBe(true);
+    expect(overlapped()).toBe(true);
+    expect(statements).toEqual([
+      'BEGIN',
+      'SELECT set_config($1, $2, true)',
+      'SELECT 1',
+      'SELECT 2',
+      'COMMIT',
+    ]);
+  });
+
+  it('sends a single statement with its COMMIT in the same round trip, and reports it failing', async () => {
+    const piped = recordingSource({ pipelines: true });
+    const rows = await new SqlDriver(piped.source).statement('SELECT 1', [], { role: 'prestabot_app' });
+    expect(rows.isOk()).toBe(true);
+    expect(piped.statements).toEqual(['BEGIN', 'SELECT set_config($1, $2, true)', 'SELECT 1', 'COMMIT']);
+
+    const failing = recordingSource({ pipelines: true, failOn: /^INSERT/, commitAnswers: 'ROLLBACK' });
+    const refused = await new SqlDriver(failing.source).statement('INSERT 1', [], {});
+    expect(refused._unsafeUnwrapErr()).toMatchObject({ reason: 'duplicate' });
+    expect(failing.statements).toEqual(['BEGIN', 'INSERT 1', 'COMMIT']);
   });
 
   it('never runs two statements of a transaction at once, even when the work issues them together', async () => {

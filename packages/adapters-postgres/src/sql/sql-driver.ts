@@ -9,6 +9,11 @@ export type SqlResult = { readonly rows: readonly SqlRow[]; readonly command: st
 
 /** One database connection, lent to one transaction (or one statement) at a time. */
 export interface SqlConnection {
+  /**
+   * True when statements may be written before the previous one answered (pg's pipeline mode): they run
+   * in the order issued, and a transaction's BEGIN, settings and first statement share one round trip.
+   */
+  readonly pipelines: boolean;
   /** One statement with parameters. */
   query(text: string, params: readonly unknown[]): Promise<SqlResult>;
   /** Several statements, no parameters (the simple protocol): a migration file, BEGIN with its settings. */
@@ -52,22 +57,17 @@ const connectionErrorOf = (error: unknown): StorageError => {
     : mapped;
 };
 
-/** A string as an SQL literal, correct whatever `standard_conforming_strings` says. */
-const sqlLiteral = (value: string): string => {
-  const quoted = `'${value.replaceAll("'", "''").replaceAll('\\', '\\\\')}'`;
-  return value.includes('\\') ? `E${quoted}` : quoted;
-};
-
 /**
- * BEGIN and the settings in one round trip. Parameters cannot travel with the simple protocol that
- * allows two statements, so the values are written as literals: the callers pass a role name and a
- * parsed UUID, and `sqlLiteral` quotes any string safely besides.
+ * The settings as one statement with parameters, run right after BEGIN. Inside the transaction BEGIN
+ * opened: should it fail, the transaction is aborted and nothing issued after it runs.
  */
-const beginStatement = (settings: TransactionSettings): string => {
-  const assignments = Object.entries(settings).map(
-    ([name, value]) => `set_config(${sqlLiteral(name)}, ${sqlLiteral(value)}, true)`,
-  );
-  return assignments.length === 0 ? 'BEGIN' : `BEGIN; SELECT ${assignments.join(', ')}`;
+const settingsStatement = (
+  settings: TransactionSettings,
+): { readonly text: string; readonly params: readonly string[] } | undefined => {
+  const entries = Object.entries(settings);
+  if (entries.length === 0) return undefined;
+  const assignments = entries.map((_, index) => `set_config($${2 * index + 1}, $${2 * index + 2}, true)`);
+  return { text: `SELECT ${assignments.join(', ')}`, params: entries.flat() };
 };
 
 class QueuedSession implements SqlSession {
@@ -84,6 +84,19 @@ class QueuedSession implements SqlSession {
   /** True once the connection failed underneath a statement; it must not go back to the pool. */
   get broken(): boolean {
     return this.#broken;
+  }
+
+  get pipelines(): boolean {
+    return this.#connection.pipelines;
+  }
+
+  /** BEGIN, then the settings inside the transaction it opened. */
+  begin(settings: TransactionSettings): ResultAsync<void, StorageError> {
+    const begun = this.query('BEGIN');
+    const assigned = settingsStatement(settings);
+    return assigned === undefined
+      ? begun.map(() => undefined)
+      : ResultAsync.combine([begun, this.query(assigned.text, assigned.params)]).map(() => undefined);
   }
 
   /** The first statement that failed: a transaction that saw one cannot commit. */
@@ -111,21 +124,24 @@ class QueuedSession implements SqlSession {
     });
   }
 
-  // One statement at a time on a connection, even when work issues several at once (ResultAsync.combine):
-  // pg deprecates concurrent queries on one client, and a PGlite transaction is one connection too.
+  // Statements reach the connection in the order they are issued. One that pipelines takes each at once
+  // (the server answers them in order); another gets one at a time, even when work issues several together
+  // (ResultAsync.combine): a PGlite transaction is one connection.
   #enqueue<T>(statement: (connection: SqlConnection) => Promise<T>): ResultAsync<T, StorageError> {
     if (this.#ended)
       return errAsync(storageError('unexpected', 'a statement was issued after its transaction had ended'));
     const run = ResultAsync.fromThrowable(statement, storageErrorOf);
-    const result = this.#tail.then(() =>
-      run(this.#connection).mapErr((error) => {
+    const noted = (result: ResultAsync<T, StorageError>) =>
+      result.mapErr((error) => {
         this.#firstError ??= error;
         if (error.reason === 'unavailable') this.#broken = true;
         return error;
-      }),
-    );
-    this.#tail = result;
-    return new ResultAsync(result);
+      });
+    const settled: Promise<Result<T, StorageError>> = this.#connection.pipelines
+      ? Promise.resolve(noted(run(this.#connection)))
+      : this.#tail.then(() => noted(run(this.#connection)));
+    this.#tail = settled;
+    return new ResultAsync(settled);
   }
 }
 
@@ -147,13 +163,28 @@ export class SqlDriver {
   transaction<T, E>(
     work: (session: SqlSession) => ResultAsync<T, E>,
     settings: TransactionSettings = {},
+    options: { readonly commitAhead?: boolean } = {},
   ): ResultAsync<T, E | StorageError> {
-    return new ResultAsync(this.#withSession((session) => this.#runTransaction(session, work, settings)));
+    return new ResultAsync(
+      this.#withSession((session) => this.#runTransaction(session, work, settings, options.commitAhead)),
+    );
   }
 
   /** One statement on its own, committed by itself. */
   query(text: string, params: readonly unknown[] = []): ResultAsync<readonly SqlRow[], StorageError> {
     return new ResultAsync(this.#withSession((session) => session.query(text, params)));
+  }
+
+  /**
+   * One statement in a transaction of its own with `settings`. A pipelining connection gets BEGIN, the
+   * settings, the statement and COMMIT in one round trip; if the statement fails, COMMIT rolls back.
+   */
+  statement(
+    text: string,
+    params: readonly unknown[],
+    settings: TransactionSettings,
+  ): ResultAsync<readonly SqlRow[], StorageError> {
+    return this.transaction((session) => session.query(text, params), settings, { commitAhead: true });
   }
 
   close(): Promise<void> {
@@ -177,27 +208,41 @@ export class SqlDriver {
     session: QueuedSession,
     work: (session: SqlSession) => ResultAsync<T, E>,
     settings: TransactionSettings,
+    commitAhead = false,
   ): Promise<Result<T, E | StorageError>> {
-    const begun = await session.script(beginStatement(settings));
-    if (begun.isErr()) {
-      await session.end('ROLLBACK');
-      return err(begun.error);
+    const begun = session.begin(settings);
+    // Without pipelining, nothing is issued before the settings are known to be in place.
+    if (!session.pipelines) {
+      const settled = await begun;
+      if (settled.isErr()) {
+        await session.end('ROLLBACK');
+        return err(settled.error);
+      }
     }
     let outcome: Result<T, E>;
+    let committed: ResultAsync<SqlResult, StorageError> | undefined;
     try {
-      outcome = await work(session);
+      const working = work(session);
+      // The work issued its only statement: COMMIT follows it on the wire instead of a round trip later.
+      if (commitAhead && session.pipelines) committed = session.end('COMMIT');
+      outcome = await working;
     } catch (bug) {
-      await session.end('ROLLBACK');
+      await (committed ?? session.end('ROLLBACK'));
       throw bug;
     }
+    const settled = await begun;
+    if (settled.isErr()) {
+      await (committed ?? session.end('ROLLBACK'));
+      return err(settled.error);
+    }
     if (outcome.isErr()) {
-      await session.end('ROLLBACK');
+      await (committed ?? session.end('ROLLBACK'));
       return outcome;
     }
-    const committed = await session.end('COMMIT');
-    if (committed.isErr()) return err(committed.error);
+    const commit = await (committed ?? session.end('COMMIT'));
+    if (commit.isErr()) return err(commit.error);
     // The work carried on past a failed statement; the server rolled everything back instead.
-    if (committed.value.command === 'ROLLBACK')
+    if (commit.value.command === 'ROLLBACK')
       return err(
         session.firstError ??
           storageError('unexpected', 'the transaction was rolled back instead of committed'),
