@@ -2,9 +2,9 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
   GraphClient,
+  HmacSignatureVerifier,
   parseGraphApiConfig,
   UndiciGraphGateway,
-  WebCryptoSignatureVerifier,
   ZodWebhookParser,
 } from '@prestabot/adapters-meta';
 import { expectOk } from '@prestabot/application/testing';
@@ -117,7 +117,7 @@ const startReceiver = async (statuses: readonly number[] = []) => {
   };
 };
 
-const verifier = new WebCryptoSignatureVerifier();
+const verifier = new HmacSignatureVerifier();
 const parser = new ZodWebhookParser();
 
 /** What the server does with a delivery: check the signature over the exact bytes, then parse. */

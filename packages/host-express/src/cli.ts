@@ -24,6 +24,7 @@ import { runDemo } from './demo/demo.ts';
 import { diagnose } from './doctor.ts';
 import { createLogger } from './logger.ts';
 import { PrometheusMetrics } from './metrics.ts';
+import { nodeHmacSha256 } from './node-hmac.ts';
 import { startServer, stopOnSignals } from './server.ts';
 
 /** Exit codes: 1 when something failed, 2 when the input (arguments, environment) was wrong. */
@@ -60,6 +61,7 @@ const open = async (
     logger,
     metrics,
     migrate: options.migrate,
+    hmac: nodeHmacSha256,
     // On Node the work simply runs on after the response; a failure is logged, never lost (it is retried).
     runAfterResponse: (work) => {
       work.catch((error: unknown) => logger.error({ error: String(error) }, 'background work failed'));

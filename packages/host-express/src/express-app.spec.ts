@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
-import { signWebhookBody, WebCryptoSignatureVerifier, ZodWebhookParser } from '@prestabot/adapters-meta';
+import { HmacSignatureVerifier, signWebhookBody, ZodWebhookParser } from '@prestabot/adapters-meta';
 import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
 import { createInMemoryApp } from '@prestabot/application/testing';
-import { createWebHandler, type WebHandler } from '@prestabot/runtime';
+import { createWebHandler, createWebhookEndpoint, type WebhookEndpoint } from '@prestabot/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createExpressApp } from './express-app.ts';
 import { PrometheusMetrics } from './metrics.ts';
@@ -17,25 +17,30 @@ afterEach(() => {
 });
 
 /** The Express host in-process on a free port, over in-memory storage. */
-const start = async (override?: WebHandler) => {
+const start = async (override: { readonly webhook?: WebhookEndpoint } = {}) => {
   const app = createInMemoryApp({
-    verifier: new WebCryptoSignatureVerifier(),
+    verifier: new HmacSignatureVerifier(),
     parser: new ZodWebhookParser(),
     deploymentAppSecret: appSecret,
   });
   await app.addTenant(phoneNumberId, 'token-a');
   const metrics = new PrometheusMetrics();
-  const handler =
-    override ??
-    createWebHandler({
+  const webhook =
+    override.webhook ??
+    createWebhookEndpoint({
       ingestWebhook: app.ingestWebhook,
-      verifyToken: 'verify',
       logger: app.logger,
       metrics,
       afterIngest: () => undefined,
-      checkHealth: async () => ({ healthy: true, checks: { database: 'ok' } }),
     });
-  const server = createExpressApp({ handler, metrics, logger: app.logger }).listen(0, '127.0.0.1');
+  const handler = createWebHandler({
+    webhook,
+    verifyToken: 'verify',
+    logger: app.logger,
+    metrics,
+    checkHealth: async () => ({ healthy: true, checks: { database: 'ok' } }),
+  });
+  const server = createExpressApp({ handler, webhook, metrics, logger: app.logger }).listen(0, '127.0.0.1');
   await new Promise((resolve) => server.once('listening', resolve));
   servers.push(server);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -85,8 +90,13 @@ describe('the Express host', () => {
   });
 
   it('answers a bug in the handler with a JSON 500 naming the request, and logs it', async () => {
-    const { app, url } = await start(async () => {
-      throw new Error('boom');
+    const { app, url } = await start({
+      webhook: {
+        receive: async () => {
+          throw new Error('boom');
+        },
+        tooLarge: () => ({ status: 413, body: {} }),
+      },
     });
     const failed = await fetch(`${url}/webhook`, {
       method: 'POST',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Logger, maxWebhookBytes } from '@prestabot/application';
-import type { WebHandler } from '@prestabot/runtime';
+import type { WebHandler, WebhookEndpoint } from '@prestabot/runtime';
 import express, {
   type ErrorRequestHandler,
   type Express,
@@ -27,16 +27,22 @@ const toWebRequest = (req: ExpressRequest, requestId: string): Request => {
   });
 };
 
+/** The route the Web handler serves as `POST …/webhook`, under any prefix. */
+const isWebhookPost = (req: ExpressRequest): boolean =>
+  req.method === 'POST' && req.path.replace(/\/+$/, '').endsWith('/webhook');
+
 /**
  * The Node host's HTTP surface: the shared Web-standard handler for every route, plus `GET /metrics`,
- * request ids, a 3 MB body limit and a JSON error handler.
+ * request ids, a 3 MB body limit and a JSON error handler. `POST /webhook`, the one route under load,
+ * goes to the same endpoint the handler serves, straight from the bytes Express read.
  */
 export const createExpressApp = (options: {
   readonly handler: WebHandler;
+  readonly webhook: WebhookEndpoint;
   readonly metrics: PrometheusMetrics;
   readonly logger: Logger;
 }): Express => {
-  const { handler, metrics, logger } = options;
+  const { handler, webhook, metrics, logger } = options;
   const app = express();
   app.disable('x-powered-by');
 
@@ -55,6 +61,18 @@ export const createExpressApp = (options: {
 
   // Raw bytes for every route: webhook signatures cover exactly what Meta sent.
   app.use(express.raw({ type: () => true, limit: maxWebhookBytes }));
+  app.use(async (req, res, next) => {
+    if (!isWebhookPost(req)) {
+      next();
+      return;
+    }
+    const answer = await webhook.receive({
+      body: Buffer.isBuffer(req.body) ? req.body : new Uint8Array(),
+      signature: req.get('x-hub-signature-256'),
+      requestId: res.locals.requestId as string,
+    });
+    res.status(answer.status).json(answer.body);
+  });
   app.use(async (req, res) => {
     const response = await handler(toWebRequest(req, res.locals.requestId as string));
     res.status(response.status);

@@ -26,6 +26,7 @@ export const startServer = async (
 ): Promise<RunningServer> => {
   const app = createExpressApp({
     handler: nodeBot.bot.handler,
+    webhook: nodeBot.bot.webhook,
     metrics: nodeBot.metrics,
     logger: nodeBot.logger,
   });

@@ -1,6 +1,12 @@
 import { portTokens } from '@prestabot/application';
 import type { Container } from 'inversify';
-import { createWebHandler, type HealthReport, type WebHandler } from './http/web-handler.ts';
+import {
+  createWebHandler,
+  createWebhookEndpoint,
+  type HealthReport,
+  type WebHandler,
+  type WebhookEndpoint,
+} from './http/web-handler.ts';
 import { resolve, runtimeTokens } from './wiring.ts';
 import { defaultInboxWorkerOptions, InboxWorker } from './worker/inbox-worker.ts';
 import { defaultOutboxDispatcherOptions, OutboxDispatcher } from './worker/outbox-dispatcher.ts';
@@ -22,6 +28,8 @@ export type BotOptions = {
 /** The running parts of one deployment process, wired from a container both hosts fill the same way. */
 export type Bot = {
   readonly handler: WebHandler;
+  /** `POST /webhook` on its own, for a host that reads the body itself (see `WebhookEndpoint`). */
+  readonly webhook: WebhookEndpoint;
   readonly inboxWorker: InboxWorker;
   readonly outboxDispatcher: OutboxDispatcher;
   readonly reminderWorker: ReminderWorker;
@@ -77,18 +85,24 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
     { retention: get(portTokens.finishedWorkRetention), clock, logger },
     { ...defaultRetentionWorkerOptions, retentionDays: config.retentionDays },
   );
-  const handler = createWebHandler({
+  const webhook = createWebhookEndpoint({
     ingestWebhook: get(runtimeTokens.ingestWebhook),
-    verifyToken: config.verifyToken,
     logger,
     metrics,
     afterIngest: (output) =>
       options.runAfterResponse(inboxWorker.processNow(output.recorded.flatMap((tenant) => tenant.entryIds))),
+  });
+  const handler = createWebHandler({
+    webhook,
+    verifyToken: config.verifyToken,
+    logger,
+    metrics,
     checkHealth: options.checkHealth,
     ...(options.flows === undefined ? {} : { flows: options.flows }),
   });
   return {
     handler,
+    webhook,
     inboxWorker,
     outboxDispatcher,
     reminderWorker,

@@ -3,6 +3,7 @@ import {
   type FlowPrivateKey,
   GraphBusinessEncryption,
   GraphClient,
+  type HmacSha256,
   importFlowPrivateKey,
   metaAdaptersModule,
   SignedFlowTokens,
@@ -63,6 +64,8 @@ export type OpenOptions = {
   /** Apply pending migrations first (the embedded database, `serve`, `demo`). */
   readonly migrate: boolean;
   readonly clock?: Clock;
+  /** The host's HMAC-SHA256 for webhook signatures, when it has a faster one than WebCrypto's. */
+  readonly hmac?: HmacSha256;
 };
 
 /** `FLOWS_PRIVATE_KEY`, checked at start-up so a bad key stops the process with the fix, not a 421 later. */
@@ -139,7 +142,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         ...(options.clock === undefined ? {} : { clock: options.clock }),
       }),
       postgresStorageModule(storage, cipher),
-      metaAdaptersModule(graph),
+      metaAdaptersModule(graph, options.hmac === undefined ? {} : { hmac: options.hmac }),
       useCasesModule,
       loanBotModule,
     );

@@ -1,3 +1,8 @@
 export { ZodWebhookParser } from './parser.ts';
-export { signWebhookBody, WebCryptoSignatureVerifier } from './signature.ts';
+export {
+  type HmacSha256,
+  HmacSignatureVerifier,
+  signWebhookBody,
+  webCryptoHmacSha256,
+} from './signature.ts';
 export { type SubscriptionError, verifySubscription } from './subscription.ts';

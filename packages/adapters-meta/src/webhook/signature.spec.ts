@@ -1,7 +1,7 @@
 import type { WebhookSecret } from '@prestabot/application';
 import { parseAppId } from '@prestabot/domain';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { signWebhookBody, WebCryptoSignatureVerifier } from './signature.ts';
+import { HmacSignatureVerifier, signWebhookBody } from './signature.ts';
 
 const appSecret = '8f2c1d4e5a6b7c8d9e0f1a2b3c4d5e6f';
 const secret: WebhookSecret = { secret: appSecret };
@@ -14,13 +14,13 @@ const rawBody = encode(
 );
 
 const verify = (body: Uint8Array, header: string | undefined, secrets: readonly WebhookSecret[] = [secret]) =>
-  new WebCryptoSignatureVerifier().verify(body, header, secrets);
+  new HmacSignatureVerifier().verify(body, header, secrets);
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
 
-describe('WebCryptoSignatureVerifier', () => {
+describe('HmacSignatureVerifier', () => {
   it('accepts the signature of the exact raw bytes, `\\/` and non-ASCII included', async () => {
     const header = await signWebhookBody(rawBody, appSecret);
 
@@ -114,7 +114,7 @@ describe('WebCryptoSignatureVerifier', () => {
 
   it('imports the key of a secret once, however many requests it verifies', async () => {
     const importKey = vi.spyOn(crypto.subtle, 'importKey');
-    const verifier = new WebCryptoSignatureVerifier();
+    const verifier = new HmacSignatureVerifier();
     const header = await signWebhookBody(rawBody, appSecret);
     importKey.mockClear();
 

@@ -3,7 +3,7 @@ import type { TenantId } from '@prestabot/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ZodWebhookParser } from './parser.ts';
-import { signWebhookBody, WebCryptoSignatureVerifier } from './signature.ts';
+import { HmacSignatureVerifier, signWebhookBody } from './signature.ts';
 import {
   contactOf,
   encodeJson,
@@ -14,7 +14,7 @@ import {
 } from './testing/payloads.ts';
 
 const appSecret = 'isolation-app-secret';
-const verifier = new WebCryptoSignatureVerifier();
+const verifier = new HmacSignatureVerifier();
 const parser = new ZodWebhookParser();
 
 type World = {

@@ -6,10 +6,10 @@ import {
   type FlowPrivateKey,
   type GeneratedFlowKey,
   generateFlowKey,
+  HmacSignatureVerifier,
   issueFlowToken,
   parseFlowRequest,
   verifyFlowToken,
-  WebCryptoSignatureVerifier,
 } from '@prestabot/adapters-meta';
 import { type JsonObject, parseContactId, parsePhoneNumberId, parseTenantId } from '@prestabot/domain';
 import { request } from 'undici';
@@ -42,7 +42,7 @@ type Endpoint = {
 
 type Answer = { readonly status: number; readonly body: string };
 
-const verifier = new WebCryptoSignatureVerifier();
+const verifier = new HmacSignatureVerifier();
 
 /** A minimal Flows endpoint made of the adapters-meta building blocks, with the status codes Meta expects. */
 const answer = async (

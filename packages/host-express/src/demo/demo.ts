@@ -20,6 +20,7 @@ import { loadConfig, openBot, resolve, runtimeTokens } from '@prestabot/runtime'
 import { pino } from 'pino';
 import { createLogger } from '../logger.ts';
 import { PrometheusMetrics } from '../metrics.ts';
+import { nodeHmacSha256 } from '../node-hmac.ts';
 import { startServer } from '../server.ts';
 import { describeInbound, describeOutbound, printLine } from './transcript.ts';
 
@@ -270,6 +271,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
     metrics,
     migrate: true,
     clock,
+    hmac: nodeHmacSha256,
     runAfterResponse: (work) => void work.catch(() => undefined),
   });
   const bot = must(opened, 'opening the bot');

@@ -3,10 +3,10 @@ import {
   encryptFlowRequest,
   type FlowPrivateKey,
   generateFlowKey,
+  HmacSignatureVerifier,
   importFlowPublicKey,
   SignedFlowTokens,
   signWebhookBody,
-  WebCryptoSignatureVerifier,
   ZodWebhookParser,
 } from '@prestabot/adapters-meta';
 import { NumberAccessTokens, WebhookSecrets } from '@prestabot/application';
@@ -52,7 +52,7 @@ export type FlowsEndpointFixture = Awaited<ReturnType<typeof flowsEndpointFixtur
  */
 export const flowsEndpointFixture = async (options: { readonly deploymentKey?: FlowPrivateKey } = {}) => {
   const app = createInMemoryApp({
-    verifier: new WebCryptoSignatureVerifier(),
+    verifier: new HmacSignatureVerifier(),
     parser: new ZodWebhookParser(),
     deploymentAppSecret: appSecret,
   });
@@ -101,7 +101,7 @@ export const flowsEndpointFixture = async (options: { readonly deploymentKey?: F
       logger: app.logger,
       deploymentAppSecret: appSecret,
     }),
-    verifier: new WebCryptoSignatureVerifier(),
+    verifier: new HmacSignatureVerifier(),
     clock: app.clock,
     logger: app.logger,
   });

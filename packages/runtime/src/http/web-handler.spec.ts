@@ -1,26 +1,30 @@
-import { signWebhookBody, WebCryptoSignatureVerifier, ZodWebhookParser } from '@prestabot/adapters-meta';
+import { HmacSignatureVerifier, signWebhookBody, ZodWebhookParser } from '@prestabot/adapters-meta';
 import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
 import type { IngestWebhookOutput } from '@prestabot/application';
 import { createInMemoryApp } from '@prestabot/application/testing';
 import { describe, expect, it } from 'vitest';
-import { createWebHandler, type HealthReport } from './web-handler.ts';
+import { createWebHandler, createWebhookEndpoint, type HealthReport } from './web-handler.ts';
 
 const appSecret = 'app-secret-for-handler-tests';
 const verifyToken = 'verify-me-please';
 
 const setup = (health: HealthReport = { healthy: true, checks: { database: 'ok' } }) => {
   const app = createInMemoryApp({
-    verifier: new WebCryptoSignatureVerifier(),
+    verifier: new HmacSignatureVerifier(),
     parser: new ZodWebhookParser(),
     deploymentAppSecret: appSecret,
   });
   const ingested: IngestWebhookOutput[] = [];
   const handler = createWebHandler({
-    ingestWebhook: app.ingestWebhook,
+    webhook: createWebhookEndpoint({
+      ingestWebhook: app.ingestWebhook,
+      logger: app.logger,
+      metrics: app.metrics,
+      afterIngest: (output) => ingested.push(output),
+    }),
     verifyToken,
     logger: app.logger,
     metrics: app.metrics,
-    afterIngest: (output) => ingested.push(output),
     checkHealth: async () => health,
   });
   return { app, handler, ingested };

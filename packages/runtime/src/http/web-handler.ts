@@ -12,10 +12,8 @@ import { json, messageOfIngestError, statusOfIngestError, text } from './respons
 
 export type HealthReport = { readonly healthy: boolean; readonly checks: Readonly<Record<string, string>> };
 
-export type WebHandlerDependencies = {
+export type WebhookEndpointDependencies = {
   readonly ingestWebhook: IngestWebhook;
-  /** `WHATSAPP_VERIFY_TOKEN`; without it every verification is refused. */
-  readonly verifyToken: string | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /**
@@ -23,6 +21,14 @@ export type WebHandlerDependencies = {
    * (in-process on Node, with the runtime's `waitUntil` at the edge). Must not block the response.
    */
   readonly afterIngest: (output: IngestWebhookOutput, requestId: string) => void;
+};
+
+export type WebHandlerDependencies = {
+  readonly webhook: WebhookEndpoint;
+  /** `WHATSAPP_VERIFY_TOKEN`; without it every verification is refused. */
+  readonly verifyToken: string | undefined;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
   readonly checkHealth: () => Promise<HealthReport>;
   /** The WhatsApp Flows data-exchange endpoint; answers 501 until configured. */
   readonly flows?: (request: Request) => Promise<Response>;
@@ -30,38 +36,70 @@ export type WebHandlerDependencies = {
 
 export type WebHandler = (request: Request) => Promise<Response>;
 
+/** A webhook POST as its bytes: what the Node host hands over without building a Web `Request`. */
+export type WebhookDelivery = {
+  readonly body: Uint8Array;
+  readonly signature: string | undefined;
+  readonly requestId: string;
+};
+
+/** The answer to a webhook POST: a status and a JSON body. */
+export type WebhookAnswer = { readonly status: number; readonly body: Readonly<Record<string, unknown>> };
+
+/**
+ * `POST /webhook`, the hot route: verified, stored, answered. The Web handler serves it from a `Request`;
+ * the Node host calls it straight from the bytes Express read, which saves building a `Request` and a
+ * `Response` per webhook (about 60 µs, a third of the whole answer).
+ */
+export type WebhookEndpoint = {
+  readonly receive: (delivery: WebhookDelivery) => Promise<WebhookAnswer>;
+  /** The answer to a body over the limit, which is never read in full. */
+  readonly tooLarge: (size: number, requestId: string) => WebhookAnswer;
+};
+
+export const createWebhookEndpoint = (deps: WebhookEndpointDependencies): WebhookEndpoint => {
+  const refuse = (error: IngestWebhookError, requestId: string): WebhookAnswer => {
+    const status = statusOfIngestError(error);
+    deps.metrics.increment('webhook_requests_total', { outcome: error.type });
+    const fields = {
+      requestId,
+      status,
+      error: error.type,
+      ...(error.type === 'storage_error' ? { reason: error.reason } : {}),
+    };
+    deps.logger[status >= 500 ? 'error' : 'warn'](fields, `webhook refused: ${messageOfIngestError(error)}`);
+    return { status, body: { error: error.type, message: messageOfIngestError(error) } };
+  };
+  return {
+    receive: async ({ body, signature, requestId }) => {
+      const result = await deps.ingestWebhook.execute({ rawBody: body, signature });
+      if (result.isErr()) return refuse(result.error, requestId);
+      deps.metrics.increment('webhook_requests_total', { outcome: 'accepted' });
+      deps.afterIngest(result.value, requestId);
+      return { status: 200, body: { received: true } };
+    },
+    tooLarge: (size, requestId) =>
+      refuse({ type: 'payload_too_large', size, limit: maxWebhookBytes }, requestId),
+  };
+};
+
 /**
  * The one request handler both hosts serve, Web-standard `Request → Response`. Routes are matched on the
  * last path segment, so it works under any prefix (Supabase serves functions at `/functions/v1/<name>/…`).
  */
 export const createWebHandler = (deps: WebHandlerDependencies): WebHandler => {
+  const { webhook } = deps;
   const handleWebhookPost = async (request: Request, requestId: string): Promise<Response> => {
-    const refuse = (error: IngestWebhookError): Response => {
-      const status = statusOfIngestError(error);
-      deps.metrics.increment('webhook_requests_total', { outcome: error.type });
-      const fields = {
-        requestId,
-        status,
-        error: error.type,
-        ...(error.type === 'storage_error' ? { reason: error.reason } : {}),
-      };
-      deps.logger[status >= 500 ? 'error' : 'warn'](
-        fields,
-        `webhook refused: ${messageOfIngestError(error)}`,
-      );
-      return json(status, { error: error.type, message: messageOfIngestError(error) });
-    };
     const read = await readBodyUpTo(request, maxWebhookBytes);
-    if ('tooLarge' in read)
-      return refuse({ type: 'payload_too_large', size: read.tooLarge, limit: maxWebhookBytes });
-    const result = await deps.ingestWebhook.execute({
-      rawBody: read.body,
-      signature: request.headers.get('x-hub-signature-256') ?? undefined,
-    });
-    if (result.isErr()) return refuse(result.error);
-    deps.metrics.increment('webhook_requests_total', { outcome: 'accepted' });
-    deps.afterIngest(result.value, requestId);
-    return json(200, { received: true });
+    const answer =
+      'tooLarge' in read
+        ? webhook.tooLarge(read.tooLarge, requestId)
+        : await webhook.receive({
+            body: read.body,
+            signature: request.headers.get('x-hub-signature-256') ?? undefined,
+            requestId,
+          });
+    return json(answer.status, answer.body);
   };
 
   const handleVerification = (url: URL, requestId: string): Response => {
