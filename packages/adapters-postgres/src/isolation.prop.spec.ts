@@ -1,9 +1,17 @@
-import type { NewReminder, StorageError, StoredFlowKey, TenantRepositories } from '@prestabot/application';
+import type {
+  ClaimedStatusEntry,
+  NewInboxEntry,
+  NewReminder,
+  StorageError,
+  StoredFlowKey,
+  TenantRepositories,
+} from '@prestabot/application';
 import {
   expectErr,
   expectOk,
   fixtureNumber,
   fixtureTenant,
+  statusInboxEntry,
   textInboxEntry,
   textOutboxEntry,
 } from '@prestabot/application/testing';
@@ -25,9 +33,11 @@ import {
 } from '@prestabot/domain';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
+import { PostgresInboxQueue } from './queues.ts';
 import { tenantRepositoriesOf } from './repositories/unit-of-work.ts';
 import { tenantScope } from './sql/scopes.ts';
 import type { SqlDriver, SqlRow } from './sql/sql-driver.ts';
+import type { PostgresStorage } from './storage.ts';
 import { describeOnEachDriver } from './testing/each-driver.ts';
 import { queryIn, tenantTablesSql } from './testing/raw-sql.ts';
 
@@ -155,7 +165,22 @@ const fallback = { type: 'template' as const, name: 'loan_update', language: 'es
 /** Seeds one tenant in one transaction, through the repositories. */
 const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, StorageError> => {
   const tenant = fixtureTenant();
-  return driver.transaction(
+  return seedRepositories(driver, world, tenant).andThen((seeded) => {
+    // Webhook items are stored across tenants, each under its number's: as a webhook stores them.
+    const inbox = world.inbox.map((number) => textInboxEntry(pick(seeded.numbers, number), { sentAt: t0 }));
+    return new PostgresInboxQueue(driver).store({ entries: inbox, now: t0 }).map((stored) => ({
+      ...seeded,
+      inboxIds: inbox.filter((_, index) => stored[index]?.outcome === 'stored').map((entry) => entry.id),
+    }));
+  });
+};
+
+const seedRepositories = (
+  driver: SqlDriver,
+  world: TenantWorld,
+  tenant: Tenant,
+): ResultAsync<Seeded, StorageError> =>
+  driver.transaction(
     (session) =>
       safeTry(async function* () {
         const r: TenantRepositories = tenantRepositoriesOf(session);
@@ -184,8 +209,6 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
             sentAt: t0,
           });
         }
-        const inbox = world.inbox.map((number) => textInboxEntry(pick(numbers, number), { sentAt: t0 }));
-        const { recorded } = yield* r.inbox.record(inbox);
         const outboxIds: string[] = [];
         const outboundWamids: Wamid[] = [];
         for (const { contact, number, priority } of world.outbound) {
@@ -214,10 +237,10 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
           outboundWamids.push(wamid);
         }
         if (world.hold)
-          yield* r.outbox.holdRecipient(
-            pick(numbers, 0),
-            { phone: '+56911112222' as E164 },
-            new Date(t0.getTime() + 60_000),
+          yield* session.query(
+            `INSERT INTO prestabot.outbox_recipient_holds (phone_number_id, recipient_key, until)
+             VALUES ($1, '+56911112222', $2)`,
+            [pick(numbers, 0), new Date(t0.getTime() + 60_000)],
           );
         const agreements: Agreement[] = [];
         const reminderIds: string[] = [];
@@ -260,7 +283,7 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
           tenant,
           numbers,
           contacts: people,
-          inboxIds: recorded,
+          inboxIds: [],
           outboxIds,
           outboundWamids,
           agreements,
@@ -270,7 +293,6 @@ const seed = (driver: SqlDriver, world: TenantWorld): ResultAsync<Seeded, Storag
       }),
     tenantScope(tenant.id),
   );
-};
 
 const tenantColumnOf = (table: string) => (table === 'tenants' ? 'id' : 'tenant_id');
 
@@ -379,7 +401,6 @@ describeOnEachDriver('tenant isolation', (context) => {
         await refusedAsA((r) =>
           r.outbox.enqueue([textOutboxEntry(a.numbers[0]!, { contactId: contactOfB.id })]),
         );
-        await refusedAsA((r) => r.inbox.record([textInboxEntry(b.numbers[0]!)]));
         await refusedAsA((r) =>
           r.messages.recordInbound({
             wamid: `wamid.x.${crypto.randomUUID()}` as Wamid,
@@ -522,24 +543,17 @@ describeOnEachDriver('tenant isolation', (context) => {
           expect(await asA((r) => r.numbers.get(number))).toBeUndefined();
           expect(await asA((r) => r.numbers.token(number))).toBeUndefined();
           expect(await asA((r) => r.numbers.replaceToken(number, { kind: 'empty' }))).toBe(false);
-          await asA((r) => r.numbers.markTokenInvalid(number, 190, t0));
-          await asA((r) => r.outbox.holdRecipient(number, { phone: '+56911112222' as E164 }, t0));
         }
         expect((await asA((r) => r.numbers.list())).every((number) => number.tenantId === a.tenant.id)).toBe(
           true,
         );
         for (const id of b.outboxIds) {
           expect(await asA((r) => r.outbox.get(id))).toBeUndefined();
-          expect(await asA((r) => r.outbox.switchToFallback(id, held, t0))).toBe(false);
-          expect(await asA((r) => r.outbox.markSent(id, held, 'wamid.stolen' as Wamid, t0))).toBe(false);
-          expect(await asA((r) => r.outbox.retryLater(id, held, t0, { reason: 'x' }))).toBe(false);
         }
         for (const wamid of b.outboundWamids)
-          expect(
-            await asA((r) => r.messages.applyStatus({ wamid, status: 'read', at: t0, errors: [] })),
-          ).toBeUndefined();
+          expect(await asA((r) => r.messages.outbound(wamid))).toBeUndefined();
         if (claimed !== undefined) {
-          expect(await asA((r) => r.inbox.complete(claimed.id, claimed.lease, t0))).toBe(false);
+          expect(await asA((r) => r.inbox.complete([claimed], t0))).toBe(false);
           expect(await asA((r) => r.inbox.abandon(claimed.id, claimed.lease, t0, 'x'))).toBe(false);
         }
         for (const agreement of b.agreements) {
@@ -605,4 +619,117 @@ describeOnEachDriver('tenant isolation', (context) => {
     );
     expect(rows).toEqual([]);
   });
+
+  it(`stores every item of a batch that mixes tenants under its own tenant only, over ${runs} batches`, async () => {
+    const { driver, storage } = context();
+    const tenants: (Seeded & { readonly wamid: Wamid })[] = [];
+    for (let index = 0; index < 4; index += 1) {
+      const seeded = await expectOk(
+        seed(driver, { ...fc.sample(tenantWorld, 1)[0]!, numbers: 2, inbox: [] }),
+      );
+      const { wamid } = await outboundOf(storage, seeded);
+      tenants.push({ ...seeded, wamid });
+    }
+    const numbers = tenants.flatMap((tenant) => tenant.numbers.map((number) => ({ number, tenant })));
+    const item = fc.record({
+      number: fc.nat({ max: numbers.length - 1 }),
+      kind: fc.constantFrom('message', 'status'),
+      // A status names one tenant's message, whichever number it comes through.
+      statusOf: fc.nat({ max: tenants.length - 1 }),
+      repeat: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(item, { minLength: 1, maxLength: 40 }),
+        fc.boolean(),
+        async (items, leased) => {
+          const entries: NewInboxEntry[] = [];
+          for (const { number, kind, statusOf, repeat } of items) {
+            const { number: phoneNumberId } = numbers[number]!;
+            const entry =
+              kind === 'message'
+                ? textInboxEntry(phoneNumberId, { waId: `569${10_000_000 + entries.length}` })
+                : statusInboxEntry(phoneNumberId, tenants[statusOf]!.wamid, 'delivered');
+            entries.push(entry);
+            // The same item twice in one batch, as a redelivery joining a group commit does.
+            if (repeat) entries.push({ ...entry, id: crypto.randomUUID() });
+          }
+          const owner = `batch-${crypto.randomUUID()}`;
+          const stored = await expectOk(
+            storage.inboxQueue.store({
+              entries,
+              now: t0,
+              ...(leased ? { lease: { owner, leaseMs: 60_000 } } : {}),
+            }),
+          );
+          const tenantOfNumber = new Map(numbers.map(({ number, tenant }) => [number, tenant.tenant.id]));
+          stored.forEach((result, index) => {
+            if (result.outcome === 'stored')
+              expect(result.entry.tenantId).toBe(tenantOfNumber.get(entries[index]!.phoneNumberId));
+          });
+          const ids = entries
+            .filter((_, index) => stored[index]!.outcome === 'stored')
+            .map((entry) => entry.id);
+          for (const tenant of tenants) {
+            const visible = await expectOk(
+              queryIn(
+                driver,
+                tenantScope(tenant.tenant.id),
+                'SELECT id FROM prestabot.inbox WHERE id = ANY ($1::uuid[])',
+                [ids],
+              ),
+            );
+            expect(visible.map((row) => String(row.id)).sort()).toEqual(
+              entries
+                .filter(
+                  (entry, index) =>
+                    stored[index]!.outcome === 'stored' &&
+                    tenantOfNumber.get(entry.phoneNumberId) === tenant.tenant.id,
+                )
+                .map((entry) => entry.id)
+                .sort(),
+            );
+          }
+          if (!leased) return;
+          // Statuses apply only to the message of the tenant whose number they came through.
+          const held = stored.flatMap((result) =>
+            result.outcome === 'stored' && 'lease' in result.entry && result.entry.item.kind === 'status'
+              ? [result.entry as ClaimedStatusEntry]
+              : [],
+          );
+          const applied = await expectOk(
+            storage.inboxQueue.applyStatuses({
+              entries: held,
+              now: t0,
+              followUps: { origins: [], statuses: [] },
+            }),
+          );
+          applied.forEach((result, index) => {
+            const entry = held[index]!;
+            const own = tenants.find((tenant) => tenant.wamid === entry.item.wamid)!;
+            expect(result.result).toBe(own.tenant.id === entry.tenantId ? 'completed' : 'unknown');
+          });
+        },
+      ),
+      { numRuns: runs },
+    );
+  }, 900_000);
 });
+
+/** One outbound message of the tenant, its wamid named after the tenant. */
+const outboundOf = async (storage: PostgresStorage, seeded: Seeded) => {
+  const wamid = `wamid.out.${seeded.tenant.id}` as Wamid;
+  await expectOk(
+    storage.unitOfWork.run(seeded.tenant.id, (r) =>
+      r.messages.recordOutbound({
+        wamid,
+        phoneNumberId: seeded.numbers[0]!,
+        outboxId: crypto.randomUUID(),
+        origin: { kind: 'notification' },
+        type: 'text',
+        acceptedAt: t0,
+      }),
+    ),
+  );
+  return { wamid };
+};

@@ -1,4 +1,10 @@
-import { expectOk, fixtureUuid, seedTenant, textInboxEntry } from '@prestabot/application/testing';
+import {
+  expectOk,
+  fixtureUuid,
+  seedTenant,
+  storeInInbox,
+  textInboxEntry,
+} from '@prestabot/application/testing';
 import type { ContactId, E164, InboundMessage } from '@prestabot/domain';
 import { expect, it } from 'vitest';
 import { describeOnEachDriver } from './testing/each-driver.ts';
@@ -12,7 +18,7 @@ describeOnEachDriver('NUL characters (PostgreSQL stores none)', (context) => {
       ...(entry.item as InboundMessage),
       content: { type: 'text', body: 'hola\u0000mundo' },
     };
-    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record([{ ...entry, item }])));
+    await storeInInbox(storage.inboxQueue, [{ ...entry, item }]);
     const [claimed] = await expectOk(
       storage.inboxQueue.claim({ owner: 'w', limit: 1, leaseMs: 1000, now: new Date(), ids: [entry.id] }),
     );

@@ -1,4 +1,6 @@
 import type {
+  AppliedStatus,
+  ApplyStatusesRequest,
   ClaimedInboxEntry,
   ClaimedReminder,
   ClaimedSend,
@@ -6,15 +8,20 @@ import type {
   InboxClaimRequest,
   InboxQueue,
   OutboxClaimRequest,
+  OutboxLeaseRequest,
   OutboxQueue,
   PrunedRows,
   QueueDepth,
   ReminderQueue,
+  SendRecord,
   StorageError,
+  StoredInboxEntry,
+  StoreInboxRequest,
 } from '@prestabot/application';
 import { sendRateShare } from '@prestabot/application';
 import { okAsync, type ResultAsync } from '@prestabot/domain';
 import {
+  appliedStatusRow,
   claimedInboxRow,
   claimedReminderRow,
   claimedSendRow,
@@ -22,17 +29,100 @@ import {
   queueDepthRow,
   readRow,
   readRows,
+  recordedRow,
   reminderColumnsSql,
+  storedInboxRow,
 } from './rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 
-/** The worker's view of every tenant's inbox, through `prestabot.claim_inbox` and `prestabot.inbox_depth`. */
+/**
+ * Every tenant's inbox: `prestabot.store_inbox`, `claim_inbox`, `apply_statuses` and `inbox_depth`, each
+ * one round trip.
+ */
 export class PostgresInboxQueue implements InboxQueue {
   readonly #driver: SqlDriver;
 
   constructor(driver: SqlDriver) {
     this.#driver = driver;
+  }
+
+  store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError> {
+    const { entries, lease, now } = request;
+    if (entries.length === 0) return okAsync([]);
+    const rows = entries.map((entry) => ({
+      id: entry.id,
+      phone_number_id: entry.phoneNumberId,
+      delivery_key: entry.deliveryKey,
+      ordering_key: entry.orderingKey ?? null,
+      kind: entry.item.kind,
+      item: entry.item,
+      item_time: entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at,
+      received_at: entry.receivedAt,
+    }));
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.store_inbox($1::jsonb, $2, $3, $4)', [
+      JSON.stringify(rows),
+      lease?.owner ?? null,
+      lease?.leaseMs ?? 0,
+      now,
+    ])
+      .andThen(readRows(storedInboxRow, 'stored inbox entry'))
+      .map((stored) =>
+        stored.map((row, index): StoredInboxEntry => {
+          const entry = entries[index]!;
+          if (row.outcome !== 'stored' || row.tenant_id === null)
+            return { outcome: row.outcome === 'stored' ? 'unrouted' : row.outcome };
+          const held = { ...entry, tenantId: row.tenant_id, attempts: row.leased_until === null ? 0 : 1 };
+          return {
+            outcome: 'stored',
+            entry:
+              row.leased_until === null || lease === undefined
+                ? held
+                : { ...held, lease: { owner: lease.owner, until: row.leased_until } },
+          };
+        }),
+      );
+  }
+
+  applyStatuses(request: ApplyStatusesRequest): ResultAsync<readonly AppliedStatus[], StorageError> {
+    if (request.entries.length === 0) return okAsync([]);
+    const statuses = request.entries.map(({ id, lease, item }) => {
+      const firstError = item.errors[0];
+      return {
+        entry_id: id,
+        lease_owner: lease.owner,
+        leased_until: lease.until,
+        wamid: item.wamid,
+        status: item.status,
+        at: item.at,
+        error_code: firstError?.code ?? null,
+        error_title: firstError?.title ?? null,
+        callback_data: item.bizOpaqueCallbackData ?? null,
+      };
+    });
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.apply_statuses($1::jsonb, $2, $3, $4)', [
+      JSON.stringify(statuses),
+      request.now,
+      request.followUps.origins,
+      request.followUps.statuses,
+    ])
+      .andThen(readRows(appliedStatusRow, 'applied status'))
+      .map((rows) =>
+        rows.map((row): AppliedStatus => {
+          if (row.result === 'unknown' || row.result === 'lease_lost')
+            return { entryId: row.entry_id, result: row.result };
+          return {
+            entryId: row.entry_id,
+            result: row.result,
+            message: {
+              current: row.status ?? 'accepted',
+              outboxId: row.outbox_id ?? '',
+              origin: row.origin ?? { kind: 'notification' },
+              ...(row.contact_id === null ? {} : { contactId: row.contact_id }),
+            },
+          };
+        }),
+      );
   }
 
   claim(request: InboxClaimRequest): ResultAsync<readonly ClaimedInboxEntry[], StorageError> {
@@ -53,7 +143,10 @@ export class PostgresInboxQueue implements InboxQueue {
   }
 }
 
-/** The worker's view of every tenant's outbox, through `prestabot.claim_outbox` and `prestabot.outbox_depth`. */
+/**
+ * Every tenant's outbox: `prestabot.claim_outbox`, `lease_sends`, `record_send_outcomes` and `outbox_depth`,
+ * each one round trip.
+ */
 export class PostgresOutboxQueue implements OutboxQueue {
   readonly #driver: SqlDriver;
 
@@ -71,6 +164,22 @@ export class PostgresOutboxQueue implements OutboxQueue {
       request.horizonMs,
       sendRateShare,
     ]).andThen(readRows(claimedSendRow, 'claimed send'));
+  }
+
+  lease(request: OutboxLeaseRequest): ResultAsync<readonly ClaimedSend[], StorageError> {
+    if (request.ids.length === 0) return okAsync([]);
+    return callCrossTenant(
+      this.#driver,
+      'SELECT * FROM prestabot.lease_sends($1::uuid[], $2, $3, $4, $5, $6)',
+      [request.ids, request.owner, request.leaseMs, request.now, request.horizonMs, sendRateShare],
+    ).andThen(readRows(claimedSendRow, 'leased send'));
+  }
+
+  record(records: readonly SendRecord[]): ResultAsync<readonly boolean[], StorageError> {
+    if (records.length === 0) return okAsync([]);
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.record_send_outcomes($1::jsonb)', [
+      JSON.stringify(records.map((record, position) => ({ ...sendRecordRow(record), position }))),
+    ]).andThen(readRows(recordedRow, 'recorded send'));
   }
 
   depth(now: Date): ResultAsync<QueueDepth, StorageError> {
@@ -119,3 +228,35 @@ export class PostgresFinishedWorkRetention implements FinishedWorkRetention {
     ]).andThen(readRow(prunedRowsRow, 'pruned rows'));
   }
 }
+
+/** A send's outcome as `prestabot.record_send_outcomes` reads it. */
+const sendRecordRow = (record: SendRecord) => {
+  const base = {
+    id: record.id,
+    lease_owner: record.lease.owner,
+    leased_until: record.lease.until,
+    kind: record.kind,
+  };
+  switch (record.kind) {
+    case 'sent':
+      return { ...base, at: record.at, wamid: record.wamid ?? null };
+    case 'retry':
+    case 'hold':
+      return { ...base, retry_at: record.retryAt, failure: record.failure };
+    case 'failed':
+      return { ...base, at: record.at, failure: record.failure };
+    case 'requeue':
+      return base;
+    case 'fallback':
+      return { ...base, at: record.at };
+    case 'token_invalid':
+      return {
+        ...base,
+        at: record.at,
+        retry_at: record.retryAt,
+        failure: record.failure,
+        error_code: record.errorCode,
+        token_ciphertext: record.token.kind === 'sealed' ? record.token.sealed.ciphertext : null,
+      };
+  }
+};

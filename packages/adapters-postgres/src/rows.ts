@@ -366,29 +366,34 @@ export const tenantNumberRow = z
       row.phone_number_id === null ? undefined : numberOf({ ...row, phone_number_id: row.phone_number_id }),
   }));
 
-export const storedTokenRow = z
-  .object({
-    token_state: z.enum(['missing', 'empty', 'sealed']),
-    token_key_id: z.string().nullable(),
-    token_ciphertext: z.string().nullable(),
-    token_length: z.number().int().positive().nullable(),
-  })
-  .transform((row, context): StoredToken => {
-    if (row.token_state !== 'sealed') return { kind: row.token_state };
-    if (row.token_key_id === null || row.token_ciphertext === null || row.token_length === null) {
-      context.issues.push({
-        code: 'custom',
-        message: 'a sealed token lacks its key id, ciphertext or length',
-        input: null,
-      });
-      return z.NEVER;
-    }
-    return {
-      kind: 'sealed',
-      sealed: { keyId: row.token_key_id, ciphertext: row.token_ciphertext },
-      length: row.token_length,
-    };
-  });
+const storedTokenColumns = {
+  token_state: z.enum(['missing', 'empty', 'sealed']),
+  token_key_id: z.string().nullable(),
+  token_ciphertext: z.string().nullable(),
+  token_length: z.number().int().positive().nullable(),
+};
+
+const storedTokenOf = (
+  row: z.output<z.ZodObject<typeof storedTokenColumns>>,
+  context: z.RefinementCtx,
+): StoredToken => {
+  if (row.token_state !== 'sealed') return { kind: row.token_state };
+  if (row.token_key_id === null || row.token_ciphertext === null || row.token_length === null) {
+    context.issues.push({
+      code: 'custom',
+      message: 'a sealed token lacks its key id, ciphertext or length',
+      input: null,
+    });
+    return z.NEVER;
+  }
+  return {
+    kind: 'sealed',
+    sealed: { keyId: row.token_key_id, ciphertext: row.token_ciphertext },
+    length: row.token_length,
+  };
+};
+
+export const storedTokenRow = z.object(storedTokenColumns).transform(storedTokenOf);
 
 /** A stored token as its columns: token_state, token_key_id, token_ciphertext, token_length. */
 export const tokenColumnsOf = (
@@ -526,16 +531,47 @@ const outboxEntryOf = (row: z.output<z.ZodObject<typeof outboxColumns>>): Outbox
 
 export const outboxRow = z.object(outboxColumns).transform(outboxEntryOf);
 
+/** A row of `prestabot.claimed_send`: a leased message, its slot, and its number's sealed token. */
 export const claimedSendRow = z
-  .object({ ...outboxColumns, ...lease, send_at: storedTime, slot_misses: z.number().int().nonnegative() })
+  .object({
+    ...outboxColumns,
+    ...lease,
+    ...storedTokenColumns,
+    send_at: storedTime,
+    slot_misses: z.number().int().nonnegative(),
+  })
   .transform(
-    (row): ClaimedSend => ({
+    (row, context): ClaimedSend => ({
       ...outboxEntryOf(row),
       lease: { owner: row.lease_owner, until: row.leased_until },
       sendAt: row.send_at,
       slotMisses: row.slot_misses,
+      token: storedTokenOf(row, context),
     }),
   );
+
+/** A row of `prestabot.store_inbox`: what became of one entry. */
+export const storedInboxRow = z.object({
+  id: z.string(),
+  tenant_id: branded<TenantId>().nullable(),
+  outcome: z.enum(['stored', 'duplicate', 'unrouted']),
+  leased_until: storedTime.nullable(),
+});
+
+/** A row of `prestabot.apply_statuses`: what became of one status entry. */
+export const appliedStatusRow = z.object({
+  entry_id: z.string(),
+  result: z.enum(['completed', 'follow_up', 'unknown', 'lease_lost']),
+  status: deliveryStatus.nullable(),
+  outbox_id: z.string().nullable(),
+  origin: origin.nullable(),
+  contact_id: branded<ContactId>().nullable(),
+});
+
+/** A row of `prestabot.record_send_outcomes`. */
+export const recordedRow = z
+  .object({ id: z.string(), recorded: z.boolean() })
+  .transform((row) => row.recorded);
 
 export const outboundStatusRow = z
   .object({
@@ -543,12 +579,18 @@ export const outboundStatusRow = z
     outbox_id: z.string(),
     origin,
     contact_id: branded<ContactId>().nullable(),
+    error_code: z.number().int().nullable(),
+    error_title: z.string().nullable(),
   })
   .transform((row) => ({
-    status: row.status,
+    current: row.status,
     outboxId: row.outbox_id,
     origin: row.origin,
     ...present('contactId', row.contact_id),
+    ...present(
+      'error',
+      row.error_code === null ? null : { code: row.error_code, ...present('title', row.error_title) },
+    ),
   }));
 
 /** A loan's columns: its subject as kind and amount (money) or description (an object), dates as text. */

@@ -5,6 +5,7 @@ import {
   fixtureUuid,
   seedContact,
   seedTenant,
+  storeInInbox,
   textInboxEntry,
   textOutboxEntry,
 } from '@prestabot/application/testing';
@@ -94,9 +95,7 @@ describeOnEachDriver('schema and isolation', (context) => {
       const { storage, driver } = context();
       const { tenant, number } = await seedTenant(storage);
       await seedContact(storage, tenant.id);
-      await expectOk(
-        storage.unitOfWork.run(tenant.id, (r) => r.inbox.record([textInboxEntry(number.phoneNumberId)])),
-      );
+      await storeInInbox(storage.inboxQueue, [textInboxEntry(number.phoneNumberId)]);
       await expectOk(
         storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([textOutboxEntry(number.phoneNumberId)])),
       );
@@ -180,22 +179,39 @@ describeOnEachDriver('schema and isolation', (context) => {
           ORDER BY p.proname`),
       );
       expect(rows.map((row) => row.name)).toEqual([
+        'apply_statuses',
         'claim_inbox',
         'claim_outbox',
         'claim_reminders',
         'find_number_route',
         'inbox_depth',
+        'lease_sends',
         'list_flow_keys',
         'list_meta_apps',
         'list_tenants_with_numbers',
         'outbox_depth',
         'prune_finished',
+        'record_send_outcomes',
         'register_meta_app',
+        'store_inbox',
       ]);
       for (const row of rows) {
         expect(row, String(row.name)).toMatchObject({ app: true, public: false });
         expect(String(row.config)).toContain('search_path=pg_catalog, pg_temp');
       }
+      // What the definer functions use inside: the application role may not call it on its own.
+      const internal = await expectOk(
+        context().driver.query(`
+          SELECT p.proname AS name, has_function_privilege('prestabot_app', p.oid, 'EXECUTE') AS app
+          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+          WHERE n.nspname = 'prestabot' AND p.proname IN ('claim_outbox_rows', 'claimed_sends', 'held_statuses')
+          ORDER BY p.proname`),
+      );
+      expect(internal).toEqual([
+        { name: 'claim_outbox_rows', app: false },
+        { name: 'claimed_sends', app: false },
+        { name: 'held_statuses', app: false },
+      ]);
     });
   });
 
@@ -228,7 +244,7 @@ describeOnEachDriver('schema and isolation', (context) => {
       const tenants = await Promise.all([seedTenant(storage), seedTenant(storage)]);
       const entries = tenants.map(({ number }) => textInboxEntry(number.phoneNumberId, { sentAt: t0 }));
       for (const [index, { tenant }] of tenants.entries()) {
-        await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record([entries[index]!])));
+        await storeInInbox(storage.inboxQueue, [entries[index]!]);
         await expectOk(
           storage.unitOfWork.run(tenant.id, (r) =>
             r.outbox.enqueue([textOutboxEntry(tenants[index]!.number.phoneNumberId, { at: t0 })]),

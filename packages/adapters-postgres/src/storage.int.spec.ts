@@ -14,6 +14,7 @@ import {
   maxInAnySecond,
   seedContact,
   seedTenant,
+  storeInInbox,
   textInboxEntry,
   textOutboxEntry,
 } from '@prestabot/application/testing';
@@ -160,12 +161,12 @@ const seedLoan = async (
 describeOnEachDriver('storage behaviour', (context) => {
   it('gives back every inbound item exactly as stored, dates included', async () => {
     const { storage } = context();
-    const { tenant, number } = await seedTenant(storage);
+    const { number } = await seedTenant(storage);
     const entries = [
       ...everyInboundContent.map((content, index) => messageEntry(number.phoneNumberId, content, index)),
       statusEntry(number.phoneNumberId),
     ];
-    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record(entries)));
+    await storeInInbox(storage.inboxQueue, entries);
     const claimed = await expectOk(
       storage.inboxQueue.claim({
         owner: 'w',
@@ -240,7 +241,7 @@ describeOnEachDriver('storage behaviour', (context) => {
     const { storage } = context();
     const { tenant, number } = await seedTenant(storage);
     const newer = textInboxEntry(number.phoneNumberId, { sentAt: at(10), waId: '56955550000' });
-    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record([newer])));
+    await storeInInbox(storage.inboxQueue, [newer]);
     const [leased] = await expectOk(
       storage.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 30_000, now: at(20), ids: [newer.id] }),
     );
@@ -251,14 +252,16 @@ describeOnEachDriver('storage behaviour', (context) => {
       receivedAt: at(21),
       waId: '56955550000',
     });
-    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record([older])));
+    await storeInInbox(storage.inboxQueue, [older]);
     expect(
       await expectOk(
         storage.inboxQueue.claim({ owner: 'w2', limit: 10, leaseMs: 30_000, now: at(22), ids: [older.id] }),
       ),
     ).toEqual([]);
     await expectOk(
-      storage.unitOfWork.run(tenant.id, (r) => r.inbox.complete(newer.id, leased!.lease, at(23))),
+      storage.unitOfWork.run(tenant.id, (r) =>
+        r.inbox.complete([{ id: newer.id, lease: leased!.lease }], at(23)),
+      ),
     );
     expect(
       (
@@ -373,7 +376,7 @@ describe.skipIf(serverUrl === undefined)(
           const inbox = Array.from({ length: 40 }, (_, index) =>
             textInboxEntry(number.phoneNumberId, { sentAt: at(index), waId: `569${index % 10}0000000` }),
           );
-          await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.inbox.record(inbox)));
+          await storeInInbox(storage.inboxQueue, inbox);
           const outbox = Array.from({ length: 60 }, () => textOutboxEntry(number.phoneNumberId, { at: t0 }));
           await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue(outbox)));
         }

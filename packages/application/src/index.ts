@@ -42,7 +42,7 @@ export * from './ports/tenant-directory.port.ts';
 export * from './ports/tenant-store.port.ts';
 export * from './ports/unit-of-work.port.ts';
 export * from './ports/webhook.port.ts';
-export * from './process-inbox/process-inbox-entry.ts';
+export * from './process-inbox/process-inbox.ts';
 export * from './resolve-tenant/caching-tenant-directory.ts';
 export * from './resolve-tenant/resolve-tenant.ts';
 export * from './send-reply/send-reply.ts';

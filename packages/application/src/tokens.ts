@@ -14,7 +14,7 @@ import type { SecretCipher } from './ports/secret-cipher.port.ts';
 import type { AppRegistry, TenantDirectory } from './ports/tenant-directory.port.ts';
 import type { TenantUnitOfWork } from './ports/unit-of-work.port.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from './ports/webhook.port.ts';
-import type { StatusListener } from './process-inbox/process-inbox-entry.ts';
+import type { StatusListener } from './process-inbox/process-inbox.ts';
 
 /**
  * A port's service identifier: a plain symbol that remembers which interface it stands for. Composition

@@ -4,6 +4,7 @@ import {
   type Logger,
   type MessagingGateway,
   type Metrics,
+  NumberAccessTokens,
   type SecretCipher,
   type SendPolicy,
   SendQueuedMessage,
@@ -11,6 +12,7 @@ import {
 } from '@prestabot/application';
 import type { InMemoryDatabase } from '@prestabot/application/testing';
 import {
+  groupCommittedRecorder,
   OutboxDispatcher,
   type OutboxDispatcherOptions,
   routingCacheTtlMs,
@@ -40,14 +42,11 @@ export const inMemoryOutboundWorker = (parts: {
     logger,
   });
   const sendReply = new SendReply({
-    unitOfWork: database.unitOfWork,
-    cipher,
+    tokens: new NumberAccessTokens({ unitOfWork: database.unitOfWork, cipher, logger, metrics }),
     gateway: guard.guard(parts.gateway),
-    logger,
-    metrics,
   });
   const sender = new SendQueuedMessage({
-    unitOfWork: database.unitOfWork,
+    records: groupCommittedRecorder({ outboxQueue: database.outboxQueue, logger }),
     sendReply,
     clock,
     logger,

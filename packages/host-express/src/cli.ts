@@ -52,7 +52,7 @@ type NodeBot = OpenBot & { readonly metrics: PrometheusMetrics };
 
 const open = async (
   config: Config,
-  options: { readonly migrate: boolean; readonly quiet: boolean },
+  options: { readonly migrate: boolean; readonly quiet: boolean; readonly ingestOnly?: boolean },
 ): Promise<NodeBot> => {
   const logger = options.quiet ? adminLogger(config) : createLogger(config.logLevel);
   const metrics = new PrometheusMetrics();
@@ -62,6 +62,7 @@ const open = async (
     metrics,
     migrate: options.migrate,
     hmac: nodeHmacSha256,
+    ingestOnly: options.ingestOnly === true,
     // On Node the work simply runs on after the response; a failure is logged, never lost (it is retried).
     runAfterResponse: (work) => {
       work.catch((error: unknown) => logger.error({ error: String(error) }, 'background work failed'));
@@ -198,8 +199,12 @@ program
   .command('serve')
   .description('HTTP server and, unless --no-worker, the worker in the same process')
   .option('--no-worker', 'serve HTTP only; run `prestabot worker` elsewhere')
+  .option(
+    '--ingest-only',
+    'only verify and store webhooks; `prestabot worker` processes them (by default this process answers what it stores)',
+  )
   .option('--port <port>', 'port to listen on (default: PORT or 3000)')
-  .action(async (flags: { worker: boolean; port?: string }) => {
+  .action(async (flags: { worker: boolean; ingestOnly?: boolean; port?: string }) => {
     const config = configOrExit();
     const port = flags.port === undefined ? config.port : Number(flags.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535)
@@ -207,7 +212,7 @@ program
         `--port ${JSON.stringify(flags.port)} is not valid: expected a port number from 0 to 65535`,
         exitUsage,
       );
-    const bot = await open(config, { migrate: true, quiet: false });
+    const bot = await open(config, { migrate: true, quiet: false, ingestOnly: flags.ingestOnly === true });
     const server = await startServer(bot, { port, worker: flags.worker });
     stopOnSignals(server.stop, (signal) => {
       bot.logger.info({ signal }, 'stopped');

@@ -62,12 +62,12 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
   const inboxWorker = new InboxWorker(
     {
       inboxQueue: get(portTokens.inboxQueue),
-      processInboxEntry: get(runtimeTokens.processInboxEntry),
+      processInbox: get(runtimeTokens.processInbox),
       unitOfWork,
       clock,
       logger,
       metrics,
-      onRepliesQueued: () => outboxDispatcher.notify(),
+      onRepliesQueued: (ids) => outboxDispatcher.take(ids),
     },
     { ...defaultInboxWorkerOptions, owner: options.owner },
   );
@@ -89,8 +89,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
     ingestWebhook: get(runtimeTokens.ingestWebhook),
     logger,
     metrics,
-    afterIngest: (output) =>
-      options.runAfterResponse(inboxWorker.processNow(output.recorded.flatMap((tenant) => tenant.entryIds))),
+    afterIngest: (output) => options.runAfterResponse(inboxWorker.submit(output.held)),
   });
   const handler = createWebHandler({
     webhook,

@@ -8,6 +8,8 @@ export * from './http/web-handler.ts';
 export * from './json-logger.ts';
 export * from './open-bot.ts';
 export * from './wiring.ts';
+export * from './worker/batched-writes.ts';
+export * from './worker/group-commit.ts';
 export * from './worker/inbox-worker.ts';
 export * from './worker/outbox-dispatcher.ts';
 export * from './worker/polling-loop.ts';

@@ -14,14 +14,7 @@ import {
   type PostgresStorage,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import {
-  type Clock,
-  type Logger,
-  type Metrics,
-  NumberAccessTokens,
-  portTokens,
-  WebhookSecrets,
-} from '@prestabot/application';
+import { type Clock, type Logger, type Metrics, portTokens, WebhookSecrets } from '@prestabot/application';
 import { errAsync, ok, okAsync, type ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
@@ -31,6 +24,7 @@ import { defaultFlowKeyGraceMs, FlowKeyRing } from './flows/flow-key-ring.ts';
 import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
 import type { HealthReport } from './http/web-handler.ts';
 import {
+  intakeModule,
   loanBotModule,
   platformModule,
   resolve,
@@ -38,6 +32,7 @@ import {
   runtimeTokens,
   useCasesModule,
 } from './wiring.ts';
+import { defaultInboxWorkerOptions } from './worker/inbox-worker.ts';
 
 /** Why the process cannot start: a line for the operator, and whether it is their input (exit 2). */
 export type StartupError = { readonly type: 'configuration' | 'storage'; readonly message: string };
@@ -66,6 +61,11 @@ export type OpenOptions = {
   readonly clock?: Clock;
   /** The host's HMAC-SHA256 for webhook signatures, when it has a faster one than WebCrypto's. */
   readonly hmac?: HmacSha256;
+  /**
+   * Store webhooks for the workers' claims instead of processing them here (`serve --ingest-only`): the
+   * HTTP process then does nothing but verify and store.
+   */
+  readonly ingestOnly?: boolean;
 };
 
 /** `FLOWS_PRIVATE_KEY`, checked at start-up so a bad key stops the process with the fix, not a 421 later. */
@@ -145,6 +145,11 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       metaAdaptersModule(graph, options.hmac === undefined ? {} : { hmac: options.hmac }),
       useCasesModule,
       loanBotModule,
+      intakeModule(
+        options.ingestOnly === true
+          ? undefined
+          : { owner: options.owner, leaseMs: defaultInboxWorkerOptions.leaseMs },
+      ),
     );
     // Not the cached directory: health must see the database as it is now.
     const directory = resolve(container, portTokens.tenantDirectory);
@@ -196,15 +201,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       unitOfWork: resolve(container, portTokens.unitOfWork),
       cipher,
       encryption: new GraphBusinessEncryption(graph),
-      accessTokens: new NumberAccessTokens({
-        unitOfWork: resolve(container, portTokens.unitOfWork),
-        cipher,
-        logger: options.logger,
-        metrics: options.metrics,
-        ...(config.fallbackAccessToken === undefined
-          ? {}
-          : { fallbackAccessToken: config.fallbackAccessToken }),
-      }),
+      accessTokens: resolve(container, runtimeTokens.accessTokens),
       clock,
       ids: resolve(container, portTokens.ids),
       deploymentKey: flowsKey,

@@ -6,6 +6,7 @@ import {
   type FlowTokens,
   HandleInbound,
   type IdGenerator,
+  type InboxIntake,
   IngestWebhook,
   LoanActions,
   type Logger,
@@ -16,18 +17,21 @@ import {
   type MessagingGateway,
   type Metrics,
   Notifier,
-  ProcessInboxEntry,
+  NumberAccessTokens,
+  ProcessInbox,
   ProfileFlowScreens,
   portTokens,
   profileFlow,
   SendDueReminder,
   SendQueuedMessage,
+  type SendRecorder,
   SendReply,
   type TenantDirectory,
   type Token,
 } from '@prestabot/application';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import type { Config } from './config.ts';
+import { groupCommittedIntake, groupCommittedRecorder } from './worker/batched-writes.ts';
 import { SendRateGuard } from './worker/outbox-dispatcher.ts';
 
 const token = <T>(name: string): Token<T> => Symbol.for(`prestabot.runtime.${name}`) as Token<T>;
@@ -38,8 +42,14 @@ export const runtimeTokens = {
   /** The directory with a short cache in front: the webhook path. The CLI uses the plain one. */
   routingDirectory: token<TenantDirectory>('RoutingDirectory'),
   ingestWebhook: token<IngestWebhook>('IngestWebhook'),
-  processInboxEntry: token<ProcessInboxEntry>('ProcessInboxEntry'),
+  /** Where webhook items are stored: behind a group commit, held by this process when it processes them. */
+  inboxIntake: token<InboxIntake>('InboxIntake'),
+  processInbox: token<ProcessInbox>('ProcessInbox'),
+  /** Every number's access token, opened once per ciphertext: the send path and the Flows key upload. */
+  accessTokens: token<NumberAccessTokens>('NumberAccessTokens'),
   sendReply: token<SendReply>('SendReply'),
+  /** Where what became of sends is recorded: behind a group commit. */
+  sendRecorder: token<SendRecorder>('SendRecorder'),
   sendQueuedMessage: token<SendQueuedMessage>('SendQueuedMessage'),
   manageTenants: token<ManageTenants>('ManageTenants'),
   manageTemplates: token<ManageTemplates>('ManageTemplates'),
@@ -85,7 +95,7 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       const config = resolve(context, runtimeTokens.config);
       return new IngestWebhook({
         directory: resolve(context, runtimeTokens.routingDirectory),
-        unitOfWork: resolve(context, portTokens.unitOfWork),
+        intake: resolve(context, runtimeTokens.inboxIntake),
         verifier: resolve(context, portTokens.webhookVerifier),
         parser: resolve(context, portTokens.webhookParser),
         cipher: resolve(context, portTokens.secretCipher),
@@ -99,10 +109,11 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       });
     })
     .inSingletonScope();
-  bind(runtimeTokens.processInboxEntry)
+  bind(runtimeTokens.processInbox)
     .toDynamicValue(
       (context) =>
-        new ProcessInboxEntry({
+        new ProcessInbox({
+          inboxQueue: resolve(context, portTokens.inboxQueue),
           unitOfWork: resolve(context, portTokens.unitOfWork),
           handleInbound: resolve(context, portTokens.handleInbound),
           ids: resolve(context, portTokens.ids),
@@ -113,13 +124,12 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
         }),
     )
     .inSingletonScope();
-  bind(runtimeTokens.sendReply)
+  bind(runtimeTokens.accessTokens)
     .toDynamicValue((context) => {
       const config = resolve(context, runtimeTokens.config);
-      return new SendReply({
+      return new NumberAccessTokens({
         unitOfWork: resolve(context, portTokens.unitOfWork),
         cipher: resolve(context, portTokens.secretCipher),
-        gateway: resolve(context, runtimeTokens.guardedGateway),
         logger: resolve(context, portTokens.logger),
         metrics: resolve(context, portTokens.metrics),
         ...(config.fallbackAccessToken === undefined
@@ -128,11 +138,28 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       });
     })
     .inSingletonScope();
+  bind(runtimeTokens.sendReply)
+    .toDynamicValue(
+      (context) =>
+        new SendReply({
+          tokens: resolve(context, runtimeTokens.accessTokens),
+          gateway: resolve(context, runtimeTokens.guardedGateway),
+        }),
+    )
+    .inSingletonScope();
+  bind(runtimeTokens.sendRecorder)
+    .toDynamicValue((context) =>
+      groupCommittedRecorder({
+        outboxQueue: resolve(context, portTokens.outboxQueue),
+        logger: resolve(context, portTokens.logger),
+      }),
+    )
+    .inSingletonScope();
   bind(runtimeTokens.sendQueuedMessage)
     .toDynamicValue(
       (context) =>
         new SendQueuedMessage({
-          unitOfWork: resolve(context, portTokens.unitOfWork),
+          records: resolve(context, runtimeTokens.sendRecorder),
           sendReply: resolve(context, runtimeTokens.sendReply),
           clock: resolve(context, portTokens.clock),
           logger: resolve(context, portTokens.logger),
@@ -245,6 +272,22 @@ export type PlatformServices = {
 
 export const systemClock: Clock = { now: () => new Date() };
 export const randomIds: IdGenerator = { uuid: () => crypto.randomUUID() };
+
+/**
+ * Where this process stores webhook items: with `owner`, each new entry is held by it and processed right
+ * after the response; without, every entry waits for a worker's claim (`serve --ingest-only`).
+ */
+export const intakeModule = (lease: { readonly owner: string; readonly leaseMs: number } | undefined) =>
+  new ContainerModule(({ bind }) => {
+    bind(runtimeTokens.inboxIntake)
+      .toDynamicValue((context) =>
+        groupCommittedIntake(
+          { inboxQueue: resolve(context, portTokens.inboxQueue), clock: resolve(context, portTokens.clock) },
+          lease,
+        ),
+      )
+      .inSingletonScope();
+  });
 
 export const platformModule = (services: PlatformServices) =>
   new ContainerModule(({ bind }) => {

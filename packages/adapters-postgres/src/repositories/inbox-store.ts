@@ -1,6 +1,5 @@
-import type { InboxStore, Lease, NewInboxEntry, StorageError } from '@prestabot/application';
+import type { HeldEntry, InboxStore, Lease, StorageError } from '@prestabot/application';
 import { okAsync, type ResultAsync } from '@prestabot/domain';
-import { idRow, inInputOrder, readRows } from '../rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 
 export class PostgresInboxStore implements InboxStore {
@@ -10,45 +9,28 @@ export class PostgresInboxStore implements InboxStore {
     this.#session = session;
   }
 
-  /**
-   * One statement for the whole batch; an item already stored for its number is skipped. The composite
-   * foreign key refuses an entry for another tenant's number (`constraint`).
-   */
-  record(
-    entries: readonly NewInboxEntry[],
-  ): ResultAsync<{ readonly recorded: readonly string[]; readonly duplicates: number }, StorageError> {
-    if (entries.length === 0) return okAsync({ recorded: [], duplicates: 0 });
-    const rows = entries.map((entry) => ({
-      id: entry.id,
-      phone_number_id: entry.phoneNumberId,
-      delivery_key: entry.deliveryKey,
-      ordering_key: entry.orderingKey ?? null,
-      kind: entry.item.kind,
-      item: entry.item,
-      item_time: entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at,
-      received_at: entry.receivedAt,
-    }));
+  /** One statement for them all; nothing is done unless every lease still holds. */
+  complete(entries: readonly HeldEntry[], at: Date): ResultAsync<boolean, StorageError> {
+    if (entries.length === 0) return okAsync(true);
     return this.#session
       .query(
-        `INSERT INTO prestabot.inbox
-           (id, phone_number_id, delivery_key, ordering_key, kind, item, item_time, received_at, available_at)
-         SELECT e.id, e.phone_number_id, e.delivery_key, e.ordering_key, e.kind, e.item, e.item_time,
-                e.received_at, e.received_at
-         FROM jsonb_to_recordset($1::jsonb) AS e (id uuid, phone_number_id text, delivery_key text,
-           ordering_key text, kind text, item jsonb, item_time timestamptz, received_at timestamptz)
-         ON CONFLICT (phone_number_id, delivery_key) DO NOTHING
-         RETURNING id`,
-        [JSON.stringify(rows)],
+        `WITH done AS (
+           UPDATE prestabot.inbox e
+           SET processed_at = $2, lease_owner = NULL, leased_until = NULL
+           FROM jsonb_to_recordset($1::jsonb) AS h (id uuid, lease_owner text, leased_until timestamptz)
+           WHERE e.id = h.id AND e.processed_at IS NULL
+             AND e.lease_owner = h.lease_owner AND e.leased_until = h.leased_until
+           RETURNING e.id
+         )
+         SELECT count(*)::integer AS done FROM done`,
+        [
+          JSON.stringify(
+            entries.map(({ id, lease }) => ({ id, lease_owner: lease.owner, leased_until: lease.until })),
+          ),
+          at,
+        ],
       )
-      .andThen(readRows(idRow, 'inbox id'))
-      .map((stored) => {
-        const recorded = inInputOrder(entries, stored);
-        return { recorded, duplicates: entries.length - recorded.length };
-      });
-  }
-
-  complete(id: string, lease: Lease, at: Date): ResultAsync<boolean, StorageError> {
-    return this.#settle(id, lease, 'processed_at = $4', [at]);
+      .map((rows) => rows[0]?.done === entries.length);
   }
 
   release(id: string, lease: Lease, retryAt: Date, error: string): ResultAsync<boolean, StorageError> {

@@ -2,18 +2,10 @@ import type {
   InboundRecord,
   MessageLog,
   OutboundRecord,
-  StatusChange,
   StatusOutcome,
   StorageError,
 } from '@prestabot/application';
-import {
-  advanceStatus,
-  type ContactId,
-  isStatusAdvance,
-  okAsync,
-  type PhoneNumberId,
-  type ResultAsync,
-} from '@prestabot/domain';
+import type { ContactId, GraphErrorDetail, PhoneNumberId, ResultAsync, Wamid } from '@prestabot/domain';
 import { lastInboundRow, outboundStatusRow, readOptionalRow } from '../rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 
@@ -68,34 +60,15 @@ export class PostgresMessageLog implements MessageLog {
       .map(() => undefined);
   }
 
-  /** The row is locked while the domain's status order decides; it only ever moves forward. */
-  applyStatus(change: StatusChange): ResultAsync<StatusOutcome | undefined, StorageError> {
+  outbound(
+    wamid: Wamid,
+  ): ResultAsync<(StatusOutcome & { readonly error?: GraphErrorDetail }) | undefined, StorageError> {
     return this.#session
       .query(
-        `SELECT status, outbox_id, origin, contact_id FROM prestabot.messages
-         WHERE direction = 'outbound' AND wamid = $1
-         FOR UPDATE`,
-        [change.wamid],
+        `SELECT status, outbox_id, origin, contact_id, error_code, error_title FROM prestabot.messages
+         WHERE direction = 'outbound' AND wamid = $1`,
+        [wamid],
       )
-      .andThen(readOptionalRow(outboundStatusRow, 'outbound message'))
-      .andThen((stored) => {
-        if (stored === undefined) return okAsync(undefined);
-        const { status: previous, ...message } = stored;
-        const outcome: StatusOutcome = {
-          previous,
-          current: advanceStatus(previous, change.status),
-          ...message,
-        };
-        if (!isStatusAdvance(previous, change.status)) return okAsync(outcome);
-        const firstError = outcome.current === 'failed' ? change.errors[0] : undefined;
-        return this.#session
-          .query(
-            `UPDATE prestabot.messages
-             SET status = $2, status_at = $3, error_code = coalesce($4, error_code), error_title = coalesce($5, error_title)
-             WHERE direction = 'outbound' AND wamid = $1`,
-            [change.wamid, outcome.current, change.at, firstError?.code ?? null, firstError?.title ?? null],
-          )
-          .map(() => outcome);
-      });
+      .andThen(readOptionalRow(outboundStatusRow, 'outbound message'));
   }
 }

@@ -74,18 +74,4 @@ export class PostgresNumberStore implements NumberStore {
       )
       .map((rows) => rows.length > 0);
   }
-
-  markTokenInvalid(
-    phoneNumberId: PhoneNumberId,
-    errorCode: number,
-    at: Date,
-  ): ResultAsync<void, StorageError> {
-    return this.#session
-      .query(
-        `UPDATE prestabot.whatsapp_numbers SET token_invalid_at = $2, token_error_code = $3
-         WHERE phone_number_id = $1`,
-        [phoneNumberId, at, errorCode],
-      )
-      .map(() => undefined);
-  }
 }

@@ -1,19 +1,5 @@
-import type {
-  Lease,
-  NewOutboxEntry,
-  OutboxEntry,
-  OutboxFailure,
-  OutboxStore,
-  StorageError,
-} from '@prestabot/application';
-import {
-  okAsync,
-  type PhoneNumberId,
-  type Recipient,
-  type ResultAsync,
-  recipientKeyOf,
-  type Wamid,
-} from '@prestabot/domain';
+import type { NewOutboxEntry, OutboxEntry, OutboxStore, StorageError } from '@prestabot/application';
+import { okAsync, type ResultAsync, recipientKeyOf } from '@prestabot/domain';
 import { idRow, inInputOrder, outboxRow, readOptionalRow, readRows } from '../rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 
@@ -71,94 +57,5 @@ export class PostgresOutboxStore implements OutboxStore {
     return this.#session
       .query('SELECT * FROM prestabot.outbox WHERE id = $1', [id])
       .andThen(readOptionalRow(outboxRow, 'outbox'));
-  }
-
-  markSent(id: string, lease: Lease, wamid: Wamid | undefined, at: Date): ResultAsync<boolean, StorageError> {
-    return this.#settle(id, lease, "status = 'sent', wamid = coalesce($4, wamid), sent_at = $5", [
-      wamid ?? null,
-      at,
-    ]);
-  }
-
-  markFailed(id: string, lease: Lease, failure: OutboxFailure, at: Date): ResultAsync<boolean, StorageError> {
-    return this.#settle(id, lease, "status = 'failed', last_failure = $4::jsonb, failed_at = $5", [
-      JSON.stringify(failure),
-      at,
-    ]);
-  }
-
-  retryLater(
-    id: string,
-    lease: Lease,
-    retryAt: Date,
-    failure: OutboxFailure,
-  ): ResultAsync<boolean, StorageError> {
-    return this.#settle(id, lease, 'available_at = $4, last_failure = $5::jsonb', [
-      retryAt,
-      JSON.stringify(failure),
-    ]);
-  }
-
-  requeue(id: string, lease: Lease): ResultAsync<boolean, StorageError> {
-    return this.#whileLeased(id, lease, 'slot_misses = slot_misses + 1', []);
-  }
-
-  /**
-   * The template takes the message's place and the message is due again at `at`: the attempt that met the
-   * closed window is not counted, since the template is a message of its own that has not been tried.
-   */
-  switchToFallback(id: string, lease: Lease, at: Date): ResultAsync<boolean, StorageError> {
-    return this.#whileLeased(
-      id,
-      lease,
-      'message = fallback, fallback = NULL, available_at = $4',
-      [at],
-      'fallback IS NOT NULL',
-    );
-  }
-
-  /** A number that is not the tenant's is not found under row-level security: nothing is held. */
-  holdRecipient(
-    phoneNumberId: PhoneNumberId,
-    recipient: Recipient,
-    until: Date,
-  ): ResultAsync<void, StorageError> {
-    return this.#session
-      .query(
-        `INSERT INTO prestabot.outbox_recipient_holds (phone_number_id, recipient_key, until)
-         SELECT n.phone_number_id, $2, $3 FROM prestabot.whatsapp_numbers n WHERE n.phone_number_id = $1
-         ON CONFLICT (phone_number_id, recipient_key) DO UPDATE SET until = excluded.until`,
-        [phoneNumberId, recipientKeyOf(recipient), until],
-      )
-      .map(() => undefined);
-  }
-
-  /** Records an attempt's outcome only while `lease` still holds the message; false when it was lost. */
-  #settle(
-    id: string,
-    lease: Lease,
-    assignments: string,
-    values: readonly unknown[],
-  ): ResultAsync<boolean, StorageError> {
-    return this.#whileLeased(id, lease, `${assignments}, attempts = attempts + 1`, values);
-  }
-
-  /** Changes a pending message (or nothing but its lease), and frees it, only while `lease` still holds it (and `condition`). */
-  #whileLeased(
-    id: string,
-    lease: Lease,
-    assignments: string,
-    values: readonly unknown[],
-    condition = 'true',
-  ): ResultAsync<boolean, StorageError> {
-    return this.#session
-      .query(
-        `UPDATE prestabot.outbox
-         SET ${[assignments, 'lease_owner = NULL', 'leased_until = NULL'].filter((part) => part !== '').join(', ')}
-         WHERE id = $1 AND status = 'pending' AND lease_owner = $2 AND leased_until = $3 AND ${condition}
-         RETURNING id`,
-        [id, lease.owner, lease.until, ...values],
-      )
-      .map((rows) => rows.length > 0);
   }
 }

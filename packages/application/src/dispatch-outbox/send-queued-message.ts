@@ -1,10 +1,9 @@
-import { ok, okAsync, type ResultAsync, safeTry } from '@prestabot/domain';
+import { ResultAsync } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
-import type { ClaimedSend, OutboxFailure } from '../ports/outbox.port.ts';
-import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+import type { ClaimedSend, OutboxFailure, SendRecord } from '../ports/outbox.port.ts';
 import type { SendReply, SendReplyError } from '../send-reply/send-reply.ts';
 import { pairRateHoldMs, retryDelayMs } from './backoff.ts';
 import { sendDeadline } from './send-pacing.ts';
@@ -41,8 +40,17 @@ export const defaultSendPolicy: SendPolicy = {
   tokenInvalidPauseMs: 60 * 1000,
 };
 
+/**
+ * Where what became of a send is recorded, while its lease holds: `OutboxQueue.record`, which the runtime
+ * puts behind a group commit (many sends per statement) that retries a failed write. False when the lease
+ * was lost.
+ */
+export type SendRecorder = {
+  record(record: SendRecord): ResultAsync<boolean, StorageError>;
+};
+
 export type SendQueuedMessageDependencies = {
-  readonly unitOfWork: TenantUnitOfWork;
+  readonly records: SendRecorder;
   readonly sendReply: SendReply;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -66,44 +74,33 @@ export class SendQueuedMessage {
     if (clock.now().getTime() - send.createdAt.getTime() > this.#policy.maxAgeMs) {
       return this.#fail(send, { reason: 'expired' });
     }
-    return sendReply
-      .execute({
-        tenantId: send.tenantId,
-        phoneNumberId: send.phoneNumberId,
-        message: send.message,
-        callbackData: send.id,
-        notBefore: send.sendAt,
-        deadline: sendDeadline(send),
-        ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
-        ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
-      })
-      .andThen((accepted) => this.#recordSent(send, accepted.wamid))
-      .orElse((error) => this.#handleFailure(send, error));
+    const answered = sendReply.execute({
+      tenantId: send.tenantId,
+      phoneNumberId: send.phoneNumberId,
+      message: send.message,
+      callbackData: send.id,
+      notBefore: send.sendAt,
+      deadline: sendDeadline(send),
+      token: send.token,
+      ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
+      ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
+    });
+    // Once Graph accepted the message, only its acceptance is ever recorded: a failure to record it is not
+    // a failure of the send, which must never be queued again.
+    return new ResultAsync(
+      Promise.resolve(answered).then((result) =>
+        result.isOk() ? this.#recordSent(send, result.value.wamid) : this.#handleFailure(send, result.error),
+      ),
+    );
   }
 
   #recordSent(send: ClaimedSend, wamid: ClaimedSend['wamid']): ResultAsync<SendOutcome, StorageError> {
-    const { unitOfWork, clock, metrics, logger } = this.#deps;
+    const { clock, metrics, logger } = this.#deps;
     const at = clock.now();
-    return unitOfWork
-      .run(send.tenantId, (repositories) =>
-        safeTry(async function* () {
-          const owned = yield* repositories.outbox.markSent(send.id, send.lease, wamid, at);
-          if (!owned) return ok('lease_lost' as const);
-          if (wamid !== undefined) {
-            yield* repositories.messages.recordOutbound({
-              wamid,
-              phoneNumberId: send.phoneNumberId,
-              outboxId: send.id,
-              origin: send.origin,
-              type: send.message.type,
-              acceptedAt: at,
-              ...(send.contactId === undefined ? {} : { contactId: send.contactId }),
-            });
-          }
-          return ok('sent' as const);
-        }),
-      )
-      .map((outcome) => {
+    return this.#deps.records
+      .record({ kind: 'sent', id: send.id, lease: send.lease, at, ...(wamid === undefined ? {} : { wamid }) })
+      .map((owned) => {
+        const outcome: SendOutcome = owned ? 'sent' : 'lease_lost';
         metrics.increment('outbound_messages_total', {
           status: outcome === 'sent' ? 'accepted' : outcome,
           type: send.message.type,
@@ -127,6 +124,7 @@ export class SendQueuedMessage {
       outboxId: send.id,
       error: error.type,
     };
+    const { id, lease } = send;
     switch (error.type) {
       case 'storage_error':
         return this.#retry(
@@ -164,50 +162,48 @@ export class SendQueuedMessage {
         );
       case 'send_pair_rate_limited': {
         const holdMs = Math.max(pairRateHoldMs(send.attempts), error.retryAfterMs ?? 0);
-        const until = new Date(now.getTime() + holdMs);
-        return this.#deps.unitOfWork
-          .run(send.tenantId, (repositories) =>
-            send.recipient === undefined
-              ? okAsync(undefined)
-              : repositories.outbox.holdRecipient(send.phoneNumberId, send.recipient, until),
-          )
-          .andThen(() => this.#retryAt(send, until, failureOf('pair_rate_limited', error), 'recipient_held'));
+        const failure = failureOf('pair_rate_limited', error);
+        return this.#record(
+          send,
+          { kind: 'hold', id, lease, retryAt: new Date(now.getTime() + holdMs), failure },
+          'recipient_held',
+          failure,
+        );
       }
-      case 'send_token_invalid':
+      case 'send_token_invalid': {
         logger.error(
           { ...fields, code: error.code },
           `Graph rejected the access token of number ${send.phoneNumberId} (code ${error.code}); its messages wait until the token is rotated`,
         );
-        return this.#deps.unitOfWork
-          .run(send.tenantId, (repositories) =>
-            repositories.numbers.markTokenInvalid(send.phoneNumberId, error.code, now),
-          )
-          .andThen(() =>
-            this.#retryAt(
-              send,
-              new Date(now.getTime() + policy.tokenInvalidPauseMs),
-              failureOf('token_invalid', error),
-              'token_invalid',
-            ),
-          );
+        const failure = failureOf('token_invalid', error);
+        return this.#record(
+          send,
+          {
+            kind: 'token_invalid',
+            id,
+            lease,
+            at: now,
+            retryAt: new Date(now.getTime() + policy.tokenInvalidPauseMs),
+            errorCode: error.code,
+            token: send.token,
+            failure,
+          },
+          'token_invalid',
+          failure,
+        );
+      }
       case 'send_window_closed':
         if (send.fallback !== undefined) {
-          const failure = failureOf('window_closed', error);
           return this.#record(
             send,
-            (repositories) => repositories.outbox.switchToFallback(send.id, send.lease, now),
+            { kind: 'fallback', id, lease, at: now },
             'switched_to_template',
-            failure,
+            failureOf('window_closed', error),
           );
         }
         return this.#fail(send, failureOf('window_closed', error));
       case 'send_slot_missed':
-        return this.#record(
-          send,
-          (repositories) => repositories.outbox.requeue(send.id, send.lease),
-          'slot_missed',
-          { reason: 'slot_missed' },
-        );
+        return this.#record(send, { kind: 'requeue', id, lease }, 'slot_missed', { reason: 'slot_missed' });
       case 'send_rejected':
         logger.warn(
           { ...fields, code: error.code, title: error.title, details: error.details },
@@ -225,19 +221,10 @@ export class SendQueuedMessage {
   ): ResultAsync<SendOutcome, StorageError> {
     if (send.attempts + 1 >= this.#policy.maxAttempts)
       return this.#fail(send, { ...failure, reason: `${failure.reason}_retries_exhausted` });
-    return this.#retryAt(send, new Date(now.getTime() + delayMs), failure, 'retry_scheduled');
-  }
-
-  #retryAt(
-    send: ClaimedSend,
-    at: Date,
-    failure: OutboxFailure,
-    outcome: SendOutcome,
-  ): ResultAsync<SendOutcome, StorageError> {
     return this.#record(
       send,
-      (repositories) => repositories.outbox.retryLater(send.id, send.lease, at, failure),
-      outcome,
+      { kind: 'retry', id: send.id, lease: send.lease, retryAt: new Date(now.getTime() + delayMs), failure },
+      'retry_scheduled',
       failure,
     );
   }
@@ -246,7 +233,7 @@ export class SendQueuedMessage {
     const at = this.#deps.clock.now();
     return this.#record(
       send,
-      (repositories) => repositories.outbox.markFailed(send.id, send.lease, failure, at),
+      { kind: 'failed', id: send.id, lease: send.lease, at, failure },
       'failed',
       failure,
     );
@@ -254,11 +241,11 @@ export class SendQueuedMessage {
 
   #record(
     send: ClaimedSend,
-    write: (repositories: TenantRepositories) => ResultAsync<boolean, StorageError>,
+    record: SendRecord,
     outcome: SendOutcome,
     failure: OutboxFailure,
   ): ResultAsync<SendOutcome, StorageError> {
-    return this.#deps.unitOfWork.run(send.tenantId, write).map((owned) => {
+    return this.#deps.records.record(record).map((owned) => {
       const final = owned ? outcome : 'lease_lost';
       this.#deps.metrics.increment('outbound_messages_total', {
         status: final,

@@ -7,18 +7,16 @@ import {
   type PhoneNumberId,
   ResultAsync,
   safeTry,
-  type TenantId,
   type WebhookItem,
 } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
-import type { NewInboxEntry } from '../ports/inbox.port.ts';
+import type { ClaimedInboxEntry, NewInboxEntry, StoredInboxEntry } from '../ports/inbox.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
 import type { SecretCipher } from '../ports/secret-cipher.port.ts';
 import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
-import type { TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import type {
   SignatureError,
   WebhookParseError,
@@ -46,19 +44,28 @@ export type IngestWebhookError =
   | WebhookParseError
   | StorageError;
 
-export type IngestedTenant = { readonly tenantId: TenantId; readonly entryIds: readonly string[] };
-
 export type IngestWebhookOutput = {
-  /** New inbox entries per tenant, for processing right after the response. */
-  readonly recorded: readonly IngestedTenant[];
+  /** New entries this process holds under lease: process them right after the response. */
+  readonly held: readonly ClaimedInboxEntry[];
+  /** New entries stored (held here or left for a worker's claim). */
+  readonly stored: number;
   readonly duplicates: number;
   readonly unknownNumbers: readonly PhoneNumberId[];
   readonly rejected: number;
 };
 
+/**
+ * Where a webhook's items are stored before its 200: `InboxQueue.store` for any tenants at once, which the
+ * runtime puts behind a group commit (webhooks that arrive together share one statement) and binds to this
+ * process's lease.
+ */
+export type InboxIntake = {
+  store(entries: readonly NewInboxEntry[]): ResultAsync<readonly StoredInboxEntry[], StorageError>;
+};
+
 export type IngestWebhookDependencies = {
   readonly directory: TenantDirectory;
-  readonly unitOfWork: TenantUnitOfWork;
+  readonly intake: InboxIntake;
   readonly verifier: WebhookSignatureVerifier;
   readonly parser: WebhookParser;
   readonly cipher: SecretCipher;
@@ -108,7 +115,7 @@ export class IngestWebhook {
         deps.metrics.increment('webhook_items_total', { outcome: 'rejected' }, batch.rejected.length);
 
       const routes = yield* self.#routesOf(batch.items);
-      const byTenant = new Map<TenantId, NewInboxEntry[]>();
+      const entries: NewInboxEntry[] = [];
       const unknownNumbers = new Set<PhoneNumberId>();
       const receivedAt = deps.clock.now();
       for (const item of batch.items) {
@@ -125,30 +132,30 @@ export class IngestWebhook {
           self.#logNumberError(route, item);
           continue;
         }
-        const entries = byTenant.get(route.tenant.id) ?? [];
         entries.push(entryOf(item, deps.ids.uuid(), receivedAt));
-        byTenant.set(route.tenant.id, entries);
       }
+      const results = entries.length === 0 ? [] : yield* deps.intake.store(entries);
+      const held: ClaimedInboxEntry[] = [];
+      let stored = 0;
+      let duplicates = 0;
+      results.forEach((result, index) => {
+        if (result.outcome === 'stored') {
+          stored += 1;
+          if ('lease' in result.entry) held.push(result.entry);
+        } else if (result.outcome === 'duplicate') duplicates += 1;
+        else unknownNumbers.add(entries[index]!.phoneNumberId);
+      });
       for (const phoneNumberId of unknownNumbers) {
         deps.logger.warn(
           { phoneNumberId, fix: addNumberHint(phoneNumberId) },
           `webhook for unknown phone_number_id ${phoneNumberId}: no tenant has this number, so its items were not stored. Add it with: ${addNumberHint(phoneNumberId)}`,
         );
       }
-
-      const recorded: IngestedTenant[] = [];
-      let duplicates = 0;
-      for (const [tenantId, entries] of byTenant) {
-        const result = yield* deps.unitOfWork.run(tenantId, (repositories) =>
-          repositories.inbox.record(entries),
-        );
-        recorded.push({ tenantId, entryIds: result.recorded });
-        duplicates += result.duplicates;
-        deps.metrics.increment('webhook_items_total', { outcome: 'recorded' }, result.recorded.length);
-        deps.metrics.increment('webhook_items_total', { outcome: 'duplicate' }, result.duplicates);
-      }
+      deps.metrics.increment('webhook_items_total', { outcome: 'recorded' }, stored);
+      deps.metrics.increment('webhook_items_total', { outcome: 'duplicate' }, duplicates);
       return ok({
-        recorded,
+        held,
+        stored,
         duplicates,
         unknownNumbers: [...unknownNumbers],
         rejected: batch.rejected.length,

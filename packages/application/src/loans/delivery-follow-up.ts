@@ -5,7 +5,7 @@ import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
 import type { StatusChange, StatusOutcome } from '../ports/message-log.port.ts';
 import type { TenantRepositories } from '../ports/unit-of-work.port.ts';
-import type { StatusListener } from '../process-inbox/process-inbox-entry.ts';
+import type { StatusListener } from '../process-inbox/process-inbox.ts';
 
 /**
  * What a delivery status means beyond the message itself: a reminder learns what became of its message,
@@ -14,6 +14,9 @@ import type { StatusListener } from '../process-inbox/process-inbox-entry.ts';
  */
 export class DeliveryFollowUp implements StatusListener {
   readonly #deps: { readonly ids: IdGenerator; readonly clock: Clock; readonly logger: Logger };
+
+  /** Reminders learn every status of their message; any message may fail with 131047. */
+  readonly interest = { origins: ['reminder'], statuses: ['failed'] } as const;
 
   constructor(dependencies: { readonly ids: IdGenerator; readonly clock: Clock; readonly logger: Logger }) {
     this.#deps = dependencies;
@@ -28,10 +31,10 @@ export class DeliveryFollowUp implements StatusListener {
       outcome.origin.kind === 'reminder'
         ? repositories.reminders.recordDelivery(outcome.origin.reminderId, outcome.current)
         : okAsync(undefined);
+    // Run again (a crash before its entry was completed), this enqueues nothing new: the template's
+    // idempotency key names the message it replaces.
     const windowClosed =
-      outcome.current === 'failed' &&
-      outcome.previous !== 'failed' &&
-      change.errors.some((error) => error.code === windowClosedCode);
+      outcome.current === 'failed' && change.errors.some((error) => error.code === windowClosedCode);
     if (!windowClosed) return linked;
     return linked.andThen(() =>
       repositories.outbox.get(outcome.outboxId).andThen((sent) => {

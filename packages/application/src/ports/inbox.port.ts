@@ -1,5 +1,14 @@
-import type { InboundMessage, InboundStatus, PhoneNumberId, ResultAsync, TenantId } from '@prestabot/domain';
+import type {
+  DeliveryStatus,
+  InboundMessage,
+  InboundStatus,
+  PhoneNumberId,
+  ResultAsync,
+  TenantId,
+} from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
+import type { StatusOutcome } from './message-log.port.ts';
+import type { OutboxOrigin } from './outbox.port.ts';
 
 export type InboxItem = InboundMessage | InboundStatus;
 
@@ -24,14 +33,13 @@ export type Lease = { readonly owner: string; readonly until: Date };
 
 export type ClaimedInboxEntry = InboxEntry & { readonly lease: Lease };
 
-/** The scoped tenant's inbound inbox: every webhook item, written before Meta gets its 200. */
+/** An entry and the lease it is held under. */
+export type HeldEntry = { readonly id: string; readonly lease: Lease };
+
+/** The scoped tenant's inbound inbox: entries are stored across tenants (`InboxQueue.store`) and finished here. */
 export interface InboxStore {
-  /** Stores entries; an entry whose (number, delivery key) is already stored is a duplicate and skipped. */
-  record(
-    entries: readonly NewInboxEntry[],
-  ): ResultAsync<{ readonly recorded: readonly string[]; readonly duplicates: number }, StorageError>;
-  /** Marks the entry done if `lease` still holds it; false when the lease was lost to another worker. */
-  complete(id: string, lease: Lease, at: Date): ResultAsync<boolean, StorageError>;
+  /** Marks the entries done; false when the lease of any was lost (the unit of work must then roll back). */
+  complete(entries: readonly HeldEntry[], at: Date): ResultAsync<boolean, StorageError>;
   /** Hands the entry back for another attempt at `retryAt`, noting why. */
   release(id: string, lease: Lease, retryAt: Date, error: string): ResultAsync<boolean, StorageError>;
   /** Gives up on an entry that kept failing; it stays stored, with the error, for an operator to inspect. */
@@ -49,8 +57,67 @@ export type InboxClaimRequest = {
 
 export type QueueDepth = { readonly pending: number; readonly oldestAt?: Date };
 
-/** The worker's narrow cross-tenant view of the inbox: it claims due entries of any tenant. */
+export type StoreInboxRequest = {
+  /** Entries of any tenants: each is stored under the tenant its number belongs to. */
+  readonly entries: readonly NewInboxEntry[];
+  readonly now: Date;
+  /**
+   * Lease the new entries to this owner, to process them without a claim: each unless another unprocessed
+   * entry of its sender is not the owner's (the claim then hands that sender's entries out in order).
+   * Absent: every new entry waits for a claim.
+   */
+  readonly lease?: { readonly owner: string; readonly leaseMs: number };
+};
+
+/** What became of one entry given to `store`. */
+export type StoredInboxEntry =
+  | { readonly outcome: 'stored'; readonly entry: InboxEntry | ClaimedInboxEntry }
+  /** Its (number, delivery key) was stored before: a redelivery. */
+  | { readonly outcome: 'duplicate' }
+  /** No tenant has its number (it was removed after routing). */
+  | { readonly outcome: 'unrouted' };
+
+/** An inbox entry holding a delivery status, under lease. */
+export type ClaimedStatusEntry = ClaimedInboxEntry & { readonly item: InboundStatus };
+
+/** Statuses whose message needs more than the status itself: the status listeners' interests. */
+export type StatusFollowUps = {
+  readonly origins: readonly OutboxOrigin['kind'][];
+  readonly statuses: readonly DeliveryStatus[];
+};
+
+export type ApplyStatusesRequest = {
+  readonly entries: readonly ClaimedStatusEntry[];
+  readonly now: Date;
+  readonly followUps: StatusFollowUps;
+};
+
+/** What became of one status entry given to `applyStatuses`. */
+export type AppliedStatus = {
+  readonly entryId: string;
+} /** Applied and done (`completed`), or applied with its entry left for a follow-up and completion. */ & (
+  | { readonly result: 'completed' | 'follow_up'; readonly message: StatusOutcome }
+  /** No outbound message of the entry's tenant has this wamid (yet): nothing changed, the entry is still held. */
+  | { readonly result: 'unknown' }
+  /** The entry's lease was lost: nothing was applied for it. */
+  | { readonly result: 'lease_lost' }
+);
+
+/**
+ * The inbox across tenants: storing webhook items before the 200, claiming due entries of any tenant,
+ * and applying delivery statuses in batches.
+ */
 export interface InboxQueue {
+  /** Stores entries of any tenants at once; one result per entry, in order. */
+  store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError>;
   claim(request: InboxClaimRequest): ResultAsync<readonly ClaimedInboxEntry[], StorageError>;
+  /**
+   * Applies delivery statuses to their messages, each within its entry's tenant, only moving a message
+   * forward (`sent < delivered < read`, `failed` final). A status for a wamid never recorded, whose
+   * callback data names a pending outbox message of that tenant and number, first marks that message sent
+   * (Graph accepted it; its answer was never recorded). Entries are completed unless unknown or wanted
+   * for a follow-up. One result per entry, in order.
+   */
+  applyStatuses(request: ApplyStatusesRequest): ResultAsync<readonly AppliedStatus[], StorageError>;
   depth(now: Date): ResultAsync<QueueDepth, StorageError>;
 }

@@ -36,9 +36,8 @@ export type StatusChange = {
   readonly errors: readonly GraphErrorDetail[];
 };
 
-/** What a status did to the message it names. */
+/** Where a message stands after a status was applied to it. */
 export type StatusOutcome = {
-  readonly previous: DeliveryStatus;
   readonly current: DeliveryStatus;
   readonly outboxId: string;
   readonly origin: OutboxOrigin;
@@ -56,9 +55,8 @@ export interface MessageLog {
   ): ResultAsync<Date | undefined, StorageError>;
   /** Idempotent per wamid. */
   recordOutbound(record: OutboundRecord): ResultAsync<void, StorageError>;
-  /**
-   * Moves the message forward (never backwards; `failed` is terminal) and keeps the error code and title.
-   * `undefined` when no outbound message has this wamid (yet).
-   */
-  applyStatus(change: StatusChange): ResultAsync<StatusOutcome | undefined, StorageError>;
+  /** The outbound message with this wamid and where it stands, if the tenant sent one. */
+  outbound(
+    wamid: Wamid,
+  ): ResultAsync<(StatusOutcome & { readonly error?: GraphErrorDetail }) | undefined, StorageError>;
 }

@@ -5,6 +5,7 @@ export type CounterName =
   | 'webhook_items_total'
   | 'webhook_number_errors_total'
   | 'inbound_messages_total'
+  | 'inbox_abandoned_total'
   | 'delivery_statuses_total'
   | 'outbound_messages_total'
   | 'outbound_skipped_total'
@@ -37,6 +38,10 @@ export const metricCatalog: Readonly<
   },
   webhook_number_errors_total: { help: 'Errors Meta reported about a number, by code', labels: ['code'] },
   inbound_messages_total: { help: 'Inbound messages processed, by content type', labels: ['type'] },
+  inbox_abandoned_total: {
+    help: 'Inbox entries given up after their last attempt (kept, with their error, for an operator)',
+    labels: [],
+  },
   delivery_statuses_total: {
     help: 'Delivery statuses received, by status and error code',
     labels: ['status', 'code'],

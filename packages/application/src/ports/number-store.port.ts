@@ -35,12 +35,6 @@ export interface NumberStore {
   token(phoneNumberId: PhoneNumberId): ResultAsync<StoredToken | undefined, StorageError>;
   /** Replaces the token and clears any invalid flag. False when the tenant has no such number. */
   replaceToken(phoneNumberId: PhoneNumberId, token: StoredToken): ResultAsync<boolean, StorageError>;
-  /** Flags the token invalid after Graph rejected it (code 190): sends for this number stop until a new token. */
-  markTokenInvalid(
-    phoneNumberId: PhoneNumberId,
-    errorCode: number,
-    at: Date,
-  ): ResultAsync<void, StorageError>;
 }
 
 /** What may be shown about a stored token: its state and length, never the token. */

@@ -9,6 +9,7 @@ import type {
 } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Lease, QueueDepth } from './inbox.port.ts';
+import type { StoredToken } from './number-store.port.ts';
 
 /** Why a message is being sent; statuses of the message link back to it. */
 export type OutboxOrigin =
@@ -65,38 +66,46 @@ export type ClaimedSend = OutboxEntry & {
    * goes when it can, so a worker that is late for everything still sends.
    */
   readonly slotMisses: number;
+  /** The number's access token as stored when the send was claimed: no read per send. */
+  readonly token: StoredToken;
 };
 
-/** The scoped tenant's outbound queue. */
+/** The scoped tenant's outbound queue; what becomes of each send is recorded across tenants (`OutboxQueue.record`). */
 export interface OutboxStore {
   enqueue(
     entries: readonly NewOutboxEntry[],
   ): ResultAsync<{ readonly enqueued: readonly string[]; readonly duplicates: number }, StorageError>;
   get(id: string): ResultAsync<OutboxEntry | undefined, StorageError>;
-  /** Records Graph's acceptance. False when the lease was lost (another worker owns the message now). */
-  markSent(id: string, lease: Lease, wamid: Wamid | undefined, at: Date): ResultAsync<boolean, StorageError>;
-  markFailed(id: string, lease: Lease, failure: OutboxFailure, at: Date): ResultAsync<boolean, StorageError>;
-  /** Puts the message back in the queue for `retryAt`, counting the attempt. */
-  retryLater(
-    id: string,
-    lease: Lease,
-    retryAt: Date,
-    failure: OutboxFailure,
-  ): ResultAsync<boolean, StorageError>;
-  /**
-   * Gives the message back to the queue without counting an attempt, counting it in `slotMisses`: its send slot
-   * passed before it could leave, and a later claim gives it a new one. False when the lease was lost.
-   */
-  requeue(id: string, lease: Lease): ResultAsync<boolean, StorageError>;
-  /** Replaces the message with its template fallback and queues it again at once; false without a fallback or lease. */
-  switchToFallback(id: string, lease: Lease, at: Date): ResultAsync<boolean, StorageError>;
-  /** Holds every queued message to one recipient of a number until `until` (Meta's pair rate limit). */
-  holdRecipient(
-    phoneNumberId: PhoneNumberId,
-    recipient: Recipient,
-    until: Date,
-  ): ResultAsync<void, StorageError>;
 }
+
+/** What became of one claimed send, to record while its lease holds. */
+export type SendRecord = {
+  readonly id: string;
+  readonly lease: Lease;
+} /** Graph accepted it (with the wamid it gave, absent for mark-as-read). */ & (
+  | { readonly kind: 'sent'; readonly wamid?: Wamid; readonly at: Date }
+  /** Due again at `retryAt`; the attempt counts. */
+  | { readonly kind: 'retry'; readonly retryAt: Date; readonly failure: OutboxFailure }
+  | { readonly kind: 'failed'; readonly at: Date; readonly failure: OutboxFailure }
+  /** Its slot passed before it could leave: due again at once for a new slot, no attempt counted. */
+  | { readonly kind: 'requeue' }
+  /** The 24-hour window had closed: its template fallback takes its place, due at `at`, no attempt counted. */
+  | { readonly kind: 'fallback'; readonly at: Date }
+  /** Meta's pair rate limit: the recipient, and this message, wait until `retryAt`. */
+  | { readonly kind: 'hold'; readonly retryAt: Date; readonly failure: OutboxFailure }
+  /**
+   * Graph refused the token: the number is flagged (sends stop until a new token), unless its token was
+   * replaced since the one `token` names; the message waits until `retryAt`.
+   */
+  | {
+      readonly kind: 'token_invalid';
+      readonly at: Date;
+      readonly retryAt: Date;
+      readonly errorCode: number;
+      readonly token: StoredToken;
+      readonly failure: OutboxFailure;
+    }
+);
 
 export type OutboxClaimRequest = {
   readonly owner: string;
@@ -107,6 +116,8 @@ export type OutboxClaimRequest = {
   readonly horizonMs: number;
 };
 
+export type OutboxLeaseRequest = Omit<OutboxClaimRequest, 'limit'> & { readonly ids: readonly string[] };
+
 /**
  * The worker's narrow cross-tenant view of the outbox. A claim hands out due messages with send slots
  * spaced so that no number ever exceeds its rate in any one-second window, whichever process claims;
@@ -116,5 +127,14 @@ export type OutboxClaimRequest = {
  */
 export interface OutboxQueue {
   claim(request: OutboxClaimRequest): ResultAsync<readonly ClaimedSend[], StorageError>;
+  /**
+   * Send slots for these messages (just queued), by the claim's rules, without a claim's search: each
+   * is leased if it is due, first in its recipient's queue with nothing of theirs in flight, its recipient
+   * not on hold, its number's token not flagged and its number not being claimed elsewhere right now, and
+   * its slot within the horizon. The others are left for a claim.
+   */
+  lease(request: OutboxLeaseRequest): ResultAsync<readonly ClaimedSend[], StorageError>;
+  /** Records what became of sends, each only while its lease holds; whether each was recorded, in order. */
+  record(records: readonly SendRecord[]): ResultAsync<readonly boolean[], StorageError>;
   depth(now: Date): ResultAsync<QueueDepth, StorageError>;
 }

@@ -13,6 +13,7 @@ import type { StorageError } from '../errors.ts';
 import type { Logger } from '../ports/logger.port.ts';
 import type { MessagingGateway, SendAccepted, SendFailure } from '../ports/messaging-gateway.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
+import type { StoredToken } from '../ports/number-store.port.ts';
 import type { SecretCipher, SecretCipherError } from '../ports/secret-cipher.port.ts';
 import type { TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 
@@ -25,6 +26,8 @@ export type SendReplyInput = {
   readonly callbackData?: string;
   readonly notBefore?: Date;
   readonly deadline?: Date;
+  /** The number's token as stored, when the caller has it (a claimed send does); read otherwise. */
+  readonly token?: StoredToken;
 };
 
 export type SendReplyError = AccessTokenError | SendFailure;
@@ -37,55 +40,12 @@ export type AccessTokenError =
   | SecretCipherError
   | StorageError;
 
-/**
- * The token a number calls Graph with: its own, read fresh every time so a rotated token is used at once;
- * the deployment's `WHATSAPP_ACCESS_TOKEN` only where the number has none, and a log line says so every time.
- */
-export class NumberAccessTokens {
-  readonly #deps: Pick<
-    SendReplyDependencies,
-    'unitOfWork' | 'cipher' | 'logger' | 'metrics' | 'fallbackAccessToken'
-  >;
+/** Opened tokens are kept by ciphertext: opening costs a WebCrypto call per send, a rotation changes the key. */
+const maxOpenedTokens = 1024;
 
-  constructor(
-    dependencies: Pick<
-      SendReplyDependencies,
-      'unitOfWork' | 'cipher' | 'logger' | 'metrics' | 'fallbackAccessToken'
-    >,
-  ) {
-    this.#deps = dependencies;
-  }
-
-  of(tenantId: TenantId, phoneNumberId: PhoneNumberId): ResultAsync<string, AccessTokenError> {
-    const { unitOfWork, cipher, logger, metrics, fallbackAccessToken } = this.#deps;
-    return unitOfWork
-      .run(tenantId, (repositories) => repositories.numbers.token(phoneNumberId))
-      .andThen((token): ResultAsync<string, AccessTokenError> => {
-        if (token === undefined) return errAsync({ type: 'number_not_found', phoneNumberId });
-        if (token.kind === 'sealed') return cipher.open(token.sealed);
-        if (fallbackAccessToken === undefined || fallbackAccessToken === '')
-          return errAsync({ type: 'no_access_token', phoneNumberId });
-        const tokenSource: TokenSource = 'deployment_fallback';
-        metrics.increment('token_fallback_total');
-        logger.info(
-          {
-            tenantId,
-            phoneNumberId,
-            tokenSource,
-            token: maskSecret(fallbackAccessToken),
-            numberToken: token.kind,
-          },
-          `number ${phoneNumberId} has no access token of its own; sending with WHATSAPP_ACCESS_TOKEN`,
-        );
-        return okAsync(fallbackAccessToken);
-      });
-  }
-}
-
-export type SendReplyDependencies = {
+export type NumberAccessTokensDependencies = {
   readonly unitOfWork: TenantUnitOfWork;
   readonly cipher: SecretCipher;
-  readonly gateway: MessagingGateway;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** `WHATSAPP_ACCESS_TOKEN`: used only for numbers that have no token of their own. */
@@ -93,24 +53,90 @@ export type SendReplyDependencies = {
 };
 
 /**
- * Sends a message as one number, with that number's own access token, read fresh for every send so a
- * rotated token is used at once. The deployment's token stands in only where the number has none, and a
+ * The token a number calls Graph with: its own, as stored (so a rotated token is used from the next read
+ * on); the deployment's `WHATSAPP_ACCESS_TOKEN` only where the number has none, and a log line says so
+ * every time.
+ */
+export class NumberAccessTokens {
+  readonly #deps: NumberAccessTokensDependencies;
+  readonly #opened = new Map<string, string>();
+
+  constructor(dependencies: NumberAccessTokensDependencies) {
+    this.#deps = dependencies;
+  }
+
+  /** Reads the number's token and opens it. */
+  of(tenantId: TenantId, phoneNumberId: PhoneNumberId): ResultAsync<string, AccessTokenError> {
+    return this.#deps.unitOfWork
+      .run(tenantId, (repositories) => repositories.numbers.token(phoneNumberId))
+      .andThen((token) =>
+        token === undefined
+          ? errAsync({ type: 'number_not_found' as const, phoneNumberId })
+          : this.open(token, tenantId, phoneNumberId),
+      );
+  }
+
+  /** Opens a token as stored, or stands the deployment's in for a number without one. */
+  open(
+    token: StoredToken,
+    tenantId: TenantId,
+    phoneNumberId: PhoneNumberId,
+  ): ResultAsync<string, AccessTokenError> {
+    const { cipher, logger, metrics, fallbackAccessToken } = this.#deps;
+    if (token.kind === 'sealed') {
+      const opened = this.#opened.get(token.sealed.ciphertext);
+      if (opened !== undefined) return okAsync(opened);
+      return cipher.open(token.sealed).map((plain) => {
+        if (this.#opened.size >= maxOpenedTokens) this.#opened.clear();
+        this.#opened.set(token.sealed.ciphertext, plain);
+        return plain;
+      });
+    }
+    if (fallbackAccessToken === undefined || fallbackAccessToken === '')
+      return errAsync({ type: 'no_access_token', phoneNumberId });
+    const tokenSource: TokenSource = 'deployment_fallback';
+    metrics.increment('token_fallback_total');
+    logger.info(
+      {
+        tenantId,
+        phoneNumberId,
+        tokenSource,
+        token: maskSecret(fallbackAccessToken),
+        numberToken: token.kind,
+      },
+      `number ${phoneNumberId} has no access token of its own; sending with WHATSAPP_ACCESS_TOKEN`,
+    );
+    return okAsync(fallbackAccessToken);
+  }
+}
+
+export type SendReplyDependencies = {
+  readonly tokens: NumberAccessTokens;
+  readonly gateway: MessagingGateway;
+};
+
+/**
+ * Sends a message as one number, with that number's own access token: the one the caller holds as stored
+ * (a claimed send), or read now. The deployment's token stands in only where the number has none, and a
  * log line says so every time.
  */
 export class SendReply {
   readonly #deps: SendReplyDependencies;
-  readonly #tokens: NumberAccessTokens;
 
   constructor(dependencies: SendReplyDependencies) {
     this.#deps = dependencies;
-    this.#tokens = new NumberAccessTokens(dependencies);
   }
 
   execute(input: SendReplyInput): ResultAsync<SendAccepted, SendReplyError> {
-    return this.#tokens.of(input.tenantId, input.phoneNumberId).andThen((accessToken) =>
-      this.#deps.gateway.send({
+    const { tokens, gateway } = this.#deps;
+    const accessToken =
+      input.token === undefined
+        ? tokens.of(input.tenantId, input.phoneNumberId)
+        : tokens.open(input.token, input.tenantId, input.phoneNumberId);
+    return accessToken.andThen((token) =>
+      gateway.send({
         phoneNumberId: input.phoneNumberId,
-        accessToken,
+        accessToken: token,
         message: input.message,
         ...(input.recipient === undefined ? {} : { recipient: input.recipient }),
         ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),

@@ -14,8 +14,8 @@ import { Notifier } from '../loans/notifier.ts';
 import { SendDueReminder } from '../loans/reminders.ts';
 import { ManageTenants } from '../manage-tenants/manage-tenants.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
-import { ProcessInboxEntry, type StatusListener } from '../process-inbox/process-inbox-entry.ts';
-import { SendReply } from '../send-reply/send-reply.ts';
+import { type EntryOutcome, ProcessInbox, type StatusListener } from '../process-inbox/process-inbox.ts';
+import { NumberAccessTokens, SendReply } from '../send-reply/send-reply.ts';
 import { expectOk } from './contracts/storage-harness.ts';
 import { FakeSecretCipher } from './fake-secret-cipher.ts';
 import { InMemoryDatabase } from './in-memory-database.ts';
@@ -23,6 +23,7 @@ import { ManualClock } from './manual-clock.ts';
 import { RecordingGateway } from './recording-gateway.ts';
 import { RecordingLogger } from './recording-logger.ts';
 import { RecordingMetrics } from './recording-metrics.ts';
+import { recordOneByOne } from './send-records.ts';
 import { SequentialIds } from './sequential-ids.ts';
 import { encodeBatch, inboundMessage, testSignature } from './webhook-doubles.ts';
 
@@ -52,14 +53,16 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
   const gateway = new RecordingGateway();
   const { unitOfWork, directory, apps } = database;
   const sendReply = new SendReply({
-    unitOfWork,
-    cipher,
+    tokens: new NumberAccessTokens({
+      unitOfWork,
+      cipher,
+      logger,
+      metrics,
+      ...(options.fallbackAccessToken === undefined
+        ? {}
+        : { fallbackAccessToken: options.fallbackAccessToken }),
+    }),
     gateway,
-    logger,
-    metrics,
-    ...(options.fallbackAccessToken === undefined
-      ? {}
-      : { fallbackAccessToken: options.fallbackAccessToken }),
   });
   const notifier = new Notifier({ ids, clock, logger, metrics });
   const loanActions = new LoanActions({ notifier, ids, clock });
@@ -84,7 +87,8 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
     gateway,
     ingestWebhook: new IngestWebhook({
       directory,
-      unitOfWork,
+      // Stored for the worker's claim, as `serve` does with processing left to a worker.
+      intake: { store: (entries) => database.inboxQueue.store({ entries, now: clock.now() }) },
       verifier: options.verifier,
       parser: options.parser,
       cipher,
@@ -96,7 +100,8 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
         ? {}
         : { deploymentAppSecret: options.deploymentAppSecret }),
     }),
-    processInboxEntry: new ProcessInboxEntry({
+    processInbox: new ProcessInbox({
+      inboxQueue: database.inboxQueue,
       unitOfWork,
       handleInbound: new HandleInbound([...responders, new MainMenuResponder()]),
       ids,
@@ -107,7 +112,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
     }),
     sendReply,
     sendQueuedMessage: new SendQueuedMessage({
-      unitOfWork,
+      records: recordOneByOne(database.outboxQueue),
       sendReply,
       clock,
       logger,
@@ -161,7 +166,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
           database.inboxQueue.claim({ owner, limit: 100, leaseMs: 30_000, now: clock.now() }),
         );
         if (entries.length === 0) break;
-        for (const entry of entries) await expectOk(app.processInboxEntry.execute(entry));
+        expectProcessed(await app.processInbox.execute(entries));
       }
       for (;;) {
         const reminders = await expectOk(
@@ -189,3 +194,9 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
 };
 
 export type InMemoryApp = ReturnType<typeof createInMemoryApp>;
+
+/** A failed entry fails the test, with its reason. */
+const expectProcessed = (outcomes: readonly EntryOutcome[]): void => {
+  const failed = outcomes.find((outcome) => outcome.type === 'failed');
+  if (failed !== undefined) throw new Error(`an inbox entry failed: ${JSON.stringify(failed)}`);
+};

@@ -1,42 +1,27 @@
 import {
   type Agreement,
   type AgreementId,
-  type AppId,
   advanceStatus,
   type Contact,
   type ContactId,
   compareLocalDates,
-  type DeliveryStatus,
-  type E164,
   err,
   errAsync,
   formatIsoDate,
-  type GraphErrorDetail,
   isFinal,
   type LocalDate,
   okAsync,
   type PhoneNumberId,
   type Result,
   ResultAsync,
-  recipientKeyOf,
-  type Tenant,
   type TenantId,
-  type Wamid,
   type WhatsAppNumber,
 } from '@prestabot/domain';
-import { placeSendSlots, slotSpacingMs } from '../dispatch-outbox/send-pacing.ts';
 import { type StorageError, storageError } from '../errors.ts';
-import type {
-  ContactProfile,
-  ContactProfileStore,
-  FlowKeyDirectory,
-  FlowKeyStore,
-  StoredFlowKey,
-} from '../flows/flow-stores.port.ts';
+import type { ContactProfileStore, FlowKeyDirectory, FlowKeyStore } from '../flows/flow-stores.port.ts';
 import type {
   AgreementStore,
   ClaimedReminder,
-  ConversationRecord,
   ConversationStore,
   RegisteredTemplate,
   Reminder,
@@ -46,226 +31,26 @@ import type {
 } from '../loans/loan-stores.port.ts';
 import type { ContactIdentity, ContactStore } from '../ports/contact-store.port.ts';
 import type { FinishedWorkRetention, PrunedRows } from '../ports/finished-work-retention.port.ts';
-import type {
-  ClaimedInboxEntry,
-  InboxClaimRequest,
-  InboxQueue,
-  InboxStore,
-  Lease,
-  NewInboxEntry,
-  QueueDepth,
-} from '../ports/inbox.port.ts';
-import type {
-  InboundRecord,
-  MessageLog,
-  OutboundRecord,
-  StatusChange,
-  StatusOutcome,
-} from '../ports/message-log.port.ts';
-import { type NumberStore, type StoredToken, tokenStatusOfStored } from '../ports/number-store.port.ts';
-import type {
-  ClaimedSend,
-  NewOutboxEntry,
-  OutboxClaimRequest,
-  OutboxEntry,
-  OutboxFailure,
-  OutboxQueue,
-  OutboxStatus,
-  OutboxStore,
-} from '../ports/outbox.port.ts';
-import type {
-  AppRegistry,
-  NumberRoute,
-  RegisteredApp,
-  TenantDirectory,
-} from '../ports/tenant-directory.port.ts';
+import type { InboxQueue, InboxStore, Lease, QueueDepth } from '../ports/inbox.port.ts';
+import type { MessageLog } from '../ports/message-log.port.ts';
+import { type NumberStore, tokenStatusOfStored } from '../ports/number-store.port.ts';
+import type { OutboxQueue, OutboxStore } from '../ports/outbox.port.ts';
+import type { AppRegistry, NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
 import type { TenantStore } from '../ports/tenant-store.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import type { StorageHarness } from './contracts/storage-harness.ts';
-
-type NumberRow = {
-  readonly tenantId: TenantId;
-  readonly phoneNumberId: PhoneNumberId;
-  readonly displayPhoneNumber?: E164;
-  readonly wabaId: WhatsAppNumber['wabaId'];
-  readonly appId?: AppId;
-  token: StoredToken;
-  invalid?: { readonly errorCode: number; readonly at: Date };
-  readonly ratePerSecond: number;
-};
-
-type InboxRow = {
-  readonly entry: NewInboxEntry;
-  readonly tenantId: TenantId;
-  attempts: number;
-  availableAt: Date;
-  lease?: Lease;
-  processedAt?: Date;
-  lastError?: string;
-  abandoned?: boolean;
-};
-
-type OutboxRow = {
-  readonly entry: NewOutboxEntry;
-  readonly tenantId: TenantId;
-  status: OutboxStatus;
-  attempts: number;
-  availableAt: Date;
-  lease?: Lease;
-  wamid?: Wamid;
-  lastFailure?: OutboxFailure;
-  /** When it was sent or failed (`sent_at`, `failed_at`). */
-  finishedAt?: Date;
-  slotMisses?: number;
-};
-
-type OutboundRow = OutboundRecord & {
-  readonly tenantId: TenantId;
-  status: DeliveryStatus;
-  error?: GraphErrorDetail;
-};
-
-/**
- * A table whose changes a unit of work can roll back. Rows are changed in place, so the first time a unit
- * of work reaches an entry (reading, writing or iterating) the entry's original is kept: a copy of the row
- * for tables of mutable rows, the value itself for tables whose values are only ever replaced. Rolling back
- * puts the originals back. This costs a unit of work only what it touches, not the whole store.
- */
-class JournaledMap<K, V> extends Map<K, V> {
-  readonly #copy: (value: V) => V;
-  #inUnitOfWork = false;
-  /** Created on the first touch, so units of work that leave a table alone cost it nothing. */
-  #originals: Map<K, V | undefined> | undefined;
-
-  constructor(copy: (value: V) => V = (value) => value) {
-    super();
-    this.#copy = copy;
-  }
-
-  begin(): void {
-    this.#inUnitOfWork = true;
-  }
-
-  commit(): void {
-    this.#inUnitOfWork = false;
-    this.#originals = undefined;
-  }
-
-  rollback(): void {
-    const originals = this.#originals;
-    this.commit();
-    for (const [key, original] of originals ?? []) {
-      if (original === undefined) super.delete(key);
-      else super.set(key, original);
-    }
-  }
-
-  override get(key: K): V | undefined {
-    // Reading a key that is not there changes nothing; a later `set` keeps that it was absent.
-    if (super.has(key)) this.#keep(key);
-    return super.get(key);
-  }
-
-  override set(key: K, value: V): this {
-    this.#keep(key);
-    return super.set(key, value);
-  }
-
-  override delete(key: K): boolean {
-    this.#keep(key);
-    return super.delete(key);
-  }
-
-  override entries(): MapIterator<[K, V]> {
-    this.#keepAll();
-    return super.entries();
-  }
-
-  override values(): MapIterator<V> {
-    this.#keepAll();
-    return super.values();
-  }
-
-  override [Symbol.iterator](): MapIterator<[K, V]> {
-    return this.entries();
-  }
-
-  /** The rows as they are, keeping no originals: for reads, and for scans that `get` a row before changing it. */
-  peekValues(): MapIterator<V> {
-    return super.values();
-  }
-
-  /** One row as it is, keeping no original (see `peekValues`). */
-  peek(key: K): V | undefined {
-    return super.get(key);
-  }
-
-  override forEach(callback: (value: V, key: K, map: Map<K, V>) => void, thisArg?: unknown): void {
-    this.#keepAll();
-    super.forEach(callback, thisArg);
-  }
-
-  #keep(key: K): void {
-    if (!this.#inUnitOfWork) return;
-    this.#originals ??= new Map();
-    if (this.#originals.has(key)) return;
-    const current = super.get(key);
-    this.#originals.set(key, current === undefined ? undefined : this.#copy(current));
-  }
-
-  #keepAll(): void {
-    if (!this.#inUnitOfWork) return;
-    for (const key of super.keys()) this.#keep(key);
-  }
-}
-
-const rowCopy = <V extends object>(row: V): V => ({ ...row });
-
-type ReminderRow = { reminder: Reminder; readonly tenantId: TenantId; lease?: Lease };
-
-const emptyState = () => ({
-  flowKeys: new JournaledMap<string, StoredFlowKey & { readonly tenantId: TenantId }>(),
-  profiles: new JournaledMap<string, ContactProfile & { readonly tenantId: TenantId }>(),
-  agreements: new JournaledMap<AgreementId, Agreement>(),
-  conversations: new JournaledMap<string, ConversationRecord & { readonly tenantId: TenantId }>(),
-  reminders: new JournaledMap<string, ReminderRow>(rowCopy),
-  templates: new JournaledMap<string, RegisteredTemplate & { readonly tenantId: TenantId }>(),
-  tenants: new JournaledMap<TenantId, Tenant>(),
-  numbers: new JournaledMap<PhoneNumberId, NumberRow>(rowCopy),
-  apps: new JournaledMap<AppId, RegisteredApp>(),
-  contacts: new JournaledMap<ContactId, Contact>(),
-  inbox: new JournaledMap<string, InboxRow>(rowCopy),
-  outbox: new JournaledMap<string, OutboxRow>(rowCopy),
-  /**
-   * The ids of pending outbox rows, as PostgreSQL's partial index on pending rows: claims scan these, not
-   * every message ever sent (a long benchmark's claims slowed down as sent rows piled up).
-   */
-  pendingOutbox: new JournaledMap<string, true>(),
-  inbound: new JournaledMap<string, InboundRecord & { readonly tenantId: TenantId }>(),
-  outbound: new JournaledMap<string, OutboundRow>(rowCopy),
-  recipientHolds: new JournaledMap<string, Date>(),
-  nextSlotAt: new JournaledMap<PhoneNumberId, Date>(),
-  /** `tenant|idempotency key` → outbox id: the outbox's unique key, checked without scanning the outbox. */
-  outboxKeys: new JournaledMap<string, string>(),
-});
-
-type State = ReturnType<typeof emptyState>;
-
-const outboxKeyOf = (tenantId: TenantId, idempotencyKey: string) => `${tenantId}|${idempotencyKey}`;
-
-const pendingOutboxRows = (state: State): OutboxRow[] =>
-  Array.from(state.pendingOutbox.keys(), (id) => state.outbox.peek(id)!);
-
-const holdsLease = (row: { readonly lease?: Lease }, lease: Lease): boolean =>
-  row.lease !== undefined &&
-  row.lease.owner === lease.owner &&
-  row.lease.until.getTime() === lease.until.getTime();
-
-const leaseActive = (row: { readonly lease?: Lease }, now: Date): boolean =>
-  row.lease !== undefined && row.lease.until > now;
-
-const itemTime = (entry: NewInboxEntry): number =>
-  (entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at).getTime();
+import { applyStatuses, claimInbox, inboxKeyOf, storeInbox } from './in-memory/inbox-queue.ts';
+import { claimOutbox, leaseSends, recordSends } from './in-memory/outbox-queue.ts';
+import {
+  emptyState,
+  holdsLease,
+  leaseActive,
+  type NumberRow,
+  outboxEntryOf,
+  outboxKeyOf,
+  pendingOutboxRows,
+  type State,
+} from './in-memory/state.ts';
 
 /**
  * Every storage port in memory, with the semantics the PostgreSQL adapter has: tenant scoping on every
@@ -303,7 +88,9 @@ export class InMemoryDatabase {
       }),
   };
   readonly inboxQueue: InboxQueue = {
+    store: (request) => this.#transaction((state) => okAsync(storeInbox(state, request))),
     claim: (request) => this.#transaction((state) => okAsync(claimInbox(state, request))),
+    applyStatuses: (request) => this.#transaction((state) => okAsync(applyStatuses(state, request))),
     depth: (now) =>
       this.#read((state) =>
         depthOf(
@@ -342,6 +129,8 @@ export class InMemoryDatabase {
   };
   readonly outboxQueue: OutboxQueue = {
     claim: (request) => this.#transaction((state) => okAsync(claimOutbox(state, request))),
+    lease: (request) => this.#transaction((state) => okAsync(leaseSends(state, request))),
+    record: (records) => this.#transaction((state) => okAsync(recordSends(state, records))),
     depth: (now) => this.#read((state) => depthOf(pendingOutboxRows(state), now)),
   };
 
@@ -470,11 +259,6 @@ const numberStore = (tenantId: TenantId, state: State): NumberStore => ({
     delete row.invalid;
     return okAsync(true);
   },
-  markTokenInvalid: (phoneNumberId, errorCode, at) => {
-    const row = ownNumber(tenantId, state, phoneNumberId);
-    if (row !== undefined) row.invalid = { errorCode, at };
-    return okAsync(undefined);
-  },
 });
 
 const contactStore = (tenantId: TenantId, state: State): ContactStore => {
@@ -538,31 +322,14 @@ const inboxStore = (tenantId: TenantId, state: State): InboxStore => {
       : undefined;
   };
   return {
-    record: (entries) => {
-      if (!state.tenants.has(tenantId))
-        return errAsync(storageError('constraint', `tenant ${tenantId} does not exist`));
-      const stored = new Set(
-        [...state.inbox.values()].map((row) => `${row.entry.phoneNumberId}|${row.entry.deliveryKey}`),
-      );
-      const recorded: string[] = [];
-      for (const entry of entries) {
-        const key = `${entry.phoneNumberId}|${entry.deliveryKey}`;
-        if (stored.has(key)) continue;
-        if (ownNumber(tenantId, state, entry.phoneNumberId) === undefined) {
-          return errAsync(storageError('constraint', `number ${entry.phoneNumberId} is not this tenant's`));
-        }
-        stored.add(key);
-        state.inbox.set(entry.id, { entry, tenantId, attempts: 0, availableAt: entry.receivedAt });
-        recorded.push(entry.id);
+    complete: (entries, at) => {
+      const rows = entries.map(({ id, lease }) => leased(id, lease));
+      for (const row of rows) {
+        if (row === undefined) continue;
+        row.processedAt = at;
+        delete row.lease;
       }
-      return okAsync({ recorded, duplicates: entries.length - recorded.length });
-    },
-    complete: (id, lease, at) => {
-      const row = leased(id, lease);
-      if (row === undefined) return okAsync(false);
-      row.processedAt = at;
-      delete row.lease;
-      return okAsync(true);
+      return okAsync(rows.every((row) => row !== undefined));
     },
     release: (id, lease, retryAt, error) => {
       const row = leased(id, lease);
@@ -584,58 +351,7 @@ const inboxStore = (tenantId: TenantId, state: State): InboxStore => {
   };
 };
 
-const claimInbox = (state: State, request: InboxClaimRequest): ClaimedInboxEntry[] => {
-  const { now } = request;
-  const pending = [...state.inbox.values()]
-    .filter((row) => row.processedAt === undefined)
-    .sort(
-      (a, b) =>
-        itemTime(a.entry) - itemTime(b.entry) ||
-        a.entry.receivedAt.getTime() - b.entry.receivedAt.getTime() ||
-        a.entry.id.localeCompare(b.entry.id),
-    );
-  const keyOf = (row: InboxRow) =>
-    row.entry.orderingKey === undefined
-      ? undefined
-      : `${row.tenantId}|${row.entry.phoneNumberId}|${row.entry.orderingKey}`;
-  // A sender with any entry in hand (even a newer one) waits until it is done.
-  const blockedKeys = new Set(
-    pending.filter((row) => leaseActive(row, now)).flatMap((row) => keyOf(row) ?? []),
-  );
-  const wanted = request.ids === undefined ? undefined : new Set(request.ids);
-  const claimed: ClaimedInboxEntry[] = [];
-  for (const row of pending) {
-    const orderingKey = keyOf(row);
-    const blocked = orderingKey !== undefined && blockedKeys.has(orderingKey);
-    // Only the oldest pending entry of a sender may run, and only while no other of theirs is running.
-    if (orderingKey !== undefined) blockedKeys.add(orderingKey);
-    if (blocked || leaseActive(row, now) || row.availableAt > now) continue;
-    if (wanted !== undefined && !wanted.has(row.entry.id)) continue;
-    if (claimed.length >= request.limit) continue;
-    row.attempts += 1;
-    row.lease = { owner: request.owner, until: new Date(now.getTime() + request.leaseMs) };
-    claimed.push({ ...row.entry, tenantId: row.tenantId, attempts: row.attempts, lease: row.lease });
-  }
-  return claimed;
-};
-
 const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
-  const leased = (id: string, lease: Lease) => {
-    const row = state.outbox.get(id);
-    return row !== undefined &&
-      row.tenantId === tenantId &&
-      row.status === 'pending' &&
-      holdsLease(row, lease)
-      ? row
-      : undefined;
-  };
-  const settle = (id: string, lease: Lease, change: (row: OutboxRow) => void) => {
-    const row = leased(id, lease);
-    if (row === undefined) return okAsync(false);
-    change(row);
-    delete row.lease;
-    return okAsync(true);
-  };
   return {
     enqueue: (entries) => {
       const enqueued: string[] = [];
@@ -665,166 +381,7 @@ const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
       const row = state.outbox.get(id);
       return okAsync(row?.tenantId === tenantId ? outboxEntryOf(row) : undefined);
     },
-    markSent: (id, lease, wamid, at) =>
-      settle(id, lease, (row) => {
-        row.status = 'sent';
-        state.pendingOutbox.delete(id);
-        row.attempts += 1;
-        row.finishedAt = at;
-        if (wamid !== undefined) row.wamid = wamid;
-      }),
-    markFailed: (id, lease, failure, at) =>
-      settle(id, lease, (row) => {
-        row.status = 'failed';
-        state.pendingOutbox.delete(id);
-        row.attempts += 1;
-        row.finishedAt = at;
-        row.lastFailure = failure;
-      }),
-    retryLater: (id, lease, retryAt, failure) =>
-      settle(id, lease, (row) => {
-        row.attempts += 1;
-        row.availableAt = retryAt;
-        row.lastFailure = failure;
-      }),
-    requeue: (id, lease) =>
-      settle(id, lease, (row) => {
-        row.slotMisses = (row.slotMisses ?? 0) + 1;
-      }),
-    switchToFallback: (id, lease, at) => {
-      const row = leased(id, lease);
-      if (row === undefined || row.entry.fallback === undefined) return okAsync(false);
-      const { fallback, ...entry } = row.entry;
-      const { lease: _lease, ...rest } = row;
-      state.outbox.set(id, { ...rest, entry: { ...entry, message: fallback }, availableAt: at });
-      return okAsync(true);
-    },
-    holdRecipient: (phoneNumberId, recipient, until) => {
-      if (ownNumber(tenantId, state, phoneNumberId) !== undefined)
-        state.recipientHolds.set(`${phoneNumberId}|${recipientKeyOf(recipient)}`, until);
-      return okAsync(undefined);
-    },
   };
-};
-
-const outboxEntryOf = (row: OutboxRow): OutboxEntry => ({
-  ...row.entry,
-  tenantId: row.tenantId,
-  status: row.status,
-  attempts: row.attempts,
-  ...(row.wamid === undefined ? {} : { wamid: row.wamid }),
-  ...(row.lastFailure === undefined ? {} : { lastFailure: row.lastFailure }),
-});
-
-/** Entries never change, so each one's recipient key is built once, not on every claim. */
-const recipientSlots = new WeakMap<NewOutboxEntry, string>();
-
-const recipientSlot = (row: OutboxRow): string => {
-  const cached = recipientSlots.get(row.entry);
-  if (cached !== undefined) return cached;
-  const { entry } = row;
-  const slot = `${entry.phoneNumberId}|${entry.recipient === undefined ? `outbox:${entry.id}` : recipientKeyOf(entry.recipient)}`;
-  recipientSlots.set(entry, slot);
-  return slot;
-};
-
-const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedSend[] => {
-  const { now } = request;
-  const horizon = new Date(now.getTime() + request.horizonMs);
-  // Scanned without keeping originals; each claimed row is taken with `get` below before it changes.
-  const pending = pendingOutboxRows(state);
-  const inFlight = new Set(pending.filter((row) => leaseActive(row, now)).map(recipientSlot));
-  const sendable = new Map<PhoneNumberId, boolean>();
-  const numberSendable = (phoneNumberId: PhoneNumberId): boolean => {
-    let known = sendable.get(phoneNumberId);
-    if (known === undefined) {
-      const number = state.numbers.get(phoneNumberId);
-      known = number !== undefined && number.invalid === undefined;
-      sendable.set(phoneNumberId, known);
-    }
-    return known;
-  };
-  const candidates = pending
-    .filter((row) => {
-      if (row.availableAt > now || leaseActive(row, now) || !numberSendable(row.entry.phoneNumberId))
-        return false;
-      const hold = state.recipientHolds.size === 0 ? undefined : state.recipientHolds.get(recipientSlot(row));
-      return hold === undefined || hold <= now;
-    })
-    .sort(
-      (a, b) =>
-        b.entry.priority - a.entry.priority ||
-        a.availableAt.getTime() - b.availableAt.getTime() ||
-        a.entry.createdAt.getTime() - b.entry.createdAt.getTime() ||
-        // Ids are UUIDs: code-unit order, without the cost of locale-aware comparison on every tie.
-        (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0),
-    );
-  const capacity = new Map<PhoneNumberId, number>();
-  const capacityOf = (phoneNumberId: PhoneNumberId): number => {
-    let known = capacity.get(phoneNumberId);
-    if (known === undefined) {
-      const number = state.numbers.get(phoneNumberId)!;
-      const start = Math.max(now.getTime(), state.nextSlotAt.get(phoneNumberId)?.getTime() ?? 0);
-      known =
-        start > horizon.getTime()
-          ? 0
-          : Math.floor((horizon.getTime() - start) / slotSpacingMs(number.ratePerSecond)) + 1;
-      capacity.set(phoneNumberId, known);
-    }
-    return known;
-  };
-  const queues = new Map<PhoneNumberId, OutboxRow[]>();
-  const takenRecipients = new Set(inFlight);
-  for (const row of candidates) {
-    const queue = queues.get(row.entry.phoneNumberId) ?? [];
-    // Rows past the number's capacity cannot be chosen, nor can later rows of their recipients.
-    if (queue.length >= capacityOf(row.entry.phoneNumberId)) continue;
-    const slot = recipientSlot(row);
-    if (takenRecipients.has(slot)) continue;
-    takenRecipients.add(slot);
-    queue.push(row);
-    queues.set(row.entry.phoneNumberId, queue);
-  }
-  // Round robin across numbers, so one number's backlog cannot take the whole claim.
-  const chosen = new Map<PhoneNumberId, OutboxRow[]>();
-  let total = 0;
-  let progressed = true;
-  while (total < request.limit && progressed) {
-    progressed = false;
-    for (const [phoneNumberId, queue] of queues) {
-      const taken = chosen.get(phoneNumberId) ?? [];
-      if (total >= request.limit || taken.length >= queue.length) continue;
-      taken.push(queue[taken.length]!);
-      chosen.set(phoneNumberId, taken);
-      total += 1;
-      progressed = true;
-    }
-  }
-  const claimed: ClaimedSend[] = [];
-  for (const [phoneNumberId, rows] of chosen) {
-    const number = state.numbers.get(phoneNumberId)!;
-    const { slots, nextFreeAt } = placeSendSlots({
-      nextFreeAt: state.nextSlotAt.get(phoneNumberId),
-      now,
-      ratePerSecond: number.ratePerSecond,
-      count: rows.length,
-      horizon,
-    });
-    state.nextSlotAt.set(phoneNumberId, nextFreeAt);
-    // The capacity estimate above may exceed by one what fits before the horizon (floating-point sums):
-    // only rows that got a slot are claimed, the rest wait for the next claim.
-    slots.forEach((sendAt, index) => {
-      const row = state.outbox.get(rows[index]!.entry.id)!;
-      row.lease = { owner: request.owner, until: new Date(sendAt.getTime() + request.leaseMs) };
-      claimed.push({
-        ...outboxEntryOf(row),
-        lease: row.lease,
-        sendAt,
-        slotMisses: row.slotMisses ?? 0,
-      });
-    });
-  }
-  return claimed;
 };
 
 const messageLog = (tenantId: TenantId, state: State): MessageLog => ({
@@ -850,21 +407,19 @@ const messageLog = (tenantId: TenantId, state: State): MessageLog => ({
     if (!state.outbound.has(key)) state.outbound.set(key, { ...record, tenantId, status: 'accepted' });
     return okAsync(undefined);
   },
-  applyStatus: (change: StatusChange) => {
-    const row = state.outbound.get(`${tenantId}|${change.wamid}`);
-    if (row === undefined) return okAsync(undefined);
-    const previous = row.status;
-    row.status = advanceStatus(previous, change.status);
-    const firstError = change.errors[0];
-    if (row.status === 'failed' && previous !== 'failed' && firstError !== undefined) row.error = firstError;
-    const outcome: StatusOutcome = {
-      previous,
-      current: row.status,
-      outboxId: row.outboxId,
-      origin: row.origin,
-      ...(row.contactId === undefined ? {} : { contactId: row.contactId }),
-    };
-    return okAsync(outcome);
+  outbound: (wamid) => {
+    const row = state.outbound.get(`${tenantId}|${wamid}`);
+    return okAsync(
+      row === undefined
+        ? undefined
+        : {
+            current: row.status,
+            outboxId: row.outboxId,
+            origin: row.origin,
+            ...(row.contactId === undefined ? {} : { contactId: row.contactId }),
+            ...(row.error === undefined ? {} : { error: row.error }),
+          },
+    );
   },
 });
 
@@ -1073,7 +628,10 @@ const earliestFinished = <Row>(
 /** As `prestabot.prune_finished` does: a pruned message's idempotency key is free again, its reminder stays. */
 const pruneFinished = (state: State, before: Date, limit: number): PrunedRows => {
   const inbox = earliestFinished(state.inbox.peekValues(), (row) => row.processedAt, before, limit);
-  for (const row of inbox) state.inbox.delete(row.entry.id);
+  for (const row of inbox) {
+    state.inbox.delete(row.entry.id);
+    state.inboxKeys.delete(inboxKeyOf(row.entry));
+  }
   const outbox = earliestFinished(state.outbox.peekValues(), (row) => row.finishedAt, before, limit);
   for (const row of outbox) {
     state.outbox.delete(row.entry.id);

@@ -16,6 +16,7 @@ export { percentile } from './percentile.ts';
 export { type AcceptedSend, RecordingGateway, type ScriptedFailure } from './recording-gateway.ts';
 export { type LogLine, RecordingLogger } from './recording-logger.ts';
 export { RecordingMetrics } from './recording-metrics.ts';
+export { recordOneByOne } from './send-records.ts';
 export { SequentialIds } from './sequential-ids.ts';
 export { StoredFlowTokens } from './stored-flow-tokens.ts';
 export {

@@ -7,8 +7,9 @@ import {
   JsonBatchParser,
   TestSignatureVerifier,
   testSignature,
+  textInboxEntry,
 } from '@prestabot/application/testing';
-import { errAsync, okAsync } from '@prestabot/domain';
+import { errAsync, okAsync, type PhoneNumberId } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { defaultInboxWorkerOptions, InboxWorker } from './inbox-worker.ts';
 
@@ -25,35 +26,118 @@ const setup = (responders: InboundResponder[] = [], maxAttempts = 3) => {
   const worker = new InboxWorker(
     {
       inboxQueue: app.database.inboxQueue,
-      processInboxEntry: app.processInboxEntry,
+      processInbox: app.processInbox,
       unitOfWork: app.database.unitOfWork,
       clock: app.clock,
       logger: app.logger,
       metrics: app.metrics,
-      onRepliesQueued: () => {
-        repliesQueued += 1;
+      onRepliesQueued: (ids) => {
+        repliesQueued += ids.length;
       },
     },
     { ...defaultInboxWorkerOptions, owner: 'test-worker', idlePollMs: 5, maxAttempts },
   );
+  /** Stores the items as a webhook does (for a worker's claim); the ids of the new entries. */
   const deliver = async (...items: Parameters<typeof encodeBatch>[0]) => {
-    const output = await expectOk(
+    const before = new Set(app.database.snapshot().inbox.keys());
+    await expectOk(
       app.ingestWebhook.execute({ rawBody: encodeBatch(items), signature: testSignature(secret) }),
     );
-    return output.recorded.flatMap((tenant) => tenant.entryIds);
+    return [...app.database.snapshot().inbox.keys()].filter((id) => !before.has(id));
   };
-  return { app, worker, deliver, repliesQueued: () => repliesQueued };
+  /** Claims these entries, as this worker, and hands them to it. */
+  const processNow = async (ids: readonly string[]) => {
+    const held = await expectOk(
+      app.database.inboxQueue.claim({
+        owner: 'test-worker',
+        limit: 100,
+        leaseMs: 30_000,
+        now: app.clock.now(),
+        ids,
+      }),
+    );
+    await worker.submit(held);
+  };
+  return { app, worker, deliver, processNow, repliesQueued: () => repliesQueued };
 };
 
 describe('InboxWorker', () => {
+  it('processes what a webhook stored for this process at once, without a claim', async () => {
+    const { app, worker, repliesQueued } = setup();
+    await app.addTenant('1001', 'token-a');
+    await app.addTenant('2002', 'token-b');
+    const entries = [
+      textInboxEntry('1001' as PhoneNumberId, { waId: '56911111111' }),
+      textInboxEntry('2002' as PhoneNumberId, { waId: '56922222222' }),
+    ];
+    const stored = await expectOk(
+      app.database.inboxQueue.store({
+        entries,
+        now: app.clock.now(),
+        lease: { owner: 'test-worker', leaseMs: 30_000 },
+      }),
+    );
+    const held = stored.flatMap((result) =>
+      result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],
+    );
+    expect(held).toHaveLength(2);
+    await worker.submit(held);
+    expect([...app.database.snapshot().inbox.values()].every((row) => row.processedAt !== undefined)).toBe(
+      true,
+    );
+    expect(repliesQueued()).toBe(2);
+  });
+
+  it("hands a failed message back with the sender's later messages held here, so they stay in order", async () => {
+    // Once in the batch, once alone: the entry fails.
+    let failures = 2;
+    const failTwice: InboundResponder = {
+      respond: (context) =>
+        context.message.content.type === 'text' && context.message.content.body === 'first' && failures-- > 0
+          ? errAsync({ type: 'storage_error', reason: 'retryable', message: 'deadlock' } as const)
+          : okAsync(undefined),
+    };
+    const { app, worker } = setup([failTwice]);
+    await app.addTenant('1001', 'token-a');
+    const said = (body: string, sentAt: Date) => {
+      const entry = textInboxEntry('1001' as PhoneNumberId, { waId: '56911111111', sentAt });
+      return { ...entry, item: { ...entry.item, content: { type: 'text' as const, body } } } as typeof entry;
+    };
+    const [first, second] = [
+      said('first', app.clock.now()),
+      said('second', new Date(app.clock.now().getTime() + 1000)),
+    ];
+    const stored = await expectOk(
+      app.database.inboxQueue.store({
+        entries: [first!, second!],
+        now: app.clock.now(),
+        lease: { owner: 'test-worker', leaseMs: 30_000 },
+      }),
+    );
+    await worker.submit(
+      stored.flatMap((result) =>
+        result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],
+      ),
+    );
+    const row = (id: string) => app.database.snapshot().inbox.get(id)!;
+    expect(row(first!.id).processedAt).toBeUndefined();
+    expect(row(second!.id).processedAt).toBeUndefined();
+    app.clock.advance(60_000);
+    await app.drain();
+    const replies = app.gateway.sentTo('56911111111');
+    expect(replies).toHaveLength(2);
+    expect(replies.map((reply) => reply.message.type)).toEqual(['buttons', 'text']);
+    expect(row(first!.id).processedAt!.getTime()).toBeLessThanOrEqual(row(second!.id).processedAt!.getTime());
+  });
+
   it('processes what a webhook just stored and tells the sender there are replies', async () => {
-    const { app, worker, deliver, repliesQueued } = setup();
+    const { app, processNow, deliver, repliesQueued } = setup();
     await app.addTenant('1001', 'token-a');
     const ids = await deliver(
       inboundText('1001', '56911111111', 'hola'),
       inboundText('1001', '56922222222', 'hola'),
     );
-    await worker.processNow(ids);
+    await processNow(ids);
     expect([...app.database.snapshot().inbox.values()].every((row) => row.processedAt !== undefined)).toBe(
       true,
     );
@@ -68,18 +152,18 @@ describe('InboxWorker', () => {
           throw new Error('responder bug');
         }),
     };
-    const { app, worker, deliver } = setup([exploding], 3);
+    const { app, processNow, deliver } = setup([exploding], 3);
     await app.addTenant('1001', 'token-a');
     const [id] = await deliver(inboundText('1001', '56911111111', 'hola'));
-    await worker.processNow([id!]);
+    await processNow([id!]);
     const row = () => app.database.snapshot().inbox.get(id!)!;
     expect(row()).toMatchObject({ attempts: 1, lastError: 'responder bug' });
     expect(row().processedAt).toBeUndefined();
-    await worker.processNow([id!]);
+    await processNow([id!]);
     expect(row().attempts).toBe(1);
     for (let attempt = 2; attempt <= 3; attempt += 1) {
       app.clock.advance(10 * 60_000);
-      await worker.processNow([id!]);
+      await processNow([id!]);
     }
     expect(row()).toMatchObject({ attempts: 3, abandoned: true });
     expect(app.logger.at('error').some((line) => line.message.includes('abandoned after 3 attempts'))).toBe(
@@ -96,13 +180,13 @@ describe('InboxWorker', () => {
           ? errAsync({ type: 'storage_error', reason: 'retryable', message: 'deadlock' } as const)
           : okAsync(undefined),
     };
-    const { app, worker, deliver } = setup([flaky]);
+    const { app, processNow, deliver } = setup([flaky]);
     await app.addTenant('1001', 'token-a');
     const [id] = await deliver(inboundText('1001', '56911111111', 'hola'));
-    await worker.processNow([id!]);
+    await processNow([id!]);
     expect(app.database.snapshot().inbox.get(id!)?.processedAt).toBeUndefined();
     app.clock.advance(60_000);
-    await worker.processNow([id!]);
+    await processNow([id!]);
     expect(app.database.snapshot().inbox.get(id!)?.processedAt).toBeDefined();
     expect(app.database.snapshot().outbox.size).toBe(1);
   });

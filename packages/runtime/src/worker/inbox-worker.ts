@@ -1,32 +1,30 @@
 import type {
   ClaimedInboxEntry,
   Clock,
+  EntryOutcome,
   InboxQueue,
   Logger,
   Metrics,
-  ProcessInboxEntry,
+  ProcessInbox,
   TenantUnitOfWork,
 } from '@prestabot/application';
 import { PollingLoop } from './polling-loop.ts';
-import { forEachWithLimit } from './wake-up.ts';
 
 export type InboxWorkerOptions = {
   /** This process's name in leases (host, pid and a random part). */
   readonly owner: string;
-  /** Entries processed at once. */
-  readonly concurrency: number;
+  /** Most entries one round processes. */
   readonly batchSize: number;
   /** How long a claimed entry is ours; a crash past this hands it to another worker. */
   readonly leaseMs: number;
-  /** How often an idle worker looks for work it was not told about (crashed peers, retries). */
+  /** How often an idle worker looks for work it was not handed (crashed peers, retries). */
   readonly idlePollMs: number;
   /** After this many failed attempts an entry is abandoned (kept, with its error, for an operator). */
   readonly maxAttempts: number;
 };
 
 export const defaultInboxWorkerOptions: Omit<InboxWorkerOptions, 'owner'> = {
-  concurrency: 8,
-  batchSize: 64,
+  batchSize: 500,
   leaseMs: 30_000,
   idlePollMs: 1000,
   maxAttempts: 8,
@@ -34,48 +32,56 @@ export const defaultInboxWorkerOptions: Omit<InboxWorkerOptions, 'owner'> = {
 
 export type InboxWorkerDependencies = {
   readonly inboxQueue: InboxQueue;
-  readonly processInboxEntry: ProcessInboxEntry;
+  readonly processInbox: ProcessInbox;
   readonly unitOfWork: TenantUnitOfWork;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Called when processing queued replies, so the sender can start at once. */
-  readonly onRepliesQueued: () => void;
+  /** Told which replies a round queued, so the sender can take them at once. */
+  readonly onRepliesQueued: (outboxIds: readonly string[]) => void;
 };
 
+type Submitted = { readonly entries: readonly ClaimedInboxEntry[]; readonly done: () => void };
+
+/** A sender's entries are processed one at a time, oldest first. */
+const senderOf = (entry: ClaimedInboxEntry): string | undefined =>
+  entry.orderingKey === undefined
+    ? undefined
+    : `${entry.tenantId}|${entry.phoneNumberId}|${entry.orderingKey}`;
+
 /**
- * Processes inbox entries: right after a webhook stored them (`processNow`), and in a polling loop for
- * whatever is left (entries of crashed workers once their lease ran out, retries). Failures hand the
- * entry back with a growing delay; nothing is dropped silently.
+ * Processes the inbox entries this process holds, in rounds: what webhooks just stored here (under the
+ * lease taken when they were stored, with no claim), and what a polling claim finds (entries of crashed
+ * workers once their lease ran out, retries). One round runs at a time, and takes every entry handed in
+ * meanwhile, so under load a round serves many webhooks. A failed entry is handed back with a growing
+ * delay, and the sender's later entries held here with it, so they are answered in order; nothing is
+ * dropped silently.
  */
 export class InboxWorker {
   readonly #deps: InboxWorkerDependencies;
   readonly #options: InboxWorkerOptions;
   readonly #loop: PollingLoop;
-  readonly #inFlight = new Set<Promise<void>>();
+  #waiting: Submitted[] = [];
+  #round: Promise<void> | undefined;
   #stopping = false;
 
   constructor(dependencies: InboxWorkerDependencies, options: InboxWorkerOptions) {
     this.#deps = dependencies;
     this.#options = options;
     this.#loop = new PollingLoop(async () => {
-      const handled = await this.#claimAndProcess(undefined);
+      const handled = await this.#claim();
       if (handled === 0) await this.#reportDepth();
       return handled;
     }, options.idlePollMs);
   }
 
-  /** Processes these entries now, unless another worker already holds them. Never rejects. */
-  processNow(ids: readonly string[]): Promise<void> {
-    if (ids.length === 0 || this.#stopping) return Promise.resolve();
-    const run: Promise<void> = this.#claimAndProcess(ids).then(
-      () => undefined,
-      (bug: unknown) =>
-        this.#deps.logger.error({ error: String(bug) }, 'bug while processing new inbox entries'),
-    );
-    run.finally(() => this.#inFlight.delete(run));
-    this.#inFlight.add(run);
-    return run;
+  /** Processes entries this process holds; resolves once their round is over. Never rejects. */
+  submit(entries: readonly ClaimedInboxEntry[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    return new Promise((done) => {
+      this.#waiting.push({ entries, done });
+      this.#startRound();
+    });
   }
 
   start(): void {
@@ -87,72 +93,114 @@ export class InboxWorker {
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#loop.stop();
-    await Promise.all(this.#inFlight);
+    while (this.#round !== undefined) await this.#round;
   }
 
-  async #claimAndProcess(ids: readonly string[] | undefined): Promise<number> {
+  async #claim(): Promise<number> {
+    if (this.#stopping) return 0;
     const { inboxQueue, clock, logger } = this.#deps;
-    const { owner, batchSize, leaseMs, concurrency } = this.#options;
-    const claimed = await inboxQueue.claim({
-      owner,
-      limit: ids?.length ?? batchSize,
-      leaseMs,
-      now: clock.now(),
-      ...(ids === undefined ? {} : { ids }),
-    });
+    const { owner, batchSize, leaseMs } = this.#options;
+    const claimed = await inboxQueue.claim({ owner, limit: batchSize, leaseMs, now: clock.now() });
     if (claimed.isErr()) {
       logger.error({ error: claimed.error.reason }, `cannot claim inbox entries: ${claimed.error.message}`);
       return 0;
     }
-    await forEachWithLimit(claimed.value, concurrency, (entry) => this.#process(entry));
+    await this.submit(claimed.value);
     return claimed.value.length;
   }
 
-  async #process(entry: ClaimedInboxEntry): Promise<void> {
-    const fields = {
-      tenantId: entry.tenantId,
-      phoneNumberId: entry.phoneNumberId,
-      wamid: entry.item.wamid,
-      inboxId: entry.id,
-    };
+  #startRound(): void {
+    if (this.#round !== undefined || this.#waiting.length === 0) return;
+    this.#round = this.#runRound().finally(() => {
+      this.#round = undefined;
+      this.#startRound();
+    });
+  }
+
+  async #runRound(): Promise<void> {
+    const taken: Submitted[] = [];
+    let size = 0;
+    while (
+      this.#waiting.length > 0 &&
+      (size === 0 || size + this.#waiting[0]!.entries.length <= this.#options.batchSize)
+    ) {
+      const next = this.#waiting.shift()!;
+      taken.push(next);
+      size += next.entries.length;
+    }
+    const entries = taken.flatMap((submitted) => submitted.entries);
     try {
-      const outcome = await this.#deps.processInboxEntry.execute(entry);
-      if (outcome.isErr()) {
-        await this.#handBack(entry, `storage ${outcome.error.reason}: ${outcome.error.message}`, fields);
-        return;
+      const outcomes = await this.#deps.processInbox.execute(entries);
+      const queued: string[] = [];
+      for (const outcome of outcomes) {
+        if (outcome.type === 'processed') queued.push(...outcome.enqueued);
+        else if (outcome.type === 'lease_lost')
+          this.#deps.logger.warn(
+            fieldsOf(outcome.entry),
+            'inbox entry taken over by another worker; nothing was done for it here',
+          );
       }
-      if (outcome.value.type === 'processed' && outcome.value.enqueued.length > 0)
-        this.#deps.onRepliesQueued();
-      if (outcome.value.type === 'lease_lost')
-        this.#deps.logger.warn(
-          fields,
-          'inbox entry taken over by another worker; this attempt was rolled back',
-        );
+      if (queued.length > 0) this.#deps.onRepliesQueued(queued);
+      await this.#handBack(
+        outcomes.filter((outcome) => outcome.type === 'failed' || outcome.type === 'deferred'),
+      );
     } catch (bug) {
       this.#deps.logger.error(
-        { ...fields, error: bug instanceof Error ? bug.stack : String(bug) },
-        'bug while processing an inbox entry',
+        { error: bug instanceof Error ? bug.stack : String(bug) },
+        'bug while processing inbox entries; their leases will expire and they will be retried',
       );
-      await this.#handBack(entry, bug instanceof Error ? bug.message : String(bug), fields);
+    } finally {
+      for (const submitted of taken) submitted.done();
     }
   }
 
-  async #handBack(entry: ClaimedInboxEntry, reason: string, fields: Record<string, unknown>): Promise<void> {
-    const { unitOfWork, clock, logger } = this.#deps;
+  /**
+   * Hands failed entries back for a later attempt (abandoned after the last), and with them, due at once
+   * but behind them, the later entries of their senders that wait here: the claim then hands each sender's
+   * entries out in order.
+   */
+  async #handBack(outcomes: readonly EntryOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const senders = new Set(outcomes.flatMap(({ entry }) => senderOf(entry) ?? []));
+    const behind: EntryOutcome[] = [];
+    this.#waiting = this.#waiting.flatMap((submitted) => {
+      const kept = submitted.entries.filter((entry) => {
+        const sender = senderOf(entry);
+        if (sender === undefined || !senders.has(sender)) return true;
+        behind.push({ entry, type: 'deferred', reason: 'an earlier message of the sender is being retried' });
+        return false;
+      });
+      if (kept.length === submitted.entries.length) return [submitted];
+      if (kept.length === 0) {
+        submitted.done();
+        return [];
+      }
+      return [{ entries: kept, done: submitted.done }];
+    });
+    for (const outcome of [...outcomes, ...behind]) await this.#handBackOne(outcome);
+  }
+
+  async #handBackOne(outcome: EntryOutcome): Promise<void> {
+    if (outcome.type !== 'failed' && outcome.type !== 'deferred') return;
+    const { unitOfWork, clock, logger, metrics } = this.#deps;
+    const { entry, reason } = outcome;
+    const fields = fieldsOf(entry);
     const now = clock.now();
-    const abandon = entry.attempts >= this.#options.maxAttempts;
-    const retryAt = new Date(now.getTime() + Math.min(5 * 60_000, 1000 * 2 ** entry.attempts));
+    const failed = outcome.type === 'failed';
+    const abandon = failed && entry.attempts >= this.#options.maxAttempts;
+    const retryAt = failed ? new Date(now.getTime() + Math.min(5 * 60_000, 1000 * 2 ** entry.attempts)) : now;
     const result = await unitOfWork.run(entry.tenantId, (repositories) =>
       abandon
         ? repositories.inbox.abandon(entry.id, entry.lease, now, reason)
         : repositories.inbox.release(entry.id, entry.lease, retryAt, reason),
     );
-    if (abandon)
+    if (abandon) {
+      metrics.increment('inbox_abandoned_total');
       logger.error(
         { ...fields, attempts: entry.attempts, reason },
         `inbox entry abandoned after ${entry.attempts} attempts`,
       );
-    else
+    } else if (failed)
       logger.warn(
         { ...fields, attempts: entry.attempts, retryAt: retryAt.toISOString(), reason },
         'inbox entry failed; it will be retried',
@@ -178,3 +226,10 @@ export class InboxWorker {
     );
   }
 }
+
+const fieldsOf = (entry: ClaimedInboxEntry) => ({
+  tenantId: entry.tenantId,
+  phoneNumberId: entry.phoneNumberId,
+  wamid: entry.item.wamid,
+  inboxId: entry.id,
+});

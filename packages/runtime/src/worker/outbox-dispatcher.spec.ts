@@ -2,6 +2,8 @@ import {
   defaultSendPolicy,
   ManageTenants,
   type MessagingGateway,
+  NumberAccessTokens,
+  type OutboxQueue,
   type SendPolicy,
   SendQueuedMessage,
   SendReply,
@@ -18,6 +20,7 @@ import {
   RecordingGateway,
   RecordingLogger,
   RecordingMetrics,
+  recordOneByOne,
   SequentialIds,
   textOutboxEntry,
 } from '@prestabot/application/testing';
@@ -85,9 +88,12 @@ const setup = (options: Partial<OutboxDispatcherOptions> = {}, policy: SendPolic
   const { unitOfWork } = database;
   const manageTenants = new ManageTenants({ ...database, cipher, ids: new SequentialIds() });
   const guard = new SendRateGuard({ directory: database.directory, clock, logger, timers });
-  const sendReply = new SendReply({ unitOfWork, cipher, gateway: guard.guard(gateway), logger, metrics });
+  const sendReply = new SendReply({
+    tokens: new NumberAccessTokens({ unitOfWork, cipher, logger, metrics }),
+    gateway: guard.guard(gateway),
+  });
   const sender = new SendQueuedMessage({
-    unitOfWork,
+    records: recordOneByOne(database.outboxQueue),
     sendReply,
     clock,
     logger,
@@ -96,12 +102,12 @@ const setup = (options: Partial<OutboxDispatcherOptions> = {}, policy: SendPolic
     policy,
   });
   let claims = 0;
-  const queue = {
-    claim: (request: Parameters<typeof database.outboxQueue.claim>[0]) => {
+  const queue: OutboxQueue = {
+    ...database.outboxQueue,
+    claim: (request) => {
       claims += 1;
       return database.outboxQueue.claim(request);
     },
-    depth: (now: Date) => database.outboxQueue.depth(now),
   };
   const dispatcher = new OutboxDispatcher(
     { queue, sender, clock, logger, metrics, timers },

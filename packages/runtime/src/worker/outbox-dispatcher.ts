@@ -304,6 +304,8 @@ export class OutboxDispatcher {
   /** Lanes with a send due but no room in flight, served first come first served as room frees up. */
   readonly #waitingForRoom = new Set<Lane>();
   readonly #inFlight = new Set<Promise<void>>();
+  /** Leases of messages handed over by `take`, under way. */
+  readonly #leasing = new Set<Promise<void>>();
   #queued = 0;
   #claimTimer: unknown;
   #claiming: Promise<void> | undefined;
@@ -331,6 +333,36 @@ export class OutboxDispatcher {
     this.#scheduleClaim(0);
   }
 
+  /**
+   * Messages just queued in this process (replies): they get their slots without a claim
+   * (`OutboxQueue.lease`) and go as soon as their slots come. Any the lease leaves (its recipient has a
+   * message in flight, its number is being claimed elsewhere right now) go with a claim, asked for then.
+   */
+  take(ids: readonly string[]): void {
+    if (!this.#running || this.#stopping || ids.length === 0) return;
+    if (this.#queued >= this.#options.maxQueued) {
+      this.notify();
+      return;
+    }
+    const { queue, clock } = this.#deps;
+    const { owner, leaseMs, horizonMs, prepareLeadMs } = this.#options;
+    const now = clock.now();
+    const leasing: Promise<void> = queue
+      .lease({ owner, leaseMs, now: new Date(now.getTime() + prepareLeadMs), horizonMs, ids })
+      .match(
+        (sends) => {
+          this.#enqueue(sends, now.getTime());
+          if (sends.length < ids.length) this.notify();
+        },
+        (error) => {
+          this.#logger.error({ error: error.reason }, `cannot lease new messages: ${error.message}`);
+          this.notify();
+        },
+      )
+      .finally(() => this.#leasing.delete(leasing));
+    this.#leasing.add(leasing);
+  }
+
   /** New messages were queued: claim now (or `minClaimSpacingMs` after the last claim) instead of at the next poll. */
   notify(): void {
     if (!this.#running || this.#stopping) return;
@@ -348,6 +380,7 @@ export class OutboxDispatcher {
     this.#stopping = true;
     this.#timers.clearTimeout(this.#claimTimer);
     await this.#claiming;
+    await Promise.all(this.#leasing);
     if (this.#queued > 0 || this.#inFlight.size > 0) {
       await new Promise<void>((resolve) => {
         this.#drained = resolve;

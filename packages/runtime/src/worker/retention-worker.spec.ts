@@ -6,6 +6,7 @@ import {
   ManualClock,
   RecordingLogger,
   seedTenant,
+  storeInInbox,
   textInboxEntry,
 } from '@prestabot/application/testing';
 import { ResultAsync } from '@prestabot/domain';
@@ -45,7 +46,7 @@ const setup = async (options: Partial<RetentionWorkerOptions> = {}) => {
     const entries = Array.from({ length: count }, () =>
       textInboxEntry(number.phoneNumberId, { waId: fixturePhone().slice(1), sentAt: ago(60 * day) }),
     );
-    await expectOk(database.unitOfWork.run(tenant.id, (r) => r.inbox.record(entries)));
+    await storeInInbox(database.inboxQueue, entries);
     const claimed = await expectOk(
       database.inboxQueue.claim({
         owner: 'test',
@@ -57,7 +58,9 @@ const setup = async (options: Partial<RetentionWorkerOptions> = {}) => {
     );
     await expectOk(
       database.unitOfWork.run(tenant.id, (r) =>
-        ResultAsync.combine(claimed.map((entry) => r.inbox.complete(entry.id, entry.lease, at))),
+        ResultAsync.combine(
+          claimed.map((entry) => r.inbox.complete([{ id: entry.id, lease: entry.lease }], at)),
+        ),
       ),
     );
     return entries.map((entry) => entry.id);

@@ -2,7 +2,7 @@ import type { PhoneNumberId, ResultAsync, TenantId, Wamid } from '@prestabot/dom
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StorageError } from '../../errors.ts';
 import type { Lease, NewInboxEntry } from '../../ports/inbox.port.ts';
-import type { NewOutboxEntry } from '../../ports/outbox.port.ts';
+import type { NewOutboxEntry, SendRecord } from '../../ports/outbox.port.ts';
 import type { TenantRepositories } from '../../ports/unit-of-work.port.ts';
 import { seedLoan } from './loan-stores.contract.ts';
 import {
@@ -12,6 +12,7 @@ import {
   type StorageHarness,
   type StorageHarnessFactory,
   seedTenant,
+  storeInInbox,
   textInboxEntry,
   textOutboxEntry,
 } from './storage-harness.ts';
@@ -50,8 +51,8 @@ export const describeFinishedWorkRetentionContract = (
       return lease;
     };
 
-    const recordAndClaim = async (tenantId: TenantId, entries: readonly NewInboxEntry[], now: Date) => {
-      await expectOk(harness.unitOfWork.run(tenantId, (r) => r.inbox.record(entries)));
+    const recordAndClaim = async (entries: readonly NewInboxEntry[], now: Date) => {
+      await storeInInbox(harness.inboxQueue, entries);
       const claimed = await expectOk(
         harness.inboxQueue.claim({
           owner: 'retention-test',
@@ -88,9 +89,12 @@ export const describeFinishedWorkRetentionContract = (
       work: (r: TenantRepositories) => ResultAsync<boolean, StorageError>,
     ) => expectOk(harness.unitOfWork.run(tenantId, work)).then((held) => expect(held).toBe(true));
     const complete = (tenantId: TenantId, id: string, at: Date) =>
-      finish(tenantId, (r) => r.inbox.complete(id, leaseOf(id), at));
-    const markSent = (tenantId: TenantId, id: string, at: Date) =>
-      finish(tenantId, (r) => r.outbox.markSent(id, leaseOf(id), `wamid.${id}` as Wamid, at));
+      finish(tenantId, (r) => r.inbox.complete([{ id, lease: leaseOf(id) }], at));
+    /** Records a send's outcome under its lease, which must still hold it. */
+    const recordSend = (outcome: SendRecord) =>
+      expectOk(harness.outboxQueue.record([outcome])).then(([held]) => expect(held).toBe(true));
+    const markSent = (id: string, at: Date) =>
+      recordSend({ kind: 'sent', id, lease: leaseOf(id), wamid: `wamid.${id}` as Wamid, at });
 
     const prune = (before: Date, limit: number) =>
       expectOk(harness.finishedWorkRetention.pruneFinished(before, limit));
@@ -99,9 +103,9 @@ export const describeFinishedWorkRetentionContract = (
       expectOk(harness.unitOfWork.run(tenantId, (r) => r.outbox.get(id))).then((message) => message?.status);
 
     /** Records the entries again: those recorded had been pruned; the others are still stored. */
-    const recordAgain = (tenantId: TenantId, entries: readonly NewInboxEntry[]) =>
-      expectOk(harness.unitOfWork.run(tenantId, (r) => r.inbox.record(entries))).then(
-        (outcome) => outcome.recorded,
+    const recordAgain = (entries: readonly NewInboxEntry[]) =>
+      storeInInbox(harness.inboxQueue, entries).then((stored) =>
+        entries.filter((_, index) => stored[index]?.outcome === 'stored').map((entry) => entry.id),
       );
 
     it('prunes, in every tenant, what finished before the cutoff, and nothing unfinished or recent', async () => {
@@ -119,11 +123,10 @@ export const describeFinishedWorkRetentionContract = (
           unprocessed: inboxEntry(number.phoneNumberId, era),
         };
         await recordAndClaim(
-          tenant.id,
           [inbox.completedOld, inbox.abandonedOld, inbox.completedRecent, inbox.leased],
           era,
         );
-        await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([inbox.unprocessed])));
+        await storeInInbox(harness.inboxQueue, [inbox.unprocessed]);
         await complete(tenant.id, inbox.completedOld.id, old);
         await complete(tenant.id, inbox.completedRecent.id, recent);
         const { id: abandonedId } = inbox.abandonedOld;
@@ -145,11 +148,11 @@ export const describeFinishedWorkRetentionContract = (
           era,
         );
         await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([outbox.pending])));
-        await markSent(tenant.id, outbox.sentOld.id, old);
-        await markSent(tenant.id, outbox.sentRecent.id, recent);
+        await markSent(outbox.sentOld.id, old);
+        await markSent(outbox.sentRecent.id, recent);
         const { id: failedId } = outbox.failedOld;
         const failure = { reason: 'rejected', code: 131026, title: 'Message undeliverable' };
-        await finish(tenant.id, (r) => r.outbox.markFailed(failedId, leaseOf(failedId), failure, old));
+        await recordSend({ kind: 'failed', id: failedId, lease: leaseOf(failedId), failure, at: old });
         return { tenant, inbox, outbox };
       };
       // One after the other: a claim crosses tenants, and would take the other tenant's messages too.
@@ -159,7 +162,7 @@ export const describeFinishedWorkRetentionContract = (
       expect(await prune(cutoff, 100)).toEqual({ inbox: 4, outbox: 4 });
       expect(await prune(cutoff, 100)).toEqual({ inbox: 0, outbox: 0 });
       for (const { tenant, inbox, outbox } of seeded) {
-        expect(await recordAgain(tenant.id, Object.values(inbox))).toEqual([
+        expect(await recordAgain(Object.values(inbox))).toEqual([
           inbox.completedOld.id,
           inbox.abandonedOld.id,
         ]);
@@ -176,17 +179,17 @@ export const describeFinishedWorkRetentionContract = (
       const { tenant, number } = await seedTenant(harness);
       const entries = [0, 1, 2].map(() => inboxEntry(number.phoneNumberId, era));
       const messages = [0, 1, 2].map(() => textOutboxEntry(number.phoneNumberId, { at: era }));
-      await recordAndClaim(tenant.id, entries, era);
+      await recordAndClaim(entries, era);
       await enqueueAndClaim(tenant.id, messages, era);
       // Finished newest first, so the order they finished in is not the order they were stored in.
       for (const [index, entry] of entries.entries())
         await complete(tenant.id, entry.id, later(era, (3 - index) * hour));
       for (const [index, message] of messages.entries())
-        await markSent(tenant.id, message.id, later(era, (3 - index) * hour));
+        await markSent(message.id, later(era, (3 - index) * hour));
 
       const cutoff = later(era, 10 * day);
       expect(await prune(cutoff, 2)).toEqual({ inbox: 2, outbox: 2 });
-      expect(await recordAgain(tenant.id, entries)).toEqual([entries[1]!.id, entries[2]!.id]);
+      expect(await recordAgain(entries)).toEqual([entries[1]!.id, entries[2]!.id]);
       expect(await Promise.all(messages.map((message) => outboxStatus(tenant.id, message.id)))).toEqual([
         'sent',
         undefined,
@@ -221,7 +224,7 @@ export const describeFinishedWorkRetentionContract = (
       await expectOk(
         harness.unitOfWork.run(tenant.id, (r) => r.reminders.recordDelivery(reminder.id, 'delivered')),
       );
-      await markSent(tenant.id, message.id, later(era, day));
+      await markSent(message.id, later(era, day));
 
       expect(await prune(later(era, 10 * day), 100)).toEqual({ inbox: 0, outbox: 1 });
       expect(

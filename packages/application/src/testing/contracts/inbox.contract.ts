@@ -1,4 +1,4 @@
-import type { InboundStatus, Wamid } from '@prestabot/domain';
+import { errAsync, type InboundStatus, okAsync, type PhoneNumberId, type Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewInboxEntry } from '../../ports/inbox.port.ts';
 import {
@@ -8,6 +8,7 @@ import {
   type StorageHarness,
   type StorageHarnessFactory,
   seedTenant,
+  storeInInbox,
   textInboxEntry,
 } from './storage-harness.ts';
 
@@ -55,33 +56,128 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
         }),
       );
 
-    it('stores each (number, wamid) once, however often Meta delivers it', async () => {
+    it("stores each (number, wamid) once, however often Meta delivers it, under its number's tenant", async () => {
       const { tenant, number } = await seedTenant(harness);
       const entry = textInboxEntry(number.phoneNumberId, { sentAt: t0 });
-      const first = await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([entry])));
-      expect(first).toEqual({ recorded: [entry.id], duplicates: 0 });
-      const again = await expectOk(
-        harness.unitOfWork.run(tenant.id, (r) =>
-          r.inbox.record([{ ...entry, id: fixtureUuid() }, statusEntry(entry, 'read')]),
-        ),
-      );
-      expect(again.duplicates).toBe(1);
-      expect(again.recorded).toHaveLength(1);
+      const [first] = await storeInInbox(harness.inboxQueue, [entry]);
+      expect(first).toEqual({ outcome: 'stored', entry: { ...entry, tenantId: tenant.id, attempts: 0 } });
+      const again = await storeInInbox(harness.inboxQueue, [
+        { ...entry, id: fixtureUuid() },
+        statusEntry(entry, 'read'),
+        { ...entry, id: fixtureUuid(), phoneNumberId: '1999000000001' as PhoneNumberId },
+      ]);
+      expect(again.map((stored) => stored.outcome)).toEqual(['duplicate', 'stored', 'unrouted']);
     });
 
-    it("refuses entries for another tenant's number", async () => {
+    it('stores one delivery carrying the same item twice once', async () => {
+      const { number } = await seedTenant(harness);
+      const entry = textInboxEntry(number.phoneNumberId, { sentAt: t0 });
+      const stored = await storeInInbox(harness.inboxQueue, [entry, { ...entry, id: fixtureUuid() }]);
+      expect(stored.map((result) => result.outcome)).toEqual(['stored', 'duplicate']);
+    });
+
+    it('stores entries of many tenants at once, each under its own, leased to the owner who stored them', async () => {
       const a = await seedTenant(harness);
       const b = await seedTenant(harness);
-      const error = await expectErr(
-        harness.unitOfWork.run(a.tenant.id, (r) => r.inbox.record([textInboxEntry(b.number.phoneNumberId)])),
+      const entries = [
+        textInboxEntry(a.number.phoneNumberId, { waId: '56900000011' }),
+        textInboxEntry(b.number.phoneNumberId, { waId: '56900000012' }),
+        textInboxEntry(a.number.phoneNumberId, { waId: '56900000013' }),
+      ];
+      const stored = await storeInInbox(harness.inboxQueue, entries, {
+        lease: { owner: 'host-1', leaseMs: 30_000 },
+        now: at(0),
+      });
+      expect(
+        stored.map((result) => (result.outcome === 'stored' ? result.entry.tenantId : undefined)),
+      ).toEqual([a.tenant.id, b.tenant.id, a.tenant.id]);
+      for (const result of stored)
+        expect(result).toMatchObject({ entry: { attempts: 1, lease: { owner: 'host-1', until: at(30) } } });
+      // Held: no claim hands them out while the lease lasts.
+      expect(await claim('worker', at(1), { ids: entries.map((entry) => entry.id) })).toEqual([]);
+      const lost = await claim('worker', at(31), { ids: entries.map((entry) => entry.id) });
+      expect(lost.map((entry) => entry.attempts)).toEqual([2, 2, 2]);
+    });
+
+    it("leaves a sender's new message to the claim while another of theirs is held elsewhere, in order", async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const first = textInboxEntry(number.phoneNumberId, { sentAt: at(0) });
+      const second = textInboxEntry(number.phoneNumberId, { sentAt: at(1) });
+      const third = textInboxEntry(number.phoneNumberId, { sentAt: at(2) });
+      const [held] = await storeInInbox(harness.inboxQueue, [first], {
+        lease: { owner: 'host-1', leaseMs: 30_000 },
+        now: at(0),
+      });
+      expect(held).toMatchObject({ entry: { lease: { owner: 'host-1' } } });
+      // The same host keeps the sender's next message (it processes them in order) …
+      const [mine] = await storeInInbox(harness.inboxQueue, [second], {
+        lease: { owner: 'host-1', leaseMs: 30_000 },
+        now: at(1),
+      });
+      expect(mine).toMatchObject({ entry: { lease: { owner: 'host-1' } } });
+      // … another host leaves it for the claim, which waits for the older ones.
+      const [queued] = await storeInInbox(harness.inboxQueue, [third], {
+        lease: { owner: 'host-2', leaseMs: 30_000 },
+        now: at(2),
+      });
+      expect(queued).toEqual({ outcome: 'stored', entry: { ...third, tenantId: tenant.id, attempts: 0 } });
+      expect(await claim('worker', at(3), { ids: [third.id] })).toEqual([]);
+      const lease = (result: typeof held) =>
+        (result?.outcome === 'stored' && 'lease' in result.entry ? result.entry.lease : undefined)!;
+      await expectOk(
+        harness.unitOfWork.run(tenant.id, (r) =>
+          r.inbox.complete(
+            [
+              { id: first.id, lease: lease(held) },
+              { id: second.id, lease: lease(mine) },
+            ],
+            at(4),
+          ),
+        ),
       );
-      expect(error).toMatchObject({ type: 'storage_error', reason: 'constraint' });
+      expect((await claim('worker', at(5), { ids: [third.id] })).map((entry) => entry.id)).toEqual([
+        third.id,
+      ]);
+    });
+
+    it('completes several entries only if every lease still holds', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const kept = textInboxEntry(number.phoneNumberId, { waId: '56900000021' });
+      const lost = textInboxEntry(number.phoneNumberId, { waId: '56900000022' });
+      await storeInInbox(harness.inboxQueue, [kept, lost]);
+      const claimed = await claim('w', at(1), { ids: [kept.id, lost.id] });
+      const leaseOf = (id: string) => claimed.find((entry) => entry.id === id)!.lease;
+      const stale = { owner: 'w', until: at(2) };
+      const refused = await expectErr(
+        harness.unitOfWork.run(tenant.id, (r) =>
+          r.inbox
+            .complete(
+              [
+                { id: kept.id, lease: leaseOf(kept.id) },
+                { id: lost.id, lease: stale },
+              ],
+              at(3),
+            )
+            .andThen((done) => (done ? okAsync('done') : errAsync('lease lost' as const))),
+        ),
+      );
+      expect(refused).toBe('lease lost');
+      expect(
+        await expectOk(
+          harness.unitOfWork.run(tenant.id, (r) =>
+            r.inbox.complete(
+              [kept, lost].map((entry) => ({ id: entry.id, lease: leaseOf(entry.id) })),
+              at(3),
+            ),
+          ),
+        ),
+      ).toBe(true);
     });
 
     it('leases an entry to one worker until it is done or the lease runs out', async () => {
       const { tenant, number } = await seedTenant(harness);
       const entry = textInboxEntry(number.phoneNumberId, { sentAt: t0 });
-      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([entry])));
+      await storeInInbox(harness.inboxQueue, [entry]);
       const [claimed] = await claim('worker-a', at(1), { ids: [entry.id] });
       expect(claimed).toMatchObject({
         id: entry.id,
@@ -95,12 +191,16 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       expect(reclaimed).toMatchObject({ id: entry.id, attempts: 2, lease: { owner: 'worker-b' } });
       expect(
         await expectOk(
-          harness.unitOfWork.run(tenant.id, (r) => r.inbox.complete(entry.id, claimed!.lease, at(33))),
+          harness.unitOfWork.run(tenant.id, (r) =>
+            r.inbox.complete([{ id: entry.id, lease: claimed!.lease }], at(33)),
+          ),
         ),
       ).toBe(false);
       expect(
         await expectOk(
-          harness.unitOfWork.run(tenant.id, (r) => r.inbox.complete(entry.id, reclaimed!.lease, at(33))),
+          harness.unitOfWork.run(tenant.id, (r) =>
+            r.inbox.complete([{ id: entry.id, lease: reclaimed!.lease }], at(33)),
+          ),
         ),
       ).toBe(true);
       expect(await claim('worker-c', at(100), { ids: [entry.id] })).toEqual([]);
@@ -111,7 +211,7 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       const older = textInboxEntry(number.phoneNumberId, { sentAt: at(0), receivedAt: at(5) });
       const newer = textInboxEntry(number.phoneNumberId, { sentAt: at(1), receivedAt: at(2) });
       const otherSender = textInboxEntry(number.phoneNumberId, { sentAt: at(3), waId: '56933334444' });
-      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([newer, older, otherSender])));
+      await storeInInbox(harness.inboxQueue, [newer, older, otherSender]);
       const first = await claim('w', at(10));
       const ids = first
         .map((entry) => entry.id)
@@ -120,7 +220,9 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       expect(await claim('w2', at(11), { ids: [newer.id] })).toEqual([]);
       const claimedOlder = first.find((entry) => entry.id === older.id)!;
       await expectOk(
-        harness.unitOfWork.run(tenant.id, (r) => r.inbox.complete(older.id, claimedOlder.lease, at(12))),
+        harness.unitOfWork.run(tenant.id, (r) =>
+          r.inbox.complete([{ id: older.id, lease: claimedOlder.lease }], at(12)),
+        ),
       );
       expect((await claim('w3', at(13), { ids: [newer.id] })).map((entry) => entry.id)).toEqual([newer.id]);
     });
@@ -128,14 +230,16 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
     it("holds back a sender's older message that arrives late while a newer one is being processed", async () => {
       const { tenant, number } = await seedTenant(harness);
       const newer = textInboxEntry(number.phoneNumberId, { sentAt: at(10), receivedAt: at(10) });
-      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([newer])));
+      await storeInInbox(harness.inboxQueue, [newer]);
       const [running] = await claim('w', at(11), { ids: [newer.id] });
       expect(running?.id).toBe(newer.id);
       const older = textInboxEntry(number.phoneNumberId, { sentAt: at(5), receivedAt: at(12) });
-      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([older])));
+      await storeInInbox(harness.inboxQueue, [older]);
       expect(await claim('w2', at(13), { ids: [older.id] })).toEqual([]);
       await expectOk(
-        harness.unitOfWork.run(tenant.id, (r) => r.inbox.complete(newer.id, running!.lease, at(14))),
+        harness.unitOfWork.run(tenant.id, (r) =>
+          r.inbox.complete([{ id: newer.id, lease: running!.lease }], at(14)),
+        ),
       );
       expect((await claim('w2', at(15), { ids: [older.id] })).map((entry) => entry.id)).toEqual([older.id]);
     });
@@ -145,7 +249,7 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       const base = textInboxEntry(number.phoneNumberId, { sentAt: t0 });
       const retried = statusEntry(base, 'delivered');
       const dropped = statusEntry(base, 'read');
-      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.inbox.record([retried, dropped])));
+      await storeInInbox(harness.inboxQueue, [retried, dropped]);
       const claimed = await claim('w', at(1), { ids: [retried.id, dropped.id] });
       expect(claimed).toHaveLength(2);
       const leaseOf = (id: string) => claimed.find((entry) => entry.id === id)!.lease;
@@ -177,8 +281,8 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
         textInboxEntry(b.number.phoneNumberId, { sentAt: t0, waId: '56900000002' }),
         textInboxEntry(b.number.phoneNumberId, { sentAt: t0, waId: '56900000003' }),
       ];
-      await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.inbox.record([entries[0]!])));
-      await expectOk(harness.unitOfWork.run(b.tenant.id, (r) => r.inbox.record([entries[1]!, entries[2]!])));
+      await storeInInbox(harness.inboxQueue, [entries[0]!]);
+      await storeInInbox(harness.inboxQueue, [entries[1]!, entries[2]!]);
       const ids = entries.map((entry) => entry.id);
       const depth = await expectOk(harness.inboxQueue.depth(at(1)));
       expect(depth.pending).toBeGreaterThanOrEqual(3);

@@ -2,6 +2,7 @@ import type { Agreement, AgreementId, ContactId, ReminderKind, ResultAsync, Wami
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StorageError } from '../../errors.ts';
 import type { NewReminder, RegisteredTemplate } from '../../loans/loan-stores.port.ts';
+import type { Lease } from '../../ports/inbox.port.ts';
 import type { TenantRepositories } from '../../ports/unit-of-work.port.ts';
 import {
   expectErr,
@@ -385,20 +386,12 @@ export const describeLoanStoresContract = (implementation: string, factory: Stor
           }),
         )
       ).filter((send) => send.id === entry.id);
-      expect(
-        await expectOk(
-          harness.unitOfWork.run(tenant.id, (r) =>
-            r.outbox.switchToFallback(entry.id, { owner: 'x', until: at(5) }, at(1001)),
-          ),
-        ),
-      ).toBe(false);
-      expect(
-        await expectOk(
-          harness.unitOfWork.run(tenant.id, (r) =>
-            r.outbox.switchToFallback(entry.id, claimed!.lease, at(1001)),
-          ),
-        ),
-      ).toBe(true);
+      const switchToFallback = (lease: Lease, when: Date) =>
+        expectOk(harness.outboxQueue.record([{ kind: 'fallback', id: entry.id, lease, at: when }])).then(
+          ([held]) => held,
+        );
+      expect(await switchToFallback({ owner: 'x', until: at(5) }, at(1001))).toBe(false);
+      expect(await switchToFallback(claimed!.lease, at(1001))).toBe(true);
       const switched = await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(entry.id)));
       expect(switched).toMatchObject({ status: 'pending', message: fallback });
       expect(switched?.fallback).toBeUndefined();
@@ -414,18 +407,20 @@ export const describeLoanStoresContract = (implementation: string, factory: Stor
         )
       ).filter((send) => send.id === entry.id);
       expect(again?.message).toEqual(fallback);
+      expect(await switchToFallback(again!.lease, at(2001))).toBe(false);
       expect(
         await expectOk(
-          harness.unitOfWork.run(tenant.id, (r) =>
-            r.outbox.switchToFallback(entry.id, again!.lease, at(2001)),
-          ),
+          harness.outboxQueue.record([
+            {
+              kind: 'sent',
+              id: entry.id,
+              lease: again!.lease,
+              wamid: 'wamid.fallback' as Wamid,
+              at: at(2002),
+            },
+          ]),
         ),
-      ).toBe(false);
-      await expectOk(
-        harness.unitOfWork.run(tenant.id, (r) =>
-          r.outbox.markSent(entry.id, again!.lease, 'wamid.fallback' as Wamid, at(2002)),
-        ),
-      );
+      ).toEqual([true]);
     });
   });
 };

@@ -1,11 +1,20 @@
-import type { Wamid } from '@prestabot/domain';
+import type { InboundStatus, PhoneNumberId, TenantId, Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type {
+  ClaimedStatusEntry,
+  NewInboxEntry,
+  StatusFollowUps,
+  StoredInboxEntry,
+} from '../../ports/inbox.port.ts';
+import type { OutboxOrigin } from '../../ports/outbox.port.ts';
 import {
   expectOk,
   type StorageHarness,
   type StorageHarnessFactory,
   seedContact,
   seedTenant,
+  statusInboxEntry,
+  storeInInbox,
 } from './storage-harness.ts';
 
 const t0 = new Date('2026-03-02T12:00:00.000Z');
@@ -55,77 +64,157 @@ export const describeMessageLogContract = (implementation: string, factory: Stor
       ).toEqual(at(20));
     });
 
-    it('moves a message forward only, keeps failed for good, and keeps the error', async () => {
-      const { tenant, number } = await seedTenant(harness);
-      const contact = await seedContact(harness, tenant.id);
+    const noFollowUps = { origins: [], statuses: [] };
+    const owner = 'status-worker';
+
+    /** Stores the statuses leased to `owner`, then applies them as one batch. */
+    const applyAll = async (entries: readonly NewInboxEntry[], followUps: StatusFollowUps = noFollowUps) => {
+      const stored = await storeInInbox(harness.inboxQueue, entries, {
+        lease: { owner, leaseMs: 30_000 },
+        now: t0,
+      });
+      const held = stored.flatMap((result) =>
+        result.outcome === 'stored' && 'lease' in result.entry ? [result.entry as ClaimedStatusEntry] : [],
+      );
+      return expectOk(harness.inboxQueue.applyStatuses({ entries: held, now: at(1), followUps }));
+    };
+
+    const sendOn = async (
+      tenantId: TenantId,
+      phoneNumberId: PhoneNumberId,
+      origin: OutboxOrigin = { kind: 'notification' },
+    ) => {
+      const contact = await seedContact(harness, tenantId);
       const wamid = `wamid.out.${contact.id}` as Wamid;
       await expectOk(
-        harness.unitOfWork.run(tenant.id, (r) =>
+        harness.unitOfWork.run(tenantId, (r) =>
           r.messages.recordOutbound({
             wamid,
-            phoneNumberId: number.phoneNumberId,
+            phoneNumberId,
             contactId: contact.id,
-            outboxId: 'ob-1',
-            origin: { kind: 'reminder', reminderId: 'rem-1' },
+            outboxId: `ob-${contact.id}`,
+            origin,
             type: 'template',
             acceptedAt: t0,
           }),
         ),
       );
-      const apply = (
-        status: 'sent' | 'delivered' | 'read' | 'failed',
-        errors: { code: number; title?: string }[] = [],
-      ) =>
-        expectOk(
-          harness.unitOfWork.run(tenant.id, (r) =>
-            r.messages.applyStatus({ wamid, status, at: at(1), errors }),
-          ),
-        );
-      expect(await apply('read')).toEqual({
-        previous: 'accepted',
-        current: 'read',
-        outboxId: 'ob-1',
-        origin: { kind: 'reminder', reminderId: 'rem-1' },
-        contactId: contact.id,
-      });
-      expect(await apply('delivered')).toMatchObject({ previous: 'read', current: 'read' });
-      expect(await apply('failed', [{ code: 131047, title: 'Re-engagement message' }])).toMatchObject({
-        previous: 'read',
+      return { wamid, contact };
+    };
+
+    const outbound = (tenantId: TenantId, wamid: Wamid) =>
+      expectOk(harness.unitOfWork.run(tenantId, (r) => r.messages.outbound(wamid)));
+
+    it('moves a message forward only, keeps failed for good, and keeps the error', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const origin: OutboxOrigin = { kind: 'reminder', reminderId: 'rem-1' };
+      const { wamid, contact } = await sendOn(tenant.id, number.phoneNumberId, origin);
+      const status = (value: InboundStatus['status'], errors: InboundStatus['errors'] = []) =>
+        statusInboxEntry(number.phoneNumberId, wamid, value, { errors });
+      expect(await applyAll([status('read')])).toEqual([
+        {
+          entryId: expect.any(String),
+          result: 'completed',
+          message: { current: 'read', outboxId: `ob-${contact.id}`, origin, contactId: contact.id },
+        },
+      ]);
+      await applyAll([status('delivered')]);
+      expect(await outbound(tenant.id, wamid)).toMatchObject({ current: 'read' });
+      await applyAll([status('failed', [{ code: 131047, title: 'Re-engagement message' }])]);
+      expect(await outbound(tenant.id, wamid)).toMatchObject({
         current: 'failed',
+        error: { code: 131047, title: 'Re-engagement message' },
       });
-      expect(await apply('read')).toMatchObject({ previous: 'failed', current: 'failed' });
+      await applyAll([status('read')]);
+      expect(await outbound(tenant.id, wamid)).toMatchObject({ current: 'failed' });
     });
 
-    it('knows nothing of a wamid it never recorded, or that another tenant recorded', async () => {
+    it('gives several statuses of one message in one batch the same result in any order', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const furthest = await sendOn(tenant.id, number.phoneNumberId);
+      const failed = await sendOn(tenant.id, number.phoneNumberId);
+      const of = (wamid: Wamid, value: InboundStatus['status']) =>
+        statusInboxEntry(
+          number.phoneNumberId,
+          wamid,
+          value,
+          value === 'failed' ? { errors: [{ code: 131026 }] } : {},
+        );
+      await applyAll([
+        of(furthest.wamid, 'read'),
+        of(furthest.wamid, 'sent'),
+        of(furthest.wamid, 'delivered'),
+      ]);
+      await applyAll([of(failed.wamid, 'read'), of(failed.wamid, 'failed'), of(failed.wamid, 'delivered')]);
+      expect(await outbound(tenant.id, furthest.wamid)).toMatchObject({ current: 'read' });
+      expect(await outbound(tenant.id, failed.wamid)).toMatchObject({
+        current: 'failed',
+        error: { code: 131026 },
+      });
+    });
+
+    it("applies nothing to a wamid it never recorded, or that another tenant's message has, and keeps the entry held", async () => {
       const a = await seedTenant(harness);
       const b = await seedTenant(harness);
-      const wamid = `wamid.out.b.${b.tenant.id}` as Wamid;
-      await expectOk(
-        harness.unitOfWork.run(b.tenant.id, (r) =>
-          r.messages.recordOutbound({
-            wamid,
-            phoneNumberId: b.number.phoneNumberId,
-            outboxId: 'ob-b',
-            origin: { kind: 'notification' },
-            type: 'text',
-            acceptedAt: t0,
-          }),
-        ),
+      const { wamid } = await sendOn(b.tenant.id, b.number.phoneNumberId);
+      const [unknown] = await applyAll([statusInboxEntry(a.number.phoneNumberId, wamid, 'read')]);
+      expect(unknown).toMatchObject({ result: 'unknown' });
+      expect(await outbound(b.tenant.id, wamid)).toMatchObject({ current: 'accepted' });
+      const again = await expectOk(
+        harness.inboxQueue.claim({
+          owner: 'w',
+          limit: 10,
+          leaseMs: 1000,
+          now: at(40),
+          ids: [unknown!.entryId],
+        }),
       );
-      expect(
-        await expectOk(
-          harness.unitOfWork.run(a.tenant.id, (r) =>
-            r.messages.applyStatus({ wamid, status: 'read', at: t0, errors: [] }),
-          ),
-        ),
-      ).toBeUndefined();
-      expect(
-        await expectOk(
-          harness.unitOfWork.run(b.tenant.id, (r) =>
-            r.messages.applyStatus({ wamid, status: 'delivered', at: t0, errors: [] }),
-          ),
-        ),
-      ).toMatchObject({ previous: 'accepted', current: 'delivered' });
+      expect(again.map((entry) => entry.id)).toEqual([unknown!.entryId]);
+      const [applied] = await applyAll([statusInboxEntry(b.number.phoneNumberId, wamid, 'delivered')]);
+      expect(applied).toMatchObject({ result: 'completed', message: { current: 'delivered' } });
+    });
+
+    it('leaves the statuses a listener wants for it, completing the rest', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const reminder = await sendOn(tenant.id, number.phoneNumberId, { kind: 'reminder', reminderId: 'r-9' });
+      const plain = await sendOn(tenant.id, number.phoneNumberId);
+      const failing = await sendOn(tenant.id, number.phoneNumberId);
+      const results = await applyAll(
+        [
+          statusInboxEntry(number.phoneNumberId, reminder.wamid, 'delivered'),
+          statusInboxEntry(number.phoneNumberId, plain.wamid, 'delivered'),
+          statusInboxEntry(number.phoneNumberId, failing.wamid, 'failed', { errors: [{ code: 131047 }] }),
+        ],
+        { origins: ['reminder'], statuses: ['failed'] },
+      );
+      expect(results.map((result) => result.result)).toEqual(['follow_up', 'completed', 'follow_up']);
+      const ids = results.map((result) => result.entryId);
+      const reclaimed = await expectOk(
+        harness.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 1000, now: at(40), ids }),
+      );
+      expect(reclaimed.map((entry) => entry.id).sort()).toEqual([ids[0], ids[2]].sort());
+    });
+
+    it('applies nothing for an entry whose lease was lost', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const { wamid } = await sendOn(tenant.id, number.phoneNumberId);
+      const [stored] = await storeInInbox(
+        harness.inboxQueue,
+        [statusInboxEntry(number.phoneNumberId, wamid, 'read')],
+        {
+          lease: { owner, leaseMs: 1000 },
+          now: t0,
+        },
+      );
+      const held = (stored as Extract<StoredInboxEntry, { outcome: 'stored' }>).entry as ClaimedStatusEntry;
+      await expectOk(
+        harness.inboxQueue.claim({ owner: 'other', limit: 10, leaseMs: 1000, now: at(2), ids: [held.id] }),
+      );
+      const [result] = await expectOk(
+        harness.inboxQueue.applyStatuses({ entries: [held], now: at(3), followUps: noFollowUps }),
+      );
+      expect(result).toEqual({ entryId: held.id, result: 'lease_lost' });
+      expect(await outbound(tenant.id, wamid)).toMatchObject({ current: 'accepted' });
     });
   });
 };

@@ -3,6 +3,7 @@ import {
   defaultTenantSettings,
   type E164,
   type InboundMessage,
+  type InboundStatus,
   type PhoneNumberId,
   type Result,
   type Tenant,
@@ -14,7 +15,7 @@ import {
 import type { FlowKeyDirectory } from '../../flows/flow-stores.port.ts';
 import type { ReminderQueue } from '../../loans/loan-stores.port.ts';
 import type { FinishedWorkRetention } from '../../ports/finished-work-retention.port.ts';
-import type { InboxQueue, NewInboxEntry } from '../../ports/inbox.port.ts';
+import type { InboxQueue, NewInboxEntry, StoredInboxEntry } from '../../ports/inbox.port.ts';
 import type { NewNumber } from '../../ports/number-store.port.ts';
 import type { NewOutboxEntry, OutboxQueue } from '../../ports/outbox.port.ts';
 import type { AppRegistry, TenantDirectory } from '../../ports/tenant-directory.port.ts';
@@ -130,6 +131,38 @@ export const textInboxEntry = (
   };
 };
 
+/** A delivery status webhook item as an inbox entry. */
+export const statusInboxEntry = (
+  phoneNumberId: PhoneNumberId,
+  wamid: Wamid,
+  status: InboundStatus['status'],
+  options: {
+    readonly at?: Date;
+    readonly errors?: InboundStatus['errors'];
+    readonly callbackData?: string;
+  } = {},
+): NewInboxEntry => {
+  const at = options.at ?? new Date('2026-03-02T12:00:00Z');
+  const item: InboundStatus = {
+    kind: 'status',
+    phoneNumberId,
+    wabaId: '1234567890' as WabaId,
+    wamid,
+    status,
+    at,
+    recipient: { waId: '56911112222' },
+    errors: options.errors ?? [],
+    ...(options.callbackData === undefined ? {} : { bizOpaqueCallbackData: options.callbackData }),
+  };
+  return {
+    id: fixtureUuid(),
+    phoneNumberId,
+    deliveryKey: `${wamid}#${status}#${fixtureUuid()}`,
+    item,
+    receivedAt: at,
+  };
+};
+
 export const textOutboxEntry = (
   phoneNumberId: PhoneNumberId,
   options: {
@@ -154,6 +187,59 @@ export const textOutboxEntry = (
     createdAt: at,
   };
 };
+
+/**
+ * Flags a number's token invalid the way the send path does: a message to it is claimed and Graph's 190
+ * for its token recorded.
+ */
+export const flagTokenInvalid = async (
+  harness: StorageHarness,
+  tenantId: TenantId,
+  number: NewNumber,
+  at: Date,
+): Promise<void> => {
+  await expectOk(
+    harness.unitOfWork.run(tenantId, (r) =>
+      r.outbox.enqueue([textOutboxEntry(number.phoneNumberId, { at })]),
+    ),
+  );
+  const claimed = await expectOk(
+    harness.outboxQueue.claim({ owner: 'flagger', limit: 1000, leaseMs: 30_000, now: at, horizonMs: 60_000 }),
+  );
+  const send = claimed.find((candidate) => candidate.phoneNumberId === number.phoneNumberId);
+  if (send === undefined) throw new Error(`no message of ${number.phoneNumberId} could be claimed`);
+  await expectOk(
+    harness.outboxQueue.record([
+      {
+        kind: 'token_invalid',
+        id: send.id,
+        lease: send.lease,
+        at,
+        retryAt: at,
+        errorCode: 190,
+        token: send.token,
+        failure: { reason: 'token_invalid', code: 190 },
+      },
+    ]),
+  );
+};
+
+/** Stores inbox entries (unleased unless `lease` says, as `serve` with a worker leaves them for its claims). */
+export const storeInInbox = (
+  inbox: Pick<InboxQueue, 'store'>,
+  entries: readonly NewInboxEntry[],
+  options: {
+    readonly lease?: { readonly owner: string; readonly leaseMs: number };
+    readonly now?: Date;
+  } = {},
+): Promise<readonly StoredInboxEntry[]> =>
+  expectOk(
+    inbox.store({
+      entries,
+      now: options.now ?? new Date('2026-03-02T12:00:00Z'),
+      ...(options.lease === undefined ? {} : { lease: options.lease }),
+    }),
+  );
 
 /** Unwraps a Result in a test, failing the test with the error otherwise. */
 export const expectOk = async <T, E>(result: PromiseLike<Result<T, E>>): Promise<T> => {

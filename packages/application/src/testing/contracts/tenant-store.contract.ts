@@ -7,6 +7,7 @@ import {
   expectOk,
   fixtureNumber,
   fixtureTenant,
+  flagTokenInvalid,
   type StorageHarness,
   type StorageHarnessFactory,
   seedTenant,
@@ -87,9 +88,7 @@ export const describeTenantAndNumberStoreContract = (
     it('flags a token invalid and clears the flag when the token is replaced', async () => {
       const { tenant, number } = await seedTenant(harness);
       const at = new Date('2026-03-02T10:00:00.000Z');
-      await expectOk(
-        harness.unitOfWork.run(tenant.id, (r) => r.numbers.markTokenInvalid(number.phoneNumberId, 190, at)),
-      );
+      await flagTokenInvalid(harness, tenant.id, number, at);
       const flagged = await expectOk(
         harness.unitOfWork.run(tenant.id, (r) => r.numbers.get(number.phoneNumberId)),
       );
@@ -123,7 +122,6 @@ export const describeTenantAndNumberStoreContract = (
       expect(
         await expectOk(asA((r) => r.numbers.replaceToken(b.number.phoneNumberId, { kind: 'empty' }))),
       ).toBe(false);
-      await expectOk(asA((r) => r.numbers.markTokenInvalid(b.number.phoneNumberId, 190, new Date())));
       const untouched = await expectOk(
         harness.unitOfWork.run(b.tenant.id, (r) => r.numbers.get(b.number.phoneNumberId)),
       );

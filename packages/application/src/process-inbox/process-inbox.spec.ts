@@ -1,5 +1,6 @@
-import type { Wamid } from '@prestabot/domain';
+import { okAsync, type Wamid } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
+import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
 import {
   createInMemoryApp,
   deliveryStatus,
@@ -105,14 +106,14 @@ describe('processing inbound messages', () => {
     const [fast] = await expectOk(
       app.database.inboxQueue.claim({ owner: 'fast', limit: 1, leaseMs: 30_000, now: app.clock.now() }),
     );
-    expect(await expectOk(app.processInboxEntry.execute(fast!))).toMatchObject({ type: 'processed' });
-    expect(await expectOk(app.processInboxEntry.execute(slow!))).toEqual({ type: 'lease_lost' });
+    expect(await app.processInbox.execute([fast!])).toMatchObject([{ type: 'processed' }]);
+    expect(await app.processInbox.execute([slow!])).toMatchObject([{ type: 'lease_lost' }]);
     expect(app.database.snapshot().outbox.size).toBe(1);
   });
 
   it('keeps delivery statuses moving forward only, whatever order they arrive in', async () => {
     const app = setup();
-    await app.addTenant('1001', 'token-a');
+    const tenantId = await app.addTenant('1001', 'token-a');
     await deliver(app, inboundText('1001', '56911111111', 'hola'));
     await app.drain();
     const wamid = app.gateway.accepted[0]!.wamid!;
@@ -123,17 +124,14 @@ describe('processing inbound messages', () => {
       deliveryStatus('1001', wamid, 'sent'),
     );
     await app.drain();
-    const [row] = [...app.database.snapshot().outbound.values()];
-    expect(row?.status).toBe('read');
+    const outbound = () => expectOk(app.database.unitOfWork.run(tenantId, (r) => r.messages.outbound(wamid)));
+    expect(await outbound()).toMatchObject({ current: 'read' });
     await deliver(
       app,
       deliveryStatus('1001', wamid, 'failed', { errors: [{ code: 131047, title: 'Re-engagement message' }] }),
     );
     await app.drain();
-    expect([...app.database.snapshot().outbound.values()][0]).toMatchObject({
-      status: 'failed',
-      error: { code: 131047 },
-    });
+    expect(await outbound()).toMatchObject({ current: 'failed', error: { code: 131047 } });
     expect(app.metrics.count('delivery_statuses_total', { status: 'failed', code: '131047' })).toBe(1);
   });
 
@@ -144,12 +142,55 @@ describe('processing inbound messages', () => {
     const [entry] = await expectOk(
       app.database.inboxQueue.claim({ owner: 'w', limit: 1, leaseMs: 30_000, now: app.clock.now() }),
     );
-    expect(await expectOk(app.processInboxEntry.execute(entry!))).toEqual({ type: 'retry_later' });
+    expect(await app.processInbox.execute([entry!])).toMatchObject([{ type: 'retry_later' }]);
     for (let attempt = 0; attempt < 10; attempt += 1) {
       app.clock.advance(120_000);
       await app.drain();
     }
     expect([...app.database.snapshot().inbox.values()][0]?.processedAt).toBeDefined();
     expect(app.logger.at('warn').some((line) => line.message.includes('never sent'))).toBe(true);
+  });
+
+  it('answers every tenant of a batch in its own tenant, and one bad entry holds back no other', async () => {
+    const failing: InboundResponder = {
+      respond: (context) =>
+        context.message.content.type === 'text' && context.message.content.body === 'boom'
+          ? (() => {
+              throw new Error('a bug in a responder');
+            })()
+          : okAsync(undefined),
+    };
+    const app = createInMemoryApp({
+      verifier: new TestSignatureVerifier(),
+      parser: new JsonBatchParser(),
+      deploymentAppSecret: secret,
+      responders: [failing],
+    });
+    await app.addTenant('1001', 'token-a');
+    await app.addTenant('2002', 'token-b');
+    await deliver(
+      app,
+      inboundText('1001', '56911111111', 'hola'),
+      inboundText('1001', '56933333333', 'boom'),
+      inboundText('2002', '56922222222', 'hola'),
+    );
+    const held = await expectOk(
+      app.database.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 30_000, now: app.clock.now() }),
+    );
+    const outcomes = await app.processInbox.execute(held);
+    const byBody = (body: string) =>
+      outcomes.find(
+        (outcome) =>
+          outcome.entry.item.kind === 'message' &&
+          'body' in outcome.entry.item.content &&
+          outcome.entry.item.content.body === body &&
+          outcome.entry.item.from.waId !== '56922222222',
+      );
+    expect(byBody('boom')).toMatchObject({ type: 'failed', reason: 'a bug in a responder' });
+    expect(outcomes.filter((outcome) => outcome.type === 'processed')).toHaveLength(2);
+    await app.drain();
+    expect(sentTo(app, '56911111111')).toMatchObject([{ phoneNumberId: '1001', accessToken: 'token-a' }]);
+    expect(sentTo(app, '56922222222')).toMatchObject([{ phoneNumberId: '2002', accessToken: 'token-b' }]);
+    expect(sentTo(app, '56933333333')).toEqual([]);
   });
 });

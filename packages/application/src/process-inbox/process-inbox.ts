@@ -1,0 +1,408 @@
+import {
+  type ContactId,
+  e164FromWaId,
+  err,
+  type InboundMessage,
+  ok,
+  okAsync,
+  type PhoneNumberId,
+  type ResultAsync,
+  recipientOf,
+  safeTry,
+  type TenantId,
+  type WhatsAppNumber,
+} from '@prestabot/domain';
+import type { StorageError } from '../errors.ts';
+import type { HandleInbound } from '../handle-inbound/handle-inbound.ts';
+import type { Clock } from '../ports/clock.port.ts';
+import type { ContactIdentity } from '../ports/contact-store.port.ts';
+import type { IdGenerator } from '../ports/id-generator.port.ts';
+import type {
+  AppliedStatus,
+  ClaimedInboxEntry,
+  ClaimedStatusEntry,
+  InboxQueue,
+  StatusFollowUps,
+} from '../ports/inbox.port.ts';
+import type { Logger } from '../ports/logger.port.ts';
+import type { StatusChange, StatusOutcome } from '../ports/message-log.port.ts';
+import type { Metrics } from '../ports/metrics.port.ts';
+import type { NewOutboxEntry } from '../ports/outbox.port.ts';
+import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+import { mapWithLimit } from './map-with-limit.ts';
+
+/** What became of one entry handed to `ProcessInbox`. */
+export type EntryOutcome = {
+  readonly entry: ClaimedInboxEntry;
+} /** Done: a message answered (its replies queued), or a status applied. */ & (
+  | { readonly type: 'processed'; readonly enqueued: readonly string[] }
+  /** A status for a message not recorded yet: handed back to be looked at again later. */
+  | { readonly type: 'retry_later' }
+  /** Another worker took the entry over; nothing was done for it here. */
+  | { readonly type: 'lease_lost' }
+  /** Its processing failed; nothing of it was kept, and it is still held: hand it back. */
+  | { readonly type: 'failed'; readonly reason: string }
+  /** Not tried: an earlier entry of its sender failed. Still held: hand it back behind that one. */
+  | { readonly type: 'deferred'; readonly reason: string }
+);
+
+/** Reacts to a delivery status once it is applied (links reminders, switches to a template on 131047, …). */
+export interface StatusListener {
+  /** The statuses it wants to see: their entries are completed only after it ran. */
+  readonly interest: StatusFollowUps;
+  /** Runs in the tenant's unit of work. Must be idempotent: a crash before completion runs it again. */
+  onStatus(
+    change: StatusChange,
+    outcome: StatusOutcome,
+    repositories: TenantRepositories,
+  ): ResultAsync<void, StorageError>;
+}
+
+export type ProcessInboxDependencies = {
+  readonly inboxQueue: InboxQueue;
+  readonly unitOfWork: TenantUnitOfWork;
+  readonly handleInbound: HandleInbound;
+  readonly ids: IdGenerator;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly statusListeners?: readonly StatusListener[];
+  /** Tenants processed at once: each holds a database connection for its unit of work. */
+  readonly concurrency?: number;
+  /** How often a status for an unknown wamid is looked at again before it is given up (logged). */
+  readonly unknownStatusAttempts?: number;
+};
+
+/** Replies go before bulk messages in their number's queue. */
+export const replyPriority = 10;
+
+type LeaseLost = { readonly type: 'lease_lost_rollback' };
+
+/**
+ * What a tenant's unit of work does with an entry: answer a message, run the listeners of a status before
+ * completing it, or hand back (or give up) a status whose message is unknown.
+ */
+type TenantWork =
+  | { readonly kind: 'message'; readonly entry: ClaimedInboxEntry; readonly message: InboundMessage }
+  | { readonly kind: 'follow_up'; readonly entry: ClaimedStatusEntry; readonly outcome: StatusOutcome }
+  | { readonly kind: 'unknown_status'; readonly entry: ClaimedStatusEntry };
+
+const isStatusEntry = (entry: ClaimedInboxEntry): entry is ClaimedStatusEntry => entry.item.kind === 'status';
+
+/** The processing order a claim uses: WhatsApp's timestamp, then arrival. */
+const inProcessingOrder = (a: TenantWork, b: TenantWork): number =>
+  timeOf(a.entry) - timeOf(b.entry) ||
+  a.entry.receivedAt.getTime() - b.entry.receivedAt.getTime() ||
+  (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0);
+
+const timeOf = (entry: ClaimedInboxEntry): number =>
+  (entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at).getTime();
+
+/**
+ * Processes held inbox entries of any tenants in batches. Delivery statuses are applied all at once
+ * (`InboxQueue.applyStatuses`); each tenant's messages are then answered in one unit of work, in order: the
+ * sender becomes a contact, the message is logged (it opens the 24-hour window), the bot's replies are
+ * queued and the entries are completed, all or nothing. If that fails, or a lease was lost meanwhile, the
+ * tenant's entries are tried again one unit of work each, so one bad entry holds back no other.
+ */
+export class ProcessInbox {
+  readonly #deps: ProcessInboxDependencies;
+  readonly #followUps: StatusFollowUps;
+
+  constructor(dependencies: ProcessInboxDependencies) {
+    this.#deps = dependencies;
+    const listeners = dependencies.statusListeners ?? [];
+    this.#followUps = {
+      origins: [...new Set(listeners.flatMap((listener) => listener.interest.origins))],
+      statuses: [...new Set(listeners.flatMap((listener) => listener.interest.statuses))],
+    };
+  }
+
+  /** One outcome per entry; never fails as a whole. */
+  async execute(entries: readonly ClaimedInboxEntry[]): Promise<readonly EntryOutcome[]> {
+    const outcomes: EntryOutcome[] = [];
+    const byTenant = new Map<TenantId, TenantWork[]>();
+    const add = (tenantId: TenantId, work: TenantWork) =>
+      byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), work]);
+
+    const statuses = entries.filter(isStatusEntry);
+    if (statuses.length > 0) {
+      const applied = await this.#deps.inboxQueue.applyStatuses({
+        entries: statuses,
+        now: this.#deps.clock.now(),
+        followUps: this.#followUps,
+      });
+      if (applied.isErr()) {
+        const reason = `storage ${applied.error.reason}: ${applied.error.message}`;
+        for (const entry of statuses) outcomes.push({ entry, type: 'failed', reason });
+      } else {
+        applied.value.forEach((result, index) => {
+          const entry = statuses[index]!;
+          if (result.result === 'follow_up')
+            add(entry.tenantId, { kind: 'follow_up', entry, outcome: result.message });
+          else if (result.result === 'unknown') add(entry.tenantId, { kind: 'unknown_status', entry });
+          else outcomes.push(this.#statusOutcome(entry, result));
+        });
+      }
+    }
+    for (const entry of entries)
+      if (entry.item.kind === 'message') add(entry.tenantId, { kind: 'message', entry, message: entry.item });
+
+    const perTenant = await mapWithLimit([...byTenant], this.#deps.concurrency ?? 4, ([tenantId, works]) =>
+      this.#processTenant(tenantId, works.sort(inProcessingOrder)),
+    );
+    return [...outcomes, ...perTenant.flat()];
+  }
+
+  #statusOutcome(
+    entry: ClaimedStatusEntry,
+    applied: Exclude<AppliedStatus, { readonly result: 'unknown' }>,
+  ): EntryOutcome {
+    if (applied.result === 'lease_lost') return { entry, type: 'lease_lost' };
+    const { status, errors } = entry.item;
+    const firstError = errors[0];
+    this.#deps.metrics.increment('delivery_statuses_total', {
+      status,
+      ...(firstError === undefined ? {} : { code: String(firstError.code) }),
+    });
+    if (status === 'failed')
+      this.#deps.logger.warn(
+        {
+          tenantId: entry.tenantId,
+          phoneNumberId: entry.phoneNumberId,
+          wamid: entry.item.wamid,
+          outboxId: applied.message.outboxId,
+          code: firstError?.code,
+          title: firstError?.title,
+        },
+        'message delivery failed',
+      );
+    return { entry, type: 'processed', enqueued: [] };
+  }
+
+  /** The tenant's works in one unit of work; on failure, each in a unit of work of its own. */
+  async #processTenant(tenantId: TenantId, works: readonly TenantWork[]): Promise<EntryOutcome[]> {
+    const together = await this.#deps.unitOfWork
+      .run(tenantId, (repositories) => this.#work(works, repositories))
+      .then(
+        (result) => result,
+        (bug: unknown) => err(bugOf(bug)),
+      );
+    if (together.isOk()) return together.value;
+    const error = together.error;
+    if (error.type === 'storage_error' && error.reason === 'unavailable')
+      return works.map(({ entry }) => ({
+        entry,
+        type: 'failed' as const,
+        reason: `storage unavailable: ${error.message}`,
+      }));
+    if (works.length === 1) return [this.#failedAlone(works[0]!, error)];
+    const alone: EntryOutcome[] = [];
+    const stuckSenders = new Set<string>();
+    for (const work of works) {
+      const sender =
+        work.entry.orderingKey === undefined
+          ? undefined
+          : `${work.entry.phoneNumberId}|${work.entry.orderingKey}`;
+      if (sender !== undefined && stuckSenders.has(sender)) {
+        alone.push({
+          entry: work.entry,
+          type: 'deferred',
+          reason: 'an earlier message of the sender failed',
+        });
+        continue;
+      }
+      const result = await this.#deps.unitOfWork
+        .run(tenantId, (repositories) => this.#work([work], repositories))
+        .then(
+          (settled) => settled,
+          (bug: unknown) => err(bugOf(bug)),
+        );
+      const outcomes = result.isOk() ? result.value : [this.#failedAlone(work, result.error)];
+      if (sender !== undefined && outcomes.some((outcome) => outcome.type !== 'processed'))
+        stuckSenders.add(sender);
+      alone.push(...outcomes);
+    }
+    return alone;
+  }
+
+  #failedAlone(work: TenantWork, error: StorageError | LeaseLost | Bug): EntryOutcome {
+    const { entry } = work;
+    if (error.type === 'lease_lost_rollback') return { entry, type: 'lease_lost' };
+    if (error.type === 'bug') {
+      this.#deps.logger.error(
+        {
+          tenantId: entry.tenantId,
+          phoneNumberId: entry.phoneNumberId,
+          inboxId: entry.id,
+          error: error.stack,
+        },
+        'bug while processing an inbox entry',
+      );
+      return { entry, type: 'failed', reason: error.message };
+    }
+    return { entry, type: 'failed', reason: `storage ${error.reason}: ${error.message}` };
+  }
+
+  #work(
+    works: readonly TenantWork[],
+    repositories: TenantRepositories,
+  ): ResultAsync<EntryOutcome[], StorageError | LeaseLost> {
+    const self = this;
+    const now = this.#deps.clock.now();
+    return safeTry(async function* () {
+      const tenant = yield* repositories.tenant.current();
+      const numbers = new Map<PhoneNumberId, WhatsAppNumber | undefined>();
+      const replies: NewOutboxEntry[] = [];
+      const enqueuedBy = new Map<string, readonly NewOutboxEntry[]>();
+      const handedBack = new Set<string>();
+      for (const work of works) {
+        if (work.kind === 'follow_up') {
+          yield* self.#followUp(work, repositories);
+          continue;
+        }
+        if (work.kind === 'unknown_status') {
+          if (yield* self.#unknownStatus(work.entry, repositories, now)) handedBack.add(work.entry.id);
+          continue;
+        }
+        const { entry, message } = work;
+        if (!numbers.has(message.phoneNumberId))
+          numbers.set(message.phoneNumberId, yield* repositories.numbers.get(message.phoneNumberId));
+        const number = numbers.get(message.phoneNumberId);
+        const identity = identityOf(message);
+        const log = self.#deps.logger.child({
+          tenantId: entry.tenantId,
+          phoneNumberId: message.phoneNumberId,
+          wamid: message.wamid,
+        });
+        if (tenant === undefined || number === undefined || identity === undefined) {
+          log.warn(
+            { content: message.content.type },
+            'inbound message dropped: its number or sender can no longer be resolved',
+          );
+          continue;
+        }
+        const { contact, created } = yield* repositories.contacts.upsert(
+          identity,
+          self.#deps.ids.uuid() as ContactId,
+        );
+        yield* repositories.messages.recordInbound({
+          wamid: message.wamid,
+          phoneNumberId: message.phoneNumberId,
+          contactId: contact.id,
+          type: message.content.type,
+          sentAt: message.sentAt,
+        });
+        self.#deps.metrics.increment('inbound_messages_total', { type: message.content.type });
+        const outcome = yield* self.#deps.handleInbound.execute(
+          { tenant, number, contact, firstContact: created, message, now },
+          repositories,
+        );
+        const recipient = recipientOf(contact);
+        const answers: NewOutboxEntry[] =
+          recipient === undefined
+            ? []
+            : outcome.replies.map((reply, index) => ({
+                id: self.#deps.ids.uuid(),
+                phoneNumberId: message.phoneNumberId,
+                recipient,
+                contactId: contact.id,
+                message: reply,
+                origin: { kind: 'reply', inboxId: entry.id },
+                idempotencyKey: `reply:${entry.id}:${index}`,
+                priority: replyPriority,
+                notBefore: now,
+                createdAt: now,
+              }));
+        replies.push(...answers);
+        enqueuedBy.set(entry.id, answers);
+        log.info(
+          { contactId: contact.id, content: message.content.type, replies: answers.length },
+          'inbound message processed',
+        );
+      }
+      const { enqueued } = yield* repositories.outbox.enqueue(replies);
+      const done = works
+        .filter(({ entry }) => !handedBack.has(entry.id))
+        .map(({ entry }) => ({ id: entry.id, lease: entry.lease }));
+      if (!(yield* repositories.inbox.complete(done, now)))
+        return err({ type: 'lease_lost_rollback' as const });
+      const queued = new Set(enqueued);
+      return ok(
+        works.map(
+          ({ entry }): EntryOutcome =>
+            handedBack.has(entry.id)
+              ? { entry, type: 'retry_later' }
+              : {
+                  entry,
+                  type: 'processed',
+                  enqueued: (enqueuedBy.get(entry.id) ?? [])
+                    .map((reply) => reply.id)
+                    .filter((id) => queued.has(id)),
+                },
+        ),
+      );
+    });
+  }
+
+  /**
+   * A status for a wamid this tenant has not recorded: its send may still be being recorded, so it is
+   * handed back to be looked at again later (true), until it has been tried often enough and is given up.
+   */
+  #unknownStatus(
+    entry: ClaimedStatusEntry,
+    repositories: TenantRepositories,
+    now: Date,
+  ): ResultAsync<boolean, StorageError | LeaseLost> {
+    if (entry.attempts >= (this.#deps.unknownStatusAttempts ?? 6)) {
+      this.#deps.logger.warn(
+        {
+          tenantId: entry.tenantId,
+          phoneNumberId: entry.phoneNumberId,
+          wamid: entry.item.wamid,
+          status: entry.item.status,
+        },
+        'status for a message we never sent from this tenant; ignored',
+      );
+      return okAsync(false);
+    }
+    const retryAt = new Date(now.getTime() + 1000 * 2 ** entry.attempts);
+    return repositories.inbox
+      .release(entry.id, entry.lease, retryAt, 'status for a message not recorded yet')
+      .andThen((owned) => (owned ? ok(true) : err({ type: 'lease_lost_rollback' as const })));
+  }
+
+  #followUp(
+    work: Extract<TenantWork, { kind: 'follow_up' }>,
+    repositories: TenantRepositories,
+  ): ResultAsync<void, StorageError> {
+    const { item } = work.entry;
+    const change: StatusChange = { wamid: item.wamid, status: item.status, at: item.at, errors: item.errors };
+    this.#statusOutcome(work.entry, { entryId: work.entry.id, result: 'follow_up', message: work.outcome });
+    const listeners = this.#deps.statusListeners ?? [];
+    return listeners.reduce<ResultAsync<void, StorageError>>(
+      (chain, listener) => chain.andThen(() => listener.onStatus(change, work.outcome, repositories)),
+      okAsync(undefined),
+    );
+  }
+}
+
+/** Something thrown while processing: a bug, kept with its stack for the log. */
+type Bug = { readonly type: 'bug'; readonly message: string; readonly stack: string };
+
+const bugOf = (thrown: unknown): Bug =>
+  thrown instanceof Error
+    ? { type: 'bug', message: thrown.message, stack: thrown.stack ?? thrown.message }
+    : { type: 'bug', message: String(thrown), stack: String(thrown) };
+
+const identityOf = (message: InboundMessage): ContactIdentity | undefined => {
+  const phone =
+    message.from.waId === undefined ? undefined : e164FromWaId(message.from.waId).unwrapOr(undefined);
+  const { userId, profileName } = message.from;
+  if (phone === undefined && userId === undefined) return undefined;
+  return {
+    ...(phone === undefined ? {} : { phone }),
+    ...(userId === undefined ? {} : { userId }),
+    ...(profileName === undefined ? {} : { name: profileName }),
+  };
+};

@@ -1,0 +1,193 @@
+import { advanceStatus, type DeliveryStatus, type TenantId } from '@prestabot/domain';
+import type {
+  AppliedStatus,
+  ApplyStatusesRequest,
+  ClaimedInboxEntry,
+  InboxClaimRequest,
+  StoredInboxEntry,
+  StoreInboxRequest,
+} from '../../ports/inbox.port.ts';
+import { holdsLease, type InboxRow, itemTime, leaseActive, type State } from './state.ts';
+
+// The inbox across tenants, as `prestabot.store_inbox`, `claim_inbox` and `apply_statuses` do it.
+
+/** The sender whose entries are processed one at a time, oldest first; statuses have none. */
+const senderOf = (row: {
+  readonly tenantId: TenantId;
+  readonly entry: InboxRow['entry'];
+}): string | undefined =>
+  row.entry.orderingKey === undefined
+    ? undefined
+    : `${row.tenantId}|${row.entry.phoneNumberId}|${row.entry.orderingKey}`;
+
+export const inboxKeyOf = (entry: InboxRow['entry']): string => `${entry.phoneNumberId}|${entry.deliveryKey}`;
+
+export const storeInbox = (state: State, request: StoreInboxRequest): StoredInboxEntry[] => {
+  const { lease, now } = request;
+  // As one statement sees the table before it: entries stored by this call do not hold each other back.
+  const heldElsewhere = new Set(
+    [...state.inbox.peekValues()]
+      .filter(
+        (row) =>
+          row.processedAt === undefined &&
+          !(lease !== undefined && row.lease?.owner === lease.owner && leaseActive(row, now)),
+      )
+      .flatMap((row) => senderOf(row) ?? []),
+  );
+  return request.entries.map((entry): StoredInboxEntry => {
+    const number = state.numbers.get(entry.phoneNumberId);
+    if (number === undefined) return { outcome: 'unrouted' };
+    const key = inboxKeyOf(entry);
+    if (state.inboxKeys.has(key)) return { outcome: 'duplicate' };
+    const { tenantId } = number;
+    const sender = senderOf({ tenantId, entry });
+    const leased = lease !== undefined && (sender === undefined || !heldElsewhere.has(sender));
+    const row: InboxRow = {
+      entry,
+      tenantId,
+      attempts: leased ? 1 : 0,
+      availableAt: entry.receivedAt,
+      ...(leased ? { lease: { owner: lease.owner, until: new Date(now.getTime() + lease.leaseMs) } } : {}),
+    };
+    state.inbox.set(entry.id, row);
+    state.inboxKeys.set(key, entry.id);
+    const stored = { ...entry, tenantId, attempts: row.attempts };
+    return { outcome: 'stored', entry: row.lease === undefined ? stored : { ...stored, lease: row.lease } };
+  });
+};
+
+export const claimInbox = (state: State, request: InboxClaimRequest): ClaimedInboxEntry[] => {
+  const { now } = request;
+  const pending = [...state.inbox.values()]
+    .filter((row) => row.processedAt === undefined)
+    .sort(
+      (a, b) =>
+        itemTime(a.entry) - itemTime(b.entry) ||
+        a.entry.receivedAt.getTime() - b.entry.receivedAt.getTime() ||
+        a.entry.id.localeCompare(b.entry.id),
+    );
+  // A sender with any entry in hand (even a newer one) waits until it is done.
+  const blockedKeys = new Set(
+    pending.filter((row) => leaseActive(row, now)).flatMap((row) => senderOf(row) ?? []),
+  );
+  const wanted = request.ids === undefined ? undefined : new Set(request.ids);
+  const claimed: ClaimedInboxEntry[] = [];
+  for (const row of pending) {
+    const orderingKey = senderOf(row);
+    const blocked = orderingKey !== undefined && blockedKeys.has(orderingKey);
+    // Only the oldest pending entry of a sender may run, and only while no other of theirs is running.
+    if (orderingKey !== undefined) blockedKeys.add(orderingKey);
+    if (blocked || leaseActive(row, now) || row.availableAt > now) continue;
+    if (wanted !== undefined && !wanted.has(row.entry.id)) continue;
+    if (claimed.length >= request.limit) continue;
+    row.attempts += 1;
+    row.lease = { owner: request.owner, until: new Date(now.getTime() + request.leaseMs) };
+    claimed.push({ ...row.entry, tenantId: row.tenantId, attempts: row.attempts, lease: row.lease });
+  }
+  return claimed;
+};
+
+const furthestFirst = ['played', 'read', 'delivered', 'sent'] as const;
+
+export const applyStatuses = (state: State, request: ApplyStatusesRequest): AppliedStatus[] => {
+  const held = request.entries.flatMap((entry) => {
+    const row = state.inbox.get(entry.id);
+    return row !== undefined &&
+      row.entry.item.kind === 'status' &&
+      row.processedAt === undefined &&
+      holdsLease(row, entry.lease)
+      ? [{ entry, tenantId: row.tenantId }]
+      : [];
+  });
+  const outboundKey = (tenantId: TenantId, wamid: string) => `${tenantId}|${wamid}`;
+
+  // Sends Graph accepted whose answer was never recorded: the status is the proof.
+  for (const { entry, tenantId } of [...held].sort(
+    (a, b) => a.entry.item.at.getTime() - b.entry.item.at.getTime(),
+  )) {
+    const { wamid, bizOpaqueCallbackData: outboxId, at } = entry.item;
+    if (outboxId === undefined || state.outbound.has(outboundKey(tenantId, wamid))) continue;
+    const sent = state.outbox.get(outboxId);
+    if (
+      sent === undefined ||
+      sent.tenantId !== tenantId ||
+      sent.entry.phoneNumberId !== entry.phoneNumberId ||
+      sent.status !== 'pending'
+    )
+      continue;
+    sent.status = 'sent';
+    sent.wamid = wamid;
+    sent.finishedAt = at;
+    sent.attempts += 1;
+    delete sent.lease;
+    state.pendingOutbox.delete(outboxId);
+    state.outbound.set(outboundKey(tenantId, wamid), {
+      tenantId,
+      wamid,
+      phoneNumberId: sent.entry.phoneNumberId,
+      outboxId,
+      origin: sent.entry.origin,
+      type: sent.entry.message.type,
+      acceptedAt: at,
+      status: 'accepted',
+      ...(sent.entry.contactId === undefined ? {} : { contactId: sent.entry.contactId }),
+    });
+  }
+
+  // Each message moves once per batch: to its furthest status, or to failed if any status failed it.
+  const byMessage = new Map<string, (typeof held)[number]['entry'][]>();
+  for (const { entry, tenantId } of held) {
+    const key = outboundKey(tenantId, entry.item.wamid);
+    byMessage.set(key, [...(byMessage.get(key) ?? []), entry]);
+  }
+  for (const [key, entries] of byMessage) {
+    const message = state.outbound.get(key);
+    if (message === undefined) continue;
+    const failed = entries
+      .filter((entry) => entry.item.status === 'failed')
+      .sort((a, b) => a.item.at.getTime() - b.item.at.getTime())[0];
+    const furthest = furthestFirst
+      .map(
+        (status) =>
+          entries
+            .filter((entry) => entry.item.status === status)
+            .sort((a, b) => b.item.at.getTime() - a.item.at.getTime())[0],
+      )
+      .find((entry) => entry !== undefined);
+    const incoming: DeliveryStatus | undefined = failed !== undefined ? 'failed' : furthest?.item.status;
+    if (incoming === undefined || advanceStatus(message.status, incoming) === message.status) continue;
+    message.status = advanceStatus(message.status, incoming);
+    const firstError = failed?.item.errors[0];
+    if (incoming === 'failed' && firstError !== undefined) message.error = firstError;
+  }
+
+  const completed = new Set<string>();
+  const results = new Map<string, AppliedStatus>();
+  for (const { entry, tenantId } of held) {
+    const message = state.outbound.get(outboundKey(tenantId, entry.item.wamid));
+    if (message === undefined) {
+      results.set(entry.id, { entryId: entry.id, result: 'unknown' });
+      continue;
+    }
+    const followUp =
+      request.followUps.origins.includes(message.origin.kind) ||
+      request.followUps.statuses.includes(message.status);
+    if (!followUp) completed.add(entry.id);
+    results.set(entry.id, {
+      entryId: entry.id,
+      result: followUp ? 'follow_up' : 'completed',
+      message: {
+        current: message.status,
+        outboxId: message.outboxId,
+        origin: message.origin,
+        ...(message.contactId === undefined ? {} : { contactId: message.contactId }),
+      },
+    });
+  }
+  for (const id of completed) {
+    const row = state.inbox.get(id)!;
+    row.processedAt = request.now;
+    delete row.lease;
+  }
+  return request.entries.map((entry) => results.get(entry.id) ?? { entryId: entry.id, result: 'lease_lost' });
+};

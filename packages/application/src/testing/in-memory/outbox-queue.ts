@@ -1,0 +1,229 @@
+import type { PhoneNumberId } from '@prestabot/domain';
+import { placeSendSlots, slotSpacingMs } from '../../dispatch-outbox/send-pacing.ts';
+import type {
+  ClaimedSend,
+  OutboxClaimRequest,
+  OutboxLeaseRequest,
+  SendRecord,
+} from '../../ports/outbox.port.ts';
+import {
+  holdsLease,
+  leaseActive,
+  type OutboxRow,
+  outboxEntryOf,
+  pendingOutboxRows,
+  recipientSlot,
+  type State,
+} from './state.ts';
+
+// The outbox across tenants, as `prestabot.claim_outbox`, `lease_sends` and `record_send_outcomes` do it.
+
+/**
+ * The messages a claim may hand out now, in send order, and the recipients with a message in flight:
+ * due, not leased, their number's token not flagged, their recipient not on hold.
+ */
+const sendableNow = (
+  state: State,
+  now: Date,
+): { readonly candidates: readonly OutboxRow[]; readonly inFlight: ReadonlySet<string> } => {
+  // Scanned without keeping originals; each claimed row is taken with `get` below before it changes.
+  const pending = pendingOutboxRows(state);
+  const inFlight = new Set(pending.filter((row) => leaseActive(row, now)).map(recipientSlot));
+  const sendable = new Map<PhoneNumberId, boolean>();
+  const numberSendable = (phoneNumberId: PhoneNumberId): boolean => {
+    let known = sendable.get(phoneNumberId);
+    if (known === undefined) {
+      const number = state.numbers.get(phoneNumberId);
+      known = number !== undefined && number.invalid === undefined;
+      sendable.set(phoneNumberId, known);
+    }
+    return known;
+  };
+  const candidates = pending
+    .filter((row) => {
+      if (row.availableAt > now || leaseActive(row, now) || !numberSendable(row.entry.phoneNumberId))
+        return false;
+      const hold = state.recipientHolds.size === 0 ? undefined : state.recipientHolds.get(recipientSlot(row));
+      return hold === undefined || hold <= now;
+    })
+    .sort(
+      (a, b) =>
+        b.entry.priority - a.entry.priority ||
+        a.availableAt.getTime() - b.availableAt.getTime() ||
+        a.entry.createdAt.getTime() - b.entry.createdAt.getTime() ||
+        // Ids are UUIDs: code-unit order, without the cost of locale-aware comparison on every tie.
+        (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0),
+    );
+  return { candidates, inFlight };
+};
+
+/** Leases `rowsByNumber` (each number's in send order) at slots paced for the number, within the horizon. */
+const leaseInSlots = (
+  state: State,
+  request: Pick<OutboxClaimRequest, 'owner' | 'leaseMs' | 'now' | 'horizonMs'>,
+  rowsByNumber: ReadonlyMap<PhoneNumberId, readonly OutboxRow[]>,
+): ClaimedSend[] => {
+  const horizon = new Date(request.now.getTime() + request.horizonMs);
+  const claimed: ClaimedSend[] = [];
+  for (const [phoneNumberId, rows] of rowsByNumber) {
+    const number = state.numbers.get(phoneNumberId)!;
+    const { slots, nextFreeAt } = placeSendSlots({
+      nextFreeAt: state.nextSlotAt.get(phoneNumberId),
+      now: request.now,
+      ratePerSecond: number.ratePerSecond,
+      count: rows.length,
+      horizon,
+    });
+    state.nextSlotAt.set(phoneNumberId, nextFreeAt);
+    // Only rows that got a slot are leased; the rest wait for a claim.
+    slots.forEach((sendAt, index) => {
+      const row = state.outbox.get(rows[index]!.entry.id)!;
+      row.lease = { owner: request.owner, until: new Date(sendAt.getTime() + request.leaseMs) };
+      claimed.push({
+        ...outboxEntryOf(row),
+        lease: row.lease,
+        sendAt,
+        slotMisses: row.slotMisses ?? 0,
+        token: number.token,
+      });
+    });
+  }
+  return claimed;
+};
+
+export const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedSend[] => {
+  const { now } = request;
+  const horizon = new Date(now.getTime() + request.horizonMs);
+  const { candidates, inFlight } = sendableNow(state, now);
+  const capacity = new Map<PhoneNumberId, number>();
+  const capacityOf = (phoneNumberId: PhoneNumberId): number => {
+    let known = capacity.get(phoneNumberId);
+    if (known === undefined) {
+      const number = state.numbers.get(phoneNumberId)!;
+      const start = Math.max(now.getTime(), state.nextSlotAt.get(phoneNumberId)?.getTime() ?? 0);
+      known =
+        start > horizon.getTime()
+          ? 0
+          : Math.floor((horizon.getTime() - start) / slotSpacingMs(number.ratePerSecond)) + 1;
+      capacity.set(phoneNumberId, known);
+    }
+    return known;
+  };
+  const queues = new Map<PhoneNumberId, OutboxRow[]>();
+  const takenRecipients = new Set(inFlight);
+  for (const row of candidates) {
+    const queue = queues.get(row.entry.phoneNumberId) ?? [];
+    // Rows past the number's capacity cannot be chosen, nor can later rows of their recipients.
+    if (queue.length >= capacityOf(row.entry.phoneNumberId)) continue;
+    const slot = recipientSlot(row);
+    if (takenRecipients.has(slot)) continue;
+    takenRecipients.add(slot);
+    queue.push(row);
+    queues.set(row.entry.phoneNumberId, queue);
+  }
+  // Round robin across numbers, so one number's backlog cannot take the whole claim.
+  const chosen = new Map<PhoneNumberId, OutboxRow[]>();
+  let total = 0;
+  let progressed = true;
+  while (total < request.limit && progressed) {
+    progressed = false;
+    for (const [phoneNumberId, queue] of queues) {
+      const taken = chosen.get(phoneNumberId) ?? [];
+      if (total >= request.limit || taken.length >= queue.length) continue;
+      taken.push(queue[taken.length]!);
+      chosen.set(phoneNumberId, taken);
+      total += 1;
+      progressed = true;
+    }
+  }
+  return leaseInSlots(state, request, chosen);
+};
+
+export const leaseSends = (state: State, request: OutboxLeaseRequest): ClaimedSend[] => {
+  const wanted = new Set(request.ids);
+  const { candidates, inFlight } = sendableNow(state, request.now);
+  const firstOfRecipient = new Set(inFlight);
+  const byNumber = new Map<PhoneNumberId, OutboxRow[]>();
+  for (const row of candidates) {
+    const slot = recipientSlot(row);
+    if (firstOfRecipient.has(slot)) continue;
+    firstOfRecipient.add(slot);
+    if (!wanted.has(row.entry.id)) continue;
+    byNumber.set(row.entry.phoneNumberId, [...(byNumber.get(row.entry.phoneNumberId) ?? []), row]);
+  }
+  return leaseInSlots(state, request, byNumber);
+};
+
+/** The stored token's ciphertext, or null: how `prestabot.record_send_outcomes` tells tokens apart. */
+const ciphertextOf = (token: ClaimedSend['token']): string | null =>
+  token.kind === 'sealed' ? token.sealed.ciphertext : null;
+
+export const recordSends = (state: State, records: readonly SendRecord[]): boolean[] =>
+  records.map((record) => {
+    const row = state.outbox.get(record.id);
+    if (row === undefined) return false;
+    const held =
+      row.status === 'pending' &&
+      holdsLease(row, record.lease) &&
+      (record.kind !== 'fallback' || row.entry.fallback !== undefined);
+    if (!held) return record.kind === 'sent' && row.status === 'sent' && row.wamid === record.wamid;
+    delete row.lease;
+    const finish = (status: 'sent' | 'failed', at: Date) => {
+      row.status = status;
+      row.finishedAt = at;
+      row.attempts += 1;
+      state.pendingOutbox.delete(record.id);
+    };
+    switch (record.kind) {
+      case 'sent': {
+        finish('sent', record.at);
+        if (record.wamid === undefined) break;
+        row.wamid = record.wamid;
+        const key = `${row.tenantId}|${record.wamid}`;
+        if (!state.outbound.has(key))
+          state.outbound.set(key, {
+            tenantId: row.tenantId,
+            wamid: record.wamid,
+            phoneNumberId: row.entry.phoneNumberId,
+            outboxId: row.entry.id,
+            origin: row.entry.origin,
+            type: row.entry.message.type,
+            acceptedAt: record.at,
+            status: 'accepted',
+            ...(row.entry.contactId === undefined ? {} : { contactId: row.entry.contactId }),
+          });
+        break;
+      }
+      case 'failed':
+        finish('failed', record.at);
+        row.lastFailure = record.failure;
+        break;
+      case 'requeue':
+        row.slotMisses = (row.slotMisses ?? 0) + 1;
+        break;
+      case 'fallback': {
+        const { fallback, ...entry } = row.entry;
+        state.outbox.set(record.id, {
+          ...row,
+          entry: { ...entry, message: fallback! },
+          availableAt: record.at,
+        });
+        break;
+      }
+      case 'retry':
+      case 'hold':
+      case 'token_invalid':
+        if (record.kind === 'hold' && row.entry.recipient !== undefined)
+          state.recipientHolds.set(recipientSlot(row), record.retryAt);
+        if (record.kind === 'token_invalid') {
+          const number = state.numbers.get(row.entry.phoneNumberId)!;
+          if (ciphertextOf(number.token) === ciphertextOf(record.token))
+            number.invalid = { errorCode: record.errorCode, at: record.at };
+        }
+        row.attempts += 1;
+        row.availableAt = record.retryAt;
+        row.lastFailure = record.failure;
+        break;
+    }
+    return true;
+  });

@@ -1,0 +1,80 @@
+import type {
+  Clock,
+  InboxIntake,
+  InboxQueue,
+  Logger,
+  NewInboxEntry,
+  OutboxQueue,
+  SendRecord,
+  SendRecorder,
+  StorageError,
+  StoredInboxEntry,
+} from '@prestabot/application';
+import { errAsync, ResultAsync } from '@prestabot/domain';
+import { GroupCommit } from './group-commit.ts';
+import { systemTimers, type Timers } from './wake-up.ts';
+
+/** How many writes may be under way at once, and how many requests one may carry. */
+const inFlight = 2;
+const maxBatch = 512;
+
+/**
+ * Storing webhook items behind a group commit: the webhooks that arrive together are stored in one
+ * statement, for any tenants. With `lease`, new entries are held by this process, which processes them
+ * right after the response; without, they wait for a worker's claim.
+ */
+export const groupCommittedIntake = (
+  deps: { readonly inboxQueue: InboxQueue; readonly clock: Clock },
+  lease: { readonly owner: string; readonly leaseMs: number } | undefined,
+): InboxIntake => {
+  const commit = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(
+    (webhooks) =>
+      deps.inboxQueue
+        .store({ entries: webhooks.flat(), now: deps.clock.now(), ...(lease === undefined ? {} : { lease }) })
+        .map((stored) => {
+          let next = 0;
+          return webhooks.map((entries) => {
+            const own = stored.slice(next, next + entries.length);
+            next += entries.length;
+            return own;
+          });
+        }),
+    { maxBatch, maxInFlight: inFlight },
+  );
+  return { store: (entries) => commit.submit(entries) };
+};
+
+/** Waits before each new try of a failed write: the database restarting takes about a second. */
+export const recordRetryDelaysMs: readonly number[] = [50, 100, 250, 500, 1000, 2000, 4000];
+
+/**
+ * Recording what became of sends behind a group commit: many outcomes in one statement. A failed write is
+ * tried again a few times over about eight seconds, well inside a send's lease: above all, a send Graph
+ * accepted must be recorded as sent, not sent again.
+ */
+export const groupCommittedRecorder = (deps: {
+  readonly outboxQueue: OutboxQueue;
+  readonly logger: Logger;
+  readonly timers?: Timers;
+}): SendRecorder => {
+  const timers = deps.timers ?? systemTimers;
+  const pause = (ms: number) => new Promise<void>((resolve) => timers.setTimeout(resolve, ms));
+  const attempt = (
+    records: readonly SendRecord[],
+    retry: number,
+  ): ResultAsync<readonly boolean[], StorageError> =>
+    deps.outboxQueue.record(records).orElse((error) => {
+      const delayMs = recordRetryDelaysMs[retry];
+      if (delayMs === undefined) return errAsync(error);
+      deps.logger.warn(
+        { sends: records.length, error: error.reason, retryInMs: delayMs },
+        `cannot record what became of ${records.length} sends yet (${error.message}); trying again`,
+      );
+      return new ResultAsync(pause(delayMs).then(() => attempt(records, retry + 1)));
+    });
+  const commit = new GroupCommit<SendRecord, boolean>((records) => attempt(records, 0), {
+    maxBatch,
+    maxInFlight: inFlight,
+  });
+  return { record: (record) => commit.submit(record) };
+};
