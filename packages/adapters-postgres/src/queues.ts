@@ -48,9 +48,10 @@ export class PostgresInboxQueue implements InboxQueue {
   }
 
   store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError> {
-    const { entries, lease, now } = request;
+    const { entries, lease, now, followUps } = request;
     if (entries.length === 0) return okAsync([]);
-    const rows = entries.map((entry) => ({
+    const rows = entries.map((entry, ordinal) => ({
+      ordinal,
       id: entry.id,
       phone_number_id: entry.phoneNumberId,
       delivery_key: entry.deliveryKey,
@@ -60,25 +61,33 @@ export class PostgresInboxQueue implements InboxQueue {
       item_time: entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at,
       received_at: entry.receivedAt,
     }));
-    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.store_inbox($1::jsonb, $2, $3, $4)', [
-      JSON.stringify(rows),
-      lease?.owner ?? null,
-      lease?.leaseMs ?? 0,
-      now,
-    ])
+    return callCrossTenant(
+      this.#driver,
+      'SELECT * FROM prestabot.store_inbox($1::jsonb, $2, $3, $4, $5, $6)',
+      [
+        JSON.stringify(rows),
+        lease?.owner ?? null,
+        lease?.leaseMs ?? 0,
+        now,
+        followUps.origins,
+        followUps.statuses,
+      ],
+    )
       .andThen(readRows(storedInboxRow, 'stored inbox entry'))
       .map((stored) =>
         stored.map((row, index): StoredInboxEntry => {
-          const entry = entries[index]!;
-          if (row.outcome !== 'stored' || row.tenant_id === null)
-            return { outcome: row.outcome === 'stored' ? 'unrouted' : row.outcome };
-          const held = { ...entry, tenantId: row.tenant_id, attempts: row.leased_until === null ? 0 : 1 };
+          if (row.outcome !== 'stored') return { outcome: row.outcome };
+          const entry = {
+            ...entries[index]!,
+            tenantId: row.tenant_id!,
+            attempts: row.leased_until === null ? 0 : 1,
+          };
           return {
             outcome: 'stored',
             entry:
               row.leased_until === null || lease === undefined
-                ? held
-                : { ...held, lease: { owner: lease.owner, until: row.leased_until } },
+                ? entry
+                : { ...entry, lease: { owner: lease.owner, until: row.leased_until } },
           };
         }),
       );
@@ -86,20 +95,12 @@ export class PostgresInboxQueue implements InboxQueue {
 
   applyStatuses(request: ApplyStatusesRequest): ResultAsync<readonly AppliedStatus[], StorageError> {
     if (request.entries.length === 0) return okAsync([]);
-    const statuses = request.entries.map(({ id, lease, item }) => {
-      const firstError = item.errors[0];
-      return {
-        entry_id: id,
-        lease_owner: lease.owner,
-        leased_until: lease.until,
-        wamid: item.wamid,
-        status: item.status,
-        at: item.at,
-        error_code: firstError?.code ?? null,
-        error_title: firstError?.title ?? null,
-        callback_data: item.bizOpaqueCallbackData ?? null,
-      };
-    });
+    const statuses = request.entries.map(({ id, lease }, ordinal) => ({
+      ordinal,
+      entry_id: id,
+      lease_owner: lease.owner,
+      leased_until: lease.until,
+    }));
     return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.apply_statuses($1::jsonb, $2, $3, $4)', [
       JSON.stringify(statuses),
       request.now,
@@ -178,7 +179,7 @@ export class PostgresOutboxQueue implements OutboxQueue {
   record(records: readonly SendRecord[]): ResultAsync<readonly boolean[], StorageError> {
     if (records.length === 0) return okAsync([]);
     return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.record_send_outcomes($1::jsonb)', [
-      JSON.stringify(records.map((record, position) => ({ ...sendRecordRow(record), position }))),
+      JSON.stringify(records.map((record, ordinal) => ({ ...sendRecordRow(record), ordinal }))),
     ]).andThen(readRows(recordedRow, 'recorded send'));
   }
 

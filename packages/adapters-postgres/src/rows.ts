@@ -554,7 +554,7 @@ export const claimedSendRow = z
 export const storedInboxRow = z.object({
   id: z.string(),
   tenant_id: branded<TenantId>().nullable(),
-  outcome: z.enum(['stored', 'duplicate', 'unrouted']),
+  outcome: z.enum(['stored', 'applied', 'duplicate', 'unrouted']),
   leased_until: storedTime.nullable(),
 });
 

@@ -204,13 +204,15 @@ describeOnEachDriver('schema and isolation', (context) => {
         context().driver.query(`
           SELECT p.proname AS name, has_function_privilege('prestabot_app', p.oid, 'EXECUTE') AS app
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-          WHERE n.nspname = 'prestabot' AND p.proname IN ('claim_outbox_rows', 'claimed_sends', 'held_statuses')
+          WHERE n.nspname = 'prestabot'
+            AND p.proname IN ('apply_status_batch', 'claim_outbox_rows', 'claimed_sends', 'statuses_of')
           ORDER BY p.proname`),
       );
       expect(internal).toEqual([
+        { name: 'apply_status_batch', app: false },
         { name: 'claim_outbox_rows', app: false },
         { name: 'claimed_sends', app: false },
-        { name: 'held_statuses', app: false },
+        { name: 'statuses_of', app: false },
       ]);
     });
   });

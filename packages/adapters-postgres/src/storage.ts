@@ -4,6 +4,7 @@ import type {
   FlowKeyDirectory,
   InboxQueue,
   Logger,
+  Metrics,
   OutboxQueue,
   ReminderQueue,
   SecretCipher,
@@ -22,7 +23,7 @@ import {
   PostgresReminderQueue,
 } from './queues.ts';
 import { PostgresUnitOfWork } from './repositories/unit-of-work.ts';
-import { type SqlConnectionSource, SqlDriver } from './sql/sql-driver.ts';
+import { type SqlConnectionSource, SqlDriver, type SqlTraffic } from './sql/sql-driver.ts';
 import { storageErrorOf } from './sql/storage-error-of.ts';
 
 export type PostgresStorageOptions = {
@@ -34,10 +35,17 @@ export type PostgresStorageOptions = {
   readonly poolSize?: number;
   /** How long to wait for a server connection before a call fails as `unavailable`. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Prepare each statement once per connection (the default). Turn off behind a transaction pooler that
+   * cannot keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+   */
+  readonly prepareStatements?: boolean;
   /** Lets the health inspection tell whether every stored token and app secret can be opened. */
   readonly cipher?: SecretCipher;
   /** Told when an idle pooled connection breaks (it is replaced on next use). */
   readonly logger?: Logger;
+  /** Counts statements, round trips and transactions (`db_*_total`). */
+  readonly metrics?: Metrics;
 };
 
 /** Every storage port over one database, and its lifecycle. */
@@ -58,7 +66,12 @@ export type PostgresStorage = {
   readonly close: () => Promise<void>;
 };
 
-export const defaultPoolSize = 10;
+/**
+ * Connections per process. A process holds one for each write under way: a group commit of webhooks or
+ * of send outcomes (two each at most), a claim, a lease, and each tenant's unit of work in a processing
+ * round (`ProcessInbox`'s concurrency, twelve): twenty leaves room for the CLI and health checks.
+ */
+export const defaultPoolSize = 20;
 export const defaultConnectTimeoutMs = 5000;
 
 /**
@@ -77,6 +90,7 @@ export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlD
             connectionString: databaseUrl,
             poolSize: options.poolSize ?? defaultPoolSize,
             connectTimeoutMs: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
+            prepareStatements: options.prepareStatements ?? true,
             onIdleConnectionError: (error) =>
               logger?.warn(
                 { reason: storageErrorOf(error).message },
@@ -84,7 +98,16 @@ export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlD
               ),
           }),
         );
-  return ResultAsync.fromPromise(source, storageErrorOf).map((opened) => new SqlDriver(opened));
+  const { metrics } = options;
+  const traffic: SqlTraffic | undefined =
+    metrics === undefined
+      ? undefined
+      : {
+          statement: () => metrics.increment('db_statements_total'),
+          roundTrip: () => metrics.increment('db_round_trips_total'),
+          transaction: (outcome) => metrics.increment('db_transactions_total', { outcome }),
+        };
+  return ResultAsync.fromPromise(source, storageErrorOf).map((opened) => new SqlDriver(opened, traffic));
 };
 
 /** Every port over an open driver. */

@@ -5,7 +5,7 @@ import type { FakeNumberConfig } from './numbers.ts';
 
 const usage =
   'usage: fake-graph [--host 127.0.0.1] [--port 0] --number <phone_number_id>:<token>[:<rate>] … ' +
-  '[--webhook-url URL --app-secret SECRET] [--auto-statuses <stepMs>] [--throttling-status 429|400] [--no-pair-limit]';
+  '[--webhook-url URL --app-secret SECRET] [--auto-statuses <stepMs> [--status-per-webhook]] [--throttling-status 429|400] [--no-pair-limit]';
 
 /** One line naming the bad value and the expected form; exit status 2. */
 const fail = (problem: string): never => {
@@ -51,6 +51,7 @@ const parsed = (() => {
         'webhook-url': { type: 'string' },
         'app-secret': { type: 'string' },
         'auto-statuses': { type: 'string' },
+        'status-per-webhook': { type: 'boolean', default: false },
         'throttling-status': { type: 'string', default: '429' },
         'no-pair-limit': { type: 'boolean', default: false },
       },
@@ -80,7 +81,9 @@ const fake = await startFakeGraph({
   throttlingHttpStatus: throttlingStatus === '400' ? 400 : 429,
   ...(parsed['no-pair-limit'] ? { pairLimit: false as const } : {}),
   ...(webhookUrl === undefined || appSecret === undefined ? {} : { webhook: { url: webhookUrl, appSecret } }),
-  ...(autoStatusStepMs === undefined ? {} : { autoStatuses: { stepMs: autoStatusStepMs } }),
+  ...(autoStatusStepMs === undefined
+    ? {}
+    : { autoStatuses: { stepMs: autoStatusStepMs, separately: parsed['status-per-webhook'] } }),
 });
 
 process.stdout.write(

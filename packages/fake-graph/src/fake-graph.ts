@@ -36,6 +36,11 @@ export type AutoStatusSettings = {
   readonly sequence?: readonly ('sent' | 'delivered' | 'read')[];
   /** Before the first status, and between two. */
   readonly stepMs?: number;
+  /**
+   * Each status in a webhook of its own, as Meta usually sends them (the default batches statuses due
+   * together into one POST).
+   */
+  readonly separately?: boolean;
 };
 
 export type FakeGraphOptions = {
@@ -541,9 +546,19 @@ export class FakeGraph {
     });
   }
 
+  /** Keeps an emission in hand until it is over, so `settled` and `close` wait for it. */
+  #track(emit: Promise<unknown>): void {
+    this.#emits.add(emit);
+    void emit.catch(() => undefined).finally(() => this.#emits.delete(emit));
+  }
+
   #statusAfter(ms: number, status: WebhookItemSpec): void {
     const timer = setTimeout(() => {
       this.#statusTimers.delete(timer);
+      if (this.#options.autoStatuses?.separately === true) {
+        this.#track(this.emitWebhook([status]));
+        return;
+      }
       this.#queuedStatuses.push(status);
       if (this.#flushScheduled) return;
       this.#flushScheduled = true;
@@ -552,9 +567,7 @@ export class FakeGraph {
         this.#flushScheduled = false;
         const batch = this.#queuedStatuses;
         this.#queuedStatuses = [];
-        const emit = this.emitWebhook(batch);
-        this.#emits.add(emit);
-        void emit.catch(() => undefined).finally(() => this.#emits.delete(emit));
+        this.#track(this.emitWebhook(batch));
       });
     }, ms);
     this.#statusTimers.add(timer);

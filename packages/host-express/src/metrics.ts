@@ -19,6 +19,9 @@ const counters: readonly CounterName[] = [
   'outbound_messages_total',
   'outbound_skipped_total',
   'token_fallback_total',
+  'db_statements_total',
+  'db_round_trips_total',
+  'db_transactions_total',
 ];
 const histograms: readonly HistogramName[] = [
   'rate_limiter_wait_seconds',

@@ -110,6 +110,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         : { databaseUrl: config.databaseUrl }),
       cipher,
       logger: options.logger,
+      metrics: options.metrics,
     }).mapErr(
       (error): StartupError => ({ type: 'storage', message: `cannot open the database: ${error.message}` }),
     );

@@ -4,6 +4,7 @@ import {
   type Clock,
   DeliveryFollowUp,
   type FlowTokens,
+  followUpsOf,
   HandleInbound,
   type IdGenerator,
   type InboxIntake,
@@ -114,6 +115,7 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       (context) =>
         new ProcessInbox({
           inboxQueue: resolve(context, portTokens.inboxQueue),
+          directory: resolve(context, runtimeTokens.routingDirectory),
           unitOfWork: resolve(context, portTokens.unitOfWork),
           handleInbound: resolve(context, portTokens.handleInbound),
           ids: resolve(context, portTokens.ids),
@@ -282,7 +284,11 @@ export const intakeModule = (lease: { readonly owner: string; readonly leaseMs: 
     bind(runtimeTokens.inboxIntake)
       .toDynamicValue((context) =>
         groupCommittedIntake(
-          { inboxQueue: resolve(context, portTokens.inboxQueue), clock: resolve(context, portTokens.clock) },
+          {
+            inboxQueue: resolve(context, portTokens.inboxQueue),
+            clock: resolve(context, portTokens.clock),
+            followUps: followUpsOf(resolve(context, portTokens.statusListeners)),
+          },
           lease,
         ),
       )

@@ -6,30 +6,33 @@ import type { SqlSession } from '../sql/sql-driver.ts';
 /**
  * One statement: find the person by user id, else by phone; fill in what the row lacked (a phone or user
  * id nobody else of the tenant has) and the latest name, unless the person chose theirs in their profile;
- * or create them.
+ * or create them. A person whose row already says all that is not written at all (most messages come from
+ * someone known). The new values are worked out from the row the update meets, so a concurrent change to
+ * it (a name chosen meanwhile) is not overwritten.
  */
+// What a person's row lacks or has changed, judged on the row the update meets: a phone or user id nobody
+// else of the tenant has, or the latest name unless they chose theirs.
+const fillsPhone = `(c.phone_e164 IS NULL AND $2::text IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM prestabot.contacts o WHERE o.phone_e164 = $2::text AND o.id <> c.id))`;
+const fillsUserId = `(c.user_id IS NULL AND $1::text IS NOT NULL
+  AND NOT EXISTS (SELECT 1 FROM prestabot.contacts o WHERE o.user_id = $1::text AND o.id <> c.id))`;
+const renames = '(NOT c.name_chosen AND $3::text IS NOT NULL AND $3::text IS DISTINCT FROM c.name)';
+
 const upsertContactSql = `
 WITH found AS (
-  SELECT id
+  SELECT id, tenant_id, phone_e164, user_id, name, opted_out
   FROM prestabot.contacts
   WHERE ($1::text IS NOT NULL AND user_id = $1::text) OR ($2::text IS NOT NULL AND phone_e164 = $2::text)
   ORDER BY (user_id = $1::text) IS TRUE DESC
   LIMIT 1
-  FOR UPDATE
 ), updated AS (
   UPDATE prestabot.contacts c
-  SET phone_e164 = CASE
-        WHEN c.phone_e164 IS NULL AND $2::text IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM prestabot.contacts o WHERE o.phone_e164 = $2::text AND o.id <> c.id)
-        THEN $2::text ELSE c.phone_e164 END,
-      user_id = CASE
-        WHEN c.user_id IS NULL AND $1::text IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM prestabot.contacts o WHERE o.user_id = $1::text AND o.id <> c.id)
-        THEN $1::text ELSE c.user_id END,
-      name = CASE WHEN c.name_chosen THEN c.name ELSE coalesce($3::text, c.name) END,
+  SET phone_e164 = CASE WHEN ${fillsPhone} THEN $2::text ELSE c.phone_e164 END,
+      user_id = CASE WHEN ${fillsUserId} THEN $1::text ELSE c.user_id END,
+      name = CASE WHEN ${renames} THEN $3::text ELSE c.name END,
       updated_at = clock_timestamp()
   FROM found
-  WHERE c.id = found.id
+  WHERE c.id = found.id AND (${fillsPhone} OR ${fillsUserId} OR ${renames})
   RETURNING c.id, c.tenant_id, c.phone_e164, c.user_id, c.name, c.opted_out, false AS created
 ), inserted AS (
   INSERT INTO prestabot.contacts (id, phone_e164, user_id, name)
@@ -38,6 +41,8 @@ WITH found AS (
   RETURNING id, tenant_id, phone_e164, user_id, name, opted_out, true AS created
 )
 SELECT * FROM updated
+UNION ALL
+SELECT found.*, false AS created FROM found WHERE NOT EXISTS (SELECT 1 FROM updated)
 UNION ALL
 SELECT * FROM inserted`;
 

@@ -18,7 +18,7 @@ export class PostgresInboxStore implements InboxStore {
            UPDATE prestabot.inbox e
            SET processed_at = $2, lease_owner = NULL, leased_until = NULL
            FROM jsonb_to_recordset($1::jsonb) AS h (id uuid, lease_owner text, leased_until timestamptz)
-           WHERE e.id = h.id AND e.processed_at IS NULL
+           WHERE e.id = ANY ($3::uuid[]) AND e.id = h.id AND e.processed_at IS NULL
              AND e.lease_owner = h.lease_owner AND e.leased_until = h.leased_until
            RETURNING e.id
          )
@@ -28,6 +28,7 @@ export class PostgresInboxStore implements InboxStore {
             entries.map(({ id, lease }) => ({ id, lease_owner: lease.owner, leased_until: lease.until })),
           ),
           at,
+          entries.map(({ id }) => id),
         ],
       )
       .map((rows) => rows[0]?.done === entries.length);

@@ -6,6 +6,8 @@ export type PostgresqlConnectionOptions = {
   readonly poolSize: number;
   /** How long to wait for a connection before the call fails as `unavailable`. */
   readonly connectTimeoutMs: number;
+  /** Prepare statements with parameters once per connection (off behind a pooler that cannot keep them). */
+  readonly prepareStatements: boolean;
   /** An idle pooled connection broke (server restart, network); the pool has already dropped it. */
   readonly onIdleConnectionError: (error: Error) => void;
 };
@@ -14,10 +16,45 @@ const ignoreCheckedOutError = () => {
   // The failing statement reports it; an unhandled 'error' event would crash the process instead.
 };
 
-const connectionOf = (client: PoolClient): SqlConnection => ({
+/** The socket under a pg client, which pg's public types do not show. */
+type Corkable = { cork(): void; uncork(): void; readonly writableCorked: number };
+
+/**
+ * Holds the client's writes until the statements issued together have all been written: statements
+ * pipelined together (BEGIN, the settings, the first statement; a single statement and its COMMIT) then
+ * leave in one write instead of one each. On loopback a write costs about as much as the statement.
+ */
+const corkWhileIssuing = (client: PoolClient): void => {
+  const stream = (client as unknown as { connection?: { stream?: Partial<Corkable> } }).connection?.stream;
+  if (stream?.cork === undefined || stream.uncork === undefined || (stream.writableCorked ?? 0) > 0) return;
+  stream.cork();
+  queueMicrotask(() => stream.uncork?.());
+};
+
+/**
+ * Statements with parameters are prepared once per connection and then only bound and executed: parsing
+ * and planning them again for every call was most of the server's work (a message is a dozen small
+ * statements). Names are given per text, the same on every connection; texts are the code's own, so they
+ * are few, and past `maxPreparedStatements` the rest go unprepared.
+ */
+const maxPreparedStatements = 500;
+const statementNames = new Map<string, string>();
+const nameOf = (text: string): string | undefined => {
+  const known = statementNames.get(text);
+  if (known !== undefined || statementNames.size >= maxPreparedStatements) return known;
+  const name = `prestabot_${statementNames.size + 1}`;
+  statementNames.set(text, name);
+  return name;
+};
+
+const connectionOf = (client: PoolClient, prepare: boolean): SqlConnection => ({
   pipelines: true,
   query: async (text, params) => {
-    const result = await client.query(text, [...params]);
+    corkWhileIssuing(client);
+    const name = prepare && params.length > 0 ? nameOf(text) : undefined;
+    const result = await client.query(
+      name === undefined ? { text, values: [...params] } : { name, text, values: [...params] },
+    );
     return { rows: result.rows, command: result.command };
   },
   script: async (text) => {
@@ -46,7 +83,7 @@ export const postgresqlConnections = (options: PostgresqlConnectionOptions): Sql
     acquire: async () => {
       const client = await pool.connect();
       client.on('error', ignoreCheckedOutError);
-      return connectionOf(client);
+      return connectionOf(client, options.prepareStatements);
     },
     close: () => pool.end(),
   };

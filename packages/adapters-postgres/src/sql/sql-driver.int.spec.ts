@@ -8,9 +8,9 @@ describeOnEachDriver('the SQL driver', (context) => {
     const { driver } = context();
     const tenant = fixtureTenant();
     const rows = await expectOk(
-      driver.statement(
-        "SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant",
-        [],
+      driver.transaction(
+        (session) =>
+          session.query("SELECT current_user AS role, current_setting('app.tenant_id', true) AS tenant"),
         tenantScope(tenant.id),
       ),
     );
@@ -29,11 +29,6 @@ describeOnEachDriver('the SQL driver', (context) => {
         (session) => session.query('INSERT INTO public.driver_probe (mark) VALUES ($1)', [marker]),
         { role: 'a_role_that_does_not_exist' },
       ),
-    );
-    await expectErr(
-      driver.statement('INSERT INTO public.driver_probe (mark) VALUES ($1)', [marker], {
-        role: 'a_role_that_does_not_exist',
-      }),
     );
     const stored = await expectOk(
       driver.query('SELECT count(*)::integer AS n FROM public.driver_probe WHERE mark = $1', [marker]),
@@ -57,6 +52,8 @@ describeOnEachDriver('the SQL driver', (context) => {
       driver.query('SELECT count(*)::integer AS n FROM public.driver_probe WHERE mark = $1', [marker]),
     );
     expect(stored).toEqual([{ n: 0 }]);
-    expect(await expectOk(driver.statement('SELECT 1 AS one', [], crossTenantScope))).toEqual([{ one: 1 }]);
+    expect(
+      await expectOk(driver.transaction((session) => session.query('SELECT 1 AS one'), crossTenantScope)),
+    ).toEqual([{ one: 1 }]);
   });
 });

@@ -73,18 +73,6 @@ describe(SqlDriver, () => {
     ]);
   });
 
-  it('sends a single statement with its COMMIT in the same round trip, and reports it failing', async () => {
-    const piped = recordingSource({ pipelines: true });
-    const rows = await new SqlDriver(piped.source).statement('SELECT 1', [], { role: 'prestabot_app' });
-    expect(rows.isOk()).toBe(true);
-    expect(piped.statements).toEqual(['BEGIN', 'SELECT set_config($1, $2, true)', 'SELECT 1', 'COMMIT']);
-
-    const failing = recordingSource({ pipelines: true, failOn: /^INSERT/, commitAnswers: 'ROLLBACK' });
-    const refused = await new SqlDriver(failing.source).statement('INSERT 1', [], {});
-    expect(refused._unsafeUnwrapErr()).toMatchObject({ reason: 'duplicate' });
-    expect(failing.statements).toEqual(['BEGIN', 'INSERT 1', 'COMMIT']);
-  });
-
   it('never runs two statements of a transaction at once, even when the work issues them together', async () => {
     const { source, statements, overlapped } = recordingSource();
     await new SqlDriver(source).transaction((session) =>

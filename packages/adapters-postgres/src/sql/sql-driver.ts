@@ -35,6 +35,19 @@ export interface SqlSession {
   script(text: string): ResultAsync<void, StorageError>;
 }
 
+/**
+ * What the driver tells about its traffic: each statement, each round trip (statements written while
+ * none was outstanding, and those pipelined behind it before their answers came back, count once), each
+ * transaction ended.
+ */
+export type SqlTraffic = {
+  readonly statement: () => void;
+  readonly roundTrip: () => void;
+  readonly transaction: (outcome: 'commit' | 'rollback') => void;
+};
+
+const unobserved: SqlTraffic = { statement: () => {}, roundTrip: () => {}, transaction: () => {} };
+
 /** Transaction-local settings (`set_config(name, value, true)`), applied in the round trip that begins it. */
 export type TransactionSettings = Readonly<Record<string, string>>;
 
@@ -72,13 +85,16 @@ const settingsStatement = (
 
 class QueuedSession implements SqlSession {
   readonly #connection: SqlConnection;
+  readonly #traffic: SqlTraffic;
   #tail: Promise<unknown> = Promise.resolve();
   #ended = false;
   #firstError: StorageError | undefined;
   #broken = false;
+  #outstanding = 0;
 
-  constructor(connection: SqlConnection) {
+  constructor(connection: SqlConnection, traffic: SqlTraffic) {
     this.#connection = connection;
+    this.#traffic = traffic;
   }
 
   /** True once the connection failed underneath a statement; it must not go back to the pool. */
@@ -116,6 +132,7 @@ class QueuedSession implements SqlSession {
 
   /** The last statement (COMMIT, ROLLBACK): it waits for the queued ones; nothing may follow it. */
   end(command: 'COMMIT' | 'ROLLBACK'): ResultAsync<SqlResult, StorageError> {
+    this.#traffic.transaction(command === 'COMMIT' ? 'commit' : 'rollback');
     const last = this.#enqueue((connection) => connection.query(command, []));
     this.#ended = true;
     // A connection whose transaction could not be closed is in an unknown state.
@@ -130,7 +147,14 @@ class QueuedSession implements SqlSession {
   #enqueue<T>(statement: (connection: SqlConnection) => Promise<T>): ResultAsync<T, StorageError> {
     if (this.#ended)
       return errAsync(storageError('unexpected', 'a statement was issued after its transaction had ended'));
-    const run = ResultAsync.fromThrowable(statement, storageErrorOf);
+    const run = ResultAsync.fromThrowable((connection: SqlConnection) => {
+      this.#traffic.statement();
+      if (this.#outstanding === 0) this.#traffic.roundTrip();
+      this.#outstanding += 1;
+      return statement(connection).finally(() => {
+        this.#outstanding -= 1;
+      });
+    }, storageErrorOf);
     const noted = (result: ResultAsync<T, StorageError>) =>
       result.mapErr((error) => {
         this.#firstError ??= error;
@@ -151,9 +175,11 @@ class QueuedSession implements SqlSession {
  */
 export class SqlDriver {
   readonly #source: SqlConnectionSource;
+  readonly #traffic: SqlTraffic;
 
-  constructor(source: SqlConnectionSource) {
+  constructor(source: SqlConnectionSource, traffic: SqlTraffic = unobserved) {
     this.#source = source;
+    this.#traffic = traffic;
   }
 
   get name(): SqlConnectionSource['name'] {
@@ -163,28 +189,13 @@ export class SqlDriver {
   transaction<T, E>(
     work: (session: SqlSession) => ResultAsync<T, E>,
     settings: TransactionSettings = {},
-    options: { readonly commitAhead?: boolean } = {},
   ): ResultAsync<T, E | StorageError> {
-    return new ResultAsync(
-      this.#withSession((session) => this.#runTransaction(session, work, settings, options.commitAhead)),
-    );
+    return new ResultAsync(this.#withSession((session) => this.#runTransaction(session, work, settings)));
   }
 
   /** One statement on its own, committed by itself. */
   query(text: string, params: readonly unknown[] = []): ResultAsync<readonly SqlRow[], StorageError> {
     return new ResultAsync(this.#withSession((session) => session.query(text, params)));
-  }
-
-  /**
-   * One statement in a transaction of its own with `settings`. A pipelining connection gets BEGIN, the
-   * settings, the statement and COMMIT in one round trip; if the statement fails, COMMIT rolls back.
-   */
-  statement(
-    text: string,
-    params: readonly unknown[],
-    settings: TransactionSettings,
-  ): ResultAsync<readonly SqlRow[], StorageError> {
-    return this.transaction((session) => session.query(text, params), settings, { commitAhead: true });
   }
 
   close(): Promise<void> {
@@ -196,7 +207,7 @@ export class SqlDriver {
   ): Promise<Result<T, E | StorageError>> {
     const acquired = await ResultAsync.fromThrowable(() => this.#source.acquire(), connectionErrorOf)();
     if (acquired.isErr()) return err(acquired.error);
-    const session = new QueuedSession(acquired.value);
+    const session = new QueuedSession(acquired.value, this.#traffic);
     try {
       return await use(session);
     } finally {
@@ -208,7 +219,6 @@ export class SqlDriver {
     session: QueuedSession,
     work: (session: SqlSession) => ResultAsync<T, E>,
     settings: TransactionSettings,
-    commitAhead = false,
   ): Promise<Result<T, E | StorageError>> {
     const begun = session.begin(settings);
     // Without pipelining, nothing is issued before the settings are known to be in place.
@@ -220,26 +230,22 @@ export class SqlDriver {
       }
     }
     let outcome: Result<T, E>;
-    let committed: ResultAsync<SqlResult, StorageError> | undefined;
     try {
-      const working = work(session);
-      // The work issued its only statement: COMMIT follows it on the wire instead of a round trip later.
-      if (commitAhead && session.pipelines) committed = session.end('COMMIT');
-      outcome = await working;
+      outcome = await work(session);
     } catch (bug) {
-      await (committed ?? session.end('ROLLBACK'));
+      await session.end('ROLLBACK');
       throw bug;
     }
     const settled = await begun;
     if (settled.isErr()) {
-      await (committed ?? session.end('ROLLBACK'));
+      await session.end('ROLLBACK');
       return err(settled.error);
     }
     if (outcome.isErr()) {
-      await (committed ?? session.end('ROLLBACK'));
+      await session.end('ROLLBACK');
       return outcome;
     }
-    const commit = await (committed ?? session.end('COMMIT'));
+    const commit = await session.end('COMMIT');
     if (commit.isErr()) return err(commit.error);
     // The work carried on past a failed statement; the server rolled everything back instead.
     if (commit.value.command === 'ROLLBACK')

@@ -47,7 +47,7 @@ export type IngestWebhookError =
 export type IngestWebhookOutput = {
   /** New entries this process holds under lease: process them right after the response. */
   readonly held: readonly ClaimedInboxEntry[];
-  /** New entries stored (held here or left for a worker's claim). */
+  /** New items taken in: stored (held here or left for a worker's claim), or statuses applied at once. */
   readonly stored: number;
   readonly duplicates: number;
   readonly unknownNumbers: readonly PhoneNumberId[];
@@ -139,7 +139,8 @@ export class IngestWebhook {
       let stored = 0;
       let duplicates = 0;
       results.forEach((result, index) => {
-        if (result.outcome === 'stored') {
+        if (result.outcome === 'applied') stored += 1;
+        else if (result.outcome === 'stored') {
           stored += 1;
           if ('lease' in result.entry) held.push(result.entry);
         } else if (result.outcome === 'duplicate') duplicates += 1;

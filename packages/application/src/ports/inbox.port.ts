@@ -62,6 +62,11 @@ export type StoreInboxRequest = {
   readonly entries: readonly NewInboxEntry[];
   readonly now: Date;
   /**
+   * A delivery status is applied to its message at once (as `applyStatuses` does) and stored only if it
+   * must be looked at again: its message is unknown yet, or these follow-ups want it.
+   */
+  readonly followUps: StatusFollowUps;
+  /**
    * Lease the new entries to this owner, to process them without a claim: each unless another unprocessed
    * entry of its sender is not the owner's (the claim then hands that sender's entries out in order).
    * Absent: every new entry waits for a claim.
@@ -72,6 +77,8 @@ export type StoreInboxRequest = {
 /** What became of one entry given to `store`. */
 export type StoredInboxEntry =
   | { readonly outcome: 'stored'; readonly entry: InboxEntry | ClaimedInboxEntry }
+  /** A delivery status applied to its message at once: nothing left to do, nothing stored. */
+  | { readonly outcome: 'applied' }
   /** Its (number, delivery key) was stored before: a redelivery. */
   | { readonly outcome: 'duplicate' }
   /** No tenant has its number (it was removed after routing). */
@@ -108,7 +115,11 @@ export type AppliedStatus = {
  * and applying delivery statuses in batches.
  */
 export interface InboxQueue {
-  /** Stores entries of any tenants at once; one result per entry, in order. */
+  /**
+   * Stores entries of any tenants at once, applying delivery statuses that need nothing more; one result
+   * per entry, in order. Applying a status again changes nothing, so a redelivered status needs no stored
+   * key to be recognised.
+   */
   store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError>;
   claim(request: InboxClaimRequest): ResultAsync<readonly ClaimedInboxEntry[], StorageError>;
   /**

@@ -9,7 +9,10 @@ export type CounterName =
   | 'delivery_statuses_total'
   | 'outbound_messages_total'
   | 'outbound_skipped_total'
-  | 'token_fallback_total';
+  | 'token_fallback_total'
+  | 'db_statements_total'
+  | 'db_round_trips_total'
+  | 'db_transactions_total';
 
 export type HistogramName = 'rate_limiter_wait_seconds' | 'outbox_send_lag_seconds' | 'reminder_lag_seconds';
 
@@ -54,6 +57,15 @@ export const metricCatalog: Readonly<
   token_fallback_total: {
     help: 'Sends that used WHATSAPP_ACCESS_TOKEN because the number had no token',
     labels: [],
+  },
+  db_statements_total: { help: 'Statements sent to the database', labels: [] },
+  db_round_trips_total: {
+    help: 'Round trips to the database (statements pipelined behind another count with it)',
+    labels: [],
+  },
+  db_transactions_total: {
+    help: 'Database transactions ended, by outcome (commit, rollback)',
+    labels: ['outcome'],
   },
   rate_limiter_wait_seconds: {
     help: 'Time a claimed message waited for its send to start (a lead before its slot)',

@@ -6,11 +6,10 @@ import {
   ok,
   okAsync,
   type PhoneNumberId,
-  type ResultAsync,
+  ResultAsync,
   recipientOf,
   safeTry,
   type TenantId,
-  type WhatsAppNumber,
 } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { HandleInbound } from '../handle-inbound/handle-inbound.ts';
@@ -28,6 +27,7 @@ import type { Logger } from '../ports/logger.port.ts';
 import type { StatusChange, StatusOutcome } from '../ports/message-log.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
 import type { NewOutboxEntry } from '../ports/outbox.port.ts';
+import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import { mapWithLimit } from './map-with-limit.ts';
 
@@ -60,6 +60,8 @@ export interface StatusListener {
 
 export type ProcessInboxDependencies = {
   readonly inboxQueue: InboxQueue;
+  /** Each message's tenant and number: the caching directory routing uses, so a batch reads neither. */
+  readonly directory: TenantDirectory;
   readonly unitOfWork: TenantUnitOfWork;
   readonly handleInbound: HandleInbound;
   readonly ids: IdGenerator;
@@ -73,10 +75,25 @@ export type ProcessInboxDependencies = {
   readonly unknownStatusAttempts?: number;
 };
 
+/** What the listeners want to see of statuses: what storing and applying statuses must leave for them. */
+export const followUpsOf = (listeners: readonly StatusListener[]): StatusFollowUps => ({
+  origins: [...new Set(listeners.flatMap((listener) => listener.interest.origins))],
+  statuses: [...new Set(listeners.flatMap((listener) => listener.interest.statuses))],
+});
+
+/**
+ * Tenants processed at once in a round. Each unit of work spends most of its time waiting for the
+ * database, so rounds keep up only if several are under way; the pool must have room for them.
+ */
+export const defaultTenantConcurrency = 12;
+
 /** Replies go before bulk messages in their number's queue. */
 export const replyPriority = 10;
 
 type LeaseLost = { readonly type: 'lease_lost_rollback' };
+
+/** Each number's tenant and number as the directory has them, or undefined once no tenant has it. */
+type Routes = ReadonlyMap<PhoneNumberId, NumberRoute | undefined>;
 
 /**
  * What a tenant's unit of work does with an entry: answer a message, run the listeners of a status before
@@ -111,11 +128,7 @@ export class ProcessInbox {
 
   constructor(dependencies: ProcessInboxDependencies) {
     this.#deps = dependencies;
-    const listeners = dependencies.statusListeners ?? [];
-    this.#followUps = {
-      origins: [...new Set(listeners.flatMap((listener) => listener.interest.origins))],
-      statuses: [...new Set(listeners.flatMap((listener) => listener.interest.statuses))],
-    };
+    this.#followUps = followUpsOf(dependencies.statusListeners ?? []);
   }
 
   /** One outcome per entry; never fails as a whole. */
@@ -148,8 +161,10 @@ export class ProcessInbox {
     for (const entry of entries)
       if (entry.item.kind === 'message') add(entry.tenantId, { kind: 'message', entry, message: entry.item });
 
-    const perTenant = await mapWithLimit([...byTenant], this.#deps.concurrency ?? 4, ([tenantId, works]) =>
-      this.#processTenant(tenantId, works.sort(inProcessingOrder)),
+    const perTenant = await mapWithLimit(
+      [...byTenant],
+      this.#deps.concurrency ?? defaultTenantConcurrency,
+      ([tenantId, works]) => this.#processTenant(tenantId, works.sort(inProcessingOrder)),
     );
     return [...outcomes, ...perTenant.flat()];
   }
@@ -182,8 +197,17 @@ export class ProcessInbox {
 
   /** The tenant's works in one unit of work; on failure, each in a unit of work of its own. */
   async #processTenant(tenantId: TenantId, works: readonly TenantWork[]): Promise<EntryOutcome[]> {
+    // Read before the unit of work: it holds a connection, and the directory needs one on a cache miss.
+    const found = await this.#routesOf(works);
+    if (found.isErr())
+      return works.map(({ entry }) => ({
+        entry,
+        type: 'failed' as const,
+        reason: `storage ${found.error.reason}: ${found.error.message}`,
+      }));
+    const routes = found.value;
     const together = await this.#deps.unitOfWork
-      .run(tenantId, (repositories) => this.#work(works, repositories))
+      .run(tenantId, (repositories) => this.#work(works, routes, repositories))
       .then(
         (result) => result,
         (bug: unknown) => err(bugOf(bug)),
@@ -213,7 +237,7 @@ export class ProcessInbox {
         continue;
       }
       const result = await this.#deps.unitOfWork
-        .run(tenantId, (repositories) => this.#work([work], repositories))
+        .run(tenantId, (repositories) => this.#work([work], routes, repositories))
         .then(
           (settled) => settled,
           (bug: unknown) => err(bugOf(bug)),
@@ -224,6 +248,13 @@ export class ProcessInbox {
       alone.push(...outcomes);
     }
     return alone;
+  }
+
+  #routesOf(works: readonly TenantWork[]): ResultAsync<Routes, StorageError> {
+    const numbers = [...new Set(works.map(({ entry }) => entry.phoneNumberId))];
+    return ResultAsync.combine(numbers.map((number) => this.#deps.directory.findNumber(number))).map(
+      (found) => new Map(numbers.map((number, index) => [number, found[index]])),
+    );
   }
 
   #failedAlone(work: TenantWork, error: StorageError | LeaseLost | Bug): EntryOutcome {
@@ -246,13 +277,12 @@ export class ProcessInbox {
 
   #work(
     works: readonly TenantWork[],
+    routes: Routes,
     repositories: TenantRepositories,
   ): ResultAsync<EntryOutcome[], StorageError | LeaseLost> {
     const self = this;
     const now = this.#deps.clock.now();
     return safeTry(async function* () {
-      const tenant = yield* repositories.tenant.current();
-      const numbers = new Map<PhoneNumberId, WhatsAppNumber | undefined>();
       const replies: NewOutboxEntry[] = [];
       const enqueuedBy = new Map<string, readonly NewOutboxEntry[]>();
       const handedBack = new Set<string>();
@@ -266,9 +296,10 @@ export class ProcessInbox {
           continue;
         }
         const { entry, message } = work;
-        if (!numbers.has(message.phoneNumberId))
-          numbers.set(message.phoneNumberId, yield* repositories.numbers.get(message.phoneNumberId));
-        const number = numbers.get(message.phoneNumberId);
+        const route = routes.get(message.phoneNumberId);
+        // A number moved to another tenant since the entry was stored is not this tenant's any more.
+        const { tenant, number } =
+          route?.tenant.id === entry.tenantId ? route : { tenant: undefined, number: undefined };
         const identity = identityOf(message);
         const log = self.#deps.logger.child({
           tenantId: entry.tenantId,

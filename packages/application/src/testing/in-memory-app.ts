@@ -14,7 +14,12 @@ import { Notifier } from '../loans/notifier.ts';
 import { SendDueReminder } from '../loans/reminders.ts';
 import { ManageTenants } from '../manage-tenants/manage-tenants.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
-import { type EntryOutcome, ProcessInbox, type StatusListener } from '../process-inbox/process-inbox.ts';
+import {
+  type EntryOutcome,
+  followUpsOf,
+  ProcessInbox,
+  type StatusListener,
+} from '../process-inbox/process-inbox.ts';
 import { NumberAccessTokens, SendReply } from '../send-reply/send-reply.ts';
 import { expectOk } from './contracts/storage-harness.ts';
 import { FakeSecretCipher } from './fake-secret-cipher.ts';
@@ -88,7 +93,10 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
     ingestWebhook: new IngestWebhook({
       directory,
       // Stored for the worker's claim, as `serve` does with processing left to a worker.
-      intake: { store: (entries) => database.inboxQueue.store({ entries, now: clock.now() }) },
+      intake: {
+        store: (entries) =>
+          database.inboxQueue.store({ entries, now: clock.now(), followUps: followUpsOf(statusListeners) }),
+      },
       verifier: options.verifier,
       parser: options.parser,
       cipher,
@@ -102,6 +110,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
     }),
     processInbox: new ProcessInbox({
       inboxQueue: database.inboxQueue,
+      directory,
       unitOfWork,
       handleInbound: new HandleInbound([...responders, new MainMenuResponder()]),
       ids,

@@ -44,7 +44,8 @@ import { Pool, request } from 'undici';
 
 const usage =
   'usage: end-to-end [--rate 2000] [--seconds 20] [--warm-up 5] [--tenants 100] [--workers 0] [--http-only] ' +
-  '[--concurrency 64] [--number-rate 80] [--drain-timeout 60] [--database-server URL] [--cpu-prof-dir DIR] [--json] [--ack]';
+  '[--concurrency 64] [--number-rate 80] [--drain-timeout 60] [--database-server URL] [--cpu-prof-dir DIR] [--json] [--ack] ' +
+  '[--no-statuses] [--status-step 100] [--sweep 100,200,400]';
 
 /** One line naming the bad value and the expected form; exit status 2. */
 const badInput = (problem: string): never => {
@@ -60,7 +61,7 @@ const parsed = (() => {
         seconds: { type: 'string', default: '20' },
         'warm-up': { type: 'string', default: '5' },
         tenants: { type: 'string', default: '100' },
-        workers: { type: 'string', default: '0' },
+        workers: { type: 'string' },
         'http-only': { type: 'boolean', default: false },
         concurrency: { type: 'string', default: '64' },
         'number-rate': { type: 'string', default: '80' },
@@ -69,6 +70,9 @@ const parsed = (() => {
         'cpu-prof-dir': { type: 'string' },
         json: { type: 'boolean', default: false },
         ack: { type: 'boolean', default: false },
+        'no-statuses': { type: 'boolean', default: false },
+        'status-step': { type: 'string', default: '100' },
+        sweep: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -96,11 +100,26 @@ const rate = wholeNumber('rate', 1, 20_000, ackOnly ? '1000' : '2000');
 const seconds = wholeNumber('seconds', 1, 3600);
 const warmUpSeconds = wholeNumber('warm-up', 0, 600);
 const tenantCount = wholeNumber('tenants', 1, 1000);
-const workerCount = wholeNumber('workers', 0, 16);
+const workerCount = wholeNumber('workers', 0, 16, ackOnly ? '1' : '0');
 const concurrency = wholeNumber('concurrency', 1, 4096);
 const numberRate = wholeNumber('number-rate', 1, 1000);
 const drainTimeoutMs = wholeNumber('drain-timeout', 1, 3600) * 1000;
 const httpOnly = parsed['http-only'];
+/** Meta's status webhooks (sent, delivered, read), one POST each, for every reply the fake accepts. */
+const withStatuses = !parsed['no-statuses'] && !ackOnly;
+const statusStepMs = wholeNumber('status-step', 1, 60_000);
+/** With --sweep, one run per rate (this program again, in JSON), and the highest rate that meets p99 ≤ 150 ms. */
+const sweepRates =
+  parsed.sweep === undefined
+    ? undefined
+    : parsed.sweep.split(',').map((value) => {
+        const rateOfRun = Number(value);
+        return /^\d+$/.test(value) && rateOfRun >= 1 && rateOfRun <= 20_000
+          ? rateOfRun
+          : badInput(
+              `--sweep ${JSON.stringify(parsed.sweep)} must list whole rates from 1 to 20000, like 100,200,400`,
+            );
+      });
 if (httpOnly && workerCount === 0)
   badInput('--http-only needs --workers 1 or more (someone has to send the replies)');
 const serverUrl = benchmarkServerUrl(parsed['database-server']).match((url) => url, badInput);
@@ -290,6 +309,25 @@ const pgCounters = (databaseName: string): Promise<Record<string, number>> =>
     });
   });
 
+/**
+ * The host's own counters, from its /metrics: database statements, round trips and transactions, and
+ * webhooks accepted. Only the host's: worker processes serve no metrics.
+ */
+const hostCounters = async (url: string): Promise<Record<string, number>> => {
+  try {
+    const text = await (await request(`${url}/metrics`)).body.text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    return {
+      statements: value(/^prestabot_db_statements_total (\S+)$/m),
+      roundTrips: value(/^prestabot_db_round_trips_total (\S+)$/m),
+      commits: value(/^prestabot_db_transactions_total\{outcome="commit"\} (\S+)$/m),
+      webhooks: value(/^prestabot_webhook_requests_total\{outcome="accepted"\} (\S+)$/m),
+    };
+  } catch {
+    return {};
+  }
+};
+
 // -- the deployment ----------------------------------------------------------------------------------
 
 const randomKey = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64');
@@ -326,12 +364,24 @@ const startListener = async (name: string, args: readonly string[]): Promise<str
   return (JSON.parse(line) as { url: string }).url;
 };
 
-const startFake = (): Promise<string> =>
+/** The fake, which reports sent, delivered and read to the host for every reply it accepts unless --no-statuses. */
+const startFake = (hostUrl: string): Promise<string> =>
   startListener('the fake Graph API', [
     // A larger young generation: fewer collection pauses in the fake, whose pauses would read as latency.
     '--max-semi-space-size=64',
     fileURLToPath(new URL('./cli.js', import.meta.resolve('@prestabot/fake-graph'))),
     '--no-pair-limit',
+    ...(withStatuses
+      ? [
+          '--webhook-url',
+          `${hostUrl}/webhook`,
+          '--app-secret',
+          appSecret,
+          '--auto-statuses',
+          String(statusStepMs),
+          '--status-per-webhook',
+        ]
+      : []),
     ...numbers.flatMap((number) => [
       '--number',
       `${number.phoneNumberId}:${number.accessToken}:${numberRate}`,
@@ -388,8 +438,10 @@ const hostEnv = (graphUrl: string, port: number): NodeJS.ProcessEnv => ({
   LOG_LEVEL: 'warn',
 });
 
-const startHost = async (graphUrl: string): Promise<{ url: string; host: Tracked; workers: Tracked[] }> => {
-  const port = await freeLoopbackPort();
+const startHost = async (
+  graphUrl: string,
+  port: number,
+): Promise<{ url: string; host: Tracked; workers: Tracked[] }> => {
   const env = hostEnv(graphUrl, port);
   const workers = Array.from({ length: workerCount }, (_, index) =>
     track(
@@ -411,6 +463,8 @@ const startHost = async (graphUrl: string): Promise<{ url: string; host: Tracked
         '--port',
         String(port),
         ...(httpOnly || ackOnly ? ['--no-worker'] : []),
+        // Acknowledgement alone: the host only verifies and stores, a worker processes.
+        ...(ackOnly ? ['--ingest-only'] : []),
       ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },
     ),
@@ -667,10 +721,11 @@ const main = async () => {
     `end-to-end: ${tenantCount} tenants, ${rate} msg/s offered for ${warmUpSeconds} s warm-up + ${seconds} s measured, ` +
       `${workerCount} extra worker(s)${httpOnly ? ', serve --no-worker' : ''}, concurrency ${concurrency}`,
   );
-  const graphUrl = await startFake();
+  const hostPort = await freeLoopbackPort();
+  const graphUrl = await startFake(`http://127.0.0.1:${hostPort}`);
   await prepareDatabase();
   say(`database ${database!.name} migrated, ${tenantCount} tenants added; fake Graph API at ${graphUrl}`);
-  const { url, host, workers } = await startHost(graphUrl);
+  const { url, host, workers } = await startHost(graphUrl, hostPort);
   const fakeChild = children[0]!;
   say(`host at ${url}; preparing ${total} signed webhooks`);
   const prepared = await prepareWebhooks();
@@ -687,10 +742,12 @@ const main = async () => {
   const windowStart = {
     sample: undefined as CpuSample | undefined,
     pg: undefined as Promise<Record<string, number>> | undefined,
+    host: undefined as Promise<Record<string, number>> | undefined,
   };
   const windowEnd = {
     sample: undefined as CpuSample | undefined,
     pg: undefined as Promise<Record<string, number>> | undefined,
+    host: undefined as Promise<Record<string, number>> | undefined,
   };
   const loadStartedAt = now();
   // The host's resident memory once a second through the measured window: does it stay flat?
@@ -709,6 +766,7 @@ const main = async () => {
     () => {
       windowStart.sample = sampleCpu(host, workers, fakeChild);
       windowStart.pg = pgCounters(database!.name);
+      windowStart.host = hostCounters(url);
     },
     warmUpSeconds * 1000 + 50,
   );
@@ -716,6 +774,7 @@ const main = async () => {
     () => {
       windowEnd.sample = sampleCpu(host, workers, fakeChild);
       windowEnd.pg = pgCounters(database!.name);
+      windowEnd.host = hostCounters(url);
     },
     (warmUpSeconds + seconds) * 1000 + 50,
   );
@@ -808,6 +867,20 @@ const main = async () => {
     const delta = (pgTo as Record<string, number>)[key]! - (pgFrom as Record<string, number>)[key]!;
     return Number.isFinite(delta) && postsInWindow > 0 ? round(delta / postsInWindow, 2) : null;
   };
+  const [hostFrom, hostTo] = await Promise.all([
+    windowStart.host ?? Promise.resolve({}),
+    windowEnd.host ?? Promise.resolve({}),
+  ]);
+  const hostPerMessage = (key: string) => {
+    const delta = (hostTo as Record<string, number>)[key]! - (hostFrom as Record<string, number>)[key]!;
+    return Number.isFinite(delta) && postsInWindow > 0 ? round(delta / postsInWindow, 2) : null;
+  };
+  const hostDatabase = {
+    webhooksPerMessage: hostPerMessage('webhooks'),
+    statementsPerMessage: hostPerMessage('statements'),
+    roundTripsPerMessage: hostPerMessage('roundTrips'),
+    transactionsPerMessage: hostPerMessage('commits'),
+  };
   const pgWindow = {
     transactionsPerMessage: pgPerMessage('xactCommit'),
     rollbacksPerMessage: pgPerMessage('xactRollback'),
@@ -881,6 +954,8 @@ const main = async () => {
     cpuCores: cpu,
     idleCpuCores: idle,
     postgres: pgWindow,
+    hostDatabase,
+    statusWebhooks: withStatuses,
     hostMemory,
     pass:
       throughput >= 2000 &&
@@ -901,7 +976,7 @@ const main = async () => {
       ['tenants / numbers', `${tenantCount} (Graph allows ${numberRate}/s each)`],
       [
         'processes',
-        `serve${httpOnly ? ' --no-worker' : ''} + ${workerCount} worker(s), fake Graph, PostgreSQL`,
+        `serve${httpOnly ? ' --no-worker' : ''} + ${workerCount} worker(s), fake Graph${withStatuses ? ` (sent, delivered, read: a webhook each, ${statusStepMs} ms apart)` : ' (no statuses)'}, PostgreSQL`,
       ],
       ['offered', `${rate} msg/s, ${warmUpSeconds} s warm-up + ${seconds} s measured (${total} messages)`],
       ['webhooks started/s (window)', String(result.postsPerSecondInWindow)],
@@ -937,6 +1012,10 @@ const main = async () => {
       [
         'PostgreSQL per message',
         `${pgWindow.transactionsPerMessage} xacts, ${pgWindow.rowsInsertedPerMessage} ins, ${pgWindow.rowsUpdatedPerMessage} upd, ${pgWindow.rowsDeletedPerMessage} del, ${pgWindow.walRecordsPerMessage} WAL records, ${pgWindow.walBytesPerMessage} WAL bytes; ${pgWindow.walSyncsPerSecond} WAL syncs/s`,
+      ],
+      [
+        'host per message (its /metrics)',
+        `${hostDatabase.webhooksPerMessage} webhooks, ${hostDatabase.statementsPerMessage} statements, ${hostDatabase.roundTripsPerMessage} round trips, ${hostDatabase.transactionsPerMessage} transactions${workerCount > 0 ? ' (the host only)' : ''}`,
       ],
       [
         'host memory (RSS, window)',
@@ -1008,9 +1087,10 @@ const mainAck = async () => {
   say(
     `webhook ack: ${tenantCount} tenants; closed loop with ${concurrency} in flight, then ${rate}/s offered for ${warmUpSeconds} s warm-up + ${seconds} s`,
   );
-  const graphUrl = await startFake();
+  const hostPort = await freeLoopbackPort();
+  const graphUrl = await startFake(`http://127.0.0.1:${hostPort}`);
   await prepareDatabase();
-  const { url } = await startHost(graphUrl);
+  const { url } = await startHost(graphUrl, hostPort);
   const bareUrl = await startListener('bare Express', [
     fileURLToPath(new URL('./bare-express.js', import.meta.url)),
   ]);
@@ -1079,14 +1159,74 @@ const mainAck = async () => {
   process.stdout.write(`${rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')}\n`);
 };
 
+/** One run per rate, each this program again with --json; then the highest rate whose p99 ≤ 150 ms. */
+const sweep = async (rates: readonly number[]): Promise<void> => {
+  const args = process.argv
+    .slice(2)
+    .filter((arg, index, all) => arg !== '--sweep' && all[index - 1] !== '--sweep');
+  const results: { rate: number; result: Record<string, unknown> | undefined }[] = [];
+  for (const rateOfRun of rates) {
+    say(`sweep: ${rateOfRun} msg/s`);
+    const output = await new Promise<string>((done) => {
+      const child = spawn(
+        process.execPath,
+        [fileURLToPath(import.meta.url), ...args, '--rate', String(rateOfRun), '--json'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
+      let text = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
+      child.once('exit', () => done(text));
+    });
+    const line = output.trim().split('\n').at(-1);
+    results.push({
+      rate: rateOfRun,
+      result: line === undefined || line === '' ? undefined : JSON.parse(line),
+    });
+  }
+  type Run = {
+    throughput: number;
+    latencyMs: { p50: number | null; p99: number | null };
+    lost: number;
+    non200: number;
+    cpuCores?: { machineBusyPercent: number | null };
+  };
+  const meets = (run: Run | undefined) =>
+    run !== undefined &&
+    run.latencyMs.p99 !== null &&
+    run.latencyMs.p99 <= 150 &&
+    run.lost === 0 &&
+    run.non200 === 0;
+  const best = results.filter(({ result }) => meets(result as Run | undefined)).at(-1);
+  if (jsonOnly) {
+    process.stdout.write(
+      `${JSON.stringify({ benchmark: 'end-to-end sweep', runs: results, highestRateMeetingP99: best?.rate ?? null })}\n`,
+    );
+    return;
+  }
+  const rows = results.map(({ rate: rateOfRun, result }) => {
+    const run = result as Run | undefined;
+    return run === undefined
+      ? `${String(rateOfRun).padStart(6)}  (the run failed)`
+      : `${String(rateOfRun).padStart(6)}  ${String(run.throughput).padStart(8)}  ${String(run.latencyMs.p50 ?? '∞').padStart(8)}  ${String(run.latencyMs.p99 ?? '∞').padStart(8)}  ${String(run.lost).padStart(5)}  ${String(run.cpuCores?.machineBusyPercent ?? '-').padStart(6)}  ${meets(run) ? 'yes' : 'no'}`;
+  });
+  process.stdout.write(
+    `  rate   replies/s  p50 ms    p99 ms   lost  busy %  p99 ≤ 150 ms\n${rows.join('\n')}\n` +
+      `highest rate meeting p99 ≤ 150 ms with nothing lost: ${best === undefined ? 'none' : `${best.rate} msg/s`}\n`,
+  );
+};
+
 let exitCode = 0;
 try {
-  await (ackOnly ? mainAck() : main());
+  await (sweepRates !== undefined ? sweep(sweepRates) : ackOnly ? mainAck() : main());
 } catch (error) {
   process.stderr.write(
     `end-to-end: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );
   exitCode = 1;
 }
-await cleanUp();
+if (sweepRates === undefined) await cleanUp();
 process.exit(exitCode);

@@ -7,6 +7,7 @@ import type {
   OutboxQueue,
   SendRecord,
   SendRecorder,
+  StatusFollowUps,
   StorageError,
   StoredInboxEntry,
 } from '@prestabot/application';
@@ -20,17 +21,22 @@ const maxBatch = 512;
 
 /**
  * Storing webhook items behind a group commit: the webhooks that arrive together are stored in one
- * statement, for any tenants. With `lease`, new entries are held by this process, which processes them
+ * statement, for any tenants (statuses that need nothing more are applied instead). With `lease`, new entries are held by this process, which processes them
  * right after the response; without, they wait for a worker's claim.
  */
 export const groupCommittedIntake = (
-  deps: { readonly inboxQueue: InboxQueue; readonly clock: Clock },
+  deps: { readonly inboxQueue: InboxQueue; readonly clock: Clock; readonly followUps: StatusFollowUps },
   lease: { readonly owner: string; readonly leaseMs: number } | undefined,
 ): InboxIntake => {
   const commit = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(
     (webhooks) =>
       deps.inboxQueue
-        .store({ entries: webhooks.flat(), now: deps.clock.now(), ...(lease === undefined ? {} : { lease }) })
+        .store({
+          entries: webhooks.flat(),
+          now: deps.clock.now(),
+          followUps: deps.followUps,
+          ...(lease === undefined ? {} : { lease }),
+        })
         .map((stored) => {
           let next = 0;
           return webhooks.map((entries) => {

@@ -5,6 +5,7 @@ import {
   expectOk,
   inboundText,
   JsonBatchParser,
+  storeInInbox,
   TestSignatureVerifier,
   testSignature,
   textInboxEntry,
@@ -70,13 +71,10 @@ describe('InboxWorker', () => {
       textInboxEntry('1001' as PhoneNumberId, { waId: '56911111111' }),
       textInboxEntry('2002' as PhoneNumberId, { waId: '56922222222' }),
     ];
-    const stored = await expectOk(
-      app.database.inboxQueue.store({
-        entries,
-        now: app.clock.now(),
-        lease: { owner: 'test-worker', leaseMs: 30_000 },
-      }),
-    );
+    const stored = await storeInInbox(app.database.inboxQueue, entries, {
+      now: app.clock.now(),
+      lease: { owner: 'test-worker', leaseMs: 30_000 },
+    });
     const held = stored.flatMap((result) =>
       result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],
     );
@@ -107,13 +105,10 @@ describe('InboxWorker', () => {
       said('first', app.clock.now()),
       said('second', new Date(app.clock.now().getTime() + 1000)),
     ];
-    const stored = await expectOk(
-      app.database.inboxQueue.store({
-        entries: [first!, second!],
-        now: app.clock.now(),
-        lease: { owner: 'test-worker', leaseMs: 30_000 },
-      }),
-    );
+    const stored = await storeInInbox(app.database.inboxQueue, [first!, second!], {
+      now: app.clock.now(),
+      lease: { owner: 'test-worker', leaseMs: 30_000 },
+    });
     await worker.submit(
       stored.flatMap((result) =>
         result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],

@@ -1,20 +1,24 @@
-import type {
-  ClaimedInboxEntry,
-  Clock,
-  EntryOutcome,
-  InboxQueue,
-  Logger,
-  Metrics,
-  ProcessInbox,
-  TenantUnitOfWork,
+import {
+  type ClaimedInboxEntry,
+  type Clock,
+  defaultTenantConcurrency,
+  type EntryOutcome,
+  type InboxQueue,
+  type Logger,
+  type Metrics,
+  type ProcessInbox,
+  type TenantUnitOfWork,
 } from '@prestabot/application';
+import type { TenantId } from '@prestabot/domain';
 import { PollingLoop } from './polling-loop.ts';
 
 export type InboxWorkerOptions = {
   /** This process's name in leases (host, pid and a random part). */
   readonly owner: string;
-  /** Most entries one round processes. */
+  /** Most entries one claim takes. */
   readonly batchSize: number;
+  /** Tenants processed at once, each in a unit of work (a database connection) of its own. */
+  readonly concurrency: number;
   /** How long a claimed entry is ours; a crash past this hands it to another worker. */
   readonly leaseMs: number;
   /** How often an idle worker looks for work it was not handed (crashed peers, retries). */
@@ -25,6 +29,7 @@ export type InboxWorkerOptions = {
 
 export const defaultInboxWorkerOptions: Omit<InboxWorkerOptions, 'owner'> = {
   batchSize: 500,
+  concurrency: defaultTenantConcurrency,
   leaseMs: 30_000,
   idlePollMs: 1000,
   maxAttempts: 8,
@@ -37,11 +42,14 @@ export type InboxWorkerDependencies = {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Told which replies a round queued, so the sender can take them at once. */
+  /** Told which replies were queued, so the sender can take them at once. */
   readonly onRepliesQueued: (outboxIds: readonly string[]) => void;
 };
 
-type Submitted = { readonly entries: readonly ClaimedInboxEntry[]; readonly done: () => void };
+/** Entries handed in together: `done` once every one of them was processed (or handed back). */
+type Submission = { remaining: number; readonly done: () => void };
+
+type Held = { readonly entry: ClaimedInboxEntry; readonly submission: Submission };
 
 /** A sender's entries are processed one at a time, oldest first. */
 const senderOf = (entry: ClaimedInboxEntry): string | undefined =>
@@ -50,19 +58,23 @@ const senderOf = (entry: ClaimedInboxEntry): string | undefined =>
     : `${entry.tenantId}|${entry.phoneNumberId}|${entry.orderingKey}`;
 
 /**
- * Processes the inbox entries this process holds, in rounds: what webhooks just stored here (under the
- * lease taken when they were stored, with no claim), and what a polling claim finds (entries of crashed
- * workers once their lease ran out, retries). One round runs at a time, and takes every entry handed in
- * meanwhile, so under load a round serves many webhooks. A failed entry is handed back with a growing
- * delay, and the sender's later entries held here with it, so they are answered in order; nothing is
- * dropped silently.
+ * Processes the inbox entries this process holds: what webhooks just stored here (under the lease taken
+ * when they were stored, with no claim), and what a polling claim finds (entries of crashed workers once
+ * their lease ran out, retries). Each tenant's entries wait in a queue of their own; up to `concurrency`
+ * tenants are processed at once, each taking everything it has waiting in one unit of work, and a tenant
+ * that is done starts again as soon as more of its entries arrive: no tenant waits for another's batch,
+ * and a tenant's entries are processed in the order they arrived. A failed entry is handed back with a
+ * growing delay, and the sender's later entries held here with it, so they are answered in order; nothing
+ * is dropped silently.
  */
 export class InboxWorker {
   readonly #deps: InboxWorkerDependencies;
   readonly #options: InboxWorkerOptions;
   readonly #loop: PollingLoop;
-  #waiting: Submitted[] = [];
-  #round: Promise<void> | undefined;
+  /** Each tenant's entries waiting, in arrival order; tenants in the order they started waiting. */
+  readonly #waiting = new Map<TenantId, Held[]>();
+  readonly #running = new Set<TenantId>();
+  readonly #inFlight = new Set<Promise<void>>();
   #stopping = false;
 
   constructor(dependencies: InboxWorkerDependencies, options: InboxWorkerOptions) {
@@ -75,12 +87,17 @@ export class InboxWorker {
     }, options.idlePollMs);
   }
 
-  /** Processes entries this process holds; resolves once their round is over. Never rejects. */
+  /** Processes entries this process holds; resolves once each was processed or handed back. Never rejects. */
   submit(entries: readonly ClaimedInboxEntry[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
     return new Promise((done) => {
-      this.#waiting.push({ entries, done });
-      this.#startRound();
+      const submission: Submission = { remaining: entries.length, done };
+      for (const entry of entries) {
+        const queue = this.#waiting.get(entry.tenantId) ?? [];
+        queue.push({ entry, submission });
+        this.#waiting.set(entry.tenantId, queue);
+      }
+      this.#startTenants();
     });
   }
 
@@ -93,7 +110,7 @@ export class InboxWorker {
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#loop.stop();
-    while (this.#round !== undefined) await this.#round;
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
   }
 
   async #claim(): Promise<number> {
@@ -109,28 +126,26 @@ export class InboxWorker {
     return claimed.value.length;
   }
 
-  #startRound(): void {
-    if (this.#round !== undefined || this.#waiting.length === 0) return;
-    this.#round = this.#runRound().finally(() => {
-      this.#round = undefined;
-      this.#startRound();
-    });
+  /** Starts waiting tenants, longest waiting first, while there is room. */
+  #startTenants(): void {
+    for (const tenantId of this.#waiting.keys()) {
+      if (this.#running.size >= this.#options.concurrency) return;
+      if (this.#running.has(tenantId)) continue;
+      const held = this.#waiting.get(tenantId)!;
+      this.#waiting.delete(tenantId);
+      this.#running.add(tenantId);
+      const run = this.#process(held).finally(() => {
+        this.#running.delete(tenantId);
+        this.#inFlight.delete(run);
+        this.#startTenants();
+      });
+      this.#inFlight.add(run);
+    }
   }
 
-  async #runRound(): Promise<void> {
-    const taken: Submitted[] = [];
-    let size = 0;
-    while (
-      this.#waiting.length > 0 &&
-      (size === 0 || size + this.#waiting[0]!.entries.length <= this.#options.batchSize)
-    ) {
-      const next = this.#waiting.shift()!;
-      taken.push(next);
-      size += next.entries.length;
-    }
-    const entries = taken.flatMap((submitted) => submitted.entries);
+  async #process(held: readonly Held[]): Promise<void> {
     try {
-      const outcomes = await this.#deps.processInbox.execute(entries);
+      const outcomes = await this.#deps.processInbox.execute(held.map(({ entry }) => entry));
       const queued: string[] = [];
       for (const outcome of outcomes) {
         if (outcome.type === 'processed') queued.push(...outcome.enqueued);
@@ -150,8 +165,13 @@ export class InboxWorker {
         'bug while processing inbox entries; their leases will expire and they will be retried',
       );
     } finally {
-      for (const submitted of taken) submitted.done();
+      for (const { submission } of held) this.#settle(submission);
     }
+  }
+
+  #settle(submission: Submission): void {
+    submission.remaining -= 1;
+    if (submission.remaining === 0) submission.done();
   }
 
   /**
@@ -163,20 +183,17 @@ export class InboxWorker {
     if (outcomes.length === 0) return;
     const senders = new Set(outcomes.flatMap(({ entry }) => senderOf(entry) ?? []));
     const behind: EntryOutcome[] = [];
-    this.#waiting = this.#waiting.flatMap((submitted) => {
-      const kept = submitted.entries.filter((entry) => {
+    for (const [tenantId, queue] of this.#waiting) {
+      const kept = queue.filter(({ entry, submission }) => {
         const sender = senderOf(entry);
         if (sender === undefined || !senders.has(sender)) return true;
         behind.push({ entry, type: 'deferred', reason: 'an earlier message of the sender is being retried' });
+        this.#settle(submission);
         return false;
       });
-      if (kept.length === submitted.entries.length) return [submitted];
-      if (kept.length === 0) {
-        submitted.done();
-        return [];
-      }
-      return [{ entries: kept, done: submitted.done }];
-    });
+      if (kept.length === 0) this.#waiting.delete(tenantId);
+      else this.#waiting.set(tenantId, kept);
+    }
     for (const outcome of [...outcomes, ...behind]) await this.#handBackOne(outcome);
   }
 

@@ -67,17 +67,14 @@ export const describeMessageLogContract = (implementation: string, factory: Stor
     const noFollowUps = { origins: [], statuses: [] };
     const owner = 'status-worker';
 
-    /** Stores the statuses leased to `owner`, then applies them as one batch. */
-    const applyAll = async (entries: readonly NewInboxEntry[], followUps: StatusFollowUps = noFollowUps) => {
-      const stored = await storeInInbox(harness.inboxQueue, entries, {
-        lease: { owner, leaseMs: 30_000 },
-        now: t0,
-      });
-      const held = stored.flatMap((result) =>
+    /** Stores statuses as a webhook does (leased to `owner`): those that need nothing more are applied. */
+    const deliver = (entries: readonly NewInboxEntry[], followUps: StatusFollowUps = noFollowUps) =>
+      storeInInbox(harness.inboxQueue, entries, { lease: { owner, leaseMs: 30_000 }, now: t0, followUps });
+
+    const heldOf = (stored: readonly StoredInboxEntry[]) =>
+      stored.flatMap((result) =>
         result.outcome === 'stored' && 'lease' in result.entry ? [result.entry as ClaimedStatusEntry] : [],
       );
-      return expectOk(harness.inboxQueue.applyStatuses({ entries: held, now: at(1), followUps }));
-    };
 
     const sendOn = async (
       tenantId: TenantId,
@@ -107,25 +104,19 @@ export const describeMessageLogContract = (implementation: string, factory: Stor
 
     it('moves a message forward only, keeps failed for good, and keeps the error', async () => {
       const { tenant, number } = await seedTenant(harness);
-      const origin: OutboxOrigin = { kind: 'reminder', reminderId: 'rem-1' };
-      const { wamid, contact } = await sendOn(tenant.id, number.phoneNumberId, origin);
+      const { wamid } = await sendOn(tenant.id, number.phoneNumberId);
       const status = (value: InboundStatus['status'], errors: InboundStatus['errors'] = []) =>
         statusInboxEntry(number.phoneNumberId, wamid, value, { errors });
-      expect(await applyAll([status('read')])).toEqual([
-        {
-          entryId: expect.any(String),
-          result: 'completed',
-          message: { current: 'read', outboxId: `ob-${contact.id}`, origin, contactId: contact.id },
-        },
-      ]);
-      await applyAll([status('delivered')]);
+      expect(await deliver([status('read')])).toEqual([{ outcome: 'applied' }]);
       expect(await outbound(tenant.id, wamid)).toMatchObject({ current: 'read' });
-      await applyAll([status('failed', [{ code: 131047, title: 'Re-engagement message' }])]);
+      await deliver([status('delivered')]);
+      expect(await outbound(tenant.id, wamid)).toMatchObject({ current: 'read' });
+      await deliver([status('failed', [{ code: 131047, title: 'Re-engagement message' }])]);
       expect(await outbound(tenant.id, wamid)).toMatchObject({
         current: 'failed',
         error: { code: 131047, title: 'Re-engagement message' },
       });
-      await applyAll([status('read')]);
+      await deliver([status('read')]);
       expect(await outbound(tenant.id, wamid)).toMatchObject({ current: 'failed' });
     });
 
@@ -140,12 +131,12 @@ export const describeMessageLogContract = (implementation: string, factory: Stor
           value,
           value === 'failed' ? { errors: [{ code: 131026 }] } : {},
         );
-      await applyAll([
+      await deliver([
         of(furthest.wamid, 'read'),
         of(furthest.wamid, 'sent'),
         of(furthest.wamid, 'delivered'),
       ]);
-      await applyAll([of(failed.wamid, 'read'), of(failed.wamid, 'failed'), of(failed.wamid, 'delivered')]);
+      await deliver([of(failed.wamid, 'read'), of(failed.wamid, 'failed'), of(failed.wamid, 'delivered')]);
       expect(await outbound(tenant.id, furthest.wamid)).toMatchObject({ current: 'read' });
       expect(await outbound(tenant.id, failed.wamid)).toMatchObject({
         current: 'failed',
@@ -153,68 +144,109 @@ export const describeMessageLogContract = (implementation: string, factory: Stor
       });
     });
 
-    it("applies nothing to a wamid it never recorded, or that another tenant's message has, and keeps the entry held", async () => {
+    it("keeps a status for a wamid it never recorded, or another tenant's, held and unapplied until its message is known", async () => {
       const a = await seedTenant(harness);
       const b = await seedTenant(harness);
       const { wamid } = await sendOn(b.tenant.id, b.number.phoneNumberId);
-      const [unknown] = await applyAll([statusInboxEntry(a.number.phoneNumberId, wamid, 'read')]);
-      expect(unknown).toMatchObject({ result: 'unknown' });
+      const stored = await deliver([statusInboxEntry(a.number.phoneNumberId, wamid, 'read')]);
+      expect(stored).toMatchObject([{ outcome: 'stored', entry: { tenantId: a.tenant.id } }]);
       expect(await outbound(b.tenant.id, wamid)).toMatchObject({ current: 'accepted' });
-      const again = await expectOk(
-        harness.inboxQueue.claim({
-          owner: 'w',
-          limit: 10,
-          leaseMs: 1000,
-          now: at(40),
-          ids: [unknown!.entryId],
-        }),
+      const [held] = heldOf(stored);
+      const [again] = await expectOk(
+        harness.inboxQueue.applyStatuses({ entries: [held!], now: at(1), followUps: noFollowUps }),
       );
-      expect(again.map((entry) => entry.id)).toEqual([unknown!.entryId]);
-      const [applied] = await applyAll([statusInboxEntry(b.number.phoneNumberId, wamid, 'delivered')]);
-      expect(applied).toMatchObject({ result: 'completed', message: { current: 'delivered' } });
+      expect(again).toEqual({ entryId: held!.id, result: 'unknown' });
+      const reclaimed = await expectOk(
+        harness.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 1000, now: at(40), ids: [held!.id] }),
+      );
+      expect(reclaimed.map((entry) => entry.id)).toEqual([held!.id]);
+      expect(await deliver([statusInboxEntry(b.number.phoneNumberId, wamid, 'delivered')])).toEqual([
+        { outcome: 'applied' },
+      ]);
+      expect(await outbound(b.tenant.id, wamid)).toMatchObject({ current: 'delivered' });
     });
 
-    it('leaves the statuses a listener wants for it, completing the rest', async () => {
+    it('applies a held status once its message is known, completing its entry', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const wamid = `wamid.late.${tenant.id}` as Wamid;
+      const [held] = heldOf(await deliver([statusInboxEntry(number.phoneNumberId, wamid, 'delivered')]));
+      const contact = await seedContact(harness, tenant.id);
+      await expectOk(
+        harness.unitOfWork.run(tenant.id, (r) =>
+          r.messages.recordOutbound({
+            wamid,
+            phoneNumberId: number.phoneNumberId,
+            contactId: contact.id,
+            outboxId: 'ob-late',
+            origin: { kind: 'notification' },
+            type: 'text',
+            acceptedAt: t0,
+          }),
+        ),
+      );
+      expect(
+        await expectOk(
+          harness.inboxQueue.applyStatuses({ entries: [held!], now: at(1), followUps: noFollowUps }),
+        ),
+      ).toEqual([
+        {
+          entryId: held!.id,
+          result: 'completed',
+          message: {
+            current: 'delivered',
+            outboxId: 'ob-late',
+            origin: { kind: 'notification' },
+            contactId: contact.id,
+          },
+        },
+      ]);
+      expect(
+        await expectOk(
+          harness.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 1000, now: at(40), ids: [held!.id] }),
+        ),
+      ).toEqual([]);
+    });
+
+    it('keeps the statuses a listener wants for it, applying the rest at once', async () => {
       const { tenant, number } = await seedTenant(harness);
       const reminder = await sendOn(tenant.id, number.phoneNumberId, { kind: 'reminder', reminderId: 'r-9' });
       const plain = await sendOn(tenant.id, number.phoneNumberId);
       const failing = await sendOn(tenant.id, number.phoneNumberId);
-      const results = await applyAll(
+      const followUps: StatusFollowUps = { origins: ['reminder'], statuses: ['failed'] };
+      const stored = await deliver(
         [
           statusInboxEntry(number.phoneNumberId, reminder.wamid, 'delivered'),
           statusInboxEntry(number.phoneNumberId, plain.wamid, 'delivered'),
           statusInboxEntry(number.phoneNumberId, failing.wamid, 'failed', { errors: [{ code: 131047 }] }),
         ],
-        { origins: ['reminder'], statuses: ['failed'] },
+        followUps,
       );
-      expect(results.map((result) => result.result)).toEqual(['follow_up', 'completed', 'follow_up']);
-      const ids = results.map((result) => result.entryId);
-      const reclaimed = await expectOk(
-        harness.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 1000, now: at(40), ids }),
+      expect(stored.map((result) => result.outcome)).toEqual(['stored', 'applied', 'stored']);
+      // Applied already: the listener's statuses are left for it to complete.
+      const results = await expectOk(
+        harness.inboxQueue.applyStatuses({ entries: heldOf(stored), now: at(1), followUps }),
       );
-      expect(reclaimed.map((entry) => entry.id).sort()).toEqual([ids[0], ids[2]].sort());
+      expect(results.map((result) => result.result)).toEqual(['follow_up', 'follow_up']);
+      expect(await outbound(tenant.id, reminder.wamid)).toMatchObject({ current: 'delivered' });
+      expect(await outbound(tenant.id, failing.wamid)).toMatchObject({ current: 'failed' });
     });
 
     it('applies nothing for an entry whose lease was lost', async () => {
       const { tenant, number } = await seedTenant(harness);
-      const { wamid } = await sendOn(tenant.id, number.phoneNumberId);
-      const [stored] = await storeInInbox(
-        harness.inboxQueue,
-        [statusInboxEntry(number.phoneNumberId, wamid, 'read')],
-        {
+      const wamid = `wamid.lost.${tenant.id}` as Wamid;
+      const [held] = heldOf(
+        await storeInInbox(harness.inboxQueue, [statusInboxEntry(number.phoneNumberId, wamid, 'read')], {
           lease: { owner, leaseMs: 1000 },
           now: t0,
-        },
+        }),
       );
-      const held = (stored as Extract<StoredInboxEntry, { outcome: 'stored' }>).entry as ClaimedStatusEntry;
       await expectOk(
-        harness.inboxQueue.claim({ owner: 'other', limit: 10, leaseMs: 1000, now: at(2), ids: [held.id] }),
+        harness.inboxQueue.claim({ owner: 'other', limit: 10, leaseMs: 1000, now: at(2), ids: [held!.id] }),
       );
       const [result] = await expectOk(
-        harness.inboxQueue.applyStatuses({ entries: [held], now: at(3), followUps: noFollowUps }),
+        harness.inboxQueue.applyStatuses({ entries: [held!], now: at(3), followUps: noFollowUps }),
       );
-      expect(result).toEqual({ entryId: held.id, result: 'lease_lost' });
-      expect(await outbound(tenant.id, wamid)).toMatchObject({ current: 'accepted' });
+      expect(result).toEqual({ entryId: held!.id, result: 'lease_lost' });
     });
   });
 };

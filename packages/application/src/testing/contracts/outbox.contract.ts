@@ -1,6 +1,5 @@
 import type { E164, PhoneNumberId, Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClaimedStatusEntry, StoredInboxEntry } from '../../ports/inbox.port.ts';
 import type { ClaimedSend, SendRecord } from '../../ports/outbox.port.ts';
 import {
   expectOk,
@@ -334,29 +333,20 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
       await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([entry])));
       const [send] = mine(await claim(at(1000)), number.phoneNumberId);
       const wamid = 'wamid.accepted-but-unrecorded' as Wamid;
-      const applyStatus = async (phoneNumberId: PhoneNumberId, callbackData: string) => {
-        const [stored] = await storeInInbox(
+      const deliverStatus = (phoneNumberId: PhoneNumberId, callbackData: string) =>
+        storeInInbox(
           harness.inboxQueue,
           [statusInboxEntry(phoneNumberId, wamid, 'delivered', { at: at(1001), callbackData })],
           { lease: { owner: 'w', leaseMs: 30_000 }, now: at(1001) },
         );
-        const held = (stored as Extract<StoredInboxEntry, { outcome: 'stored' }>).entry as ClaimedStatusEntry;
-        return expectOk(
-          harness.inboxQueue.applyStatuses({
-            entries: [held],
-            now: at(1002),
-            followUps: { origins: [], statuses: [] },
-          }),
-        );
-      };
-      // Another tenant's status cannot name this tenant's message.
-      expect((await applyStatus(otherTenant.number.phoneNumberId, entry.id))[0]).toMatchObject({
-        result: 'unknown',
-      });
-      expect((await applyStatus(number.phoneNumberId, entry.id))[0]).toMatchObject({
-        result: 'completed',
-        message: { current: 'delivered', outboxId: entry.id },
-      });
+      // Another tenant's status cannot name this tenant's message: it stays unknown, held.
+      expect(await deliverStatus(otherTenant.number.phoneNumberId, entry.id)).toMatchObject([
+        { outcome: 'stored' },
+      ]);
+      expect(await deliverStatus(number.phoneNumberId, entry.id)).toEqual([{ outcome: 'applied' }]);
+      expect(
+        await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.messages.outbound(wamid))),
+      ).toMatchObject({ current: 'delivered', outboxId: entry.id });
       expect(await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(entry.id)))).toMatchObject({
         status: 'sent',
         wamid,

@@ -15,7 +15,7 @@ import {
 import type { FlowKeyDirectory } from '../../flows/flow-stores.port.ts';
 import type { ReminderQueue } from '../../loans/loan-stores.port.ts';
 import type { FinishedWorkRetention } from '../../ports/finished-work-retention.port.ts';
-import type { InboxQueue, NewInboxEntry, StoredInboxEntry } from '../../ports/inbox.port.ts';
+import type { InboxQueue, NewInboxEntry, StatusFollowUps, StoredInboxEntry } from '../../ports/inbox.port.ts';
 import type { NewNumber } from '../../ports/number-store.port.ts';
 import type { NewOutboxEntry, OutboxQueue } from '../../ports/outbox.port.ts';
 import type { AppRegistry, TenantDirectory } from '../../ports/tenant-directory.port.ts';
@@ -224,19 +224,24 @@ export const flagTokenInvalid = async (
   );
 };
 
-/** Stores inbox entries (unleased unless `lease` says, as `serve` with a worker leaves them for its claims). */
+/**
+ * Stores inbox entries, unleased unless `lease` says (as `serve --ingest-only` leaves them for a worker's
+ * claims); statuses that need nothing more (no follow-ups unless given) are applied instead.
+ */
 export const storeInInbox = (
   inbox: Pick<InboxQueue, 'store'>,
   entries: readonly NewInboxEntry[],
   options: {
     readonly lease?: { readonly owner: string; readonly leaseMs: number };
     readonly now?: Date;
+    readonly followUps?: StatusFollowUps;
   } = {},
 ): Promise<readonly StoredInboxEntry[]> =>
   expectOk(
     inbox.store({
       entries,
       now: options.now ?? new Date('2026-03-02T12:00:00Z'),
+      followUps: options.followUps ?? { origins: [], statuses: [] },
       ...(options.lease === undefined ? {} : { lease: options.lease }),
     }),
   );

@@ -1,12 +1,20 @@
-import { advanceStatus, type DeliveryStatus, type TenantId } from '@prestabot/domain';
+import {
+  advanceStatus,
+  type DeliveryStatus,
+  type InboundStatus,
+  type PhoneNumberId,
+  type TenantId,
+} from '@prestabot/domain';
 import type {
   AppliedStatus,
   ApplyStatusesRequest,
   ClaimedInboxEntry,
   InboxClaimRequest,
+  StatusFollowUps,
   StoredInboxEntry,
   StoreInboxRequest,
 } from '../../ports/inbox.port.ts';
+import type { StatusOutcome } from '../../ports/message-log.port.ts';
 import { holdsLease, type InboxRow, itemTime, leaseActive, type State } from './state.ts';
 
 // The inbox across tenants, as `prestabot.store_inbox`, `claim_inbox` and `apply_statuses` do it.
@@ -24,6 +32,28 @@ export const inboxKeyOf = (entry: InboxRow['entry']): string => `${entry.phoneNu
 
 export const storeInbox = (state: State, request: StoreInboxRequest): StoredInboxEntry[] => {
   const { lease, now } = request;
+  // Statuses that need nothing more are applied, and not stored.
+  const routedStatuses = request.entries.flatMap((entry, position) => {
+    const number = state.numbers.get(entry.phoneNumberId);
+    return number !== undefined && entry.item.kind === 'status'
+      ? [
+          {
+            position,
+            status: { tenantId: number.tenantId, phoneNumberId: entry.phoneNumberId, item: entry.item },
+          },
+        ]
+      : [];
+  });
+  const judged = applyStatusBatch(
+    state,
+    routedStatuses.map(({ status }) => status),
+    request.followUps,
+  );
+  const applied = new Set(
+    routedStatuses
+      .filter((_, index) => judged[index]!.result === 'completed')
+      .map(({ position }) => position),
+  );
   // As one statement sees the table before it: entries stored by this call do not hold each other back.
   const heldElsewhere = new Set(
     [...state.inbox.peekValues()]
@@ -34,9 +64,10 @@ export const storeInbox = (state: State, request: StoreInboxRequest): StoredInbo
       )
       .flatMap((row) => senderOf(row) ?? []),
   );
-  return request.entries.map((entry): StoredInboxEntry => {
+  return request.entries.map((entry, position): StoredInboxEntry => {
     const number = state.numbers.get(entry.phoneNumberId);
     if (number === undefined) return { outcome: 'unrouted' };
+    if (applied.has(position)) return { outcome: 'applied' };
     const key = inboxKeyOf(entry);
     if (state.inboxKeys.has(key)) return { outcome: 'duplicate' };
     const { tenantId } = number;
@@ -89,29 +120,36 @@ export const claimInbox = (state: State, request: InboxClaimRequest): ClaimedInb
 
 const furthestFirst = ['played', 'read', 'delivered', 'sent'] as const;
 
-export const applyStatuses = (state: State, request: ApplyStatusesRequest): AppliedStatus[] => {
-  const held = request.entries.flatMap((entry) => {
-    const row = state.inbox.get(entry.id);
-    return row !== undefined &&
-      row.entry.item.kind === 'status' &&
-      row.processedAt === undefined &&
-      holdsLease(row, entry.lease)
-      ? [{ entry, tenantId: row.tenantId }]
-      : [];
-  });
+/** A status and whose it is: the tenant and number it came through. */
+type OwnedStatus = {
+  readonly tenantId: TenantId;
+  readonly phoneNumberId: PhoneNumberId;
+  readonly item: InboundStatus;
+};
+
+type StatusJudgement =
+  | { readonly result: 'completed' | 'follow_up'; readonly message: StatusOutcome }
+  | { readonly result: 'unknown' };
+
+/** As `prestabot.apply_status_batch`: reconciles sends a status proves, moves messages forward, judges each. */
+const applyStatusBatch = (
+  state: State,
+  statuses: readonly OwnedStatus[],
+  followUps: StatusFollowUps,
+): StatusJudgement[] => {
   const outboundKey = (tenantId: TenantId, wamid: string) => `${tenantId}|${wamid}`;
 
   // Sends Graph accepted whose answer was never recorded: the status is the proof.
-  for (const { entry, tenantId } of [...held].sort(
-    (a, b) => a.entry.item.at.getTime() - b.entry.item.at.getTime(),
+  for (const { item, tenantId, phoneNumberId } of [...statuses].sort(
+    (a, b) => a.item.at.getTime() - b.item.at.getTime(),
   )) {
-    const { wamid, bizOpaqueCallbackData: outboxId, at } = entry.item;
+    const { wamid, bizOpaqueCallbackData: outboxId, at } = item;
     if (outboxId === undefined || state.outbound.has(outboundKey(tenantId, wamid))) continue;
     const sent = state.outbox.get(outboxId);
     if (
       sent === undefined ||
       sent.tenantId !== tenantId ||
-      sent.entry.phoneNumberId !== entry.phoneNumberId ||
+      sent.entry.phoneNumberId !== phoneNumberId ||
       sent.status !== 'pending'
     )
       continue;
@@ -135,46 +173,36 @@ export const applyStatuses = (state: State, request: ApplyStatusesRequest): Appl
   }
 
   // Each message moves once per batch: to its furthest status, or to failed if any status failed it.
-  const byMessage = new Map<string, (typeof held)[number]['entry'][]>();
-  for (const { entry, tenantId } of held) {
-    const key = outboundKey(tenantId, entry.item.wamid);
-    byMessage.set(key, [...(byMessage.get(key) ?? []), entry]);
+  const byMessage = new Map<string, InboundStatus[]>();
+  for (const { item, tenantId } of statuses) {
+    const key = outboundKey(tenantId, item.wamid);
+    byMessage.set(key, [...(byMessage.get(key) ?? []), item]);
   }
-  for (const [key, entries] of byMessage) {
+  for (const [key, items] of byMessage) {
     const message = state.outbound.get(key);
     if (message === undefined) continue;
-    const failed = entries
-      .filter((entry) => entry.item.status === 'failed')
-      .sort((a, b) => a.item.at.getTime() - b.item.at.getTime())[0];
+    const failed = items
+      .filter((item) => item.status === 'failed')
+      .sort((a, b) => a.at.getTime() - b.at.getTime())[0];
     const furthest = furthestFirst
       .map(
         (status) =>
-          entries
-            .filter((entry) => entry.item.status === status)
-            .sort((a, b) => b.item.at.getTime() - a.item.at.getTime())[0],
+          items.filter((item) => item.status === status).sort((a, b) => b.at.getTime() - a.at.getTime())[0],
       )
-      .find((entry) => entry !== undefined);
-    const incoming: DeliveryStatus | undefined = failed !== undefined ? 'failed' : furthest?.item.status;
+      .find((item) => item !== undefined);
+    const incoming: DeliveryStatus | undefined = failed !== undefined ? 'failed' : furthest?.status;
     if (incoming === undefined || advanceStatus(message.status, incoming) === message.status) continue;
     message.status = advanceStatus(message.status, incoming);
-    const firstError = failed?.item.errors[0];
+    const firstError = failed?.errors[0];
     if (incoming === 'failed' && firstError !== undefined) message.error = firstError;
   }
 
-  const completed = new Set<string>();
-  const results = new Map<string, AppliedStatus>();
-  for (const { entry, tenantId } of held) {
-    const message = state.outbound.get(outboundKey(tenantId, entry.item.wamid));
-    if (message === undefined) {
-      results.set(entry.id, { entryId: entry.id, result: 'unknown' });
-      continue;
-    }
+  return statuses.map(({ item, tenantId }): StatusJudgement => {
+    const message = state.outbound.get(outboundKey(tenantId, item.wamid));
+    if (message === undefined) return { result: 'unknown' };
     const followUp =
-      request.followUps.origins.includes(message.origin.kind) ||
-      request.followUps.statuses.includes(message.status);
-    if (!followUp) completed.add(entry.id);
-    results.set(entry.id, {
-      entryId: entry.id,
+      followUps.origins.includes(message.origin.kind) || followUps.statuses.includes(message.status);
+    return {
       result: followUp ? 'follow_up' : 'completed',
       message: {
         current: message.status,
@@ -182,12 +210,34 @@ export const applyStatuses = (state: State, request: ApplyStatusesRequest): Appl
         origin: message.origin,
         ...(message.contactId === undefined ? {} : { contactId: message.contactId }),
       },
-    });
-  }
-  for (const id of completed) {
-    const row = state.inbox.get(id)!;
-    row.processedAt = request.now;
-    delete row.lease;
-  }
+    };
+  });
+};
+
+export const applyStatuses = (state: State, request: ApplyStatusesRequest): AppliedStatus[] => {
+  const held = request.entries.flatMap((entry) => {
+    const row = state.inbox.get(entry.id);
+    return row !== undefined &&
+      row.entry.item.kind === 'status' &&
+      row.processedAt === undefined &&
+      holdsLease(row, entry.lease)
+      ? [{ entry, tenantId: row.tenantId }]
+      : [];
+  });
+  const judged = applyStatusBatch(
+    state,
+    held.map(({ entry, tenantId }) => ({ tenantId, phoneNumberId: entry.phoneNumberId, item: entry.item })),
+    request.followUps,
+  );
+  const results = new Map<string, AppliedStatus>();
+  held.forEach(({ entry }, index) => {
+    const judgement = judged[index]!;
+    if (judgement.result === 'completed') {
+      const row = state.inbox.get(entry.id)!;
+      row.processedAt = request.now;
+      delete row.lease;
+    }
+    results.set(entry.id, { entryId: entry.id, ...judgement });
+  });
   return request.entries.map((entry) => results.get(entry.id) ?? { entryId: entry.id, result: 'lease_lost' });
 };
