@@ -67,11 +67,11 @@ export type PostgresStorage = {
 };
 
 /**
- * Connections per process. A process holds one for each write under way: a group commit of webhooks or
- * of send outcomes (two each at most), a claim, a lease, and each tenant's unit of work in a processing
- * round (`ProcessInbox`'s concurrency, twelve): twenty leaves room for the CLI and health checks.
+ * Connections per process. A process holds one for each write under way: group commits of webhooks (four
+ * at most) and of send outcomes (two), a claim, a lease, and each tenant's unit of work (twelve at once):
+ * twenty-four leaves room for health checks.
  */
-export const defaultPoolSize = 20;
+export const defaultPoolSize = 24;
 export const defaultConnectTimeoutMs = 5000;
 
 /**
