@@ -8,7 +8,7 @@ import {
 import { ManageTenants, NumberAccessTokens } from '@prestabot/application';
 import { expectOk, RecordingLogger, RecordingMetrics } from '@prestabot/application/testing';
 import { type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
-import { FlowKeyAdmin, randomIds, systemClock } from '@prestabot/runtime';
+import { FlowKeyAdmin, systemClock, timeOrderedIds } from '@prestabot/runtime';
 import pg from 'pg';
 
 export type TestTenant = {
@@ -67,7 +67,7 @@ export const prepareDeployment = async (
   const cipher = await expectOk(createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: key }));
   const storage = await expectOk(createPostgresStorage({ databaseUrl: database.url, cipher }));
   await expectOk(storage.migrate());
-  const manage = new ManageTenants({ ...storage, cipher, ids: randomIds });
+  const manage = new ManageTenants({ ...storage, cipher, ids: timeOrderedIds });
   const graph = new GraphClient(parseGraphApiConfig({ baseUrl: fake.url })._unsafeUnwrap());
   const flowKeys = new FlowKeyAdmin({
     directory: storage.directory,
@@ -81,7 +81,7 @@ export const prepareDeployment = async (
       metrics: new RecordingMetrics(),
     }),
     clock: systemClock,
-    ids: randomIds,
+    ids: timeOrderedIds,
   });
   // Each tenant its own Flows key, registered with Meta; the first its own Flow id, the second the default.
   const tenants: TestTenant[] = [];

@@ -30,6 +30,7 @@ import {
   type TenantDirectory,
   type Token,
 } from '@prestabot/application';
+import { timeOrderedUuid, timeOrderedUuidRandomBytes } from '@prestabot/domain';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import type { Config } from './config.ts';
 import { groupCommittedIntake, groupCommittedRecorder } from './worker/batched-writes.ts';
@@ -273,7 +274,10 @@ export type PlatformServices = {
 };
 
 export const systemClock: Clock = { now: () => new Date() };
-export const randomIds: IdGenerator = { uuid: () => crypto.randomUUID() };
+/** UUIDv7 ids: keys that sort by creation keep inserts at the right edge of each index. */
+export const timeOrderedIds: IdGenerator = {
+  uuid: () => timeOrderedUuid(Date.now(), crypto.getRandomValues(new Uint8Array(timeOrderedUuidRandomBytes))),
+};
 
 /**
  * Where this process stores webhook items: with `owner`, each new entry is held by it and processed right
@@ -301,6 +305,6 @@ export const platformModule = (services: PlatformServices) =>
     bind(portTokens.logger).toConstantValue(services.logger);
     bind(portTokens.metrics).toConstantValue(services.metrics);
     bind(portTokens.clock).toConstantValue(services.clock ?? systemClock);
-    bind(portTokens.ids).toConstantValue(services.ids ?? randomIds);
+    bind(portTokens.ids).toConstantValue(services.ids ?? timeOrderedIds);
     bind(portTokens.random).toConstantValue(services.random ?? Math.random);
   });

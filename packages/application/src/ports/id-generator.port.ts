@@ -1,4 +1,4 @@
 export interface IdGenerator {
-  /** A new random UUID. */
+  /** A new UUID, unique and unguessable enough to serve as a key (not as a secret). */
   uuid(): string;
 }
