@@ -205,6 +205,24 @@ describe('OutboxDispatcher', () => {
     expect(stalledAt.length).toBeLessThanOrEqual(1);
   });
 
+  it('claims a send that missed its slot again at once, not at the next poll', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, metrics } = setup();
+    const tenantId = await addNumber('1001', 80);
+    await enqueue(tenantId, '1001', 1);
+    dispatcher.start();
+    await timers.runFor(5);
+    // The process stalls past the slot (30 ms away) and its tolerance: the send goes back to the queue.
+    await timers.stall(100);
+    expect(metrics.count('outbound_messages_total', { status: 'slot_missed' })).toBe(1);
+    await timers.runFor(100);
+    const [sent] = sendTimes('1001');
+    // A new claim within minClaimSpacingMs, its slot a lead after it; the next poll is only due at 500 ms.
+    expect(sent!.getTime() - t0.getTime()).toBeLessThan(
+      105 + 2 * defaultOutboxDispatcherOptions.prepareLeadMs,
+    );
+    await stop();
+  });
+
   it("serves every number at its own rate: one number's backlog does not hold another's message", async () => {
     const { stop, dispatcher, timers, addNumber, enqueue, sendTimes } = setup();
     const busy = await addNumber('1001', 20);
@@ -422,6 +440,49 @@ describe('SendRateGuard', () => {
     expect(inner.sentAt.map((send) => send.at.getTime() - t0.getTime())).toEqual(
       slots.map((slotMs, index) => slotMs + lateMs(index)),
     );
+  });
+
+  it("reads the number's rate while a send waits for its slot: a slow lookup does not make it late", async () => {
+    const database = new InMemoryDatabase();
+    const clock = new ManualClock(t0);
+    const timers = new ManualTimers(clock);
+    await expectOk(
+      new ManageTenants({ ...database, cipher: new FakeSecretCipher(), ids: new SequentialIds() }).addTenant({
+        name: 'A',
+        phoneNumberId: '1001',
+        accessToken: 't',
+        wabaId: '1',
+        ratePerSecond: 80,
+      }),
+    );
+    const lookupMs = 20;
+    const slowDirectory = {
+      ...database.directory,
+      findNumber: (phoneNumberId: PhoneNumberId) =>
+        ResultAsync.fromSafePromise(new Promise((resolve) => timers.setTimeout(resolve, lookupMs))).andThen(
+          () => database.directory.findNumber(phoneNumberId),
+        ),
+    };
+    const inner = new TimedGateway(clock);
+    inner.inner.allow('1001' as PhoneNumberId, 't');
+    const gateway = new SendRateGuard({
+      directory: slowDirectory,
+      clock,
+      logger: new RecordingLogger(),
+      timers,
+    }).guard(inner);
+    const slotMs = 30;
+    const sent = gateway.send({
+      phoneNumberId: '1001' as PhoneNumberId,
+      accessToken: 't',
+      recipient: { phone: '+56911112222' as never },
+      message: { type: 'text', body: 'hola', previewUrl: false },
+      notBefore: new Date(t0.getTime() + slotMs),
+      deadline: new Date(t0.getTime() + slotMs + slotToleranceMs),
+    });
+    await timers.runFor(200);
+    expect((await sent).isOk()).toBe(true);
+    expect(inner.sentAt.map((send) => send.at.getTime() - t0.getTime())).toEqual([slotMs]);
   });
 
   it('answers a send past its deadline with send_slot_missed, before or after holding it, without sending', async () => {

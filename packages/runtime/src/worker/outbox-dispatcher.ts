@@ -132,8 +132,12 @@ export class SendRateGuard {
             ? rejected
             : undefined;
         };
+        // The rate is read while the send waits for its slot: a lookup after it would make the send late.
+        const rate = this.#rateOf(request.phoneNumberId);
         return ResultAsync.fromSafePromise(
-          this.#until(request.notBefore).then(() => this.#admit(request.phoneNumberId)),
+          Promise.all([rate, this.#until(request.notBefore)]).then(([rateNow]) =>
+            this.#admit(request.phoneNumberId, rateNow),
+          ),
         ).andThen(() => {
           const rejected = rejectedMeanwhile();
           if (rejected !== undefined) return errAsync(rejected.failure);
@@ -164,8 +168,7 @@ export class SendRateGuard {
    * its token rejected meanwhile) keeps the place: the margin it leaves absorbs some jitter between
    * leaving here and Meta counting.
    */
-  async #admit(phoneNumberId: PhoneNumberId): Promise<void> {
-    const rate = await this.#rateOf(phoneNumberId);
+  async #admit(phoneNumberId: PhoneNumberId, rate: number): Promise<void> {
     const now = this.#deps.clock.now().getTime();
     this.#sweep(now);
     const number = this.#numbers.get(phoneNumberId) ?? { times: new SendTimes(rate), waiting: [] };
@@ -492,6 +495,8 @@ export class OutboxDispatcher {
       .match(
         (outcome) => {
           if (outcome === 'token_invalid') this.#park(this.#laneOf(send.phoneNumberId));
+          // Back in the queue with its slot missed: a claim gives it the next one now, not at the next poll.
+          if (outcome === 'slot_missed') this.notify();
         },
         (error) =>
           this.#logger.error(
