@@ -898,6 +898,13 @@ const main = async () => {
     const delta = (hostTo as Record<string, number>)[key]! - (hostFrom as Record<string, number>)[key]!;
     return Number.isFinite(delta) && postsInWindow > 0 ? round(delta / postsInWindow, 2) : null;
   };
+  const cpuMsPerMessage =
+    cpu === undefined || postsInWindow === 0
+      ? undefined
+      : {
+          hostAndWorkers: round((((cpu.host ?? 0) + (cpu.workers ?? 0)) * 1000 * seconds) / postsInWindow, 2),
+          postgres: round(((cpu.postgres ?? 0) * 1000 * seconds) / postsInWindow, 2),
+        };
   const hostDatabase = {
     webhooksPerMessage: hostPerMessage('webhooks'),
     statementsPerMessage: hostPerMessage('statements'),
@@ -975,6 +982,7 @@ const main = async () => {
     drainTimedOut: drained.timedOut,
     hostLogLines,
     cpuCores: cpu,
+    cpuMsPerMessage,
     idleCpuCores: idle,
     postgres: pgWindow,
     hostDatabase,
@@ -1024,9 +1032,9 @@ const main = async () => {
       ],
       [
         'CPU ms per message (window)',
-        cpu === undefined || postsInWindow === 0
+        cpuMsPerMessage === undefined
           ? '-'
-          : `host+workers ${round((((cpu.host ?? 0) + (cpu.workers ?? 0)) * 1000 * seconds) / postsInWindow, 2)}, postgres ${round(((cpu.postgres ?? 0) * 1000 * seconds) / postsInWindow, 2)}`,
+          : `host+workers ${cpuMsPerMessage.hostAndWorkers}, postgres ${cpuMsPerMessage.postgres}`,
       ],
       [
         'CPU cores idle (2 s before)',
@@ -1232,6 +1240,10 @@ const sweep = async (rates: readonly number[]): Promise<void> => {
     lost: number;
     non200: number;
     cpuCores?: { machineBusyPercent: number | null };
+    cpuMsPerMessage?: { hostAndWorkers: number; postgres: number };
+    postgres: { transactionsPerMessage: number | null; walBytesPerMessage: number | null };
+    hostDatabase: { roundTripsPerMessage: number | null };
+    hostMemory: { changePercent: number };
   };
   const meets = (run: Run | undefined) =>
     run !== undefined &&
@@ -1246,14 +1258,32 @@ const sweep = async (rates: readonly number[]): Promise<void> => {
     );
     return;
   }
+  /** The table's columns: a heading, and each run's value (per message: `/m`). */
+  const columns: [string, (run: Run, rateOfRun: number) => number | string | null | undefined][] = [
+    ['rate', (_, rateOfRun) => rateOfRun],
+    ['replies/s', (run) => run.throughput],
+    ['p50 ms', (run) => run.latencyMs.p50 ?? '∞'],
+    ['p99 ms', (run) => run.latencyMs.p99 ?? '∞'],
+    ['lost', (run) => run.lost],
+    ['busy %', (run) => run.cpuCores?.machineBusyPercent],
+    ['xacts/m', (run) => run.postgres.transactionsPerMessage],
+    ['WAL B/m', (run) => run.postgres.walBytesPerMessage],
+    ['trips/m', (run) => run.hostDatabase.roundTripsPerMessage],
+    ['host ms/m', (run) => run.cpuMsPerMessage?.hostAndWorkers],
+    ['pg ms/m', (run) => run.cpuMsPerMessage?.postgres],
+    ['RSS %', (run) => run.hostMemory.changePercent],
+    ['p99 ≤ 150 ms', (run) => (meets(run) ? 'yes' : 'no')],
+  ];
+  const line = (cells: readonly (number | string | null | undefined)[]) =>
+    cells.map((value, index) => String(value ?? '-').padStart(columns[index]![0].length + 2)).join('');
   const rows = results.map(({ rate: rateOfRun, result }) => {
     const run = result as Run | undefined;
     return run === undefined
-      ? `${String(rateOfRun).padStart(6)}  (the run failed)`
-      : `${String(rateOfRun).padStart(6)}  ${String(run.throughput).padStart(8)}  ${String(run.latencyMs.p50 ?? '∞').padStart(8)}  ${String(run.latencyMs.p99 ?? '∞').padStart(8)}  ${String(run.lost).padStart(5)}  ${String(run.cpuCores?.machineBusyPercent ?? '-').padStart(6)}  ${meets(run) ? 'yes' : 'no'}`;
+      ? `${line([rateOfRun])}  (the run failed)`
+      : line(columns.map(([, value]) => value(run, rateOfRun)));
   });
   process.stdout.write(
-    `  rate   replies/s  p50 ms    p99 ms   lost  busy %  p99 ≤ 150 ms\n${rows.join('\n')}\n` +
+    `${line(columns.map(([heading]) => heading))}\n${rows.join('\n')}\n` +
       `highest rate meeting p99 ≤ 150 ms with nothing lost: ${best === undefined ? 'none' : `${best.rate} msg/s`}\n`,
   );
 };
