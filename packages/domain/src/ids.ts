@@ -67,14 +67,20 @@ export const timeOrderedUuid = (unixMillis: number, random: Uint8Array): string 
     throw new RangeError(`timeOrderedUuid: ${unixMillis} is not a 48-bit count of milliseconds`);
   if (random.length < timeOrderedUuidRandomBytes)
     throw new RangeError(`timeOrderedUuid: needs ${timeOrderedUuidRandomBytes} random bytes`);
-  const hex = (value: number, digits: number) => value.toString(16).padStart(digits, '0');
-  const time = hex(unixMillis, 12);
-  const randomHex = (from: number, to: number) =>
-    Array.from(random.subarray(from, to), (byte) => hex(byte, 2)).join('');
-  const version = hex(0x7000 | ((random[0]! & 0x0f) << 8) | random[1]!, 4);
-  const variant = hex(0x8000 | ((random[2]! & 0x3f) << 8) | random[3]!, 4);
-  return `${time.slice(0, 8)}-${time.slice(8)}-${version}-${variant}-${randomHex(4, 10)}`;
+  const time = unixMillis.toString(16).padStart(12, '0');
+  const hex = (from: number, to: number) => {
+    let text = '';
+    for (let index = from; index < to; index += 1) text += hexOfByte[random[index]!];
+    return text;
+  };
+  return (
+    `${time.slice(0, 8)}-${time.slice(8)}-` +
+    `${hexOfByte[0x70 | (random[0]! & 0x0f)]}${hex(1, 2)}-` +
+    `${hexOfByte[0x80 | (random[2]! & 0x3f)]}${hex(3, 4)}-${hex(4, 10)}`
+  );
 };
+
+const hexOfByte = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 export const parseWamid = (value: string): Result<Wamid, InvalidId> =>
   value.length > 0 && value.length <= 512 && value.trim() === value

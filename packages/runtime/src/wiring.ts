@@ -274,9 +274,23 @@ export type PlatformServices = {
 };
 
 export const systemClock: Clock = { now: () => new Date() };
+/** Random bytes for 512 ids at a time: one call for each byte costs more than the id itself. */
+const randomPool = {
+  bytes: new Uint8Array(512 * timeOrderedUuidRandomBytes),
+  used: Number.POSITIVE_INFINITY,
+};
+const freshRandomBytes = (): Uint8Array => {
+  if (randomPool.used + timeOrderedUuidRandomBytes > randomPool.bytes.length) {
+    crypto.getRandomValues(randomPool.bytes);
+    randomPool.used = 0;
+  }
+  randomPool.used += timeOrderedUuidRandomBytes;
+  return randomPool.bytes.subarray(randomPool.used - timeOrderedUuidRandomBytes, randomPool.used);
+};
+
 /** UUIDv7 ids: keys that sort by creation keep inserts at the right edge of each index. */
 export const timeOrderedIds: IdGenerator = {
-  uuid: () => timeOrderedUuid(Date.now(), crypto.getRandomValues(new Uint8Array(timeOrderedUuidRandomBytes))),
+  uuid: () => timeOrderedUuid(Date.now(), freshRandomBytes()),
 };
 
 /**

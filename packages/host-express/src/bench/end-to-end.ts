@@ -10,15 +10,24 @@
 //
 //   node packages/host-express/dist/bench/end-to-end.js [--rate 2000] [--seconds 20] [--warm-up 5]
 //     [--tenants 100] [--workers 0] [--http-only] [--concurrency 64] [--number-rate 80]
-//     [--drain-timeout 60] [--database-server postgres://…] [--cpu-prof-dir DIR] [--json] [--ack]
+//     [--drain-timeout 60] [--database-server postgres://…] [--cpu-prof-dir DIR] [--json]
+//     [--no-statuses] [--status-step 100] [--sweep 50,100,200] [--ack]
+//
+// The fake Graph API answers every accepted send with `sent`, `delivered` and `read` as signed webhooks
+// (`--status-step` ms apart; `--no-statuses` for none), so one message is four webhooks, as in production.
+// Each run prints, per message, PostgreSQL's transactions and WAL, the host's statements and round trips
+// (its /metrics), host and PostgreSQL CPU, and the host's RSS over the window. `--sweep` runs each rate in
+// turn and prints one row per rate and the highest one whose p99 ≤ 150 ms.
 //
 // SPEC §6 target: ≥ 2,000 messages/s across 100 tenants, p99 ≤ 150 ms.
 //
-// With --ack it measures the webhook acknowledgement instead (`serve --no-worker`: each webhook is
-// verified and stored before its 200; its processing still runs in the process after the response):
-// the most webhooks a second the host acknowledges with `--concurrency` in flight, against a bare
-// Express 5 server that only reads the body, in the same run; then --rate offered (default 1000/s) and
-// the acknowledgement's p99. SPEC §6 target: ≥ 60 % of bare Express, p99 ≤ 25 ms at 1,000/s.
+// With --ack it measures the webhook acknowledgement instead (`serve --no-worker --ingest-only`: each
+// webhook is verified and stored before its 200, and nothing is processed): the most webhooks a second
+// the host acknowledges with `--concurrency` in flight, against a bare Express 5 server that only reads
+// the body, in the same run; then --rate offered (default 1000/s) and the acknowledgement's p99. Then it
+// starts `--workers` `prestabot worker` processes (default 1) and reports how fast they drain the
+// backlog, as after an outage Meta redelivers. SPEC §6 target: ≥ 60 % of bare Express, p99 ≤ 25 ms at
+// 1,000/s.
 
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -1126,7 +1135,9 @@ const mainAck = async () => {
   const bareUrl = await startListener('bare Express', [
     fileURLToPath(new URL('./bare-express.js', import.meta.url)),
   ]);
-  say(`host at ${url} (serve --no-worker), bare Express at ${bareUrl}; preparing ${total} signed webhooks`);
+  say(
+    `host at ${url} (serve --no-worker --ingest-only), bare Express at ${bareUrl}; preparing ${total} signed webhooks`,
+  );
   const prepared = await prepareWebhooks();
   const closedLoop = prepared.slice(0, closedLoopBodies);
   // Warm both up, then measure each for `seconds` (at most 10), bare Express first.
@@ -1198,7 +1209,7 @@ const mainAck = async () => {
     ['non-200 answers', String(result.non200)],
     [
       'backlog, then processed',
-      `${backlog} stored messages processed by ${workerCount} worker(s) in ${result.backlog.drainedSeconds} s (${round(backlog / drainSeconds)}/s, workers starting included)${left > 0 ? `; ${left} LEFT` : ''}`,
+      `${backlog - left} of ${backlog} stored messages processed by ${workerCount} worker(s) in ${result.backlog.drainedSeconds} s (${round((backlog - left) / drainSeconds)}/s, workers starting included)${left > 0 ? `; ${left} left at --drain-timeout` : ''}`,
     ],
     ['SPEC (≥ 60 % of bare, p99 ≤ 25 ms at 1,000/s)', result.pass ? 'MET' : 'NOT MET'],
   ];
