@@ -36,10 +36,10 @@ export type PostgresStorageOptions = {
   /** How long to wait for a server connection before a call fails as `unavailable`. */
   readonly connectTimeoutMs?: number;
   /**
-   * Prepare each statement once per connection (the default). Turn off behind a transaction pooler that
-   * cannot keep prepared statements (PgBouncer before 1.21, or without max_prepared_statements).
+   * `databaseUrl` is a transaction-mode pooler (Supabase's pooled port 6543, PgBouncer with
+   * `pool_mode = transaction`): statements are then neither prepared nor pipelined. Default: false.
    */
-  readonly prepareStatements?: boolean;
+  readonly transactionPooler?: boolean;
   /** Lets the health inspection tell whether every stored token and app secret can be opened. */
   readonly cipher?: SecretCipher;
   /** Told when an idle pooled connection breaks (it is replaced on next use). */
@@ -90,7 +90,7 @@ export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlD
             connectionString: databaseUrl,
             poolSize: options.poolSize ?? defaultPoolSize,
             connectTimeoutMs: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
-            prepareStatements: options.prepareStatements ?? true,
+            transactionPooler: options.transactionPooler ?? false,
             onIdleConnectionError: (error) =>
               logger?.warn(
                 { reason: storageErrorOf(error).message },

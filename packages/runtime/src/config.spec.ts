@@ -4,6 +4,7 @@ import { loadConfig } from './config.ts';
 describe('configuration', () => {
   it('runs on embedded defaults with nothing set', () => {
     expect(loadConfig({})._unsafeUnwrap()).toEqual({
+      databasePoolMode: 'session',
       dataDir: './.prestabot',
       port: 3000,
       graph: { baseUrl: 'https://graph.facebook.com', version: 'v24.0' },
@@ -17,6 +18,7 @@ describe('configuration', () => {
     const key = btoa('k'.repeat(32));
     const config = loadConfig({
       DATABASE_URL: 'postgres://app@db:5432/prestabot',
+      DATABASE_POOL_MODE: 'transaction',
       PORT: '8080',
       WHATSAPP_VERIFY_TOKEN: 'verify',
       META_APP_SECRET: 'secret',
@@ -31,6 +33,7 @@ describe('configuration', () => {
     })._unsafeUnwrap();
     expect(config).toMatchObject({
       databaseUrl: 'postgres://app@db:5432/prestabot',
+      databasePoolMode: 'transaction',
       port: 8080,
       verifyToken: 'verify',
       deploymentAppSecret: 'secret',
@@ -54,8 +57,10 @@ describe('configuration', () => {
       META_GRAPH_VERSION: 'v21.0',
       LOG_LEVEL: 'loud',
       DATABASE_URL: 'mysql://x',
+      DATABASE_POOL_MODE: 'statement',
     })._unsafeUnwrapErr();
     expect(problems.map((problem) => problem.variable).sort()).toEqual([
+      'DATABASE_POOL_MODE',
       'DATABASE_URL',
       'LOG_LEVEL',
       'META_GRAPH_VERSION',
@@ -65,6 +70,9 @@ describe('configuration', () => {
     expect(byVariable.PORT).toBe('PORT="eighty" must be a port number from 0 to 65535');
     expect(byVariable.META_GRAPH_VERSION).toBe(
       'META_GRAPH_VERSION="v21.0" must be a Graph API version such as v24.0 (v24.0 or newer)',
+    );
+    expect(byVariable.DATABASE_POOL_MODE).toBe(
+      "DATABASE_POOL_MODE=\"statement\" must be 'session' (a server, or a session-mode pooler) or 'transaction' (a transaction-mode pooler)",
     );
     expect(byVariable.LOG_LEVEL).toMatch(/^LOG_LEVEL="loud" must be one of fatal, error/);
     for (const message of problems.map((problem) => problem.message)) expect(message).not.toContain('\n');

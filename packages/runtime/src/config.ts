@@ -7,6 +7,8 @@ import * as z from 'zod';
 export type Config = {
   /** Absent: embedded PGlite under `dataDir`. */
   readonly databaseUrl?: string;
+  /** `transaction`: `databaseUrl` is a transaction-mode pooler, so statements are neither prepared nor pipelined. */
+  readonly databasePoolMode: DatabasePoolMode;
   readonly dataDir: string;
   readonly port: number;
   readonly verifyToken?: string;
@@ -21,6 +23,9 @@ export type Config = {
   readonly retentionDays: number;
   readonly logLevel: LogLevel;
 };
+
+export const databasePoolModes = ['session', 'transaction'] as const;
+export type DatabasePoolMode = (typeof databasePoolModes)[number];
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -40,6 +45,11 @@ const schema = z.object({
   DATABASE_URL: optional(
     z.string().refine((value) => /^postgres(ql)?:\/\/.+/.test(value), {
       error: 'must be a postgres:// or postgresql:// connection URL',
+    }),
+  ),
+  DATABASE_POOL_MODE: optional(
+    z.enum(databasePoolModes, {
+      error: "must be 'session' (a server, or a session-mode pooler) or 'transaction' (a transaction-mode pooler)",
     }),
   ),
   PRESTABOT_DATA_DIR: optional(z.string()),
@@ -115,6 +125,7 @@ export const loadConfig = (env: Env): Result<Config, readonly ConfigProblem[]> =
   }
   const values = parsed.data;
   return ok({
+    databasePoolMode: values.DATABASE_POOL_MODE ?? 'session',
     dataDir: values.PRESTABOT_DATA_DIR ?? './.prestabot',
     port: values.PORT ?? 3000,
     graph: graph.value,

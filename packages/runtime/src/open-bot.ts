@@ -107,7 +107,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     const storage = yield* createPostgresStorage({
       ...(config.databaseUrl === undefined
         ? { dataDir: config.dataDir }
-        : { databaseUrl: config.databaseUrl }),
+        : { databaseUrl: config.databaseUrl, transactionPooler: config.databasePoolMode === 'transaction' }),
       cipher,
       logger: options.logger,
       metrics: options.metrics,

@@ -6,8 +6,12 @@ export type PostgresqlConnectionOptions = {
   readonly poolSize: number;
   /** How long to wait for a connection before the call fails as `unavailable`. */
   readonly connectTimeoutMs: number;
-  /** Prepare statements with parameters once per connection (off behind a pooler that cannot keep them). */
-  readonly prepareStatements: boolean;
+  /**
+   * The server is reached through a transaction-mode pooler, which may run consecutive statements outside
+   * a transaction on different server connections: statements are then neither prepared (a name prepared
+   * on one connection is unknown on the next) nor pipelined.
+   */
+  readonly transactionPooler: boolean;
   /** An idle pooled connection broke (server restart, network); the pool has already dropped it. */
   readonly onIdleConnectionError: (error: Error) => void;
 };
@@ -47,11 +51,11 @@ const nameOf = (text: string): string | undefined => {
   return name;
 };
 
-const connectionOf = (client: PoolClient, prepare: boolean): SqlConnection => ({
-  pipelines: true,
+const connectionOf = (client: PoolClient, transactionPooler: boolean): SqlConnection => ({
+  pipelines: !transactionPooler,
   query: async (text, params) => {
     corkWhileIssuing(client);
-    const name = prepare && params.length > 0 ? nameOf(text) : undefined;
+    const name = !transactionPooler && params.length > 0 ? nameOf(text) : undefined;
     const result = await client.query(
       name === undefined ? { text, values: [...params] } : { name, text, values: [...params] },
     );
@@ -75,7 +79,7 @@ export const postgresqlConnections = (options: PostgresqlConnectionOptions): Sql
     application_name: 'prestabot',
     // Statements are written without waiting for the one before: a transaction's BEGIN, settings and
     // first statement travel together, and a cross-tenant call with its COMMIT is one round trip.
-    pipeline: true,
+    pipeline: !options.transactionPooler,
   });
   pool.on('error', options.onIdleConnectionError);
   return {
@@ -83,7 +87,7 @@ export const postgresqlConnections = (options: PostgresqlConnectionOptions): Sql
     acquire: async () => {
       const client = await pool.connect();
       client.on('error', ignoreCheckedOutError);
-      return connectionOf(client, options.prepareStatements);
+      return connectionOf(client, options.transactionPooler);
     },
     close: () => pool.end(),
   };
