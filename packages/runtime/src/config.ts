@@ -49,7 +49,8 @@ const schema = z.object({
   ),
   DATABASE_POOL_MODE: optional(
     z.enum(databasePoolModes, {
-      error: "must be 'session' (a server, or a session-mode pooler) or 'transaction' (a transaction-mode pooler)",
+      error:
+        "must be 'session' (a server, or a session-mode pooler) or 'transaction' (a transaction-mode pooler)",
     }),
   ),
   PRESTABOT_DATA_DIR: optional(z.string()),
