@@ -459,9 +459,9 @@ describe('SendRateGuard', () => {
     const slowDirectory = {
       ...database.directory,
       findNumber: (phoneNumberId: PhoneNumberId) =>
-        ResultAsync.fromSafePromise(new Promise((resolve) => timers.setTimeout(resolve, lookupMs))).andThen(
-          () => database.directory.findNumber(phoneNumberId),
-        ),
+        ResultAsync.fromSafePromise(
+          new Promise<void>((resolve) => timers.setTimeout(() => resolve(), lookupMs)),
+        ).andThen(() => database.directory.findNumber(phoneNumberId)),
     };
     const inner = new TimedGateway(clock);
     inner.inner.allow('1001' as PhoneNumberId, 't');
