@@ -891,22 +891,21 @@ const main = async () => {
     windowStart.sample !== undefined && windowEnd.sample !== undefined
       ? coresBetween(windowStart.sample, windowEnd.sample)
       : undefined;
-  const [pgFrom, pgTo] = await Promise.all([
-    windowStart.pg ?? Promise.resolve({}),
-    windowEnd.pg ?? Promise.resolve({}),
-  ]);
-  const pgPerMessage = (key: string) => {
-    const delta = (pgTo as Record<string, number>)[key]! - (pgFrom as Record<string, number>)[key]!;
-    return Number.isFinite(delta) && postsInWindow > 0 ? round(delta / postsInWindow, 2) : null;
+  /** How much each counter grew over the window (NaN when either end is missing). */
+  const growthOver = async (
+    from: Promise<Record<string, number>> | undefined,
+    to: Promise<Record<string, number>> | undefined,
+  ) => {
+    const none: Record<string, number> = {};
+    const [before, after] = await Promise.all([from ?? none, to ?? none]);
+    return (key: string): number => (after[key] ?? Number.NaN) - (before[key] ?? Number.NaN);
   };
-  const [hostFrom, hostTo] = await Promise.all([
-    windowStart.host ?? Promise.resolve({}),
-    windowEnd.host ?? Promise.resolve({}),
-  ]);
-  const hostPerMessage = (key: string) => {
-    const delta = (hostTo as Record<string, number>)[key]! - (hostFrom as Record<string, number>)[key]!;
-    return Number.isFinite(delta) && postsInWindow > 0 ? round(delta / postsInWindow, 2) : null;
-  };
+  const perMessage = (growth: number) =>
+    Number.isFinite(growth) && postsInWindow > 0 ? round(growth / postsInWindow, 2) : null;
+  const pgGrowth = await growthOver(windowStart.pg, windowEnd.pg);
+  const hostGrowth = await growthOver(windowStart.host, windowEnd.host);
+  const pgPerMessage = (key: string) => perMessage(pgGrowth(key));
+  const hostPerMessage = (key: string) => perMessage(hostGrowth(key));
   const cpuMsPerMessage =
     cpu === undefined || postsInWindow === 0
       ? undefined
@@ -928,10 +927,7 @@ const main = async () => {
     rowsDeletedPerMessage: pgPerMessage('tupDeleted'),
     walRecordsPerMessage: pgPerMessage('walRecords'),
     walBytesPerMessage: pgPerMessage('walBytes'),
-    walSyncsPerSecond: (() => {
-      const delta = (pgTo as Record<string, number>).walSync! - (pgFrom as Record<string, number>).walSync!;
-      return Number.isFinite(delta) ? round(delta / seconds, 0) : null;
-    })(),
+    walSyncsPerSecond: Number.isFinite(pgGrowth('walSync')) ? round(pgGrowth('walSync') / seconds, 0) : null,
   };
   // Memory: the median of the window's first tenth against that of its last tenth, so one collection
   // pause or one burst of garbage does not decide it.

@@ -10,6 +10,7 @@ import {
   type SendRequest,
   slotSpacingMs,
   slotToleranceMs,
+  type TenantDirectory,
 } from '@prestabot/application';
 import {
   expectOk,
@@ -52,8 +53,16 @@ class TimedGateway implements MessagingGateway {
   }
 }
 
-/** Number 1001 stored with token `stored` and `ratePerSecond`, behind a `SendRateGuard`; Graph accepts `accepted`. */
-const guardedNumber = async (number: { stored: string; accepted: string; ratePerSecond: number }) => {
+/**
+ * Number 1001 stored with token `stored` and `ratePerSecond`, behind a `SendRateGuard` whose directory
+ * answers after `lookupMs` (manual time); Graph accepts `accepted`.
+ */
+const guardedNumber = async (number: {
+  stored: string;
+  accepted: string;
+  ratePerSecond: number;
+  lookupMs?: number;
+}) => {
   const database = new InMemoryDatabase();
   const clock = new ManualClock(t0);
   const timers = new ManualTimers(clock);
@@ -68,12 +77,20 @@ const guardedNumber = async (number: { stored: string; accepted: string; ratePer
   );
   const inner = new TimedGateway(clock);
   inner.inner.allow('1001' as PhoneNumberId, number.accepted);
-  const gateway = new SendRateGuard({
-    directory: database.directory,
-    clock,
-    logger: new RecordingLogger(),
-    timers,
-  }).guard(inner);
+  const stored = database.directory;
+  const { lookupMs } = number;
+  const directory: TenantDirectory =
+    lookupMs === undefined
+      ? stored
+      : {
+          listApps: (...args) => stored.listApps(...args),
+          listTenants: (...args) => stored.listTenants(...args),
+          findNumber: (phoneNumberId) =>
+            ResultAsync.fromSafePromise(
+              new Promise<void>((resolve) => timers.setTimeout(() => resolve(), lookupMs)),
+            ).andThen(() => stored.findNumber(phoneNumberId)),
+        };
+  const gateway = new SendRateGuard({ directory, clock, logger: new RecordingLogger(), timers }).guard(inner);
   return { timers, inner, gateway };
 };
 
@@ -443,34 +460,12 @@ describe('SendRateGuard', () => {
   });
 
   it("reads the number's rate while a send waits for its slot: a slow lookup does not make it late", async () => {
-    const database = new InMemoryDatabase();
-    const clock = new ManualClock(t0);
-    const timers = new ManualTimers(clock);
-    await expectOk(
-      new ManageTenants({ ...database, cipher: new FakeSecretCipher(), ids: new SequentialIds() }).addTenant({
-        name: 'A',
-        phoneNumberId: '1001',
-        accessToken: 't',
-        wabaId: '1',
-        ratePerSecond: 80,
-      }),
-    );
-    const lookupMs = 20;
-    const slowDirectory = {
-      ...database.directory,
-      findNumber: (phoneNumberId: PhoneNumberId) =>
-        ResultAsync.fromSafePromise(
-          new Promise<void>((resolve) => timers.setTimeout(() => resolve(), lookupMs)),
-        ).andThen(() => database.directory.findNumber(phoneNumberId)),
-    };
-    const inner = new TimedGateway(clock);
-    inner.inner.allow('1001' as PhoneNumberId, 't');
-    const gateway = new SendRateGuard({
-      directory: slowDirectory,
-      clock,
-      logger: new RecordingLogger(),
-      timers,
-    }).guard(inner);
+    const { timers, inner, gateway } = await guardedNumber({
+      stored: 't',
+      accepted: 't',
+      ratePerSecond: 80,
+      lookupMs: 20,
+    });
     const slotMs = 30;
     const sent = gateway.send({
       phoneNumberId: '1001' as PhoneNumberId,
