@@ -6,6 +6,7 @@ import {
   ok,
   okAsync,
   type PhoneNumberId,
+  type Result,
   ResultAsync,
   recipientOf,
   safeTry,
@@ -17,7 +18,6 @@ import type { Clock } from '../ports/clock.port.ts';
 import type { ContactIdentity } from '../ports/contact-store.port.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type {
-  AppliedStatus,
   ClaimedInboxEntry,
   ClaimedStatusEntry,
   InboxQueue,
@@ -106,6 +106,16 @@ type TenantWork =
 
 const isStatusEntry = (entry: ClaimedInboxEntry): entry is ClaimedStatusEntry => entry.item.kind === 'status';
 
+/**
+ * The person an entry comes from, within its tenant and number, whose entries are processed one at a time,
+ * oldest first; statuses have none.
+ */
+export const inboxSenderKey = (
+  tenantId: TenantId,
+  entry: { readonly phoneNumberId: PhoneNumberId; readonly orderingKey?: string },
+): string | undefined =>
+  entry.orderingKey === undefined ? undefined : `${tenantId}|${entry.phoneNumberId}|${entry.orderingKey}`;
+
 /** The processing order a claim uses: WhatsApp's timestamp, then arrival. */
 const inProcessingOrder = (a: TenantWork, b: TenantWork): number =>
   timeOf(a.entry) - timeOf(b.entry) ||
@@ -135,8 +145,11 @@ export class ProcessInbox {
   async execute(entries: readonly ClaimedInboxEntry[]): Promise<readonly EntryOutcome[]> {
     const outcomes: EntryOutcome[] = [];
     const byTenant = new Map<TenantId, TenantWork[]>();
-    const add = (tenantId: TenantId, work: TenantWork) =>
-      byTenant.set(tenantId, [...(byTenant.get(tenantId) ?? []), work]);
+    const add = (tenantId: TenantId, work: TenantWork) => {
+      const works = byTenant.get(tenantId);
+      if (works === undefined) byTenant.set(tenantId, [work]);
+      else works.push(work);
+    };
 
     const statuses = entries.filter(isStatusEntry);
     if (statuses.length > 0) {
@@ -154,7 +167,11 @@ export class ProcessInbox {
           if (result.result === 'follow_up')
             add(entry.tenantId, { kind: 'follow_up', entry, outcome: result.message });
           else if (result.result === 'unknown') add(entry.tenantId, { kind: 'unknown_status', entry });
-          else outcomes.push(this.#statusOutcome(entry, result));
+          else if (result.result === 'lease_lost') outcomes.push({ entry, type: 'lease_lost' });
+          else {
+            this.#countStatus(entry, result.message.outboxId);
+            outcomes.push({ entry, type: 'processed', enqueued: [] });
+          }
         });
       }
     }
@@ -169,11 +186,8 @@ export class ProcessInbox {
     return [...outcomes, ...perTenant.flat()];
   }
 
-  #statusOutcome(
-    entry: ClaimedStatusEntry,
-    applied: Exclude<AppliedStatus, { readonly result: 'unknown' }>,
-  ): EntryOutcome {
-    if (applied.result === 'lease_lost') return { entry, type: 'lease_lost' };
+  /** Counts an applied status, and logs a failed delivery. */
+  #countStatus(entry: ClaimedStatusEntry, outboxId: string): void {
     const { status, errors } = entry.item;
     const firstError = errors[0];
     this.#deps.metrics.increment('delivery_statuses_total', {
@@ -186,13 +200,12 @@ export class ProcessInbox {
           tenantId: entry.tenantId,
           phoneNumberId: entry.phoneNumberId,
           wamid: entry.item.wamid,
-          outboxId: applied.message.outboxId,
+          outboxId,
           code: firstError?.code,
           title: firstError?.title,
         },
         'message delivery failed',
       );
-    return { entry, type: 'processed', enqueued: [] };
   }
 
   /** The tenant's works in one unit of work; on failure, each in a unit of work of its own. */
@@ -206,12 +219,7 @@ export class ProcessInbox {
         reason: `storage ${found.error.reason}: ${found.error.message}`,
       }));
     const routes = found.value;
-    const together = await this.#deps.unitOfWork
-      .run(tenantId, (repositories) => this.#work(works, routes, repositories))
-      .then(
-        (result) => result,
-        (bug: unknown) => err(bugOf(bug)),
-      );
+    const together = await this.#runInUnitOfWork(tenantId, works, routes);
     if (together.isOk()) return together.value;
     const error = together.error;
     if (error.type === 'storage_error' && error.reason === 'unavailable')
@@ -224,10 +232,7 @@ export class ProcessInbox {
     const alone: EntryOutcome[] = [];
     const stuckSenders = new Set<string>();
     for (const work of works) {
-      const sender =
-        work.entry.orderingKey === undefined
-          ? undefined
-          : `${work.entry.phoneNumberId}|${work.entry.orderingKey}`;
+      const sender = inboxSenderKey(work.entry.tenantId, work.entry);
       if (sender !== undefined && stuckSenders.has(sender)) {
         alone.push({
           entry: work.entry,
@@ -236,18 +241,27 @@ export class ProcessInbox {
         });
         continue;
       }
-      const result = await this.#deps.unitOfWork
-        .run(tenantId, (repositories) => this.#work([work], routes, repositories))
-        .then(
-          (settled) => settled,
-          (bug: unknown) => err(bugOf(bug)),
-        );
+      const result = await this.#runInUnitOfWork(tenantId, [work], routes);
       const outcomes = result.isOk() ? result.value : [this.#failedAlone(work, result.error)];
       if (sender !== undefined && outcomes.some((outcome) => outcome.type !== 'processed'))
         stuckSenders.add(sender);
       alone.push(...outcomes);
     }
     return alone;
+  }
+
+  /** `works` in one unit of work of the tenant; a throw is a bug, reported as such. */
+  #runInUnitOfWork(
+    tenantId: TenantId,
+    works: readonly TenantWork[],
+    routes: Routes,
+  ): PromiseLike<Result<EntryOutcome[], StorageError | LeaseLost | Bug>> {
+    return this.#deps.unitOfWork
+      .run(tenantId, (repositories) => this.#work(works, routes, repositories))
+      .then(
+        (result) => result,
+        (bug: unknown) => err(bugOf(bug)),
+      );
   }
 
   #routesOf(works: readonly TenantWork[]): ResultAsync<Routes, StorageError> {
@@ -409,7 +423,7 @@ export class ProcessInbox {
   ): ResultAsync<void, StorageError> {
     const { item } = work.entry;
     const change: StatusChange = { wamid: item.wamid, status: item.status, at: item.at, errors: item.errors };
-    this.#statusOutcome(work.entry, { entryId: work.entry.id, result: 'follow_up', message: work.outcome });
+    this.#countStatus(work.entry, work.outcome.outboxId);
     const listeners = this.#deps.statusListeners ?? [];
     return listeners.reduce<ResultAsync<void, StorageError>>(
       (chain, listener) => chain.andThen(() => listener.onStatus(change, work.outcome, repositories)),

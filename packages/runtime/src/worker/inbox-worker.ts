@@ -4,6 +4,7 @@ import {
   defaultTenantConcurrency,
   type EntryOutcome,
   type InboxQueue,
+  inboxSenderKey,
   type Logger,
   type Metrics,
   type ProcessInbox,
@@ -50,12 +51,6 @@ export type InboxWorkerDependencies = {
 type Submission = { remaining: number; readonly done: () => void };
 
 type Held = { readonly entry: ClaimedInboxEntry; readonly submission: Submission };
-
-/** A sender's entries are processed one at a time, oldest first. */
-const senderOf = (entry: ClaimedInboxEntry): string | undefined =>
-  entry.orderingKey === undefined
-    ? undefined
-    : `${entry.tenantId}|${entry.phoneNumberId}|${entry.orderingKey}`;
 
 /**
  * Processes the inbox entries this process holds: what webhooks just stored here (under the lease taken
@@ -181,11 +176,11 @@ export class InboxWorker {
    */
   async #handBack(outcomes: readonly EntryOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
-    const senders = new Set(outcomes.flatMap(({ entry }) => senderOf(entry) ?? []));
+    const senders = new Set(outcomes.flatMap(({ entry }) => inboxSenderKey(entry.tenantId, entry) ?? []));
     const behind: EntryOutcome[] = [];
     for (const [tenantId, queue] of this.#waiting) {
       const kept = queue.filter(({ entry, submission }) => {
-        const sender = senderOf(entry);
+        const sender = inboxSenderKey(entry.tenantId, entry);
         if (sender === undefined || !senders.has(sender)) return true;
         behind.push({ entry, type: 'deferred', reason: 'an earlier message of the sender is being retried' });
         this.#settle(submission);

@@ -15,18 +15,13 @@ import type {
   StoreInboxRequest,
 } from '../../ports/inbox.port.ts';
 import type { StatusOutcome } from '../../ports/message-log.port.ts';
+import { inboxSenderKey } from '../../process-inbox/process-inbox.ts';
 import { holdsLease, type InboxRow, itemTime, leaseActive, type State } from './state.ts';
 
 // The inbox across tenants, as `prestabot.store_inbox`, `claim_inbox` and `apply_statuses` do it.
 
-/** The sender whose entries are processed one at a time, oldest first; statuses have none. */
-const senderOf = (row: {
-  readonly tenantId: TenantId;
-  readonly entry: InboxRow['entry'];
-}): string | undefined =>
-  row.entry.orderingKey === undefined
-    ? undefined
-    : `${row.tenantId}|${row.entry.phoneNumberId}|${row.entry.orderingKey}`;
+const senderOf = (row: Pick<InboxRow, 'tenantId' | 'entry'>): string | undefined =>
+  inboxSenderKey(row.tenantId, row.entry);
 
 export const inboxKeyOf = (entry: InboxRow['entry']): string => `${entry.phoneNumberId}|${entry.deliveryKey}`;
 
