@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type Logger, maxWebhookBytes } from '@prestabot/application';
-import type { WebHandler, WebhookEndpoint } from '@prestabot/runtime';
+import { routeOf, type WebHandler, type WebhookEndpoint } from '@prestabot/runtime';
 import express, {
   type ErrorRequestHandler,
   type Express,
@@ -29,7 +29,7 @@ const toWebRequest = (req: ExpressRequest, requestId: string): Request => {
 
 /** The route the Web handler serves as `POST …/webhook`, under any prefix. */
 const isWebhookPost = (req: ExpressRequest): boolean =>
-  req.method === 'POST' && req.path.replace(/\/+$/, '').endsWith('/webhook');
+  req.method === 'POST' && routeOf(req.path) === 'webhook';
 
 /**
  * The Node host's HTTP surface: the shared Web-standard handler for every route, plus `GET /metrics`,

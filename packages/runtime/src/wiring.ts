@@ -274,7 +274,7 @@ export type PlatformServices = {
 };
 
 export const systemClock: Clock = { now: () => new Date() };
-/** Random bytes for 512 ids at a time: one call for each byte costs more than the id itself. */
+/** Random bytes for 512 ids at a time: a `getRandomValues` call per id cost more than the id itself. */
 const randomPool = {
   bytes: new Uint8Array(512 * timeOrderedUuidRandomBytes),
   used: Number.POSITIVE_INFINITY,

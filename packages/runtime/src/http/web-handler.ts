@@ -83,6 +83,10 @@ export const createWebhookEndpoint = (deps: WebhookEndpointDependencies): Webhoo
   };
 };
 
+/** A request's route: the last segment of its path, so routes work under any prefix. */
+export const routeOf = (pathname: string): string | undefined =>
+  pathname.replace(/\/+$/, '').split('/').at(-1);
+
 /**
  * The one request handler both hosts serve, Web-standard `Request → Response`. Routes are matched on the
  * last path segment, so it works under any prefix (Supabase serves functions at `/functions/v1/<name>/…`).
@@ -117,7 +121,7 @@ export const createWebHandler = (deps: WebHandlerDependencies): WebHandler => {
   return async (request) => {
     const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
     const url = new URL(request.url);
-    const route = url.pathname.replace(/\/+$/, '').split('/').at(-1);
+    const route = routeOf(url.pathname);
     const withId = (response: Response) => {
       response.headers.set('x-request-id', requestId);
       return response;

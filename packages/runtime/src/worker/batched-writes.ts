@@ -26,8 +26,9 @@ const maxBatch = 512;
 
 /**
  * Storing webhook items behind a group commit: the webhooks that arrive together are stored in one
- * statement, for any tenants (statuses that need nothing more are applied instead). With `lease`, new entries are held by this process, which processes them
- * right after the response; without, they wait for a worker's claim.
+ * statement, for any tenants (statuses that need nothing more are applied instead). With `lease`, new
+ * entries are held by this process, which processes them right after the response; without, they wait
+ * for a worker's claim.
  */
 export const groupCommittedIntake = (
   deps: { readonly inboxQueue: InboxQueue; readonly clock: Clock; readonly followUps: StatusFollowUps },
