@@ -1,4 +1,9 @@
-import type { OutboundMessage, PhoneNumberId, TenantId } from '@prestabot/domain';
+import {
+  type OutboundMessage,
+  type PhoneNumberId,
+  type TenantId,
+  withoutLoneSurrogates,
+} from '@prestabot/domain';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   createInMemoryApp,
@@ -171,6 +176,25 @@ describe('the loan conversation', () => {
       cards: [{ formattedName: 'Bea Soto', phones: [{ phone: '+56 9 5555 6666', waId: '56955556666' }] }],
     });
     expect(bodyOf(lastTo(app, lender))).toContain('¿Qué le prestaste a Bea Soto?');
+  });
+
+  it('cuts a long typed name by whole characters, never halving an emoji', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, `${'a'.repeat(79)}😀😀`);
+    const asked = bodyOf(lastTo(app, lender));
+    expect(asked).toContain(`${'a'.repeat(79)}😀`);
+    expect(withoutLoneSurrogates(asked)).toBe(asked);
+  });
+
+  it('takes a contact card with a 2,000-character name, cut to a name WhatsApp can show', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, {
+      type: 'contacts',
+      cards: [
+        { formattedName: 'B'.repeat(2000), phones: [{ phone: '+56 9 5555 6666', waId: '56955556666' }] },
+      ],
+    });
+    expect(bodyOf(lastTo(app, lender))).toContain(`¿Qué le prestaste a ${'B'.repeat(80)}?`);
   });
 
   it('forgets a conversation after 30 minutes of silence, and an old button says so', async () => {
