@@ -1,5 +1,6 @@
-import type { PhoneNumberId, WebhookItem } from '@prestabot/domain';
+import { errAsync, type PhoneNumberId, type WebhookItem } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
+import { storageError } from '../errors.ts';
 import {
   createInMemoryApp,
   encodeBatch,
@@ -10,7 +11,7 @@ import {
   TestSignatureVerifier,
   testSignature,
 } from '../testing/index.ts';
-import { maxWebhookBytes } from './ingest-webhook.ts';
+import { IngestWebhook, maxWebhookBytes } from './ingest-webhook.ts';
 
 const deploymentSecret = 'deployment-app-secret';
 const setup = () =>
@@ -133,5 +134,45 @@ describe('IngestWebhook', () => {
       app.logger.at('warn').some((line) => line.fields.tenantId === tenantId && line.fields.code === 131031),
     ).toBe(true);
     expect(app.database.snapshot().inbox.size).toBe(0);
+  });
+
+  it('quarantines an item the database refuses, and stores and acknowledges the rest of the delivery', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    // PostgreSQL refuses a whole statement for one bad row, as it did a lone surrogate in jsonb.
+    const refusing = new IngestWebhook({
+      ...app,
+      directory: app.database.directory,
+      deploymentAppSecret: deploymentSecret,
+      verifier: new TestSignatureVerifier(),
+      parser: new JsonBatchParser(),
+      intake: {
+        store: (entries) =>
+          entries.some((entry) => JSON.stringify(entry.item).includes('unstorable'))
+            ? errAsync(storageError('constraint', 'invalid input syntax for type json'))
+            : app.database.inboxQueue.store({
+                entries,
+                now: app.clock.now(),
+                followUps: { origins: [], statuses: [] },
+              }),
+      },
+    });
+    const items = [
+      inboundText('1001', '56911111111', 'hola'),
+      inboundText('1001', '56922222222', 'unstorable'),
+      inboundText('1001', '56933333333', 'menu'),
+    ];
+    const result = await expectOk(
+      refusing.execute({ rawBody: encodeBatch(items), signature: testSignature(deploymentSecret) }),
+    );
+    expect(result).toMatchObject({ stored: 2, quarantined: 1 });
+    expect([...app.database.snapshot().inbox.values()].map((row) => row.entry.orderingKey)).toEqual([
+      '56911111111',
+      '56933333333',
+    ]);
+    const logged = app.logger.at('error').find((line) => line.message.includes('quarantined'));
+    expect(logged?.fields).toMatchObject({ phoneNumberId: '1001', deliveryKey: expect.any(String) });
+    expect(JSON.stringify(logged)).not.toContain('unstorable');
+    expect(app.metrics.count('webhook_items_total', { outcome: 'quarantined' })).toBe(1);
   });
 });

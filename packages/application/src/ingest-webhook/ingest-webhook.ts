@@ -1,15 +1,18 @@
 import {
   deliveryKeyOf,
   err,
+  errAsync,
   type InboundMessage,
   type InboundStatus,
   ok,
+  okAsync,
   type PhoneNumberId,
   ResultAsync,
   safeTry,
+  truncateCodePoints,
   type WebhookItem,
 } from '@prestabot/domain';
-import type { StorageError } from '../errors.ts';
+import { refusesTheData, type StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type { ClaimedInboxEntry, NewInboxEntry, StoredInboxEntry } from '../ports/inbox.port.ts';
@@ -52,6 +55,8 @@ export type IngestWebhookOutput = {
   readonly duplicates: number;
   readonly unknownNumbers: readonly PhoneNumberId[];
   readonly rejected: number;
+  /** Items read, but refused by the database even alone: logged and counted, not stored. */
+  readonly quarantined: number;
 };
 
 /**
@@ -78,6 +83,10 @@ export type IngestWebhookDependencies = {
 };
 
 type StorableItem = InboundMessage | InboundStatus;
+
+type IntakeOutcome = StoredInboxEntry | { readonly outcome: 'quarantined' };
+
+const quarantinedOutcome: IntakeOutcome = { outcome: 'quarantined' };
 
 /**
  * Signature → parse → route each item to its tenant → inbox, before Meta gets its 200. A redelivery of an
@@ -134,12 +143,14 @@ export class IngestWebhook {
         }
         entries.push(entryOf(item, deps.ids.uuid(), receivedAt));
       }
-      const results = entries.length === 0 ? [] : yield* deps.intake.store(entries);
+      const results = entries.length === 0 ? [] : yield* self.#store(entries);
       const held: ClaimedInboxEntry[] = [];
       let stored = 0;
       let duplicates = 0;
+      let quarantined = 0;
       results.forEach((result, index) => {
-        if (result.outcome === 'applied') stored += 1;
+        if (result.outcome === 'quarantined') quarantined += 1;
+        else if (result.outcome === 'applied') stored += 1;
         else if (result.outcome === 'stored') {
           stored += 1;
           if ('lease' in result.entry) held.push(result.entry);
@@ -154,14 +165,51 @@ export class IngestWebhook {
       }
       deps.metrics.increment('webhook_items_total', { outcome: 'recorded' }, stored);
       deps.metrics.increment('webhook_items_total', { outcome: 'duplicate' }, duplicates);
+      if (quarantined > 0)
+        deps.metrics.increment('webhook_items_total', { outcome: 'quarantined' }, quarantined);
       return ok({
         held,
         stored,
         duplicates,
         unknownNumbers: [...unknownNumbers],
         rejected: batch.rejected.length,
+        quarantined,
       });
     });
+  }
+
+  /**
+   * Stores the entries together. Should the database refuse their data (not be unavailable), each is
+   * stored alone, and one still refused is quarantined: logged and counted, so one item PostgreSQL cannot
+   * hold costs neither its siblings nor the delivery's 200 (Meta would redeliver it for days).
+   */
+  #store(entries: readonly NewInboxEntry[]): ResultAsync<readonly IntakeOutcome[], StorageError> {
+    return this.#deps.intake
+      .store(entries)
+      .orElse((error) =>
+        refusesTheData(error)
+          ? ResultAsync.combine(entries.map((entry) => this.#storeAlone(entry)))
+          : errAsync(error),
+      );
+  }
+
+  #storeAlone(entry: NewInboxEntry): ResultAsync<IntakeOutcome, StorageError> {
+    return this.#deps.intake
+      .store([entry])
+      .map(([outcome]) => outcome ?? quarantinedOutcome)
+      .orElse((error) => {
+        if (!refusesTheData(error)) return errAsync(error);
+        this.#deps.logger.error(
+          {
+            phoneNumberId: entry.phoneNumberId,
+            deliveryKey: truncateCodePoints(entry.deliveryKey, 80),
+            kind: entry.item.kind,
+            error: error.message,
+          },
+          'webhook item quarantined: the database refuses it even alone; the rest of the delivery was stored',
+        );
+        return okAsync(quarantinedOutcome);
+      });
   }
 
   #routesOf(items: readonly WebhookItem[]): ResultAsync<Map<PhoneNumberId, NumberRoute>, StorageError> {
