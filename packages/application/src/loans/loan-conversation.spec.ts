@@ -197,6 +197,13 @@ describe('the loan conversation', () => {
     expect(bodyOf(lastTo(app, lender))).toContain(`¿Qué le prestaste a ${'B'.repeat(80)}?`);
   });
 
+  it('quotes only the start of a long text it cannot read as a phone, instead of breaking the reply', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Pedro');
+    await say(app, lender, 'x'.repeat(4096));
+    expect(bodyOf(lastTo(app, lender))).toContain(`"${'x'.repeat(39)}…" no parece un teléfono`);
+  });
+
   it('forgets a conversation after 30 minutes of silence, and an old button says so', async () => {
     await tap(app, lender, 'menu:new_loan');
     await say(app, lender, 'Ana +56 9 2222 2222');
