@@ -344,6 +344,27 @@ describe('the loan conversation', () => {
     expect(agreements(app)[0]?.status).toBe('active');
   });
 
+  it('sends a manual reminder at most once a day, and tells the lender when the next one is possible', async () => {
+    await recordLoan(app, { typed: false });
+    await tap(app, borrower, button(lastTo(app, borrower), ':accept'));
+    const [loan] = agreements(app);
+    const toBorrower = () => sentTo(app, borrower).length;
+    const before = toBorrower();
+    await tap(app, lender, `loan:${loan!.id}:remind`);
+    expect(bodyOf(lastTo(app, lender))).toContain('Le envié un recordatorio');
+    expect(toBorrower()).toBe(before + 1);
+    app.clock.set(new Date('2026-03-03T11:00:00Z'));
+    await tap(app, lender, `loan:${loan!.id}:remind`);
+    expect(bodyOf(lastTo(app, lender))).toContain('Podrás enviar otro el 03/03/2026 a las 09:00');
+    expect(toBorrower()).toBe(before + 1);
+    app.clock.set(new Date('2026-03-03T12:00:00Z'));
+    await say(app, borrower, 'hola');
+    const beforeSecond = toBorrower();
+    await tap(app, lender, `loan:${loan!.id}:remind`);
+    expect(bodyOf(lastTo(app, lender))).toContain('Le envié un recordatorio');
+    expect(toBorrower()).toBe(beforeSecond + 1);
+  });
+
   it('switches to the template when Meta fails a free-form notice with 131047', async () => {
     await expectOk(
       app.database.unitOfWork.run(tenantId, (r) =>
