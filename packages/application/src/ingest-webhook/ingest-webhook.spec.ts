@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { storageError } from '../errors.ts';
 import {
   createInMemoryApp,
+  deliveryStatus,
   encodeBatch,
   expectErr,
   expectOk,
@@ -174,5 +175,53 @@ describe('IngestWebhook', () => {
     expect(logged?.fields).toMatchObject({ phoneNumberId: '1001', deliveryKey: expect.any(String) });
     expect(JSON.stringify(logged)).not.toContain('unstorable');
     expect(app.metrics.count('webhook_items_total', { outcome: 'quarantined' })).toBe(1);
+  });
+
+  it('acknowledges, but neither stores nor answers, a replay older than the retention: its key may be pruned', async () => {
+    const dayMs = 24 * 60 * 60 * 1000;
+    const app = createInMemoryApp({
+      verifier: new TestSignatureVerifier(),
+      parser: new JsonBatchParser(),
+      deploymentAppSecret: deploymentSecret,
+      retentionDays: 7,
+    });
+    await app.addTenant('1001', 'token-a');
+    const sentAt = app.clock.now();
+    const message = inboundText('1001', '56911111111', 'hola', { sentAt });
+    await expectOk(deliver(app, [message]));
+    await app.drain();
+    const answers = app.gateway.sentTo('56911111111').length;
+    expect(answers).toBeGreaterThan(0);
+
+    app.clock.set(new Date(sentAt.getTime() + 8 * dayMs));
+    await expectOk(
+      app.database.finishedWorkRetention.pruneFinished(new Date(app.clock.now().getTime() - 7 * dayMs), 100),
+    );
+    expect(app.database.snapshot().inbox.size).toBe(0);
+    const replay = await expectOk(
+      deliver(app, [message, deliveryStatus('1001', 'wamid.OUT1', 'failed', { at: sentAt })]),
+    );
+    await app.drain();
+
+    expect(replay).toMatchObject({ stored: 0, stale: 2 });
+    expect(app.database.snapshot().inbox.size).toBe(0);
+    expect(app.gateway.sentTo('56911111111')).toHaveLength(answers);
+    expect(app.metrics.count('webhook_items_total', { outcome: 'stale' })).toBe(2);
+    expect(app.logger.at('warn').some((line) => line.message.includes('older than the retention'))).toBe(
+      true,
+    );
+  });
+
+  it('still takes an item sent just inside the retention, less its margin', async () => {
+    const app = createInMemoryApp({
+      verifier: new TestSignatureVerifier(),
+      parser: new JsonBatchParser(),
+      deploymentAppSecret: deploymentSecret,
+      retentionDays: 7,
+    });
+    await app.addTenant('1001', 'token-a');
+    const sentAt = new Date(app.clock.now().getTime() - 6 * 24 * 60 * 60 * 1000);
+    const result = await expectOk(deliver(app, [inboundText('1001', '56911111111', 'hola', { sentAt })]));
+    expect(result).toMatchObject({ stored: 1, stale: 0 });
   });
 });

@@ -57,6 +57,8 @@ export type IngestWebhookOutput = {
   readonly rejected: number;
   /** Items read, but refused by the database even alone: logged and counted, not stored. */
   readonly quarantined: number;
+  /** Items older than the retention: acknowledged, not stored (a replay after pruning). */
+  readonly stale: number;
 };
 
 /**
@@ -80,7 +82,21 @@ export type IngestWebhookDependencies = {
   readonly metrics: Metrics;
   /** `META_APP_SECRET`: signs webhooks of numbers that have no app of their own. */
   readonly deploymentAppSecret?: string;
+  /**
+   * `PRESTABOT_RETENTION_DAYS`: finished inbox entries, and with them the keys that recognise a
+   * redelivery, are pruned after this long. An item older than that (less `staleItemMarginMs`) is
+   * acknowledged but not stored, so a replay cannot be processed twice. Unset: every item is taken.
+   */
+  readonly retentionDays?: number;
 };
+
+/**
+ * Room between the age at which an item is no longer taken and the age at which its key may be pruned:
+ * covers Meta's clock running ahead of ours, and an entry processed a little after it was sent.
+ */
+export const staleItemMarginMs = 60 * 60 * 1000;
+
+const dayMs = 24 * 60 * 60 * 1000;
 
 type StorableItem = InboundMessage | InboundStatus;
 
@@ -127,6 +143,8 @@ export class IngestWebhook {
       const entries: NewInboxEntry[] = [];
       const unknownNumbers = new Set<PhoneNumberId>();
       const receivedAt = deps.clock.now();
+      const takenSince = self.#takenSince(receivedAt);
+      let stale = 0;
       for (const item of batch.items) {
         const route = routes.get(item.phoneNumberId);
         if (route === undefined) {
@@ -139,6 +157,12 @@ export class IngestWebhook {
         }
         if (item.kind === 'error') {
           self.#logNumberError(route, item);
+          continue;
+        }
+        const sentAt = item.kind === 'message' ? item.sentAt : item.at;
+        if (takenSince !== undefined && sentAt < takenSince) {
+          stale += 1;
+          self.#logStale(item, sentAt);
           continue;
         }
         entries.push(entryOf(item, deps.ids.uuid(), receivedAt));
@@ -167,6 +191,7 @@ export class IngestWebhook {
       deps.metrics.increment('webhook_items_total', { outcome: 'duplicate' }, duplicates);
       if (quarantined > 0)
         deps.metrics.increment('webhook_items_total', { outcome: 'quarantined' }, quarantined);
+      if (stale > 0) deps.metrics.increment('webhook_items_total', { outcome: 'stale' }, stale);
       return ok({
         held,
         stored,
@@ -174,6 +199,7 @@ export class IngestWebhook {
         unknownNumbers: [...unknownNumbers],
         rejected: batch.rejected.length,
         quarantined,
+        stale,
       });
     });
   }
@@ -210,6 +236,25 @@ export class IngestWebhook {
         );
         return okAsync(quarantinedOutcome);
       });
+  }
+
+  /** The oldest an item may be and still be stored: its redelivery key is kept at least that long. */
+  #takenSince(now: Date): Date | undefined {
+    const days = this.#deps.retentionDays;
+    return days === undefined ? undefined : new Date(now.getTime() - days * dayMs + staleItemMarginMs);
+  }
+
+  #logStale(item: StorableItem, sentAt: Date): void {
+    this.#deps.logger.warn(
+      {
+        phoneNumberId: item.phoneNumberId,
+        deliveryKey: truncateCodePoints(deliveryKeyOf(item), 80),
+        kind: item.kind,
+        sentAt: sentAt.toISOString(),
+        retentionDays: this.#deps.retentionDays,
+      },
+      'webhook item older than the retention, acknowledged but not stored: its redelivery key may be pruned, so it could be processed twice',
+    );
   }
 
   #routesOf(items: readonly WebhookItem[]): ResultAsync<Map<PhoneNumberId, NumberRoute>, StorageError> {
