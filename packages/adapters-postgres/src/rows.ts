@@ -595,7 +595,7 @@ export const outboundStatusRow = z
 
 /** A loan's columns: its subject as kind and amount (money) or description (an object), dates as text. */
 export const agreementColumnsSql =
-  'id, tenant_id, phone_number_id, lender_contact_id, borrower_contact_id, kind, amount_minor::text AS amount_minor, currency, description, due_date::text AS due_date, status, created_at, confirmed_at, return_claimed_at, closed_at';
+  'id, tenant_id, phone_number_id, lender_contact_id, borrower_contact_id, kind, amount_minor::text AS amount_minor, currency, description, due_date::text AS due_date, status, created_at, confirmed_at, return_claimed_at, closed_at, last_reminded_at';
 
 const agreementColumns = {
   id: branded<AgreementId>(),
@@ -615,6 +615,7 @@ const agreementColumns = {
   confirmed_at: storedTime.nullable(),
   return_claimed_at: storedTime.nullable(),
   closed_at: storedTime.nullable(),
+  last_reminded_at: storedTime.nullable(),
 };
 
 export const agreementRow = z
@@ -644,6 +645,7 @@ export const agreementRow = z
       ...present('confirmedAt', row.confirmed_at),
       ...present('returnClaimedAt', row.return_claimed_at),
       ...present('closedAt', row.closed_at),
+      ...present('lastRemindedAt', row.last_reminded_at),
     }),
   );
 

@@ -10,11 +10,17 @@ export type StorageError = {
     | 'retryable'
     /** A unique key already holds this value. */
     | 'duplicate'
-    /** A reference or check constraint refused the write. */
+    /**
+     * The data was refused: a reference or check constraint, or a value the database cannot hold (a
+     * data exception such as invalid json, a row over an index's size limit).
+     */
     | 'constraint'
     | 'unexpected';
   readonly message: string;
 };
+
+/** The write failed for what it carried, not for the database's state: trying it again changes nothing. */
+export const refusesTheData = (error: StorageError): boolean => error.reason === 'constraint';
 
 export const storageError = (reason: StorageError['reason'], message: string): StorageError => ({
   type: 'storage_error',

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { act, at, borrower, lender, loan, stranger } from './agreement.fixture.ts';
-import { agreementActions, availableActions } from './agreement.ts';
+import {
+  agreementActions,
+  applyAgreementAction,
+  availableActions,
+  manualReminderIntervalMs,
+} from './agreement.ts';
 
 describe('agreement lifecycle', () => {
   it('is confirmed or rejected by the borrower only', () => {
@@ -35,6 +40,21 @@ describe('agreement lifecycle', () => {
     const denied = act(claimed, lender, 'deny_return')._unsafeUnwrap();
     expect(denied.status).toBe('active');
     expect(denied.returnClaimedAt).toBeUndefined();
+  });
+
+  it('is reminded by hand at most once per interval, and says when the next reminder is possible', () => {
+    const reminded = act(loan, lender, 'remind')._unsafeUnwrap();
+    expect(reminded).toMatchObject({ status: 'pending_confirmation', lastRemindedAt: at });
+    const soon = new Date(at.getTime() + manualReminderIntervalMs - 1);
+    expect(applyAgreementAction(reminded, lender, 'remind', soon)._unsafeUnwrapErr()).toEqual({
+      type: 'remind_too_soon',
+      nextAt: new Date(at.getTime() + manualReminderIntervalMs),
+    });
+    const later = new Date(at.getTime() + manualReminderIntervalMs);
+    expect(applyAgreementAction(reminded, lender, 'remind', later)._unsafeUnwrap().lastRemindedAt).toEqual(
+      later,
+    );
+    expect(manualReminderIntervalMs).toBe(24 * 60 * 60 * 1000);
   });
 
   it('can be cancelled by the lender while open, and then nothing more happens', () => {

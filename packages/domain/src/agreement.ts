@@ -26,7 +26,12 @@ export type Agreement = {
   /** The borrower said they gave it back; the lender has yet to confirm. */
   readonly returnClaimedAt?: Date;
   readonly closedAt?: Date;
+  /** The lender's last manual reminder (or confirmation request sent again): the next waits a day. */
+  readonly lastRemindedAt?: Date;
 };
+
+/** A lender may remind by hand once a day: more would let anyone flood a borrower through the bot. */
+export const manualReminderIntervalMs = 24 * 60 * 60 * 1000;
 
 export type Party = 'lender' | 'borrower';
 
@@ -53,6 +58,8 @@ export const agreementActions: readonly AgreementAction[] = [
 
 export type AgreementActionError =
   | { readonly type: 'not_a_party'; readonly agreementId: AgreementId }
+  /** A manual reminder too soon after the last one; `nextAt` is when one is possible again. */
+  | { readonly type: 'remind_too_soon'; readonly nextAt: Date }
   | {
       readonly type: 'action_not_allowed';
       readonly action: AgreementAction;
@@ -86,7 +93,7 @@ export const availableActions = (agreement: Agreement, party: Party): readonly A
   }
 };
 
-/** Applies an action by one party, if the loan's state allows it. `remind` changes nothing in the loan. */
+/** Applies an action by one party, if the loan's state allows it. `remind` only notes when it was sent. */
 export const applyAgreementAction = (
   agreement: Agreement,
   contactId: ContactId,
@@ -113,7 +120,14 @@ export const applyAgreementAction = (
       return ok(withoutClaim);
     case 'cancel':
       return ok({ ...withoutClaim, status: 'cancelled', closedAt: at });
-    case 'remind':
-      return ok(agreement);
+    case 'remind': {
+      const nextAt =
+        agreement.lastRemindedAt === undefined
+          ? at
+          : new Date(agreement.lastRemindedAt.getTime() + manualReminderIntervalMs);
+      return at < nextAt
+        ? err({ type: 'remind_too_soon', nextAt })
+        : ok({ ...agreement, lastRemindedAt: at });
+    }
   }
 };

@@ -185,6 +185,79 @@ export const describeHttpContract = (host: HostUnderTest): void => {
         expect(await inboxCount(a.phoneNumberId)).toBe(before);
       });
 
+      /** A delivery for one number as Meta posts it, with whatever strings a sender put in it. */
+      const messagesDelivery = (
+        phoneNumberId: string,
+        messages: readonly { readonly wamid: string; readonly from: string; readonly body: string }[],
+        contacts: readonly { readonly waId: string; readonly name: string }[],
+      ) =>
+        JSON.stringify({
+          object: 'whatsapp_business_account',
+          entry: [
+            {
+              id: '102290129340398',
+              changes: [
+                {
+                  field: 'messages',
+                  value: {
+                    messaging_product: 'whatsapp',
+                    metadata: { display_phone_number: '15550783881', phone_number_id: phoneNumberId },
+                    contacts: contacts.map(({ waId, name }) => ({ wa_id: waId, profile: { name } })),
+                    messages: messages.map(({ wamid, from, body }) => ({
+                      id: wamid,
+                      from,
+                      timestamp: String(Math.floor(Date.now() / 1000)),
+                      type: 'text',
+                      text: { body },
+                    })),
+                  },
+                },
+              ],
+            },
+          ],
+        });
+      const storedBodies = async (wamids: readonly string[]) =>
+        Object.fromEntries(
+          (
+            await deployment.sql(
+              "SELECT delivery_key, item->'content'->>'body' AS body FROM prestabot.inbox WHERE delivery_key = ANY($1)",
+              [wamids],
+            )
+          ).map((row) => [row.delivery_key, row.body]),
+        );
+
+      it('takes a signed delivery with lone surrogates in its strings: 200, every message stored', async () => {
+        const [a] = deployment.tenants;
+        const [bad, good] = [`wamid.lone.${crypto.randomUUID()}`, `wamid.ok.${crypto.randomUUID()}`];
+        const body = messagesDelivery(
+          a.phoneNumberId,
+          [
+            { wamid: bad, from: '56911110010', body: 'hola\ud800' },
+            { wamid: good, from: '56911110011', body: 'hola' },
+          ],
+          [{ waId: '56911110010', name: 'Ana\udc00' }],
+        );
+        expect(body).toContain('\\ud800');
+        expect((await signedPost(body)).status).toBe(200);
+        expect(await storedBodies([bad, good])).toEqual({ [bad]: 'hola\ufffd', [good]: 'hola' });
+      });
+
+      it('takes a signed delivery with a 1 MiB sender id: 200, the rest of it stored', async () => {
+        const [a] = deployment.tenants;
+        const [huge, good] = [`wamid.huge.${crypto.randomUUID()}`, `wamid.ok.${crypto.randomUUID()}`];
+        const body = messagesDelivery(
+          a.phoneNumberId,
+          [
+            { wamid: huge, from: '5'.repeat(1024 * 1024), body: 'hola' },
+            { wamid: good, from: '56911110012', body: 'hola' },
+          ],
+          [],
+        );
+        expect((await signedPost(body)).status).toBe(200);
+        expect(await storedBodies([huge, good])).toEqual({ [good]: 'hola' });
+        expect(running.output()).toContain('webhook item could not be read');
+      });
+
       it('reports health, and answers 503 while the database is down so Meta retries, losing nothing', async () => {
         const [a] = deployment.tenants;
         expect((await fetch(url('/healthz'))).status).toBe(200);

@@ -108,6 +108,7 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
         ...(config.deploymentAppSecret === undefined
           ? {}
           : { deploymentAppSecret: config.deploymentAppSecret }),
+        retentionDays: config.retentionDays,
       });
     })
     .inSingletonScope();

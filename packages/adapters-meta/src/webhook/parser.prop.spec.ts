@@ -1,5 +1,10 @@
 import { fc, test } from '@fast-check/vitest';
-import { type WebhookBatch, type WebhookDeliveryStatus, webhookDeliveryStatuses } from '@prestabot/domain';
+import {
+  type WebhookBatch,
+  type WebhookDeliveryStatus,
+  webhookDeliveryStatuses,
+  withoutLoneSurrogates,
+} from '@prestabot/domain';
 import { describe, expect } from 'vitest';
 import { ZodWebhookParser } from './parser.ts';
 import {
@@ -157,6 +162,46 @@ const expectTotal = (bytes: Uint8Array): void => {
   }
 };
 
+/** Strings a hostile or broken sender may put anywhere: lone surrogates, NUL, and sizes up to 1 MiB. */
+const hostileString: fc.Arbitrary<string> = fc.oneof(
+  fc.string({ unit: 'binary' }),
+  fc.string({ unit: fc.constantFrom('\ud800', '\udfff', '\udbff\udfff', '\u0000', 'a', '9', 'é') }),
+  fc
+    .tuple(fc.constantFrom('9', 'a', '\ud800', '😀'), fc.integer({ min: 1, max: 1024 * 1024 }))
+    .map(([unit, count]) => unit.repeat(count)),
+);
+
+/** Replaces the strings at some of a payload's string slots with hostile ones. */
+const withHostileStrings = (payload: Json, replacements: readonly [number, string][]): unknown => {
+  const copy: Json = structuredClone(payload);
+  const stringSlots = slotsOf(copy).filter(([container, key]) => typeof container[key] === 'string');
+  for (const [target, replacement] of replacements) {
+    const slot = stringSlots[target % Math.max(stringSlots.length, 1)];
+    if (slot !== undefined) slot[0][slot[1]] = replacement;
+  }
+  return copy;
+};
+
+/** Every string in a stored item can be written to PostgreSQL text and jsonb, and every key fits an index. */
+const expectStorable = (batch: WebhookBatch): void => {
+  const strings: string[] = [];
+  JSON.stringify(batch, (_key, value: unknown) => {
+    if (typeof value === 'string') strings.push(value);
+    return value;
+  });
+  for (const text of strings) expect(withoutLoneSurrogates(text)).toBe(text);
+  for (const item of batch.items) {
+    expect(item.phoneNumberId.length).toBeLessThanOrEqual(32);
+    if (item.kind === 'error') continue;
+    expect(item.wamid.length).toBeLessThanOrEqual(512);
+    const sender = item.kind === 'message' ? item.from : item.recipient;
+    expect((sender.waId ?? '').length).toBeLessThanOrEqual(64);
+    expect((sender.userId ?? '').length).toBeLessThanOrEqual(128);
+    expect((item.displayPhoneNumber ?? '').length).toBeLessThanOrEqual(64);
+  }
+  for (const rejected of batch.rejected) expect(rejected.reason.length).toBeLessThan(2000);
+};
+
 describe('ZodWebhookParser properties', () => {
   test.prop([fc.jsonValue()], runs)('any JSON value parses to a batch or a typed error', (value) => {
     expectTotal(encodeJson(value));
@@ -200,6 +245,16 @@ describe('ZodWebhookParser properties', () => {
       expect(batch.rejected).toEqual([]);
       expect(batch.ignored).toHaveLength(ignored);
       expect(batch.items.map(({ kind, phoneNumberId }) => ({ kind, phoneNumberId }))).toEqual(expected);
+    },
+  );
+
+  test.prop([payloadSpec, fc.array(fc.tuple(fc.nat(), hostileString), { minLength: 1, maxLength: 4 })], {
+    numRuns: 200,
+  })(
+    'hostile strings in any field never make the parser produce something PostgreSQL refuses',
+    (spec, strings) => {
+      const result = parser.parse(encodeJson(withHostileStrings(build(spec).payload, strings)));
+      if (result.isOk()) expectStorable(result.value);
     },
   );
 });

@@ -19,6 +19,7 @@ import {
   wireMessages,
   wireNumberErrors,
   wireStatus,
+  wireTextFrom,
 } from './testing/payloads.ts';
 
 const parser = new ZodWebhookParser();
@@ -506,6 +507,105 @@ describe('ZodWebhookParser: batches', () => {
 
   it('reads a payload with no entries as an empty batch', () => {
     expect(parseOk(webhookPayload())).toEqual({ items: [], ignored: [], rejected: [] });
+  });
+});
+
+describe('ZodWebhookParser: text PostgreSQL can store', () => {
+  const lone = '\ud800';
+
+  it('reads lone surrogate escapes in any string as U+FFFD, the message kept', () => {
+    const message = { ...wireMessages.text(wamid), text: { body: `hola ${lone}` } };
+    const payload = webhookPayload(
+      wabaEntry(
+        wabaId,
+        messagesChange(
+          { ...numberA, displayPhoneNumber: `1555${lone}` },
+          { contacts: [contactOf(customerWaId, `Ana${lone}`)], messages: [message] },
+        ),
+      ),
+    );
+    // JSON.stringify writes a lone surrogate as the escape "\ud800", as a hostile sender would.
+    expect(new TextDecoder().decode(encodeJson(payload))).toContain('\\ud800');
+
+    const batch = parseOk(payload);
+
+    expect(batch.rejected).toEqual([]);
+    expect(batch.items[0]).toMatchObject({
+      displayPhoneNumber: '1555\ufffd',
+      from: { waId: customerWaId, profileName: 'Ana\ufffd' },
+      content: { type: 'text', body: 'hola \ufffd' },
+    });
+  });
+
+  it('reads a status id with a lone surrogate as U+FFFD', () => {
+    const batch = parseOk(
+      webhookPayload(
+        wabaEntry(wabaId, messagesChange(numberA, { statuses: [wireStatus(`wamid.${lone}x`, 'read')] })),
+      ),
+    );
+
+    expect(batch.items[0]).toMatchObject({ kind: 'status', wamid: 'wamid.\ufffdx' });
+  });
+
+  it('rejects a message whose sender id is 1 MiB long, with a short reason, and keeps its sibling', () => {
+    const huge = '5'.repeat(1024 * 1024);
+    const batch = parseOk(
+      webhookPayload(
+        wabaEntry(
+          wabaId,
+          messagesChange(numberA, {
+            messages: [wireTextFrom(huge, 'wamid.huge', 'hola'), wireTextFrom(customerWaId, wamid, 'hola')],
+          }),
+        ),
+      ),
+    );
+
+    expect(batch.items.map((item) => (item.kind === 'message' ? item.wamid : item.kind))).toEqual([wamid]);
+    expect(batch.rejected).toHaveLength(1);
+    expect(batch.rejected[0]?.path).toBe('entry[0].changes[0].value.messages[0]');
+    expect(batch.rejected[0]?.reason.length).toBeLessThan(300);
+  });
+
+  it.each([
+    ['from_user_id', { from: undefined, from_user_id: 'US.'.padEnd(200, '1') }],
+    ['wamid', { id: `wamid.${'A'.repeat(600)}` }],
+  ])('rejects a message whose %s is longer than any Meta sends, with a short reason', (_field, change) => {
+    const message = { ...wireMessages.text(wamid), ...change };
+    const batch = parseSingleMessage(message, []);
+
+    expect(batch.items).toEqual([]);
+    expect(batch.rejected[0]?.reason.length).toBeLessThan(300);
+  });
+
+  it('leaves out optional ids longer than any Meta sends instead of storing them', () => {
+    const long = '1'.repeat(200);
+    const payload = webhookPayload(
+      wabaEntry(
+        wabaId,
+        messagesChange(
+          { ...numberA, displayPhoneNumber: long },
+          { contacts: [contactOf(customerWaId, 'Ana', long)], messages: [wireMessages.text(wamid)] },
+        ),
+        messagesChange(numberA, {
+          statuses: [
+            { ...wireStatus(wamid, 'read'), recipient_id: long, biz_opaque_callback_data: long.repeat(3) },
+          ],
+        }),
+      ),
+    );
+
+    const [message, status] = parseOk(payload).items;
+
+    expect(message).not.toHaveProperty('displayPhoneNumber');
+    expect(message).not.toHaveProperty('from.userId');
+    expect(status).not.toHaveProperty('recipient.waId');
+    expect(status).not.toHaveProperty('bizOpaqueCallbackData');
+  });
+
+  it('cuts a profile name longer than WhatsApp allows, by whole characters', () => {
+    const batch = parseSingleMessage(wireMessages.text(wamid), [contactOf(customerWaId, '😀'.repeat(1000))]);
+
+    expect(batch.items[0]).toMatchObject({ from: { profileName: '😀'.repeat(128) } });
   });
 });
 

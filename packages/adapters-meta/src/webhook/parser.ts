@@ -1,5 +1,6 @@
 import type { WebhookParseError, WebhookParser } from '@prestabot/application';
 import {
+  ellipsize,
   err,
   type GraphErrorDetail,
   type IgnoredChange,
@@ -18,6 +19,7 @@ import {
   safeTry,
   type WebhookBatch,
   type WebhookItem,
+  withoutLoneSurrogates,
 } from '@prestabot/domain';
 import type * as z from 'zod';
 import * as wire from './payload.schema.ts';
@@ -50,8 +52,21 @@ export class ZodWebhookParser implements WebhookParser {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** An escape of a UTF-16 surrogate (`\ud800`): only through one can JSON text carry a lone surrogate. */
+const surrogateEscape = /\\u[dD][89a-fA-F]/;
+
+/**
+ * Every string read as PostgreSQL can store it: a lone surrogate (valid JSON, invalid Unicode) becomes
+ * U+FFFD. One in a profile name once refused a whole delivery, its valid siblings with it.
+ */
+const storableStrings = (_key: string, value: unknown): unknown =>
+  typeof value === 'string' ? withoutLoneSurrogates(value) : value;
+
 const decodeJson = Result.fromThrowable(
-  (bytes: Uint8Array): unknown => JSON.parse(utf8.decode(bytes)),
+  (bytes: Uint8Array): unknown => {
+    const text = utf8.decode(bytes);
+    return surrogateEscape.test(text) ? JSON.parse(text, storableStrings) : JSON.parse(text);
+  },
   (error): WebhookParseError => ({
     type: 'malformed_json',
     message: error instanceof Error ? error.message : String(error),
@@ -339,8 +354,9 @@ const describeIssue = (issue: z.core.$ZodIssue, at: string): string => {
   return path === '' ? issue.message : `${path}: ${issue.message}`;
 };
 
+/** The value is shown cut: a reason is logged, and an id may be a megabyte long. */
 const describeInvalidId = (invalid: InvalidId): string =>
-  `${invalid.kind} ${JSON.stringify(invalid.value)} is invalid: expected ${invalid.expected}`;
+  `${invalid.kind} ${JSON.stringify(ellipsize(invalid.value, 80))} is invalid: expected ${invalid.expected}`;
 
 /** Optional domain fields are left out rather than set to `undefined` (exactOptionalPropertyTypes). */
 const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>

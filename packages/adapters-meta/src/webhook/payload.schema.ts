@@ -1,13 +1,39 @@
-import { webhookDeliveryStatuses } from '@prestabot/domain';
+import { truncateCodePoints, webhookDeliveryStatuses } from '@prestabot/domain';
 import * as z from 'zod';
 
 // Wire shapes of Meta's webhook payloads. Every object is loose: Meta adds fields without notice.
 // Required fields are the ones an item cannot be read without; optional enrichments that come malformed
 // fall back to absent (`.catch`) instead of costing the whole item.
 
+/**
+ * The longest identifiers we take, with ample headroom over Meta's real formats. PostgreSQL indexes
+ * senders and user ids, and refuses an index row over 2,704 bytes: a 1 MiB `from` once failed a whole
+ * delivery. (Wamids, at most 512 characters, and the digit-only number and WABA ids, at most 32, are
+ * bounded by their domain parsers.)
+ */
+export const wireIdLimits = {
+  /** A phone as WhatsApp id: E.164 digits, at most 15. */
+  waId: 64,
+  /** A business-scoped user id, `CC.` and about 20 digits. */
+  userId: 128,
+  /** The number as Meta formats it for display, e.g. `+1 555-0100`. */
+  displayPhoneNumber: 64,
+  /** Meta caps `biz_opaque_callback_data` at 512 characters; ours is an outbox id. */
+  callbackData: 512,
+  /** WhatsApp limits profile names to 25 characters; a longer one is cut, not refused. */
+  profileName: 128,
+} as const;
+
 const optionalString = z.string().optional().catch(undefined);
-/** A sender or recipient id; an empty one counts as absent. */
-const optionalId = z.string().min(1).optional().catch(undefined);
+/** An optional id: empty or longer than `max` counts as absent. */
+const optionalId = (max: number) => z.string().min(1).max(max).optional().catch(undefined);
+/** An id a message is attributed by: empty counts as absent, but one longer than `max` refuses the message. */
+const senderId = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .optional()
+    .transform((id) => (id === '' ? undefined : id));
 
 /** Unix seconds, as a string (Meta's format) or a number. Eleven digits keep the Date valid. */
 export const timestampSchema = z
@@ -33,13 +59,22 @@ export const changeSchema = z.looseObject({ field: z.string(), value: z.unknown(
 
 export const metadataSchema = z.looseObject({
   phone_number_id: z.string(),
-  display_phone_number: optionalString,
+  display_phone_number: optionalId(wireIdLimits.displayPhoneNumber),
 });
 
 const contactSchema = z.looseObject({
-  wa_id: optionalId,
-  user_id: optionalId,
-  profile: z.looseObject({ name: optionalString }).optional().catch(undefined),
+  wa_id: optionalId(wireIdLimits.waId),
+  user_id: optionalId(wireIdLimits.userId),
+  profile: z
+    .looseObject({
+      name: z
+        .string()
+        .transform((name) => truncateCodePoints(name, wireIdLimits.profileName))
+        .optional()
+        .catch(undefined),
+    })
+    .optional()
+    .catch(undefined),
 });
 export type WireContact = z.infer<typeof contactSchema>;
 
@@ -69,8 +104,8 @@ export const errorListSchema = z.array(errorDetailSchema);
 
 export const messageSchema = z.looseObject({
   id: z.string(),
-  from: optionalId,
-  from_user_id: optionalId,
+  from: senderId(wireIdLimits.waId),
+  from_user_id: senderId(wireIdLimits.userId),
   timestamp: timestampSchema,
   type: z.string(),
   context: z.looseObject({ id: optionalString }).optional().catch(undefined),
@@ -130,9 +165,9 @@ export const statusSchema = z.looseObject({
   id: z.string(),
   status: z.enum(webhookDeliveryStatuses),
   timestamp: timestampSchema,
-  recipient_id: optionalId,
-  recipient_user_id: optionalId,
+  recipient_id: optionalId(wireIdLimits.waId),
+  recipient_user_id: optionalId(wireIdLimits.userId),
   errors: errorListSchema.default([]),
-  biz_opaque_callback_data: optionalString,
+  biz_opaque_callback_data: optionalId(wireIdLimits.callbackData),
   pricing: z.looseObject({ category: optionalString }).optional().catch(undefined),
 });

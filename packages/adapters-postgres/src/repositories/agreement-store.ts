@@ -10,10 +10,10 @@ import {
 import { agreementColumnsSql, agreementRow, readOptionalRow, readRows, subjectColumnsOf } from '../rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 
-/** Everything about a loan but its id and tenant, written from parameters $3 to $15 (see `stateOf`). */
+/** Everything about a loan but its id and tenant, written from parameters $3 to $16 (see `stateOf`). */
 const stateColumns =
-  'phone_number_id, lender_contact_id, borrower_contact_id, kind, amount_minor, currency, description, due_date, status, created_at, confirmed_at, return_claimed_at, closed_at';
-const stateParameters = '$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15';
+  'phone_number_id, lender_contact_id, borrower_contact_id, kind, amount_minor, currency, description, due_date, status, created_at, confirmed_at, return_claimed_at, closed_at, last_reminded_at';
+const stateParameters = '$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16';
 
 const stateOf = (agreement: Agreement): readonly unknown[] => [
   agreement.phoneNumberId,
@@ -26,6 +26,7 @@ const stateOf = (agreement: Agreement): readonly unknown[] => [
   agreement.confirmedAt ?? null,
   agreement.returnClaimedAt ?? null,
   agreement.closedAt ?? null,
+  agreement.lastRemindedAt ?? null,
 ];
 
 /**

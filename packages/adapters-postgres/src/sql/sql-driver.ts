@@ -1,5 +1,5 @@
 import { type StorageError, storageError } from '@prestabot/application';
-import { err, errAsync, type Result, ResultAsync } from '@prestabot/domain';
+import { err, errAsync, type Result, ResultAsync, withoutLoneSurrogates } from '@prestabot/domain';
 import { storageErrorOf } from './storage-error-of.ts';
 
 export type SqlRow = Readonly<Record<string, unknown>>;
@@ -52,12 +52,24 @@ const unobserved: SqlTraffic = { statement: () => {}, roundTrip: () => {}, trans
 export type TransactionSettings = Readonly<Record<string, string>>;
 
 /**
- * PostgreSQL stores no NUL character in text or jsonb, and one inside a message would make its webhook
- * fail on every retry. It becomes U+FFFD (the replacement character) wherever it appears, escaped in
- * JSON or raw in a string.
+ * A JSON escape PostgreSQL refuses: NUL, or a surrogate without its partner (JSON.stringify writes a lone
+ * surrogate as `\ud800`, and jsonb refuses it). Only a real escape: the backslash before `u` follows an
+ * even run of backslashes, so the six characters `\ud800` typed in a message (JSON escapes their
+ * backslash) are left alone.
  */
-const withoutNul = (param: unknown): unknown =>
-  typeof param === 'string' ? param.replaceAll('\0', '\ufffd').replaceAll('\\u0000', '\\ufffd') : param;
+const unstorableJsonEscape =
+  /(?<=(?:^|[^\\])(?:\\\\)*)\\u(?:0000|d[89ab][0-9a-f]{2}(?!\\ud[c-f][0-9a-f]{2})|(?<!\\ud[89ab][0-9a-f]{2}\\u)d[c-f][0-9a-f]{2})/gi;
+
+/**
+ * PostgreSQL stores no NUL character and no lone surrogate in text or jsonb, and one inside a message
+ * would make its webhook fail on every retry. Each becomes U+FFFD (the replacement character) wherever it
+ * appears, escaped in JSON or raw in a string.
+ */
+const storable = (param: unknown): unknown => {
+  if (typeof param !== 'string') return param;
+  const raw = withoutLoneSurrogates(param.replaceAll('\0', '\ufffd'));
+  return raw.includes('\\u') ? raw.replace(unstorableJsonEscape, '\\ufffd') : raw;
+};
 
 /**
  * Whatever stops us getting a connection (refused, too many, a database not accepting connections right
@@ -121,7 +133,7 @@ class QueuedSession implements SqlSession {
   }
 
   query(text: string, params: readonly unknown[] = []): ResultAsync<readonly SqlRow[], StorageError> {
-    return this.#enqueue((connection) => connection.query(text, params.map(withoutNul))).map(
+    return this.#enqueue((connection) => connection.query(text, params.map(storable))).map(
       (result) => result.rows,
     );
   }

@@ -21,7 +21,10 @@ describe(storageErrorOf, () => {
     ['57P02', 'unavailable'],
     ['57P03', 'unavailable'],
     ['53300', 'unavailable'],
-    ['22P02', 'unexpected'],
+    // The data itself refused: invalid json, a character the encoding lacks, a row over an index's limit.
+    ['22P02', 'constraint'],
+    ['22021', 'constraint'],
+    ['54000', 'constraint'],
     ['42P01', 'unexpected'],
     ['XX000', 'unexpected'],
   ])('maps SQLSTATE %s to %s', (code, reason) => {
@@ -55,7 +58,7 @@ describe(storageErrorOf, () => {
         column: 'id',
       }),
     );
-    expect(error).toMatchObject({ reason: 'unexpected' });
+    expect(error).toMatchObject({ reason: 'constraint' });
     expect(error.message).toContain('SQLSTATE 22P02');
     expect(error.message).toContain('table contacts');
     expect(error.message).not.toContain('EAAG-secret-token');

@@ -31,6 +31,8 @@ const reasonOfSqlstate = (code: string): StorageError['reason'] => {
   if (code === '23505') return 'duplicate';
   // Foreign key, check, not-null, and a row-level security WITH CHECK refusal.
   if (['23503', '23514', '23502', '42501'].includes(code)) return 'constraint';
+  // The data itself: a data exception (invalid json, a lone surrogate) or a row over an index's limit.
+  if (code.startsWith('22') || code === '54000') return 'constraint';
   // Serialization failure, deadlock, lock not available (NOWAIT): the same work may simply be retried.
   if (['40001', '40P01', '55P03'].includes(code)) return 'retryable';
   // Connection exceptions; admin/crash shutdown, cannot connect now; too many connections.
@@ -40,7 +42,7 @@ const reasonOfSqlstate = (code: string): StorageError['reason'] => {
 
 const describe: Record<StorageError['reason'], string> = {
   duplicate: 'a unique key already holds this value',
-  constraint: 'a constraint refused the write',
+  constraint: 'the data was refused',
   retryable: 'a transient conflict (serialization failure or deadlock)',
   unavailable: 'the database cannot be reached',
   unexpected: 'the database failed',

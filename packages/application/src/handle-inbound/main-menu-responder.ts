@@ -6,6 +6,7 @@ import {
   type Result,
   type ResultAsync,
   textMessage,
+  truncateCodePoints,
 } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import { catalogFor } from '../texts/catalog.ts';
@@ -24,7 +25,7 @@ export const built = (
   );
 
 const shortName = (name: string | undefined): string | undefined =>
-  name === undefined || name.trim() === '' ? undefined : [...name.trim()].slice(0, 40).join('');
+  name === undefined || name.trim() === '' ? undefined : truncateCodePoints(name.trim(), 40);
 
 export const mainMenu = (context: Pick<InboundContext, 'tenant' | 'contact'>): OutboundMessage => {
   const texts = catalogFor(context.tenant.locale).mainMenu;

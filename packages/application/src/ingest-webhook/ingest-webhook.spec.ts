@@ -1,7 +1,9 @@
-import type { PhoneNumberId, WebhookItem } from '@prestabot/domain';
+import { errAsync, type PhoneNumberId, type WebhookItem } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
+import { storageError } from '../errors.ts';
 import {
   createInMemoryApp,
+  deliveryStatus,
   encodeBatch,
   expectErr,
   expectOk,
@@ -10,7 +12,7 @@ import {
   TestSignatureVerifier,
   testSignature,
 } from '../testing/index.ts';
-import { maxWebhookBytes } from './ingest-webhook.ts';
+import { IngestWebhook, maxWebhookBytes } from './ingest-webhook.ts';
 
 const deploymentSecret = 'deployment-app-secret';
 const setup = () =>
@@ -133,5 +135,93 @@ describe('IngestWebhook', () => {
       app.logger.at('warn').some((line) => line.fields.tenantId === tenantId && line.fields.code === 131031),
     ).toBe(true);
     expect(app.database.snapshot().inbox.size).toBe(0);
+  });
+
+  it('quarantines an item the database refuses, and stores and acknowledges the rest of the delivery', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    // PostgreSQL refuses a whole statement for one bad row, as it did a lone surrogate in jsonb.
+    const refusing = new IngestWebhook({
+      ...app,
+      directory: app.database.directory,
+      deploymentAppSecret: deploymentSecret,
+      verifier: new TestSignatureVerifier(),
+      parser: new JsonBatchParser(),
+      intake: {
+        store: (entries) =>
+          entries.some((entry) => JSON.stringify(entry.item).includes('unstorable'))
+            ? errAsync(storageError('constraint', 'invalid input syntax for type json'))
+            : app.database.inboxQueue.store({
+                entries,
+                now: app.clock.now(),
+                followUps: { origins: [], statuses: [] },
+              }),
+      },
+    });
+    const items = [
+      inboundText('1001', '56911111111', 'hola'),
+      inboundText('1001', '56922222222', 'unstorable'),
+      inboundText('1001', '56933333333', 'menu'),
+    ];
+    const result = await expectOk(
+      refusing.execute({ rawBody: encodeBatch(items), signature: testSignature(deploymentSecret) }),
+    );
+    expect(result).toMatchObject({ stored: 2, quarantined: 1 });
+    expect([...app.database.snapshot().inbox.values()].map((row) => row.entry.orderingKey)).toEqual([
+      '56911111111',
+      '56933333333',
+    ]);
+    const logged = app.logger.at('error').find((line) => line.message.includes('quarantined'));
+    expect(logged?.fields).toMatchObject({ phoneNumberId: '1001', deliveryKey: expect.any(String) });
+    expect(JSON.stringify(logged)).not.toContain('unstorable');
+    expect(app.metrics.count('webhook_items_total', { outcome: 'quarantined' })).toBe(1);
+  });
+
+  it('acknowledges, but neither stores nor answers, a replay older than the retention: its key may be pruned', async () => {
+    const dayMs = 24 * 60 * 60 * 1000;
+    const app = createInMemoryApp({
+      verifier: new TestSignatureVerifier(),
+      parser: new JsonBatchParser(),
+      deploymentAppSecret: deploymentSecret,
+      retentionDays: 7,
+    });
+    await app.addTenant('1001', 'token-a');
+    const sentAt = app.clock.now();
+    const message = inboundText('1001', '56911111111', 'hola', { sentAt });
+    await expectOk(deliver(app, [message]));
+    await app.drain();
+    const answers = app.gateway.sentTo('56911111111').length;
+    expect(answers).toBeGreaterThan(0);
+
+    app.clock.set(new Date(sentAt.getTime() + 8 * dayMs));
+    await expectOk(
+      app.database.finishedWorkRetention.pruneFinished(new Date(app.clock.now().getTime() - 7 * dayMs), 100),
+    );
+    expect(app.database.snapshot().inbox.size).toBe(0);
+    const replay = await expectOk(
+      deliver(app, [message, deliveryStatus('1001', 'wamid.OUT1', 'failed', { at: sentAt })]),
+    );
+    await app.drain();
+
+    expect(replay).toMatchObject({ stored: 0, stale: 2 });
+    expect(app.database.snapshot().inbox.size).toBe(0);
+    expect(app.gateway.sentTo('56911111111')).toHaveLength(answers);
+    expect(app.metrics.count('webhook_items_total', { outcome: 'stale' })).toBe(2);
+    expect(app.logger.at('warn').some((line) => line.message.includes('older than the retention'))).toBe(
+      true,
+    );
+  });
+
+  it('still takes an item sent just inside the retention, less its margin', async () => {
+    const app = createInMemoryApp({
+      verifier: new TestSignatureVerifier(),
+      parser: new JsonBatchParser(),
+      deploymentAppSecret: deploymentSecret,
+      retentionDays: 7,
+    });
+    await app.addTenant('1001', 'token-a');
+    const sentAt = new Date(app.clock.now().getTime() - 6 * 24 * 60 * 60 * 1000);
+    const result = await expectOk(deliver(app, [inboundText('1001', '56911111111', 'hola', { sentAt })]));
+    expect(result).toMatchObject({ stored: 1, stale: 0 });
   });
 });

@@ -1,15 +1,18 @@
 import {
   deliveryKeyOf,
   err,
+  errAsync,
   type InboundMessage,
   type InboundStatus,
   ok,
+  okAsync,
   type PhoneNumberId,
   ResultAsync,
   safeTry,
+  truncateCodePoints,
   type WebhookItem,
 } from '@prestabot/domain';
-import type { StorageError } from '../errors.ts';
+import { refusesTheData, type StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type { ClaimedInboxEntry, NewInboxEntry, StoredInboxEntry } from '../ports/inbox.port.ts';
@@ -52,6 +55,10 @@ export type IngestWebhookOutput = {
   readonly duplicates: number;
   readonly unknownNumbers: readonly PhoneNumberId[];
   readonly rejected: number;
+  /** Items read, but refused by the database even alone: logged and counted, not stored. */
+  readonly quarantined: number;
+  /** Items older than the retention: acknowledged, not stored (a replay after pruning). */
+  readonly stale: number;
 };
 
 /**
@@ -75,9 +82,27 @@ export type IngestWebhookDependencies = {
   readonly metrics: Metrics;
   /** `META_APP_SECRET`: signs webhooks of numbers that have no app of their own. */
   readonly deploymentAppSecret?: string;
+  /**
+   * `PRESTABOT_RETENTION_DAYS`: finished inbox entries, and with them the keys that recognise a
+   * redelivery, are pruned after this long. An item older than that (less `staleItemMarginMs`) is
+   * acknowledged but not stored, so a replay cannot be processed twice. Unset: every item is taken.
+   */
+  readonly retentionDays?: number;
 };
 
+/**
+ * Room between the age at which an item is no longer taken and the age at which its key may be pruned:
+ * covers Meta's clock running ahead of ours, and an entry processed a little after it was sent.
+ */
+export const staleItemMarginMs = 60 * 60 * 1000;
+
+const dayMs = 24 * 60 * 60 * 1000;
+
 type StorableItem = InboundMessage | InboundStatus;
+
+type IntakeOutcome = StoredInboxEntry | { readonly outcome: 'quarantined' };
+
+const quarantinedOutcome: IntakeOutcome = { outcome: 'quarantined' };
 
 /**
  * Signature → parse → route each item to its tenant → inbox, before Meta gets its 200. A redelivery of an
@@ -118,6 +143,8 @@ export class IngestWebhook {
       const entries: NewInboxEntry[] = [];
       const unknownNumbers = new Set<PhoneNumberId>();
       const receivedAt = deps.clock.now();
+      const takenSince = self.#takenSince(receivedAt);
+      let stale = 0;
       for (const item of batch.items) {
         const route = routes.get(item.phoneNumberId);
         if (route === undefined) {
@@ -132,14 +159,22 @@ export class IngestWebhook {
           self.#logNumberError(route, item);
           continue;
         }
+        const sentAt = item.kind === 'message' ? item.sentAt : item.at;
+        if (takenSince !== undefined && sentAt < takenSince) {
+          stale += 1;
+          self.#logStale(item, sentAt);
+          continue;
+        }
         entries.push(entryOf(item, deps.ids.uuid(), receivedAt));
       }
-      const results = entries.length === 0 ? [] : yield* deps.intake.store(entries);
+      const results = entries.length === 0 ? [] : yield* self.#store(entries);
       const held: ClaimedInboxEntry[] = [];
       let stored = 0;
       let duplicates = 0;
+      let quarantined = 0;
       results.forEach((result, index) => {
-        if (result.outcome === 'applied') stored += 1;
+        if (result.outcome === 'quarantined') quarantined += 1;
+        else if (result.outcome === 'applied') stored += 1;
         else if (result.outcome === 'stored') {
           stored += 1;
           if ('lease' in result.entry) held.push(result.entry);
@@ -154,14 +189,72 @@ export class IngestWebhook {
       }
       deps.metrics.increment('webhook_items_total', { outcome: 'recorded' }, stored);
       deps.metrics.increment('webhook_items_total', { outcome: 'duplicate' }, duplicates);
+      if (quarantined > 0)
+        deps.metrics.increment('webhook_items_total', { outcome: 'quarantined' }, quarantined);
+      if (stale > 0) deps.metrics.increment('webhook_items_total', { outcome: 'stale' }, stale);
       return ok({
         held,
         stored,
         duplicates,
         unknownNumbers: [...unknownNumbers],
         rejected: batch.rejected.length,
+        quarantined,
+        stale,
       });
     });
+  }
+
+  /**
+   * Stores the entries together. Should the database refuse their data (not be unavailable), each is
+   * stored alone, and one still refused is quarantined: logged and counted, so one item PostgreSQL cannot
+   * hold costs neither its siblings nor the delivery's 200 (Meta would redeliver it for days).
+   */
+  #store(entries: readonly NewInboxEntry[]): ResultAsync<readonly IntakeOutcome[], StorageError> {
+    return this.#deps.intake
+      .store(entries)
+      .orElse((error) =>
+        refusesTheData(error)
+          ? ResultAsync.combine(entries.map((entry) => this.#storeAlone(entry)))
+          : errAsync(error),
+      );
+  }
+
+  #storeAlone(entry: NewInboxEntry): ResultAsync<IntakeOutcome, StorageError> {
+    return this.#deps.intake
+      .store([entry])
+      .map(([outcome]) => outcome ?? quarantinedOutcome)
+      .orElse((error) => {
+        if (!refusesTheData(error)) return errAsync(error);
+        this.#deps.logger.error(
+          {
+            phoneNumberId: entry.phoneNumberId,
+            deliveryKey: truncateCodePoints(entry.deliveryKey, 80),
+            kind: entry.item.kind,
+            error: error.message,
+          },
+          'webhook item quarantined: the database refuses it even alone; the rest of the delivery was stored',
+        );
+        return okAsync(quarantinedOutcome);
+      });
+  }
+
+  /** The oldest an item may be and still be stored: its redelivery key is kept at least that long. */
+  #takenSince(now: Date): Date | undefined {
+    const days = this.#deps.retentionDays;
+    return days === undefined ? undefined : new Date(now.getTime() - days * dayMs + staleItemMarginMs);
+  }
+
+  #logStale(item: StorableItem, sentAt: Date): void {
+    this.#deps.logger.warn(
+      {
+        phoneNumberId: item.phoneNumberId,
+        deliveryKey: truncateCodePoints(deliveryKeyOf(item), 80),
+        kind: item.kind,
+        sentAt: sentAt.toISOString(),
+        retentionDays: this.#deps.retentionDays,
+      },
+      'webhook item older than the retention, acknowledged but not stored: its redelivery key may be pruned, so it could be processed twice',
+    );
   }
 
   #routesOf(items: readonly WebhookItem[]): ResultAsync<Map<PhoneNumberId, NumberRoute>, StorageError> {

@@ -6,6 +6,7 @@ import {
   buttonsMessage,
   type Contact,
   isFinal,
+  localTimeOf,
   type OutboundMessage,
   ok,
   okAsync,
@@ -23,7 +24,7 @@ import type { Clock } from '../ports/clock.port.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type { TenantRepositories } from '../ports/unit-of-work.port.ts';
 import { type Catalog, catalogFor } from '../texts/catalog.ts';
-import { type LoanParties, loadParties, templateValuesOf } from './loan-facts.ts';
+import { formatLocalDate, type LoanParties, loadParties, templateValuesOf } from './loan-facts.ts';
 import { loanButtonId } from './loan-ids.ts';
 import type { NewReminder } from './loan-stores.port.ts';
 import {
@@ -96,7 +97,14 @@ export class LoanActions {
       )
         return ok([text(texts.actions.notFound)]);
       const changed = applyAgreementAction(agreement, context.actor.id, action, context.now);
-      if (changed.isErr()) return ok([text(texts.actions.notAllowed)]);
+      if (changed.isErr())
+        return ok([
+          text(
+            changed.error.type === 'remind_too_soon'
+              ? remindTooSoon(texts, context.tenant, changed.error.nextAt)
+              : texts.actions.notAllowed,
+          ),
+        ]);
       const saved = yield* repositories.agreements.update(changed.value, agreement.status);
       if (!saved) return ok([text(texts.actions.notAllowed)]);
       const updated: LoanParties = { ...parties, agreement: changed.value };
@@ -293,3 +301,13 @@ export class LoanActions {
     });
   }
 }
+
+/** When the lender may remind again, in the tenant's time zone. */
+const remindTooSoon = (texts: Catalog, tenant: Tenant, nextAt: Date): string => {
+  const local = localTimeOf(nextAt, tenant.timezone);
+  const pad = (value: number) => String(value).padStart(2, '0');
+  return texts.actions.remindTooSoon(
+    formatLocalDate(local, tenant.locale),
+    `${pad(local.hour)}:${pad(local.minute)}`,
+  );
+};

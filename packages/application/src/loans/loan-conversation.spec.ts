@@ -1,4 +1,9 @@
-import type { OutboundMessage, PhoneNumberId, TenantId } from '@prestabot/domain';
+import {
+  type OutboundMessage,
+  type PhoneNumberId,
+  type TenantId,
+  withoutLoneSurrogates,
+} from '@prestabot/domain';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   createInMemoryApp,
@@ -173,6 +178,32 @@ describe('the loan conversation', () => {
     expect(bodyOf(lastTo(app, lender))).toContain('¿Qué le prestaste a Bea Soto?');
   });
 
+  it('cuts a long typed name by whole characters, never halving an emoji', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, `${'a'.repeat(79)}😀😀`);
+    const asked = bodyOf(lastTo(app, lender));
+    expect(asked).toContain(`${'a'.repeat(79)}😀`);
+    expect(withoutLoneSurrogates(asked)).toBe(asked);
+  });
+
+  it('takes a contact card with a 2,000-character name, cut to a name WhatsApp can show', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, {
+      type: 'contacts',
+      cards: [
+        { formattedName: 'B'.repeat(2000), phones: [{ phone: '+56 9 5555 6666', waId: '56955556666' }] },
+      ],
+    });
+    expect(bodyOf(lastTo(app, lender))).toContain(`¿Qué le prestaste a ${'B'.repeat(80)}?`);
+  });
+
+  it('quotes only the start of a long text it cannot read as a phone, instead of breaking the reply', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Pedro');
+    await say(app, lender, 'x'.repeat(4096));
+    expect(bodyOf(lastTo(app, lender))).toContain(`"${'x'.repeat(39)}…" no parece un teléfono`);
+  });
+
   it('forgets a conversation after 30 minutes of silence, and an old button says so', async () => {
     await tap(app, lender, 'menu:new_loan');
     await say(app, lender, 'Ana +56 9 2222 2222');
@@ -311,6 +342,27 @@ describe('the loan conversation', () => {
     expect(buttonIds(request)).toEqual([`loan:${loan!.id}:accept`, `loan:${loan!.id}:reject`]);
     await say(app, stranger, { type: 'quick_reply', text: 'Sí, confirmo', payload: buttonIds(request)[0]! });
     expect(agreements(app)[0]?.status).toBe('active');
+  });
+
+  it('sends a manual reminder at most once a day, and tells the lender when the next one is possible', async () => {
+    await recordLoan(app, { typed: false });
+    await tap(app, borrower, button(lastTo(app, borrower), ':accept'));
+    const [loan] = agreements(app);
+    const toBorrower = () => sentTo(app, borrower).length;
+    const before = toBorrower();
+    await tap(app, lender, `loan:${loan!.id}:remind`);
+    expect(bodyOf(lastTo(app, lender))).toContain('Le envié un recordatorio');
+    expect(toBorrower()).toBe(before + 1);
+    app.clock.set(new Date('2026-03-03T11:00:00Z'));
+    await tap(app, lender, `loan:${loan!.id}:remind`);
+    expect(bodyOf(lastTo(app, lender))).toContain('Podrás enviar otro el 03/03/2026 a las 09:00');
+    expect(toBorrower()).toBe(before + 1);
+    app.clock.set(new Date('2026-03-03T12:00:00Z'));
+    await say(app, borrower, 'hola');
+    const beforeSecond = toBorrower();
+    await tap(app, lender, `loan:${loan!.id}:remind`);
+    expect(bodyOf(lastTo(app, lender))).toContain('Le envié un recordatorio');
+    expect(toBorrower()).toBe(beforeSecond + 1);
   });
 
   it('switches to the template when Meta fails a free-form notice with 131047', async () => {

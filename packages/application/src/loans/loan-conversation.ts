@@ -5,6 +5,7 @@ import {
   type ContactId,
   dueDateFromOption,
   e164FromWaId,
+  ellipsize,
   err,
   formatMoney,
   type InboundContent,
@@ -20,6 +21,7 @@ import {
   type SharedContactCard,
   safeTry,
   textMessage,
+  truncateCodePoints,
 } from '@prestabot/domain';
 import { type StorageError, storageError } from '../errors.ts';
 import type {
@@ -89,6 +91,12 @@ const inputOf = (content: InboundContent): Input => {
 type Turn = { readonly replies: readonly OutboundMessage[]; readonly next?: ConversationState };
 
 const text = (body: string) => built(textMessage(body));
+
+/** A borrower's name, typed or from a contact card, short enough for every message that quotes it. */
+const borrowerNameOf = (name: string): string => truncateCodePoints(name, 80);
+
+/** What a person typed, quoted back in a reply: its start only, so the reply stays within Meta's limits. */
+const quoted = (typed: string): string => ellipsize(typed, 40);
 
 /**
  * The loan conversation: recording a loan step by step, the borrower's confirmation, "my loans" and the
@@ -349,14 +357,14 @@ export class LoanConversation implements InboundResponder {
       const parsed =
         phone.waId === undefined ? parsePhoneInput(phone.phone, callingCode) : e164FromWaId(phone.waId);
       return parsed.isOk()
-        ? { name: card.formattedName.trim() || parsed.value, phone: parsed.value }
-        : ask(texts.newLoan.invalidPhone(phone.phone));
+        ? { name: borrowerNameOf(card.formattedName.trim() || parsed.value), phone: parsed.value }
+        : ask(texts.newLoan.invalidPhone(quoted(phone.phone)));
     }
     if (input.kind !== 'text' || input.text === '') return { ask: undefined };
     const phoneMatch = /\+?[\d][\d\s().-]{6,}\d/.exec(input.text);
     if (phoneMatch === null) {
-      if (state.step === 'borrower_phone') return ask(texts.newLoan.invalidPhone(input.text));
-      const name = input.text.slice(0, 80);
+      if (state.step === 'borrower_phone') return ask(texts.newLoan.invalidPhone(quoted(input.text)));
+      const name = borrowerNameOf(input.text);
       return ask(texts.newLoan.askBorrowerPhone(name), {
         ...state,
         step: 'borrower_phone',
@@ -364,9 +372,9 @@ export class LoanConversation implements InboundResponder {
       });
     }
     const phone = parsePhoneInput(phoneMatch[0], callingCode);
-    if (phone.isErr()) return ask(texts.newLoan.invalidPhone(phoneMatch[0]));
+    if (phone.isErr()) return ask(texts.newLoan.invalidPhone(quoted(phoneMatch[0])));
     const typedName = input.text.replace(phoneMatch[0], ' ').replace(/\s+/g, ' ').trim();
-    return { name: (typedName || state.draft.borrowerName || phone.value).slice(0, 80), phone: phone.value };
+    return { name: borrowerNameOf(typedName || state.draft.borrowerName || phone.value), phone: phone.value };
   }
 
   #askKind(

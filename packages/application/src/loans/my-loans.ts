@@ -1,6 +1,7 @@
 import {
   type Agreement,
   type Contact,
+  ellipsize,
   listMessage,
   type OutboundMessage,
   ok,
@@ -18,9 +19,6 @@ import { loanButtonId } from './loan-ids.ts';
 
 /** WhatsApp lists hold ten rows in all. */
 const maxRows = 10;
-
-const clip = (value: string, max: number) =>
-  [...value].length <= max ? value : `${[...value].slice(0, max - 1).join('')}…`;
 
 /** What I lent and what I owe, open loans first, as a list whose rows open each loan. */
 export const myLoans = (
@@ -48,8 +46,8 @@ export const myLoans = (
         ];
       return {
         id: loanButtonId(loan.id, 'view'),
-        title: clip(texts.myLoans.row(loanLabel(loan, tenant.locale), counterpart), 24),
-        description: clip(
+        title: ellipsize(texts.myLoans.row(loanLabel(loan, tenant.locale), counterpart), 24),
+        description: ellipsize(
           texts.myLoans.rowDescription(formatLocalDate(loan.dueDate, tenant.locale), status),
           72,
         ),

@@ -45,6 +45,8 @@ export type InMemoryAppOptions = {
   /** Flow tokens for the profile Flow, and the deployment's default profile Flow id. */
   readonly flowTokens?: FlowTokens;
   readonly defaultProfileFlowId?: string;
+  /** `PRESTABOT_RETENTION_DAYS`: items older than this are not taken in; unset, every item is. */
+  readonly retentionDays?: number;
 };
 
 /** Every use case wired to in-memory ports: the whole bot in one process, for tests. */
@@ -107,6 +109,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       ...(options.deploymentAppSecret === undefined
         ? {}
         : { deploymentAppSecret: options.deploymentAppSecret }),
+      ...(options.retentionDays === undefined ? {} : { retentionDays: options.retentionDays }),
     }),
     processInbox: new ProcessInbox({
       inboxQueue: database.inboxQueue,

@@ -95,6 +95,8 @@ export type Catalog = {
     >;
     readonly notFound: string;
     readonly notAllowed: string;
+    /** A manual reminder too soon after the last; `date` and `time` are when the next is possible. */
+    readonly remindTooSoon: (date: string, time: string) => string;
     readonly markedReturnedToLender: (facts: LoanFacts) => string;
     readonly markedReturnedToBorrower: (facts: LoanFacts) => string;
     readonly claimSentToBorrower: (facts: LoanFacts) => string;

@@ -91,6 +91,8 @@ export const english: Catalog = {
     },
     notFound: "I couldn't find that loan.",
     notAllowed: 'That loan no longer allows that. Type *my loans* to see where it stands.',
+    remindTooSoon: (date, time) =>
+      `You sent a reminder for this loan less than a day ago. You can send another on ${date} at ${time}.`,
     markedReturnedToLender: (facts) => `Marked as returned ✅: ${facts.loan} from ${facts.borrower}.`,
     markedReturnedToBorrower: (facts) => `${facts.lender} marked ${facts.loan} as returned. Thanks!`,
     claimSentToBorrower: (facts) => `I asked ${facts.lender} to confirm they got ${facts.loan} back.`,

@@ -93,6 +93,8 @@ export const spanish: Catalog = {
     },
     notFound: 'No encontré ese préstamo.',
     notAllowed: 'Ese préstamo ya no permite esa acción. Escribe *mis préstamos* para ver su estado.',
+    remindTooSoon: (date, time) =>
+      `Ya enviaste un recordatorio de este préstamo hace menos de un día. Podrás enviar otro el ${date} a las ${time}.`,
     markedReturnedToLender: (facts) => `Marcado como devuelto ✅: ${facts.loan} de ${facts.borrower}.`,
     markedReturnedToBorrower: (facts) => `${facts.lender} marcó como devuelto ${facts.loan}. ¡Gracias!`,
     claimSentToBorrower: (facts) => `Le pedí a ${facts.lender} que confirme que recibió ${facts.loan}.`,

@@ -1,4 +1,5 @@
 import type { IngestWebhookError } from '@prestabot/application';
+import { truncateCodePoints } from '@prestabot/domain';
 
 /** Every use-case error the HTTP surface can meet, mapped to a status in this one place. */
 export const statusOfIngestError = (error: IngestWebhookError): number => {
@@ -38,7 +39,7 @@ export const messageOfIngestError = (error: IngestWebhookError): string => {
     case 'malformed_json':
       return 'body is not valid JSON';
     case 'unexpected_object':
-      return `object must be whatsapp_business_account, got ${JSON.stringify(error.object).slice(0, 80)}`;
+      return `object must be whatsapp_business_account, got ${truncateCodePoints(JSON.stringify(error.object), 80)}`;
     case 'invalid_payload':
       return `payload is not a WhatsApp webhook: ${error.message}`;
     case 'no_webhook_secret':

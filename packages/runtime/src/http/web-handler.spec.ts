@@ -75,6 +75,8 @@ describe('web handler', () => {
         duplicates: 0,
         unknownNumbers: [],
         rejected: 0,
+        quarantined: 0,
+        stale: 0,
       },
     ]);
     expect(app.database.snapshot().inbox.size).toBe(1);

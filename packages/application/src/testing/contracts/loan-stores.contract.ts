@@ -94,7 +94,7 @@ export const describeLoanStoresContract = (implementation: string, factory: Stor
           harness.unitOfWork.run(tenant.id, (r) => r.agreements.update(rejected, 'pending_confirmation')),
         ),
       ).toBe(false);
-      const claimed = { ...active, returnClaimedAt: at(3000) };
+      const claimed = { ...active, returnClaimedAt: at(3000), lastRemindedAt: at(3500) };
       expect(
         await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.agreements.update(claimed, 'active'))),
       ).toBe(true);
