@@ -22,6 +22,8 @@ export type DeploymentShape = {
   readonly numbers: number;
   /** Messages per second Meta allows each number. */
   readonly numberRate: number;
+  /** HTTP processes only store webhooks (`--ingest-only`): the workers do all processing and sending. */
+  readonly ingestOnly?: boolean;
 };
 
 /**
@@ -113,7 +115,14 @@ export const deploy = async (
   const hosts = hostPorts.map((port, index) =>
     managedProcess(
       `host-${index + 1}`,
-      [prestabotCli, 'serve', '--no-worker', '--port', String(port)],
+      [
+        prestabotCli,
+        'serve',
+        '--no-worker',
+        ...(shape.ingestOnly === true ? ['--ingest-only'] : []),
+        '--port',
+        String(port),
+      ],
       processEnv,
       /listening on/,
     ),

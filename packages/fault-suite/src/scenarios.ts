@@ -83,17 +83,19 @@ type Plan = {
   ) => Promise<{ serverErrors: number; notes: string[] }>;
 };
 
-const shape = (hosts: number, numbers = 2): DeploymentShape => ({
+const shape = (hosts: number, numbers = 2, ingestOnly = false): DeploymentShape => ({
   hosts,
   workers: 2,
   numbers,
   numberRate: 80,
+  ingestOnly,
 });
 
 const plans: readonly Plan[] = [
   {
     name: 'crashes',
-    shape: shape(1),
+    // The HTTP process only stores: the workers being killed are the ones that process and send.
+    shape: shape(1, 2, true),
     redeliveryShare: 0.3,
     // kill -9 of a worker every 3 s (each comes back at once), and once of the HTTP process.
     faults: async (deployment, _cluster, size) => {
