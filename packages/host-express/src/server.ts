@@ -54,11 +54,26 @@ export const startServer = async (
   };
 };
 
-/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
-export const stopOnSignals = (stop: () => Promise<void>, onStopped: (signal: string) => void): void => {
+/**
+ * Runs `stop` once on SIGINT or SIGTERM, then `onStopped`. If stopping takes longer than `deadlineMs`
+ * (a send or a database call that hangs), `onDeadline` runs instead: an orchestrator kills a process that
+ * does not stop in time anyway, and unfinished work is leased, so another process picks it up.
+ */
+export const stopOnSignals = (
+  stop: () => Promise<void>,
+  onStopped: (signal: string) => void,
+  deadline?: { readonly ms: number; readonly onDeadline: (signal: string) => void },
+  signals: Pick<NodeJS.EventEmitter, 'once'> = process,
+): void => {
   const handle = (signal: NodeJS.Signals) => {
-    void stop().then(() => onStopped(signal));
+    const timer =
+      deadline === undefined ? undefined : setTimeout(() => deadline.onDeadline(signal), deadline.ms);
+    timer?.unref();
+    void stop().then(() => {
+      clearTimeout(timer);
+      onStopped(signal);
+    });
   };
-  process.once('SIGINT', handle);
-  process.once('SIGTERM', handle);
+  signals.once('SIGINT', handle);
+  signals.once('SIGTERM', handle);
 };
