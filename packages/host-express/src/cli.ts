@@ -27,7 +27,7 @@ import { diagnose } from './doctor.ts';
 import { createLogger } from './logger.ts';
 import { PrometheusMetrics } from './metrics.ts';
 import { nodeHmacSha256 } from './node-hmac.ts';
-import { startServer, stopOnSignals } from './server.ts';
+import { startProbeServer, startServer, stopOnSignals } from './server.ts';
 
 /** Exit codes: 1 when something failed, 2 when the input (arguments, environment) was wrong. */
 const exitFailure = 1;
@@ -228,6 +228,13 @@ const numberInput = async (flags: NumberFlags): Promise<NumberInput> => {
 /** The host package's version, which `--version` prints. */
 const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
+const portOrExit = (value: string): number => {
+  const port = Number(value);
+  return /^\d{1,5}$/.test(value) && port <= 65535
+    ? port
+    : fail(`--port ${JSON.stringify(value)} is not valid: expected a port number from 0 to 65535`, exitUsage);
+};
+
 const shutdownTimeoutOption = () =>
   new Option(
     '--shutdown-timeout <seconds>',
@@ -292,12 +299,7 @@ program
   .action(
     async (flags: { worker: boolean; ingestOnly?: boolean; port?: string; shutdownTimeout: number }) => {
       const config = configOrExit();
-      const port = flags.port === undefined ? config.port : Number(flags.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        fail(
-          `--port ${JSON.stringify(flags.port)} is not valid: expected a port number from 0 to 65535`,
-          exitUsage,
-        );
+      const port = flags.port === undefined ? config.port : portOrExit(flags.port);
       const bot = await open(config, { migrate: true, quiet: false, ingestOnly: flags.ingestOnly === true });
       const server = await startServer(bot, { port, worker: flags.worker });
       stopOnSignals(server.stop, stopped(bot), shutdownDeadline(bot, flags.shutdownTimeout));
@@ -307,13 +309,20 @@ program
 program
   .command('worker')
   .description('the worker only: inbox processing, outbox sending, reminders, pruning finished queue rows')
+  .option('--port <port>', 'serve GET /metrics and GET /healthz on this port (default: none)')
   .addOption(shutdownTimeoutOption())
-  .action(async (flags: { shutdownTimeout: number }) => {
+  .action(async (flags: { port?: string; shutdownTimeout: number }) => {
     const config = configOrExit();
+    const port = flags.port === undefined ? undefined : portOrExit(flags.port);
     const bot = await open(config, { migrate: true, quiet: false });
+    const probes = port === undefined ? undefined : await startProbeServer(bot, port);
     bot.bot.startWorkers();
     bot.logger.info({ driver: bot.storage.driver }, 'worker running');
-    stopOnSignals(bot.close, stopped(bot), shutdownDeadline(bot, flags.shutdownTimeout));
+    const stop = async () => {
+      await probes?.stop();
+      await bot.close();
+    };
+    stopOnSignals(stop, stopped(bot), shutdownDeadline(bot, flags.shutdownTimeout));
   });
 
 const tenants = program.command('tenants').description('tenants and their numbers');

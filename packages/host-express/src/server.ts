@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OpenBot } from '@prestabot/runtime';
+import express from 'express';
 import { createExpressApp } from './express-app.ts';
 import type { PrometheusMetrics } from './metrics.ts';
 
@@ -51,6 +52,41 @@ export const startServer = async (
       })();
       return stopping;
     },
+  };
+};
+
+/**
+ * What a `worker` serves when given a port: its metrics and its health, for a scraper and an
+ * orchestrator's probes. Nothing else: webhooks go to `serve`.
+ */
+export const startProbeServer = async (
+  nodeBot: OpenBot & { readonly metrics: PrometheusMetrics },
+  port: number,
+): Promise<RunningServer> => {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', async (_req, res) => {
+    res.type(nodeBot.metrics.registry.contentType).send(await nodeBot.metrics.text());
+  });
+  app.get('/healthz', async (_req, res) => {
+    const response = await nodeBot.bot.handler(new Request('http://worker/healthz'));
+    res
+      .status(response.status)
+      .type('application/json')
+      .send(await response.text());
+  });
+  app.use((_req, res) => {
+    res
+      .status(404)
+      .json({ error: 'not_found', message: 'a worker serves GET /metrics and GET /healthz only' });
+  });
+  const http = createServer(app);
+  await listen(http, port);
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  nodeBot.logger.info({ url }, `worker probes listening on ${url}`);
+  return {
+    url,
+    stop: () => new Promise<void>((resolve) => http.close(() => resolve())),
   };
 };
 
