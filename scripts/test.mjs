@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Every check the project holds itself to, in order: lint, build (type-checks every package), type-check
+// Every check the project holds itself to, in order: lint, the layer rules, build (type-checks every package), type-check
 // the tests, then every test project. Suites that need a real PostgreSQL take it from TEST_DATABASE_URL;
 // when that is unset and a local server answers, this script creates a fresh database for the run and
 // drops it afterwards. PRESTABOT_REQUIRE_POSTGRES=1 (set by CI) makes a missing server a failure.
@@ -34,6 +34,7 @@ const databaseUrl = (serverUrl, name) => {
 };
 
 run('npx', ['biome', 'check', '.']);
+run('node', ['scripts/check-layers.mjs']);
 run('npx', ['tsc', '-b']);
 run('npx', ['tsc', '-p', 'tsconfig.test.json']);
 

@@ -130,6 +130,7 @@ const schemas = {
     serverErrorRate: z.number().min(0).max(1).optional(),
     serverErrorCodes: z.array(z.number().int()).min(1).optional(),
     dropRate: z.number().min(0).max(1).optional(),
+    lostAnswerRate: z.number().min(0).max(1).optional(),
   }),
   webhooks: z.object({
     items: z.array(itemSchema).min(1),

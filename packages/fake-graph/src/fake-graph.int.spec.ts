@@ -331,6 +331,14 @@ describe('fake Graph API: POST /{version}/{phone_number_id}/messages', () => {
     expect(fake.stats(numberA.phoneNumberId)).toMatchObject({ accepted: 1, dropped: 1 });
   });
 
+  it('loses the answer of an accepted send at the configured rate: the message counts as sent', async () => {
+    await start();
+    fake.setFaults({ lostAnswerRate: 1 }, numberA.phoneNumberId);
+    await expect(send(fake, text)).rejects.toThrow();
+    expect(fake.stats(numberA.phoneNumberId)).toMatchObject({ accepted: 1, dropped: 0 });
+    expect(fake.accepted(numberA.phoneNumberId)).toHaveLength(1);
+  });
+
   it('answers a scripted error with its code, status and Retry-After', async () => {
     await start();
     fake.failNext(numberA.phoneNumberId, { code: 131000, retryAfterSeconds: 3 }, 2);

@@ -345,7 +345,7 @@ export class FakeGraph {
       return;
     }
     if (edge === 'messages' && request.method === 'POST') {
-      this.#sendMessage(number, version, body, response);
+      this.#sendMessage(number, version, body, response, faults);
     } else if (edge === 'whatsapp_business_encryption' && request.method === 'POST') {
       await this.#uploadKey(number, request, body, response);
     } else if (edge === 'whatsapp_business_encryption' && request.method === 'GET') {
@@ -361,7 +361,13 @@ export class FakeGraph {
     }
   }
 
-  #sendMessage(number: FakeNumber, version: string, body: Buffer, response: ServerResponse): void {
+  #sendMessage(
+    number: FakeNumber,
+    version: string,
+    body: Buffer,
+    response: ServerResponse,
+    faults: FaultSettings,
+  ): void {
     const text = body.toString('utf8');
     const json = parseJson(text);
     const decoded = decodeSendBody(json).andThen((envelope) =>
@@ -405,6 +411,12 @@ export class FakeGraph {
       return;
     }
     this.#rememberMessage(record, wamid);
+    if (this.#random() < (faults.lostAnswerRate ?? 0)) {
+      // Accepted, and its statuses will come, but the sender never hears so: its outcome is unknown.
+      response.socket?.destroy();
+      this.#scheduleStatuses(number, envelope, wamid);
+      return;
+    }
     respond(response, 200, {
       messaging_product: 'whatsapp',
       contacts: [contactOf(json, envelope.recipient)],

@@ -55,6 +55,8 @@ export type FaultSettings = {
   readonly serverErrorCodes?: readonly number[];
   /** Share of requests (0–1) whose connection is destroyed instead of answered. */
   readonly dropRate?: number;
+  /** Share of accepted sends (0–1) whose answer is lost: the message goes out, the connection drops. */
+  readonly lostAnswerRate?: number;
 };
 
 /** What a number's next requests do instead of succeeding. */

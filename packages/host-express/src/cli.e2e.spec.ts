@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,9 +35,9 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
   let database: TestDatabase | undefined;
   let dataDir: string;
   let env: Record<string, string>;
-  const run = (args: readonly string[], extraEnv: Record<string, string> = {}): Promise<Run> =>
+  const run = (args: readonly string[], extraEnv: Record<string, string> = {}, input = ''): Promise<Run> =>
     new Promise((resolve) => {
-      execFile(
+      const child = execFile(
         process.execPath,
         [cli, ...args],
         { env: { PATH: process.env.PATH ?? '', ...env, ...extraEnv }, timeout: 60_000 },
@@ -46,6 +46,7 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
           resolve({ code, stdout, stderr });
         },
       );
+      child.stdin?.end(input);
     });
   let tenantA = '';
 
@@ -226,6 +227,36 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
     expect(json).toMatchObject({
       version: expect.stringMatching(/^[67]\./),
       screens: [expect.objectContaining({ id: 'PROFILE' })],
+    });
+  });
+
+  it('prints its version', async () => {
+    expect(await run(['--version'])).toMatchObject({
+      code: 0,
+      stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/),
+    });
+  });
+
+  it('takes a token from a file or standard input, off the command line, and lists templates as JSON', async () => {
+    const file = join(dataDir, 'token');
+    const fromFile = 'EAAG-from-a-file-0123456789';
+    await writeFile(file, `${fromFile}\n`);
+    const rotate = ['tenants', 'rotate-token', '--phone-number-id', numberB];
+    expect(await run([...rotate, '--access-token-file', file])).toMatchObject({ code: 0 });
+    expect((await run(['tenants', 'list'])).stdout).toContain(`SET (${fromFile.length} chars)`);
+    expect(await run([...rotate, '--access-token', '-'], {}, `${tokenB}\n`)).toMatchObject({ code: 0 });
+    expect((await run(['tenants', 'list'])).stdout).toContain(`SET (${tokenB.length} chars)`);
+    const neither = await run(rotate);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('--access-token-file <path> is required');
+    const both = await run([...rotate, '--access-token', tokenB, '--access-token-file', file]);
+    expect(both.code).toBe(2);
+    const missing = await run([...rotate, '--access-token-file', join(dataDir, 'nothing-here')]);
+    expect(missing).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot be read: ENOENT') });
+    const listed = await run(['templates', 'list', '--tenant', tenantA, '--json']);
+    expect(JSON.parse(listed.stdout.split('\n')[0]!)).toMatchObject({
+      purpose: 'loan_reminder',
+      name: 'recordatorio',
     });
   });
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
+import { text as readStream } from 'node:stream/consumers';
 import {
   type AddTenantInput,
   describeSendFailure,
@@ -25,7 +27,7 @@ import { diagnose } from './doctor.ts';
 import { createLogger } from './logger.ts';
 import { PrometheusMetrics } from './metrics.ts';
 import { nodeHmacSha256 } from './node-hmac.ts';
-import { startServer, stopOnSignals } from './server.ts';
+import { startProbeServer, startServer, stopOnSignals } from './server.ts';
 
 /** Exit codes: 1 when something failed, 2 when the input (arguments, environment) was wrong. */
 const exitFailure = 1;
@@ -138,16 +140,61 @@ const rate = (value: string): number => {
   return Number(value);
 };
 
-const numberOptions = (command: Command) =>
+/**
+ * A secret given as `--name value`, `--name -` (read from standard input) or `--name-file path`. The
+ * last two keep it off the command line, which every user of the machine can read (`ps`). One trailing
+ * line break is dropped, as `echo` and editors leave one.
+ */
+const secretOf = async (
+  option: string,
+  value: string | undefined,
+  file: string | undefined,
+): Promise<string | undefined> => {
+  if (value !== undefined && file !== undefined)
+    fail(`give --${option} or --${option}-file, not both`, exitUsage);
+  const read =
+    value === '-'
+      ? await readStream(process.stdin)
+      : file !== undefined
+        ? await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) =>
+            fail(
+              `--${option}-file ${JSON.stringify(file)} cannot be read: ${error.code ?? error.message}`,
+              exitUsage,
+            ),
+          )
+        : value;
+  const secret = read?.replace(/\r?\n$/, '');
+  if (secret === '') fail(`--${option}${file === undefined ? '' : '-file'} gave an empty value`, exitUsage);
+  return secret;
+};
+
+const requiredSecretOf = async (option: string, value: string | undefined, file: string | undefined) =>
+  (await secretOf(option, value, file)) ??
+  fail(
+    `--${option} <value>, --${option} - (standard input) or --${option}-file <path> is required`,
+    exitUsage,
+  );
+
+const accessTokenOptions = (command: Command, description: string) =>
   command
-    .requiredOption('--phone-number-id <id>', "the number's id from WhatsApp Manager → API Setup")
-    .requiredOption('--access-token <token>', "the number's own access token (a system user token)")
+    .option('--access-token <token>', `${description}; "-" reads it from standard input`)
+    .option(
+      '--access-token-file <path>',
+      `${description}, read from a file (preferred: off the command line)`,
+    );
+
+const numberOptions = (command: Command) =>
+  accessTokenOptions(
+    command.requiredOption('--phone-number-id <id>', "the number's id from WhatsApp Manager → API Setup"),
+    "the number's own access token (a system user token)",
+  )
     .requiredOption('--waba-id <id>', 'the WhatsApp Business Account id')
     .option('--display-phone <phone>', 'the number in E.164, e.g. +56912345678')
     .option(
       '--app-secret <secret>',
-      "the secret of the Meta app that signs this number's webhooks (default: META_APP_SECRET)",
+      'the secret of the Meta app that signs this number\'s webhooks (default: META_APP_SECRET); "-" reads it from standard input',
     )
+    .option('--app-secret-file <path>', 'the same secret, read from a file')
     .option('--app-id <id>', 'the Meta app id the secret belongs to')
     .addOption(
       new Option('--rate <per-second>', 'messages per second Meta allows this number').argParser(rate),
@@ -155,26 +202,70 @@ const numberOptions = (command: Command) =>
 
 type NumberFlags = {
   phoneNumberId: string;
-  accessToken: string;
+  accessToken?: string;
+  accessTokenFile?: string;
   wabaId: string;
   displayPhone?: string;
   appSecret?: string;
+  appSecretFile?: string;
   appId?: string;
   rate?: number;
 };
 
-const numberInput = (flags: NumberFlags): NumberInput => ({
-  phoneNumberId: flags.phoneNumberId,
-  accessToken: flags.accessToken,
-  wabaId: flags.wabaId,
-  ...(flags.displayPhone === undefined ? {} : { displayPhone: flags.displayPhone }),
-  ...(flags.appSecret === undefined ? {} : { appSecret: flags.appSecret }),
-  ...(flags.appId === undefined ? {} : { metaAppId: flags.appId }),
-  ...(flags.rate === undefined ? {} : { ratePerSecond: flags.rate }),
+const numberInput = async (flags: NumberFlags): Promise<NumberInput> => {
+  const appSecret = await secretOf('app-secret', flags.appSecret, flags.appSecretFile);
+  return {
+    phoneNumberId: flags.phoneNumberId,
+    accessToken: await requiredSecretOf('access-token', flags.accessToken, flags.accessTokenFile),
+    wabaId: flags.wabaId,
+    ...(flags.displayPhone === undefined ? {} : { displayPhone: flags.displayPhone }),
+    ...(appSecret === undefined ? {} : { appSecret }),
+    ...(flags.appId === undefined ? {} : { metaAppId: flags.appId }),
+    ...(flags.rate === undefined ? {} : { ratePerSecond: flags.rate }),
+  };
+};
+
+/** The host package's version, which `--version` prints. */
+const version = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+const portOrExit = (value: string): number => {
+  const port = Number(value);
+  return /^\d{1,5}$/.test(value) && port <= 65535
+    ? port
+    : fail(`--port ${JSON.stringify(value)} is not valid: expected a port number from 0 to 65535`, exitUsage);
+};
+
+const shutdownTimeoutOption = () =>
+  new Option(
+    '--shutdown-timeout <seconds>',
+    'on SIGTERM, how long to let work in flight finish before exiting anyway',
+  )
+    .default(25)
+    .argParser((value: string) => {
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 3600)
+        throw new InvalidArgumentError('expected a whole number of seconds from 1 to 3600');
+      return Number(value);
+    });
+
+const stopped = (bot: NodeBot) => (signal: string) => {
+  bot.logger.info({ signal }, 'stopped');
+  process.exit(0);
+};
+
+const shutdownDeadline = (bot: NodeBot, seconds: number) => ({
+  ms: seconds * 1000,
+  onDeadline: (signal: string) => {
+    bot.logger.error(
+      { signal, shutdownTimeoutSeconds: seconds },
+      'work in flight did not finish within the shutdown timeout; exiting (its leases let another process take it over)',
+    );
+    process.exit(exitFailure);
+  },
 });
 
 const program = new Command('prestabot')
   .description('PrestaBot: a multi-tenant WhatsApp bot that keeps track of loans')
+  .version(version, '-V, --version', 'print the version')
   .exitOverride()
   .configureOutput({ outputError: (message, write) => write(`${message.trim().split('\n')[0]}\n`) });
 
@@ -204,34 +295,34 @@ program
     'only verify and store webhooks; `prestabot worker` processes them (by default this process answers what it stores)',
   )
   .option('--port <port>', 'port to listen on (default: PORT or 3000)')
-  .action(async (flags: { worker: boolean; ingestOnly?: boolean; port?: string }) => {
-    const config = configOrExit();
-    const port = flags.port === undefined ? config.port : Number(flags.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535)
-      fail(
-        `--port ${JSON.stringify(flags.port)} is not valid: expected a port number from 0 to 65535`,
-        exitUsage,
-      );
-    const bot = await open(config, { migrate: true, quiet: false, ingestOnly: flags.ingestOnly === true });
-    const server = await startServer(bot, { port, worker: flags.worker });
-    stopOnSignals(server.stop, (signal) => {
-      bot.logger.info({ signal }, 'stopped');
-      process.exit(0);
-    });
-  });
+  .addOption(shutdownTimeoutOption())
+  .action(
+    async (flags: { worker: boolean; ingestOnly?: boolean; port?: string; shutdownTimeout: number }) => {
+      const config = configOrExit();
+      const port = flags.port === undefined ? config.port : portOrExit(flags.port);
+      const bot = await open(config, { migrate: true, quiet: false, ingestOnly: flags.ingestOnly === true });
+      const server = await startServer(bot, { port, worker: flags.worker });
+      stopOnSignals(server.stop, stopped(bot), shutdownDeadline(bot, flags.shutdownTimeout));
+    },
+  );
 
 program
   .command('worker')
   .description('the worker only: inbox processing, outbox sending, reminders, pruning finished queue rows')
-  .action(async () => {
+  .option('--port <port>', 'serve GET /metrics and GET /healthz on this port (default: none)')
+  .addOption(shutdownTimeoutOption())
+  .action(async (flags: { port?: string; shutdownTimeout: number }) => {
     const config = configOrExit();
+    const port = flags.port === undefined ? undefined : portOrExit(flags.port);
     const bot = await open(config, { migrate: true, quiet: false });
+    const probes = port === undefined ? undefined : await startProbeServer(bot, port);
     bot.bot.startWorkers();
     bot.logger.info({ driver: bot.storage.driver }, 'worker running');
-    stopOnSignals(bot.close, (signal) => {
-      bot.logger.info({ signal }, 'stopped');
-      process.exit(0);
-    });
+    const stop = async () => {
+      await probes?.stop();
+      await bot.close();
+    };
+    stopOnSignals(stop, stopped(bot), shutdownDeadline(bot, flags.shutdownTimeout));
   });
 
 const tenants = program.command('tenants').description('tenants and their numbers');
@@ -246,7 +337,7 @@ numberOptions(
 ).action((flags: NumberFlags & { name: string; timezone: string; locale: string }) =>
   withBot(async (bot) => {
     const input: AddTenantInput = {
-      ...numberInput(flags),
+      ...(await numberInput(flags)),
       name: flags.name,
       timezone: flags.timezone,
       locale: flags.locale,
@@ -295,21 +386,22 @@ tenants
     }),
   );
 
-tenants
-  .command('rotate-token')
-  .description("replace a number's access token; the next send uses it, no restart needed")
-  .requiredOption('--phone-number-id <id>', 'the number')
-  .requiredOption('--access-token <token>', 'the new token')
-  .action((flags: { phoneNumberId: string; accessToken: string }) =>
-    withBot(async (bot) => {
-      const rotated = await resolve(bot.container, runtimeTokens.manageTenants).rotateToken(
-        flags.phoneNumberId,
-        flags.accessToken,
-      );
-      if (rotated.isErr()) failUseCase(rotated.error);
-      else process.stdout.write(`token replaced for ${flags.phoneNumberId}\n`);
-    }),
-  );
+accessTokenOptions(
+  tenants
+    .command('rotate-token')
+    .description("replace a number's access token; the next send uses it, no restart needed")
+    .requiredOption('--phone-number-id <id>', 'the number'),
+  'the new token',
+).action((flags: { phoneNumberId: string; accessToken?: string; accessTokenFile?: string }) =>
+  withBot(async (bot) => {
+    const rotated = await resolve(bot.container, runtimeTokens.manageTenants).rotateToken(
+      flags.phoneNumberId,
+      await requiredSecretOf('access-token', flags.accessToken, flags.accessTokenFile),
+    );
+    if (rotated.isErr()) failUseCase(rotated.error);
+    else process.stdout.write(`token replaced for ${flags.phoneNumberId}\n`);
+  }),
+);
 
 const wholeHour = (value: string): number => {
   if (!/^\d{1,2}$/.test(value)) throw new InvalidArgumentError('expected a whole hour from 0 to 23');
@@ -362,7 +454,7 @@ numberOptions(
   withBot(async (bot) => {
     const added = await resolve(bot.container, runtimeTokens.manageTenants).addNumber(
       flags.tenant,
-      numberInput(flags),
+      await numberInput(flags),
     );
     if (added.isErr()) failUseCase(added.error);
     else process.stdout.write(`${added.value.phoneNumberId}\n`);
@@ -403,11 +495,16 @@ templates
 templates
   .command('list')
   .requiredOption('--tenant <id>', 'the tenant id')
-  .action((flags: { tenant: string }) =>
+  .option('--json', 'print JSON lines')
+  .action((flags: { tenant: string; json?: boolean }) =>
     withBot(async (bot) => {
       const listed = await resolve(bot.container, runtimeTokens.manageTemplates).list(flags.tenant);
       if (listed.isErr()) return failUseCase(listed.error);
       for (const template of listed.value) {
+        if (flags.json === true) {
+          process.stdout.write(`${JSON.stringify(template)}\n`);
+          continue;
+        }
         process.stdout.write(
           `${template.purpose}  ${template.name}  ${template.language}  parameters=${template.parameters.map((p) => (p.name === undefined ? p.variable : `${p.name}=${p.variable}`)).join(',') || '-'}  quick-replies=${template.quickReplies.join(',') || '-'}\n`,
         );
@@ -447,10 +544,15 @@ flows
   .command('key-status')
   .description('the keys in use for a number, and whether Meta holds the current one')
   .requiredOption('--phone-number-id <id>', 'the number')
-  .action((flags: { phoneNumberId: string }) =>
+  .option('--json', 'print it as JSON')
+  .action((flags: { phoneNumberId: string; json?: boolean }) =>
     withBot(async (bot) => {
       const status = await bot.flowKeys.status(flags.phoneNumberId);
       if (status.isErr()) return failUseCase(status.error);
+      if (flags.json === true) {
+        process.stdout.write(`${JSON.stringify(status.value)}\n`);
+        return;
+      }
       const { keys, registered, registeredUnknown } = status.value;
       if (keys.length === 0)
         process.stdout.write('no key: run prestabot flows keygen, or set FLOWS_PRIVATE_KEY\n');

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OpenBot } from '@prestabot/runtime';
+import express from 'express';
 import { createExpressApp } from './express-app.ts';
 import type { PrometheusMetrics } from './metrics.ts';
 
@@ -54,11 +55,61 @@ export const startServer = async (
   };
 };
 
-/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
-export const stopOnSignals = (stop: () => Promise<void>, onStopped: (signal: string) => void): void => {
-  const handle = (signal: NodeJS.Signals) => {
-    void stop().then(() => onStopped(signal));
+/**
+ * What a `worker` serves when given a port: its metrics and its health, for a scraper and an
+ * orchestrator's probes. Nothing else: webhooks go to `serve`.
+ */
+export const startProbeServer = async (
+  nodeBot: OpenBot & { readonly metrics: PrometheusMetrics },
+  port: number,
+): Promise<RunningServer> => {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', async (_req, res) => {
+    res.type(nodeBot.metrics.registry.contentType).send(await nodeBot.metrics.text());
+  });
+  app.get('/healthz', async (_req, res) => {
+    const response = await nodeBot.bot.handler(new Request('http://worker/healthz'));
+    res
+      .status(response.status)
+      .type('application/json')
+      .send(await response.text());
+  });
+  app.use((_req, res) => {
+    res
+      .status(404)
+      .json({ error: 'not_found', message: 'a worker serves GET /metrics and GET /healthz only' });
+  });
+  const http = createServer(app);
+  await listen(http, port);
+  const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  nodeBot.logger.info({ url }, `worker probes listening on ${url}`);
+  return {
+    url,
+    stop: () => new Promise<void>((resolve) => http.close(() => resolve())),
   };
-  process.once('SIGINT', handle);
-  process.once('SIGTERM', handle);
+};
+
+/**
+ * Runs `stop` once on SIGINT or SIGTERM, then `onStopped`. If stopping takes longer than `deadlineMs`
+ * (a send or a database call that hangs), `onDeadline` runs instead: an orchestrator kills a process that
+ * does not stop in time anyway, and unfinished work is leased, so another process picks it up.
+ */
+export const stopOnSignals = (
+  stop: () => Promise<void>,
+  onStopped: (signal: string) => void,
+  deadline?: { readonly ms: number; readonly onDeadline: (signal: string) => void },
+  signals: Pick<NodeJS.EventEmitter, 'once'> = process,
+): void => {
+  const handle = (signal: NodeJS.Signals) => {
+    const timer =
+      deadline === undefined ? undefined : setTimeout(() => deadline.onDeadline(signal), deadline.ms);
+    timer?.unref();
+    void stop().then(() => {
+      clearTimeout(timer);
+      onStopped(signal);
+    });
+  };
+  signals.once('SIGINT', handle);
+  signals.once('SIGTERM', handle);
 };

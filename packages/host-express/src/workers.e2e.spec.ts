@@ -138,5 +138,18 @@ describe.skipIf(serverUrl === undefined)(
       expect((times.length - 1) / spanSeconds).toBeGreaterThanOrEqual(20 * 0.9);
       expect(deployment.fake.stats(a.phoneNumberId).errors['130429']).toBeUndefined();
     }, 180_000);
+
+    it('serves its metrics and health on --port, and nothing else', async () => {
+      const worker = await start('worker', '--port', '0');
+      const url = /worker probes listening on (http:\/\/[^\s"]+)/.exec(worker.output())?.[1];
+      expect(url).toBeDefined();
+      const metrics = await fetch(`${url}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('prestabot_');
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
+      expect(await health.json()).toMatchObject({ status: 'ok' });
+      expect((await fetch(`${url}/webhook`, { method: 'POST', body: '{}' })).status).toBe(404);
+    }, 60_000);
   },
 );

@@ -1,0 +1,3 @@
+export * from './fuzz.ts';
+export * from './tally.ts';
+export * from './verdict.ts';
