@@ -4,6 +4,7 @@ import type {
   Clock,
   FlowTokens,
   Logger,
+  SignatureError,
   WebhookSecrets,
   WebhookSignatureVerifier,
 } from '@prestabot/application';
@@ -27,8 +28,8 @@ export type FlowsEndpointDependencies = {
 };
 
 /**
- * WhatsApp Flows data exchange, with the status codes WhatsApp acts on: 432 for a request signed with a
- * secret we do not know, 421 for anything we cannot decrypt (WhatsApp then refetches the public key and
+ * WhatsApp Flows data exchange, with the status codes WhatsApp acts on: 432 for a request that is not signed
+ * with a known app secret, 421 for anything we cannot decrypt (WhatsApp then refetches the public key and
  * retries once), 427 for a flow token that is not ours, expired, or not this key's tenant (WhatsApp then
  * disables the Flow for the user). Plain, unencrypted requests are refused. Everything else is answered
  * 200 with the response encrypted under the request's key and the bit-flipped IV.
@@ -39,19 +40,19 @@ export const createFlowsEndpoint =
     const { keys, tokens, answer, secrets, verifier, clock, logger } = deps;
     const read = await readBodyUpTo(request, maxFlowRequestBytes);
     if ('tooLarge' in read) return json(413, { error: 'payload_too_large' });
-    const signature = request.headers.get('x-hub-signature-256');
-    if (signature !== null) {
-      const known = await secrets.known();
-      if (known.isErr()) return json(503, { error: 'storage_unavailable' });
-      const verified = await verifier.verify(read.body, signature, known.value.secrets);
-      if (verified.isErr()) {
-        logger.warn(
-          { error: verified.error.type },
-          'Flows request refused: its signature matches no app secret',
-        );
-        return text(432, 'invalid signature');
-      }
-    }
+    // Meta signs every Flows request with the app secret: anything else is refused before any key is read or
+    // any RSA decryption is spent on it. The secrets come from the routing cache, not the database.
+    const signature = request.headers.get('x-hub-signature-256') ?? undefined;
+    const refuseSignature = (error: SignatureError) => {
+      logger.warn({ error: error.type }, 'Flows request refused: it is not signed with a known app secret');
+      return text(432, 'invalid signature');
+    };
+    const header = verifier.checkHeader(signature);
+    if (header.isErr()) return refuseSignature(header.error);
+    const known = await secrets.known();
+    if (known.isErr()) return json(503, { error: 'storage_unavailable' });
+    const verified = await verifier.verify(read.body, signature, known.value.secrets);
+    if (verified.isErr()) return refuseSignature(verified.error);
     const body = ((): unknown => {
       try {
         return JSON.parse(new TextDecoder().decode(read.body));
@@ -60,20 +61,31 @@ export const createFlowsEndpoint =
       }
     })();
     const number = new URL(request.url).searchParams.get('number') ?? undefined;
-    const attempt = async (reload: boolean) => {
-      const candidates = await keys.candidates(number, { reload });
-      if (candidates.isErr()) return undefined;
-      const decrypted = await decryptFlowRequest(
-        body,
-        candidates.value.map((candidate) => candidate.key),
-      );
-      return { candidates: candidates.value, decrypted };
-    };
-    // A miss on the cached keys gets one look at the stored ones: the key may be new.
-    const first = await attempt(false);
-    const opened = first === undefined || first.decrypted.isOk() ? first : await attempt(true);
-    if (opened === undefined) return json(503, { error: 'storage_unavailable' });
-    const { candidates, decrypted } = opened;
+    const cached = await keys.candidates(number);
+    if (cached.isErr()) return json(503, { error: 'storage_unavailable' });
+    let candidates = cached.value;
+    let decrypted = await decryptFlowRequest(
+      body,
+      candidates.map((candidate) => candidate.key),
+    );
+    if (
+      decrypted.isErr() &&
+      decrypted.error.type === 'undecryptable' &&
+      decrypted.error.reason === 'no_key_unwraps'
+    ) {
+      // A miss on the cached keys gets one look at the stored ones, the key may be new: only keys not tried yet.
+      const reloaded = await keys.candidates(number, { reload: true });
+      if (reloaded.isErr()) return json(503, { error: 'storage_unavailable' });
+      const tried = new Set(candidates.map((candidate) => candidate.key.fingerprint));
+      const untried = reloaded.value.filter((candidate) => !tried.has(candidate.key.fingerprint));
+      if (untried.length > 0) {
+        candidates = untried;
+        decrypted = await decryptFlowRequest(
+          body,
+          untried.map((candidate) => candidate.key),
+        );
+      }
+    }
     if (decrypted.isErr()) {
       logger.warn(
         { error: decrypted.error.type },
