@@ -693,6 +693,19 @@ const flowKeyStore = (tenantId: TenantId, state: State): FlowKeyStore => ({
     state.flowKeys.set(key.id, { ...key, tenantId });
     return okAsync(undefined);
   },
+  startGrace: (phoneNumberId, at) => {
+    for (const [id, stored] of state.flowKeys) {
+      if (
+        stored.tenantId === tenantId &&
+        stored.phoneNumberId === phoneNumberId &&
+        stored.retiredAt !== undefined &&
+        stored.graceFrom === undefined
+      ) {
+        state.flowKeys.set(id, { ...stored, graceFrom: at });
+      }
+    }
+    return okAsync(undefined);
+  },
   list: () =>
     okAsync(
       [...state.flowKeys.peekValues()]

@@ -1,3 +1,4 @@
+import { expectOk } from '@prestabot/application/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { deploymentFlowKey, flowsEndpointFixture, keyCacheMs, numberA, numberB } from './flows.fixture.ts';
 
@@ -189,9 +190,28 @@ describe('the Flows endpoint', () => {
       200,
     );
 
+    await expectOk(flows.admin.register(numberA));
     flows.app.clock.advance(25 * hour);
     expect((await flows.post(oldKey, { version: '3.0', action: 'ping' })).status).toBe(421);
     expect((await flows.post(newKey, { version: '3.0', action: 'ping' })).status).toBe(200);
+  });
+
+  it("starts a replaced key's grace period when its successor is registered with Meta, not when it is made", async () => {
+    const flows = await flowsEndpointFixture();
+    const oldKey = await flows.newKey(numberA);
+    await expectOk(flows.admin.register(numberA));
+    const ping = { version: '3.0', action: 'ping' };
+    const newKey = await flows.newKey(numberA);
+    // Meta still hands out the old public key: it must keep opening requests however long that lasts.
+    flows.app.clock.advance(30 * hour);
+    expect((await flows.post(oldKey, ping)).status).toBe(200);
+
+    await expectOk(flows.admin.register(numberA));
+    flows.app.clock.advance(23 * hour);
+    expect((await flows.post(oldKey, ping)).status).toBe(200);
+    flows.app.clock.advance(2 * hour);
+    expect((await flows.post(oldKey, ping)).status).toBe(421);
+    expect((await flows.post(newKey, ping)).status).toBe(200);
   });
 
   it('does not re-read the keys for every undecryptable request', async () => {

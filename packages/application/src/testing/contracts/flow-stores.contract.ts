@@ -1,5 +1,7 @@
-import type { ContactId } from '@prestabot/domain';
+import type { ContactId, ResultAsync } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StorageError } from '../../errors.ts';
+import type { TenantRepositories } from '../../ports/unit-of-work.port.ts';
 import {
   expectErr,
   expectOk,
@@ -57,6 +59,38 @@ export const describeFlowStoresContract = (implementation: string, factory: Stor
         shared.id,
         first.id,
       ]);
+    });
+
+    it('starts the grace period of the keys a registered key replaced, in its scope only, once', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const key = (fingerprint: string, seconds: number, phoneNumberId?: typeof number.phoneNumberId) => ({
+        id: fixtureUuid(),
+        ...(phoneNumberId === undefined ? {} : { phoneNumberId }),
+        fingerprint,
+        privateKey: sealed(fingerprint),
+        createdAt: at(seconds),
+      });
+      const first = key('aaaa000011112222', 0, number.phoneNumberId);
+      const second = key('cccc000011112222', 10, number.phoneNumberId);
+      const third = key('dddd000011112222', 30, number.phoneNumberId);
+      const tenantWide = key('bbbb000011112222', 5);
+      const tenantWideNext = key('eeee000011112222', 6);
+      const run = <T>(work: (r: TenantRepositories) => ResultAsync<T, StorageError>) =>
+        expectOk(harness.unitOfWork.run(tenant.id, work));
+      for (const added of [first, tenantWide, tenantWideNext, second])
+        await run((r) => r.flowKeys.add(added, added.createdAt));
+      await run((r) => r.flowKeys.startGrace(number.phoneNumberId, at(20)));
+      await run((r) => r.flowKeys.add(third, third.createdAt));
+      await run((r) => r.flowKeys.startGrace(number.phoneNumberId, at(40)));
+      expect(await run((r) => r.flowKeys.list())).toEqual([
+        third,
+        { ...second, retiredAt: at(30), graceFrom: at(40) },
+        tenantWideNext,
+        { ...tenantWide, retiredAt: at(6) },
+        { ...first, retiredAt: at(10), graceFrom: at(20) },
+      ]);
+      const listed = await expectOk(harness.flowKeyDirectory.listAll());
+      expect(listed.find((listedKey) => listedKey.id === first.id)?.graceFrom).toEqual(at(20));
     });
 
     it("refuses a key for another tenant's number and never lists another tenant's keys", async () => {
