@@ -4,3 +4,7 @@
 -- retired before this migration keep the start they had.
 ALTER TABLE prestabot.flow_keys ADD COLUMN grace_from timestamptz;
 UPDATE prestabot.flow_keys SET grace_from = retired_at WHERE retired_at IS NOT NULL;
+
+-- A flow token saves a profile once: the expiry of the newest token whose submit was saved. A submit with a
+-- token expiring no later (the same one replayed, or an older Flow) is refused and changes nothing.
+ALTER TABLE prestabot.contacts ADD COLUMN profile_submit_token_expiry timestamptz;

@@ -52,4 +52,10 @@ export type ContactProfile = {
 export interface ContactProfileStore {
   get(contactId: ContactId): ResultAsync<ContactProfile | undefined, StorageError>;
   save(contactId: ContactId, profile: ContactProfile): ResultAsync<void, StorageError>;
+  /**
+   * Records a profile submit from a Flow whose token expires at `tokenExpiresAt`: false, recording nothing,
+   * when a submit with that token or a newer one (a later expiry) was recorded before, so that a flow token
+   * saves a profile once. Tokens are told apart by expiry: the bot issues a person at most one a millisecond.
+   */
+  recordSubmit(contactId: ContactId, tokenExpiresAt: Date): ResultAsync<boolean, StorageError>;
 }

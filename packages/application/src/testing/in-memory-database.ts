@@ -742,6 +742,15 @@ const profileStore = (tenantId: TenantId, state: State): ContactProfileStore => 
     });
     return okAsync(undefined);
   },
+  recordSubmit: (contactId, tokenExpiresAt) => {
+    if (state.contacts.get(contactId)?.tenantId !== tenantId) {
+      return errAsync(storageError('constraint', `contact ${contactId} is not this tenant's`));
+    }
+    const recorded = state.profileSubmits.get(contactId);
+    if (recorded !== undefined && recorded.getTime() >= tokenExpiresAt.getTime()) return okAsync(false);
+    state.profileSubmits.set(contactId, tokenExpiresAt);
+    return okAsync(true);
+  },
 });
 
 const storeFactories: {

@@ -60,6 +60,45 @@ describe('the Flows endpoint', () => {
     expect(back.answer).toMatchObject({ screen: 'PROFILE', data: { email: 'ana@example.com' } });
   });
 
+  it('saves a profile once per flow token: a replayed submit gets 427 and changes nothing', async () => {
+    const flows = await flowsEndpointFixture();
+    const publicKey = await flows.newKey(numberA);
+    const token = await flows.tokenFor(flows.tenantA, numberA);
+    const submit = (email: string) =>
+      flows.post(publicKey, {
+        version: '3.0',
+        action: 'data_exchange',
+        screen: 'PROFILE',
+        flow_token: token,
+        data: { name: 'Ana Soto', email, bank_name: '', account_number: '', holder_name: '' },
+      });
+    expect((await submit('ana@example.com')).answer).toMatchObject({ screen: 'SUCCESS' });
+
+    const replayed = await submit('thief@example.com');
+    expect(replayed.status).toBe(427);
+    expect(replayed.answer).toEqual({ error_msg: expect.stringContaining('ya se envió') });
+    const opened = await flows.post(publicKey, { version: '3.0', action: 'INIT', flow_token: token });
+    expect(opened.answer).toMatchObject({ data: { email: 'ana@example.com' } });
+
+    // A new Flow, with a new token, saves again.
+    flows.app.clock.advance(1);
+    const next = await flows.tokenFor(flows.tenantA, numberA);
+    const saved = await flows.post(publicKey, {
+      version: '3.0',
+      action: 'data_exchange',
+      screen: 'PROFILE',
+      flow_token: next,
+      data: {
+        name: 'Ana Soto',
+        email: 'ana@new.example',
+        bank_name: '',
+        account_number: '',
+        holder_name: '',
+      },
+    });
+    expect(saved.answer).toMatchObject({ screen: 'SUCCESS' });
+  });
+
   it('answers 432 to a request signed with an unknown secret', async () => {
     const flows = await flowsEndpointFixture();
     const publicKey = await flows.newKey(numberA);

@@ -30,8 +30,8 @@ export type FlowsEndpointDependencies = {
 /**
  * WhatsApp Flows data exchange, with the status codes WhatsApp acts on: 432 for a request that is not signed
  * with a known app secret, 421 for anything we cannot decrypt (WhatsApp then refetches the public key and
- * retries once), 427 for a flow token that is not ours, expired, or not this key's tenant (WhatsApp then
- * disables the Flow for the user). Plain, unencrypted requests are refused. Everything else is answered
+ * retries once), 427 for a flow token that is not ours, expired, not this key's tenant, or whose submit was
+ * already saved (WhatsApp then disables the Flow for the user). Plain, unencrypted requests are refused. Everything else is answered
  * 200 with the response encrypted under the request's key and the bit-flipped IV.
  */
 export const createFlowsEndpoint =
@@ -106,9 +106,9 @@ export const createFlowsEndpoint =
     if (flowRequest.type === 'ping') return respond(200, { data: { status: 'active' } });
     const now = clock.now();
     const claims = await tokens.verify(flowRequest.flowToken, now);
-    const refused = (reason: string, locale: Parameters<typeof catalogFor>[0] = 'es-CL') => {
+    const refused = (reason: string, message = catalogFor('es-CL').profile.flowExpired) => {
       logger.warn({ reason }, `Flows request refused with 427: ${reason}`);
-      return respond(427, { error_msg: catalogFor(locale).profile.flowExpired });
+      return respond(427, { error_msg: message });
     };
     if (claims.isErr()) return refused(claims.error.type);
     const fields = {
@@ -142,6 +142,8 @@ export const createFlowsEndpoint =
     if (answered.isErr()) {
       const error = answered.error;
       if (error.type === 'unknown_flow' || error.type === 'flow_subject_gone') return refused(error.type);
+      if (error.type === 'flow_already_submitted')
+        return refused(error.type, catalogFor(error.locale).profile.alreadySubmitted);
       logger.error({ ...fields, error: error.type }, 'Flows request failed');
       return json(error.type === 'storage_error' && error.reason === 'unavailable' ? 503 : 500, {
         error: error.type,

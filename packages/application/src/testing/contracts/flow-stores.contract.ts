@@ -139,6 +139,30 @@ export const describeFlowStoresContract = (implementation: string, factory: Stor
       });
     });
 
+    it('records a profile submit once per flow token, refusing a replay or an older token', async () => {
+      const a = await seedTenant(harness);
+      const b = await seedTenant(harness);
+      const ana = await seedContact(harness, a.tenant.id);
+      const bea = await seedContact(harness, a.tenant.id);
+      const submit = (tenantId: typeof a.tenant.id, contactId: ContactId, expiry: Date) =>
+        harness.unitOfWork.run(tenantId, (r) => r.profiles.recordSubmit(contactId, expiry));
+      expect(await expectOk(submit(a.tenant.id, ana.id, at(3600)))).toBe(true);
+      expect(await expectOk(submit(a.tenant.id, ana.id, at(3600)))).toBe(false);
+      expect(await expectOk(submit(a.tenant.id, ana.id, at(3000)))).toBe(false);
+      // Another person's submit, or a newer token, is another submit.
+      expect(await expectOk(submit(a.tenant.id, bea.id, at(3600)))).toBe(true);
+      expect(await expectOk(submit(a.tenant.id, ana.id, at(7200)))).toBe(true);
+      expect(await expectErr(submit(b.tenant.id, ana.id, at(9000)))).toMatchObject({ reason: 'constraint' });
+      // A unit of work that fails records nothing.
+      const failed = await harness.unitOfWork.run(a.tenant.id, (r) =>
+        r.profiles
+          .recordSubmit(bea.id, at(9000))
+          .andThen(() => r.profiles.save(fixtureUuid() as ContactId, { email: 'x@example.com' })),
+      );
+      expect(failed.isErr()).toBe(true);
+      expect(await expectOk(submit(a.tenant.id, bea.id, at(9000)))).toBe(true);
+    });
+
     it('keeps the name a person chose in their profile over later WhatsApp profile names', async () => {
       const a = await seedTenant(harness);
       const chooser = await seedContact(harness, a.tenant.id);
