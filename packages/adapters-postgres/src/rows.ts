@@ -736,7 +736,7 @@ export const templateRow = z
   );
 
 export const flowKeyColumnsSql =
-  'id, phone_number_id, fingerprint, private_key_key_id, private_key_ciphertext, created_at, retired_at';
+  'id, phone_number_id, fingerprint, private_key_key_id, private_key_ciphertext, created_at, retired_at, grace_from';
 
 const flowKeyColumns = {
   id: z.string(),
@@ -746,6 +746,7 @@ const flowKeyColumns = {
   private_key_ciphertext: z.string(),
   created_at: storedTime,
   retired_at: storedTime.nullable(),
+  grace_from: storedTime.nullable(),
 };
 
 const flowKeyOf = (row: z.output<z.ZodObject<typeof flowKeyColumns>>): StoredFlowKey => ({
@@ -755,6 +756,7 @@ const flowKeyOf = (row: z.output<z.ZodObject<typeof flowKeyColumns>>): StoredFlo
   createdAt: row.created_at,
   ...present('phoneNumberId', row.phone_number_id),
   ...present('retiredAt', row.retired_at),
+  ...present('graceFrom', row.grace_from),
 });
 
 export const flowKeyRow = z.object(flowKeyColumns).transform(flowKeyOf);

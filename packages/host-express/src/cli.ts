@@ -12,6 +12,7 @@ import {
 } from '@prestabot/application';
 import {
   type Config,
+  defaultFlowKeyGraceMs,
   type FlowKeyAdminError,
   loadConfig,
   type OpenBot,
@@ -556,10 +557,14 @@ flows
       const { keys, registered, registeredUnknown } = status.value;
       if (keys.length === 0)
         process.stdout.write('no key: run prestabot flows keygen, or set FLOWS_PRIVATE_KEY\n');
-      for (const key of keys)
-        process.stdout.write(
-          `${key.fingerprint}  ${key.scope}  ${key.retiredAt === undefined ? 'current' : `retired ${key.retiredAt.toISOString()}`}\n`,
-        );
+      const stateOf = (key: (typeof keys)[number]) => {
+        if (key.retiredAt === undefined) return 'current';
+        const retired = `retired ${key.retiredAt.toISOString()}`;
+        return key.graceFrom === undefined
+          ? `${retired}, still accepted: its successor is not registered yet`
+          : `${retired}, accepted until ${new Date(key.graceFrom.getTime() + defaultFlowKeyGraceMs).toISOString()}`;
+      };
+      for (const key of keys) process.stdout.write(`${key.fingerprint}  ${key.scope}  ${stateOf(key)}\n`);
       if (registered !== undefined)
         process.stdout.write(
           `Meta holds ${registered.matchesCurrent ? 'the current key' : 'ANOTHER key (run flows register-key)'}, signature ${registered.signatureStatus}\n`,

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { HmacSignatureVerifier, signWebhookBody, ZodWebhookParser } from '@prestabot/adapters-meta';
 import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
 import { createInMemoryApp } from '@prestabot/application/testing';
@@ -71,8 +71,8 @@ describe('the Express host', () => {
 
   it('keeps a well-formed request id, replaces any other, and answers with it', async () => {
     const { url } = await start();
-    const kept = await fetch(`${url}/healthz`, { headers: { 'x-request-id': 'req-42.a_b' } });
-    expect(kept.headers.get('x-request-id')).toBe('req-42.a_b');
+    const kept = await fetch(`${url}/healthz`, { headers: { 'x-request-id': 'req-42.a_b:7' } });
+    expect(kept.headers.get('x-request-id')).toBe('req-42.a_b:7');
     const replaced = await fetch(`${url}/healthz`, { headers: { 'x-request-id': 'evil id\twith spaces' } });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -109,4 +109,30 @@ describe('the Express host', () => {
       requestId: 'r-1',
     });
   });
+
+  it('answers a Host header that is no host with a JSON 400, logging no error', async () => {
+    const { app, url } = await start();
+    const { port } = new URL(url);
+    const answer = await rawHttp(
+      Number(port),
+      'GET /healthz HTTP/1.1\r\nHost: bot example^\r\nConnection: close\r\n\r\n',
+    );
+    const [head = '', body = ''] = answer.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(body)).toMatchObject({ error: 'bad_request', requestId: expect.any(String) });
+    expect(body).not.toContain('    at ');
+    expect(app.logger.at('error')).toEqual([]);
+  });
 });
+
+/** Sends bytes as they are, which fetch would not (it checks the Host it is given). */
+const rawHttp = (port: number, request: string) =>
+  new Promise<string>((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    let received = '';
+    socket.on('data', (chunk) => {
+      received += chunk.toString('utf8');
+    });
+    socket.on('end', () => resolve(received));
+    socket.on('error', reject);
+  });

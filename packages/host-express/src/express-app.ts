@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { type Logger, maxWebhookBytes } from '@prestabot/application';
-import { routeOf, type WebHandler, type WebhookEndpoint } from '@prestabot/runtime';
+import { requestIdOf, routeOf, type WebHandler, type WebhookEndpoint } from '@prestabot/runtime';
 import express, {
   type ErrorRequestHandler,
   type Express,
@@ -11,8 +10,14 @@ import type { PrometheusMetrics } from './metrics.ts';
 
 const requestIdHeader = 'x-request-id';
 
+/** The request's URL, or `undefined` when its `Host` header names no host. */
+const urlOf = (req: ExpressRequest): string | undefined => {
+  const url = `${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`;
+  return URL.canParse(url) ? url : undefined;
+};
+
 /** Express's request as a Web `Request`, with the raw body bytes untouched (signatures cover them). */
-const toWebRequest = (req: ExpressRequest, requestId: string): Request => {
+const toWebRequest = (req: ExpressRequest, url: string, requestId: string): Request => {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
@@ -20,7 +25,7 @@ const toWebRequest = (req: ExpressRequest, requestId: string): Request => {
   }
   headers.set(requestIdHeader, requestId);
   const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && Buffer.isBuffer(req.body);
-  return new Request(`${req.protocol}://${req.get('host') ?? 'localhost'}${req.originalUrl}`, {
+  return new Request(url, {
     method: req.method,
     headers,
     ...(hasBody ? { body: new Uint8Array(req.body as Buffer) } : {}),
@@ -47,8 +52,7 @@ export const createExpressApp = (options: {
   app.disable('x-powered-by');
 
   const assignRequestId: RequestHandler = (req, res, next) => {
-    const incoming = req.get(requestIdHeader);
-    const requestId = incoming !== undefined && /^[\w.-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    const requestId = requestIdOf(req.get(requestIdHeader));
     res.locals.requestId = requestId;
     res.setHeader(requestIdHeader, requestId);
     next();
@@ -74,7 +78,15 @@ export const createExpressApp = (options: {
     res.status(answer.status).json(answer.body);
   });
   app.use(async (req, res) => {
-    const response = await handler(toWebRequest(req, res.locals.requestId as string));
+    const requestId = res.locals.requestId as string;
+    const url = urlOf(req);
+    if (url === undefined) {
+      res
+        .status(400)
+        .json({ error: 'bad_request', message: 'the Host header is not a valid host', requestId });
+      return;
+    }
+    const response = await handler(toWebRequest(req, url, requestId));
     res.status(response.status);
     response.headers.forEach((value, name) => {
       res.setHeader(name, value);

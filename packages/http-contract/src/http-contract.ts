@@ -377,7 +377,7 @@ export const describeHttpContract = (host: HostUnderTest): void => {
         expect(JSON.stringify(rows)).not.toContain('12345678');
       });
 
-      it("answers 427 to a forged token or another tenant's, 421 to a tampered request, 432 to a wrong signature", async () => {
+      it("answers 427 to a forged token or another tenant's, 421 to a tampered request, 432 to a wrong or missing signature", async () => {
         const [a, b] = deployment.tenants;
         const sent = await openProfile(a, '56911117010');
         expect((await flowsClient(a).init('v1.forged.token')).status).toBe(427);
@@ -392,18 +392,24 @@ export const describeHttpContract = (host: HostUnderTest): void => {
         );
         const data = atob(sealed.body.encrypted_flow_data);
         const flipped = btoa(`${String.fromCharCode(data.charCodeAt(0) ^ 1)}${data.slice(1)}`);
-        const tampered = await fetch(url(`/flows?number=${a.phoneNumberId}`), {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ ...sealed.body, encrypted_flow_data: flipped }),
-        });
-        expect(tampered.status).toBe(421);
-        const plain = await fetch(url('/flows'), {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ version: '3.0', action: 'ping' }),
-        });
-        expect(plain.status).toBe(421);
+        const postFlows = async (body: string, path: string, signWith: string | undefined) =>
+          fetch(url(path), {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              ...(signWith === undefined
+                ? {}
+                : { 'x-hub-signature-256': await signWebhookBody(new TextEncoder().encode(body), signWith) }),
+            },
+            body,
+          });
+        const tamperedBody = JSON.stringify({ ...sealed.body, encrypted_flow_data: flipped });
+        const numberPath = `/flows?number=${a.phoneNumberId}`;
+        expect((await postFlows(tamperedBody, numberPath, deployment.appSecret)).status).toBe(421);
+        const plainBody = JSON.stringify({ version: '3.0', action: 'ping' });
+        expect((await postFlows(plainBody, '/flows', deployment.appSecret)).status).toBe(421);
+        // Unsigned: refused before any decryption, whatever the body.
+        expect((await postFlows(JSON.stringify(sealed.body), numberPath, undefined)).status).toBe(432);
       });
 
       it('keeps Flows working through a key rotation: the old key during its grace period, the new one at once', async () => {

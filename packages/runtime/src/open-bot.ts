@@ -14,7 +14,7 @@ import {
   type PostgresStorage,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import { type Clock, type Logger, type Metrics, portTokens, WebhookSecrets } from '@prestabot/application';
+import { type Clock, type Logger, type Metrics, portTokens } from '@prestabot/application';
 import { errAsync, ok, okAsync, type ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
@@ -181,12 +181,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
             ),
             tokens,
             answer: resolve(container, runtimeTokens.answerFlowExchange),
-            secrets: new WebhookSecrets({
-              directory,
-              cipher,
-              logger: options.logger,
-              deploymentAppSecret: config.deploymentAppSecret,
-            }),
+            secrets: resolve(container, runtimeTokens.webhookSecrets),
             verifier: resolve(container, portTokens.webhookVerifier),
             clock,
             logger: options.logger,

@@ -29,6 +29,7 @@ import {
   SendReply,
   type TenantDirectory,
   type Token,
+  WebhookSecrets,
 } from '@prestabot/application';
 import { timeOrderedUuid, timeOrderedUuidRandomBytes } from '@prestabot/domain';
 import { ContainerModule, type ResolutionContext } from 'inversify';
@@ -44,6 +45,8 @@ export const runtimeTokens = {
   /** The directory with a short cache in front: the webhook path. The CLI uses the plain one. */
   routingDirectory: token<TenantDirectory>('RoutingDirectory'),
   ingestWebhook: token<IngestWebhook>('IngestWebhook'),
+  /** The app secrets behind the routing cache: what the Flows endpoint checks signatures with. */
+  webhookSecrets: token<WebhookSecrets>('WebhookSecrets'),
   /** Where webhook items are stored: behind a group commit, held by this process when it processes them. */
   inboxIntake: token<InboxIntake>('InboxIntake'),
   processInbox: token<ProcessInbox>('ProcessInbox'),
@@ -84,6 +87,17 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
           resolve(context, portTokens.clock),
           { ttlMs: routingCacheTtlMs },
         ),
+    )
+    .inSingletonScope();
+  bind(runtimeTokens.webhookSecrets)
+    .toDynamicValue(
+      (context) =>
+        new WebhookSecrets({
+          directory: resolve(context, runtimeTokens.routingDirectory),
+          cipher: resolve(context, portTokens.secretCipher),
+          logger: resolve(context, portTokens.logger),
+          deploymentAppSecret: resolve(context, runtimeTokens.config).deploymentAppSecret,
+        }),
     )
     .inSingletonScope();
   bind(portTokens.handleInbound)

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { WebhookSecret } from '@prestabot/application';
 import { parseAppId } from '@prestabot/domain';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -7,11 +8,19 @@ const appSecret = '8f2c1d4e5a6b7c8d9e0f1a2b3c4d5e6f';
 const secret: WebhookSecret = { secret: appSecret };
 const encode = (text: string) => new TextEncoder().encode(text);
 
-/** Meta escapes `/` as `\/`; this body, byte for byte, is what was signed. */
+/** A body with non-ASCII unescaped, as a proxy that re-encodes may pass Meta's on. */
 const rawBody = encode(
   '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",' +
     '"value":{"text":{"body":"https:\\/\\/example.com \u00e4\u00f6\u00e5 \ud83d\udc4d"}}}]}]}',
 );
+
+/** What Meta sends: non-ASCII escaped as lowercase `\\uXXXX`, so the body is ASCII. */
+const asciiBody = encode(
+  '{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages",' +
+    '"value":{"text":{"body":"https:\\/\\/example.com \\u00e4\\u00f6\\u00e5 \\ud83d\\udc4d"}}}]}]}',
+);
+
+const nodeLikeHmac = (key: string, data: Uint8Array) => createHmac('sha256', key).update(data).digest();
 
 const verify = (body: Uint8Array, header: string | undefined, secrets: readonly WebhookSecret[] = [secret]) =>
   new HmacSignatureVerifier().verify(body, header, secrets);
@@ -21,10 +30,17 @@ afterEach(() => {
 });
 
 describe('HmacSignatureVerifier', () => {
-  it('accepts the signature of the exact raw bytes, `\\/` and non-ASCII included', async () => {
-    const header = await signWebhookBody(rawBody, appSecret);
+  it('accepts the signature of the exact bytes of an ASCII body, `\\/` and `\\uXXXX` included', async () => {
+    const header = await signWebhookBody(asciiBody, appSecret);
 
     expect(header).toMatch(/^sha256=[0-9a-f]{64}$/);
+    expect((await verify(asciiBody, header))._unsafeUnwrap()).toBe(secret);
+  });
+
+  it('signs and accepts a body that carries non-ASCII unescaped, in its escaped form as Meta does', async () => {
+    const header = await signWebhookBody(rawBody, appSecret);
+
+    expect(header).toBe(await signWebhookBody(asciiBody, appSecret));
     expect((await verify(rawBody, header))._unsafeUnwrap()).toBe(secret);
   });
 
@@ -86,6 +102,31 @@ describe('HmacSignatureVerifier', () => {
 
     expect(reserialised).not.toEqual(rawBody);
     expect((await verify(reserialised, header))._unsafeUnwrapErr()).toEqual({ type: 'signature_mismatch' });
+  });
+
+  it('refuses a malformed header without computing any HMAC', async () => {
+    const hmac = vi.fn(nodeLikeHmac);
+    const verifier = new HmacSignatureVerifier({ hmac });
+
+    expect(verifier.checkHeader('sha256=not-hex')._unsafeUnwrapErr()).toEqual({
+      type: 'signature_malformed',
+    });
+    expect((await verifier.verify(rawBody, 'sha256=not-hex', [secret]))._unsafeUnwrapErr()).toEqual({
+      type: 'signature_malformed',
+    });
+    expect(hmac).not.toHaveBeenCalled();
+  });
+
+  it('spends one HMAC per secret on a wrong signature, a non-ASCII body included', async () => {
+    const hmac = vi.fn(nodeLikeHmac);
+    const verifier = new HmacSignatureVerifier({ hmac });
+    const secrets = [{ secret: 'first' }, { secret: 'second' }, { secret: 'third' }];
+    const body = encode(`{"text":"${'ä'.repeat(1000)}"}`);
+
+    const result = await verifier.verify(body, `sha256=${'0'.repeat(64)}`, secrets);
+
+    expect(result._unsafeUnwrapErr()).toEqual({ type: 'signature_mismatch' });
+    expect(hmac).toHaveBeenCalledTimes(secrets.length);
   });
 
   it('accepts a signature over the body with non-ASCII escaped as lowercase \\uXXXX', async () => {

@@ -4,7 +4,7 @@ import {
   type StorageError,
   storageError,
 } from '@prestabot/application';
-import { type ContactId, err, ok, type ResultAsync } from '@prestabot/domain';
+import { type ContactId, err, ok, okAsync, type ResultAsync } from '@prestabot/domain';
 import { contactProfileRow, readOptionalRow, sealedColumnsOf } from '../rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 
@@ -45,6 +45,36 @@ export class PostgresContactProfileStore implements ContactProfileStore {
         rows.length > 0
           ? ok(undefined)
           : err(storageError('constraint', "a profile names a contact that is not this tenant's")),
+      );
+  }
+
+  /**
+   * One conditional update: two submits with one token take turns on the contact's row, and the second
+   * finds the mark already set. No row updated is a replay when the contact is there, else not the tenant's.
+   */
+  recordSubmit(contactId: ContactId, tokenExpiresAt: Date): ResultAsync<boolean, StorageError> {
+    return this.#session
+      .query(
+        `UPDATE prestabot.contacts SET profile_submit_token_expiry = $2
+         WHERE id = $1 AND (profile_submit_token_expiry IS NULL OR profile_submit_token_expiry < $2)
+         RETURNING id`,
+        [contactId, tokenExpiresAt],
+      )
+      .andThen((updated) =>
+        updated.length > 0
+          ? okAsync(true)
+          : this.#session
+              .query('SELECT id FROM prestabot.contacts WHERE id = $1', [contactId])
+              .andThen((found) =>
+                found.length > 0
+                  ? ok(false)
+                  : err(
+                      storageError(
+                        'constraint',
+                        "a profile submit names a contact that is not this tenant's",
+                      ),
+                    ),
+              ),
       );
   }
 }

@@ -1,5 +1,5 @@
 import type { FlowKeyStore, StorageError, StoredFlowKey } from '@prestabot/application';
-import type { ResultAsync } from '@prestabot/domain';
+import type { PhoneNumberId, ResultAsync } from '@prestabot/domain';
 import { flowKeyColumnsSql, flowKeyRow, readRows, sealedColumnsOf } from '../rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 
@@ -33,7 +33,7 @@ export class PostgresFlowKeyStore implements FlowKeyStore {
    * foreign-key checks of rows that point at the tenant. Another tenant's number is refused by the
    * composite foreign key (`constraint`).
    */
-  add(key: Omit<StoredFlowKey, 'retiredAt'>, at: Date): ResultAsync<void, StorageError> {
+  add(key: Omit<StoredFlowKey, 'retiredAt' | 'graceFrom'>, at: Date): ResultAsync<void, StorageError> {
     return this.#session
       .query(
         'SELECT id FROM prestabot.tenants WHERE id = prestabot.prestabot_current_tenant() FOR NO KEY UPDATE',
@@ -47,6 +47,16 @@ export class PostgresFlowKeyStore implements FlowKeyStore {
           key.createdAt,
           at,
         ]),
+      )
+      .map(() => undefined);
+  }
+
+  startGrace(phoneNumberId: PhoneNumberId | undefined, at: Date): ResultAsync<void, StorageError> {
+    return this.#session
+      .query(
+        `UPDATE prestabot.flow_keys SET grace_from = $2
+         WHERE retired_at IS NOT NULL AND grace_from IS NULL AND phone_number_id IS NOT DISTINCT FROM $1::text`,
+        [phoneNumberId ?? null, at],
       )
       .map(() => undefined);
   }

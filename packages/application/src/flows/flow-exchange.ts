@@ -1,4 +1,4 @@
-import { err, errAsync, type ResultAsync } from '@prestabot/domain';
+import { err, errAsync, type Locale, type ResultAsync } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { SecretCipherError } from '../ports/secret-cipher.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
@@ -24,6 +24,8 @@ export type FlowExchangeError =
   | { readonly type: 'unknown_flow'; readonly flow: string }
   /** The token names a contact or number the tenant no longer has. */
   | { readonly type: 'flow_subject_gone' }
+  /** The token's submit was saved before: a flow token saves once, so a replayed submit changes nothing. */
+  | { readonly type: 'flow_already_submitted'; readonly locale: Locale }
   | SecretCipherError
   | StorageError;
 

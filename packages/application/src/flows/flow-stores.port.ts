@@ -13,14 +13,24 @@ export type StoredFlowKey = {
   readonly fingerprint: string;
   readonly privateKey: SealedSecret;
   readonly createdAt: Date;
-  /** Set when a newer key replaced it; requests encrypted to it are accepted for a grace period after. */
+  /** Set when a newer key replaced it. */
   readonly retiredAt?: Date;
+  /**
+   * When its grace period began: when a key that replaced it was registered with Meta. Absent on a retired
+   * key while Meta still hands out its public half, so requests encrypted to it keep opening.
+   */
+  readonly graceFrom?: Date;
 };
 
 /** The scoped tenant's Flows keys. */
 export interface FlowKeyStore {
   /** Adds the key as the current one for its number (or tenant), retiring the current one at `at`. */
-  add(key: Omit<StoredFlowKey, 'retiredAt'>, at: Date): ResultAsync<void, StorageError>;
+  add(key: Omit<StoredFlowKey, 'retiredAt' | 'graceFrom'>, at: Date): ResultAsync<void, StorageError>;
+  /**
+   * The current key of the number (or, without one, the tenant's) was registered with Meta at `at`: the keys
+   * it replaced begin their grace period then (those that had begun keep their start).
+   */
+  startGrace(phoneNumberId: PhoneNumberId | undefined, at: Date): ResultAsync<void, StorageError>;
   /** The keys of the tenant, newest first (current and retired). */
   list(): ResultAsync<readonly StoredFlowKey[], StorageError>;
 }
@@ -42,4 +52,10 @@ export type ContactProfile = {
 export interface ContactProfileStore {
   get(contactId: ContactId): ResultAsync<ContactProfile | undefined, StorageError>;
   save(contactId: ContactId, profile: ContactProfile): ResultAsync<void, StorageError>;
+  /**
+   * Records a profile submit from a Flow whose token expires at `tokenExpiresAt`: false, recording nothing,
+   * when a submit with that token or a newer one (a later expiry) was recorded before, so that a flow token
+   * saves a profile once. Tokens are told apart by expiry: the bot issues a person at most one a millisecond.
+   */
+  recordSubmit(contactId: ContactId, tokenExpiresAt: Date): ResultAsync<boolean, StorageError>;
 }

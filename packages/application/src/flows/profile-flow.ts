@@ -151,6 +151,9 @@ export class ProfileFlowScreens implements FlowScreens {
           },
         });
       }
+      const firstSubmit = yield* repositories.profiles.recordSubmit(contactId, exchange.claims.expiresAt);
+      if (!firstSubmit)
+        return err({ type: 'flow_already_submitted' as const, locale: tenant?.locale ?? 'es-CL' });
       const { name, email, bank } = submitted.value;
       const bankDetails = bank === undefined ? undefined : yield* cipher.seal(JSON.stringify(bank));
       yield* repositories.profiles.save(contactId, {

@@ -84,6 +84,18 @@ describe('IngestWebhook', () => {
     expect(app.database.snapshot().inbox.size).toBe(0);
   });
 
+  it.each([
+    ['missing', undefined, 'signature_missing'],
+    ['malformed', 'not-a-signature', 'signature_malformed'],
+  ])('refuses a %s signature before reading any secret', async (_case, signature, type) => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    // With the database off, any read of the app secrets would answer storage_error instead.
+    app.database.setUnavailable(true);
+    const body = encodeBatch([inboundText('1001', '56911111111', 'hola')]);
+    expect(await expectErr(app.ingestWebhook.execute({ rawBody: body, signature }))).toEqual({ type });
+  });
+
   it("accepts each app's own signature, and refuses a payload signed by an app that does not own the number", async () => {
     const app = setup();
     await app.addTenant('1001', 'token-a', { appSecret: 'secret-of-app-a' });

@@ -126,6 +126,7 @@ export class IngestWebhook {
       if (size > maxWebhookBytes) {
         return err({ type: 'payload_too_large' as const, size, limit: maxWebhookBytes });
       }
+      yield* deps.verifier.checkHeader(input.signature);
       const secrets = yield* self.#secrets.known();
       if (secrets.secrets.length === 0) return err({ type: 'no_webhook_secret' as const });
       const signedBy = yield* deps.verifier.verify(input.rawBody, input.signature, secrets.secrets);

@@ -10,6 +10,11 @@ export type SignatureError =
 
 /** Checks `X-Hub-Signature-256` over the exact bytes received. */
 export interface WebhookSignatureVerifier {
+  /**
+   * Whether the header is there and has the form of a signature: free, so an unsigned or garbled request is
+   * refused before any secret is loaded or any MAC computed.
+   */
+  checkHeader(signatureHeader: string | undefined): Result<void, SignatureError>;
   /** The secret that produced the signature. */
   verify(
     rawBody: Uint8Array,

@@ -693,6 +693,19 @@ const flowKeyStore = (tenantId: TenantId, state: State): FlowKeyStore => ({
     state.flowKeys.set(key.id, { ...key, tenantId });
     return okAsync(undefined);
   },
+  startGrace: (phoneNumberId, at) => {
+    for (const [id, stored] of state.flowKeys) {
+      if (
+        stored.tenantId === tenantId &&
+        stored.phoneNumberId === phoneNumberId &&
+        stored.retiredAt !== undefined &&
+        stored.graceFrom === undefined
+      ) {
+        state.flowKeys.set(id, { ...stored, graceFrom: at });
+      }
+    }
+    return okAsync(undefined);
+  },
   list: () =>
     okAsync(
       [...state.flowKeys.peekValues()]
@@ -728,6 +741,15 @@ const profileStore = (tenantId: TenantId, state: State): ContactProfileStore => 
       ...(profile.bankDetails === undefined ? {} : { bankDetails: profile.bankDetails }),
     });
     return okAsync(undefined);
+  },
+  recordSubmit: (contactId, tokenExpiresAt) => {
+    if (state.contacts.get(contactId)?.tenantId !== tenantId) {
+      return errAsync(storageError('constraint', `contact ${contactId} is not this tenant's`));
+    }
+    const recorded = state.profileSubmits.get(contactId);
+    if (recorded !== undefined && recorded.getTime() >= tokenExpiresAt.getTime()) return okAsync(false);
+    state.profileSubmits.set(contactId, tokenExpiresAt);
+    return okAsync(true);
   },
 });
 

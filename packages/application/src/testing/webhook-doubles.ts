@@ -29,13 +29,19 @@ import type {
 export const testSignature = (secret: string): string => `test:${secret}`;
 
 export class TestSignatureVerifier implements WebhookSignatureVerifier {
+  checkHeader(header: string | undefined): Result<void, SignatureError> {
+    if (header === undefined) return err({ type: 'signature_missing' });
+    if (!header.startsWith('test:')) return err({ type: 'signature_malformed' });
+    return ok(undefined);
+  }
+
   verify(
     _rawBody: Uint8Array,
     header: string | undefined,
     secrets: readonly WebhookSecret[],
   ): ResultAsync<WebhookSecret, SignatureError> {
-    if (header === undefined) return errAsync({ type: 'signature_missing' });
-    if (!header.startsWith('test:')) return errAsync({ type: 'signature_malformed' });
+    const checked = this.checkHeader(header);
+    if (checked.isErr()) return errAsync(checked.error);
     const signer = secrets.find((candidate) => testSignature(candidate.secret) === header);
     return signer === undefined ? errAsync({ type: 'signature_mismatch' }) : okAsync(signer);
   }

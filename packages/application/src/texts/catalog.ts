@@ -122,6 +122,8 @@ export type Catalog = {
     readonly updated: (name: string) => string;
     /** Shown by WhatsApp when the Flow's token is invalid or expired. */
     readonly flowExpired: string;
+    /** Shown by WhatsApp when the Flow was already submitted with this token. */
+    readonly alreadySubmitted: string;
     readonly accountTypes: Readonly<Record<'checking' | 'savings' | 'sight' | 'other', string>>;
     readonly invalid: Readonly<
       Record<'name' | 'email' | 'bankName' | 'accountType' | 'accountNumber' | 'holderName', string>

@@ -120,6 +120,8 @@ export const english: Catalog = {
     notAvailable: 'The profile is not available on this number yet.',
     updated: (name) => `Done, ${name}! Your profile is saved ✅`,
     flowExpired: 'This form has expired. Type *menu* and choose *My profile* to open it again.',
+    alreadySubmitted:
+      'This form was already sent. Type *menu* and choose *My profile* to change your profile again.',
     accountTypes: {
       checking: 'Checking account',
       savings: 'Savings account',

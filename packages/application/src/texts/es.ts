@@ -122,6 +122,8 @@ export const spanish: Catalog = {
     notAvailable: 'El perfil todavía no está disponible en este número.',
     updated: (name) => `¡Listo, ${name}! Guardé tu perfil ✅`,
     flowExpired: 'Este formulario expiró. Escribe *menu* y elige *Mi perfil* para abrirlo de nuevo.',
+    alreadySubmitted:
+      'Este formulario ya se envió. Escribe *menu* y elige *Mi perfil* para cambiar tu perfil de nuevo.',
     accountTypes: {
       checking: 'Cuenta corriente',
       savings: 'Cuenta de ahorro',

@@ -145,6 +145,7 @@ const clientFor = (options: Partial<FakeFlowsClientOptions> = {}) =>
     endpointUrl: endpoint.url,
     publicKeyPem: current.key.publicKeyPem,
     refetchPublicKey: () => Promise.reject(new Error('no re-fetch expected')),
+    appSecret,
     ...options,
   });
 
@@ -215,13 +216,12 @@ describe('FakeFlowsClient', () => {
     expect(exchange.response).toBeUndefined();
   });
 
-  it('signs its requests with the app secret when given one', async () => {
+  it('signs every request with its app secret, as Meta does', async () => {
     endpoint = await startEndpoint({ keys: [current.key], appSecret });
 
-    expect((await clientFor({ appSecret }).ping()).status).toBe(200);
+    expect((await clientFor().ping()).status).toBe(200);
     expect((await clientFor({ appSecret: 'another-secret' }).ping()).status).toBe(432);
-    expect((await clientFor().ping()).status).toBe(432);
-    expect(endpoint.statuses).toEqual([200, 432, 432]);
+    expect(endpoint.statuses).toEqual([200, 432]);
   });
 
   it('on 421 re-fetches the key once and retries once, then returns the 421', async () => {

@@ -15,8 +15,8 @@ export type FakeFlowsClientOptions = {
   readonly publicKeyPem: string;
   /** Fetches the registered key again: WhatsApp does so once after a 421, then retries once. */
   readonly refetchPublicKey: () => Promise<string>;
-  /** Signs every body with `X-Hub-Signature-256` under this app secret, as Meta does. */
-  readonly appSecret?: string;
+  /** The Meta app's secret: every body is signed with it in `X-Hub-Signature-256`, as Meta does. */
+  readonly appSecret: string;
   /** The data API version sent in each request (default `3.0`). */
   readonly version?: string;
   /** How long one request may take (default 10 s, about WhatsApp's own limit). */
@@ -104,14 +104,11 @@ export class FakeFlowsClient {
     this.#publicKey ??= await publicKeyOf(this.#publicKeyPem);
     const sealed = await encryptFlowRequest(payload, this.#publicKey);
     const body = JSON.stringify(sealed.body);
-    const { appSecret } = this.#options;
     const answer = await request(this.#options.endpointUrl, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',
-        ...(appSecret === undefined
-          ? {}
-          : { 'x-hub-signature-256': await signWebhookBody(encoder.encode(body), appSecret) }),
+        'x-hub-signature-256': await signWebhookBody(encoder.encode(body), this.#options.appSecret),
       },
       body,
       signal: AbortSignal.timeout(this.#options.timeoutMs ?? 10_000),

@@ -52,6 +52,8 @@ export type FlowKeyStatus = {
     readonly fingerprint: string;
     readonly scope: 'number' | 'tenant' | 'deployment';
     readonly retiredAt?: Date;
+    /** When its grace period began; absent on a retired key while its successor is not registered. */
+    readonly graceFrom?: Date;
   }[];
   /** What Meta holds for the number, and whether it is the public half of our current key. */
   readonly registered?: { readonly matchesCurrent: boolean; readonly signatureStatus: string };
@@ -124,9 +126,15 @@ export class FlowKeyAdmin {
         return err({ type: 'no_flow_key' as const, phoneNumberId: route.phoneNumberId });
       const token = yield* deps.accessTokens.of(route.tenantId, route.phoneNumberId);
       yield* deps.encryption
-        .register(route.phoneNumberId, token, current.publicKeyPem)
+        .register(route.phoneNumberId, token, current.key.publicKeyPem)
         .mapErr((failure) => ({ type: 'graph_refused' as const, failure }));
-      return ok({ fingerprint: current.fingerprint });
+      // From now on WhatsApp clients learn the new public key: the keys it replaced count down from here.
+      const { scope } = current;
+      if (scope !== 'deployment')
+        yield* deps.unitOfWork.run(route.tenantId, (repositories) =>
+          repositories.flowKeys.startGrace(scope, deps.clock.now()),
+        );
+      return ok({ fingerprint: current.key.fingerprint });
     });
   }
 
@@ -143,6 +151,7 @@ export class FlowKeyAdmin {
           fingerprint: key.fingerprint,
           scope: key.phoneNumberId === undefined ? ('tenant' as const) : ('number' as const),
           ...(key.retiredAt === undefined ? {} : { retiredAt: key.retiredAt }),
+          ...(key.graceFrom === undefined ? {} : { graceFrom: key.graceFrom }),
         })),
         ...(deps.deploymentKey === undefined
           ? []
@@ -168,7 +177,7 @@ export class FlowKeyAdmin {
           : {
               registered: {
                 matchesCurrent:
-                  current !== undefined && sameKey(registered.value.publicKey, current.publicKeyPem),
+                  current !== undefined && sameKey(registered.value.publicKey, current.key.publicKeyPem),
                 signatureStatus: registered.value.signatureStatus,
               },
             }),
@@ -197,11 +206,17 @@ export class FlowKeyAdmin {
       );
   }
 
-  /** The key a number's Flows are encrypted to: its own, else its tenant's, else the deployment's. */
+  /**
+   * The key a number's Flows are encrypted to: its own, else its tenant's, else the deployment's; with its
+   * scope (the number, `undefined` for the tenant's, or the deployment).
+   */
   #currentKey(
     tenantId: TenantId,
     phoneNumberId: PhoneNumberId,
-  ): ResultAsync<FlowPrivateKey | undefined, FlowKeyAdminError> {
+  ): ResultAsync<
+    { readonly key: FlowPrivateKey; readonly scope: PhoneNumberId | undefined | 'deployment' } | undefined,
+    FlowKeyAdminError
+  > {
     const deps = this.#deps;
     return deps.unitOfWork
       .run(tenantId, (repositories) => repositories.flowKeys.list())
@@ -211,16 +226,24 @@ export class FlowKeyAdmin {
         const chosen =
           current((key) => key.phoneNumberId === phoneNumberId) ??
           current((key) => key.phoneNumberId === undefined);
-        if (chosen === undefined) return okAsync(deps.deploymentKey);
-        return deps.cipher.open(chosen.privateKey).andThen((pem) =>
-          importFlowPrivateKey(pem).mapErr(
-            (): FlowKeyAdminError => ({
-              type: 'secret_unreadable',
-              keyId: chosen.privateKey.keyId,
-              message: 'the stored Flows key is not a usable RSA key',
-            }),
-          ),
-        );
+        if (chosen === undefined)
+          return okAsync(
+            deps.deploymentKey === undefined
+              ? undefined
+              : { key: deps.deploymentKey, scope: 'deployment' as const },
+          );
+        return deps.cipher
+          .open(chosen.privateKey)
+          .andThen((pem) =>
+            importFlowPrivateKey(pem).mapErr(
+              (): FlowKeyAdminError => ({
+                type: 'secret_unreadable',
+                keyId: chosen.privateKey.keyId,
+                message: 'the stored Flows key is not a usable RSA key',
+              }),
+            ),
+          )
+          .map((key) => ({ key, scope: chosen.phoneNumberId }));
       });
   }
 }

@@ -7,13 +7,14 @@ export type CandidateKey = {
   readonly key: FlowPrivateKey;
   readonly tenantId?: TenantId;
   readonly phoneNumberId?: PhoneNumberId;
-  readonly retiredAt?: Date;
+  /** When its grace period began; absent on a key in use, or replaced while Meta still hands out its public half. */
+  readonly graceFrom?: Date;
 };
 
 export type FlowKeyRingOptions = {
   /** `FLOWS_PRIVATE_KEY`, imported (and checked) at start-up: the deployment's default key. */
   readonly deploymentKey?: FlowPrivateKey;
-  /** How long a replaced key still decrypts, while WhatsApp clients learn the new public key. */
+  /** How long a replaced key still decrypts once its successor is registered, while WhatsApp clients learn it. */
   readonly graceMs: number;
   /** How long the list of stored keys is reused before it is read again. */
   readonly ttlMs: number;
@@ -26,8 +27,9 @@ const minReloadIntervalMs = 1000;
 
 /**
  * The keys the Flows endpoint tries: the keys of every number (or of one, when the Flow's endpoint URL
- * names it with `?number=`), then the deployment's. Keys are opened once and kept; a key retired longer
- * ago than the grace period is left out, so requests encrypted to it get 421 and WhatsApp refetches.
+ * names it with `?number=`), then the deployment's. Keys are opened once and kept; a replaced key whose grace
+ * period (from its successor's registration with Meta) has run out is left out, so requests encrypted to it
+ * get 421 and WhatsApp refetches.
  */
 export class FlowKeyRing {
   readonly #deps: {
@@ -63,7 +65,7 @@ export class FlowKeyRing {
   ): ResultAsync<readonly CandidateKey[], StorageError> {
     const now = this.#deps.clock.now().getTime();
     const usable = (candidate: CandidateKey) =>
-      candidate.retiredAt === undefined || now - candidate.retiredAt.getTime() <= this.#options.graceMs;
+      candidate.graceFrom === undefined || now - candidate.graceFrom.getTime() <= this.#options.graceMs;
     const inScope = (candidate: CandidateKey) =>
       number === undefined || candidate.phoneNumberId === undefined || candidate.phoneNumberId === number;
     const deployment = this.#options.deploymentKey;
@@ -91,7 +93,7 @@ export class FlowKeyRing {
                   key,
                   tenantId: record.tenantId,
                   ...(record.phoneNumberId === undefined ? {} : { phoneNumberId: record.phoneNumberId }),
-                  ...(record.retiredAt === undefined ? {} : { retiredAt: record.retiredAt }),
+                  ...(record.graceFrom === undefined ? {} : { graceFrom: record.graceFrom }),
                 };
           }),
         ),

@@ -1,14 +1,20 @@
+import { expectOk } from '@prestabot/application/testing';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  appSecret,
-  deploymentFlowKey,
-  flowsEndpointFixture,
-  keyCacheMs,
-  numberA,
-  numberB,
-} from './flows.fixture.ts';
+import { deploymentFlowKey, flowsEndpointFixture, keyCacheMs, numberA, numberB } from './flows.fixture.ts';
 
 const hour = 3_600_000;
+
+/** Counts the RSA decryptions from here on: one per key tried on a request's wrapped AES key. */
+const countRsaDecryptions = () => {
+  const decrypt = vi.spyOn(crypto.subtle, 'decrypt');
+  return {
+    count: () =>
+      decrypt.mock.calls.filter(
+        ([algorithm]) => typeof algorithm === 'object' && algorithm.name === 'RSA-OAEP',
+      ).length,
+    stop: () => decrypt.mockRestore(),
+  };
+};
 
 describe('the Flows endpoint', () => {
   it('answers ping as active, and INIT with the screen, encrypted under the request key and flipped IV', async () => {
@@ -54,14 +60,94 @@ describe('the Flows endpoint', () => {
     expect(back.answer).toMatchObject({ screen: 'PROFILE', data: { email: 'ana@example.com' } });
   });
 
-  it('checks the request signature when there is one: 432 for an unknown secret', async () => {
+  it('saves a profile once per flow token: a replayed submit gets 427 and changes nothing', async () => {
+    const flows = await flowsEndpointFixture();
+    const publicKey = await flows.newKey(numberA);
+    const token = await flows.tokenFor(flows.tenantA, numberA);
+    const submit = (email: string) =>
+      flows.post(publicKey, {
+        version: '3.0',
+        action: 'data_exchange',
+        screen: 'PROFILE',
+        flow_token: token,
+        data: { name: 'Ana Soto', email, bank_name: '', account_number: '', holder_name: '' },
+      });
+    expect((await submit('ana@example.com')).answer).toMatchObject({ screen: 'SUCCESS' });
+
+    const replayed = await submit('thief@example.com');
+    expect(replayed.status).toBe(427);
+    expect(replayed.answer).toEqual({ error_msg: expect.stringContaining('ya se envió') });
+    const opened = await flows.post(publicKey, { version: '3.0', action: 'INIT', flow_token: token });
+    expect(opened.answer).toMatchObject({ data: { email: 'ana@example.com' } });
+
+    // A new Flow, with a new token, saves again.
+    flows.app.clock.advance(1);
+    const next = await flows.tokenFor(flows.tenantA, numberA);
+    const saved = await flows.post(publicKey, {
+      version: '3.0',
+      action: 'data_exchange',
+      screen: 'PROFILE',
+      flow_token: next,
+      data: {
+        name: 'Ana Soto',
+        email: 'ana@new.example',
+        bank_name: '',
+        account_number: '',
+        holder_name: '',
+      },
+    });
+    expect(saved.answer).toMatchObject({ screen: 'SUCCESS' });
+  });
+
+  it('answers 432 to a request signed with an unknown secret', async () => {
     const flows = await flowsEndpointFixture();
     const publicKey = await flows.newKey(numberA);
     const ping = { version: '3.0', action: 'ping' };
-    expect((await flows.post(publicKey, ping, { signWith: appSecret })).status).toBe(200);
+    expect((await flows.post(publicKey, ping)).status).toBe(200);
     const forged = await flows.post(publicKey, ping, { signWith: 'not-the-app-secret' });
     expect(forged.status).toBe(432);
     expect(forged.answer).toBeUndefined();
+  });
+
+  it('answers 432 to an unsigned or garbled signature before reading storage or decrypting anything', async () => {
+    const flows = await flowsEndpointFixture();
+    const publicKey = await flows.newKey(numberA);
+    const decryptions = countRsaDecryptions();
+    // With the database off, any read of secrets or keys would answer 503 instead.
+    flows.app.database.setUnavailable(true);
+    const ping = { version: '3.0', action: 'ping' };
+    expect((await flows.post(publicKey, ping, { signWith: false })).status).toBe(432);
+    const sealed = JSON.stringify({ encrypted_flow_data: 'a', encrypted_aes_key: 'b', initial_vector: 'c' });
+    const garbled = await flows.endpoint(
+      new Request('https://bot.example/flows', {
+        method: 'POST',
+        body: sealed,
+        headers: { 'x-hub-signature-256': 'sha256=not-hex' },
+      }),
+    );
+    expect(garbled.status).toBe(432);
+    expect(decryptions.count()).toBe(0);
+    decryptions.stop();
+  });
+
+  it('checks a wrong signature against the cached app secrets, not the database', async () => {
+    const flows = await flowsEndpointFixture();
+    const publicKey = await flows.newKey(numberA);
+    const ping = { version: '3.0', action: 'ping' };
+    expect((await flows.post(publicKey, ping)).status).toBe(200);
+    flows.app.database.setUnavailable(true);
+    expect((await flows.post(publicKey, ping, { signWith: 'not-the-app-secret' })).status).toBe(432);
+  });
+
+  it('tries each key at most once on a request no key opens', async () => {
+    const flows = await flowsEndpointFixture();
+    await flows.newKey(numberA);
+    await flows.newKey(numberB);
+    const stranger = await deploymentFlowKey();
+    const decryptions = countRsaDecryptions();
+    expect((await flows.post(stranger.publicKeyPem, { version: '3.0', action: 'ping' })).status).toBe(421);
+    expect(decryptions.count()).toBe(2);
+    decryptions.stop();
   });
 
   it('answers 421 to plain or undecryptable requests, never a 500', async () => {
@@ -143,9 +229,28 @@ describe('the Flows endpoint', () => {
       200,
     );
 
+    await expectOk(flows.admin.register(numberA));
     flows.app.clock.advance(25 * hour);
     expect((await flows.post(oldKey, { version: '3.0', action: 'ping' })).status).toBe(421);
     expect((await flows.post(newKey, { version: '3.0', action: 'ping' })).status).toBe(200);
+  });
+
+  it("starts a replaced key's grace period when its successor is registered with Meta, not when it is made", async () => {
+    const flows = await flowsEndpointFixture();
+    const oldKey = await flows.newKey(numberA);
+    await expectOk(flows.admin.register(numberA));
+    const ping = { version: '3.0', action: 'ping' };
+    const newKey = await flows.newKey(numberA);
+    // Meta still hands out the old public key: it must keep opening requests however long that lasts.
+    flows.app.clock.advance(30 * hour);
+    expect((await flows.post(oldKey, ping)).status).toBe(200);
+
+    await expectOk(flows.admin.register(numberA));
+    flows.app.clock.advance(23 * hour);
+    expect((await flows.post(oldKey, ping)).status).toBe(200);
+    flows.app.clock.advance(2 * hour);
+    expect((await flows.post(oldKey, ping)).status).toBe(421);
+    expect((await flows.post(newKey, ping)).status).toBe(200);
   });
 
   it('does not re-read the keys for every undecryptable request', async () => {

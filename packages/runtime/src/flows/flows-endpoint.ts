@@ -4,6 +4,7 @@ import type {
   Clock,
   FlowTokens,
   Logger,
+  SignatureError,
   WebhookSecrets,
   WebhookSignatureVerifier,
 } from '@prestabot/application';
@@ -27,10 +28,10 @@ export type FlowsEndpointDependencies = {
 };
 
 /**
- * WhatsApp Flows data exchange, with the status codes WhatsApp acts on: 432 for a request signed with a
- * secret we do not know, 421 for anything we cannot decrypt (WhatsApp then refetches the public key and
- * retries once), 427 for a flow token that is not ours, expired, or not this key's tenant (WhatsApp then
- * disables the Flow for the user). Plain, unencrypted requests are refused. Everything else is answered
+ * WhatsApp Flows data exchange, with the status codes WhatsApp acts on: 432 for a request that is not signed
+ * with a known app secret, 421 for anything we cannot decrypt (WhatsApp then refetches the public key and
+ * retries once), 427 for a flow token that is not ours, expired, not this key's tenant, or whose submit was
+ * already saved (WhatsApp then disables the Flow for the user). Plain, unencrypted requests are refused. Everything else is answered
  * 200 with the response encrypted under the request's key and the bit-flipped IV.
  */
 export const createFlowsEndpoint =
@@ -39,19 +40,19 @@ export const createFlowsEndpoint =
     const { keys, tokens, answer, secrets, verifier, clock, logger } = deps;
     const read = await readBodyUpTo(request, maxFlowRequestBytes);
     if ('tooLarge' in read) return json(413, { error: 'payload_too_large' });
-    const signature = request.headers.get('x-hub-signature-256');
-    if (signature !== null) {
-      const known = await secrets.known();
-      if (known.isErr()) return json(503, { error: 'storage_unavailable' });
-      const verified = await verifier.verify(read.body, signature, known.value.secrets);
-      if (verified.isErr()) {
-        logger.warn(
-          { error: verified.error.type },
-          'Flows request refused: its signature matches no app secret',
-        );
-        return text(432, 'invalid signature');
-      }
-    }
+    // Meta signs every Flows request with the app secret: anything else is refused before any key is read or
+    // any RSA decryption is spent on it. The secrets come from the routing cache, not the database.
+    const signature = request.headers.get('x-hub-signature-256') ?? undefined;
+    const refuseSignature = (error: SignatureError) => {
+      logger.warn({ error: error.type }, 'Flows request refused: it is not signed with a known app secret');
+      return text(432, 'invalid signature');
+    };
+    const header = verifier.checkHeader(signature);
+    if (header.isErr()) return refuseSignature(header.error);
+    const known = await secrets.known();
+    if (known.isErr()) return json(503, { error: 'storage_unavailable' });
+    const verified = await verifier.verify(read.body, signature, known.value.secrets);
+    if (verified.isErr()) return refuseSignature(verified.error);
     const body = ((): unknown => {
       try {
         return JSON.parse(new TextDecoder().decode(read.body));
@@ -60,20 +61,31 @@ export const createFlowsEndpoint =
       }
     })();
     const number = new URL(request.url).searchParams.get('number') ?? undefined;
-    const attempt = async (reload: boolean) => {
-      const candidates = await keys.candidates(number, { reload });
-      if (candidates.isErr()) return undefined;
-      const decrypted = await decryptFlowRequest(
-        body,
-        candidates.value.map((candidate) => candidate.key),
-      );
-      return { candidates: candidates.value, decrypted };
-    };
-    // A miss on the cached keys gets one look at the stored ones: the key may be new.
-    const first = await attempt(false);
-    const opened = first === undefined || first.decrypted.isOk() ? first : await attempt(true);
-    if (opened === undefined) return json(503, { error: 'storage_unavailable' });
-    const { candidates, decrypted } = opened;
+    const cached = await keys.candidates(number);
+    if (cached.isErr()) return json(503, { error: 'storage_unavailable' });
+    let candidates = cached.value;
+    let decrypted = await decryptFlowRequest(
+      body,
+      candidates.map((candidate) => candidate.key),
+    );
+    if (
+      decrypted.isErr() &&
+      decrypted.error.type === 'undecryptable' &&
+      decrypted.error.reason === 'no_key_unwraps'
+    ) {
+      // A miss on the cached keys gets one look at the stored ones, the key may be new: only keys not tried yet.
+      const reloaded = await keys.candidates(number, { reload: true });
+      if (reloaded.isErr()) return json(503, { error: 'storage_unavailable' });
+      const tried = new Set(candidates.map((candidate) => candidate.key.fingerprint));
+      const untried = reloaded.value.filter((candidate) => !tried.has(candidate.key.fingerprint));
+      if (untried.length > 0) {
+        candidates = untried;
+        decrypted = await decryptFlowRequest(
+          body,
+          untried.map((candidate) => candidate.key),
+        );
+      }
+    }
     if (decrypted.isErr()) {
       logger.warn(
         { error: decrypted.error.type },
@@ -94,9 +106,9 @@ export const createFlowsEndpoint =
     if (flowRequest.type === 'ping') return respond(200, { data: { status: 'active' } });
     const now = clock.now();
     const claims = await tokens.verify(flowRequest.flowToken, now);
-    const refused = (reason: string, locale: Parameters<typeof catalogFor>[0] = 'es-CL') => {
+    const refused = (reason: string, message = catalogFor('es-CL').profile.flowExpired) => {
       logger.warn({ reason }, `Flows request refused with 427: ${reason}`);
-      return respond(427, { error_msg: catalogFor(locale).profile.flowExpired });
+      return respond(427, { error_msg: message });
     };
     if (claims.isErr()) return refused(claims.error.type);
     const fields = {
@@ -130,6 +142,8 @@ export const createFlowsEndpoint =
     if (answered.isErr()) {
       const error = answered.error;
       if (error.type === 'unknown_flow' || error.type === 'flow_subject_gone') return refused(error.type);
+      if (error.type === 'flow_already_submitted')
+        return refused(error.type, catalogFor(error.locale).profile.alreadySubmitted);
       logger.error({ ...fields, error: error.type }, 'Flows request failed');
       return json(error.type === 'storage_error' && error.reason === 'unavailable' ? 503 : 500, {
         error: error.type,

@@ -9,7 +9,7 @@ import {
   signWebhookBody,
   ZodWebhookParser,
 } from '@prestabot/adapters-meta';
-import { NumberAccessTokens, WebhookSecrets } from '@prestabot/application';
+import { CachingTenantDirectory, NumberAccessTokens, WebhookSecrets } from '@prestabot/application';
 import { createInMemoryApp, expectOk } from '@prestabot/application/testing';
 import {
   type ContactId,
@@ -48,7 +48,7 @@ export type FlowsEndpointFixture = Awaited<ReturnType<typeof flowsEndpointFixtur
 
 /**
  * The Flows endpoint in-process on in-memory storage: two tenants, one number each, one contact each, and
- * a way to post what WhatsApp would (encrypted to any public key, signed or not).
+ * a way to post what WhatsApp would (encrypted to any public key, signed with any secret or not at all).
  */
 export const flowsEndpointFixture = async (options: { readonly deploymentKey?: FlowPrivateKey } = {}) => {
   const app = createInMemoryApp({
@@ -96,7 +96,7 @@ export const flowsEndpointFixture = async (options: { readonly deploymentKey?: F
     tokens,
     answer: app.answerFlowExchange,
     secrets: new WebhookSecrets({
-      directory: app.database.directory,
+      directory: new CachingTenantDirectory(app.database.directory, app.clock, { ttlMs: keyCacheMs }),
       cipher: app.cipher,
       logger: app.logger,
       deploymentAppSecret: appSecret,
@@ -118,32 +118,38 @@ export const flowsEndpointFixture = async (options: { readonly deploymentKey?: F
       }),
     );
 
-  /** POSTs a raw body, as WhatsApp would, to `/flows` (or `/flows?number=…`). */
-  const postRaw = async (body: string, headers: Record<string, string> = {}, query = '') =>
-    endpoint(
-      new Request(`https://bot.example/flows${query}`, {
+  /**
+   * POSTs a raw body to `/flows` (or `/flows?number=…`), signed with the app secret as WhatsApp signs it,
+   * with another secret, or (`signWith: false`) not at all.
+   */
+  const postRaw = async (
+    body: string,
+    options: { readonly signWith?: string | false; readonly query?: string } = {},
+  ) => {
+    const signWith = options.signWith ?? appSecret;
+    return endpoint(
+      new Request(`https://bot.example/flows${options.query ?? ''}`, {
         method: 'POST',
         body,
-        headers: { 'content-type': 'application/json', ...headers },
+        headers: {
+          'content-type': 'application/json',
+          ...(signWith === false
+            ? {}
+            : { 'x-hub-signature-256': await signWebhookBody(new TextEncoder().encode(body), signWith) }),
+        },
       }),
     );
+  };
 
   /** Encrypts `payload` to `publicKeyPem` like WhatsApp, posts it, and reads the answer with the request's key. */
   const post = async (
     publicKeyPem: string,
     payload: JsonObject,
-    options: { readonly signWith?: string; readonly query?: string } = {},
+    options: { readonly signWith?: string | false; readonly query?: string } = {},
   ) => {
     const publicKey = await expectOk(importFlowPublicKey(publicKeyPem));
     const sealed = await encryptFlowRequest(payload, publicKey);
-    const body = JSON.stringify(sealed.body);
-    const response = await postRaw(
-      body,
-      options.signWith === undefined
-        ? {}
-        : { 'x-hub-signature-256': await signWebhookBody(new TextEncoder().encode(body), options.signWith) },
-      options.query,
-    );
+    const response = await postRaw(JSON.stringify(sealed.body), options);
     const text = await response.text();
     const decrypted = await decryptFlowResponse(text, sealed.aesKey, sealed.iv);
     return { status: response.status, text, answer: decrypted.unwrapOr(undefined), sealed };

@@ -156,15 +156,36 @@ describe('web handler', () => {
   });
 
   it('reports health, answers 501 for Flows until configured, 404/405 elsewhere', async () => {
-    const unhealthy = setup({ healthy: false, checks: { database: 'connection refused' } });
+    const detail = 'connect ECONNREFUSED 10.0.0.5:5432 for user prestabot_app';
+    const unhealthy = setup({ healthy: false, checks: { database: detail } });
     const health = await unhealthy.handler(new Request('http://bot.test/healthz'));
     expect(health.status).toBe(503);
-    expect(await health.json()).toEqual({ status: 'unhealthy', checks: { database: 'connection refused' } });
+    // The database's own words stay in the log, for the operator, not in an unauthenticated answer.
+    expect(await health.json()).toEqual({ status: 'unhealthy', checks: { database: 'failing' } });
+    expect(
+      unhealthy.app.logger.at('warn').find((line) => line.message.includes('unhealthy'))?.fields,
+    ).toMatchObject({ checks: { database: detail } });
     const { handler } = setup();
     expect((await handler(new Request('http://bot.test/flows', { method: 'POST', body: '{}' }))).status).toBe(
       501,
     );
     expect((await handler(new Request('http://bot.test/nope'))).status).toBe(404);
     expect((await handler(new Request('http://bot.test/webhook', { method: 'DELETE' }))).status).toBe(405);
+  });
+
+  it.each([
+    ['kept when it is short and plain', 'req-42.a_b:7', 'req-42.a_b:7'],
+    ['replaced when it has other characters', 'evil id\twith <spaces>', undefined],
+    ['replaced when it is longer than 128 characters', 'a'.repeat(129), undefined],
+    ['replaced when it is empty', '', undefined],
+  ])('answers with the incoming request id %s', async (_case, incoming, kept) => {
+    const { handler, app } = setup();
+    const response = await handler(
+      new Request('http://bot.test/nope', { headers: { 'x-request-id': incoming } }),
+    );
+    const requestId = response.headers.get('x-request-id');
+    if (kept === undefined) expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+    else expect(requestId).toBe(kept);
+    expect(JSON.stringify(app.logger.lines)).not.toContain('<spaces>');
   });
 });

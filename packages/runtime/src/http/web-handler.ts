@@ -10,7 +10,19 @@ import {
 import { readBodyUpTo } from './read-body.ts';
 import { json, messageOfIngestError, statusOfIngestError, text } from './responses.ts';
 
+/** Each check's `ok`, or what failed: the detail is logged, and the answer only says `failing`. */
 export type HealthReport = { readonly healthy: boolean; readonly checks: Readonly<Record<string, string>> };
+
+const requestIdPattern = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The id a request is logged and answered with: the caller's `X-Request-Id` when it is at most 128 plain
+ * characters (it lands in logs and headers), a new UUID otherwise. Both hosts go through it.
+ */
+export const requestIdOf = (incoming: string | null | undefined): string =>
+  incoming !== null && incoming !== undefined && requestIdPattern.test(incoming)
+    ? incoming
+    : crypto.randomUUID();
 
 export type WebhookEndpointDependencies = {
   readonly ingestWebhook: IngestWebhook;
@@ -119,7 +131,7 @@ export const createWebHandler = (deps: WebHandlerDependencies): WebHandler => {
   };
 
   return async (request) => {
-    const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
+    const requestId = requestIdOf(request.headers.get('x-request-id'));
     const url = new URL(request.url);
     const route = routeOf(url.pathname);
     const withId = (response: Response) => {
@@ -139,11 +151,13 @@ export const createWebHandler = (deps: WebHandlerDependencies): WebHandler => {
         );
       case 'GET healthz': {
         const report = await deps.checkHealth();
+        if (!report.healthy)
+          deps.logger.warn({ requestId, checks: report.checks }, 'health check: unhealthy');
+        const checks = Object.fromEntries(
+          Object.entries(report.checks).map(([name, outcome]) => [name, outcome === 'ok' ? 'ok' : 'failing']),
+        );
         return withId(
-          json(report.healthy ? 200 : 503, {
-            status: report.healthy ? 'ok' : 'unhealthy',
-            checks: report.checks,
-          }),
+          json(report.healthy ? 200 : 503, { status: report.healthy ? 'ok' : 'unhealthy', checks }),
         );
       }
       default: {

@@ -1,5 +1,7 @@
-import type { ContactId } from '@prestabot/domain';
+import type { ContactId, ResultAsync } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StorageError } from '../../errors.ts';
+import type { TenantRepositories } from '../../ports/unit-of-work.port.ts';
 import {
   expectErr,
   expectOk,
@@ -59,6 +61,38 @@ export const describeFlowStoresContract = (implementation: string, factory: Stor
       ]);
     });
 
+    it('starts the grace period of the keys a registered key replaced, in its scope only, once', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const key = (fingerprint: string, seconds: number, phoneNumberId?: typeof number.phoneNumberId) => ({
+        id: fixtureUuid(),
+        ...(phoneNumberId === undefined ? {} : { phoneNumberId }),
+        fingerprint,
+        privateKey: sealed(fingerprint),
+        createdAt: at(seconds),
+      });
+      const first = key('aaaa000011112222', 0, number.phoneNumberId);
+      const second = key('cccc000011112222', 10, number.phoneNumberId);
+      const third = key('dddd000011112222', 30, number.phoneNumberId);
+      const tenantWide = key('bbbb000011112222', 5);
+      const tenantWideNext = key('eeee000011112222', 6);
+      const run = <T>(work: (r: TenantRepositories) => ResultAsync<T, StorageError>) =>
+        expectOk(harness.unitOfWork.run(tenant.id, work));
+      for (const added of [first, tenantWide, tenantWideNext, second])
+        await run((r) => r.flowKeys.add(added, added.createdAt));
+      await run((r) => r.flowKeys.startGrace(number.phoneNumberId, at(20)));
+      await run((r) => r.flowKeys.add(third, third.createdAt));
+      await run((r) => r.flowKeys.startGrace(number.phoneNumberId, at(40)));
+      expect(await run((r) => r.flowKeys.list())).toEqual([
+        third,
+        { ...second, retiredAt: at(30), graceFrom: at(40) },
+        tenantWideNext,
+        { ...tenantWide, retiredAt: at(6) },
+        { ...first, retiredAt: at(10), graceFrom: at(20) },
+      ]);
+      const listed = await expectOk(harness.flowKeyDirectory.listAll());
+      expect(listed.find((listedKey) => listedKey.id === first.id)?.graceFrom).toEqual(at(20));
+    });
+
     it("refuses a key for another tenant's number and never lists another tenant's keys", async () => {
       const a = await seedTenant(harness);
       const b = await seedTenant(harness);
@@ -103,6 +137,30 @@ export const describeFlowStoresContract = (implementation: string, factory: Stor
         name: 'Ana María',
         email: 'ana@other.example',
       });
+    });
+
+    it('records a profile submit once per flow token, refusing a replay or an older token', async () => {
+      const a = await seedTenant(harness);
+      const b = await seedTenant(harness);
+      const ana = await seedContact(harness, a.tenant.id);
+      const bea = await seedContact(harness, a.tenant.id);
+      const submit = (tenantId: typeof a.tenant.id, contactId: ContactId, expiry: Date) =>
+        harness.unitOfWork.run(tenantId, (r) => r.profiles.recordSubmit(contactId, expiry));
+      expect(await expectOk(submit(a.tenant.id, ana.id, at(3600)))).toBe(true);
+      expect(await expectOk(submit(a.tenant.id, ana.id, at(3600)))).toBe(false);
+      expect(await expectOk(submit(a.tenant.id, ana.id, at(3000)))).toBe(false);
+      // Another person's submit, or a newer token, is another submit.
+      expect(await expectOk(submit(a.tenant.id, bea.id, at(3600)))).toBe(true);
+      expect(await expectOk(submit(a.tenant.id, ana.id, at(7200)))).toBe(true);
+      expect(await expectErr(submit(b.tenant.id, ana.id, at(9000)))).toMatchObject({ reason: 'constraint' });
+      // A unit of work that fails records nothing.
+      const failed = await harness.unitOfWork.run(a.tenant.id, (r) =>
+        r.profiles
+          .recordSubmit(bea.id, at(9000))
+          .andThen(() => r.profiles.save(fixtureUuid() as ContactId, { email: 'x@example.com' })),
+      );
+      expect(failed.isErr()).toBe(true);
+      expect(await expectOk(submit(a.tenant.id, bea.id, at(9000)))).toBe(true);
     });
 
     it('keeps the name a person chose in their profile over later WhatsApp profile names', async () => {

@@ -74,6 +74,8 @@ export type ReminderRow = { reminder: Reminder; readonly tenantId: TenantId; lea
 export const emptyState = () => ({
   flowKeys: new JournaledMap<string, StoredFlowKey & { readonly tenantId: TenantId }>(),
   profiles: new JournaledMap<string, ContactProfile & { readonly tenantId: TenantId }>(),
+  /** Contact id → the expiry of the newest flow token whose profile submit was recorded. */
+  profileSubmits: new JournaledMap<string, Date>(),
   agreements: new JournaledMap<AgreementId, Agreement>(),
   conversations: new JournaledMap<string, ConversationRecord & { readonly tenantId: TenantId }>(),
   reminders: new JournaledMap<string, ReminderRow>(rowCopy),
