@@ -128,7 +128,7 @@ const statusEntry = (phoneNumberId: PhoneNumberId): NewInboxEntry => {
     recipient: { waId: '56911112222' },
     errors: [{ code: 131047, title: 'Re-engagement message', message: 'm', details: 'd', subcode: 1 }],
     bizOpaqueCallbackData: 'outbox-1',
-    pricingCategory: 'service',
+    pricing: { billable: false, pricingModel: 'PMP', type: 'free_customer_service', category: 'service' },
   };
   return { id: fixtureUuid(), phoneNumberId, deliveryKey: deliveryKeyOf(item), item, receivedAt: at(5) };
 };
