@@ -347,6 +347,7 @@ describeOnEachDriver('storage behaviour', (context) => {
     expect(container.get(postgresTokens.appRegistry)).toBe(storage.apps);
     expect(container.get(postgresTokens.flowKeyDirectory)).toBe(storage.flowKeyDirectory);
     expect(container.get(postgresTokens.finishedWorkRetention)).toBe(storage.finishedWorkRetention);
+    expect(container.get(postgresTokens.usageLedger)).toBe(storage.usageLedger);
     expect(container.get(postgresTokens.storage)).toBe(storage);
     expect(container.isBound(postgresTokens.secretCipher)).toBe(false);
   });

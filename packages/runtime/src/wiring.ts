@@ -23,6 +23,7 @@ import {
   ProfileFlowScreens,
   portTokens,
   profileFlow,
+  ReportUsage,
   SendDueReminder,
   SendQueuedMessage,
   type SendRecorder,
@@ -55,6 +56,7 @@ export const runtimeTokens = {
   sendQueuedMessage: token<SendQueuedMessage>('SendQueuedMessage'),
   manageTenants: token<ManageTenants>('ManageTenants'),
   manageTemplates: token<ManageTemplates>('ManageTemplates'),
+  reportUsage: token<ReportUsage>('ReportUsage'),
   /** The Graph gateway behind this process's rate guard: what every send goes through. */
   guardedGateway: token<MessagingGateway>('GuardedGateway'),
   notifier: token<Notifier>('Notifier'),
@@ -98,6 +100,7 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       return new IngestWebhook({
         directory: resolve(context, runtimeTokens.routingDirectory),
         intake: resolve(context, runtimeTokens.inboxIntake),
+        usage: resolve(context, portTokens.usageLedger),
         verifier: resolve(context, portTokens.webhookVerifier),
         parser: resolve(context, portTokens.webhookParser),
         cipher: resolve(context, portTokens.secretCipher),
@@ -182,6 +185,16 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
     .inSingletonScope();
   bind(runtimeTokens.manageTemplates)
     .toDynamicValue((context) => new ManageTemplates(resolve(context, portTokens.unitOfWork)))
+    .inSingletonScope();
+  bind(runtimeTokens.reportUsage)
+    .toDynamicValue(
+      (context) =>
+        new ReportUsage({
+          usage: resolve(context, portTokens.usageLedger),
+          unitOfWork: resolve(context, portTokens.unitOfWork),
+          clock: resolve(context, portTokens.clock),
+        }),
+    )
     .inSingletonScope();
   bind(runtimeTokens.manageTenants)
     .toDynamicValue(
