@@ -30,11 +30,16 @@ import {
   SendReply,
   type TenantDirectory,
   type Token,
+  type UsageLedger,
 } from '@prestabot/application';
 import { timeOrderedUuid, timeOrderedUuidRandomBytes } from '@prestabot/domain';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import type { Config } from './config.ts';
-import { groupCommittedIntake, groupCommittedRecorder } from './worker/batched-writes.ts';
+import {
+  groupCommittedIntake,
+  groupCommittedPricing,
+  groupCommittedRecorder,
+} from './worker/batched-writes.ts';
 import { SendRateGuard } from './worker/outbox-dispatcher.ts';
 
 const token = <T>(name: string): Token<T> => Symbol.for(`prestabot.runtime.${name}`) as Token<T>;
@@ -47,6 +52,8 @@ export const runtimeTokens = {
   ingestWebhook: token<IngestWebhook>('IngestWebhook'),
   /** Where webhook items are stored: behind a group commit, held by this process when it processes them. */
   inboxIntake: token<InboxIntake>('InboxIntake'),
+  /** Where the pricing of webhook statuses is recorded: the usage ledger behind a group commit. */
+  pricingIntake: token<UsageLedger>('PricingIntake'),
   processInbox: token<ProcessInbox>('ProcessInbox'),
   /** Every number's access token, opened once per ciphertext: the send path and the Flows key upload. */
   accessTokens: token<NumberAccessTokens>('NumberAccessTokens'),
@@ -100,7 +107,7 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       return new IngestWebhook({
         directory: resolve(context, runtimeTokens.routingDirectory),
         intake: resolve(context, runtimeTokens.inboxIntake),
-        usage: resolve(context, portTokens.usageLedger),
+        usage: resolve(context, runtimeTokens.pricingIntake),
         verifier: resolve(context, portTokens.webhookVerifier),
         parser: resolve(context, portTokens.webhookParser),
         cipher: resolve(context, portTokens.secretCipher),
@@ -113,6 +120,9 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
           : { deploymentAppSecret: config.deploymentAppSecret }),
       });
     })
+    .inSingletonScope();
+  bind(runtimeTokens.pricingIntake)
+    .toDynamicValue((context) => groupCommittedPricing(resolve(context, portTokens.usageLedger)))
     .inSingletonScope();
   bind(runtimeTokens.processInbox)
     .toDynamicValue(
