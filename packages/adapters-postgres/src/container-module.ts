@@ -19,5 +19,6 @@ export const postgresStorageModule = (storage: PostgresStorage, cipher?: SecretC
     constant(postgresTokens.reminderQueue, storage.reminderQueue);
     constant(postgresTokens.flowKeyDirectory, storage.flowKeyDirectory);
     constant(postgresTokens.finishedWorkRetention, storage.finishedWorkRetention);
+    constant(postgresTokens.usageLedger, storage.usageLedger);
     if (cipher !== undefined) constant(postgresTokens.secretCipher, cipher);
   });

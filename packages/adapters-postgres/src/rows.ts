@@ -181,7 +181,14 @@ const inboxItem = z.discriminatedUnion('kind', [
     recipient: sender,
     errors: z.array(graphErrorDetail),
     bizOpaqueCallbackData: z.string().exactOptional(),
-    pricingCategory: z.string().exactOptional(),
+    pricing: z
+      .object({
+        billable: z.boolean(),
+        pricingModel: z.string(),
+        type: z.string().exactOptional(),
+        category: z.string(),
+      })
+      .exactOptional(),
   }),
 ]) satisfies z.ZodType<InboxItem>;
 

@@ -24,6 +24,7 @@ const expectedTenantTables = [
   'conversations',
   'flow_keys',
   'inbox',
+  'message_pricing',
   'messages',
   'outbox',
   'outbox_recipient_holds',
@@ -191,9 +192,11 @@ describeOnEachDriver('schema and isolation', (context) => {
         'list_tenants_with_numbers',
         'outbox_depth',
         'prune_finished',
+        'record_pricing',
         'record_send_outcomes',
         'register_meta_app',
         'store_inbox',
+        'usage_by_number',
       ]);
       for (const row of rows) {
         expect(row, String(row.name)).toMatchObject({ app: true, public: false });

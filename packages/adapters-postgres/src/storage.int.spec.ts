@@ -128,7 +128,7 @@ const statusEntry = (phoneNumberId: PhoneNumberId): NewInboxEntry => {
     recipient: { waId: '56911112222' },
     errors: [{ code: 131047, title: 'Re-engagement message', message: 'm', details: 'd', subcode: 1 }],
     bizOpaqueCallbackData: 'outbox-1',
-    pricingCategory: 'service',
+    pricing: { billable: false, pricingModel: 'PMP', type: 'free_customer_service', category: 'service' },
   };
   return { id: fixtureUuid(), phoneNumberId, deliveryKey: deliveryKeyOf(item), item, receivedAt: at(5) };
 };
@@ -347,6 +347,7 @@ describeOnEachDriver('storage behaviour', (context) => {
     expect(container.get(postgresTokens.appRegistry)).toBe(storage.apps);
     expect(container.get(postgresTokens.flowKeyDirectory)).toBe(storage.flowKeyDirectory);
     expect(container.get(postgresTokens.finishedWorkRetention)).toBe(storage.finishedWorkRetention);
+    expect(container.get(postgresTokens.usageLedger)).toBe(storage.usageLedger);
     expect(container.get(postgresTokens.storage)).toBe(storage);
     expect(container.isBound(postgresTokens.secretCipher)).toBe(false);
   });

@@ -11,6 +11,7 @@ import type {
   StorageError,
   TenantDirectory,
   TenantUnitOfWork,
+  UsageLedger,
 } from '@prestabot/application';
 import { ResultAsync } from '@prestabot/domain';
 import { PostgresAppRegistry, PostgresFlowKeyDirectory, PostgresTenantDirectory } from './directory.ts';
@@ -25,6 +26,7 @@ import {
 import { PostgresUnitOfWork } from './repositories/unit-of-work.ts';
 import { type SqlConnectionSource, SqlDriver, type SqlTraffic } from './sql/sql-driver.ts';
 import { storageErrorOf } from './sql/storage-error-of.ts';
+import { PostgresUsageLedger } from './usage-ledger.ts';
 
 export type PostgresStorageOptions = {
   /** A PostgreSQL server (`DATABASE_URL`). Absent: an embedded PGlite. */
@@ -59,6 +61,7 @@ export type PostgresStorage = {
   readonly reminderQueue: ReminderQueue;
   readonly flowKeyDirectory: FlowKeyDirectory;
   readonly finishedWorkRetention: FinishedWorkRetention;
+  readonly usageLedger: UsageLedger;
   /** Applies pending migrations (idempotent); the connection's role must bypass row-level security. */
   readonly migrate: () => ResultAsync<MigrationReport, StorageError>;
   /** What `prestabot doctor` reports about the database. */
@@ -127,6 +130,7 @@ export const postgresStorageOn = (
     reminderQueue: new PostgresReminderQueue(driver),
     flowKeyDirectory: new PostgresFlowKeyDirectory(driver),
     finishedWorkRetention: new PostgresFinishedWorkRetention(driver),
+    usageLedger: new PostgresUsageLedger(driver),
     migrate: () => migrate(driver),
     inspect: () =>
       inspectDatabase({

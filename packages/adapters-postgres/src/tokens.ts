@@ -9,6 +9,7 @@ import type {
   TenantDirectory,
   TenantUnitOfWork,
   Token,
+  UsageLedger,
 } from '@prestabot/application';
 import { portTokens } from '@prestabot/application';
 import type { ServiceIdentifier } from 'inversify';
@@ -29,6 +30,7 @@ export const postgresTokens = {
   reminderQueue: sameAs<ReminderQueue>(portTokens.reminderQueue),
   flowKeyDirectory: sameAs<FlowKeyDirectory>(portTokens.flowKeyDirectory),
   finishedWorkRetention: sameAs<FinishedWorkRetention>(portTokens.finishedWorkRetention),
+  usageLedger: sameAs<UsageLedger>(portTokens.usageLedger),
   secretCipher: sameAs<SecretCipher>(portTokens.secretCipher),
   /** The storage itself: migrate, inspect (for `prestabot doctor`), close. */
   storage: Symbol.for('prestabot.PostgresStorage') as ServiceIdentifier<PostgresStorage>,

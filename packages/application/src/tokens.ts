@@ -13,6 +13,7 @@ import type { OutboxQueue } from './ports/outbox.port.ts';
 import type { SecretCipher } from './ports/secret-cipher.port.ts';
 import type { AppRegistry, TenantDirectory } from './ports/tenant-directory.port.ts';
 import type { TenantUnitOfWork } from './ports/unit-of-work.port.ts';
+import type { UsageLedger } from './ports/usage-ledger.port.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from './ports/webhook.port.ts';
 import type { StatusListener } from './process-inbox/process-inbox.ts';
 
@@ -39,6 +40,7 @@ export const portTokens = {
   reminderQueue: token<ReminderQueue>('ReminderQueue'),
   flowKeyDirectory: token<FlowKeyDirectory>('FlowKeyDirectory'),
   finishedWorkRetention: token<FinishedWorkRetention>('FinishedWorkRetention'),
+  usageLedger: token<UsageLedger>('UsageLedger'),
   messagingGateway: token<MessagingGateway>('MessagingGateway'),
   webhookVerifier: token<WebhookSignatureVerifier>('WebhookSignatureVerifier'),
   webhookParser: token<WebhookParser>('WebhookParser'),

@@ -91,7 +91,20 @@ export type InboundStatus = ItemRouting & {
   readonly recipient: Sender;
   readonly errors: readonly GraphErrorDetail[];
   readonly bizOpaqueCallbackData?: string;
-  readonly pricingCategory?: string;
+  /** What Meta charges for the message, as its statuses report it (`failed` carries none). */
+  readonly pricing?: StatusPricing;
+};
+
+/**
+ * A status's `pricing`: whether Meta bills the message, under which model (`PMP` per message, or the
+ * older `CBP` per conversation), its price type (`regular`, `free_customer_service`, `free_entry_point`)
+ * and category (`marketing`, `utility`, `authentication`, `service`, …).
+ */
+export type StatusPricing = {
+  readonly billable: boolean;
+  readonly pricingModel: string;
+  readonly type?: string;
+  readonly category: string;
 };
 
 /** An error Meta sends about a number, not tied to one message. */

@@ -233,7 +233,8 @@ describe('fake Graph webhooks', () => {
         recipient: { waId: '56911112222' },
         errors: [],
         bizOpaqueCallbackData: 'outbox-7',
-        pricingCategory: 'service',
+        // A free-form reply inside the customer-service window: free under per-message pricing.
+        pricing: { billable: false, pricingModel: 'PMP', type: 'free_customer_service', category: 'service' },
       },
       {
         kind: 'status',
@@ -245,6 +246,31 @@ describe('fake Graph webhooks', () => {
         errors: [windowClosed],
         bizOpaqueCallbackData: 'outbox-7',
       },
+    ]);
+  });
+
+  it("prices a template's statuses like Meta: billable utility, unless the test names the category", async () => {
+    await start();
+    const gateway = new UndiciGraphGateway(
+      new GraphClient(parseGraphApiConfig({ baseUrl: fake.url })._unsafeUnwrap()),
+    );
+    const { wamid } = await expectOk(
+      gateway.send({
+        phoneNumberId: numberA.phoneNumberId as PhoneNumberId,
+        accessToken: numberA.accessToken,
+        recipient: { phone: '+56911112222' as E164 },
+        message: { type: 'template', name: 'payment_due', language: 'es', components: [] },
+      }),
+    );
+    await gateway.close();
+    await fake.emitWebhook([
+      { kind: 'status', wamid: wamid!, status: 'sent', at: sentAt },
+      { kind: 'status', wamid: wamid!, status: 'delivered', at: sentAt, pricingCategory: 'marketing' },
+    ]);
+    const batch = await verifyAndParse(receiver.received[0]!);
+    expect(batch.items.map((item) => (item.kind === 'status' ? item.pricing : undefined))).toEqual([
+      { billable: true, pricingModel: 'PMP', type: 'regular', category: 'utility' },
+      { billable: true, pricingModel: 'PMP', type: 'regular', category: 'marketing' },
     ]);
   });
 

@@ -120,6 +120,8 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
       ['tenants', 'configure', '--tenant', tenantA, '--reminder-hour', '25'],
       ['tenants', 'configure', '--tenant', tenantA, '--currency', 'XYZ'],
       ['flows', 'print-json', 'survey'],
+      ['usage', '--month', '2026-13'],
+      ['usage', '--tenant', 'acme'],
       ['no-such-command'],
     ];
     for (const args of cases) {

@@ -135,6 +135,18 @@ const withBot = async (work: (bot: NodeBot) => Promise<void>): Promise<void> => 
   }
 };
 
+/** Prints rows as columns padded to their widest cell, the first row being the header. */
+const printTable = (table: readonly (readonly string[])[]): void => {
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => [...line[column]!].length)));
+  for (const line of table)
+    process.stdout.write(
+      `${line
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+};
+
 const rate = (value: string): number => {
   if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 1000)
     throw new InvalidArgumentError('expected a whole number of messages per second from 1 to 1000');
@@ -361,7 +373,7 @@ tenants
         for (const row of rows.value) process.stdout.write(`${JSON.stringify(row)}\n`);
         return;
       }
-      const table = [
+      printTable([
         ['TENANT', 'NAME', 'TIMEZONE', 'PHONE_NUMBER_ID', 'DISPLAY', 'WABA', 'RATE', 'TOKEN'],
         ...rows.value.map((row) => [
           row.tenantId,
@@ -373,17 +385,7 @@ tenants
           String(row.ratePerSecond ?? '-'),
           row.tokenStatus,
         ]),
-      ];
-      const widths = table[0]!.map((_, column) =>
-        Math.max(...table.map((line) => [...line[column]!].length)),
-      );
-      for (const line of table)
-        process.stdout.write(
-          `${line
-            .map((cell, column) => cell.padEnd(widths[column]!))
-            .join('  ')
-            .trimEnd()}\n`,
-        );
+      ]);
     }),
   );
 
@@ -443,6 +445,40 @@ tenants
         if (configured.isErr()) failUseCase(configured.error);
         else process.stdout.write(`${JSON.stringify(configured.value)}\n`);
       }),
+  );
+
+program
+  .command('usage')
+  .description(
+    "messages of a month by tenant, number, Meta's pricing category and billable or free, from the statuses Meta sent",
+  )
+  .option('--tenant <id>', 'one tenant (prestabot tenants list); every tenant when absent')
+  .option('--month <YYYY-MM>', 'a calendar month in UTC (default: the current one)')
+  .option('--json', 'print JSON lines')
+  .action((flags: { tenant?: string; month?: string; json?: boolean }) =>
+    withBot(async (bot) => {
+      const report = await resolve(bot.container, runtimeTokens.reportUsage).execute({
+        ...(flags.tenant === undefined ? {} : { tenantId: flags.tenant }),
+        ...(flags.month === undefined ? {} : { month: flags.month }),
+      });
+      if (report.isErr()) return failUseCase(report.error);
+      const { month, rows } = report.value;
+      if (flags.json === true) {
+        for (const row of rows) process.stdout.write(`${JSON.stringify({ month, ...row })}\n`);
+        return;
+      }
+      printTable([
+        ['MONTH', 'TENANT', 'PHONE_NUMBER_ID', 'CATEGORY', 'BILLABLE', 'MESSAGES'],
+        ...rows.map((row) => [
+          month,
+          row.tenantId,
+          row.phoneNumberId,
+          row.category,
+          row.billable ? 'yes' : 'no',
+          String(row.messages),
+        ]),
+      ]);
+    }),
   );
 
 const numbers = program.command('numbers').description("a tenant's WhatsApp numbers");

@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expectOk, maxInAnySecond, textOutboxEntry } from '@prestabot/application/testing';
 import type { E164, PhoneNumberId, TenantId } from '@prestabot/domain';
@@ -103,6 +104,56 @@ describe.skipIf(serverUrl === undefined)(
         senders.length,
       );
     }, 180_000);
+
+    it('bills from what Meta priced: `prestabot usage` counts each reply once, on its number, as its statuses said', async () => {
+      const [a, b] = deployment.tenants;
+      const sent = (phoneNumberId: string) =>
+        deployment.fake
+          .accepted(phoneNumberId)
+          .flatMap((reply) => (reply.wamid === undefined ? [] : [reply.wamid]));
+      const replies = [...sent(a.phoneNumberId), ...sent(b.phoneNumberId)];
+      // Every status of a message repeats its pricing: `sent`, `delivered` and `read` count once.
+      const delivered = await deployment.fake.emitWebhook(
+        replies.flatMap((wamid) => [
+          { kind: 'status' as const, wamid, status: 'sent' as const },
+          { kind: 'status' as const, wamid, status: 'delivered' as const },
+          { kind: 'status' as const, wamid, status: 'read' as const },
+        ]),
+      );
+      expect(delivered.every((delivery) => delivery.attempts.at(-1)?.status === 200)).toBe(true);
+      const usage = await new Promise<string>((resolve, reject) =>
+        execFile(process.execPath, [cli, 'usage', '--json'], { env: deployment.env }, (error, stdout) =>
+          error === null ? resolve(stdout) : reject(error),
+        ),
+      );
+      const rows = usage
+        .trim()
+        .split('\n')
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              phoneNumberId: string;
+              category: string;
+              billable: boolean;
+              messages: number;
+            },
+        )
+        .filter((row) => row.phoneNumberId === a.phoneNumberId || row.phoneNumberId === b.phoneNumberId);
+      // Free-form replies inside the customer-service window: free service messages, as the fake prices them.
+      expect(rows).toEqual(
+        expect.arrayContaining(
+          [a, b].map((number) =>
+            expect.objectContaining({
+              phoneNumberId: number.phoneNumberId,
+              category: 'service',
+              billable: false,
+              messages: sent(number.phoneNumberId).length,
+            }),
+          ),
+        ),
+      );
+      expect(rows).toHaveLength(2);
+    }, 120_000);
 
     it('keeps a number under its rate in every second with two worker processes, and close to it', async () => {
       const [a] = deployment.tenants;

@@ -265,9 +265,39 @@ describe('ZodWebhookParser: statuses and number errors', () => {
         recipient: { waId: customerWaId },
         errors: [],
         bizOpaqueCallbackData: 'outbox:42',
-        pricingCategory: 'service',
+        pricing: {
+          billable: false,
+          pricingModel: 'PMP',
+          type: 'free_customer_service',
+          category: 'service',
+        },
       },
     ]);
+  });
+
+  it("reads a billable status's pricing, and drops a pricing it cannot read without losing the status", () => {
+    const priced = (pricing: unknown) =>
+      parseOk(
+        webhookPayload(
+          wabaEntry(
+            wabaId,
+            messagesChange(numberA, { statuses: [{ ...wireStatus(wamid, 'sent'), pricing }] }),
+          ),
+        ),
+      ).items[0];
+
+    expect(
+      priced({ billable: true, pricing_model: 'PMP', type: 'regular', category: 'utility' }),
+    ).toMatchObject({
+      pricing: { billable: true, pricingModel: 'PMP', type: 'regular', category: 'utility' },
+    });
+    // Before July 2025 Meta priced conversations (CBP) and sent no `type`.
+    expect(priced({ billable: true, pricing_model: 'CBP', category: 'marketing' })).toMatchObject({
+      pricing: { billable: true, pricingModel: 'CBP', category: 'marketing' },
+    });
+    const unreadable = priced({ billable: 'yes', category: 'utility' });
+    expect(unreadable).toMatchObject({ kind: 'status', status: 'sent' });
+    expect(unreadable).not.toHaveProperty('pricing');
   });
 
   it('reads a failed status with error 131047 and its details', () => {

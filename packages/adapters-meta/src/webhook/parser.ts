@@ -315,7 +315,7 @@ const readStatus = (raw: unknown, routing: Routing): Result<InboundStatus, strin
       },
       errors: status.errors.map(toGraphError),
       ...optional('bizOpaqueCallbackData', status.biz_opaque_callback_data),
-      ...optional('pricingCategory', status.pricing?.category),
+      ...optional('pricing', status.pricing),
     });
   });
 

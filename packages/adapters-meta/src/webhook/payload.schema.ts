@@ -1,5 +1,6 @@
 import { truncateCodePoints, webhookDeliveryStatuses } from '@prestabot/domain';
 import * as z from 'zod';
+import { pricingSchema } from './pricing.ts';
 
 // Wire shapes of Meta's webhook payloads. Every object is loose: Meta adds fields without notice.
 // Required fields are the ones an item cannot be read without; optional enrichments that come malformed
@@ -169,5 +170,5 @@ export const statusSchema = z.looseObject({
   recipient_user_id: optionalId(wireIdLimits.userId),
   errors: errorListSchema.default([]),
   biz_opaque_callback_data: optionalId(wireIdLimits.callbackData),
-  pricing: z.looseObject({ category: optionalString }).optional().catch(undefined),
+  pricing: pricingSchema,
 });

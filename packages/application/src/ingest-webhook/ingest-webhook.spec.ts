@@ -57,6 +57,25 @@ describe('IngestWebhook', () => {
     expect(app.database.snapshot().inbox.size).toBe(1);
   });
 
+  it("records the pricing of every status, once per message, before Meta's 200", async () => {
+    const app = setup();
+    const tenant = await app.addTenant('1001', 'token-a');
+    const pricing = { billable: true, pricingModel: 'PMP', type: 'regular', category: 'utility' } as const;
+    await expectOk(
+      deliver(app, [
+        { ...deliveryStatus('1001', 'wamid.reminder', 'sent'), pricing },
+        { ...deliveryStatus('1001', 'wamid.reminder', 'delivered'), pricing },
+        // A failed status carries no pricing: nothing to bill.
+        deliveryStatus('1001', 'wamid.failed', 'failed'),
+        { ...deliveryStatus('9999', 'wamid.unknown', 'sent'), pricing },
+      ]),
+    );
+    const march = { from: new Date('2026-03-01T00:00:00Z'), until: new Date('2026-04-01T00:00:00Z') };
+    expect(await expectOk(app.database.usageLedger.usage(march))).toEqual([
+      { tenantId: tenant, phoneNumberId: '1001', category: 'utility', billable: true, messages: 1 },
+    ]);
+  });
+
   it('stores nothing for an unknown number, and says how to add it', async () => {
     const app = setup();
     await app.addTenant('1001', 'token-a');

@@ -13,6 +13,7 @@ import { LoanActions } from '../loans/loan-actions.ts';
 import { Notifier } from '../loans/notifier.ts';
 import { SendDueReminder } from '../loans/reminders.ts';
 import { ManageTenants } from '../manage-tenants/manage-tenants.ts';
+import { ReportUsage } from '../manage-tenants/report-usage.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
 import {
   type EntryOutcome,
@@ -99,6 +100,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
         store: (entries) =>
           database.inboxQueue.store({ entries, now: clock.now(), followUps: followUpsOf(statusListeners) }),
       },
+      usage: database.usageLedger,
       verifier: options.verifier,
       parser: options.parser,
       cipher,
@@ -136,6 +138,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       [profileFlow]: new ProfileFlowScreens(cipher),
     }),
     manageTenants: new ManageTenants({ directory, apps, unitOfWork, cipher, ids }),
+    reportUsage: new ReportUsage({ usage: database.usageLedger, unitOfWork, clock }),
     sendDueReminder: new SendDueReminder({ unitOfWork, notifier, clock, logger, metrics }),
     /** Adds a tenant with one number whose token the in-memory Graph API accepts. */
     addTenant: async (

@@ -38,6 +38,7 @@ import type { OutboxQueue, OutboxStore } from '../ports/outbox.port.ts';
 import type { AppRegistry, NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
 import type { TenantStore } from '../ports/tenant-store.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+import type { UsageLedger } from '../ports/usage-ledger.port.ts';
 import type { StorageHarness } from './contracts/storage-harness.ts';
 import { applyStatuses, claimInbox, inboxKeyOf, storeInbox } from './in-memory/inbox-queue.ts';
 import { claimOutbox, leaseSends, recordSends } from './in-memory/outbox-queue.ts';
@@ -51,6 +52,7 @@ import {
   pendingOutboxRows,
   type State,
 } from './in-memory/state.ts';
+import { recordPrices, usageOf } from './in-memory/usage-ledger.ts';
 
 /**
  * Every storage port in memory, with the semantics the PostgreSQL adapter has: tenant scoping on every
@@ -116,6 +118,7 @@ export class InMemoryDatabase {
       reminderQueue: this.reminderQueue,
       flowKeyDirectory: this.flowKeyDirectory,
       finishedWorkRetention: this.finishedWorkRetention,
+      usageLedger: this.usageLedger,
       close: async () => {},
     };
   }
@@ -126,6 +129,10 @@ export class InMemoryDatabase {
   readonly finishedWorkRetention: FinishedWorkRetention = {
     pruneFinished: (before, limit) =>
       this.#transaction((state) => okAsync(pruneFinished(state, before, limit))),
+  };
+  readonly usageLedger: UsageLedger = {
+    record: (messages) => this.#transaction((state) => okAsync(recordPrices(state, messages))),
+    usage: (query) => this.#read((state) => usageOf(state, query)),
   };
   readonly outboxQueue: OutboxQueue = {
     claim: (request) => this.#transaction((state) => okAsync(claimOutbox(state, request))),

@@ -3,6 +3,7 @@ import type {
   InboundContent,
   PhoneNumberId,
   Sender,
+  StatusPricing,
   WabaId,
   Wamid,
   WebhookDeliveryStatus,
@@ -34,7 +35,10 @@ export type StatusSpec = {
   readonly phoneNumberId?: string;
   readonly recipient?: Sender;
   readonly bizOpaqueCallbackData?: string;
-  /** Default: `service` for statuses other than `failed` (which carry no pricing). */
+  /**
+   * The category Meta prices the message in. Default: `utility` for a template the fake accepted,
+   * `service` for anything else. A `failed` status carries no pricing.
+   */
   readonly pricingCategory?: string;
 };
 
@@ -89,7 +93,12 @@ export const resolveItem = (spec: WebhookItemSpec, context: ItemContext): Webhoo
     case 'status': {
       const recipient = spec.recipient ?? senderOf(accepted);
       const callbackData = spec.bizOpaqueCallbackData ?? accepted?.callbackData;
-      const pricingCategory = spec.pricingCategory ?? (spec.status === 'failed' ? undefined : 'service');
+      const pricing =
+        spec.status === 'failed'
+          ? undefined
+          : pricingOf(
+              spec.pricingCategory ?? (accepted?.message.type === 'template' ? 'utility' : 'service'),
+            );
       return {
         kind: 'status',
         ...routing,
@@ -99,13 +108,22 @@ export const resolveItem = (spec: WebhookItemSpec, context: ItemContext): Webhoo
         recipient,
         errors: spec.errors ?? [],
         ...(callbackData === undefined ? {} : { bizOpaqueCallbackData: callbackData }),
-        ...(pricingCategory === undefined ? {} : { pricingCategory }),
+        ...(pricing === undefined ? {} : { pricing }),
       };
     }
     case 'error':
       return { kind: 'error', ...routing, errors: spec.errors };
   }
 };
+
+/**
+ * Per-message pricing (PMP) as Meta reports it: a service message (a free-form reply inside the
+ * customer-service window) is free, every other category is billed.
+ */
+const pricingOf = (category: string): StatusPricing =>
+  category === 'service'
+    ? { billable: false, pricingModel: 'PMP', type: 'free_customer_service', category }
+    : { billable: true, pricingModel: 'PMP', type: 'regular', category };
 
 const senderOf = (accepted: AcceptedMessage | undefined): Sender => {
   const recipient = accepted?.recipient;

@@ -195,13 +195,18 @@ const statusOf = (status: InboundStatus): Json => ({
   ...optional('recipient_user_id', status.recipient.userId),
   ...optional('biz_opaque_callback_data', status.bizOpaqueCallbackData),
   ...(status.errors.length === 0 ? {} : { errors: status.errors.map(errorOf) }),
-  ...(status.pricingCategory === undefined
+  ...(status.pricing === undefined
     ? {}
     : {
         conversation: {
           id: `conversation-${status.recipient.waId ?? status.recipient.userId ?? ''}`,
-          origin: { type: status.pricingCategory },
+          origin: { type: status.pricing.category },
         },
-        pricing: { billable: true, pricing_model: 'PMP', type: 'regular', category: status.pricingCategory },
+        pricing: {
+          billable: status.pricing.billable,
+          pricing_model: status.pricing.pricingModel,
+          ...optional('type', status.pricing.type),
+          category: status.pricing.category,
+        },
       }),
 });

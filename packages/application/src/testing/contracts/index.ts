@@ -9,6 +9,7 @@ import { describeOutboxContract } from './outbox.contract.ts';
 import type { StorageHarnessFactory } from './storage-harness.ts';
 import { describeTenantAndNumberStoreContract } from './tenant-store.contract.ts';
 import { describeUnitOfWorkContract } from './unit-of-work.contract.ts';
+import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
 export { maxInAnySecond } from './outbox.contract.ts';
 export * from './storage-harness.ts';
@@ -23,6 +24,7 @@ export {
   describeTenantAndNumberStoreContract,
   describeTenantDirectoryContract,
   describeUnitOfWorkContract,
+  describeUsageLedgerContract,
 };
 
 /** Every storage port's contract suite, for one implementation. */
@@ -37,4 +39,5 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeLoanStoresContract(implementation, factory);
   describeFlowStoresContract(implementation, factory);
   describeFinishedWorkRetentionContract(implementation, factory);
+  describeUsageLedgerContract(implementation, factory);
 };

@@ -20,6 +20,7 @@ import type { NewNumber } from '../../ports/number-store.port.ts';
 import type { NewOutboxEntry, OutboxQueue } from '../../ports/outbox.port.ts';
 import type { AppRegistry, TenantDirectory } from '../../ports/tenant-directory.port.ts';
 import type { TenantUnitOfWork } from '../../ports/unit-of-work.port.ts';
+import type { UsageLedger } from '../../ports/usage-ledger.port.ts';
 
 /** Everything a storage implementation offers; each contract suite runs against one of these. */
 export type StorageHarness = {
@@ -31,6 +32,7 @@ export type StorageHarness = {
   readonly reminderQueue: ReminderQueue;
   readonly flowKeyDirectory: FlowKeyDirectory;
   readonly finishedWorkRetention: FinishedWorkRetention;
+  readonly usageLedger: UsageLedger;
   /** Releases connections; the harness is not used afterwards. */
   readonly close: () => Promise<void>;
 };

@@ -21,6 +21,7 @@ import type { InboundRecord, OutboundRecord } from '../../ports/message-log.port
 import type { StoredToken } from '../../ports/number-store.port.ts';
 import type { NewOutboxEntry, OutboxEntry, OutboxFailure, OutboxStatus } from '../../ports/outbox.port.ts';
 import type { RegisteredApp } from '../../ports/tenant-directory.port.ts';
+import type { PricedMessage } from '../../ports/usage-ledger.port.ts';
 import { JournaledMap } from './journal.ts';
 
 // The in-memory database's tables, their rows, and what several of its stores share about them.
@@ -97,6 +98,8 @@ export const emptyState = () => ({
   nextSlotAt: new JournaledMap<PhoneNumberId, Date>(),
   /** `number|delivery key` → inbox id: the inbox's unique key, checked without scanning the inbox. */
   inboxKeys: new JournaledMap<string, string>(),
+  /** `number|wamid` → the message's first recorded price, under its number's tenant. */
+  pricedMessages: new JournaledMap<string, PricedMessage & { readonly tenantId: TenantId }>(),
   /** `tenant|idempotency key` → outbox id: the outbox's unique key, checked without scanning the outbox. */
   outboxKeys: new JournaledMap<string, string>(),
 });

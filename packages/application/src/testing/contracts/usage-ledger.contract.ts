@@ -1,0 +1,105 @@
+import type { PhoneNumberId, StatusPricing, Wamid } from '@prestabot/domain';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { PricedMessage } from '../../ports/usage-ledger.port.ts';
+import {
+  expectOk,
+  fixturePhoneNumberId,
+  fixtureUuid,
+  type StorageHarness,
+  type StorageHarnessFactory,
+  seedTenant,
+} from './storage-harness.ts';
+
+const march = { from: new Date('2026-03-01T00:00:00Z'), until: new Date('2026-04-01T00:00:00Z') };
+const utility: StatusPricing = { billable: true, pricingModel: 'PMP', type: 'regular', category: 'utility' };
+const service: StatusPricing = {
+  billable: false,
+  pricingModel: 'PMP',
+  type: 'free_customer_service',
+  category: 'service',
+};
+
+const priced = (
+  phoneNumberId: PhoneNumberId,
+  pricing: StatusPricing,
+  at = new Date('2026-03-10T12:00:00Z'),
+  wamid = `wamid.${fixtureUuid()}` as Wamid,
+): PricedMessage => ({ phoneNumberId, wamid, at, pricing });
+
+export const describeUsageLedgerContract = (implementation: string, factory: StorageHarnessFactory): void => {
+  describe(`${implementation}: UsageLedger`, () => {
+    let harness: StorageHarness;
+    beforeEach(async () => {
+      harness = await factory();
+    });
+    afterEach(async () => {
+      await harness.close();
+    });
+
+    it('counts messages by number, category and billable, once each whatever its statuses repeat', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const reminder = priced(number.phoneNumberId, utility);
+      await expectOk(
+        harness.usageLedger.record([
+          reminder,
+          // `delivered` and `read` repeat the pricing of `sent`; a redelivered webhook repeats it again.
+          { ...reminder, at: new Date('2026-03-10T12:00:05Z') },
+          priced(number.phoneNumberId, utility),
+          priced(number.phoneNumberId, service),
+        ]),
+      );
+      await expectOk(harness.usageLedger.record([reminder]));
+
+      expect(await expectOk(harness.usageLedger.usage({ ...march, tenantId: tenant.id }))).toEqual([
+        {
+          tenantId: tenant.id,
+          phoneNumberId: number.phoneNumberId,
+          category: 'service',
+          billable: false,
+          messages: 1,
+        },
+        {
+          tenantId: tenant.id,
+          phoneNumberId: number.phoneNumberId,
+          category: 'utility',
+          billable: true,
+          messages: 2,
+        },
+      ]);
+    });
+
+    it("counts a message in the month it was priced, and each tenant's messages only under that tenant", async () => {
+      const first = await seedTenant(harness);
+      const second = await seedTenant(harness);
+      const other = await seedTenant(harness, {}, { phoneNumberId: fixturePhoneNumberId() });
+      await expectOk(
+        harness.usageLedger.record([
+          priced(first.number.phoneNumberId, utility, new Date('2026-02-28T23:59:59Z')),
+          priced(first.number.phoneNumberId, utility, march.from),
+          priced(first.number.phoneNumberId, utility, new Date('2026-03-31T23:59:59Z')),
+          priced(first.number.phoneNumberId, utility, march.until),
+          priced(second.number.phoneNumberId, service),
+          // A number no tenant has: nobody to bill.
+          priced(fixturePhoneNumberId(), utility),
+        ]),
+      );
+
+      const everyone = await expectOk(harness.usageLedger.usage(march));
+      const mine = everyone.filter((row) =>
+        [first.tenant.id, second.tenant.id, other.tenant.id].includes(row.tenantId),
+      );
+      expect(mine).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ tenantId: first.tenant.id, category: 'utility', messages: 2 }),
+          expect.objectContaining({ tenantId: second.tenant.id, category: 'service', messages: 1 }),
+        ]),
+      );
+      expect(mine).toHaveLength(2);
+      expect(await expectOk(harness.usageLedger.usage({ ...march, tenantId: other.tenant.id }))).toEqual([]);
+    });
+
+    it('records nothing for an empty list', async () => {
+      await expectOk(harness.usageLedger.record([]));
+    });
+  });
+};
