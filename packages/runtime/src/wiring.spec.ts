@@ -16,3 +16,10 @@ describe('the ids a deployment makes', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 });
+
+describe('the ids one process makes', () => {
+  it('sort in the order they were made, within one millisecond too (replies of one turn leave in order)', () => {
+    const ids = Array.from({ length: 2_000 }, () => timeOrderedIds.uuid());
+    expect([...ids].sort()).toEqual(ids);
+  });
+});
