@@ -33,6 +33,7 @@ import {
   noticePriority,
   undeliveredNote,
 } from './notifier.ts';
+import { alreadyDone } from './refusals.ts';
 
 /** Who acts, where, and when. */
 export type ActionContext = {
@@ -96,7 +97,8 @@ export class LoanActions {
       )
         return ok([text(texts.actions.notFound)]);
       const changed = applyAgreementAction(agreement, context.actor.id, action, context.now);
-      if (changed.isErr()) return ok([text(texts.actions.notAllowed)]);
+      if (changed.isErr())
+        return ok([text(alreadyDone(agreement, texts, context.tenant) ?? texts.actions.notAllowed)]);
       const saved = yield* repositories.agreements.update(changed.value, agreement.status);
       if (!saved) return ok([text(texts.actions.notAllowed)]);
       const updated: LoanParties = { ...parties, agreement: changed.value };

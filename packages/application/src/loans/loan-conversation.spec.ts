@@ -10,6 +10,7 @@ import {
   TestSignatureVerifier,
   testSignature,
 } from '../testing/index.ts';
+import { spanish } from '../texts/es.ts';
 import type { RegisteredTemplate } from './loan-stores.port.ts';
 
 const secret = 'loans-secret';
@@ -164,6 +165,47 @@ describe('the loan conversation', () => {
     expect(bodyOf(lastTo(app, lender))).toContain('03/03/2026');
   });
 
+  it('says why it refuses an amount: no cents in pesos, separators read either way, zero or less', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Ana +56 9 2222 2222');
+    await say(app, lender, 'dinero');
+    await say(app, lender, '12.500,50');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.amountRefused.noDecimals('CLP', '$5.000'));
+    await say(app, lender, '1,500');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.amountRefused.ambiguous('1,500', '$5.000'));
+    await say(app, lender, '0');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.amountRefused.notPositive('$5.000'));
+    await say(app, lender, '12.500');
+    expect(buttonIds(lastTo(app, lender)).some((id) => id.endsWith(':due:tomorrow'))).toBe(true);
+  });
+
+  it('takes cents where the currency has them, read the way the locale writes them', async () => {
+    await expectOk(app.manageTenants.configureTenant(tenantId, { defaultCurrency: 'USD' }));
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Ana +56 9 2222 2222');
+    await say(app, lender, 'dinero');
+    await say(app, lender, '12.500,50');
+    await tap(app, lender, button(lastTo(app, lender), ':due:tomorrow'));
+    await tap(app, lender, button(lastTo(app, lender), ':confirm'));
+    expect(agreements(app)[0]?.subject).toEqual({
+      kind: 'money',
+      amount: { minor: 1_250_050, currency: 'USD' },
+    });
+  });
+
+  it('answers a second tap on an action that already happened with what happened and when', async () => {
+    await recordLoan(app, { typed: false });
+    const request = lastTo(app, borrower);
+    await tap(app, borrower, button(request, ':accept'));
+    await tap(app, borrower, button(request, ':accept'));
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.actions.alreadyDone.confirmed('02/03/2026'));
+    const [loan] = agreements(app);
+    app.clock.advance(24 * 60 * 60 * 1000);
+    await tap(app, lender, `loan:${loan!.id}:mark_returned`);
+    await tap(app, lender, `loan:${loan!.id}:mark_returned`);
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.actions.alreadyDone.returned('03/03/2026'));
+  });
+
   it('takes the borrower from a shared contact card', async () => {
     await tap(app, lender, 'menu:new_loan');
     await say(app, lender, {
@@ -197,7 +239,7 @@ describe('the loan conversation', () => {
     await say(app, borrower, 'si');
     expect(agreements(app).find((loan) => loan.id === newer!.id)?.status).toBe('active');
     await tap(app, borrower, button(second, ':reject'));
-    expect(bodyOf(lastTo(app, borrower))).toContain('ya no permite');
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.actions.alreadyDone.confirmed('02/03/2026'));
   });
 
   it('lists my loans and offers the actions each allows', async () => {

@@ -43,6 +43,7 @@ import { formatLocalDate, loadParties, subjectLabel } from './loan-facts.ts';
 import { type DraftChoice, draftButtonId, parseLoanButton } from './loan-ids.ts';
 import { myLoans } from './my-loans.ts';
 import { undeliveredNote } from './notifier.ts';
+import { amountRefusal } from './refusals.ts';
 
 const newLoanWords = new Set(['nuevo prestamo', 'prestar', 'preste', 'new loan', 'lend']);
 const myLoansWords = new Set(['mis prestamos', 'prestamos', 'my loans', 'loans']);
@@ -271,7 +272,10 @@ export class LoanConversation implements InboundResponder {
           locale: context.tenant.locale,
           currency: context.tenant.settings.defaultCurrency as never,
         });
-        if (amount.isErr()) return okAsync(stay(texts.newLoan.invalidAmount(amountExample(context))));
+        if (amount.isErr())
+          return okAsync(
+            stay(amountRefusal(amount.error, texts, amountExample(context), context.tenant.locale)),
+          );
         return okAsync(
           go(
             {

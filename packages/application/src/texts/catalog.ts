@@ -34,6 +34,13 @@ export type Catalog = {
     readonly askKindAgain: string;
     readonly askAmount: (example: string) => string;
     readonly invalidAmount: (example: string) => string;
+    /** Why an amount that could be read is refused, each with an example that works. */
+    readonly amountRefused: {
+      readonly noDecimals: (currency: string, example: string) => string;
+      readonly ambiguous: (number: string, example: string) => string;
+      readonly notPositive: (example: string) => string;
+      readonly tooLarge: (max: string) => string;
+    };
     readonly askDescription: string;
     readonly invalidDescription: string;
     readonly askDueDate: string;
@@ -95,6 +102,10 @@ export type Catalog = {
     >;
     readonly notFound: string;
     readonly notAllowed: string;
+    /** A tap on an action that already happened: what the loan became, and on which date. */
+    readonly alreadyDone: Readonly<
+      Record<'confirmed' | 'rejected' | 'returned' | 'cancelled' | 'return_claimed', (date: string) => string>
+    >;
     readonly markedReturnedToLender: (facts: LoanFacts) => string;
     readonly markedReturnedToBorrower: (facts: LoanFacts) => string;
     readonly claimSentToBorrower: (facts: LoanFacts) => string;

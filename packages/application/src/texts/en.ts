@@ -27,6 +27,14 @@ export const english: Catalog = {
     askKindAgain: 'Choose *Money* or *An object*.',
     askAmount: (example) => `How much did you lend? For example: *${example}*.`,
     invalidAmount: (example) => `I didn't get the amount. Type it like this: *${example}*.`,
+    amountRefused: {
+      noDecimals: (currency, example) =>
+        `Amounts in ${currency} have no cents. Type a whole amount, e.g. *${example}*.`,
+      ambiguous: (number, example) =>
+        `"${number}" can be read two ways. Use a comma for thousands, e.g. *${example}*.`,
+      notPositive: (example) => `The amount must be more than zero, e.g. *${example}*.`,
+      tooLarge: (max) => `That amount is too large: the most is ${max}.`,
+    },
     askDescription: 'What did you lend? For example: *drill* or *calculus book*.',
     invalidDescription: 'Describe it with at least 3 letters (200 at most).',
     askDueDate: 'When will you get it back? Pick an option or type the date (*dd/mm* or *dd/mm/yyyy*).',
@@ -91,6 +99,14 @@ export const english: Catalog = {
     },
     notFound: "I couldn't find that loan.",
     notAllowed: 'That loan no longer allows that. Type *my loans* to see where it stands.',
+    alreadyDone: {
+      confirmed: (date) => `That loan was already confirmed on ${date}.`,
+      rejected: (date) => `That loan was already rejected on ${date}.`,
+      returned: (date) => `That loan was already marked as returned on ${date}.`,
+      cancelled: (date) => `That loan was already cancelled on ${date}.`,
+      return_claimed: (date) =>
+        `The return of that loan was already reported on ${date}; the lender has yet to confirm it.`,
+    },
     markedReturnedToLender: (facts) => `Marked as returned ✅: ${facts.loan} from ${facts.borrower}.`,
     markedReturnedToBorrower: (facts) => `${facts.lender} marked ${facts.loan} as returned. Thanks!`,
     claimSentToBorrower: (facts) => `I asked ${facts.lender} to confirm they got ${facts.loan} back.`,

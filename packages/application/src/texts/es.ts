@@ -28,6 +28,14 @@ export const spanish: Catalog = {
     askKindAgain: 'Elige *Dinero* o *Un objeto*.',
     askAmount: (example) => `¿Cuánto le prestaste? Por ejemplo: *${example}* o *5 mil*.`,
     invalidAmount: (example) => `No entendí el monto. Escríbelo así: *${example}* o *5 mil*.`,
+    amountRefused: {
+      noDecimals: (currency, example) =>
+        `Los montos en ${currency} van sin centavos. Escríbelo entero, por ejemplo: *${example}*.`,
+      ambiguous: (number, example) =>
+        `"${number}" se puede leer de dos maneras. Usa punto para los miles, por ejemplo: *${example}*.`,
+      notPositive: (example) => `El monto tiene que ser mayor que cero, por ejemplo: *${example}*.`,
+      tooLarge: (max) => `Ese monto es demasiado grande: el máximo es ${max}.`,
+    },
     askDescription: '¿Qué objeto le prestaste? Por ejemplo: *taladro* o *libro de cálculo*.',
     invalidDescription: 'Descríbelo con al menos 3 letras (máximo 200).',
     askDueDate: '¿Cuándo te lo devuelve? Elige una opción o escribe la fecha (*dd/mm* o *dd/mm/aaaa*).',
@@ -93,6 +101,14 @@ export const spanish: Catalog = {
     },
     notFound: 'No encontré ese préstamo.',
     notAllowed: 'Ese préstamo ya no permite esa acción. Escribe *mis préstamos* para ver su estado.',
+    alreadyDone: {
+      confirmed: (date) => `Ese préstamo ya se confirmó el ${date}.`,
+      rejected: (date) => `Ese préstamo ya se rechazó el ${date}.`,
+      returned: (date) => `Ese préstamo ya se marcó como devuelto el ${date}.`,
+      cancelled: (date) => `Ese préstamo ya se canceló el ${date}.`,
+      return_claimed: (date) =>
+        `La devolución de ese préstamo ya se avisó el ${date}; falta que quien prestó la confirme.`,
+    },
     markedReturnedToLender: (facts) => `Marcado como devuelto ✅: ${facts.loan} de ${facts.borrower}.`,
     markedReturnedToBorrower: (facts) => `${facts.lender} marcó como devuelto ${facts.loan}. ¡Gracias!`,
     claimSentToBorrower: (facts) => `Le pedí a ${facts.lender} que confirme que recibió ${facts.loan}.`,
