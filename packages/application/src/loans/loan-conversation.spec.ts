@@ -10,6 +10,7 @@ import {
   TestSignatureVerifier,
   testSignature,
 } from '../testing/index.ts';
+import { english } from '../texts/en.ts';
 import { spanish } from '../texts/es.ts';
 import type { RegisteredTemplate } from './loan-stores.port.ts';
 
@@ -204,6 +205,29 @@ describe('the loan conversation', () => {
     await tap(app, lender, `loan:${loan!.id}:mark_returned`);
     await tap(app, lender, `loan:${loan!.id}:mark_returned`);
     expect(bodyOf(lastTo(app, lender))).toBe(spanish.actions.alreadyDone.returned('03/03/2026'));
+  });
+
+  it('lists what a person can type on "ayuda", opt-out included, even halfway through a loan', async () => {
+    await say(app, borrower, 'ayuda');
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.commands);
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Ayuda');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.commands);
+    await say(app, lender, 'Ana +56 9 2222 2222');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.askKind('Ana'));
+    await say(app, lender, 'cancelar');
+    await say(app, lender, 'qué es esto');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.help);
+  });
+
+  it('answers "help" in English, and the menu says how to stop messages in either language', async () => {
+    expect(lastTo(app, borrower)).toMatchObject({ type: 'buttons', footer: spanish.mainMenu.footer });
+    const inEnglish = setup();
+    await inEnglish.addTenant(number, 'token-of-the-number', { locale: 'en' });
+    await say(inEnglish, lender, 'hi');
+    expect(lastTo(inEnglish, lender)).toMatchObject({ type: 'buttons', footer: english.mainMenu.footer });
+    await say(inEnglish, lender, 'HELP');
+    expect(bodyOf(lastTo(inEnglish, lender))).toBe(english.commands);
   });
 
   it('takes the borrower from a shared contact card', async () => {

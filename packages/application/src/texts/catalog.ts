@@ -17,8 +17,13 @@ export type Catalog = {
     readonly newLoan: string;
     readonly myLoans: string;
     readonly myProfile: string;
+    /** Under the menu's buttons (60 characters at most): how to get help and how to stop messages. */
+    readonly footer: string;
   };
+  /** What someone typed that nothing understood. */
   readonly help: string;
+  /** The answer to "ayuda"/"help": everything a person can type, opting out included. */
+  readonly commands: string;
   readonly cannotReadYet: string;
   readonly optedOut: string;
   readonly optedIn: string;
