@@ -16,6 +16,9 @@ import type { RegisteredTemplate } from './loan-stores.port.ts';
 
 const secret = 'loans-secret';
 const number = '1065403522429';
+/** The number people see; a link to it opens a chat with the bot. */
+const displayPhone = '+56229405000';
+const chatLink = 'https://wa.me/56229405000?text=Hola';
 const lender = '56911111111';
 const borrower = '56922222222';
 
@@ -74,7 +77,10 @@ const agreements = (app: InMemoryApp) => [...app.database.snapshot().agreements.
 const reminders = (app: InMemoryApp) =>
   [...app.database.snapshot().reminders.peekValues()].map((row) => row.reminder);
 
-/** Records "5.000 to Ana, due 15/03" through the chat, typed where `typed`, tapped otherwise. */
+/**
+ * Records "5.000 to Ana, due 15/03" through the chat, typed where `typed`, tapped otherwise; how many
+ * messages the lender had before confirming it.
+ */
 const recordLoan = async (app: InMemoryApp, options: { readonly typed: boolean; readonly to?: string }) => {
   const to = options.to ?? borrower;
   if (options.typed) await say(app, lender, 'nuevo préstamo');
@@ -89,8 +95,10 @@ const recordLoan = async (app: InMemoryApp, options: { readonly typed: boolean; 
   const summary = lastTo(app, lender);
   expect(bodyOf(summary)).toContain('$5.000');
   expect(bodyOf(summary)).toContain('15/03/2026');
+  const before = sentTo(app, lender).length;
   if (options.typed) await say(app, lender, 'sí');
   else await tap(app, lender, button(summary, ':confirm'));
+  return before;
 };
 
 describe('the loan conversation', () => {
@@ -98,7 +106,7 @@ describe('the loan conversation', () => {
   let tenantId: TenantId;
   beforeEach(async () => {
     app = setup();
-    tenantId = await app.addTenant(number, 'token-of-the-number');
+    tenantId = await app.addTenant(number, 'token-of-the-number', { displayPhone });
     await say(app, lender, 'hola');
     await say(app, borrower, 'hola');
   });
@@ -359,7 +367,6 @@ describe('the loan conversation', () => {
   it('tells the lender when the borrower cannot be reached, and sends the template when one is registered', async () => {
     const stranger = '56977778888';
     await recordLoan(app, { typed: false, to: stranger });
-    expect(bodyOf(lastTo(app, lender))).toContain('no hay una plantilla aprobada');
     expect(sentTo(app, stranger)).toEqual([]);
     await expectOk(
       app.database.unitOfWork.run(tenantId, (r) =>
@@ -377,6 +384,61 @@ describe('the loan conversation', () => {
     expect(buttonIds(request)).toEqual([`loan:${loan!.id}:accept`, `loan:${loan!.id}:reject`]);
     await say(app, stranger, { type: 'quick_reply', text: 'Sí, confirmo', payload: buttonIds(request)[0]! });
     expect(agreements(app)[0]?.status).toBe('active');
+  });
+
+  it('tells a lender who lends to someone the bot cannot reach exactly one message, with a link to the chat', async () => {
+    const before = await recordLoan(app, { typed: false, to: '56977778888' });
+    expect(sentTo(app, lender).slice(before).map(bodyOf)).toEqual([
+      spanish.newLoan.recordedWaiting(spanish.requestHeld.noWindow('Ana', chatLink)),
+    ]);
+    await say(app, borrower, 'baja');
+    const beforeOptedOut = await recordLoan(app, { typed: false });
+    expect(sentTo(app, lender).slice(beforeOptedOut).map(bodyOf)).toEqual([
+      spanish.newLoan.recordedWaiting(spanish.requestHeld.optedOut('Ana', chatLink)),
+    ]);
+  });
+
+  it('brings a held request to the borrower when they first write, before the menu, and tells the lender once', async () => {
+    const stranger = '56977778888';
+    await recordLoan(app, { typed: false, to: stranger });
+    const [loan] = agreements(app);
+    await say(app, stranger, 'hola');
+    const [request, menu, ...more] = sentTo(app, stranger);
+    expect(buttonIds(request)).toEqual([`loan:${loan!.id}:accept`, `loan:${loan!.id}:reject`]);
+    expect(buttonIds(menu)).toEqual(['menu:new_loan', 'menu:my_loans', 'menu:my_profile']);
+    expect(more).toEqual([]);
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.requestDelivered('Ana'));
+    const toLender = sentTo(app, lender).length;
+    await say(app, stranger, 'hola');
+    expect(sentTo(app, stranger).slice(2).map(buttonIds)).toEqual([
+      ['menu:new_loan', 'menu:my_loans', 'menu:my_profile'],
+    ]);
+    expect(sentTo(app, lender)).toHaveLength(toLender);
+    await tap(app, stranger, button(request, ':accept'));
+    expect(agreements(app)[0]?.status).toBe('active');
+  });
+
+  it('holds a return claim for a lender the bot cannot reach, and brings it when the lender writes', async () => {
+    await recordLoan(app, { typed: false });
+    const [loan] = agreements(app);
+    await tap(app, borrower, `loan:${loan!.id}:accept`);
+    app.clock.advance(25 * 60 * 60 * 1000);
+    const before = sentTo(app, borrower).length;
+    await tap(app, borrower, `loan:${loan!.id}:claim_returned`);
+    const lenderName = `+${lender}`;
+    expect(sentTo(app, borrower).slice(before).map(bodyOf)).toEqual([
+      spanish.actions.claimWaiting(
+        { lender: lenderName, borrower: 'Ana', loan: '$5.000', dueDate: '15/03/2026' },
+        spanish.requestHeld.noWindow(lenderName, chatLink),
+      ),
+    ]);
+    const toLender = sentTo(app, lender).length;
+    await say(app, lender, 'buenas');
+    expect(sentTo(app, lender).slice(toLender).map(buttonIds)).toEqual([
+      [`loan:${loan!.id}:confirm_return`, `loan:${loan!.id}:deny_return`],
+      ['menu:new_loan', 'menu:my_loans', 'menu:my_profile'],
+    ]);
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.requestDelivered(lenderName));
   });
 
   it('switches to the template when Meta fails a free-form notice with 131047', async () => {

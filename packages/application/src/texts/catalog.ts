@@ -61,7 +61,18 @@ export type Catalog = {
     readonly cancelled: string;
     readonly expired: string;
     readonly recorded: (facts: LoanFacts) => string;
+    /** Recorded, but the request to the borrower waits for them to write (`held` says why and what then). */
+    readonly recordedWaiting: (held: string) => string;
   };
+  /** A request the bot could not send waits for the person it asks to write; `link` opens a chat with the bot. */
+  readonly requestHeld: {
+    readonly noWindow: (name: string, link: string | undefined) => string;
+    readonly optedOut: (name: string, link: string | undefined) => string;
+    /** What the chat link types for the person, ready to send. */
+    readonly opener: string;
+  };
+  /** To the person whose held request was just shown to the one it asks. */
+  readonly requestDelivered: (name: string) => string;
   readonly confirmation: {
     readonly request: (facts: LoanFacts) => string;
     readonly accept: string;
@@ -114,6 +125,7 @@ export type Catalog = {
     readonly markedReturnedToLender: (facts: LoanFacts) => string;
     readonly markedReturnedToBorrower: (facts: LoanFacts) => string;
     readonly claimSentToBorrower: (facts: LoanFacts) => string;
+    readonly claimWaiting: (facts: LoanFacts, held: string) => string;
     readonly claimToLender: (facts: LoanFacts) => string;
     readonly returnDeniedToLender: (facts: LoanFacts) => string;
     readonly returnDeniedToBorrower: (facts: LoanFacts) => string;

@@ -60,9 +60,18 @@ export const english: Catalog = {
     confirmOrCancel: 'Reply *Confirm* to record it or *Cancel* to discard it.',
     cancelled: 'Done, I discarded that loan.',
     expired: 'That conversation is over. Type *menu* to start again.',
+    recordedWaiting: (held) => `Recorded ✅. ${held}`,
     recorded: (facts) =>
       `Recorded ✅. I asked ${facts.borrower} to confirm the loan of ${facts.loan}; I'll tell you when they answer.`,
   },
+  requestHeld: {
+    noWindow: (name, link) =>
+      `I can't write to ${name} until they write to us: I'll ask them to confirm as soon as they do.${link === undefined ? '' : ` You can send them this link to write to us: ${link}`}`,
+    optedOut: (name, link) =>
+      `${name} asked not to get messages: I'll ask them to confirm when they write to us again.${link === undefined ? '' : ` You can send them this link: ${link}`}`,
+    opener: 'Hi',
+  },
+  requestDelivered: (name) => `I sent your request to ${name}. I'll tell you when they answer.`,
   confirmation: {
     request: (facts) =>
       `${facts.lender} recorded lending you ${facts.loan}, to be returned on ${facts.dueDate}. Do you confirm?`,
@@ -72,7 +81,7 @@ export const english: Catalog = {
       `Confirmed ✅. I'll remind you to return ${facts.loan} to ${facts.lender} on ${facts.dueDate}.`,
     acceptedToLender: (facts) =>
       `${facts.borrower} confirmed the loan of ${facts.loan} ✅. I'll remind them before ${facts.dueDate}.`,
-    rejectedToBorrower: (facts) => `Done, you rejected the loan of ${facts.loan}. I told ${facts.lender}.`,
+    rejectedToBorrower: (facts) => `Done, you rejected the loan of ${facts.loan} from ${facts.lender}.`,
     rejectedToLender: (facts) => `${facts.borrower} rejected the loan of ${facts.loan}.`,
     whichOne: 'You have several loans to confirm. Pick one:',
   },
@@ -120,6 +129,7 @@ export const english: Catalog = {
     markedReturnedToLender: (facts) => `Marked as returned ✅: ${facts.loan} from ${facts.borrower}.`,
     markedReturnedToBorrower: (facts) => `${facts.lender} marked ${facts.loan} as returned. Thanks!`,
     claimSentToBorrower: (facts) => `I asked ${facts.lender} to confirm they got ${facts.loan} back.`,
+    claimWaiting: (facts, held) => `I noted that you returned ${facts.loan} to ${facts.lender}. ${held}`,
     claimToLender: (facts) => `${facts.borrower} says they returned ${facts.loan}. Did you get it?`,
     returnDeniedToLender: (facts) => `Done, I told ${facts.borrower} you haven't got ${facts.loan} yet.`,
     returnDeniedToBorrower: (facts) => `${facts.lender} says they haven't got ${facts.loan} back yet.`,

@@ -63,7 +63,16 @@ export const spanish: Catalog = {
     expired: 'Esa conversación ya terminó. Escribe *menu* para empezar de nuevo.',
     recorded: (facts) =>
       `Registrado ✅. Le pedí a ${facts.borrower} que confirme el préstamo de ${facts.loan}; te aviso cuando responda.`,
+    recordedWaiting: (held) => `Registrado ✅. ${held}`,
   },
+  requestHeld: {
+    noWindow: (name, link) =>
+      `No puedo escribirle a ${name} hasta que nos escriba: le pediré que confirme apenas lo haga.${link === undefined ? '' : ` Puedes enviarle este enlace para que nos escriba: ${link}`}`,
+    optedOut: (name, link) =>
+      `${name} pidió no recibir mensajes: le pediré que confirme cuando vuelva a escribirnos.${link === undefined ? '' : ` Puedes enviarle este enlace: ${link}`}`,
+    opener: 'Hola',
+  },
+  requestDelivered: (name) => `Le envié tu solicitud a ${name}. Te aviso cuando responda.`,
   confirmation: {
     request: (facts) =>
       `${facts.lender} registró que te prestó ${facts.loan}, con devolución el ${facts.dueDate}. ¿Lo confirmas?`,
@@ -73,8 +82,7 @@ export const spanish: Catalog = {
       `Confirmado ✅. Te recordaré devolver ${facts.loan} a ${facts.lender} el ${facts.dueDate}.`,
     acceptedToLender: (facts) =>
       `${facts.borrower} confirmó el préstamo de ${facts.loan} ✅. Le recordaré la devolución del ${facts.dueDate}.`,
-    rejectedToBorrower: (facts) =>
-      `Listo, rechazaste el préstamo de ${facts.loan}. Le avisé a ${facts.lender}.`,
+    rejectedToBorrower: (facts) => `Listo, rechazaste el préstamo de ${facts.loan} de ${facts.lender}.`,
     rejectedToLender: (facts) => `${facts.borrower} rechazó el préstamo de ${facts.loan}.`,
     whichOne: 'Tienes varios préstamos por confirmar. Elige cuál:',
   },
@@ -122,6 +130,7 @@ export const spanish: Catalog = {
     markedReturnedToLender: (facts) => `Marcado como devuelto ✅: ${facts.loan} de ${facts.borrower}.`,
     markedReturnedToBorrower: (facts) => `${facts.lender} marcó como devuelto ${facts.loan}. ¡Gracias!`,
     claimSentToBorrower: (facts) => `Le pedí a ${facts.lender} que confirme que recibió ${facts.loan}.`,
+    claimWaiting: (facts, held) => `Anoté que devolviste ${facts.loan} a ${facts.lender}. ${held}`,
     claimToLender: (facts) => `${facts.borrower} dice que te devolvió ${facts.loan}. ¿Lo recibiste?`,
     returnDeniedToLender: (facts) => `Listo, le avisé a ${facts.borrower} que aún no recibes ${facts.loan}.`,
     returnDeniedToBorrower: (facts) => `${facts.lender} dice que aún no recibe ${facts.loan}.`,

@@ -75,6 +75,8 @@ export const emptyState = () => ({
   flowKeys: new JournaledMap<string, StoredFlowKey & { readonly tenantId: TenantId }>(),
   profiles: new JournaledMap<string, ContactProfile & { readonly tenantId: TenantId }>(),
   agreements: new JournaledMap<AgreementId, Agreement>(),
+  /** Agreement id → when its open request was held (`agreements.request_held_at`). */
+  heldRequests: new JournaledMap<AgreementId, Date>(),
   conversations: new JournaledMap<string, ConversationRecord & { readonly tenantId: TenantId }>(),
   reminders: new JournaledMap<string, ReminderRow>(rowCopy),
   templates: new JournaledMap<string, RegisteredTemplate & { readonly tenantId: TenantId }>(),
