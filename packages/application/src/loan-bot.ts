@@ -1,6 +1,8 @@
 import type { FlowTokens } from './flows/flow-tokens.port.ts';
 import { ProfileFlowResponder } from './flows/profile-flow.ts';
 import type { InboundResponder } from './handle-inbound/inbound-responder.port.ts';
+import { HeldRequestsResponder } from './loans/held-requests.ts';
+import { HelpResponder } from './loans/help.ts';
 import type { LoanActions } from './loans/loan-actions.ts';
 import { LoanConversation } from './loans/loan-conversation.ts';
 import { OptOutResponder } from './loans/opt-out.ts';
@@ -10,7 +12,8 @@ import type { Logger } from './ports/logger.port.ts';
 
 /**
  * The loan bot's behaviour, in the order it is asked (the main menu answers what none takes): opt-out
- * first, so STOP always works, then the profile Flow, then the loan conversation.
+ * first, so STOP always works, then help, then the profile Flow, then the loan conversation, then the
+ * requests held for the sender (shown before the menu).
  */
 export const loanBotResponders = (dependencies: {
   readonly actions: LoanActions;
@@ -22,6 +25,7 @@ export const loanBotResponders = (dependencies: {
   readonly defaultProfileFlowId: string | undefined;
 }): readonly InboundResponder[] => [
   new OptOutResponder(),
+  new HelpResponder(),
   new ProfileFlowResponder({
     tokens: dependencies.flowTokens,
     clock: dependencies.clock,
@@ -31,4 +35,5 @@ export const loanBotResponders = (dependencies: {
       : { defaultFlowId: dependencies.defaultProfileFlowId }),
   }),
   new LoanConversation({ actions: dependencies.actions, ids: dependencies.ids }),
+  new HeldRequestsResponder({ actions: dependencies.actions }),
 ];

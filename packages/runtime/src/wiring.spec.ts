@@ -53,3 +53,10 @@ describe('the app secrets the Flows endpoint checks signatures with', () => {
     expect(listApps).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('the ids one process makes', () => {
+  it('sort in the order they were made, within one millisecond too (replies of one turn leave in order)', () => {
+    const ids = Array.from({ length: 2_000 }, () => timeOrderedIds.uuid());
+    expect([...ids].sort()).toEqual(ids);
+  });
+});

@@ -326,9 +326,33 @@ const freshRandomBytes = (): Uint8Array => {
   return randomPool.bytes.subarray(randomPool.used - timeOrderedUuidRandomBytes, randomPool.used);
 };
 
-/** UUIDv7 ids: keys that sort by creation keep inserts at the right edge of each index. */
+/** The last id's millisecond and random bits, so the next id of the same millisecond sorts after it. */
+const lastId = { millis: -1, random: new Uint8Array(timeOrderedUuidRandomBytes) };
+/** Adds one to the random bits from byte 3 on (RFC 9562 monotonic random); false when they overflow. */
+const incrementRandom = (random: Uint8Array): boolean => {
+  for (let index = random.length - 1; index >= 3; index -= 1) {
+    random[index] = (random[index]! + 1) & 0xff;
+    if (random[index] !== 0) return true;
+  }
+  return false;
+};
+
+/**
+ * UUIDv7 ids: keys that sort by creation keep inserts at the right edge of each index. Ids made in the
+ * same millisecond sort in the order they were made too: the outbox sends one recipient's messages of a
+ * turn in id order, so the order the bot decided is the order they arrive in.
+ */
 export const timeOrderedIds: IdGenerator = {
-  uuid: () => timeOrderedUuid(Date.now(), freshRandomBytes()),
+  uuid: () => {
+    const millis = Date.now();
+    if (millis > lastId.millis || !incrementRandom(lastId.random)) {
+      lastId.millis = Math.max(millis, lastId.millis + 1);
+      lastId.random.set(freshRandomBytes());
+      // Headroom: a top bit left clear leaves 2^55 increments before a millisecond overflows.
+      lastId.random[3] = lastId.random[3]! & 0x7f;
+    }
+    return timeOrderedUuid(lastId.millis, lastId.random);
+  },
 };
 
 /**

@@ -55,6 +55,21 @@ ORDER BY closed, CASE WHEN NOT closed THEN due_date::date END, CASE WHEN NOT clo
          coalesce(closed_at, created_at) DESC, id
 LIMIT $2`;
 
+/** Held requests that ask this contact something now: a loan to confirm as borrower, a return to confirm as lender. */
+const takeHeldRequestsSql = `
+WITH held AS (
+  SELECT id, request_held_at AS held_at FROM prestabot.agreements
+  WHERE request_held_at IS NOT NULL
+    AND ((status = 'pending_confirmation' AND borrower_contact_id = $1)
+      OR (status = 'active' AND return_claimed_at IS NOT NULL AND lender_contact_id = $1))
+  FOR UPDATE
+), taken AS (
+  UPDATE prestabot.agreements a SET request_held_at = NULL FROM held WHERE a.id = held.id RETURNING a.id
+)
+SELECT ${agreementColumnsSql} FROM prestabot.agreements JOIN held USING (id)
+WHERE id IN (SELECT id FROM taken)
+ORDER BY held.held_at, id`;
+
 export class PostgresAgreementStore implements AgreementStore {
   readonly #session: SqlSession;
 
@@ -100,11 +115,28 @@ export class PostgresAgreementStore implements AgreementStore {
   update(agreement: Agreement, expected: AgreementStatus): ResultAsync<boolean, StorageError> {
     return this.#session
       .query(
-        `UPDATE prestabot.agreements SET (${stateColumns}) = (${stateParameters})
+        `UPDATE prestabot.agreements SET (${stateColumns}) = (${stateParameters}), request_held_at = NULL
          WHERE id = $1 AND status = $2
          RETURNING id`,
         [agreement.id, expected, ...stateOf(agreement)],
       )
       .map((rows) => rows.length > 0);
+  }
+
+  holdRequest(id: AgreementId, at: Date): ResultAsync<void, StorageError> {
+    return this.#session
+      .query(
+        'UPDATE prestabot.agreements SET request_held_at = $2 WHERE id = $1 AND request_held_at IS NULL',
+        [id, at],
+      )
+      .map(() => undefined);
+  }
+
+  /**
+   * The rows are locked as they are read: a concurrent taker waits, then finds them cleared, so each held
+   * request is handed over once.
+   */
+  takeHeldRequests(contactId: ContactId): ResultAsync<readonly Agreement[], StorageError> {
+    return this.#session.query(takeHeldRequestsSql, [contactId]).andThen(readRows(agreementRow, 'agreement'));
   }
 }

@@ -37,6 +37,7 @@ export const mainMenu = (context: Pick<InboundContext, 'tenant' | 'contact'>): O
         { id: menuAction('my_loans'), title: texts.myLoans },
         { id: menuAction('my_profile'), title: texts.myProfile },
       ],
+      footer: texts.footer,
     }),
   );
 };

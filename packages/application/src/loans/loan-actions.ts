@@ -1,4 +1,5 @@
 import {
+  type Agreement,
   type AgreementAction,
   type AgreementId,
   applyAgreementAction,
@@ -26,14 +27,10 @@ import type { TenantRepositories } from '../ports/unit-of-work.port.ts';
 import { type Catalog, catalogFor } from '../texts/catalog.ts';
 import { formatLocalDate, type LoanParties, loadParties, templateValuesOf } from './loan-facts.ts';
 import { loanButtonId } from './loan-ids.ts';
-import type { NewReminder } from './loan-stores.port.ts';
-import {
-  type Notice,
-  type NoticeOutcome,
-  type Notifier,
-  noticePriority,
-  undeliveredNote,
-} from './notifier.ts';
+import type { NewReminder, TemplatePurpose } from './loan-stores.port.ts';
+import { type NoticeOutcome, type Notifier, noticePriority, undeliveredNote, withNote } from './notifier.ts';
+import { alreadyDone } from './refusals.ts';
+import { heldNote, openRequestOf } from './requests.ts';
 
 /** Who acts, where, and when. */
 export type ActionContext = {
@@ -102,7 +99,7 @@ export class LoanActions {
           text(
             changed.error.type === 'remind_too_soon'
               ? remindTooSoon(texts, context.tenant, changed.error.nextAt)
-              : texts.actions.notAllowed,
+              : (alreadyDone(agreement, texts, context.tenant) ?? texts.actions.notAllowed),
           ),
         ]);
       const saved = yield* repositories.agreements.update(changed.value, agreement.status);
@@ -115,26 +112,76 @@ export class LoanActions {
     });
   }
 
-  /** Sends the borrower the request to confirm a loan, with buttons bound to it. */
-  requestConfirmation(
+  /**
+   * Sends the loan's open request (the borrower's confirmation, or the lender's "did you get it back?") to
+   * the person it asks, with buttons bound to the loan. When it cannot be sent, it is held: the person sees
+   * it when they next write (`deliverHeld`).
+   */
+  sendRequest(
     context: ActionContext,
     parties: LoanParties,
     repositories: TenantRepositories,
   ): ResultAsync<NoticeOutcome, StorageError> {
     const texts = catalogFor(context.tenant.locale);
-    const body = texts.confirmation.request(parties.facts);
+    const { agreement } = parties;
+    const request = openRequestOf(parties, texts);
+    if (request === undefined)
+      throw new Error(`loan ${agreement.id} asks nothing in status ${agreement.status}`);
+    return this.#send(
+      context,
+      parties,
+      request.to,
+      actionButtons(texts, agreement.id, request.buttons, request.body),
+      request.body,
+      request.purpose,
+      repositories,
+    ).andThen((outcome) =>
+      heldNote(outcome, request.toName, context.number, texts) === undefined
+        ? okAsync(outcome)
+        : repositories.agreements.holdRequest(agreement.id, context.now).map(() => outcome),
+    );
+  }
+
+  /**
+   * A request held for the actor, shown now that they write, with its buttons; the party who asked is
+   * told once that it arrived. Nothing when the loan asks the actor nothing any more.
+   */
+  deliverHeld(
+    context: ActionContext,
+    agreement: Agreement,
+    repositories: TenantRepositories,
+  ): ResultAsync<readonly OutboundMessage[], StorageError> {
+    const self = this;
+    const texts = catalogFor(context.tenant.locale);
+    return safeTry(async function* () {
+      const parties = yield* loadParties(agreement, context.tenant, repositories);
+      const request = parties === undefined ? undefined : openRequestOf(parties, texts);
+      if (parties === undefined || request === undefined || request.to.id !== context.actor.id) return ok([]);
+      const body = texts.requestDelivered(request.toName);
+      yield* self.#send(context, parties, request.from, text(body), body, 'loan_update', repositories);
+      return ok([actionButtons(texts, agreement.id, request.buttons, request.body)]);
+    });
+  }
+
+  /** A notice about a loan to one of its parties; one per loan, purpose and moment. */
+  #send(
+    context: ActionContext,
+    parties: LoanParties,
+    to: Contact,
+    message: OutboundMessage,
+    body: string,
+    purpose: TemplatePurpose,
+    repositories: TenantRepositories,
+  ): ResultAsync<NoticeOutcome, StorageError> {
+    const { agreement, facts } = parties;
     return this.#deps.notifier.send(
       {
-        to: parties.borrower,
-        phoneNumberId: parties.agreement.phoneNumberId,
-        message: actionButtons(texts, parties.agreement.id, ['accept', 'reject'], body),
-        template: {
-          purpose: 'loan_confirmation_request',
-          values: templateValuesOf(parties.facts, body),
-          agreementId: parties.agreement.id,
-        },
-        idempotencyKey: `confirmation-request:${parties.agreement.id}:${context.now.getTime()}`,
-        origin: { kind: 'notification', agreementId: parties.agreement.id },
+        to,
+        phoneNumberId: agreement.phoneNumberId,
+        message,
+        template: { purpose, values: templateValuesOf(facts, body), agreementId: agreement.id },
+        idempotencyKey: `${purpose}:${to.id}:${agreement.id}:${context.now.getTime()}`,
+        origin: { kind: 'notification', agreementId: agreement.id },
         priority: noticePriority,
       },
       context.tenant,
@@ -175,99 +222,79 @@ export class LoanActions {
   ): ResultAsync<readonly OutboundMessage[], StorageError> {
     const texts = catalogFor(context.tenant.locale);
     const { facts, agreement, lender, borrower } = parties;
-    const notify = (
-      to: Contact,
-      message: OutboundMessage,
-      body: string,
-      purpose: Notice['template']['purpose'] = 'loan_update',
-    ) =>
-      this.#deps.notifier.send(
-        {
-          to,
-          phoneNumberId: agreement.phoneNumberId,
-          message,
-          template: { purpose, values: templateValuesOf(facts, body), agreementId: agreement.id },
-          idempotencyKey: `${action}:${agreement.id}:${context.now.getTime()}`,
-          origin: { kind: 'notification', agreementId: agreement.id },
-          priority: noticePriority,
-        },
-        context.tenant,
-        repositories,
-      );
+    const nameOf = (contact: Contact) => (contact === lender ? facts.lender : facts.borrower);
+    /** The actor's one message: what they did, and why the other party was not told when they were not. */
     const tell = (
+      reply: string,
       to: Contact,
       body: string,
       buttons: readonly AgreementAction[] = [],
-      purpose?: Notice['template']['purpose'],
+      purpose: TemplatePurpose = 'loan_update',
     ) =>
-      notify(
+      this.#send(
+        context,
+        parties,
         to,
         buttons.length === 0 ? text(body) : actionButtons(texts, agreement.id, buttons, body),
         body,
         purpose,
-      );
-    /** The actor's reply, plus a line when the other party could not be told. */
-    const replyAnd = (reply: string, outcome: ResultAsync<NoticeOutcome, StorageError>, other: Contact) =>
-      outcome.map((sent) => [
-        text(reply),
-        ...undeliveredNote(sent, other === lender ? facts.lender : facts.borrower, texts),
-      ]);
+        repositories,
+      ).map((sent) => [withNote(reply, undeliveredNote(sent, nameOf(to), texts))]);
+    /** A request to the other party: sent, or held for when they write, and the actor's one message says which. */
+    const ask = (sentReply: string, heldReply: (held: string) => string, to: Contact) =>
+      this.sendRequest(context, parties, repositories).map((sent) => {
+        const held = heldNote(sent, nameOf(to), context.number, texts);
+        return [text(held === undefined ? sentReply : heldReply(held))];
+      });
     switch (action) {
       case 'accept':
-        return replyAnd(
+        return tell(
           texts.confirmation.acceptedToBorrower(facts),
-          tell(lender, texts.confirmation.acceptedToLender(facts)),
           lender,
+          texts.confirmation.acceptedToLender(facts),
         );
       case 'reject':
-        return replyAnd(
+        return tell(
           texts.confirmation.rejectedToBorrower(facts),
-          tell(lender, texts.confirmation.rejectedToLender(facts)),
           lender,
+          texts.confirmation.rejectedToLender(facts),
         );
       // The lender marking it returned, or confirming the borrower's claim, ends the loan the same way.
       case 'mark_returned':
       case 'confirm_return':
-        return replyAnd(
+        return tell(
           texts.actions.markedReturnedToLender(facts),
-          tell(borrower, texts.actions.markedReturnedToBorrower(facts)),
           borrower,
+          texts.actions.markedReturnedToBorrower(facts),
         );
       case 'claim_returned':
-        return replyAnd(
+        return ask(
           texts.actions.claimSentToBorrower(facts),
-          tell(
-            lender,
-            texts.actions.claimToLender(facts),
-            ['confirm_return', 'deny_return'],
-            'loan_return_claim',
-          ),
+          (held) => texts.actions.claimWaiting(facts, held),
           lender,
         );
       case 'deny_return':
-        return replyAnd(
+        return tell(
           texts.actions.returnDeniedToLender(facts),
-          tell(borrower, texts.actions.returnDeniedToBorrower(facts), ['claim_returned']),
           borrower,
+          texts.actions.returnDeniedToBorrower(facts),
+          ['claim_returned'],
         );
       case 'cancel':
-        return replyAnd(
+        return tell(
           texts.actions.cancelledToLender(facts),
-          tell(borrower, texts.actions.cancelledToBorrower(facts)),
           borrower,
+          texts.actions.cancelledToBorrower(facts),
         );
       case 'remind':
-        if (agreement.status === 'pending_confirmation') {
-          return replyAnd(
-            texts.actions.requestResent(facts),
-            this.requestConfirmation(context, parties, repositories),
-            borrower,
-          );
-        }
-        return replyAnd(
+        if (agreement.status === 'pending_confirmation')
+          return ask(texts.actions.requestResent(facts), (held) => held, borrower);
+        return tell(
           texts.actions.reminderSent(facts),
-          tell(borrower, texts.reminders.manual(facts), ['claim_returned'], 'loan_reminder'),
           borrower,
+          texts.reminders.manual(facts),
+          ['claim_returned'],
+          'loan_reminder',
         );
     }
   }

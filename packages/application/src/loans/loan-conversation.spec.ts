@@ -15,10 +15,15 @@ import {
   TestSignatureVerifier,
   testSignature,
 } from '../testing/index.ts';
+import { english } from '../texts/en.ts';
+import { spanish } from '../texts/es.ts';
 import type { RegisteredTemplate } from './loan-stores.port.ts';
 
 const secret = 'loans-secret';
 const number = '1065403522429';
+/** The number people see; a link to it opens a chat with the bot. */
+const displayPhone = '+56229405000';
+const chatLink = 'https://wa.me/56229405000?text=Hola';
 const lender = '56911111111';
 const borrower = '56922222222';
 
@@ -77,7 +82,10 @@ const agreements = (app: InMemoryApp) => [...app.database.snapshot().agreements.
 const reminders = (app: InMemoryApp) =>
   [...app.database.snapshot().reminders.peekValues()].map((row) => row.reminder);
 
-/** Records "5.000 to Ana, due 15/03" through the chat, typed where `typed`, tapped otherwise. */
+/**
+ * Records "5.000 to Ana, due 15/03" through the chat, typed where `typed`, tapped otherwise; how many
+ * messages the lender had before confirming it.
+ */
 const recordLoan = async (app: InMemoryApp, options: { readonly typed: boolean; readonly to?: string }) => {
   const to = options.to ?? borrower;
   if (options.typed) await say(app, lender, 'nuevo préstamo');
@@ -92,8 +100,10 @@ const recordLoan = async (app: InMemoryApp, options: { readonly typed: boolean; 
   const summary = lastTo(app, lender);
   expect(bodyOf(summary)).toContain('$5.000');
   expect(bodyOf(summary)).toContain('15/03/2026');
+  const before = sentTo(app, lender).length;
   if (options.typed) await say(app, lender, 'sí');
   else await tap(app, lender, button(summary, ':confirm'));
+  return before;
 };
 
 describe('the loan conversation', () => {
@@ -101,7 +111,7 @@ describe('the loan conversation', () => {
   let tenantId: TenantId;
   beforeEach(async () => {
     app = setup();
-    tenantId = await app.addTenant(number, 'token-of-the-number');
+    tenantId = await app.addTenant(number, 'token-of-the-number', { displayPhone });
     await say(app, lender, 'hola');
     await say(app, borrower, 'hola');
   });
@@ -169,6 +179,70 @@ describe('the loan conversation', () => {
     expect(bodyOf(lastTo(app, lender))).toContain('03/03/2026');
   });
 
+  it('says why it refuses an amount: no cents in pesos, separators read either way, zero or less', async () => {
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Ana +56 9 2222 2222');
+    await say(app, lender, 'dinero');
+    await say(app, lender, '12.500,50');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.amountRefused.noDecimals('CLP', '$5.000'));
+    await say(app, lender, '1,500');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.amountRefused.ambiguous('1,500', '$5.000'));
+    await say(app, lender, '0');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.amountRefused.notPositive('$5.000'));
+    await say(app, lender, '12.500');
+    expect(buttonIds(lastTo(app, lender)).some((id) => id.endsWith(':due:tomorrow'))).toBe(true);
+  });
+
+  it('takes cents where the currency has them, read the way the locale writes them', async () => {
+    await expectOk(app.manageTenants.configureTenant(tenantId, { defaultCurrency: 'USD' }));
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Ana +56 9 2222 2222');
+    await say(app, lender, 'dinero');
+    await say(app, lender, '12.500,50');
+    await tap(app, lender, button(lastTo(app, lender), ':due:tomorrow'));
+    await tap(app, lender, button(lastTo(app, lender), ':confirm'));
+    expect(agreements(app)[0]?.subject).toEqual({
+      kind: 'money',
+      amount: { minor: 1_250_050, currency: 'USD' },
+    });
+  });
+
+  it('answers a second tap on an action that already happened with what happened and when', async () => {
+    await recordLoan(app, { typed: false });
+    const request = lastTo(app, borrower);
+    await tap(app, borrower, button(request, ':accept'));
+    await tap(app, borrower, button(request, ':accept'));
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.actions.alreadyDone.confirmed('02/03/2026'));
+    const [loan] = agreements(app);
+    app.clock.advance(24 * 60 * 60 * 1000);
+    await tap(app, lender, `loan:${loan!.id}:mark_returned`);
+    await tap(app, lender, `loan:${loan!.id}:mark_returned`);
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.actions.alreadyDone.returned('03/03/2026'));
+  });
+
+  it('lists what a person can type on "ayuda", opt-out included, even halfway through a loan', async () => {
+    await say(app, borrower, 'ayuda');
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.commands);
+    await tap(app, lender, 'menu:new_loan');
+    await say(app, lender, 'Ayuda');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.commands);
+    await say(app, lender, 'Ana +56 9 2222 2222');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.askKind('Ana'));
+    await say(app, lender, 'cancelar');
+    await say(app, lender, 'qué es esto');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.help);
+  });
+
+  it('answers "help" in English, and the menu says how to stop messages in either language', async () => {
+    expect(lastTo(app, borrower)).toMatchObject({ type: 'buttons', footer: spanish.mainMenu.footer });
+    const inEnglish = setup();
+    await inEnglish.addTenant(number, 'token-of-the-number', { locale: 'en' });
+    await say(inEnglish, lender, 'hi');
+    expect(lastTo(inEnglish, lender)).toMatchObject({ type: 'buttons', footer: english.mainMenu.footer });
+    await say(inEnglish, lender, 'HELP');
+    expect(bodyOf(lastTo(inEnglish, lender))).toBe(english.commands);
+  });
+
   it('takes the borrower from a shared contact card', async () => {
     await tap(app, lender, 'menu:new_loan');
     await say(app, lender, {
@@ -228,7 +302,7 @@ describe('the loan conversation', () => {
     await say(app, borrower, 'si');
     expect(agreements(app).find((loan) => loan.id === newer!.id)?.status).toBe('active');
     await tap(app, borrower, button(second, ':reject'));
-    expect(bodyOf(lastTo(app, borrower))).toContain('ya no permite');
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.actions.alreadyDone.confirmed('02/03/2026'));
   });
 
   it('lists my loans and offers the actions each allows', async () => {
@@ -324,7 +398,6 @@ describe('the loan conversation', () => {
   it('tells the lender when the borrower cannot be reached, and sends the template when one is registered', async () => {
     const stranger = '56977778888';
     await recordLoan(app, { typed: false, to: stranger });
-    expect(bodyOf(lastTo(app, lender))).toContain('no hay una plantilla aprobada');
     expect(sentTo(app, stranger)).toEqual([]);
     await expectOk(
       app.database.unitOfWork.run(tenantId, (r) =>
@@ -363,6 +436,61 @@ describe('the loan conversation', () => {
     await tap(app, lender, `loan:${loan!.id}:remind`);
     expect(bodyOf(lastTo(app, lender))).toContain('Le envié un recordatorio');
     expect(toBorrower()).toBe(beforeSecond + 1);
+  });
+
+  it('tells a lender who lends to someone the bot cannot reach exactly one message, with a link to the chat', async () => {
+    const before = await recordLoan(app, { typed: false, to: '56977778888' });
+    expect(sentTo(app, lender).slice(before).map(bodyOf)).toEqual([
+      spanish.newLoan.recordedWaiting(spanish.requestHeld.noWindow('Ana', chatLink)),
+    ]);
+    await say(app, borrower, 'baja');
+    const beforeOptedOut = await recordLoan(app, { typed: false });
+    expect(sentTo(app, lender).slice(beforeOptedOut).map(bodyOf)).toEqual([
+      spanish.newLoan.recordedWaiting(spanish.requestHeld.optedOut('Ana', chatLink)),
+    ]);
+  });
+
+  it('brings a held request to the borrower when they first write, before the menu, and tells the lender once', async () => {
+    const stranger = '56977778888';
+    await recordLoan(app, { typed: false, to: stranger });
+    const [loan] = agreements(app);
+    await say(app, stranger, 'hola');
+    const [request, menu, ...more] = sentTo(app, stranger);
+    expect(buttonIds(request)).toEqual([`loan:${loan!.id}:accept`, `loan:${loan!.id}:reject`]);
+    expect(buttonIds(menu)).toEqual(['menu:new_loan', 'menu:my_loans', 'menu:my_profile']);
+    expect(more).toEqual([]);
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.requestDelivered('Ana'));
+    const toLender = sentTo(app, lender).length;
+    await say(app, stranger, 'hola');
+    expect(sentTo(app, stranger).slice(2).map(buttonIds)).toEqual([
+      ['menu:new_loan', 'menu:my_loans', 'menu:my_profile'],
+    ]);
+    expect(sentTo(app, lender)).toHaveLength(toLender);
+    await tap(app, stranger, button(request, ':accept'));
+    expect(agreements(app)[0]?.status).toBe('active');
+  });
+
+  it('holds a return claim for a lender the bot cannot reach, and brings it when the lender writes', async () => {
+    await recordLoan(app, { typed: false });
+    const [loan] = agreements(app);
+    await tap(app, borrower, `loan:${loan!.id}:accept`);
+    app.clock.advance(25 * 60 * 60 * 1000);
+    const before = sentTo(app, borrower).length;
+    await tap(app, borrower, `loan:${loan!.id}:claim_returned`);
+    const lenderName = `+${lender}`;
+    expect(sentTo(app, borrower).slice(before).map(bodyOf)).toEqual([
+      spanish.actions.claimWaiting(
+        { lender: lenderName, borrower: 'Ana', loan: '$5.000', dueDate: '15/03/2026' },
+        spanish.requestHeld.noWindow(lenderName, chatLink),
+      ),
+    ]);
+    const toLender = sentTo(app, lender).length;
+    await say(app, lender, 'buenas');
+    expect(sentTo(app, lender).slice(toLender).map(buttonIds)).toEqual([
+      [`loan:${loan!.id}:confirm_return`, `loan:${loan!.id}:deny_return`],
+      ['menu:new_loan', 'menu:my_loans', 'menu:my_profile'],
+    ]);
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.requestDelivered(lenderName));
   });
 
   it('switches to the template when Meta fails a free-form notice with 131047', async () => {

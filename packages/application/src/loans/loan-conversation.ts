@@ -44,7 +44,8 @@ import type { ActionContext, LoanActions } from './loan-actions.ts';
 import { formatLocalDate, loadParties, subjectLabel } from './loan-facts.ts';
 import { type DraftChoice, draftButtonId, parseLoanButton } from './loan-ids.ts';
 import { myLoans } from './my-loans.ts';
-import { undeliveredNote } from './notifier.ts';
+import { amountRefusal } from './refusals.ts';
+import { heldNote } from './requests.ts';
 
 const newLoanWords = new Set(['nuevo prestamo', 'prestar', 'preste', 'new loan', 'lend']);
 const myLoansWords = new Set(['mis prestamos', 'prestamos', 'my loans', 'loans']);
@@ -279,7 +280,10 @@ export class LoanConversation implements InboundResponder {
           locale: context.tenant.locale,
           currency: context.tenant.settings.defaultCurrency as never,
         });
-        if (amount.isErr()) return okAsync(stay(texts.newLoan.invalidAmount(amountExample(context))));
+        if (amount.isErr())
+          return okAsync(
+            stay(amountRefusal(amount.error, texts, amountExample(context), context.tenant.locale)),
+          );
         return okAsync(
           go(
             {
@@ -457,15 +461,17 @@ export class LoanConversation implements InboundResponder {
       yield* repositories.agreements.create(agreement);
       const parties = yield* loadParties(agreement, context.tenant, repositories);
       if (parties === undefined) return ok({ replies: [text(texts.actions.notFound)] });
-      const outcome = yield* self.#actions.requestConfirmation(
+      const outcome = yield* self.#actions.sendRequest(
         { tenant: context.tenant, number: context.number, actor: context.contact, now: context.now },
         parties,
         repositories,
       );
+      const held = heldNote(outcome, parties.facts.borrower, context.number, texts);
       return ok({
         replies: [
-          text(texts.newLoan.recorded(parties.facts)),
-          ...undeliveredNote(outcome, parties.facts.borrower, texts),
+          text(
+            held === undefined ? texts.newLoan.recorded(parties.facts) : texts.newLoan.recordedWaiting(held),
+          ),
         ],
       });
     });

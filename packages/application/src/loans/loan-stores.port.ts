@@ -20,8 +20,22 @@ export interface AgreementStore {
   listFor(contactId: ContactId, limit: number): ResultAsync<readonly Agreement[], StorageError>;
   /** Loans waiting for this contact's confirmation as borrower, oldest first. */
   pendingFor(borrowerId: ContactId): ResultAsync<readonly Agreement[], StorageError>;
-  /** Saves the new state if the stored status is still `expected`; false when someone changed it first. */
+  /**
+   * Saves the new state if the stored status is still `expected`; false when someone changed it first.
+   * A saved change ends the loan's held request: what it asked is no longer the question.
+   */
   update(agreement: Agreement, expected: AgreementStatus): ResultAsync<boolean, StorageError>;
+  /**
+   * Marks the loan's open request (the borrower's confirmation, or the lender's "did you get it back?") as
+   * held: the bot could not send it, and it waits for the person it asks to write. Holding again keeps
+   * the first time.
+   */
+  holdRequest(id: AgreementId, at: Date): ResultAsync<void, StorageError>;
+  /**
+   * Takes the held requests that ask this contact something now (a loan to confirm as borrower, a return
+   * to confirm as lender), oldest held first, and clears them: each is taken once.
+   */
+  takeHeldRequests(contactId: ContactId): ResultAsync<readonly Agreement[], StorageError>;
 }
 
 export type ConversationRecord = {

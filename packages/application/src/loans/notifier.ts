@@ -53,14 +53,16 @@ export const undeliveredNote = (
   outcome: NoticeOutcome,
   otherName: string,
   texts: Catalog,
-): OutboundMessage[] => {
-  if (outcome.kind !== 'skipped' || outcome.reason === 'no_recipient') return [];
-  const note =
-    outcome.reason === 'opted_out'
-      ? texts.notDelivered.optedOut(otherName)
-      : texts.notDelivered.noTemplate(otherName);
-  return [built(textMessage(note))];
+): string | undefined => {
+  if (outcome.kind !== 'skipped' || outcome.reason === 'no_recipient') return undefined;
+  return outcome.reason === 'opted_out'
+    ? texts.notDelivered.optedOut(otherName)
+    : texts.notDelivered.noTemplate(otherName);
 };
+
+/** One message for one outcome: what happened, then, when there is one, what the person should know. */
+export const withNote = (reply: string, note: string | undefined): OutboundMessage =>
+  built(textMessage(note === undefined ? reply : `${reply}\n\n${note}`));
 
 /** Business-initiated messages go after replies in their number's queue. */
 export const noticePriority = 5;

@@ -144,7 +144,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
     addTenant: async (
       phoneNumberId: string,
       accessToken: string,
-      extra: { name?: string; appSecret?: string; locale?: string } = {},
+      extra: { name?: string; appSecret?: string; locale?: string; displayPhone?: string } = {},
     ) => {
       const { tenantId } = await expectOk(
         app.manageTenants.addTenant({
@@ -154,6 +154,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
           wabaId: '102290129340398',
           ...(extra.appSecret === undefined ? {} : { appSecret: extra.appSecret }),
           ...(extra.locale === undefined ? {} : { locale: extra.locale }),
+          ...(extra.displayPhone === undefined ? {} : { displayPhone: extra.displayPhone }),
         }),
       );
       if (accessToken !== '') gateway.allow(phoneNumberId as PhoneNumberId, accessToken);

@@ -485,9 +485,34 @@ const agreementStore = (tenantId: TenantId, state: State): AgreementStore => ({
     const stored = ownAgreement(tenantId, state, agreement.id);
     if (stored === undefined || stored.status !== expected) return okAsync(false);
     state.agreements.set(agreement.id, agreement);
+    state.heldRequests.delete(agreement.id);
     return okAsync(true);
   },
+  holdRequest: (id, at) => {
+    if (ownAgreement(tenantId, state, id) !== undefined && !state.heldRequests.has(id))
+      state.heldRequests.set(id, at);
+    return okAsync(undefined);
+  },
+  takeHeldRequests: (contactId) => {
+    const held = [...state.heldRequests.keys()]
+      .map((id) => ({ agreement: ownAgreement(tenantId, state, id), heldAt: state.heldRequests.get(id)! }))
+      .filter(
+        (row): row is { agreement: Agreement; heldAt: Date } =>
+          row.agreement !== undefined && asksNow(row.agreement, contactId),
+      )
+      .sort((a, b) => a.heldAt.getTime() - b.heldAt.getTime() || (a.agreement.id < b.agreement.id ? -1 : 1));
+    for (const { agreement } of held) state.heldRequests.delete(agreement.id);
+    return okAsync(held.map(({ agreement }) => agreement));
+  },
 });
+
+/** The loan's open request asks this contact: to confirm it as borrower, or to confirm its return as lender. */
+const asksNow = (agreement: Agreement, contactId: ContactId): boolean =>
+  agreement.status === 'pending_confirmation'
+    ? agreement.borrowerId === contactId
+    : agreement.status === 'active' &&
+      agreement.returnClaimedAt !== undefined &&
+      agreement.lenderId === contactId;
 
 const conversationStore = (tenantId: TenantId, state: State): ConversationStore => {
   const key = (contactId: ContactId) => `${tenantId}|${contactId}`;

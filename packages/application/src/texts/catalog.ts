@@ -17,8 +17,13 @@ export type Catalog = {
     readonly newLoan: string;
     readonly myLoans: string;
     readonly myProfile: string;
+    /** Under the menu's buttons (60 characters at most): how to get help and how to stop messages. */
+    readonly footer: string;
   };
+  /** What someone typed that nothing understood. */
   readonly help: string;
+  /** The answer to "ayuda"/"help": everything a person can type, opting out included. */
+  readonly commands: string;
   readonly cannotReadYet: string;
   readonly optedOut: string;
   readonly optedIn: string;
@@ -34,6 +39,13 @@ export type Catalog = {
     readonly askKindAgain: string;
     readonly askAmount: (example: string) => string;
     readonly invalidAmount: (example: string) => string;
+    /** Why an amount that could be read is refused, each with an example that works. */
+    readonly amountRefused: {
+      readonly noDecimals: (currency: string, example: string) => string;
+      readonly ambiguous: (number: string, example: string) => string;
+      readonly notPositive: (example: string) => string;
+      readonly tooLarge: (max: string) => string;
+    };
     readonly askDescription: string;
     readonly invalidDescription: string;
     readonly askDueDate: string;
@@ -49,7 +61,18 @@ export type Catalog = {
     readonly cancelled: string;
     readonly expired: string;
     readonly recorded: (facts: LoanFacts) => string;
+    /** Recorded, but the request to the borrower waits for them to write (`held` says why and what then). */
+    readonly recordedWaiting: (held: string) => string;
   };
+  /** A request the bot could not send waits for the person it asks to write; `link` opens a chat with the bot. */
+  readonly requestHeld: {
+    readonly noWindow: (name: string, link: string | undefined) => string;
+    readonly optedOut: (name: string, link: string | undefined) => string;
+    /** What the chat link types for the person, ready to send. */
+    readonly opener: string;
+  };
+  /** To the person whose held request was just shown to the one it asks. */
+  readonly requestDelivered: (name: string) => string;
   readonly confirmation: {
     readonly request: (facts: LoanFacts) => string;
     readonly accept: string;
@@ -97,9 +120,14 @@ export type Catalog = {
     readonly notAllowed: string;
     /** A manual reminder too soon after the last; `date` and `time` are when the next is possible. */
     readonly remindTooSoon: (date: string, time: string) => string;
+    /** A tap on an action that already happened: what the loan became, and on which date. */
+    readonly alreadyDone: Readonly<
+      Record<'confirmed' | 'rejected' | 'returned' | 'cancelled' | 'return_claimed', (date: string) => string>
+    >;
     readonly markedReturnedToLender: (facts: LoanFacts) => string;
     readonly markedReturnedToBorrower: (facts: LoanFacts) => string;
     readonly claimSentToBorrower: (facts: LoanFacts) => string;
+    readonly claimWaiting: (facts: LoanFacts, held: string) => string;
     readonly claimToLender: (facts: LoanFacts) => string;
     readonly returnDeniedToLender: (facts: LoanFacts) => string;
     readonly returnDeniedToBorrower: (facts: LoanFacts) => string;

@@ -7,8 +7,18 @@ export const english: Catalog = {
     newLoan: 'New loan',
     myLoans: 'My loans',
     myProfile: 'My profile',
+    footer: 'HELP: what you can type · STOP: no more notices',
   },
-  help: "I didn't understand that. Type *menu* to see what I can do.",
+  help: "I didn't understand that. Type *help* to see what you can type, or *menu* for the options.",
+  commands: [
+    'You can type:',
+    '• *new loan*: record something you lent',
+    '• *my loans*: see your loans and what you can do with each',
+    '• *yes* or *no*: confirm or reject a loan someone recorded to you',
+    '• *cancel*: drop what you are in the middle of',
+    '• *menu*: see the options',
+    '• *stop*: stop reminders and notices (*start* to get them again)',
+  ].join('\n'),
   cannotReadYet:
     "I can't read this kind of message yet. Write to me in text, or type *menu* to see the options.",
   optedOut: "Done, I won't send you reminders or notices any more. If you change your mind, type *START*.",
@@ -27,6 +37,14 @@ export const english: Catalog = {
     askKindAgain: 'Choose *Money* or *An object*.',
     askAmount: (example) => `How much did you lend? For example: *${example}*.`,
     invalidAmount: (example) => `I didn't get the amount. Type it like this: *${example}*.`,
+    amountRefused: {
+      noDecimals: (currency, example) =>
+        `Amounts in ${currency} have no cents. Type a whole amount, e.g. *${example}*.`,
+      ambiguous: (number, example) =>
+        `"${number}" can be read two ways. Use a comma for thousands, e.g. *${example}*.`,
+      notPositive: (example) => `The amount must be more than zero, e.g. *${example}*.`,
+      tooLarge: (max) => `That amount is too large: the most is ${max}.`,
+    },
     askDescription: 'What did you lend? For example: *drill* or *calculus book*.',
     invalidDescription: 'Describe it with at least 3 letters (200 at most).',
     askDueDate: 'When will you get it back? Pick an option or type the date (*dd/mm* or *dd/mm/yyyy*).',
@@ -42,9 +60,18 @@ export const english: Catalog = {
     confirmOrCancel: 'Reply *Confirm* to record it or *Cancel* to discard it.',
     cancelled: 'Done, I discarded that loan.',
     expired: 'That conversation is over. Type *menu* to start again.',
+    recordedWaiting: (held) => `Recorded ✅. ${held}`,
     recorded: (facts) =>
       `Recorded ✅. I asked ${facts.borrower} to confirm the loan of ${facts.loan}; I'll tell you when they answer.`,
   },
+  requestHeld: {
+    noWindow: (name, link) =>
+      `I can't write to ${name} until they write to us: I'll ask them to confirm as soon as they do.${link === undefined ? '' : ` You can send them this link to write to us: ${link}`}`,
+    optedOut: (name, link) =>
+      `${name} asked not to get messages: I'll ask them to confirm when they write to us again.${link === undefined ? '' : ` You can send them this link: ${link}`}`,
+    opener: 'Hi',
+  },
+  requestDelivered: (name) => `I sent your request to ${name}. I'll tell you when they answer.`,
   confirmation: {
     request: (facts) =>
       `${facts.lender} recorded lending you ${facts.loan}, to be returned on ${facts.dueDate}. Do you confirm?`,
@@ -54,7 +81,7 @@ export const english: Catalog = {
       `Confirmed ✅. I'll remind you to return ${facts.loan} to ${facts.lender} on ${facts.dueDate}.`,
     acceptedToLender: (facts) =>
       `${facts.borrower} confirmed the loan of ${facts.loan} ✅. I'll remind them before ${facts.dueDate}.`,
-    rejectedToBorrower: (facts) => `Done, you rejected the loan of ${facts.loan}. I told ${facts.lender}.`,
+    rejectedToBorrower: (facts) => `Done, you rejected the loan of ${facts.loan} from ${facts.lender}.`,
     rejectedToLender: (facts) => `${facts.borrower} rejected the loan of ${facts.loan}.`,
     whichOne: 'You have several loans to confirm. Pick one:',
   },
@@ -93,9 +120,18 @@ export const english: Catalog = {
     notAllowed: 'That loan no longer allows that. Type *my loans* to see where it stands.',
     remindTooSoon: (date, time) =>
       `You sent a reminder for this loan less than a day ago. You can send another on ${date} at ${time}.`,
+    alreadyDone: {
+      confirmed: (date) => `That loan was already confirmed on ${date}.`,
+      rejected: (date) => `That loan was already rejected on ${date}.`,
+      returned: (date) => `That loan was already marked as returned on ${date}.`,
+      cancelled: (date) => `That loan was already cancelled on ${date}.`,
+      return_claimed: (date) =>
+        `The return of that loan was already reported on ${date}; the lender has yet to confirm it.`,
+    },
     markedReturnedToLender: (facts) => `Marked as returned ✅: ${facts.loan} from ${facts.borrower}.`,
     markedReturnedToBorrower: (facts) => `${facts.lender} marked ${facts.loan} as returned. Thanks!`,
     claimSentToBorrower: (facts) => `I asked ${facts.lender} to confirm they got ${facts.loan} back.`,
+    claimWaiting: (facts, held) => `I noted that you returned ${facts.loan} to ${facts.lender}. ${held}`,
     claimToLender: (facts) => `${facts.borrower} says they returned ${facts.loan}. Did you get it?`,
     returnDeniedToLender: (facts) => `Done, I told ${facts.borrower} you haven't got ${facts.loan} yet.`,
     returnDeniedToBorrower: (facts) => `${facts.lender} says they haven't got ${facts.loan} back yet.`,

@@ -7,8 +7,18 @@ export const spanish: Catalog = {
     newLoan: 'Nuevo préstamo',
     myLoans: 'Mis préstamos',
     myProfile: 'Mi perfil',
+    footer: 'AYUDA: qué puedes escribir · BAJA: no recibir avisos',
   },
-  help: 'No entendí tu mensaje. Escribe *menu* para ver lo que puedo hacer.',
+  help: 'No entendí tu mensaje. Escribe *ayuda* para ver lo que puedes escribir, o *menu* para ver las opciones.',
+  commands: [
+    'Puedes escribirme:',
+    '• *nuevo préstamo*: registrar algo que prestaste',
+    '• *mis préstamos*: ver tus préstamos y qué hacer con cada uno',
+    '• *sí* o *no*: confirmar o rechazar un préstamo que te registraron',
+    '• *cancelar*: dejar a medias lo que estás haciendo',
+    '• *menu*: ver las opciones',
+    '• *baja*: dejar de recibir recordatorios y avisos (*alta* para volver a recibirlos)',
+  ].join('\n'),
   cannotReadYet:
     'Todavía no puedo leer este tipo de mensaje. Escríbeme con texto o escribe *menu* para ver las opciones.',
   optedOut: 'Listo, no te enviaré más recordatorios ni avisos. Si cambias de opinión, escribe *ALTA*.',
@@ -28,6 +38,14 @@ export const spanish: Catalog = {
     askKindAgain: 'Elige *Dinero* o *Un objeto*.',
     askAmount: (example) => `¿Cuánto le prestaste? Por ejemplo: *${example}* o *5 mil*.`,
     invalidAmount: (example) => `No entendí el monto. Escríbelo así: *${example}* o *5 mil*.`,
+    amountRefused: {
+      noDecimals: (currency, example) =>
+        `Los montos en ${currency} van sin centavos. Escríbelo entero, por ejemplo: *${example}*.`,
+      ambiguous: (number, example) =>
+        `"${number}" se puede leer de dos maneras. Usa punto para los miles, por ejemplo: *${example}*.`,
+      notPositive: (example) => `El monto tiene que ser mayor que cero, por ejemplo: *${example}*.`,
+      tooLarge: (max) => `Ese monto es demasiado grande: el máximo es ${max}.`,
+    },
     askDescription: '¿Qué objeto le prestaste? Por ejemplo: *taladro* o *libro de cálculo*.',
     invalidDescription: 'Descríbelo con al menos 3 letras (máximo 200).',
     askDueDate: '¿Cuándo te lo devuelve? Elige una opción o escribe la fecha (*dd/mm* o *dd/mm/aaaa*).',
@@ -45,7 +63,16 @@ export const spanish: Catalog = {
     expired: 'Esa conversación ya terminó. Escribe *menu* para empezar de nuevo.',
     recorded: (facts) =>
       `Registrado ✅. Le pedí a ${facts.borrower} que confirme el préstamo de ${facts.loan}; te aviso cuando responda.`,
+    recordedWaiting: (held) => `Registrado ✅. ${held}`,
   },
+  requestHeld: {
+    noWindow: (name, link) =>
+      `No puedo escribirle a ${name} hasta que nos escriba: le pediré que confirme apenas lo haga.${link === undefined ? '' : ` Puedes enviarle este enlace para que nos escriba: ${link}`}`,
+    optedOut: (name, link) =>
+      `${name} pidió no recibir mensajes: le pediré que confirme cuando vuelva a escribirnos.${link === undefined ? '' : ` Puedes enviarle este enlace: ${link}`}`,
+    opener: 'Hola',
+  },
+  requestDelivered: (name) => `Le envié tu solicitud a ${name}. Te aviso cuando responda.`,
   confirmation: {
     request: (facts) =>
       `${facts.lender} registró que te prestó ${facts.loan}, con devolución el ${facts.dueDate}. ¿Lo confirmas?`,
@@ -55,8 +82,7 @@ export const spanish: Catalog = {
       `Confirmado ✅. Te recordaré devolver ${facts.loan} a ${facts.lender} el ${facts.dueDate}.`,
     acceptedToLender: (facts) =>
       `${facts.borrower} confirmó el préstamo de ${facts.loan} ✅. Le recordaré la devolución del ${facts.dueDate}.`,
-    rejectedToBorrower: (facts) =>
-      `Listo, rechazaste el préstamo de ${facts.loan}. Le avisé a ${facts.lender}.`,
+    rejectedToBorrower: (facts) => `Listo, rechazaste el préstamo de ${facts.loan} de ${facts.lender}.`,
     rejectedToLender: (facts) => `${facts.borrower} rechazó el préstamo de ${facts.loan}.`,
     whichOne: 'Tienes varios préstamos por confirmar. Elige cuál:',
   },
@@ -95,9 +121,18 @@ export const spanish: Catalog = {
     notAllowed: 'Ese préstamo ya no permite esa acción. Escribe *mis préstamos* para ver su estado.',
     remindTooSoon: (date, time) =>
       `Ya enviaste un recordatorio de este préstamo hace menos de un día. Podrás enviar otro el ${date} a las ${time}.`,
+    alreadyDone: {
+      confirmed: (date) => `Ese préstamo ya se confirmó el ${date}.`,
+      rejected: (date) => `Ese préstamo ya se rechazó el ${date}.`,
+      returned: (date) => `Ese préstamo ya se marcó como devuelto el ${date}.`,
+      cancelled: (date) => `Ese préstamo ya se canceló el ${date}.`,
+      return_claimed: (date) =>
+        `La devolución de ese préstamo ya se avisó el ${date}; falta que quien prestó la confirme.`,
+    },
     markedReturnedToLender: (facts) => `Marcado como devuelto ✅: ${facts.loan} de ${facts.borrower}.`,
     markedReturnedToBorrower: (facts) => `${facts.lender} marcó como devuelto ${facts.loan}. ¡Gracias!`,
     claimSentToBorrower: (facts) => `Le pedí a ${facts.lender} que confirme que recibió ${facts.loan}.`,
+    claimWaiting: (facts, held) => `Anoté que devolviste ${facts.loan} a ${facts.lender}. ${held}`,
     claimToLender: (facts) => `${facts.borrower} dice que te devolvió ${facts.loan}. ¿Lo recibiste?`,
     returnDeniedToLender: (facts) => `Listo, le avisé a ${facts.borrower} que aún no recibes ${facts.loan}.`,
     returnDeniedToBorrower: (facts) => `${facts.lender} dice que aún no recibe ${facts.loan}.`,

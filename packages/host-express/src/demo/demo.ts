@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Clock, portTokens } from '@prestabot/application';
+import { type Clock, catalogFor, portTokens } from '@prestabot/application';
 import {
   addDays,
   type ContactId,
@@ -205,6 +205,11 @@ class DemoChat {
     return { flowId: flow.flowId, saved };
   }
 
+  /** Everything the number sent the person, in the order it was sent. */
+  received(number: DemoNumber, person: Person): OutboundMessage[] {
+    return this.#messagesTo(number, person);
+  }
+
   #messagesTo(number: DemoNumber, person: Person): OutboundMessage[] {
     return this.#fake
       .accepted(number.phoneNumberId)
@@ -296,6 +301,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
         phoneNumberId: numberB.phoneNumberId,
         accessToken: numberB.accessToken,
         wabaId: '109876543210987',
+        displayPhone: '+56229405000',
       }),
       'tenant B',
     );
@@ -349,16 +355,20 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
     await chat.text(numberB, carla, 'taladro');
     await chat.tap(numberA, ana, 'En una semana');
     await chat.text(numberB, carla, '30/12');
-    write('\n── Both confirm; Bea has never written, so she gets the approved template ──');
+    write(
+      '\n── Both confirm. Bea has never written, so she gets the approved template; Diego has not either,',
+    );
+    write('── and number B has no templates: Carla hears, in one message, that the request waits for him ──');
     await chat.tap(numberA, ana, 'Confirmar');
     await chat.text(numberB, carla, 'sí');
     await chat.tap(numberA, bea, 'accept');
-    write('\n── Diego writes first, so Carla can reach him without a template ──');
+    write(
+      "\n── Diego writes for the first time: Carla's request comes before the menu, and Carla is told ──",
+    );
     await chat.text(numberB, diego, 'hola');
-    await chat.text(numberB, carla, 'mis préstamos');
-    await chat.tap(numberB, carla, 'Diego · taladro');
-    await chat.tap(numberB, carla, 'Recordar ahora');
-    await chat.text(numberB, diego, 'si');
+    // The menu leaves once the request has: one message per person at a time.
+    await chat.settle(numberB);
+    await chat.tap(numberB, diego, 'Sí, confirmo');
 
     write('\n── Six days later, at 09:00 in Santiago, the reminder falls due ──');
     const santiago = must(parseTimeZone('America/Santiago'), 'time zone');
@@ -417,6 +427,18 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
     checks.push({
       ok: onlyTo(numberA) && onlyTo(numberB),
       label: "each number wrote only to its own tenant's people",
+    });
+    const texts = catalogFor('es-CL');
+    const [diegoFirst, diegoSecond] = chat.received(numberB, diego);
+    const toCarla = chat.received(numberB, carla).map((message) => ('body' in message ? message.body : ''));
+    checks.push({
+      ok:
+        tappables(diegoFirst!).some((item) => item.id.endsWith(':accept')) &&
+        tappables(diegoSecond!).some((item) => item.id === 'menu:new_loan') &&
+        toCarla.filter((body) => body === texts.requestDelivered('Diego')).length === 1 &&
+        toCarla.filter((body) => body.startsWith(texts.newLoan.recordedWaiting(''))).length === 1,
+      label:
+        'Carla was told once that her request waits for Diego and once that it reached him; Diego got it before the menu',
     });
     const unitOfWork = resolve(bot.container, portTokens.unitOfWork);
     const loanOf = async (tenantId: TenantId, person: Person) =>

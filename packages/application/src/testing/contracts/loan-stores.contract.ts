@@ -150,6 +150,39 @@ export const describeLoanStoresContract = (implementation: string, factory: Stor
       expect(pending.map((loan) => loan.id)).toEqual([agreement.id]);
     });
 
+    it('holds a request for the person it asks, hands it over once, oldest first, and forgets it when the loan changes', async () => {
+      const { tenant, lender, borrower, agreement } = await seedLoan(harness);
+      const claimed = {
+        ...agreement,
+        id: fixtureUuid() as AgreementId,
+        lenderId: borrower.id,
+        borrowerId: lender.id,
+        status: 'active' as const,
+        confirmedAt: at(1),
+        returnClaimedAt: at(2),
+      };
+      const answered = { ...agreement, id: fixtureUuid() as AgreementId };
+      const run = <T>(work: (r: TenantRepositories) => ResultAsync<T, StorageError>) =>
+        expectOk(harness.unitOfWork.run(tenant.id, work));
+      await run((r) => r.agreements.create(claimed).andThen(() => r.agreements.create(answered)));
+      await run((r) => r.agreements.holdRequest(answered.id, at(10)));
+      await run((r) => r.agreements.holdRequest(claimed.id, at(20)));
+      await run((r) => r.agreements.holdRequest(agreement.id, at(30)));
+      await run((r) => r.agreements.holdRequest(agreement.id, at(5)));
+      await run((r) =>
+        r.agreements.update({ ...answered, status: 'active', confirmedAt: at(40) }, 'pending_confirmation'),
+      );
+      // The lender of a pending loan is asked nothing; the borrower is.
+      expect(await run((r) => r.agreements.takeHeldRequests(lender.id))).toEqual([]);
+      expect(await run((r) => r.agreements.takeHeldRequests(borrower.id))).toEqual([claimed, agreement]);
+      expect(await run((r) => r.agreements.takeHeldRequests(borrower.id))).toEqual([]);
+      await run((r) => r.agreements.holdRequest(agreement.id, at(50)));
+      await run((r) =>
+        r.agreements.update({ ...agreement, status: 'cancelled', closedAt: at(60) }, 'pending_confirmation'),
+      );
+      expect(await run((r) => r.agreements.takeHeldRequests(borrower.id))).toEqual([]);
+    });
+
     it("refuses a loan between another tenant's contacts, and never shows another tenant's loans", async () => {
       const a = await seedLoan(harness);
       const b = await seedLoan(harness);
@@ -170,6 +203,14 @@ export const describeLoanStoresContract = (implementation: string, factory: Stor
           ),
         ),
       ).toBe(false);
+      await expectOk(
+        harness.unitOfWork.run(a.tenant.id, (r) => r.agreements.holdRequest(b.agreement.id, t0)),
+      );
+      expect(
+        await expectOk(
+          harness.unitOfWork.run(b.tenant.id, (r) => r.agreements.takeHeldRequests(b.agreement.borrowerId)),
+        ),
+      ).toEqual([]);
     });
   });
 

@@ -78,6 +78,8 @@ export const emptyState = () => ({
   /** Contact id → the expiry of the newest flow token whose profile submit was recorded. */
   profileSubmits: new JournaledMap<string, Date>(),
   agreements: new JournaledMap<AgreementId, Agreement>(),
+  /** Agreement id → when its open request was held (`agreements.request_held_at`). */
+  heldRequests: new JournaledMap<AgreementId, Date>(),
   conversations: new JournaledMap<string, ConversationRecord & { readonly tenantId: TenantId }>(),
   reminders: new JournaledMap<string, ReminderRow>(rowCopy),
   templates: new JournaledMap<string, RegisteredTemplate & { readonly tenantId: TenantId }>(),
