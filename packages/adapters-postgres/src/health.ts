@@ -19,7 +19,16 @@ import {
   type WhatsAppNumber,
 } from '@prestabot/domain';
 import { type MigrationStatus, migrationStatus } from './migrate.ts';
-import { bypassRow, readOptionalRow, readRow, readRows, roleRow, tableRow, versionRow } from './rows.ts';
+import {
+  bypassRow,
+  loginRow,
+  readOptionalRow,
+  readRow,
+  readRows,
+  roleRow,
+  tableRow,
+  versionRow,
+} from './rows.ts';
 import { applicationRole } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 
@@ -112,6 +121,29 @@ const missingRole: ApplicationRoleStatus = {
   ownedObjects: 0,
   memberOf: [],
 };
+
+/** The role a connection logged in as, and whether it can leave row-level security. */
+export type DatabaseLogin = {
+  readonly name: string;
+  /**
+   * It is, or may become (membership, SET ROLE), a superuser, a role with BYPASSRLS, or the owner of the
+   * schema: then a statement that runs RESET ROLE or SET ROLE sees every tenant.
+   */
+  readonly privileged: boolean;
+};
+
+const loginSql = `
+SELECT session_user::text AS name,
+       EXISTS (
+         SELECT 1 FROM pg_roles g
+         WHERE (g.rolsuper OR g.rolbypassrls
+                OR g.oid = (SELECT s.nspowner FROM pg_namespace s WHERE s.nspname = 'prestabot'))
+           AND pg_has_role(session_user, g.oid, 'MEMBER')
+       ) AS privileged`;
+
+/** Who `driver`'s connections log in as: `serve` warns, and `doctor` reports, when it is privileged. */
+export const inspectLogin = (driver: SqlDriver): ResultAsync<DatabaseLogin, StorageError> =>
+  driver.query(loginSql).andThen(readRow(loginRow, 'login'));
 
 const definerOwnerSql = `
 SELECT coalesce(bool_and(r.rolsuper OR r.rolbypassrls), false) AS bypasses

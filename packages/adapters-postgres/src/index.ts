@@ -9,6 +9,7 @@ export type {
   ApplicationRoleStatus,
   AppSecretHealth,
   DatabaseHealth,
+  DatabaseLogin,
   NumberHealth,
   TableIsolation,
 } from './health.ts';

@@ -46,6 +46,14 @@ describe.skipIf(testServerUrl === undefined)(
       await expectOk(storage.flowKeyDirectory.listAll());
     });
 
+    it('tells the runtime login from one that can leave row-level security (what doctor and serve warn of)', async () => {
+      expect(await expectOk(postgresStorageOn(runtime).login())).toEqual({
+        name: applicationRole,
+        privileged: false,
+      });
+      expect(await expectOk(admin.storage.login())).toMatchObject({ privileged: true });
+    });
+
     it('sees no tenant after RESET ROLE, and cannot become a role that bypasses row-level security', async () => {
       await seedTenant(admin.storage);
       await seedTenant(admin.storage);

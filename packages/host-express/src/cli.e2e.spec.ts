@@ -233,6 +233,8 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
     const sound = await run(['doctor']);
     expect(sound.stdout).toContain('all checks passed');
     expect(sound.code).toBe(0);
+    // One URL for everything: the runtime login can leave row-level security, which is only a warning.
+    if (database !== undefined) expect(sound.stdout).toMatch(/^! DATABASE_URL logs in as postgres,/m);
     expect(sound.stdout).toContain(`number ${numberA}: Flows key`);
     expect(sound.stdout).toContain(`number ${numberB}: no Flows key`);
     await run(['flows', 'keygen', '--phone-number-id', numberA]);
@@ -242,4 +244,24 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
     expect(stale.stdout).toContain(`fix: run: prestabot flows register-key --phone-number-id ${numberA}`);
     expect(stale.stdout).not.toContain(tokenA);
   });
+
+  it.skipIf(serverUrl === undefined)(
+    'runs with the runtime login prestabot_app, the admin commands over DATABASE_MIGRATION_URL',
+    async () => {
+      const runtimeUrl = new URL(database?.url ?? '');
+      runtimeUrl.username = 'prestabot_app';
+      const twoUrls = { DATABASE_URL: runtimeUrl.toString(), DATABASE_MIGRATION_URL: database?.url ?? '' };
+      expect(await run(['migrate'], twoUrls)).toMatchObject({ code: 0, stdout: 'database is up to date\n' });
+      const listed = await run(['tenants', 'list'], twoUrls);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain(numberA);
+      const doctor = await run(['doctor'], twoUrls);
+      expect(doctor.stdout).toMatch(/^✓ DATABASE_URL logs in as prestabot_app, which cannot leave/m);
+      expect(doctor.stdout).not.toMatch(/^! /m);
+      // The runtime login alone cannot run the admin commands, and says what to set.
+      const alone = await run(['tenants', 'list'], { DATABASE_URL: runtimeUrl.toString() });
+      expect(alone.code).toBe(1);
+      expect(alone.stderr).toContain('DATABASE_MIGRATION_URL');
+    },
+  );
 });

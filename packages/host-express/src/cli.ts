@@ -52,7 +52,13 @@ type NodeBot = OpenBot & { readonly metrics: PrometheusMetrics };
 
 const open = async (
   config: Config,
-  options: { readonly migrate: boolean; readonly quiet: boolean; readonly ingestOnly?: boolean },
+  options: {
+    readonly migrate: boolean;
+    readonly quiet: boolean;
+    readonly ingestOnly?: boolean;
+    /** Migrations and admin commands (`admin`: DATABASE_MIGRATION_URL when set), or serve and worker. */
+    readonly login: 'runtime' | 'admin';
+  },
 ): Promise<NodeBot> => {
   const logger = options.quiet ? adminLogger(config) : createLogger(config.logLevel);
   const metrics = new PrometheusMetrics();
@@ -61,6 +67,7 @@ const open = async (
     logger,
     metrics,
     migrate: options.migrate,
+    login: options.login,
     hmac: nodeHmacSha256,
     ingestOnly: options.ingestOnly === true,
     // On Node the work simply runs on after the response; a failure is logged, never lost (it is retried).
@@ -74,6 +81,10 @@ const open = async (
 
 const failStartup = (error: StartupError): never =>
   fail(error.message, error.type === 'configuration' ? exitUsage : exitFailure);
+
+// Permission denied: most likely DATABASE_URL is the runtime login, which may not run admin commands.
+const adminLoginHint =
+  ' (admin commands need the migrating role: set DATABASE_MIGRATION_URL to its URL, see README: Database roles)';
 
 /** The one place an admin command's error becomes a line on stderr and an exit code. */
 const failUseCase = (error: ManageTenantsError | ManageTemplatesError | FlowKeyAdminError): never => {
@@ -117,14 +128,17 @@ const failUseCase = (error: ManageTenantsError | ManageTemplatesError | FlowKeyA
     case 'secret_unreadable':
       return fail(error.message, exitFailure);
     case 'storage_error':
-      return fail(`database: ${error.message}`, exitFailure);
+      return fail(
+        `database: ${error.message}${/\b42501\b/.test(error.message) ? adminLoginHint : ''}`,
+        exitFailure,
+      );
   }
 };
 
 /** Runs a short admin command against the database and closes it, whatever happens. */
 const withBot = async (work: (bot: NodeBot) => Promise<void>): Promise<void> => {
   const config = configOrExit();
-  const bot = await open(config, { migrate: config.databaseUrl === undefined, quiet: true });
+  const bot = await open(config, { migrate: config.databaseUrl === undefined, quiet: true, login: 'admin' });
   try {
     await work(bot);
   } finally {
@@ -183,7 +197,7 @@ program
   .description('apply pending database migrations (idempotent)')
   .action(async () => {
     const config = configOrExit();
-    const bot = await open(config, { migrate: false, quiet: true });
+    const bot = await open(config, { migrate: false, quiet: true, login: 'admin' });
     const migrated = await bot.storage.migrate();
     await bot.close();
     if (migrated.isErr()) fail(`cannot migrate: ${migrated.error.message}`, exitFailure);
@@ -212,7 +226,12 @@ program
         `--port ${JSON.stringify(flags.port)} is not valid: expected a port number from 0 to 65535`,
         exitUsage,
       );
-    const bot = await open(config, { migrate: true, quiet: false, ingestOnly: flags.ingestOnly === true });
+    const bot = await open(config, {
+      migrate: true,
+      quiet: false,
+      ingestOnly: flags.ingestOnly === true,
+      login: 'runtime',
+    });
     const server = await startServer(bot, { port, worker: flags.worker });
     stopOnSignals(server.stop, (signal) => {
       bot.logger.info({ signal }, 'stopped');
@@ -225,7 +244,7 @@ program
   .description('the worker only: inbox processing, outbox sending, reminders, pruning finished queue rows')
   .action(async () => {
     const config = configOrExit();
-    const bot = await open(config, { migrate: true, quiet: false });
+    const bot = await open(config, { migrate: true, quiet: false, login: 'runtime' });
     bot.bot.startWorkers();
     bot.logger.info({ driver: bot.storage.driver }, 'worker running');
     stopOnSignals(bot.close, (signal) => {
@@ -486,8 +505,9 @@ program
   )
   .action(async () => {
     const config = configOrExit();
-    const bot = await open(config, { migrate: false, quiet: true });
+    const bot = await open(config, { migrate: false, quiet: true, login: 'admin' });
     const health = await bot.storage.inspect();
+    const runtimeLogin = await bot.runtimeLogin();
     const flowKeys = new Map(
       await Promise.all(
         (health.isOk() && health.value.reachable ? (health.value.numbers ?? []) : []).map(
@@ -497,10 +517,12 @@ program
     );
     await bot.close();
     if (health.isErr()) return fail(`database: ${health.error.message}`, exitFailure);
-    const checks = diagnose(config, health.value, flowKeys);
+    if (runtimeLogin.isErr())
+      return fail(`database (DATABASE_URL): ${runtimeLogin.error.message}`, exitFailure);
+    const checks = diagnose(config, health.value, flowKeys, runtimeLogin.value);
     for (const item of checks)
       process.stdout.write(
-        `${item.ok ? '✓' : '✗'} ${item.label}${item.fix === undefined ? '' : `\n    fix: ${item.fix}`}\n`,
+        `${item.ok ? (item.warning === true ? '!' : '✓') : '✗'} ${item.label}${item.fix === undefined ? '' : `\n    fix: ${item.fix}`}\n`,
       );
     const failed = checks.filter((item) => !item.ok).length;
     process.stdout.write(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);
