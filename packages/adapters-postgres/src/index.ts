@@ -3,6 +3,7 @@ export {
   createAesGcmSecretCipher,
   type EncryptionKeyError,
   type EncryptionKeySettings,
+  encryptionKeyTexts,
 } from './cipher/aes-gcm-secret-cipher.ts';
 export { postgresStorageModule } from './container-module.ts';
 export type {

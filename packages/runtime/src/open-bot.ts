@@ -31,6 +31,7 @@ import type { Config } from './config.ts';
 import { runtimeLoginWarning } from './database-login.ts';
 import { FlowKeyAdmin } from './flows/flow-key-admin.ts';
 import { defaultFlowKeyGraceMs, FlowKeyRing } from './flows/flow-key-ring.ts';
+import { flowTokenSecret } from './flows/flow-token-secret.ts';
 import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
 import type { HealthReport } from './http/web-handler.ts';
 import {
@@ -96,20 +97,6 @@ const deploymentFlowsKey = (config: Config): ResultAsync<FlowPrivateKey | undefi
           message: `FLOWS_PRIVATE_KEY ${describeFlowKeyError(error)}`,
         }),
       );
-
-/** The flow-token key: derived from the encryption key, so no second secret has to be managed. */
-const flowTokenSecret = async (encryptionKey: string): Promise<Uint8Array<ArrayBuffer>> => {
-  const key = await crypto.subtle.importKey(
-    'raw',
-    new TextEncoder().encode(encryptionKey),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign'],
-  );
-  return new Uint8Array(
-    await crypto.subtle.sign('HMAC', key, new TextEncoder().encode('prestabot flow tokens v1')),
-  );
-};
 
 /** Runs `use` over a short-lived connection to `databaseUrl`, closed after. */
 const withDatabase = <T>(
@@ -188,10 +175,8 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     const graph = new GraphClient(config.graph, {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
-    const tokens =
-      config.encryptionKeys.current === undefined
-        ? undefined
-        : new SignedFlowTokens(await flowTokenSecret(config.encryptionKeys.current));
+    const tokenSecret = await flowTokenSecret(config.encryptionKeys);
+    const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
     const container = new Container({ defaultScope: 'Singleton' });
     container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
     container.load(

@@ -130,18 +130,29 @@ export class AesGcmSecretCipher implements SecretCipher {
 }
 
 /**
+ * The keys as configured, each without surrounding whitespace (an env file or secret store may add a
+ * newline); a blank current key counts as none. Whatever is derived from a key starts from this text.
+ */
+export const encryptionKeyTexts = (
+  settings: EncryptionKeySettings,
+): { readonly current?: string; readonly previous: readonly string[] } => {
+  const current = settings.PRESTABOT_ENCRYPTION_KEY?.trim() ?? '';
+  const previous = (settings.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  return current === '' ? { previous } : { current, previous };
+};
+
+/**
  * Builds the cipher from configuration, validating every key. No current key is allowed (sealing then
  * fails with `encryption_key_missing`, saying how to make one); a malformed key is not.
  */
 export const createAesGcmSecretCipher = (
   settings: EncryptionKeySettings,
 ): ResultAsync<AesGcmSecretCipher, EncryptionKeyError> => {
-  const current = settings.PRESTABOT_ENCRYPTION_KEY?.trim() ?? '';
-  const previous = (settings.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS ?? '')
-    .split(',')
-    .map((key) => key.trim())
-    .filter((key) => key !== '');
-  const currentRaw = current === '' ? ok(undefined) : decodeKey(currentKeyVariable, current);
+  const { current, previous } = encryptionKeyTexts(settings);
+  const currentRaw = current === undefined ? ok(undefined) : decodeKey(currentKeyVariable, current);
   const previousRaw = Result.combine(previous.map((key) => decodeKey(previousKeysVariable, key)));
   return currentRaw.asyncAndThen((currentBytes) =>
     previousRaw.asyncAndThen((previousBytes) =>
