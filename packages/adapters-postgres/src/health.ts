@@ -1,9 +1,11 @@
-import type {
-  SealedSecret,
-  SecretCipher,
-  StorageError,
-  TenantDirectory,
-  TenantUnitOfWork,
+import {
+  type SealedSecret,
+  type SecretCipher,
+  type SecretPlace,
+  type StorageError,
+  secretPlaces,
+  type TenantDirectory,
+  type TenantUnitOfWork,
 } from '@prestabot/application';
 import {
   type AppId,
@@ -161,9 +163,9 @@ export type DatabaseHealthDependencies = {
 
 /** Whether the cipher opens a sealed secret; the opened secret is dropped at once. */
 /** Whether the cipher opens a sealed secret; the opened secret is dropped at once. */
-const opens = (cipher: SecretCipher, sealed: SealedSecret): ResultAsync<boolean, never> =>
+const opens = (cipher: SecretCipher, sealed: SealedSecret, place: SecretPlace): ResultAsync<boolean, never> =>
   cipher
-    .open(sealed)
+    .open(sealed, place)
     .map(() => true)
     .orElse(() => okAsync(false));
 
@@ -179,7 +181,11 @@ const readableTokens = (
       const readable = new Map<PhoneNumberId, boolean>();
       for (const number of numbers) {
         const token = yield* repositories.numbers.token(number.phoneNumberId);
-        if (token?.kind === 'sealed') readable.set(number.phoneNumberId, yield* opens(cipher, token.sealed));
+        if (token?.kind === 'sealed')
+          readable.set(
+            number.phoneNumberId,
+            yield* opens(cipher, token.sealed, secretPlaces.accessToken(tenantId, number.phoneNumberId)),
+          );
       }
       return ok(readable);
     }),
@@ -212,7 +218,10 @@ const appsHealth = (deps: DatabaseHealthDependencies) =>
   deps.directory.listApps().andThen((apps) =>
     ResultAsync.combine(
       apps.map((app) =>
-        (deps.cipher === undefined ? okAsync(undefined) : opens(deps.cipher, app.secret)).map(
+        (deps.cipher === undefined
+          ? okAsync(undefined)
+          : opens(deps.cipher, app.secret, secretPlaces.appSecret(app.id))
+        ).map(
           (secretReadable): AppSecretHealth => ({
             appId: app.id,
             ...(app.metaAppId === undefined ? {} : { metaAppId: app.metaAppId }),

@@ -15,6 +15,7 @@ import {
   type SendFailure,
   type StorageError,
   type StoredFlowKey,
+  secretPlaces,
   type TenantDirectory,
   type TenantUnitOfWork,
 } from '@prestabot/application';
@@ -95,12 +96,16 @@ export class FlowKeyAdmin {
     return safeTry(async function* () {
       const { tenantId, phoneNumberId } = yield* self.#route(phoneNumberIdInput);
       const generated = await generateFlowKey();
-      const privateKey = yield* deps.cipher.seal(generated.privateKeyPem);
+      const id = deps.ids.uuid();
+      const privateKey = yield* deps.cipher.seal(
+        generated.privateKeyPem,
+        secretPlaces.flowPrivateKey(tenantId, id),
+      );
       const now = deps.clock.now();
       yield* deps.unitOfWork.run(tenantId, (repositories) =>
         repositories.flowKeys.add(
           {
-            id: deps.ids.uuid(),
+            id,
             phoneNumberId,
             fingerprint: generated.key.fingerprint,
             privateKey,
@@ -212,15 +217,17 @@ export class FlowKeyAdmin {
           current((key) => key.phoneNumberId === phoneNumberId) ??
           current((key) => key.phoneNumberId === undefined);
         if (chosen === undefined) return okAsync(deps.deploymentKey);
-        return deps.cipher.open(chosen.privateKey).andThen((pem) =>
-          importFlowPrivateKey(pem).mapErr(
-            (): FlowKeyAdminError => ({
-              type: 'secret_unreadable',
-              keyId: chosen.privateKey.keyId,
-              message: 'the stored Flows key is not a usable RSA key',
-            }),
-          ),
-        );
+        return deps.cipher
+          .open(chosen.privateKey, secretPlaces.flowPrivateKey(tenantId, chosen.id))
+          .andThen((pem) =>
+            importFlowPrivateKey(pem).mapErr(
+              (): FlowKeyAdminError => ({
+                type: 'secret_unreadable',
+                keyId: chosen.privateKey.keyId,
+                message: 'the stored Flows key is not a usable RSA key',
+              }),
+            ),
+          );
       });
   }
 }
