@@ -37,6 +37,7 @@ export * from './ports/messaging-gateway.port.ts';
 export * from './ports/metrics.port.ts';
 export * from './ports/number-store.port.ts';
 export * from './ports/outbox.port.ts';
+export * from './ports/sealed-secret-store.port.ts';
 export * from './ports/secret-cipher.port.ts';
 export * from './ports/tenant-directory.port.ts';
 export * from './ports/tenant-store.port.ts';
