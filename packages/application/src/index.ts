@@ -26,6 +26,7 @@ export * from './loans/notifier.ts';
 export * from './loans/opt-out.ts';
 export * from './loans/reminders.ts';
 export * from './manage-tenants/manage-tenants.ts';
+export * from './manage-tenants/reseal-secrets.ts';
 export * from './ports/clock.port.ts';
 export * from './ports/contact-store.port.ts';
 export * from './ports/finished-work-retention.port.ts';

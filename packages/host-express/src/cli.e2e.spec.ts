@@ -264,4 +264,28 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
       expect(alone.stderr).toContain('DATABASE_MIGRATION_URL');
     },
   );
+
+  it('reseals every secret under a new key, after which the old key can go', async () => {
+    const newKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const rotated = {
+      PRESTABOT_ENCRYPTION_KEY: newKey,
+      PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: env.PRESTABOT_ENCRYPTION_KEY ?? '',
+    };
+    const first = await run(['secrets', 'reseal'], rotated);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    const count = Number(/^resealed (\d+) secret\(s\), 0 already current\n$/.exec(first.stdout)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(4);
+    expect((await run(['secrets', 'reseal'], rotated)).stdout).toBe(
+      `resealed 0 secret(s), ${count} already current\n`,
+    );
+    const newKeyOnly = await run(['doctor'], { PRESTABOT_ENCRYPTION_KEY: newKey });
+    expect(newKeyOnly.stdout).toContain(`number ${numberA} (Préstamos Ana): token SET`);
+    expect(newKeyOnly.stdout).not.toContain('cannot be opened');
+    const lost = await run(['secrets', 'reseal'], {
+      PRESTABOT_ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
+    });
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toMatch(/^error: whatsapp_numbers\.token of tenant .* cannot be opened/m);
+    expect(`${lost.stdout}${lost.stderr}`).not.toContain(tokenA);
+  });
 });

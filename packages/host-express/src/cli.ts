@@ -7,6 +7,8 @@ import {
   type ManageTemplatesError,
   type ManageTenantsError,
   type NumberInput,
+  portTokens,
+  ResealSecrets,
 } from '@prestabot/application';
 import {
   type Config,
@@ -497,6 +499,37 @@ flows
     if (flow !== 'profile') fail(`flow ${JSON.stringify(flow)} is not known: expected profile`, exitUsage);
     process.stdout.write(await readFile(new URL('../../../flows/profile.json', import.meta.url), 'utf8'));
   });
+
+program
+  .command('secrets')
+  .description('the sealed secrets: access tokens, app secrets, Flows keys, bank details')
+  .command('reseal')
+  .description(
+    'seal every stored secret again with PRESTABOT_ENCRYPTION_KEY, bound to its row, so older keys can leave PRESTABOT_PREVIOUS_ENCRYPTION_KEYS; exit 1 if one cannot be opened',
+  )
+  .action(() =>
+    withBot(async (bot) => {
+      if (bot.config.encryptionKeys.current === undefined)
+        return fail(
+          'PRESTABOT_ENCRYPTION_KEY is not set: secrets are resealed with it (the old keys go in PRESTABOT_PREVIOUS_ENCRYPTION_KEYS)',
+          exitUsage,
+        );
+      const report = await new ResealSecrets({
+        ...bot.storage,
+        cipher: resolve(bot.container, portTokens.secretCipher),
+      }).execute();
+      if (report.isErr()) return failUseCase(report.error);
+      const { resealed, current, unreadable } = report.value;
+      for (const { place, keyId, message } of unreadable)
+        process.stderr.write(
+          `error: ${place.table}.${place.column} of ${place.tenantId === undefined ? '' : `tenant ${place.tenantId}, `}row ${place.rowId} (key ${keyId}) cannot be opened: ${message}\n`,
+        );
+      process.stdout.write(
+        `resealed ${resealed} secret(s), ${current} already current${unreadable.length === 0 ? '' : `, ${unreadable.length} cannot be opened: keep the key that sealed them`}\n`,
+      );
+      if (unreadable.length > 0) process.exitCode = exitFailure;
+    }),
+  );
 
 program
   .command('doctor')
