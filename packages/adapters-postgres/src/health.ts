@@ -1,9 +1,11 @@
-import type {
-  SealedSecret,
-  SecretCipher,
-  StorageError,
-  TenantDirectory,
-  TenantUnitOfWork,
+import {
+  type SealedSecret,
+  type SecretCipher,
+  type SecretPlace,
+  type StorageError,
+  secretPlaces,
+  type TenantDirectory,
+  type TenantUnitOfWork,
 } from '@prestabot/application';
 import {
   type AppId,
@@ -19,7 +21,16 @@ import {
   type WhatsAppNumber,
 } from '@prestabot/domain';
 import { type MigrationStatus, migrationStatus } from './migrate.ts';
-import { bypassRow, readOptionalRow, readRow, readRows, roleRow, tableRow, versionRow } from './rows.ts';
+import {
+  bypassRow,
+  loginRow,
+  readOptionalRow,
+  readRow,
+  readRows,
+  roleRow,
+  tableRow,
+  versionRow,
+} from './rows.ts';
 import { applicationRole } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 
@@ -113,6 +124,29 @@ const missingRole: ApplicationRoleStatus = {
   memberOf: [],
 };
 
+/** The role a connection logged in as, and whether it can leave row-level security. */
+export type DatabaseLogin = {
+  readonly name: string;
+  /**
+   * It is, or may become (membership, SET ROLE), a superuser, a role with BYPASSRLS, or the owner of the
+   * schema: then a statement that runs RESET ROLE or SET ROLE sees every tenant.
+   */
+  readonly privileged: boolean;
+};
+
+const loginSql = `
+SELECT session_user::text AS name,
+       EXISTS (
+         SELECT 1 FROM pg_roles g
+         WHERE (g.rolsuper OR g.rolbypassrls
+                OR g.oid = (SELECT s.nspowner FROM pg_namespace s WHERE s.nspname = 'prestabot'))
+           AND pg_has_role(session_user, g.oid, 'MEMBER')
+       ) AS privileged`;
+
+/** Who `driver`'s connections log in as: `serve` warns, and `doctor` reports, when it is privileged. */
+export const inspectLogin = (driver: SqlDriver): ResultAsync<DatabaseLogin, StorageError> =>
+  driver.query(loginSql).andThen(readRow(loginRow, 'login'));
+
 const definerOwnerSql = `
 SELECT coalesce(bool_and(r.rolsuper OR r.rolbypassrls), false) AS bypasses
 FROM pg_proc p
@@ -129,9 +163,9 @@ export type DatabaseHealthDependencies = {
 
 /** Whether the cipher opens a sealed secret; the opened secret is dropped at once. */
 /** Whether the cipher opens a sealed secret; the opened secret is dropped at once. */
-const opens = (cipher: SecretCipher, sealed: SealedSecret): ResultAsync<boolean, never> =>
+const opens = (cipher: SecretCipher, sealed: SealedSecret, place: SecretPlace): ResultAsync<boolean, never> =>
   cipher
-    .open(sealed)
+    .open(sealed, place)
     .map(() => true)
     .orElse(() => okAsync(false));
 
@@ -147,7 +181,11 @@ const readableTokens = (
       const readable = new Map<PhoneNumberId, boolean>();
       for (const number of numbers) {
         const token = yield* repositories.numbers.token(number.phoneNumberId);
-        if (token?.kind === 'sealed') readable.set(number.phoneNumberId, yield* opens(cipher, token.sealed));
+        if (token?.kind === 'sealed')
+          readable.set(
+            number.phoneNumberId,
+            yield* opens(cipher, token.sealed, secretPlaces.accessToken(tenantId, number.phoneNumberId)),
+          );
       }
       return ok(readable);
     }),
@@ -180,7 +218,10 @@ const appsHealth = (deps: DatabaseHealthDependencies) =>
   deps.directory.listApps().andThen((apps) =>
     ResultAsync.combine(
       apps.map((app) =>
-        (deps.cipher === undefined ? okAsync(undefined) : opens(deps.cipher, app.secret)).map(
+        (deps.cipher === undefined
+          ? okAsync(undefined)
+          : opens(deps.cipher, app.secret, secretPlaces.appSecret(app.id))
+        ).map(
           (secretReadable): AppSecretHealth => ({
             appId: app.id,
             ...(app.metaAppId === undefined ? {} : { metaAppId: app.metaAppId }),

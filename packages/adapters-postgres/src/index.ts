@@ -3,12 +3,14 @@ export {
   createAesGcmSecretCipher,
   type EncryptionKeyError,
   type EncryptionKeySettings,
+  encryptionKeyTexts,
 } from './cipher/aes-gcm-secret-cipher.ts';
 export { postgresStorageModule } from './container-module.ts';
 export type {
   ApplicationRoleStatus,
   AppSecretHealth,
   DatabaseHealth,
+  DatabaseLogin,
   NumberHealth,
   TableIsolation,
 } from './health.ts';

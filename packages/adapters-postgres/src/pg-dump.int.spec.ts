@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { ManageTenants } from '@prestabot/application';
+import { ManageTenants, secretPlaces } from '@prestabot/application';
 import { expectOk, seedContact } from '@prestabot/application/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AesGcmSecretCipher, createAesGcmSecretCipher } from './cipher/aes-gcm-secret-cipher.ts';
@@ -74,13 +74,18 @@ describe.skipIf(skipReason !== undefined)(
         ['decrypt', 'encrypt'],
       );
       const flowKeyBody = toBase64(new Uint8Array(await crypto.subtle.exportKey('pkcs8', privateKey)));
+      const flowKeyId = crypto.randomUUID();
       const flowKey = await expectOk(
-        cipher.seal(`-----BEGIN PRIVATE KEY-----\n${flowKeyBody}\n-----END PRIVATE KEY-----\n`),
+        cipher.seal(
+          `-----BEGIN PRIVATE KEY-----\n${flowKeyBody}\n-----END PRIVATE KEY-----\n`,
+          secretPlaces.flowPrivateKey(tenantId, flowKeyId),
+        ),
       );
       const accountNumber = crypto
         .getRandomValues(new Uint8Array(18))
         .map((byte) => byte % 10)
         .join('');
+      const contact = await seedContact(storage, tenantId);
       const bankDetails = await expectOk(
         cipher.seal(
           JSON.stringify({
@@ -89,16 +94,16 @@ describe.skipIf(skipReason !== undefined)(
             accountNumber,
             holderName: 'Ana',
           }),
+          secretPlaces.bankDetails(tenantId, contact.id),
         ),
       );
-      const contact = await seedContact(storage, tenantId);
       const t0 = new Date();
       await expectOk(
         storage.unitOfWork.run(tenantId, (r) =>
           r.flowKeys
             .add(
               {
-                id: crypto.randomUUID(),
+                id: flowKeyId,
                 fingerprint: '0123456789abcdef',
                 privateKey: flowKey,
                 createdAt: t0,

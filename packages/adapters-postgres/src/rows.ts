@@ -821,6 +821,8 @@ export const versionRow = z.object({ version: z.string() }).transform((row) => r
 
 export const bypassRow = z.object({ bypasses: z.boolean() }).transform((row) => row.bypasses);
 
+export const loginRow = z.object({ name: z.string(), privileged: z.boolean() });
+
 export const tableRow = z
   .object({
     table: z.string(),

@@ -1,17 +1,25 @@
-import type {
-  ClaimedInboxEntry,
-  ClaimedReminder,
-  ClaimedSend,
-  InboxItem,
-  NewInboxEntry,
-  OutboxOrigin,
+import {
+  type ClaimedInboxEntry,
+  type ClaimedReminder,
+  type ClaimedSend,
+  type InboxItem,
+  type NewInboxEntry,
+  NumberAccessTokens,
+  type OutboxOrigin,
+  SendReply,
+  secretPlaces,
 } from '@prestabot/application';
 import {
   everyMessageType,
+  expectErr,
   expectOk,
   fixturePhone,
+  fixturePhoneNumberId,
   fixtureUuid,
   maxInAnySecond,
+  RecordingGateway,
+  RecordingLogger,
+  RecordingMetrics,
   seedContact,
   seedTenant,
   storeInInbox,
@@ -21,6 +29,7 @@ import {
 import {
   type Agreement,
   type AgreementId,
+  type AppId,
   addDays,
   deliveryKeyOf,
   type E164,
@@ -28,6 +37,8 @@ import {
   type InboundMessage,
   type PhoneNumberId,
   type Tenant,
+  type TenantId,
+  textMessage,
   type WabaId,
   type Wamid,
 } from '@prestabot/domain';
@@ -296,11 +307,19 @@ describeOnEachDriver('storage behaviour', (context) => {
       await createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: btoa('k'.repeat(32)) })
     )._unsafeUnwrap();
     const storage = postgresStorageOn(driver, { cipher });
-    const sealed = await expectOk(cipher.seal('EAAG-number-token'));
-    const readable = await seedTenant(storage, {}, { token: { kind: 'sealed', sealed, length: 17 } });
+    const [tenantId, phoneNumberId] = [fixtureUuid() as TenantId, fixturePhoneNumberId()];
+    const sealed = await expectOk(
+      cipher.seal('EAAG-number-token', secretPlaces.accessToken(tenantId, phoneNumberId)),
+    );
+    const readable = await seedTenant(
+      storage,
+      { id: tenantId },
+      { phoneNumberId, token: { kind: 'sealed', sealed, length: 17 } },
+    );
     const foreign = await seedTenant(storage);
-    const appSecret = await expectOk(cipher.seal('app-secret'));
-    const appId = await expectOk(storage.apps.register({ id: fixtureUuid() as never, secret: appSecret }));
+    const appId = fixtureUuid() as AppId;
+    const appSecret = await expectOk(cipher.seal('app-secret', secretPlaces.appSecret(appId)));
+    await expectOk(storage.apps.register({ id: appId, secret: appSecret }));
     const health = await expectOk(storage.inspect());
     if (!health.reachable) throw new Error('unreachable');
     const numberHealth = (id: PhoneNumberId) => health.numbers?.find((number) => number.phoneNumberId === id);
@@ -310,6 +329,60 @@ describeOnEachDriver('storage behaviour', (context) => {
     });
     expect(numberHealth(foreign.number.phoneNumberId)).toMatchObject({ tokenReadable: false });
     expect(health.apps?.find((app) => app.appId === appId)).toEqual({ appId, secretReadable: true });
+  });
+
+  it('opens no sealed token copied to another tenant’s number: its sends fail, saying so, with no plaintext', async () => {
+    const { driver } = context();
+    const cipher = (
+      await createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: btoa('k'.repeat(32)) })
+    )._unsafeUnwrap();
+    const storage = postgresStorageOn(driver, { cipher });
+    const [victimId, victimNumber] = [fixtureUuid() as TenantId, fixturePhoneNumberId()];
+    const token = 'EAAG-victim-token-0123456789';
+    const sealed = await expectOk(cipher.seal(token, secretPlaces.accessToken(victimId, victimNumber)));
+    await seedTenant(
+      storage,
+      { id: victimId },
+      { phoneNumberId: victimNumber, token: { kind: 'sealed', sealed, length: token.length } },
+    );
+    const thief = await seedTenant(storage);
+    // What someone with write access to the table, but not the key, could do.
+    await expectOk(
+      driver.query(
+        `UPDATE prestabot.whatsapp_numbers t
+         SET token_state = v.token_state, token_key_id = v.token_key_id,
+             token_ciphertext = v.token_ciphertext, token_length = v.token_length
+         FROM prestabot.whatsapp_numbers v
+         WHERE v.phone_number_id = $1 AND t.phone_number_id = $2`,
+        [victimNumber, thief.number.phoneNumberId],
+      ),
+    );
+    const gateway = new RecordingGateway();
+    gateway.allow(thief.number.phoneNumberId, token);
+    gateway.allow(victimNumber, token);
+    const logger = new RecordingLogger();
+    const tokens = new NumberAccessTokens({
+      unitOfWork: storage.unitOfWork,
+      cipher,
+      logger,
+      metrics: new RecordingMetrics(),
+    });
+    const sendReply = new SendReply({ tokens, gateway });
+    const send = (tenantId: TenantId, phoneNumberId: PhoneNumberId) =>
+      sendReply.execute({
+        tenantId,
+        phoneNumberId,
+        recipient: { phone: fixturePhone() },
+        message: textMessage('hola')._unsafeUnwrap(),
+      });
+    // The victim's own number still sends (and its opened token is cached, which must not leak either).
+    await expectOk(send(victimId, victimNumber));
+    const refused = await expectErr(send(thief.tenant.id, thief.number.phoneNumberId));
+    expect(refused).toMatchObject({ type: 'secret_unreadable', keyId: sealed.keyId });
+    expect((refused as { message: string }).message).toContain('does not open here');
+    expect(JSON.stringify(refused)).not.toContain(token);
+    expect(JSON.stringify(logger.lines)).not.toContain(token);
+    expect(gateway.accepted).toHaveLength(1);
   });
 
   it('lets concurrent rotations of a tenant’s Flows keys take turns: one current key per number, one per tenant', async () => {

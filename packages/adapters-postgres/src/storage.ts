@@ -15,7 +15,7 @@ import type {
 } from '@prestabot/application';
 import { ResultAsync } from '@prestabot/domain';
 import { PostgresAppRegistry, PostgresFlowKeyDirectory, PostgresTenantDirectory } from './directory.ts';
-import { type DatabaseHealth, inspectDatabase } from './health.ts';
+import { type DatabaseHealth, type DatabaseLogin, inspectDatabase, inspectLogin } from './health.ts';
 import { type MigrationReport, migrate } from './migrate.ts';
 import {
   PostgresFinishedWorkRetention,
@@ -66,6 +66,8 @@ export type PostgresStorage = {
   readonly migrate: () => ResultAsync<MigrationReport, StorageError>;
   /** What `prestabot doctor` reports about the database. */
   readonly inspect: () => ResultAsync<DatabaseHealth, StorageError>;
+  /** The role the connections log in as, and whether it can leave row-level security. */
+  readonly login: () => ResultAsync<DatabaseLogin, StorageError>;
   readonly close: () => Promise<void>;
 };
 
@@ -139,6 +141,7 @@ export const postgresStorageOn = (
         unitOfWork,
         ...(options.cipher === undefined ? {} : { cipher: options.cipher }),
       }),
+    login: () => inspectLogin(driver),
     close: () => driver.close(),
   };
 };

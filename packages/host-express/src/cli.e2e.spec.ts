@@ -266,6 +266,8 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
     const sound = await run(['doctor']);
     expect(sound.stdout).toContain('all checks passed');
     expect(sound.code).toBe(0);
+    // One URL for everything: the runtime login can leave row-level security, which is only a warning.
+    if (database !== undefined) expect(sound.stdout).toMatch(/^! DATABASE_URL logs in as postgres,/m);
     expect(sound.stdout).toContain(`number ${numberA}: Flows key`);
     expect(sound.stdout).toContain(`number ${numberB}: no Flows key`);
     await run(['flows', 'keygen', '--phone-number-id', numberA]);
@@ -274,5 +276,49 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
     expect(stale.stdout).toContain('Meta holds another key');
     expect(stale.stdout).toContain(`fix: run: prestabot flows register-key --phone-number-id ${numberA}`);
     expect(stale.stdout).not.toContain(tokenA);
+  });
+
+  it.skipIf(serverUrl === undefined)(
+    'runs with the runtime login prestabot_app, the admin commands over DATABASE_MIGRATION_URL',
+    async () => {
+      const runtimeUrl = new URL(database?.url ?? '');
+      runtimeUrl.username = 'prestabot_app';
+      const twoUrls = { DATABASE_URL: runtimeUrl.toString(), DATABASE_MIGRATION_URL: database?.url ?? '' };
+      expect(await run(['migrate'], twoUrls)).toMatchObject({ code: 0, stdout: 'database is up to date\n' });
+      const listed = await run(['tenants', 'list'], twoUrls);
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toContain(numberA);
+      const doctor = await run(['doctor'], twoUrls);
+      expect(doctor.stdout).toMatch(/^✓ DATABASE_URL logs in as prestabot_app, which cannot leave/m);
+      expect(doctor.stdout).not.toMatch(/^! /m);
+      // The runtime login alone cannot run the admin commands, and says what to set.
+      const alone = await run(['tenants', 'list'], { DATABASE_URL: runtimeUrl.toString() });
+      expect(alone.code).toBe(1);
+      expect(alone.stderr).toContain('DATABASE_MIGRATION_URL');
+    },
+  );
+
+  it('reseals every secret under a new key, after which the old key can go', async () => {
+    const newKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const rotated = {
+      PRESTABOT_ENCRYPTION_KEY: newKey,
+      PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: env.PRESTABOT_ENCRYPTION_KEY ?? '',
+    };
+    const first = await run(['secrets', 'reseal'], rotated);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    const count = Number(/^resealed (\d+) secret\(s\), 0 already current\n$/.exec(first.stdout)?.[1]);
+    expect(count).toBeGreaterThanOrEqual(4);
+    expect((await run(['secrets', 'reseal'], rotated)).stdout).toBe(
+      `resealed 0 secret(s), ${count} already current\n`,
+    );
+    const newKeyOnly = await run(['doctor'], { PRESTABOT_ENCRYPTION_KEY: newKey });
+    expect(newKeyOnly.stdout).toContain(`number ${numberA} (Préstamos Ana): token SET`);
+    expect(newKeyOnly.stdout).not.toContain('cannot be opened');
+    const lost = await run(['secrets', 'reseal'], {
+      PRESTABOT_ENCRYPTION_KEY: btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))),
+    });
+    expect(lost.code).toBe(1);
+    expect(lost.stderr).toMatch(/^error: whatsapp_numbers\.token of tenant .* cannot be opened/m);
+    expect(`${lost.stdout}${lost.stderr}`).not.toContain(tokenA);
   });
 });

@@ -9,6 +9,8 @@ import {
   type ManageTemplatesError,
   type ManageTenantsError,
   type NumberInput,
+  portTokens,
+  ResealSecrets,
 } from '@prestabot/application';
 import {
   type Config,
@@ -55,7 +57,13 @@ type NodeBot = OpenBot & { readonly metrics: PrometheusMetrics };
 
 const open = async (
   config: Config,
-  options: { readonly migrate: boolean; readonly quiet: boolean; readonly ingestOnly?: boolean },
+  options: {
+    readonly migrate: boolean;
+    readonly quiet: boolean;
+    readonly ingestOnly?: boolean;
+    /** Migrations and admin commands (`admin`: DATABASE_MIGRATION_URL when set), or serve and worker. */
+    readonly login: 'runtime' | 'admin';
+  },
 ): Promise<NodeBot> => {
   const logger = options.quiet ? adminLogger(config) : createLogger(config.logLevel);
   const metrics = new PrometheusMetrics();
@@ -64,6 +72,7 @@ const open = async (
     logger,
     metrics,
     migrate: options.migrate,
+    login: options.login,
     hmac: nodeHmacSha256,
     ingestOnly: options.ingestOnly === true,
     // On Node the work simply runs on after the response; a failure is logged, never lost (it is retried).
@@ -77,6 +86,10 @@ const open = async (
 
 const failStartup = (error: StartupError): never =>
   fail(error.message, error.type === 'configuration' ? exitUsage : exitFailure);
+
+// Permission denied: most likely DATABASE_URL is the runtime login, which may not run admin commands.
+const adminLoginHint =
+  ' (admin commands need the migrating role: set DATABASE_MIGRATION_URL to its URL, see README: Database roles)';
 
 /** The one place an admin command's error becomes a line on stderr and an exit code. */
 const failUseCase = (error: ManageTenantsError | ManageTemplatesError | FlowKeyAdminError): never => {
@@ -120,14 +133,17 @@ const failUseCase = (error: ManageTenantsError | ManageTemplatesError | FlowKeyA
     case 'secret_unreadable':
       return fail(error.message, exitFailure);
     case 'storage_error':
-      return fail(`database: ${error.message}`, exitFailure);
+      return fail(
+        `database: ${error.message}${/\b42501\b/.test(error.message) ? adminLoginHint : ''}`,
+        exitFailure,
+      );
   }
 };
 
 /** Runs a short admin command against the database and closes it, whatever happens. */
 const withBot = async (work: (bot: NodeBot) => Promise<void>): Promise<void> => {
   const config = configOrExit();
-  const bot = await open(config, { migrate: config.databaseUrl === undefined, quiet: true });
+  const bot = await open(config, { migrate: config.databaseUrl === undefined, quiet: true, login: 'admin' });
   try {
     await work(bot);
   } finally {
@@ -287,7 +303,7 @@ program
   .description('apply pending database migrations (idempotent)')
   .action(async () => {
     const config = configOrExit();
-    const bot = await open(config, { migrate: false, quiet: true });
+    const bot = await open(config, { migrate: false, quiet: true, login: 'admin' });
     const migrated = await bot.storage.migrate();
     await bot.close();
     if (migrated.isErr()) fail(`cannot migrate: ${migrated.error.message}`, exitFailure);
@@ -313,7 +329,12 @@ program
     async (flags: { worker: boolean; ingestOnly?: boolean; port?: string; shutdownTimeout: number }) => {
       const config = configOrExit();
       const port = flags.port === undefined ? config.port : portOrExit(flags.port);
-      const bot = await open(config, { migrate: true, quiet: false, ingestOnly: flags.ingestOnly === true });
+      const bot = await open(config, {
+        migrate: true,
+        quiet: false,
+        ingestOnly: flags.ingestOnly === true,
+        login: 'runtime',
+      });
       const server = await startServer(bot, { port, worker: flags.worker });
       stopOnSignals(server.stop, stopped(bot), shutdownDeadline(bot, flags.shutdownTimeout));
     },
@@ -327,7 +348,7 @@ program
   .action(async (flags: { port?: string; shutdownTimeout: number }) => {
     const config = configOrExit();
     const port = flags.port === undefined ? undefined : portOrExit(flags.port);
-    const bot = await open(config, { migrate: true, quiet: false });
+    const bot = await open(config, { migrate: true, quiet: false, login: 'runtime' });
     const probes = port === undefined ? undefined : await startProbeServer(bot, port);
     bot.bot.startWorkers();
     bot.logger.info({ driver: bot.storage.driver }, 'worker running');
@@ -623,14 +644,46 @@ flows
   });
 
 program
+  .command('secrets')
+  .description('the sealed secrets: access tokens, app secrets, Flows keys, bank details')
+  .command('reseal')
+  .description(
+    'seal every stored secret again with PRESTABOT_ENCRYPTION_KEY, bound to its row, so older keys can leave PRESTABOT_PREVIOUS_ENCRYPTION_KEYS; exit 1 if one cannot be opened',
+  )
+  .action(() =>
+    withBot(async (bot) => {
+      if (bot.config.encryptionKeys.current === undefined)
+        return fail(
+          'PRESTABOT_ENCRYPTION_KEY is not set: secrets are resealed with it (the old keys go in PRESTABOT_PREVIOUS_ENCRYPTION_KEYS)',
+          exitUsage,
+        );
+      const report = await new ResealSecrets({
+        ...bot.storage,
+        cipher: resolve(bot.container, portTokens.secretCipher),
+      }).execute();
+      if (report.isErr()) return failUseCase(report.error);
+      const { resealed, current, unreadable } = report.value;
+      for (const { place, keyId, message } of unreadable)
+        process.stderr.write(
+          `error: ${place.table}.${place.column} of ${place.tenantId === undefined ? '' : `tenant ${place.tenantId}, `}row ${place.rowId} (key ${keyId}) cannot be opened: ${message}\n`,
+        );
+      process.stdout.write(
+        `resealed ${resealed} secret(s), ${current} already current${unreadable.length === 0 ? '' : `, ${unreadable.length} cannot be opened: keep the key that sealed them`}\n`,
+      );
+      if (unreadable.length > 0) process.exitCode = exitFailure;
+    }),
+  );
+
+program
   .command('doctor')
   .description(
     'check configuration, database, migrations, row-level security, tokens, secrets and Flows keys; exit 1 on any failure',
   )
   .action(async () => {
     const config = configOrExit();
-    const bot = await open(config, { migrate: false, quiet: true });
+    const bot = await open(config, { migrate: false, quiet: true, login: 'admin' });
     const health = await bot.storage.inspect();
+    const runtimeLogin = await bot.runtimeLogin();
     const flowKeys = new Map(
       await Promise.all(
         (health.isOk() && health.value.reachable ? (health.value.numbers ?? []) : []).map(
@@ -640,10 +693,12 @@ program
     );
     await bot.close();
     if (health.isErr()) return fail(`database: ${health.error.message}`, exitFailure);
-    const checks = diagnose(config, health.value, flowKeys);
+    if (runtimeLogin.isErr())
+      return fail(`database (DATABASE_URL): ${runtimeLogin.error.message}`, exitFailure);
+    const checks = diagnose(config, health.value, flowKeys, runtimeLogin.value);
     for (const item of checks)
       process.stdout.write(
-        `${item.ok ? '✓' : '✗'} ${item.label}${item.fix === undefined ? '' : `\n    fix: ${item.fix}`}\n`,
+        `${item.ok ? (item.warning === true ? '!' : '✓') : '✗'} ${item.label}${item.fix === undefined ? '' : `\n    fix: ${item.fix}`}\n`,
       );
     const failed = checks.filter((item) => !item.ok).length;
     process.stdout.write(failed === 0 ? 'all checks passed\n' : `${failed} check(s) failed\n`);

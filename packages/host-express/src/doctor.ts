@@ -1,8 +1,19 @@
-import type { DatabaseHealth } from '@prestabot/adapters-postgres';
+import type { DatabaseHealth, DatabaseLogin } from '@prestabot/adapters-postgres';
 import { describeTokenStatus, type Result } from '@prestabot/domain';
-import type { Config, FlowKeyAdminError, FlowKeyStatus } from '@prestabot/runtime';
+import {
+  type Config,
+  type FlowKeyAdminError,
+  type FlowKeyStatus,
+  runtimeLoginWarning,
+} from '@prestabot/runtime';
 
-export type Check = { readonly ok: boolean; readonly label: string; readonly fix?: string };
+/** A warning passes (the exit code stays 0) but is shown with `!` and its fix. */
+export type Check = {
+  readonly ok: boolean;
+  readonly label: string;
+  readonly fix?: string;
+  readonly warning?: boolean;
+};
 
 const check = (ok: boolean, label: string, fix?: string): Check => ({
   ok,
@@ -18,6 +29,8 @@ export const diagnose = (
   config: Config,
   health: DatabaseHealth,
   flowKeys: ReadonlyMap<string, Result<FlowKeyStatus, FlowKeyAdminError>> = new Map(),
+  /** Who DATABASE_URL logs in as; undefined for the embedded database. */
+  runtimeLogin?: DatabaseLogin,
 ): readonly Check[] => {
   const checks: Check[] = [
     check(
@@ -77,6 +90,7 @@ export const diagnose = (
       'run: prestabot migrate; the role must own nothing and must not bypass row-level security',
     ),
   );
+  if (runtimeLogin !== undefined) checks.push(runtimeLoginCheck(runtimeLogin));
   checks.push(
     check(
       health.definerOwnerBypassesRowSecurity,
@@ -121,6 +135,14 @@ export const diagnose = (
   if ((health.numbers ?? []).length === 0)
     checks.push(check(true, 'no numbers yet: add one with prestabot tenants add'));
   return checks;
+};
+
+/** The single-URL mode still works, so a privileged runtime login is a warning, not a failure. */
+const runtimeLoginCheck = (login: DatabaseLogin): Check => {
+  const warning = runtimeLoginWarning(login);
+  return warning === undefined
+    ? check(true, `DATABASE_URL logs in as ${login.name}, which cannot leave row-level security`)
+    : { ok: true, warning: true, label: warning.problem, fix: warning.fix };
 };
 
 /** A number's Flows key: none is fine (Flows are off for it); one Meta does not hold breaks every Flow with 421. */

@@ -202,5 +202,39 @@ describe.skipIf(serverUrl === undefined)(
       expect(await health.json()).toMatchObject({ status: 'ok' });
       expect((await fetch(`${url}/webhook`, { method: 'POST', body: '{}' })).status).toBe(404);
     }, 60_000);
+
+    it('answers through serve and a worker that log in as prestabot_app, and warns only in single-URL mode', async () => {
+      const [a] = deployment.tenants;
+      for (const host of running.splice(0)) await host.stop();
+      deployment.fake.clearRecords();
+      const ownerUrl = deployment.env.DATABASE_URL ?? '';
+      const runtimeUrl = new URL(ownerUrl);
+      runtimeUrl.username = 'prestabot_app';
+      const twoUrls = {
+        ...deployment.env,
+        DATABASE_URL: runtimeUrl.toString(),
+        DATABASE_MIGRATION_URL: ownerUrl,
+      };
+      const hosts = [
+        await spawnHost(process.execPath, [cli, 'serve', '--no-worker'], twoUrls),
+        await spawnHost(process.execPath, [cli, 'worker'], twoUrls, workerReady),
+      ];
+      running.push(...hosts);
+      const delivered = await deployment.fake.emitWebhook([
+        {
+          kind: 'message' as const,
+          phoneNumberId: a.phoneNumberId,
+          from: { waId: '56977770001' },
+          content: { type: 'text' as const, body: 'hola' },
+        },
+      ]);
+      expect(delivered.every((delivery) => delivery.attempts.at(-1)?.status === 200)).toBe(true);
+      await waitFor('the reply', () => deployment.fake.accepted(a.phoneNumberId).length >= 1, 30_000);
+      for (const host of hosts) expect(host.output()).not.toContain('can leave row-level security');
+      const single = await start('worker');
+      expect(single.output()).toContain(
+        'DATABASE_URL logs in as postgres, which can leave row-level security',
+      );
+    }, 180_000);
   },
 );

@@ -18,6 +18,7 @@ describe('configuration', () => {
     const key = btoa('k'.repeat(32));
     const config = loadConfig({
       DATABASE_URL: 'postgres://app@db:5432/prestabot',
+      DATABASE_MIGRATION_URL: 'postgres://owner@db:5432/prestabot',
       DATABASE_POOL_MODE: 'transaction',
       PORT: '8080',
       WHATSAPP_VERIFY_TOKEN: 'verify',
@@ -33,6 +34,7 @@ describe('configuration', () => {
     })._unsafeUnwrap();
     expect(config).toMatchObject({
       databaseUrl: 'postgres://app@db:5432/prestabot',
+      databaseMigrationUrl: 'postgres://owner@db:5432/prestabot',
       databasePoolMode: 'transaction',
       port: 8080,
       verifyToken: 'verify',
@@ -89,6 +91,26 @@ describe('configuration', () => {
           message: `PRESTABOT_RETENTION_DAYS=${JSON.stringify(value)} ${expected}`,
         },
       ]);
+  });
+
+  it('takes a migration URL only beside a DATABASE_URL, and never repeats either back', () => {
+    expect(
+      loadConfig({ DATABASE_MIGRATION_URL: 'postgres://owner:hunter2@db/prestabot' })._unsafeUnwrapErr(),
+    ).toEqual([
+      {
+        variable: 'DATABASE_MIGRATION_URL',
+        message:
+          'DATABASE_MIGRATION_URL is for a PostgreSQL server: set DATABASE_URL too (the runtime login), or unset it',
+      },
+    ]);
+    const problems = loadConfig({
+      DATABASE_URL: 'postgres://prestabot_app@db/prestabot',
+      DATABASE_MIGRATION_URL: 'mysql://owner:hunter2@db',
+    })._unsafeUnwrapErr();
+    expect(problems.map((problem) => problem.message)).toEqual([
+      'DATABASE_MIGRATION_URL must be a postgres:// or postgresql:// connection URL',
+    ]);
+    expect(JSON.stringify(problems)).not.toMatch(/hunter2/);
   });
 
   it('never repeats a secret value back', () => {

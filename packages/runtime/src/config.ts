@@ -5,8 +5,13 @@ import * as z from 'zod';
 
 /** The deployment's configuration, read from the environment once at start-up. */
 export type Config = {
-  /** Absent: embedded PGlite under `dataDir`. */
+  /** Absent: embedded PGlite under `dataDir`. What `serve` and `worker` log in with (the runtime login). */
   readonly databaseUrl?: string;
+  /**
+   * A role that owns the schema, for migrations and the admin commands; absent: `databaseUrl` does both
+   * (single-URL mode, which `doctor` and `serve` warn about). See the README's "Database roles".
+   */
+  readonly databaseMigrationUrl?: string;
   /** `transaction`: `databaseUrl` is a transaction-mode pooler, so statements are neither prepared nor pipelined. */
   readonly databasePoolMode: DatabasePoolMode;
   readonly dataDir: string;
@@ -41,12 +46,13 @@ const retentionDaysExpected = `must be a whole number of days from ${minimumRete
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
+const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\/.+/.test(value), {
+  error: 'must be a postgres:// or postgresql:// connection URL',
+});
+
 const schema = z.object({
-  DATABASE_URL: optional(
-    z.string().refine((value) => /^postgres(ql)?:\/\/.+/.test(value), {
-      error: 'must be a postgres:// or postgresql:// connection URL',
-    }),
-  ),
+  DATABASE_URL: optional(postgresUrl),
+  DATABASE_MIGRATION_URL: optional(postgresUrl),
   DATABASE_POOL_MODE: optional(
     z.enum(databasePoolModes, {
       error:
@@ -95,6 +101,7 @@ const secretVariables = new Set([
   'PRESTABOT_PREVIOUS_ENCRYPTION_KEYS',
   'FLOWS_PRIVATE_KEY',
   'DATABASE_URL',
+  'DATABASE_MIGRATION_URL',
 ]);
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -125,6 +132,14 @@ export const loadConfig = (env: Env): Result<Config, readonly ConfigProblem[]> =
     ]);
   }
   const values = parsed.data;
+  if (values.DATABASE_MIGRATION_URL !== undefined && values.DATABASE_URL === undefined)
+    return err([
+      problemOf(
+        'DATABASE_MIGRATION_URL',
+        env,
+        'is for a PostgreSQL server: set DATABASE_URL too (the runtime login), or unset it',
+      ),
+    ]);
   return ok({
     databasePoolMode: values.DATABASE_POOL_MODE ?? 'session',
     dataDir: values.PRESTABOT_DATA_DIR ?? './.prestabot',
@@ -139,6 +154,9 @@ export const loadConfig = (env: Env): Result<Config, readonly ConfigProblem[]> =
     retentionDays: values.PRESTABOT_RETENTION_DAYS ?? 30,
     logLevel: values.LOG_LEVEL ?? 'info',
     ...(values.DATABASE_URL === undefined ? {} : { databaseUrl: values.DATABASE_URL }),
+    ...(values.DATABASE_MIGRATION_URL === undefined
+      ? {}
+      : { databaseMigrationUrl: values.DATABASE_MIGRATION_URL }),
     ...(values.WHATSAPP_VERIFY_TOKEN === undefined ? {} : { verifyToken: values.WHATSAPP_VERIFY_TOKEN }),
     ...(values.META_APP_SECRET === undefined ? {} : { deploymentAppSecret: values.META_APP_SECRET }),
     ...(values.WHATSAPP_ACCESS_TOKEN === undefined

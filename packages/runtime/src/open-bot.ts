@@ -11,16 +11,20 @@ import {
 import {
   createAesGcmSecretCipher,
   createPostgresStorage,
+  type DatabaseLogin,
+  type MigrationReport,
   type PostgresStorage,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import { type Clock, type Logger, type Metrics, portTokens } from '@prestabot/application';
-import { errAsync, ok, okAsync, type ResultAsync, safeTry } from '@prestabot/domain';
+import { type Clock, type Logger, type Metrics, portTokens, type StorageError } from '@prestabot/application';
+import { errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
 import type { Config } from './config.ts';
+import { runtimeLoginWarning } from './database-login.ts';
 import { FlowKeyAdmin } from './flows/flow-key-admin.ts';
 import { defaultFlowKeyGraceMs, FlowKeyRing } from './flows/flow-key-ring.ts';
+import { flowTokenSecret } from './flows/flow-token-secret.ts';
 import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
 import type { HealthReport } from './http/web-handler.ts';
 import {
@@ -45,6 +49,8 @@ export type OpenBot = {
   readonly logger: Logger;
   /** The operator's Flows keys (`prestabot flows …`). */
   readonly flowKeys: FlowKeyAdmin;
+  /** Who DATABASE_URL logs in as (`serve`, `worker`); undefined for the embedded database. */
+  readonly runtimeLogin: () => ResultAsync<DatabaseLogin | undefined, StorageError>;
   /** Stops the workers (finishing what they hold), then closes Graph connections and the database. */
   readonly close: () => Promise<void>;
 };
@@ -58,6 +64,12 @@ export type OpenOptions = {
   readonly runAfterResponse: (work: Promise<unknown>) => void;
   /** Apply pending migrations first (the embedded database, `serve`, `demo`). */
   readonly migrate: boolean;
+  /**
+   * `runtime` (default: `serve`, `worker`): DATABASE_URL, migrating over DATABASE_MIGRATION_URL when set,
+   * and a warning when DATABASE_URL's role can leave row-level security. `admin` (migrations and the admin
+   * commands): DATABASE_MIGRATION_URL when set, else DATABASE_URL.
+   */
+  readonly login?: 'runtime' | 'admin';
   readonly clock?: Clock;
   /** The host's HMAC-SHA256 for webhook signatures, when it has a faster one than WebCrypto's. */
   readonly hmac?: HmacSha256;
@@ -79,19 +91,25 @@ const deploymentFlowsKey = (config: Config): ResultAsync<FlowPrivateKey | undefi
         }),
       );
 
-/** The flow-token key: derived from the encryption key, so no second secret has to be managed. */
-const flowTokenSecret = async (encryptionKey: string): Promise<Uint8Array<ArrayBuffer>> => {
-  const key = await crypto.subtle.importKey(
-    'raw',
-    new TextEncoder().encode(encryptionKey),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['sign'],
+/** Runs `use` over a short-lived connection to `databaseUrl`, closed after. */
+const withDatabase = <T>(
+  databaseUrl: string,
+  config: Config,
+  use: (storage: PostgresStorage) => ResultAsync<T, StorageError>,
+): ResultAsync<T, StorageError> =>
+  createPostgresStorage({
+    databaseUrl,
+    poolSize: 1,
+    transactionPooler: config.databasePoolMode === 'transaction',
+  }).andThen(
+    (storage) =>
+      new ResultAsync(
+        Promise.resolve(use(storage)).then(async (result) => {
+          await storage.close();
+          return result;
+        }),
+      ),
   );
-  return new Uint8Array(
-    await crypto.subtle.sign('HMAC', key, new TextEncoder().encode('prestabot flow tokens v1')),
-  );
-};
 
 /**
  * Opens the cipher, the storage and Graph, and wires the bot from them: what both hosts' composition roots
@@ -104,10 +122,13 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: config.encryptionKeys.previous,
     }).mapErr((error): StartupError => ({ type: 'configuration', message: error.message }));
     const flowsKey = yield* deploymentFlowsKey(config);
+    const login = options.login ?? 'runtime';
+    const databaseUrl =
+      login === 'admin' ? (config.databaseMigrationUrl ?? config.databaseUrl) : config.databaseUrl;
     const storage = yield* createPostgresStorage({
-      ...(config.databaseUrl === undefined
+      ...(databaseUrl === undefined
         ? { dataDir: config.dataDir }
-        : { databaseUrl: config.databaseUrl, transactionPooler: config.databasePoolMode === 'transaction' }),
+        : { databaseUrl, transactionPooler: config.databasePoolMode === 'transaction' }),
       cipher,
       logger: options.logger,
       metrics: options.metrics,
@@ -115,24 +136,40 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       (error): StartupError => ({ type: 'storage', message: `cannot open the database: ${error.message}` }),
     );
     if (options.migrate) {
-      const migrated = await storage.migrate();
+      const migrated = await (login === 'runtime' && config.databaseMigrationUrl !== undefined
+        ? withDatabase<MigrationReport>(config.databaseMigrationUrl, config, (owner) => owner.migrate())
+        : storage.migrate());
       if (migrated.isErr()) {
         await storage.close();
+        const hint =
+          config.databaseUrl !== undefined && config.databaseMigrationUrl === undefined
+            ? ' (if DATABASE_URL is the runtime login prestabot_app, set DATABASE_MIGRATION_URL to the migrating role)'
+            : '';
         return errAsync({
           type: 'storage' as const,
-          message: `cannot migrate the database: ${migrated.error.message}`,
+          message: `cannot migrate the database: ${migrated.error.message}${hint}`,
         });
       }
       if (migrated.value.applied.length > 0)
         options.logger.info({ applied: migrated.value.applied }, 'database migrated');
     }
+    const runtimeLogin = (): ResultAsync<DatabaseLogin | undefined, StorageError> => {
+      if (config.databaseUrl === undefined) return okAsync(undefined);
+      return databaseUrl === config.databaseUrl
+        ? storage.login()
+        : withDatabase<DatabaseLogin>(config.databaseUrl, config, (runtime) => runtime.login());
+    };
+    if (login === 'runtime' && config.databaseUrl !== undefined) {
+      const checked = await storage.login();
+      const warning = checked.isOk() ? runtimeLoginWarning(checked.value) : undefined;
+      if (checked.isOk() && warning !== undefined)
+        options.logger.warn({ login: checked.value.name }, `${warning.problem}: ${warning.fix}`);
+    }
     const graph = new GraphClient(config.graph, {
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     });
-    const tokens =
-      config.encryptionKeys.current === undefined
-        ? undefined
-        : new SignedFlowTokens(await flowTokenSecret(config.encryptionKeys.current));
+    const tokenSecret = await flowTokenSecret(config.encryptionKeys);
+    const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
     const container = new Container({ defaultScope: 'Singleton' });
     container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
     container.load(
@@ -208,6 +245,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       storage,
       bot,
       flowKeys,
+      runtimeLogin,
       logger: options.logger,
       close: async () => {
         await bot.stopWorkers();

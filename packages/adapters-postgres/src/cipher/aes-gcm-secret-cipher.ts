@@ -1,4 +1,4 @@
-import type { SealedSecret, SecretCipher, SecretCipherError } from '@prestabot/application';
+import type { SealedSecret, SecretCipher, SecretCipherError, SecretPlace } from '@prestabot/application';
 import { err, errAsync, ok, okAsync, Result, ResultAsync } from '@prestabot/domain';
 import { fromBase64, hexOf, toBase64 } from '../encoding.ts';
 
@@ -9,6 +9,17 @@ const previousKeysVariable = 'PRESTABOT_PREVIOUS_ENCRYPTION_KEYS';
 const keyBytes = 32;
 const ivBytes = 12;
 const tagBytes = 16;
+/**
+ * Marks a secret sealed for its place (AES-GCM additional data). Without it, a secret was sealed before
+ * secrets were bound to places: it still opens, anywhere, and is stale until sealed again.
+ */
+const boundVersion = 'v2:';
+
+/** The additional data of a place: unambiguous for any text in any field. */
+const additionalDataOf = (place: SecretPlace): Uint8Array<ArrayBuffer> =>
+  new TextEncoder().encode(
+    JSON.stringify(['prestabot secret', place.table, place.column, place.tenantId ?? null, place.rowId]),
+  );
 
 const howToMakeAKey =
   "make one with `openssl rand -base64 32` (or `node -e \"console.log(require('crypto').randomBytes(32).toString('base64'))\"`)";
@@ -64,8 +75,9 @@ const unreadable = (keyId: string, message: string): SecretCipherError => ({
 });
 
 /**
- * Seals secrets with AES-256-GCM: a random 12-byte IV per seal, ciphertext = base64(iv ‖ ct ‖ tag), and
- * the id of the sealing key kept beside it, so a rotated-out key can still open what it sealed.
+ * Seals secrets with AES-256-GCM: a random 12-byte IV per seal, the place (table, column, tenant, row) as
+ * additional data, ciphertext = `v2:` base64(iv ‖ ct ‖ tag), and the id of the sealing key kept beside it,
+ * so a rotated-out key can still open what it sealed.
  */
 export class AesGcmSecretCipher implements SecretCipher {
   readonly #sealing: CipherKey | undefined;
@@ -83,7 +95,7 @@ export class AesGcmSecretCipher implements SecretCipher {
     return this.#sealing?.id;
   }
 
-  seal(plaintext: string): ResultAsync<SealedSecret, SecretCipherError> {
+  seal(plaintext: string, place: SecretPlace): ResultAsync<SealedSecret, SecretCipherError> {
     const sealing = this.#sealing;
     if (sealing === undefined) {
       return errAsync({
@@ -94,16 +106,27 @@ export class AesGcmSecretCipher implements SecretCipher {
     const iv = crypto.getRandomValues(new Uint8Array(ivBytes));
     // AES-GCM with an imported key and a 12-byte IV cannot fail: a rejection would be a bug.
     return ResultAsync.fromSafePromise(
-      crypto.subtle.encrypt({ name: 'AES-GCM', iv }, sealing.key, new TextEncoder().encode(plaintext)),
+      crypto.subtle.encrypt(
+        { name: 'AES-GCM', iv, additionalData: additionalDataOf(place) },
+        sealing.key,
+        new TextEncoder().encode(plaintext),
+      ),
     ).map((sealed) => {
       const bytes = new Uint8Array(ivBytes + sealed.byteLength);
       bytes.set(iv);
       bytes.set(new Uint8Array(sealed), ivBytes);
-      return { keyId: sealing.id, ciphertext: toBase64(bytes) };
+      return { keyId: sealing.id, ciphertext: `${boundVersion}${toBase64(bytes)}` };
     });
   }
 
-  open(sealed: SealedSecret): ResultAsync<string, SecretCipherError> {
+  isStale(sealed: SealedSecret): boolean {
+    return (
+      this.#sealing !== undefined &&
+      (sealed.keyId !== this.#sealing.id || !sealed.ciphertext.startsWith(boundVersion))
+    );
+  }
+
+  open(sealed: SealedSecret, place: SecretPlace): ResultAsync<string, SecretCipherError> {
     const key = this.#opening.get(sealed.keyId);
     if (key === undefined) {
       return errAsync(
@@ -115,19 +138,40 @@ export class AesGcmSecretCipher implements SecretCipher {
         ),
       );
     }
-    const bytes = fromBase64(sealed.ciphertext);
+    const bound = sealed.ciphertext.startsWith(boundVersion);
+    const bytes = fromBase64(bound ? sealed.ciphertext.slice(boundVersion.length) : sealed.ciphertext);
     if (bytes === undefined || bytes.length < ivBytes + tagBytes)
       return errAsync(unreadable(sealed.keyId, 'the sealed secret is malformed'));
+    const iv = bytes.slice(0, ivBytes);
     return ResultAsync.fromPromise(
-      crypto.subtle.decrypt({ name: 'AES-GCM', iv: bytes.slice(0, ivBytes) }, key, bytes.slice(ivBytes)),
+      crypto.subtle.decrypt(
+        bound ? { name: 'AES-GCM', iv, additionalData: additionalDataOf(place) } : { name: 'AES-GCM', iv },
+        key,
+        bytes.slice(ivBytes),
+      ),
       () =>
         unreadable(
           sealed.keyId,
-          `the secret sealed with key ${sealed.keyId} was altered, or sealed by another key`,
+          `the secret sealed with key ${sealed.keyId} for ${place.table}.${place.column} does not open here: it was sealed for another row or tenant, altered, or sealed by another key`,
         ),
     ).map((plaintext) => new TextDecoder().decode(plaintext));
   }
 }
+
+/**
+ * The keys as configured, each without surrounding whitespace (an env file or secret store may add a
+ * newline); a blank current key counts as none. Whatever is derived from a key starts from this text.
+ */
+export const encryptionKeyTexts = (
+  settings: EncryptionKeySettings,
+): { readonly current?: string; readonly previous: readonly string[] } => {
+  const current = settings.PRESTABOT_ENCRYPTION_KEY?.trim() ?? '';
+  const previous = (settings.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS ?? '')
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  return current === '' ? { previous } : { current, previous };
+};
 
 /**
  * Builds the cipher from configuration, validating every key. No current key is allowed (sealing then
@@ -136,12 +180,8 @@ export class AesGcmSecretCipher implements SecretCipher {
 export const createAesGcmSecretCipher = (
   settings: EncryptionKeySettings,
 ): ResultAsync<AesGcmSecretCipher, EncryptionKeyError> => {
-  const current = settings.PRESTABOT_ENCRYPTION_KEY?.trim() ?? '';
-  const previous = (settings.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS ?? '')
-    .split(',')
-    .map((key) => key.trim())
-    .filter((key) => key !== '');
-  const currentRaw = current === '' ? ok(undefined) : decodeKey(currentKeyVariable, current);
+  const { current, previous } = encryptionKeyTexts(settings);
+  const currentRaw = current === undefined ? ok(undefined) : decodeKey(currentKeyVariable, current);
   const previousRaw = Result.combine(previous.map((key) => decodeKey(previousKeysVariable, key)));
   return currentRaw.asyncAndThen((currentBytes) =>
     previousRaw.asyncAndThen((previousBytes) =>

@@ -17,6 +17,7 @@ import { PostgresMessageLog } from './message-log.ts';
 import { PostgresNumberStore } from './number-store.ts';
 import { PostgresOutboxStore } from './outbox-store.ts';
 import { PostgresReminderStore } from './reminder-store.ts';
+import { PostgresSealedSecretStore } from './sealed-secret-store.ts';
 import { PostgresTemplateStore } from './template-store.ts';
 import { PostgresTenantStore } from './tenant-store.ts';
 
@@ -34,6 +35,7 @@ export const tenantRepositoriesOf = (session: SqlSession): TenantRepositories =>
   templates: new PostgresTemplateStore(session),
   flowKeys: new PostgresFlowKeyStore(session),
   profiles: new PostgresContactProfileStore(session),
+  secrets: new PostgresSealedSecretStore(session),
 });
 
 /**

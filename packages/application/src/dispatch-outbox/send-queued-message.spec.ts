@@ -113,6 +113,17 @@ describe('SendQueuedMessage', () => {
     expect(await claimAndSend(app)).toEqual(['sent', 'sent']);
   });
 
+  it('sends the messages held for an invalid token when it is rotated, however long after the 190', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    app.gateway.allow('1001' as PhoneNumberId, 'token-that-meta-now-wants');
+    await queue(app, tenantId);
+    expect(await claimAndSend(app)).toEqual(['token_invalid']);
+    app.clock.advance(3 * 24 * 60 * 60 * 1000);
+    await expectOk(app.manageTenants.rotateToken('1001', 'token-that-meta-now-wants'));
+    expect(await claimAndSend(app)).toEqual(['sent']);
+  });
+
   it('holds only the recipient Meta says we wrote to too often', async () => {
     const app = setup();
     const tenantId = await app.addTenant('1001', 'token-a');

@@ -26,7 +26,10 @@ export type SendPolicy = {
   readonly maxAttempts: number;
   readonly backoffBaseMs: number;
   readonly backoffCapMs: number;
-  /** A message still unsent this long after it was queued is dropped as stale. */
+  /**
+   * A message still unsent this long after it was queued is dropped as stale, unless it waits for a
+   * rotated token: those go out once it is rotated, however long that takes, as the README promises.
+   */
   readonly maxAgeMs: number;
   /** How long a number whose token Graph rejected waits before its queue is looked at again. */
   readonly tokenInvalidPauseMs: number;
@@ -71,9 +74,7 @@ export class SendQueuedMessage {
 
   execute(send: ClaimedSend): ResultAsync<SendOutcome, StorageError> {
     const { clock, sendReply } = this.#deps;
-    if (clock.now().getTime() - send.createdAt.getTime() > this.#policy.maxAgeMs) {
-      return this.#fail(send, { reason: 'expired' });
-    }
+    if (isStale(send, clock.now(), this.#policy)) return this.#fail(send, { reason: 'expired' });
     const answered = sendReply.execute({
       tenantId: send.tenantId,
       phoneNumberId: send.phoneNumberId,
@@ -256,6 +257,10 @@ export class SendQueuedMessage {
     });
   }
 }
+
+// The number's token was rejected (190): the operator decides when its messages go by rotating it.
+const isStale = (send: ClaimedSend, now: Date, policy: SendPolicy): boolean =>
+  send.lastFailure?.reason !== 'token_invalid' && now.getTime() - send.createdAt.getTime() > policy.maxAgeMs;
 
 const capOf = (policy: SendPolicy) => ({ baseMs: policy.backoffBaseMs, capMs: policy.backoffCapMs });
 

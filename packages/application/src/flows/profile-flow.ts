@@ -19,7 +19,7 @@ import { parseMenuAction } from '../handle-inbound/interactive-ids.ts';
 import { built } from '../handle-inbound/main-menu-responder.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
-import type { SecretCipher } from '../ports/secret-cipher.port.ts';
+import { type SecretCipher, secretPlaces } from '../ports/secret-cipher.port.ts';
 import type { TenantRepositories } from '../ports/unit-of-work.port.ts';
 import { type Catalog, catalogFor } from '../texts/catalog.ts';
 import type { FlowExchange, FlowExchangeError, FlowScreenResponse, FlowScreens } from './flow-exchange.ts';
@@ -113,7 +113,8 @@ export class ProfileFlowScreens implements FlowScreens {
     repositories: TenantRepositories,
   ): ResultAsync<FlowScreenResponse, FlowExchangeError> {
     const cipher = this.#cipher;
-    const { contactId } = exchange.claims;
+    const { contactId, tenantId } = exchange.claims;
+    const bankDetailsPlace = secretPlaces.bankDetails(tenantId, contactId);
     return safeTry(async function* () {
       const tenant = yield* repositories.tenant.current();
       const texts = catalogFor(tenant?.locale ?? 'es-CL');
@@ -123,7 +124,7 @@ export class ProfileFlowScreens implements FlowScreens {
         const bank =
           profile?.bankDetails === undefined
             ? undefined
-            : parseBankDetails(yield* cipher.open(profile.bankDetails));
+            : parseBankDetails(yield* cipher.open(profile.bankDetails, bankDetailsPlace));
         return ok({
           screen: profileScreen,
           data: {
@@ -155,7 +156,8 @@ export class ProfileFlowScreens implements FlowScreens {
       if (!firstSubmit)
         return err({ type: 'flow_already_submitted' as const, locale: tenant?.locale ?? 'es-CL' });
       const { name, email, bank } = submitted.value;
-      const bankDetails = bank === undefined ? undefined : yield* cipher.seal(JSON.stringify(bank));
+      const bankDetails =
+        bank === undefined ? undefined : yield* cipher.seal(JSON.stringify(bank), bankDetailsPlace);
       yield* repositories.profiles.save(contactId, {
         name,
         email,

@@ -1,7 +1,7 @@
 import { type AppId, okAsync, ResultAsync } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Logger } from '../ports/logger.port.ts';
-import type { SecretCipher } from '../ports/secret-cipher.port.ts';
+import { type SecretCipher, secretPlaces } from '../ports/secret-cipher.port.ts';
 import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
 import type { WebhookSecret } from '../ports/webhook.port.ts';
 
@@ -14,7 +14,7 @@ export type KnownSecrets = {
 
 /**
  * The app secrets that sign Meta's requests (webhooks, Flows data exchange), opened from storage. Opening is
- * cheap but not free on every request, so opened secrets are kept by ciphertext; a secret that cannot be
+ * cheap but not free on every request, so opened secrets are kept by app and ciphertext; a secret that cannot be
  * opened is logged and left out, rather than failing every request.
  */
 export class WebhookSecrets {
@@ -40,13 +40,14 @@ export class WebhookSecrets {
     return directory.listApps().andThen((apps) =>
       ResultAsync.combine(
         apps.map((app) => {
-          const known = this.#opened.get(app.secret.ciphertext);
+          const cacheKey = `${app.id}|${app.secret.ciphertext}`;
+          const known = this.#opened.get(cacheKey);
           if (known !== undefined)
             return okAsync<WebhookSecret | undefined, never>({ appId: app.id, secret: known });
           return cipher
-            .open(app.secret)
+            .open(app.secret, secretPlaces.appSecret(app.id))
             .map((secret): WebhookSecret | undefined => {
-              this.#opened.set(app.secret.ciphertext, secret);
+              this.#opened.set(cacheKey, secret);
               return { appId: app.id, secret };
             })
             .orElse((error) => {

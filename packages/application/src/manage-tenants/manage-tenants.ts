@@ -29,7 +29,7 @@ import {
 import type { StorageError } from '../errors.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type { NewNumber, StoredToken } from '../ports/number-store.port.ts';
-import type { SecretCipher, SecretCipherError } from '../ports/secret-cipher.port.ts';
+import { type SecretCipher, type SecretCipherError, secretPlaces } from '../ports/secret-cipher.port.ts';
 import type { AppRegistry, TenantDirectory } from '../ports/tenant-directory.port.ts';
 import type { TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 
@@ -120,7 +120,7 @@ export class ManageTenants {
     const self = this;
     return safeTry(async function* () {
       const tenant = yield* tenantOf(input, deps.ids.uuid() as TenantId);
-      const number = yield* self.#newNumber(input);
+      const number = yield* self.#newNumber(tenant.id, input);
       yield* deps.unitOfWork
         .run(tenant.id, (repositories) =>
           repositories.tenant.create(tenant).andThen(() => repositories.numbers.add(number)),
@@ -140,7 +140,7 @@ export class ManageTenants {
       const tenantId = yield* parseTenantId(tenantIdInput).mapErr(() =>
         invalid('--tenant', tenantIdInput, 'a tenant id (UUID) from `prestabot tenants list`'),
       );
-      const number = yield* self.#newNumber(input);
+      const number = yield* self.#newNumber(tenantId, input);
       yield* deps.unitOfWork
         .run(tenantId, (repositories) =>
           repositories.tenant
@@ -163,9 +163,9 @@ export class ManageTenants {
     const deps = this.#deps;
     return safeTry(async function* () {
       const phoneNumberId = yield* phoneNumberIdOf(phoneNumberIdInput);
-      const token = yield* sealToken(deps.cipher, accessToken);
       const route = yield* deps.directory.findNumber(phoneNumberId);
       if (route === undefined) return err({ type: 'tenant_not_found' as const, phoneNumberId });
+      const token = yield* sealToken(deps.cipher, accessToken, route.tenant.id, phoneNumberId);
       yield* deps.unitOfWork.run(route.tenant.id, (repositories) =>
         repositories.numbers.replaceToken(phoneNumberId, token),
       );
@@ -212,7 +212,7 @@ export class ManageTenants {
     );
   }
 
-  #newNumber(input: NumberInput): ResultAsync<NewNumber, ManageTenantsError> {
+  #newNumber(tenantId: TenantId, input: NumberInput): ResultAsync<NewNumber, ManageTenantsError> {
     const deps = this.#deps;
     const self = this;
     return safeTry(async function* () {
@@ -238,7 +238,7 @@ export class ManageTenants {
           ),
         );
       }
-      const token = yield* sealToken(deps.cipher, input.accessToken);
+      const token = yield* sealToken(deps.cipher, input.accessToken, tenantId, phoneNumberId);
       const appId =
         input.appSecret === undefined
           ? undefined
@@ -270,9 +270,15 @@ export class ManageTenants {
           : yield* parseMetaAppId(metaAppIdInput).mapErr(() =>
               invalid('--app-id', metaAppIdInput, 'the Meta app id (digits)'),
             );
-      const secret = yield* deps.cipher.seal(appSecret);
+      // An app registered again keeps its row, and its secret is sealed for that row.
+      const registered =
+        metaAppId === undefined
+          ? undefined
+          : (yield* deps.directory.listApps()).find((app) => app.metaAppId === metaAppId);
+      const id = registered?.id ?? (deps.ids.uuid() as AppId);
+      const secret = yield* deps.cipher.seal(appSecret, secretPlaces.appSecret(id));
       const appId = yield* deps.apps.register({
-        id: deps.ids.uuid() as AppId,
+        id,
         secret,
         ...(metaAppId === undefined ? {} : { metaAppId }),
       });
@@ -286,11 +292,16 @@ const phoneNumberIdOf = (value: string): Result<PhoneNumberId, InvalidInput> =>
     invalid('--phone-number-id', value, 'the phone number id from WhatsApp Manager → API Setup (digits)'),
   );
 
-const sealToken = (cipher: SecretCipher, accessToken: string): ResultAsync<StoredToken, SecretCipherError> =>
+const sealToken = (
+  cipher: SecretCipher,
+  accessToken: string,
+  tenantId: TenantId,
+  phoneNumberId: PhoneNumberId,
+): ResultAsync<StoredToken, SecretCipherError> =>
   accessToken === ''
     ? okAsync({ kind: 'empty' })
     : cipher
-        .seal(accessToken)
+        .seal(accessToken, secretPlaces.accessToken(tenantId, phoneNumberId))
         .map((sealed): StoredToken => ({ kind: 'sealed', sealed, length: accessToken.length }));
 
 const tenantOf = (input: AddTenantInput, id: TenantId): Result<Tenant, InvalidInput> => {

@@ -12,6 +12,7 @@ import type { InboxStore } from './inbox.port.ts';
 import type { MessageLog } from './message-log.port.ts';
 import type { NumberStore } from './number-store.port.ts';
 import type { OutboxStore } from './outbox.port.ts';
+import type { SealedSecretStore } from './sealed-secret-store.port.ts';
 import type { TenantStore } from './tenant-store.port.ts';
 
 /** Every repository, scoped to one tenant: nothing reachable through them belongs to another tenant. */
@@ -28,6 +29,7 @@ export type TenantRepositories = {
   readonly templates: TemplateStore;
   readonly flowKeys: FlowKeyStore;
   readonly profiles: ContactProfileStore;
+  readonly secrets: SealedSecretStore;
 };
 
 /**

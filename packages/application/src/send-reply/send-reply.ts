@@ -14,7 +14,7 @@ import type { Logger } from '../ports/logger.port.ts';
 import type { MessagingGateway, SendAccepted, SendFailure } from '../ports/messaging-gateway.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
 import type { StoredToken } from '../ports/number-store.port.ts';
-import type { SecretCipher, SecretCipherError } from '../ports/secret-cipher.port.ts';
+import { type SecretCipher, type SecretCipherError, secretPlaces } from '../ports/secret-cipher.port.ts';
 import type { TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 
 export type SendReplyInput = {
@@ -40,7 +40,7 @@ export type AccessTokenError =
   | SecretCipherError
   | StorageError;
 
-/** Opened tokens are kept by ciphertext: opening costs a WebCrypto call per send, a rotation changes the key. */
+/** Opened tokens are kept by number and ciphertext: opening costs a WebCrypto call per send, a rotation changes the key. */
 const maxOpenedTokens = 1024;
 
 export type NumberAccessTokensDependencies = {
@@ -84,11 +84,13 @@ export class NumberAccessTokens {
   ): ResultAsync<string, AccessTokenError> {
     const { cipher, logger, metrics, fallbackAccessToken } = this.#deps;
     if (token.kind === 'sealed') {
-      const opened = this.#opened.get(token.sealed.ciphertext);
+      // Kept by place too: the same ciphertext copied to another number must be opened (and refused) there.
+      const cacheKey = `${tenantId}|${phoneNumberId}|${token.sealed.ciphertext}`;
+      const opened = this.#opened.get(cacheKey);
       if (opened !== undefined) return okAsync(opened);
-      return cipher.open(token.sealed).map((plain) => {
+      return cipher.open(token.sealed, secretPlaces.accessToken(tenantId, phoneNumberId)).map((plain) => {
         if (this.#opened.size >= maxOpenedTokens) this.#opened.clear();
-        this.#opened.set(token.sealed.ciphertext, plain);
+        this.#opened.set(cacheKey, plain);
         return plain;
       });
     }

@@ -14,6 +14,7 @@ describeSecretCipherContract('fake cipher', {
   cipher: () => new FakeSecretCipher('key-1'),
   withoutKey: () => new FakeSecretCipher(null),
   withOtherKey: () => new FakeSecretCipher('key-2'),
+  rotated: () => new FakeSecretCipher('key-2', ['key-1']),
 });
 
 describeMessagingGatewayContract('recording gateway', async () => {

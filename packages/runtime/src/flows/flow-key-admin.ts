@@ -15,6 +15,7 @@ import {
   type SendFailure,
   type StorageError,
   type StoredFlowKey,
+  secretPlaces,
   type TenantDirectory,
   type TenantUnitOfWork,
 } from '@prestabot/application';
@@ -97,12 +98,16 @@ export class FlowKeyAdmin {
     return safeTry(async function* () {
       const { tenantId, phoneNumberId } = yield* self.#route(phoneNumberIdInput);
       const generated = await generateFlowKey();
-      const privateKey = yield* deps.cipher.seal(generated.privateKeyPem);
+      const id = deps.ids.uuid();
+      const privateKey = yield* deps.cipher.seal(
+        generated.privateKeyPem,
+        secretPlaces.flowPrivateKey(tenantId, id),
+      );
       const now = deps.clock.now();
       yield* deps.unitOfWork.run(tenantId, (repositories) =>
         repositories.flowKeys.add(
           {
-            id: deps.ids.uuid(),
+            id,
             phoneNumberId,
             fingerprint: generated.key.fingerprint,
             privateKey,
@@ -233,7 +238,7 @@ export class FlowKeyAdmin {
               : { key: deps.deploymentKey, scope: 'deployment' as const },
           );
         return deps.cipher
-          .open(chosen.privateKey)
+          .open(chosen.privateKey, secretPlaces.flowPrivateKey(tenantId, chosen.id))
           .andThen((pem) =>
             importFlowPrivateKey(pem).mapErr(
               (): FlowKeyAdminError => ({

@@ -1,5 +1,12 @@
 import { type FlowPrivateKey, importFlowPrivateKey } from '@prestabot/adapters-meta';
-import type { Clock, FlowKeyDirectory, Logger, SecretCipher, StorageError } from '@prestabot/application';
+import {
+  type Clock,
+  type FlowKeyDirectory,
+  type Logger,
+  type SecretCipher,
+  type StorageError,
+  secretPlaces,
+} from '@prestabot/application';
 import { okAsync, type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
 
 /** A private key the endpoint may decrypt with, and whose it is (the deployment's key belongs to no tenant). */
@@ -84,8 +91,11 @@ export class FlowKeyRing {
       ResultAsync.fromSafePromise(
         Promise.all(
           stored.map(async (record): Promise<CandidateKey | undefined> => {
-            const key = await this.#open(record.privateKey.ciphertext, () =>
-              this.#deps.cipher.open(record.privateKey),
+            const key = await this.#open(`${record.id}|${record.privateKey.ciphertext}`, () =>
+              this.#deps.cipher.open(
+                record.privateKey,
+                secretPlaces.flowPrivateKey(record.tenantId, record.id),
+              ),
             );
             return key === undefined
               ? undefined

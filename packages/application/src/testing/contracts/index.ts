@@ -6,6 +6,7 @@ import { describeInboxContract } from './inbox.contract.ts';
 import { describeLoanStoresContract } from './loan-stores.contract.ts';
 import { describeMessageLogContract } from './message-log.contract.ts';
 import { describeOutboxContract } from './outbox.contract.ts';
+import { describeSealedSecretStoreContract } from './sealed-secret-store.contract.ts';
 import type { StorageHarnessFactory } from './storage-harness.ts';
 import { describeTenantAndNumberStoreContract } from './tenant-store.contract.ts';
 import { describeUnitOfWorkContract } from './unit-of-work.contract.ts';
@@ -21,6 +22,7 @@ export {
   describeLoanStoresContract,
   describeMessageLogContract,
   describeOutboxContract,
+  describeSealedSecretStoreContract,
   describeTenantAndNumberStoreContract,
   describeTenantDirectoryContract,
   describeUnitOfWorkContract,
@@ -40,4 +42,5 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeFlowStoresContract(implementation, factory);
   describeFinishedWorkRetentionContract(implementation, factory);
   describeUsageLedgerContract(implementation, factory);
+  describeSealedSecretStoreContract(implementation, factory);
 };
