@@ -207,7 +207,7 @@ export class PostgresReminderQueue implements ReminderQueue {
     if (request.limit <= 0) return okAsync([]);
     return callCrossTenant(
       this.#driver,
-      `SELECT ${reminderColumnsSql}, tenant_id, lease_owner, leased_until
+      `SELECT ${reminderColumnsSql}, tenant_id, attempts, lease_owner, leased_until
        FROM prestabot.claim_reminders($1, $2, $3, $4)`,
       [request.owner, request.limit, request.leaseMs, request.now],
     ).andThen(readRows(claimedReminderRow, 'claimed reminder'));

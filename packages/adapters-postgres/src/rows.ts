@@ -693,12 +693,13 @@ const reminderOf = (row: z.output<z.ZodObject<typeof reminderColumns>>): Reminde
 export const reminderRow = z.object(reminderColumns).transform(reminderOf);
 
 export const claimedReminderRow = z
-  .object({ ...reminderColumns, tenant_id: branded<TenantId>(), ...lease })
+  .object({ ...reminderColumns, tenant_id: branded<TenantId>(), attempts: z.number().int(), ...lease })
   .transform(
     (row): ClaimedReminder => ({
       ...reminderOf(row),
       tenantId: row.tenant_id,
       lease: { owner: row.lease_owner, until: row.leased_until },
+      attempts: row.attempts,
     }),
   );
 

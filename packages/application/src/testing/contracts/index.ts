@@ -10,6 +10,7 @@ import type { StorageHarnessFactory } from './storage-harness.ts';
 import { describeTenantAndNumberStoreContract } from './tenant-store.contract.ts';
 import { describeUnitOfWorkContract } from './unit-of-work.contract.ts';
 
+export { seedLoan } from './loan-stores.contract.ts';
 export { maxInAnySecond } from './outbox.contract.ts';
 export * from './storage-harness.ts';
 export {
