@@ -873,6 +873,33 @@ export const readRows =
     return ok(values);
   };
 
+/** A row that failed its schema: its key, and why, for quarantine. */
+export type UnreadableRow = { readonly id: string; readonly tenantId: string; readonly reason: string };
+
+/**
+ * Validates each row on its own: one row of a shape this version cannot read does not hide the others
+ * (a claim quarantines it and hands out the rest).
+ */
+export const readEachRow =
+  <T>(schema: z.ZodType<T>, what: string) =>
+  (
+    rows: readonly SqlRow[],
+  ): { readonly read: readonly T[]; readonly unreadable: readonly UnreadableRow[] } => {
+    const read: T[] = [];
+    const unreadable: UnreadableRow[] = [];
+    for (const row of rows) {
+      const parsed = schema.safeParse(row);
+      if (parsed.success) read.push(parsed.data);
+      else
+        unreadable.push({
+          id: String(row['id']),
+          tenantId: String(row['tenant_id']),
+          reason: shapeError(what, parsed.error).message,
+        });
+    }
+    return { read, unreadable };
+  };
+
 /** The one row a query returns, or undefined when it returns none. */
 export const readOptionalRow =
   <T>(schema: z.ZodType<T>, what: string) =>

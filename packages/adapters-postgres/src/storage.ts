@@ -113,7 +113,7 @@ export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlD
 /** Every port over an open driver. */
 export const postgresStorageOn = (
   driver: SqlDriver,
-  options: Pick<PostgresStorageOptions, 'cipher'> = {},
+  options: Pick<PostgresStorageOptions, 'cipher' | 'logger'> = {},
 ): PostgresStorage => {
   const unitOfWork = new PostgresUnitOfWork(driver);
   const directory = new PostgresTenantDirectory(driver);
@@ -122,9 +122,9 @@ export const postgresStorageOn = (
     unitOfWork,
     directory,
     apps: new PostgresAppRegistry(driver),
-    inboxQueue: new PostgresInboxQueue(driver),
-    outboxQueue: new PostgresOutboxQueue(driver),
-    reminderQueue: new PostgresReminderQueue(driver),
+    inboxQueue: new PostgresInboxQueue(driver, options.logger),
+    outboxQueue: new PostgresOutboxQueue(driver, options.logger),
+    reminderQueue: new PostgresReminderQueue(driver, options.logger),
     flowKeyDirectory: new PostgresFlowKeyDirectory(driver),
     finishedWorkRetention: new PostgresFinishedWorkRetention(driver),
     migrate: () => migrate(driver),
