@@ -1,10 +1,11 @@
-import type {
-  ClaimedInboxEntry,
-  ClaimedReminder,
-  ClaimedSend,
-  InboxItem,
-  NewInboxEntry,
-  OutboxOrigin,
+import {
+  type ClaimedInboxEntry,
+  type ClaimedReminder,
+  type ClaimedSend,
+  type InboxItem,
+  type NewInboxEntry,
+  type OutboxOrigin,
+  outcomeGraceMs,
 } from '@prestabot/application';
 import {
   everyMessageType,
@@ -272,7 +273,7 @@ describeOnEachDriver('storage behaviour', (context) => {
     ).toEqual([older.id]);
   });
 
-  it('claims an outbox message again once its lease ran out, and counts the oldest due message', async () => {
+  it('claims an outbox message again once its lease and the grace after it ran out, and counts the oldest due message', async () => {
     const { storage } = context();
     const { tenant, number } = await seedTenant(storage);
     const entry = textOutboxEntry(number.phoneNumberId, { at: t0 });
@@ -284,7 +285,9 @@ describeOnEachDriver('storage behaviour', (context) => {
     const [first] = await claim(at(1000));
     expect(first?.lease.until).toEqual(new Date(first!.sendAt.getTime() + 5_000));
     expect(await claim(at(2000))).toEqual([]);
-    expect((await claim(at(1000 + 5_001 + 1000))).map((send) => send.id)).toEqual([entry.id]);
+    const graceEnds = first!.lease.until.getTime() - t0.getTime() + outcomeGraceMs;
+    expect(await claim(at(graceEnds - 1))).toEqual([]);
+    expect((await claim(at(graceEnds))).map((send) => send.id)).toEqual([entry.id]);
     const depth = await expectOk(storage.outboxQueue.depth(at(10_000)));
     expect(depth.pending).toBeGreaterThanOrEqual(1);
     expect(depth.oldestAt!.getTime()).toBeLessThanOrEqual(t0.getTime());

@@ -29,6 +29,15 @@ export const maxSlotMisses = 3;
 export const leaseSafetyMs = 5000;
 
 /**
+ * How long a send whose lease ran out with no outcome recorded (its worker died or hung while it was in
+ * flight) waits before it is handed out again: Meta's status webhook naming it (its callback data is the
+ * outbox id) usually arrives within a second or two of Graph accepting it, and marks it sent instead
+ * (reconcile). Only a send no status names within this goes again. `prestabot.outcome_grace()` is the
+ * same number in SQL; the outbox contract suite holds both to it.
+ */
+export const outcomeGraceMs = 5000;
+
+/**
  * The latest moment a claimed send may leave: its slot plus `slotToleranceMs`, or, once it has missed
  * `maxSlotMisses` slots, whenever it can, but always well inside its lease.
  */
