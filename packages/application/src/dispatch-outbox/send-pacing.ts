@@ -38,6 +38,17 @@ export const leaseSafetyMs = 5000;
 export const outcomeGraceMs = 5000;
 
 /**
+ * How long before its lease runs out Graph must have answered a send: the time left to record the answer
+ * (a group commit, retried) while the lease holds. A send leaves at least `leaseSafetyMs` before, so its
+ * request has the difference at least.
+ */
+export const outcomeRecordingMs = 2000;
+
+/** The moment Graph must have answered a claimed send by (see `outcomeRecordingMs`). */
+export const answerDeadline = (send: { readonly lease: { readonly until: Date } }): Date =>
+  new Date(send.lease.until.getTime() - outcomeRecordingMs);
+
+/**
  * The latest moment a claimed send may leave: its slot plus `slotToleranceMs`, or, once it has missed
  * `maxSlotMisses` slots, whenever it can, but always well inside its lease.
  */
