@@ -873,6 +873,9 @@ export const readRows =
     return ok(values);
   };
 
+/** The database's clock (`SELECT clock_timestamp() AS now`). */
+export const databaseTimeRow = z.object({ now: storedTime }).transform((row) => row.now);
+
 /** A row that failed its schema: its key, and why, for quarantine. */
 export type UnreadableRow = { readonly id: string; readonly tenantId: string; readonly reason: string };
 

@@ -23,6 +23,7 @@ import {
   PostgresReminderQueue,
 } from './queues.ts';
 import { PostgresUnitOfWork } from './repositories/unit-of-work.ts';
+import { databaseTimeRow, readRow } from './rows.ts';
 import { type SqlConnectionSource, SqlDriver, type SqlTraffic } from './sql/sql-driver.ts';
 import { storageErrorOf } from './sql/storage-error-of.ts';
 
@@ -63,6 +64,8 @@ export type PostgresStorage = {
   readonly migrate: () => ResultAsync<MigrationReport, StorageError>;
   /** What `prestabot doctor` reports about the database. */
   readonly inspect: () => ResultAsync<DatabaseHealth, StorageError>;
+  /** The database's clock now (`clock_timestamp()`): the time every process of a deployment shares. */
+  readonly databaseTime: () => ResultAsync<Date, StorageError>;
   readonly close: () => Promise<void>;
 };
 
@@ -128,6 +131,8 @@ export const postgresStorageOn = (
     flowKeyDirectory: new PostgresFlowKeyDirectory(driver),
     finishedWorkRetention: new PostgresFinishedWorkRetention(driver),
     migrate: () => migrate(driver),
+    databaseTime: () =>
+      driver.query('SELECT clock_timestamp() AS now').andThen(readRow(databaseTimeRow, 'database time')),
     inspect: () =>
       inspectDatabase({
         driver,

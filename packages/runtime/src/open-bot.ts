@@ -14,7 +14,14 @@ import {
   type PostgresStorage,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import { type Clock, type Logger, type Metrics, portTokens, WebhookSecrets } from '@prestabot/application';
+import {
+  type Clock,
+  DatabaseClock,
+  type Logger,
+  type Metrics,
+  portTokens,
+  WebhookSecrets,
+} from '@prestabot/application';
 import { errAsync, ok, okAsync, type ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
@@ -30,6 +37,7 @@ import {
   resolve,
   routingCacheTtlMs,
   runtimeTokens,
+  systemClock,
   useCasesModule,
 } from './wiring.ts';
 import { defaultInboxWorkerOptions } from './worker/inbox-worker.ts';
@@ -58,6 +66,7 @@ export type OpenOptions = {
   readonly runAfterResponse: (work: Promise<unknown>) => void;
   /** Apply pending migrations first (the embedded database, `serve`, `demo`). */
   readonly migrate: boolean;
+  /** Absent: the database's clock, read through this machine's (`databaseClockOf`). */
   readonly clock?: Clock;
   /** The host's HMAC-SHA256 for webhook signatures, when it has a faster one than WebCrypto's. */
   readonly hmac?: HmacSha256;
@@ -66,6 +75,34 @@ export type OpenOptions = {
    * HTTP process then does nothing but verify and store.
    */
   readonly ingestOnly?: boolean;
+};
+
+/** How often a process measures again how far its clock is from the database's. */
+const clockResyncMs = 60_000;
+/** An offset worth telling the operator about: NTP keeps machines far closer. */
+const notableClockOffsetMs = 1000;
+
+/**
+ * The database's clock, read through this machine's: leases, send slots and retries of every process are
+ * placed on one clock, so a machine whose clock is off cannot take another's leased work as expired and
+ * send it again. Measured once now, then again every minute in the background.
+ */
+const databaseClockOf = async (storage: PostgresStorage, logger: Logger): Promise<Clock> => {
+  const clock = new DatabaseClock(systemClock, () => storage.databaseTime(), {
+    resyncEveryMs: clockResyncMs,
+  });
+  const offset = await clock.sync();
+  if (offset.isErr())
+    logger.warn(
+      { error: offset.error.reason },
+      `cannot read the database's clock; using this machine's until it can`,
+    );
+  else if (Math.abs(offset.value) >= notableClockOffsetMs)
+    logger.warn(
+      { offsetMs: Math.round(offset.value) },
+      "this machine's clock is off the database's; leases and send slots use the database's",
+    );
+  return clock;
 };
 
 /** `FLOWS_PRIVATE_KEY`, checked at start-up so a bad key stops the process with the fix, not a 421 later. */
@@ -126,9 +163,8 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       if (migrated.value.applied.length > 0)
         options.logger.info({ applied: migrated.value.applied }, 'database migrated');
     }
-    const graph = new GraphClient(config.graph, {
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-    });
+    const clock = options.clock ?? (await databaseClockOf(storage, options.logger));
+    const graph = new GraphClient(config.graph, { clock });
     const tokens =
       config.encryptionKeys.current === undefined
         ? undefined
@@ -140,7 +176,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         config,
         logger: options.logger,
         metrics: options.metrics,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
+        clock,
       }),
       postgresStorageModule(storage, cipher),
       metaAdaptersModule(graph, options.hmac === undefined ? {} : { hmac: options.hmac }),
@@ -161,7 +197,6 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         ? { healthy: true, checks: { database: 'ok' } }
         : { healthy: false, checks: { database: probe.error.message } };
     };
-    const clock = resolve(container, portTokens.clock);
     const flows =
       tokens === undefined
         ? undefined
