@@ -14,18 +14,12 @@ import {
   type PostgresStorage,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import {
-  type Clock,
-  DatabaseClock,
-  type Logger,
-  type Metrics,
-  portTokens,
-  WebhookSecrets,
-} from '@prestabot/application';
+import { type Clock, type Logger, type Metrics, portTokens, WebhookSecrets } from '@prestabot/application';
 import { errAsync, ok, okAsync, type ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
 import type { Config } from './config.ts';
+import { databaseClockOf } from './database-clock.ts';
 import { FlowKeyAdmin } from './flows/flow-key-admin.ts';
 import { defaultFlowKeyGraceMs, FlowKeyRing } from './flows/flow-key-ring.ts';
 import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
@@ -37,7 +31,6 @@ import {
   resolve,
   routingCacheTtlMs,
   runtimeTokens,
-  systemClock,
   useCasesModule,
 } from './wiring.ts';
 import { defaultInboxWorkerOptions } from './worker/inbox-worker.ts';
@@ -75,34 +68,6 @@ export type OpenOptions = {
    * HTTP process then does nothing but verify and store.
    */
   readonly ingestOnly?: boolean;
-};
-
-/** How often a process measures again how far its clock is from the database's. */
-const clockResyncMs = 60_000;
-/** An offset worth telling the operator about: NTP keeps machines far closer. */
-const notableClockOffsetMs = 1000;
-
-/**
- * The database's clock, read through this machine's: leases, send slots and retries of every process are
- * placed on one clock, so a machine whose clock is off cannot take another's leased work as expired and
- * send it again. Measured once now, then again every minute in the background.
- */
-const databaseClockOf = async (storage: PostgresStorage, logger: Logger): Promise<Clock> => {
-  const clock = new DatabaseClock(systemClock, () => storage.databaseTime(), {
-    resyncEveryMs: clockResyncMs,
-  });
-  const offset = await clock.sync();
-  if (offset.isErr())
-    logger.warn(
-      { error: offset.error.reason },
-      `cannot read the database's clock; using this machine's until it can`,
-    );
-  else if (Math.abs(offset.value) >= notableClockOffsetMs)
-    logger.warn(
-      { offsetMs: Math.round(offset.value) },
-      "this machine's clock is off the database's; leases and send slots use the database's",
-    );
-  return clock;
 };
 
 /** `FLOWS_PRIVATE_KEY`, checked at start-up so a bad key stops the process with the fix, not a 421 later. */
