@@ -38,15 +38,20 @@ export const leaseSafetyMs = 5000;
 export const outcomeGraceMs = 5000;
 
 /**
- * How long before its lease runs out Graph must have answered a send: the time left to record the answer
- * (a group commit, retried) while the lease holds. A send leaves at least `leaseSafetyMs` before, so its
- * request has the difference at least.
+ * How long before its lease runs out Graph must have answered a send (at most a quarter of the lease):
+ * the time left to record the answer (a group commit, retried) while the lease holds. A send leaves at
+ * least `leaseSafetyMs` (or half the lease) before, so its request has the difference at least.
  */
 export const outcomeRecordingMs = 2000;
 
 /** The moment Graph must have answered a claimed send by (see `outcomeRecordingMs`). */
-export const answerDeadline = (send: { readonly lease: { readonly until: Date } }): Date =>
-  new Date(send.lease.until.getTime() - outcomeRecordingMs);
+export const answerDeadline = (send: {
+  readonly sendAt: Date;
+  readonly lease: { readonly until: Date };
+}): Date => {
+  const leaseMs = send.lease.until.getTime() - send.sendAt.getTime();
+  return new Date(send.lease.until.getTime() - Math.min(outcomeRecordingMs, leaseMs / 4));
+};
 
 /**
  * The latest moment a claimed send may leave: its slot plus `slotToleranceMs`, or, once it has missed
