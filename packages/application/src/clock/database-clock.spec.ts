@@ -35,13 +35,29 @@ describe('DatabaseClock', () => {
     offsetMs = 12_000;
     local.advance(59_999);
     clock.now();
-    expect(reads).toBe(1);
+    expect(reads).toBe(3);
     local.advance(1);
     clock.now();
     clock.now();
     await new Promise((resolve) => setTimeout(resolve, 0));
-    expect(reads).toBe(2);
+    expect(reads).toBe(6);
     expect(clock.now().getTime() - local.now().getTime()).toBe(12_000);
+  });
+
+  it('trusts the reading with the shortest round trip (the first may include opening a connection)', async () => {
+    const database = new ManualClock(new Date('2026-03-02T12:00:00.000Z'));
+    const local = new ManualClock(new Date(database.now().getTime() + 40_000));
+    const roundTripsMs = [300, 2, 10];
+    const clock = new DatabaseClock(local, () => {
+      // The database reads its clock at once; the answer takes the whole round trip to come back.
+      const readAt = database.now();
+      const roundTripMs = roundTripsMs.shift()!;
+      local.advance(roundTripMs);
+      database.advance(roundTripMs);
+      return okAsync(readAt);
+    });
+    await clock.sync();
+    expect(Math.abs(clock.now().getTime() - database.now().getTime())).toBeLessThanOrEqual(1);
   });
 
   it('keeps the offset it last measured when the database cannot be read', async () => {

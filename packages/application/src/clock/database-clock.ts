@@ -1,6 +1,9 @@
-import type { Result, ResultAsync } from '@prestabot/domain';
+import { err, ok, type Result, type ResultAsync } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
+
+/** Readings per measurement. */
+const readingsPerSync = 3;
 
 /**
  * The database's clock, read through this process's: each `sync` measures how far the database's time
@@ -40,15 +43,24 @@ export class DatabaseClock implements Clock {
     return new Date(local + this.#offsetMs);
   }
 
-  /** Measures the offset again; how far the database's clock is from the local one. A failure keeps the last. */
+  /**
+   * Measures the offset again, from a few readings: the one with the shortest round trip is the most
+   * exact (the first may include opening a connection). How far the database's clock is from the local
+   * one; a failure keeps the last offset.
+   */
   async sync(): Promise<Result<number, StorageError>> {
-    const sentAt = this.#local.now().getTime();
-    this.#lastSyncAt = sentAt;
-    const read = await this.#readDatabaseTime();
-    const answeredAt = this.#local.now().getTime();
-    return read.map((databaseTime) => {
-      this.#offsetMs = databaseTime.getTime() - (sentAt + answeredAt) / 2;
-      return this.#offsetMs;
-    });
+    this.#lastSyncAt = this.#local.now().getTime();
+    let best: { readonly roundTripMs: number; readonly offsetMs: number } | undefined;
+    for (let reading = 0; reading < readingsPerSync; reading += 1) {
+      const sentAt = this.#local.now().getTime();
+      const read = await this.#readDatabaseTime();
+      const answeredAt = this.#local.now().getTime();
+      if (read.isErr()) return err(read.error);
+      const roundTripMs = answeredAt - sentAt;
+      if (best === undefined || roundTripMs < best.roundTripMs)
+        best = { roundTripMs, offsetMs: read.value.getTime() - (sentAt + answeredAt) / 2 };
+    }
+    this.#offsetMs = best!.offsetMs;
+    return ok(this.#offsetMs);
   }
 }
