@@ -895,8 +895,8 @@ export const readEachRow =
       if (parsed.success) read.push(parsed.data);
       else
         unreadable.push({
-          id: String(row['id']),
-          tenantId: String(row['tenant_id']),
+          id: String(row.id),
+          tenantId: String(row.tenant_id),
           reason: shapeError(what, parsed.error).message,
         });
     }

@@ -81,7 +81,7 @@ describeOnEachDriver(
         ),
       );
       expect(row).toMatchObject({ processed: true, abandoned: true, lease_owner: null });
-      expect(String(row?.['last_error'])).toContain('unreadable');
+      expect(String(row?.last_error)).toContain('unreadable');
       expect(linesAbout(bad.id).map((line) => line.level)).toContain('error');
     });
 
@@ -114,7 +114,7 @@ describeOnEachDriver(
         driver.query('SELECT status, reason, lease_owner FROM prestabot.reminders WHERE id = $1', [bad.id]),
       );
       expect(row).toMatchObject({ status: 'skipped', lease_owner: null });
-      expect(String(row?.['reason'])).toContain('unreadable');
+      expect(String(row?.reason)).toContain('unreadable');
       expect(linesAbout(bad.id).map((line) => line.level)).toContain('error');
     });
   },
