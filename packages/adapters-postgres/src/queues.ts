@@ -7,6 +7,7 @@ import type {
   FinishedWorkRetention,
   InboxClaimRequest,
   InboxQueue,
+  Logger,
   OutboxClaimRequest,
   OutboxLeaseRequest,
   OutboxQueue,
@@ -20,6 +21,7 @@ import type {
 } from '@prestabot/application';
 import { sendRateShare } from '@prestabot/application';
 import { okAsync, type ResultAsync } from '@prestabot/domain';
+import type * as z from 'zod';
 import {
   appliedStatusRow,
   claimedInboxRow,
@@ -27,6 +29,7 @@ import {
   claimedSendRow,
   prunedRowsRow,
   queueDepthRow,
+  readEachRow,
   readRow,
   readRows,
   recordedRow,
@@ -34,7 +37,49 @@ import {
   storedInboxRow,
 } from './rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
-import type { SqlDriver } from './sql/sql-driver.ts';
+import type { SqlDriver, SqlRow } from './sql/sql-driver.ts';
+
+/** The queues whose claims hand out rows read back from the database. */
+type ClaimedQueue = 'inbox' | 'outbox' | 'reminders';
+
+/**
+ * Reads the rows a claim leased to `owner`, each on its own. A row this version cannot read is
+ * quarantined (settled for good with the reason: a failed send, an abandoned inbox entry, a skipped
+ * reminder) and logged, and the others are handed out: one bad row no longer fails the whole claim and
+ * leaves every row of it leased. Readable rows cost nothing more; quarantine is a statement of its own, and
+ * if it fails the bad rows simply come back when their lease runs out.
+ */
+const handOutReadable =
+  <T>(
+    driver: SqlDriver,
+    logger: Logger | undefined,
+    queue: ClaimedQueue,
+    owner: string,
+    schema: z.ZodType<T>,
+    what: string,
+  ) =>
+  (rows: readonly SqlRow[]): ResultAsync<readonly T[], StorageError> => {
+    const { read, unreadable } = readEachRow(schema, what)(rows);
+    if (unreadable.length === 0) return okAsync(read);
+    for (const row of unreadable)
+      logger?.error(
+        { queue, id: row.id, tenantId: row.tenantId, reason: row.reason },
+        `unreadable ${what} quarantined; the rest of the claim is handed out`,
+      );
+    return callCrossTenant(driver, 'SELECT prestabot.quarantine_claimed($1, $2, $3::jsonb)', [
+      queue,
+      owner,
+      JSON.stringify(unreadable.map(({ id, reason }) => ({ id, reason }))),
+    ])
+      .map(() => read)
+      .orElse((error) => {
+        logger?.error(
+          { queue, ids: unreadable.map((row) => row.id), error: error.message },
+          `could not quarantine unreadable ${what} rows; they come back when their lease runs out`,
+        );
+        return okAsync(read);
+      });
+  };
 
 /**
  * Every tenant's inbox: `prestabot.store_inbox`, `claim_inbox`, `apply_statuses` and `inbox_depth`, each
@@ -42,9 +87,11 @@ import type { SqlDriver } from './sql/sql-driver.ts';
  */
 export class PostgresInboxQueue implements InboxQueue {
   readonly #driver: SqlDriver;
+  readonly #logger: Logger | undefined;
 
-  constructor(driver: SqlDriver) {
+  constructor(driver: SqlDriver, logger?: Logger) {
     this.#driver = driver;
+    this.#logger = logger;
   }
 
   store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError> {
@@ -134,7 +181,9 @@ export class PostgresInboxQueue implements InboxQueue {
       request.leaseMs,
       request.now,
       request.ids ?? null,
-    ]).andThen(readRows(claimedInboxRow, 'claimed inbox'));
+    ]).andThen(
+      handOutReadable(this.#driver, this.#logger, 'inbox', request.owner, claimedInboxRow, 'claimed inbox'),
+    );
   }
 
   depth(now: Date): ResultAsync<QueueDepth, StorageError> {
@@ -150,9 +199,11 @@ export class PostgresInboxQueue implements InboxQueue {
  */
 export class PostgresOutboxQueue implements OutboxQueue {
   readonly #driver: SqlDriver;
+  readonly #logger: Logger | undefined;
 
-  constructor(driver: SqlDriver) {
+  constructor(driver: SqlDriver, logger?: Logger) {
     this.#driver = driver;
+    this.#logger = logger;
   }
 
   claim(request: OutboxClaimRequest): ResultAsync<readonly ClaimedSend[], StorageError> {
@@ -164,7 +215,9 @@ export class PostgresOutboxQueue implements OutboxQueue {
       request.now,
       request.horizonMs,
       sendRateShare,
-    ]).andThen(readRows(claimedSendRow, 'claimed send'));
+    ]).andThen(
+      handOutReadable(this.#driver, this.#logger, 'outbox', request.owner, claimedSendRow, 'claimed send'),
+    );
   }
 
   lease(request: OutboxLeaseRequest): ResultAsync<readonly ClaimedSend[], StorageError> {
@@ -173,7 +226,9 @@ export class PostgresOutboxQueue implements OutboxQueue {
       this.#driver,
       'SELECT * FROM prestabot.lease_sends($1::uuid[], $2, $3, $4, $5, $6)',
       [request.ids, request.owner, request.leaseMs, request.now, request.horizonMs, sendRateShare],
-    ).andThen(readRows(claimedSendRow, 'leased send'));
+    ).andThen(
+      handOutReadable(this.#driver, this.#logger, 'outbox', request.owner, claimedSendRow, 'leased send'),
+    );
   }
 
   record(records: readonly SendRecord[]): ResultAsync<readonly boolean[], StorageError> {
@@ -193,9 +248,11 @@ export class PostgresOutboxQueue implements OutboxQueue {
 /** The worker's view of every tenant's due reminders, through `prestabot.claim_reminders`. */
 export class PostgresReminderQueue implements ReminderQueue {
   readonly #driver: SqlDriver;
+  readonly #logger: Logger | undefined;
 
-  constructor(driver: SqlDriver) {
+  constructor(driver: SqlDriver, logger?: Logger) {
     this.#driver = driver;
+    this.#logger = logger;
   }
 
   claimDue(request: {
@@ -207,10 +264,19 @@ export class PostgresReminderQueue implements ReminderQueue {
     if (request.limit <= 0) return okAsync([]);
     return callCrossTenant(
       this.#driver,
-      `SELECT ${reminderColumnsSql}, tenant_id, lease_owner, leased_until
+      `SELECT ${reminderColumnsSql}, tenant_id, attempts, lease_owner, leased_until
        FROM prestabot.claim_reminders($1, $2, $3, $4)`,
       [request.owner, request.limit, request.leaseMs, request.now],
-    ).andThen(readRows(claimedReminderRow, 'claimed reminder'));
+    ).andThen(
+      handOutReadable(
+        this.#driver,
+        this.#logger,
+        'reminders',
+        request.owner,
+        claimedReminderRow,
+        'claimed reminder',
+      ),
+    );
   }
 }
 

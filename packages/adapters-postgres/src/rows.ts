@@ -702,12 +702,13 @@ const reminderOf = (row: z.output<z.ZodObject<typeof reminderColumns>>): Reminde
 export const reminderRow = z.object(reminderColumns).transform(reminderOf);
 
 export const claimedReminderRow = z
-  .object({ ...reminderColumns, tenant_id: branded<TenantId>(), ...lease })
+  .object({ ...reminderColumns, tenant_id: branded<TenantId>(), attempts: z.number().int(), ...lease })
   .transform(
     (row): ClaimedReminder => ({
       ...reminderOf(row),
       tenantId: row.tenant_id,
       lease: { owner: row.lease_owner, until: row.leased_until },
+      attempts: row.attempts,
     }),
   );
 
@@ -883,6 +884,36 @@ export const readRows =
       values.push(parsed.data);
     }
     return ok(values);
+  };
+
+/** The database's clock (`SELECT clock_timestamp() AS now`). */
+export const databaseTimeRow = z.object({ now: storedTime }).transform((row) => row.now);
+
+/** A row that failed its schema: its key, and why, for quarantine. */
+export type UnreadableRow = { readonly id: string; readonly tenantId: string; readonly reason: string };
+
+/**
+ * Validates each row on its own: one row of a shape this version cannot read does not hide the others
+ * (a claim quarantines it and hands out the rest).
+ */
+export const readEachRow =
+  <T>(schema: z.ZodType<T>, what: string) =>
+  (
+    rows: readonly SqlRow[],
+  ): { readonly read: readonly T[]; readonly unreadable: readonly UnreadableRow[] } => {
+    const read: T[] = [];
+    const unreadable: UnreadableRow[] = [];
+    for (const row of rows) {
+      const parsed = schema.safeParse(row);
+      if (parsed.success) read.push(parsed.data);
+      else
+        unreadable.push({
+          id: String(row.id),
+          tenantId: String(row.tenant_id),
+          reason: shapeError(what, parsed.error).message,
+        });
+    }
+    return { read, unreadable };
   };
 
 /** The one row a query returns, or undefined when it returns none. */

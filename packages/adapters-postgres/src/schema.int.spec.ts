@@ -192,6 +192,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'list_tenants_with_numbers',
         'outbox_depth',
         'prune_finished',
+        'quarantine_claimed',
         'record_pricing',
         'record_send_outcomes',
         'register_meta_app',

@@ -6,6 +6,7 @@ import {
   type NewInboxEntry,
   NumberAccessTokens,
   type OutboxOrigin,
+  outcomeGraceMs,
   SendReply,
   secretPlaces,
 } from '@prestabot/application';
@@ -283,7 +284,7 @@ describeOnEachDriver('storage behaviour', (context) => {
     ).toEqual([older.id]);
   });
 
-  it('claims an outbox message again once its lease ran out, and counts the oldest due message', async () => {
+  it('claims an outbox message again once its lease and the grace after it ran out, and counts the oldest due message', async () => {
     const { storage } = context();
     const { tenant, number } = await seedTenant(storage);
     const entry = textOutboxEntry(number.phoneNumberId, { at: t0 });
@@ -295,7 +296,9 @@ describeOnEachDriver('storage behaviour', (context) => {
     const [first] = await claim(at(1000));
     expect(first?.lease.until).toEqual(new Date(first!.sendAt.getTime() + 5_000));
     expect(await claim(at(2000))).toEqual([]);
-    expect((await claim(at(1000 + 5_001 + 1000))).map((send) => send.id)).toEqual([entry.id]);
+    const graceEnds = first!.lease.until.getTime() - t0.getTime() + outcomeGraceMs;
+    expect(await claim(at(graceEnds - 1))).toEqual([]);
+    expect((await claim(at(graceEnds))).map((send) => send.id)).toEqual([entry.id]);
     const depth = await expectOk(storage.outboxQueue.depth(at(10_000)));
     expect(depth.pending).toBeGreaterThanOrEqual(1);
     expect(depth.oldestAt!.getTime()).toBeLessThanOrEqual(t0.getTime());

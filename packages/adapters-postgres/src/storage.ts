@@ -24,6 +24,7 @@ import {
   PostgresReminderQueue,
 } from './queues.ts';
 import { PostgresUnitOfWork } from './repositories/unit-of-work.ts';
+import { databaseTimeRow, readRow } from './rows.ts';
 import { type SqlConnectionSource, SqlDriver, type SqlTraffic } from './sql/sql-driver.ts';
 import { storageErrorOf } from './sql/storage-error-of.ts';
 import { PostgresUsageLedger } from './usage-ledger.ts';
@@ -68,6 +69,8 @@ export type PostgresStorage = {
   readonly inspect: () => ResultAsync<DatabaseHealth, StorageError>;
   /** The role the connections log in as, and whether it can leave row-level security. */
   readonly login: () => ResultAsync<DatabaseLogin, StorageError>;
+  /** The database's clock now (`clock_timestamp()`): the time every process of a deployment shares. */
+  readonly databaseTime: () => ResultAsync<Date, StorageError>;
   readonly close: () => Promise<void>;
 };
 
@@ -118,7 +121,7 @@ export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlD
 /** Every port over an open driver. */
 export const postgresStorageOn = (
   driver: SqlDriver,
-  options: Pick<PostgresStorageOptions, 'cipher'> = {},
+  options: Pick<PostgresStorageOptions, 'cipher' | 'logger'> = {},
 ): PostgresStorage => {
   const unitOfWork = new PostgresUnitOfWork(driver);
   const directory = new PostgresTenantDirectory(driver);
@@ -127,13 +130,15 @@ export const postgresStorageOn = (
     unitOfWork,
     directory,
     apps: new PostgresAppRegistry(driver),
-    inboxQueue: new PostgresInboxQueue(driver),
-    outboxQueue: new PostgresOutboxQueue(driver),
-    reminderQueue: new PostgresReminderQueue(driver),
+    inboxQueue: new PostgresInboxQueue(driver, options.logger),
+    outboxQueue: new PostgresOutboxQueue(driver, options.logger),
+    reminderQueue: new PostgresReminderQueue(driver, options.logger),
     flowKeyDirectory: new PostgresFlowKeyDirectory(driver),
     finishedWorkRetention: new PostgresFinishedWorkRetention(driver),
     usageLedger: new PostgresUsageLedger(driver),
     migrate: () => migrate(driver),
+    databaseTime: () =>
+      driver.query('SELECT clock_timestamp() AS now').andThen(readRow(databaseTimeRow, 'database time')),
     inspect: () =>
       inspectDatabase({
         driver,

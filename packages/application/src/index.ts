@@ -1,3 +1,4 @@
+export * from './clock/database-clock.ts';
 export * from './dispatch-outbox/backoff.ts';
 export * from './dispatch-outbox/send-pacing.ts';
 export * from './dispatch-outbox/send-queued-message.ts';

@@ -187,6 +187,17 @@ describe('UndiciGraphGateway', () => {
     expect(performance.now() - started).toBeLessThan(900);
   });
 
+  it('gives up when the request must be answered by, sooner than the request timeout (its lease ends)', async () => {
+    const { fake, gateway } = await withFake({}, { requestTimeoutMs: 5000 });
+    fake.setFaults({ latencyMs: 1500 }, number.phoneNumberId);
+    const started = performance.now();
+    expect(await expectErr(gateway.send(request({ answerBy: new Date(Date.now() + 200) })))).toEqual({
+      type: 'send_retryable',
+      title: 'Graph did not answer in time',
+    });
+    expect(performance.now() - started).toBeLessThan(1200);
+  });
+
   it('treats a refused connection as retryable', async () => {
     const { fake, gateway } = await withFake();
     await fake.close();

@@ -5,6 +5,7 @@ import {
   ManageTenants,
   type MessagingGateway,
   type NewOutboxEntry,
+  outcomeGraceMs,
   type SendPolicy,
 } from '@prestabot/application';
 import {
@@ -265,9 +266,10 @@ describe('outbound: dispatcher → guard → undici gateway → fake Graph', () 
     );
     world.fake.rotateToken(number.phoneNumberId, 'EAAG-rotated');
     await expectOk(world.manageTenants.rotateToken(number.phoneNumberId, 'EAAG-rotated'));
+    // The sends parked when the token was refused wait out their lease and the grace after it.
     await eventually(
       () => world.outboxRows().every((row) => row.status === 'sent'),
-      10_000,
+      10_000 + outcomeGraceMs,
       'every message is sent',
     );
     expect(world.fake.stats(number.phoneNumberId).errors['190']).toBe(attempts);

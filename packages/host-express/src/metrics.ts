@@ -15,6 +15,7 @@ const counters: readonly CounterName[] = [
   'webhook_number_errors_total',
   'inbound_messages_total',
   'inbox_abandoned_total',
+  'reminders_abandoned_total',
   'delivery_statuses_total',
   'outbound_messages_total',
   'outbound_skipped_total',

@@ -75,8 +75,10 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
     {
       reminderQueue: get(portTokens.reminderQueue),
       sendDueReminder: get(runtimeTokens.sendDueReminder),
+      unitOfWork,
       clock,
       logger,
+      metrics,
       onQueued: () => outboxDispatcher.notify(),
     },
     { ...defaultReminderWorkerOptions, owner: options.owner },

@@ -21,6 +21,7 @@ import { errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
 import type { Config } from './config.ts';
+import { databaseClockOf } from './database-clock.ts';
 import { runtimeLoginWarning } from './database-login.ts';
 import { FlowKeyAdmin } from './flows/flow-key-admin.ts';
 import { defaultFlowKeyGraceMs, FlowKeyRing } from './flows/flow-key-ring.ts';
@@ -70,6 +71,7 @@ export type OpenOptions = {
    * commands): DATABASE_MIGRATION_URL when set, else DATABASE_URL.
    */
   readonly login?: 'runtime' | 'admin';
+  /** Absent: the database's clock, read through this machine's (`databaseClockOf`). */
   readonly clock?: Clock;
   /** The host's HMAC-SHA256 for webhook signatures, when it has a faster one than WebCrypto's. */
   readonly hmac?: HmacSha256;
@@ -165,9 +167,8 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       if (checked.isOk() && warning !== undefined)
         options.logger.warn({ login: checked.value.name }, `${warning.problem}: ${warning.fix}`);
     }
-    const graph = new GraphClient(config.graph, {
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
-    });
+    const clock = options.clock ?? (await databaseClockOf(storage, options.logger));
+    const graph = new GraphClient(config.graph, { clock });
     const tokenSecret = await flowTokenSecret(config.encryptionKeys);
     const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
     const container = new Container({ defaultScope: 'Singleton' });
@@ -177,7 +178,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         config,
         logger: options.logger,
         metrics: options.metrics,
-        ...(options.clock === undefined ? {} : { clock: options.clock }),
+        clock,
       }),
       postgresStorageModule(storage, cipher),
       metaAdaptersModule(graph, options.hmac === undefined ? {} : { hmac: options.hmac }),
@@ -198,7 +199,6 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         ? { healthy: true, checks: { database: 'ok' } }
         : { healthy: false, checks: { database: probe.error.message } };
     };
-    const clock = resolve(container, portTokens.clock);
     const flows =
       tokens === undefined
         ? undefined

@@ -28,6 +28,7 @@ export class UndiciGraphGateway implements MessagingGateway {
         phoneNumberId: request.phoneNumberId,
         edge: 'messages',
         accessToken: request.accessToken,
+        ...(request.answerBy === undefined ? {} : { answerBy: request.answerBy }),
         body: {
           json: encodeSendBody({
             message: request.message,

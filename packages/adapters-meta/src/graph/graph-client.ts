@@ -75,6 +75,8 @@ export type GraphCall = {
   readonly edge: 'messages' | 'whatsapp_business_encryption';
   readonly accessToken: string;
   readonly body?: { readonly json: unknown } | { readonly form: Readonly<Record<string, string>> };
+  /** Given up as unanswered at this moment if it comes before the request timeout. */
+  readonly answerBy?: Date;
 };
 
 const graphErrorSchema = z.looseObject({
@@ -157,6 +159,12 @@ export class GraphClient {
     return this.#closed;
   }
 
+  /** The request timeout, or less when the call must be answered sooner (at least 1 ms: 0 is refused). */
+  #timeoutOf(call: GraphCall): number {
+    if (call.answerBy === undefined) return this.#timeoutMs;
+    return Math.max(1, Math.min(this.#timeoutMs, call.answerBy.getTime() - this.#clock.now().getTime()));
+  }
+
   async #request(call: GraphCall) {
     const path = `${this.#pathPrefix}/${this.#version}/${encodeURIComponent(call.phoneNumberId)}/${call.edge}`;
     const response = await this.#pool.request({
@@ -164,7 +172,7 @@ export class GraphClient {
       method: call.method,
       headers: { authorization: `Bearer ${call.accessToken}`, ...contentTypeOf(call.body) },
       body: encodeBody(call.body),
-      signal: AbortSignal.timeout(this.#timeoutMs),
+      signal: AbortSignal.timeout(this.#timeoutOf(call)),
     });
     return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
   }

@@ -1,4 +1,4 @@
-import type { SecretCipher } from '@prestabot/application';
+import type { Logger, SecretCipher } from '@prestabot/application';
 import { err, ok, type Result } from '@prestabot/domain';
 import type { Client } from 'pg';
 import type { SqlDriver } from '../sql/sql-driver.ts';
@@ -64,8 +64,11 @@ export type TestStorage = {
   readonly release: () => Promise<void>;
 };
 
-const migrated = async (driver: SqlDriver, cipher: SecretCipher | undefined): Promise<PostgresStorage> => {
-  const storage = postgresStorageOn(driver, cipher === undefined ? {} : { cipher });
+const migrated = async (
+  driver: SqlDriver,
+  options: { readonly cipher?: SecretCipher; readonly logger?: Logger },
+): Promise<PostgresStorage> => {
+  const storage = postgresStorageOn(driver, options);
   const report = await storage.migrate();
   if (report.isErr()) throw new Error(`migrating the test database failed: ${report.error.message}`);
   return storage;
@@ -77,7 +80,7 @@ const migrated = async (driver: SqlDriver, cipher: SecretCipher | undefined): Pr
  */
 export const openTestStorage = async (
   serverUrl: string | undefined,
-  options: { readonly cipher?: SecretCipher; readonly poolSize?: number } = {},
+  options: { readonly cipher?: SecretCipher; readonly poolSize?: number; readonly logger?: Logger } = {},
 ): Promise<TestStorage> => {
   const database = serverUrl === undefined ? undefined : await createTestDatabase(serverUrl);
   const opened = await openSqlDriver({
@@ -86,7 +89,7 @@ export const openTestStorage = async (
   });
   if (opened.isErr()) throw new Error(`opening the test database failed: ${opened.error.message}`);
   const driver = opened.value;
-  const storage = await migrated(driver, options.cipher);
+  const storage = await migrated(driver, options);
   return {
     storage,
     driver,

@@ -29,6 +29,31 @@ export const maxSlotMisses = 3;
 export const leaseSafetyMs = 5000;
 
 /**
+ * How long a send whose lease ran out with no outcome recorded (its worker died or hung while it was in
+ * flight) waits before it is handed out again: Meta's status webhook naming it (its callback data is the
+ * outbox id) usually arrives within a second or two of Graph accepting it, and marks it sent instead
+ * (reconcile). Only a send no status names within this goes again. `prestabot.outcome_grace()` is the
+ * same number in SQL; the outbox contract suite holds both to it.
+ */
+export const outcomeGraceMs = 5000;
+
+/**
+ * How long before its lease runs out Graph must have answered a send (at most a quarter of the lease):
+ * the time left to record the answer (a group commit, retried) while the lease holds. A send leaves at
+ * least `leaseSafetyMs` (or half the lease) before, so its request has the difference at least.
+ */
+export const outcomeRecordingMs = 2000;
+
+/** The moment Graph must have answered a claimed send by (see `outcomeRecordingMs`). */
+export const answerDeadline = (send: {
+  readonly sendAt: Date;
+  readonly lease: { readonly until: Date };
+}): Date => {
+  const leaseMs = send.lease.until.getTime() - send.sendAt.getTime();
+  return new Date(send.lease.until.getTime() - Math.min(outcomeRecordingMs, leaseMs / 4));
+};
+
+/**
  * The latest moment a claimed send may leave: its slot plus `slotToleranceMs`, or, once it has missed
  * `maxSlotMisses` slots, whenever it can, but always well inside its lease.
  */

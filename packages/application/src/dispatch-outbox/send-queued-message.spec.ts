@@ -8,7 +8,7 @@ import {
   textOutboxEntry,
 } from '../testing/index.ts';
 import { retryDelayMs } from './backoff.ts';
-import { leaseSafetyMs, maxSlotMisses, slotToleranceMs } from './send-pacing.ts';
+import { leaseSafetyMs, maxSlotMisses, outcomeRecordingMs, slotToleranceMs } from './send-pacing.ts';
 
 const setup = () =>
   createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
@@ -84,6 +84,17 @@ describe('SendQueuedMessage', () => {
       (attempt) => attempt.deadline!.getTime() - attempt.notBefore!.getTime(),
     );
     expect(leeway).toEqual([...misses.map(() => slotToleranceMs), 30_000 - leaseSafetyMs]);
+  });
+
+  it('asks Graph to answer while its lease still holds, leaving time to record the answer', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    await queue(app, tenantId);
+    expect(await claimAndSend(app)).toEqual(['sent']);
+    const [attempt] = app.gateway.attempts;
+    // The claim leased it for 30 s from its slot.
+    expect(attempt!.answerBy!.getTime()).toBe(attempt!.notBefore!.getTime() + 30_000 - outcomeRecordingMs);
+    expect(attempt!.answerBy!.getTime()).toBeGreaterThan(attempt!.deadline!.getTime());
   });
 
   it("honours Meta's Retry-After", async () => {

@@ -6,7 +6,7 @@ import type { Metrics } from '../ports/metrics.port.ts';
 import type { ClaimedSend, OutboxFailure, SendRecord } from '../ports/outbox.port.ts';
 import type { SendReply, SendReplyError } from '../send-reply/send-reply.ts';
 import { pairRateHoldMs, retryDelayMs } from './backoff.ts';
-import { sendDeadline } from './send-pacing.ts';
+import { answerDeadline, sendDeadline } from './send-pacing.ts';
 
 export type SendOutcome =
   | 'sent'
@@ -82,6 +82,7 @@ export class SendQueuedMessage {
       callbackData: send.id,
       notBefore: send.sendAt,
       deadline: sendDeadline(send),
+      answerBy: answerDeadline(send),
       token: send.token,
       ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
       ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),

@@ -77,7 +77,12 @@ export type Reminder = NewReminder & {
   readonly delivery?: DeliveryStatus;
 };
 
-export type ClaimedReminder = Reminder & { readonly tenantId: Agreement['tenantId']; readonly lease: Lease };
+export type ClaimedReminder = Reminder & {
+  readonly tenantId: Agreement['tenantId'];
+  readonly lease: Lease;
+  /** Claims of it so far, this one included: each one whose worker failed, crashed or hung counts. */
+  readonly attempts: number;
+};
 
 /** The scoped tenant's reminder jobs: one per (agreement, kind, local date), ever. */
 export interface ReminderStore {

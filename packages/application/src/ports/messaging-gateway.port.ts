@@ -26,6 +26,12 @@ export type SendRequest = {
    * absorbs). A gateway that paces sends answers `send_slot_missed` past it, without sending.
    */
   readonly deadline?: Date;
+  /**
+   * The moment Graph must have answered by (sooner than the gateway's own request timeout): past it the
+   * request is given up as unanswered (retryable). The sender's lease must still hold when it records the
+   * answer, or another worker could send the message too.
+   */
+  readonly answerBy?: Date;
 };
 
 export type SendAccepted = {

@@ -6,6 +6,7 @@ export type CounterName =
   | 'webhook_number_errors_total'
   | 'inbound_messages_total'
   | 'inbox_abandoned_total'
+  | 'reminders_abandoned_total'
   | 'delivery_statuses_total'
   | 'outbound_messages_total'
   | 'outbound_skipped_total'
@@ -43,6 +44,10 @@ export const metricCatalog: Readonly<
   inbound_messages_total: { help: 'Inbound messages processed, by content type', labels: ['type'] },
   inbox_abandoned_total: {
     help: 'Inbox entries given up after their last attempt (kept, with their error, for an operator)',
+    labels: [],
+  },
+  reminders_abandoned_total: {
+    help: 'Reminders given up after their last attempt (skipped, with the reason, for an operator)',
     labels: [],
   },
   delivery_statuses_total: {

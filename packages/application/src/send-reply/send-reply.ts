@@ -26,6 +26,7 @@ export type SendReplyInput = {
   readonly callbackData?: string;
   readonly notBefore?: Date;
   readonly deadline?: Date;
+  readonly answerBy?: Date;
   /** The number's token as stored, when the caller has it (a claimed send does); read otherwise. */
   readonly token?: StoredToken;
 };
@@ -145,6 +146,7 @@ export class SendReply {
         ...(input.callbackData === undefined ? {} : { callbackData: input.callbackData }),
         ...(input.notBefore === undefined ? {} : { notBefore: input.notBefore }),
         ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
+        ...(input.answerBy === undefined ? {} : { answerBy: input.answerBy }),
       }),
     );
   }

@@ -640,7 +640,8 @@ const claimReminders = (
     .slice(0, request.limit)
     .map((row) => {
       row.lease = { owner: request.owner, until: new Date(request.now.getTime() + request.leaseMs) };
-      return { ...row.reminder, tenantId: row.tenantId, lease: row.lease };
+      row.attempts = (row.attempts ?? 0) + 1;
+      return { ...row.reminder, tenantId: row.tenantId, lease: row.lease, attempts: row.attempts };
     });
 
 /** The `limit` rows that finished earliest, all before `before`; unfinished rows have no finishing time. */

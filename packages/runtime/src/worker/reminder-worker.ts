@@ -1,4 +1,12 @@
-import type { Clock, Logger, ReminderQueue, SendDueReminder } from '@prestabot/application';
+import type {
+  ClaimedReminder,
+  Clock,
+  Logger,
+  Metrics,
+  ReminderQueue,
+  SendDueReminder,
+  TenantUnitOfWork,
+} from '@prestabot/application';
 import { PollingLoop } from './polling-loop.ts';
 
 export type ReminderWorkerOptions = {
@@ -7,19 +15,27 @@ export type ReminderWorkerOptions = {
   readonly leaseMs: number;
   /** Reminders fall due on the hour; looking every few seconds keeps them punctual. */
   readonly pollMs: number;
+  /**
+   * After this many attempts a reminder is given up (skipped, with the reason): one that fails, crashes
+   * or hangs its worker every time is otherwise claimed forever.
+   */
+  readonly maxAttempts: number;
 };
 
 export const defaultReminderWorkerOptions: Omit<ReminderWorkerOptions, 'owner'> = {
   batchSize: 100,
   leaseMs: 60_000,
   pollMs: 5000,
+  maxAttempts: 5,
 };
 
 export type ReminderWorkerDependencies = {
   readonly reminderQueue: ReminderQueue;
-  readonly sendDueReminder: SendDueReminder;
+  readonly sendDueReminder: Pick<SendDueReminder, 'execute'>;
+  readonly unitOfWork: TenantUnitOfWork;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly metrics: Metrics;
   /** Called when reminders were queued as messages, so the sender starts at once. */
   readonly onQueued: () => void;
 };
@@ -59,28 +75,55 @@ export class ReminderWorker {
     }
     let queued = 0;
     for (const reminder of claimed.value) {
-      const fields = {
-        tenantId: reminder.tenantId,
-        reminderId: reminder.id,
-        agreementId: reminder.agreementId,
-        kind: reminder.kind,
-      };
+      // Claimed once more than allowed: every attempt ended with its worker, which never said why.
+      if (reminder.attempts > this.#options.maxAttempts) {
+        await this.#abandon(reminder, 'its worker stopped during every attempt (crash or hang)');
+        continue;
+      }
+      let failure: string | undefined;
       try {
         const outcome = await sendDueReminder.execute(reminder);
-        if (outcome.isErr())
-          logger.error(
-            { ...fields, error: outcome.error.reason },
-            'reminder not handled; it is retried when its lease runs out',
-          );
+        if (outcome.isErr()) failure = outcome.error.message;
         else if (outcome.value === 'queued') queued += 1;
       } catch (bug) {
-        logger.error(
-          { ...fields, error: bug instanceof Error ? bug.stack : String(bug) },
-          'bug while handling a reminder; it is retried when its lease runs out',
-        );
+        failure = bug instanceof Error ? (bug.stack ?? bug.message) : String(bug);
       }
+      if (failure === undefined) continue;
+      if (reminder.attempts >= this.#options.maxAttempts) await this.#abandon(reminder, failure);
+      else
+        logger.error(
+          { ...fieldsOf(reminder), error: failure },
+          'reminder not handled; it is retried when its lease runs out',
+        );
     }
     if (queued > 0) onQueued();
     return claimed.value.length;
   }
+
+  /** Skips the reminder for good, with why, under its lease; if that fails, the next claim tries again. */
+  async #abandon(reminder: ClaimedReminder, failure: string): Promise<void> {
+    const { unitOfWork, logger, metrics } = this.#deps;
+    const fields = fieldsOf(reminder);
+    const reason = `abandoned after ${reminder.attempts} attempts: ${failure}`;
+    const skipped = await unitOfWork.run(reminder.tenantId, (repositories) =>
+      repositories.reminders.markSkipped(reminder.id, reminder.lease, reason),
+    );
+    if (skipped.isErr() || !skipped.value) {
+      logger.error(
+        { ...fields, error: skipped.isErr() ? skipped.error.message : 'lease lost' },
+        'could not give up a failing reminder; the next claim tries again',
+      );
+      return;
+    }
+    metrics.increment('reminders_abandoned_total');
+    logger.error({ ...fields, error: failure }, `reminder abandoned after ${reminder.attempts} attempts`);
+  }
 }
+
+const fieldsOf = (reminder: ClaimedReminder) => ({
+  tenantId: reminder.tenantId,
+  reminderId: reminder.id,
+  agreementId: reminder.agreementId,
+  kind: reminder.kind,
+  attempts: reminder.attempts,
+});

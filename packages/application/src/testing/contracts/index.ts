@@ -12,6 +12,7 @@ import { describeTenantAndNumberStoreContract } from './tenant-store.contract.ts
 import { describeUnitOfWorkContract } from './unit-of-work.contract.ts';
 import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
+export { seedLoan } from './loan-stores.contract.ts';
 export { maxInAnySecond } from './outbox.contract.ts';
 export * from './storage-harness.ts';
 export {

@@ -364,6 +364,27 @@ export const describeLoanStoresContract = (implementation: string, factory: Stor
       });
       expect(mine(await claim('c', new Date(Date.UTC(2026, 2, 20))))).toEqual([]);
     });
+
+    it('counts every claim of a reminder as an attempt, so one that keeps failing can be given up', async () => {
+      const { tenant, agreement } = await seedLoan(harness, { status: 'active' });
+      const due = reminder(agreement, 'day_before', 14);
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.reminders.replacePlan(agreement.id, [due])));
+      const claimAt = async (owner: string, minute: number) =>
+        (
+          await expectOk(
+            harness.reminderQueue.claimDue({
+              owner,
+              now: new Date(Date.UTC(2026, 2, 14, 12, minute)),
+              limit: 100,
+              leaseMs: 30_000,
+            }),
+          )
+        ).filter((row) => row.id === due.id);
+      expect(await claimAt('a', 0)).toMatchObject([{ attempts: 1 }]);
+      // Its lease ran out (its worker crashed or hung): the next claim is its second attempt.
+      expect(await claimAt('b', 1)).toMatchObject([{ attempts: 2 }]);
+      expect(await claimAt('c', 1)).toEqual([]);
+    });
   });
 
   describe(`${implementation}: TemplateStore and outbox fallbacks`, () => {

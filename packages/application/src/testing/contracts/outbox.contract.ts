@@ -1,5 +1,6 @@
 import type { E164, PhoneNumberId, Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { outcomeGraceMs } from '../../dispatch-outbox/send-pacing.ts';
 import type { ClaimedSend, SendRecord } from '../../ports/outbox.port.ts';
 import {
   expectOk,
@@ -362,6 +363,63 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
         }),
       ).toBe(false);
       expect(mine(await claim(at(40_000)), number.phoneNumberId)).toEqual([]);
+    });
+
+    it('waits a grace period after a lease ran out with no outcome, for a status naming the send, before sending it again', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const [answered, silent] = [0, 1].map(() => textOutboxEntry(number.phoneNumberId, { at: t0 }));
+      // Queued after `silent`, to the same recipient: it must not overtake it.
+      const behind = {
+        ...textOutboxEntry(number.phoneNumberId, { at: at(1) }),
+        recipient: silent!.recipient!,
+      };
+      await expectOk(
+        harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([answered!, silent!, behind])),
+      );
+      const claimed = mine(await claim(at(1000)), number.phoneNumberId);
+      expect(claimed.map((send) => send.id).sort()).toEqual([answered!.id, silent!.id].sort());
+      // Both were in flight when their worker died: no outcome was recorded, and the leases ran out.
+      const expiries = claimed.map((send) => send.lease.until.getTime() - t0.getTime());
+      const withinGrace = at(Math.min(...expiries) + outcomeGraceMs - 1);
+      expect(mine(await claim(withinGrace), number.phoneNumberId)).toEqual([]);
+      expect(
+        await expectOk(
+          harness.outboxQueue.lease({
+            owner: 'host',
+            leaseMs: 30_000,
+            now: withinGrace,
+            horizonMs: 1000,
+            ids: [answered!.id, silent!.id, behind.id],
+          }),
+        ),
+      ).toEqual([]);
+      // Meta's status names one of them: it was accepted, and is never sent again.
+      const wamid = 'wamid.accepted-before-the-crash' as Wamid;
+      expect(
+        await storeInInbox(
+          harness.inboxQueue,
+          [
+            statusInboxEntry(number.phoneNumberId, wamid, 'sent', {
+              at: withinGrace,
+              callbackData: answered!.id,
+            }),
+          ],
+          { lease: { owner: 'w', leaseMs: 30_000 }, now: withinGrace },
+        ),
+      ).toEqual([{ outcome: 'applied' }]);
+      // After the grace, the other goes again, once, and its recipient's next message still waits for it.
+      const afterGrace = at(Math.max(...expiries) + outcomeGraceMs);
+      const again = mine(await claim(afterGrace), number.phoneNumberId);
+      expect(again.map((send) => send.id)).toEqual([silent!.id]);
+      expect(mine(await claim(at(afterGrace.getTime() - t0.getTime() + 1)), number.phoneNumberId)).toEqual(
+        [],
+      );
+      expect(
+        await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(answered!.id))),
+      ).toMatchObject({
+        status: 'sent',
+        wamid,
+      });
     });
 
     it('requeues a message whose slot passed, marked, without counting an attempt, under its lease only', async () => {

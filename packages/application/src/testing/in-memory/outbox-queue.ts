@@ -1,5 +1,5 @@
 import type { PhoneNumberId } from '@prestabot/domain';
-import { placeSendSlots, slotSpacingMs } from '../../dispatch-outbox/send-pacing.ts';
+import { outcomeGraceMs, placeSendSlots, slotSpacingMs } from '../../dispatch-outbox/send-pacing.ts';
 import type {
   ClaimedSend,
   OutboxClaimRequest,
@@ -8,7 +8,6 @@ import type {
 } from '../../ports/outbox.port.ts';
 import {
   holdsLease,
-  leaseActive,
   type OutboxRow,
   outboxEntryOf,
   pendingOutboxRows,
@@ -17,6 +16,14 @@ import {
 } from './state.ts';
 
 // The outbox across tenants, as `prestabot.claim_outbox`, `lease_sends` and `record_send_outcomes` do it.
+
+/**
+ * Whether a send is still someone's: under its lease, or within the grace after a lease that ran out with
+ * no outcome recorded (a status naming it may still come; see `outcomeGraceMs`). Every outcome recorded
+ * clears the lease, so a lease still there that ran out is exactly an outcome unknown.
+ */
+const sendHeld = (row: OutboxRow, now: Date): boolean =>
+  row.lease !== undefined && row.lease.until.getTime() + outcomeGraceMs > now.getTime();
 
 /**
  * The messages a claim may hand out now, in send order, and the recipients with a message in flight:
@@ -28,7 +35,7 @@ const sendableNow = (
 ): { readonly candidates: readonly OutboxRow[]; readonly inFlight: ReadonlySet<string> } => {
   // Scanned without keeping originals; each claimed row is taken with `get` below before it changes.
   const pending = pendingOutboxRows(state);
-  const inFlight = new Set(pending.filter((row) => leaseActive(row, now)).map(recipientSlot));
+  const inFlight = new Set(pending.filter((row) => sendHeld(row, now)).map(recipientSlot));
   const sendable = new Map<PhoneNumberId, boolean>();
   const numberSendable = (phoneNumberId: PhoneNumberId): boolean => {
     let known = sendable.get(phoneNumberId);
@@ -41,7 +48,7 @@ const sendableNow = (
   };
   const candidates = pending
     .filter((row) => {
-      if (row.availableAt > now || leaseActive(row, now) || !numberSendable(row.entry.phoneNumberId))
+      if (row.availableAt > now || sendHeld(row, now) || !numberSendable(row.entry.phoneNumberId))
         return false;
       const hold = state.recipientHolds.size === 0 ? undefined : state.recipientHolds.get(recipientSlot(row));
       return hold === undefined || hold <= now;

@@ -70,7 +70,12 @@ export type OutboundRow = OutboundRecord & {
 
 export const rowCopy = <V extends object>(row: V): V => ({ ...row });
 
-export type ReminderRow = { reminder: Reminder; readonly tenantId: TenantId; lease?: Lease };
+export type ReminderRow = {
+  reminder: Reminder;
+  readonly tenantId: TenantId;
+  lease?: Lease;
+  attempts?: number;
+};
 
 export const emptyState = () => ({
   flowKeys: new JournaledMap<string, StoredFlowKey & { readonly tenantId: TenantId }>(),
