@@ -162,11 +162,12 @@ describe('UndiciGraphGateway', () => {
     });
   });
 
-  it('treats a 200 that names no message as unconfirmed, hence retryable', async () => {
+  it('treats a 200 that names no message as unconfirmed, hence retryable once its status had time to come', async () => {
     const gateway = await rawGraph(200, '{"messaging_product":"whatsapp","contacts":[],"messages":[]}');
     expect(await expectErr(gateway.send(request()))).toEqual({
       type: 'send_retryable',
       title: 'Graph answered without a message id',
+      outcomeUnknown: true,
     });
   });
 
@@ -183,6 +184,7 @@ describe('UndiciGraphGateway', () => {
     expect(await expectErr(gateway.send(request()))).toEqual({
       type: 'send_retryable',
       title: 'Graph did not answer in time',
+      outcomeUnknown: true,
     });
     expect(performance.now() - started).toBeLessThan(900);
   });
@@ -194,14 +196,27 @@ describe('UndiciGraphGateway', () => {
     expect(await expectErr(gateway.send(request({ answerBy: new Date(Date.now() + 200) })))).toEqual({
       type: 'send_retryable',
       title: 'Graph did not answer in time',
+      outcomeUnknown: true,
     });
     expect(performance.now() - started).toBeLessThan(1200);
   });
 
-  it('treats a refused connection as retryable', async () => {
+  it('treats a refused connection as retryable, and as never having reached Graph', async () => {
     const { fake, gateway } = await withFake();
     await fake.close();
-    expect(await expectErr(gateway.send(request()))).toMatchObject({ type: 'send_retryable' });
+    const failure = await expectErr(gateway.send(request()));
+    expect(failure).toMatchObject({ type: 'send_retryable' });
+    expect(failure).not.toHaveProperty('outcomeUnknown');
+  });
+
+  it('tells a connection lost after the request went out, or an accepted send whose answer was lost, as an unknown outcome', async () => {
+    const { fake, gateway } = await withFake();
+    fake.setFaults({ lostAnswerRate: 1 }, number.phoneNumberId);
+    expect(await expectErr(gateway.send(request()))).toMatchObject({
+      type: 'send_retryable',
+      outcomeUnknown: true,
+    });
+    expect(fake.stats(number.phoneNumberId).accepted).toBe(1);
   });
 
   it('keeps secrets out of failures', async () => {

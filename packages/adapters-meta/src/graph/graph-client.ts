@@ -198,22 +198,30 @@ const parseJson = (text: string): unknown => {
 
 const retryable = (title: string): SendFailure => ({ type: 'send_retryable', title });
 
+/** Retryable, but the request may have reached Graph: only a status webhook can tell whether it went. */
+const unknownOutcome = (title: string): SendFailure => ({
+  type: 'send_retryable',
+  title,
+  outcomeUnknown: true,
+});
+
+/** Failures before a connection carried the request: it certainly did not reach Graph. */
+const beforeSending = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
 /**
  * Graph answered 2xx but without what a success carries: whether the call took effect is unknown, so it
  * is retried like a timeout (a duplicate is possible, a silent loss is not).
  */
 export const unconfirmedAnswer = (missing: string): SendFailure =>
-  retryable(`Graph answered without ${missing}`);
+  unknownOutcome(`Graph answered without ${missing}`);
 
 /** Timeouts, resets, refused connections: the request may or may not have arrived; try again later. */
 const networkFailure = (error: unknown): SendFailure => {
   const name = error instanceof Error ? error.name : 'Error';
   const code = (error as { code?: unknown } | undefined)?.code;
-  return retryable(
-    name === 'TimeoutError' || name === 'AbortError'
-      ? 'Graph did not answer in time'
-      : `connection to Graph failed (${typeof code === 'string' ? code : name})`,
-  );
+  if (name === 'TimeoutError' || name === 'AbortError') return unknownOutcome('Graph did not answer in time');
+  const title = `connection to Graph failed (${typeof code === 'string' ? code : name})`;
+  return typeof code === 'string' && beforeSending.has(code) ? retryable(title) : unknownOutcome(title);
 };
 
 /** `Retry-After` as seconds (`120`) or as an HTTP date; absent or unreadable → undefined. */

@@ -8,7 +8,13 @@ import {
   textOutboxEntry,
 } from '../testing/index.ts';
 import { retryDelayMs } from './backoff.ts';
-import { leaseSafetyMs, maxSlotMisses, outcomeRecordingMs, slotToleranceMs } from './send-pacing.ts';
+import {
+  leaseSafetyMs,
+  maxSlotMisses,
+  outcomeGraceMs,
+  outcomeRecordingMs,
+  slotToleranceMs,
+} from './send-pacing.ts';
 
 const setup = () =>
   createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
@@ -95,6 +101,22 @@ describe('SendQueuedMessage', () => {
     // The claim leased it for 30 s from its slot.
     expect(attempt!.answerBy!.getTime()).toBe(attempt!.notBefore!.getTime() + 30_000 - outcomeRecordingMs);
     expect(attempt!.answerBy!.getTime()).toBeGreaterThan(attempt!.deadline!.getTime());
+  });
+
+  it('waits out the outcome grace before trying again a send whose answer was lost, so its status can prove it sent', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const refused = await queue(app, tenantId, '1001', '+56911110001');
+    app.gateway.failNext('1001' as PhoneNumberId, { network: true });
+    await claimAndSend(app);
+    const now = app.clock.now().getTime();
+    // A connection that never carried the request: try again on the usual backoff.
+    expect(stored(app, refused.id).availableAt.getTime() - now).toBeLessThan(outcomeGraceMs);
+    const lost = await queue(app, tenantId, '1001', '+56911110002');
+    app.gateway.failNext('1001' as PhoneNumberId, { network: true, answerLost: true });
+    await claimAndSend(app);
+    // One that may have: Meta may have sent it, and its status webhook would say so within the grace.
+    expect(stored(app, lost.id).availableAt.getTime() - now).toBeGreaterThanOrEqual(outcomeGraceMs);
   });
 
   it("honours Meta's Retry-After", async () => {

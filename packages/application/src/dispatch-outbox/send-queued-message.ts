@@ -6,7 +6,7 @@ import type { Metrics } from '../ports/metrics.port.ts';
 import type { ClaimedSend, OutboxFailure, SendRecord } from '../ports/outbox.port.ts';
 import type { SendReply, SendReplyError } from '../send-reply/send-reply.ts';
 import { pairRateHoldMs, retryDelayMs } from './backoff.ts';
-import { answerDeadline, sendDeadline } from './send-pacing.ts';
+import { answerDeadline, outcomeGraceMs, sendDeadline } from './send-pacing.ts';
 
 export type SendOutcome =
   | 'sent'
@@ -155,13 +155,19 @@ export class SendQueuedMessage {
           { reason: error.type },
           retryDelayMs(send.attempts, random, capOf(policy)),
         );
-      case 'send_retryable':
+      case 'send_retryable': {
+        const delayMs = retryDelayMs(send.attempts, random, {
+          ...capOf(policy),
+          retryAfterMs: error.retryAfterMs,
+        });
+        // Meta may have sent it: give its status webhook the grace to prove so (and mark it sent) first.
         return this.#retry(
           send,
           now,
           failureOf('retryable', error),
-          retryDelayMs(send.attempts, random, { ...capOf(policy), retryAfterMs: error.retryAfterMs }),
+          error.outcomeUnknown === true ? Math.max(delayMs, outcomeGraceMs) : delayMs,
         );
+      }
       case 'send_pair_rate_limited': {
         const holdMs = Math.max(pairRateHoldMs(send.attempts), error.retryAfterMs ?? 0);
         const failure = failureOf('pair_rate_limited', error);

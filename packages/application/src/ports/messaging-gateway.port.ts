@@ -43,8 +43,16 @@ type GraphFailure = { readonly code: number; readonly title?: string; readonly d
 
 /** Why Graph did not take a message, classified by Meta's error code (never by HTTP status). */
 export type SendFailure =
-  /** Throttling, 5xx, network: the same request may succeed later (after `retryAfterMs` if Meta said). */
-  | ({ readonly type: 'send_retryable'; readonly retryAfterMs?: number } & Partial<GraphFailure>)
+  /**
+   * Throttling, 5xx, network: the same request may succeed later (after `retryAfterMs` if Meta said).
+   * `outcomeUnknown`: the request may have reached Graph (a timeout, a connection lost after sending, a
+   * 2xx without a message id), so Meta may have sent it: only its status webhooks can tell.
+   */
+  | ({
+      readonly type: 'send_retryable';
+      readonly retryAfterMs?: number;
+      readonly outcomeUnknown?: true;
+    } & Partial<GraphFailure>)
   /** Too many messages to this one recipient: hold that recipient, not the number. */
   | ({ readonly type: 'send_pair_rate_limited'; readonly retryAfterMs?: number } & GraphFailure)
   /** The token was rejected (190): flag the number, stop sending for it. */

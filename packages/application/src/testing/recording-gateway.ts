@@ -24,11 +24,17 @@ export type ScriptedFailure =
       readonly details?: string;
       readonly retryAfterMs?: number;
     }
-  | { readonly network: true }
+  /** The connection failed; with `answerLost`, after the request went out (Graph may have sent it). */
+  | { readonly network: true; readonly answerLost?: true }
   | { readonly slotMissed: true };
 
 const failureOf = (scripted: ScriptedFailure): SendFailure => {
-  if ('network' in scripted) return { type: 'send_retryable', title: 'connection dropped' };
+  if ('network' in scripted)
+    return {
+      type: 'send_retryable',
+      title: 'connection dropped',
+      ...(scripted.answerLost === true ? { outcomeUnknown: true as const } : {}),
+    };
   if ('slotMissed' in scripted) return { type: 'send_slot_missed' };
   return sendFailureOf(scripted);
 };
