@@ -82,7 +82,7 @@ const handOutReadable =
   };
 
 /**
- * Every tenant's inbox: `prestabot.store_inbox`, `claim_inbox`, `apply_statuses` and `inbox_depth`, each
+ * Every tenant's inbox: `prestabot.store_webhook_items` (`store_inbox`, and the pricing of statuses), `claim_inbox`, `apply_statuses` and `inbox_depth`, each
  * one round trip.
  */
 export class PostgresInboxQueue implements InboxQueue {
@@ -110,7 +110,7 @@ export class PostgresInboxQueue implements InboxQueue {
     }));
     return callCrossTenant(
       this.#driver,
-      'SELECT * FROM prestabot.store_inbox($1::jsonb, $2, $3, $4, $5, $6)',
+      'SELECT * FROM prestabot.store_webhook_items($1::jsonb, $2, $3, $4, $5, $6)',
       [
         JSON.stringify(rows),
         lease?.owner ?? null,

@@ -197,10 +197,12 @@ describeOnEachDriver('schema and isolation', (context) => {
         'record_send_outcomes',
         'register_meta_app',
         'store_inbox',
+        'store_webhook_items',
         'usage_by_number',
       ]);
-      // Admin only (0015): the admin commands reach them as the migrating role, which owns them.
-      const adminOnly = ['list_tenants_with_numbers', 'register_meta_app'];
+      // Admin only (0015): the admin commands reach them as the migrating role, which owns them. Pricing
+      // is recorded only through store_webhook_items (0020).
+      const adminOnly = ['list_tenants_with_numbers', 'record_pricing', 'register_meta_app'];
       for (const row of rows) {
         expect(row, String(row.name)).toMatchObject({
           app: !adminOnly.includes(String(row.name)),

@@ -1,6 +1,5 @@
-import type { PricedMessage, StorageError, UsageLedger, UsageQuery, UsageRow } from '@prestabot/application';
-import type { PhoneNumberId, TenantId } from '@prestabot/domain';
-import { okAsync, type ResultAsync } from '@prestabot/domain';
+import type { StorageError, UsageLedger, UsageQuery, UsageRow } from '@prestabot/application';
+import type { PhoneNumberId, ResultAsync, TenantId } from '@prestabot/domain';
 import * as z from 'zod';
 import { readRows } from './rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
@@ -24,29 +23,12 @@ const usageRow = z
     }),
   );
 
-/** Every tenant's priced messages: `prestabot.record_pricing` and `usage_by_number`, one round trip each. */
+/** Every tenant's priced messages, recorded as their statuses are stored (`store_webhook_items`), read by `usage_by_number`. */
 export class PostgresUsageLedger implements UsageLedger {
   readonly #driver: SqlDriver;
 
   constructor(driver: SqlDriver) {
     this.#driver = driver;
-  }
-
-  record(messages: readonly PricedMessage[]): ResultAsync<void, StorageError> {
-    if (messages.length === 0) return okAsync(undefined);
-    const rows = messages.map((message, ordinal) => ({
-      ordinal,
-      phone_number_id: message.phoneNumberId,
-      wamid: message.wamid,
-      at: message.at,
-      billable: message.pricing.billable,
-      pricing_model: message.pricing.pricingModel,
-      pricing_type: message.pricing.type ?? null,
-      category: message.pricing.category,
-    }));
-    return callCrossTenant(this.#driver, 'SELECT prestabot.record_pricing($1::jsonb)', [
-      JSON.stringify(rows),
-    ]).map(() => undefined);
   }
 
   usage(query: UsageQuery): ResultAsync<readonly UsageRow[], StorageError> {

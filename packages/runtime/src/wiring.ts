@@ -30,17 +30,12 @@ import {
   SendReply,
   type TenantDirectory,
   type Token,
-  type UsageLedger,
   WebhookSecrets,
 } from '@prestabot/application';
 import { timeOrderedUuid, timeOrderedUuidRandomBytes } from '@prestabot/domain';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import type { Config } from './config.ts';
-import {
-  groupCommittedIntake,
-  groupCommittedPricing,
-  groupCommittedRecorder,
-} from './worker/batched-writes.ts';
+import { groupCommittedIntake, groupCommittedRecorder } from './worker/batched-writes.ts';
 import { SendRateGuard } from './worker/outbox-dispatcher.ts';
 
 const token = <T>(name: string): Token<T> => Symbol.for(`prestabot.runtime.${name}`) as Token<T>;
@@ -55,8 +50,6 @@ export const runtimeTokens = {
   webhookSecrets: token<WebhookSecrets>('WebhookSecrets'),
   /** Where webhook items are stored: behind a group commit, held by this process when it processes them. */
   inboxIntake: token<InboxIntake>('InboxIntake'),
-  /** Where the pricing of webhook statuses is recorded: the usage ledger behind a group commit. */
-  pricingIntake: token<UsageLedger>('PricingIntake'),
   processInbox: token<ProcessInbox>('ProcessInbox'),
   /** Every number's access token, opened once per ciphertext: the send path and the Flows key upload. */
   accessTokens: token<NumberAccessTokens>('NumberAccessTokens'),
@@ -121,7 +114,6 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       return new IngestWebhook({
         directory: resolve(context, runtimeTokens.routingDirectory),
         intake: resolve(context, runtimeTokens.inboxIntake),
-        usage: resolve(context, runtimeTokens.pricingIntake),
         verifier: resolve(context, portTokens.webhookVerifier),
         parser: resolve(context, portTokens.webhookParser),
         cipher: resolve(context, portTokens.secretCipher),
@@ -135,9 +127,6 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
         retentionDays: config.retentionDays,
       });
     })
-    .inSingletonScope();
-  bind(runtimeTokens.pricingIntake)
-    .toDynamicValue((context) => groupCommittedPricing(resolve(context, portTokens.usageLedger)))
     .inSingletonScope();
   bind(runtimeTokens.processInbox)
     .toDynamicValue(

@@ -178,7 +178,6 @@ describe('IngestWebhook', () => {
       deploymentAppSecret: deploymentSecret,
       verifier: new TestSignatureVerifier(),
       parser: new JsonBatchParser(),
-      usage: app.database.usageLedger,
       intake: {
         store: (entries) =>
           entries.some((entry) => JSON.stringify(entry.item).includes('unstorable'))

@@ -20,7 +20,6 @@ import type { Logger } from '../ports/logger.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
 import type { SecretCipher } from '../ports/secret-cipher.port.ts';
 import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
-import type { PricedMessage, UsageLedger } from '../ports/usage-ledger.port.ts';
 import type {
   SignatureError,
   WebhookParseError,
@@ -74,8 +73,6 @@ export type InboxIntake = {
 export type IngestWebhookDependencies = {
   readonly directory: TenantDirectory;
   readonly intake: InboxIntake;
-  /** Where the pricing of every status is recorded, for `prestabot usage`. */
-  readonly usage: UsageLedger;
   readonly verifier: WebhookSignatureVerifier;
   readonly parser: WebhookParser;
   readonly cipher: SecretCipher;
@@ -172,8 +169,6 @@ export class IngestWebhook {
         entries.push(entryOf(item, deps.ids.uuid(), receivedAt));
       }
       const results = entries.length === 0 ? [] : yield* self.#store(entries);
-      // After the statuses are stored: if this fails, Meta's redelivery finds them stored and records this.
-      yield* deps.usage.record(entries.flatMap(({ item }) => pricedMessageOf(item)));
       const held: ClaimedInboxEntry[] = [];
       let stored = 0;
       let duplicates = 0;
@@ -290,11 +285,6 @@ export class IngestWebhook {
     }
   }
 }
-
-const pricedMessageOf = (item: StorableItem): PricedMessage[] =>
-  item.kind === 'status' && item.pricing !== undefined
-    ? [{ phoneNumberId: item.phoneNumberId, wamid: item.wamid, at: item.at, pricing: item.pricing }]
-    : [];
 
 const entryOf = (item: StorableItem, id: string, receivedAt: Date): NewInboxEntry => {
   const orderingKey = item.kind === 'message' ? (item.from.userId ?? item.from.waId) : undefined;

@@ -118,7 +118,7 @@ export interface InboxQueue {
   /**
    * Stores entries of any tenants at once, applying delivery statuses that need nothing more; one result
    * per entry, in order. Applying a status again changes nothing, so a redelivered status needs no stored
-   * key to be recognised.
+   * key to be recognised. The pricing a status carries is recorded for `UsageLedger` in the same write.
    */
   store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError>;
   claim(request: InboxClaimRequest): ResultAsync<readonly ClaimedInboxEntry[], StorageError>;

@@ -29,15 +29,10 @@ export type UsageRow = {
 
 /**
  * What Meta charges, message by message, across tenants: what a deployment hosting many tenants bills
- * from. Each status of a message repeats its pricing, so a message is recorded once, with the first
- * pricing recorded for it.
+ * from. The inbox store records it as it stores status webhooks (`InboxQueue.store`), each message once,
+ * under the tenant its number belongs to, with the first pricing recorded for it; this reads it.
  */
 export interface UsageLedger {
-  /**
-   * Records each message's pricing under the tenant its number belongs to (the caller's routing is not
-   * trusted for that); a message already recorded, or of a number no tenant has, is skipped.
-   */
-  record(messages: readonly PricedMessage[]): ResultAsync<void, StorageError>;
   /** Messages by tenant, number, category and billable, ordered by those. */
   usage(query: UsageQuery): ResultAsync<readonly UsageRow[], StorageError>;
 }

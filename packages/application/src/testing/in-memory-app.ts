@@ -100,7 +100,6 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
         store: (entries) =>
           database.inboxQueue.store({ entries, now: clock.now(), followUps: followUpsOf(statusListeners) }),
       },
-      usage: database.usageLedger,
       verifier: options.verifier,
       parser: options.parser,
       cipher,

@@ -54,7 +54,7 @@ import {
   pendingOutboxRows,
   type State,
 } from './in-memory/state.ts';
-import { recordPrices, usageOf } from './in-memory/usage-ledger.ts';
+import { usageOf } from './in-memory/usage-ledger.ts';
 
 /**
  * Every storage port in memory, with the semantics the PostgreSQL adapter has: tenant scoping on every
@@ -133,7 +133,6 @@ export class InMemoryDatabase {
       this.#transaction((state) => okAsync(pruneFinished(state, before, limit))),
   };
   readonly usageLedger: UsageLedger = {
-    record: (messages) => this.#transaction((state) => okAsync(recordPrices(state, messages))),
     usage: (query) => this.#read((state) => usageOf(state, query)),
   };
   readonly outboxQueue: OutboxQueue = {

@@ -5,15 +5,13 @@ import type {
   Logger,
   NewInboxEntry,
   OutboxQueue,
-  PricedMessage,
   SendRecord,
   SendRecorder,
   StatusFollowUps,
   StorageError,
   StoredInboxEntry,
-  UsageLedger,
 } from '@prestabot/application';
-import { errAsync, okAsync, ResultAsync } from '@prestabot/domain';
+import { errAsync, ResultAsync } from '@prestabot/domain';
 import { GroupCommit } from './group-commit.ts';
 import { systemTimers, type Timers } from './wake-up.ts';
 
@@ -56,23 +54,6 @@ export const groupCommittedIntake = (
     { maxBatch, maxInFlight: webhookWritesInFlight },
   );
   return { store: (entries) => commit.submit(entries) };
-};
-
-/**
- * Recording the pricing of webhook statuses behind a group commit, as their storing is: the webhooks that
- * arrive together cost one statement more, not one each. Reports read the ledger directly.
- */
-export const groupCommittedPricing = (ledger: UsageLedger): UsageLedger => {
-  // Each webhook's answer is `true` (recorded): the group commit reads a missing answer as a failed write.
-  const commit = new GroupCommit<readonly PricedMessage[], true>(
-    (webhooks) => ledger.record(webhooks.flat()).map(() => webhooks.map(() => true as const)),
-    { maxBatch, maxInFlight: webhookWritesInFlight },
-  );
-  return {
-    record: (messages) =>
-      messages.length === 0 ? okAsync(undefined) : commit.submit(messages).map(() => undefined),
-    usage: (query) => ledger.usage(query),
-  };
 };
 
 /** Waits before each new try of a failed write: the database restarting takes about a second. */

@@ -6,6 +6,7 @@ import {
   type InboundStatus,
   type PhoneNumberId,
   type Result,
+  type StatusPricing,
   type Tenant,
   type TenantId,
   type TimeZone,
@@ -142,6 +143,7 @@ export const statusInboxEntry = (
     readonly at?: Date;
     readonly errors?: InboundStatus['errors'];
     readonly callbackData?: string;
+    readonly pricing?: StatusPricing;
   } = {},
 ): NewInboxEntry => {
   const at = options.at ?? new Date('2026-03-02T12:00:00Z');
@@ -155,6 +157,7 @@ export const statusInboxEntry = (
     recipient: { waId: '56911112222' },
     errors: options.errors ?? [],
     ...(options.callbackData === undefined ? {} : { bizOpaqueCallbackData: options.callbackData }),
+    ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
   };
   return {
     id: fixtureUuid(),

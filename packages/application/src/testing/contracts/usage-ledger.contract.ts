@@ -8,6 +8,7 @@ import {
   type StorageHarness,
   type StorageHarnessFactory,
   seedTenant,
+  statusInboxEntry,
 } from './storage-harness.ts';
 
 const march = { from: new Date('2026-03-01T00:00:00Z'), until: new Date('2026-04-01T00:00:00Z') };
@@ -26,8 +27,21 @@ const priced = (
   wamid = `wamid.${fixtureUuid()}` as Wamid,
 ): PricedMessage => ({ phoneNumberId, wamid, at, pricing });
 
+/** Priced statuses reach the ledger the one way they do in production: stored as webhook items. */
+const storeStatuses = (harness: StorageHarness, messages: readonly PricedMessage[]) =>
+  harness.inboxQueue.store({
+    entries: messages.map((message) =>
+      statusInboxEntry(message.phoneNumberId, message.wamid, 'sent', {
+        at: message.at,
+        pricing: message.pricing,
+      }),
+    ),
+    now: new Date('2026-03-10T12:00:00Z'),
+    followUps: { origins: [], statuses: [] },
+  });
+
 export const describeUsageLedgerContract = (implementation: string, factory: StorageHarnessFactory): void => {
-  describe(`${implementation}: UsageLedger`, () => {
+  describe(`${implementation}: UsageLedger, fed by InboxQueue.store`, () => {
     let harness: StorageHarness;
     beforeEach(async () => {
       harness = await factory();
@@ -40,7 +54,7 @@ export const describeUsageLedgerContract = (implementation: string, factory: Sto
       const { tenant, number } = await seedTenant(harness);
       const reminder = priced(number.phoneNumberId, utility);
       await expectOk(
-        harness.usageLedger.record([
+        storeStatuses(harness, [
           reminder,
           // `delivered` and `read` repeat the pricing of `sent`; a redelivered webhook repeats it again.
           { ...reminder, at: new Date('2026-03-10T12:00:05Z') },
@@ -48,7 +62,7 @@ export const describeUsageLedgerContract = (implementation: string, factory: Sto
           priced(number.phoneNumberId, service),
         ]),
       );
-      await expectOk(harness.usageLedger.record([reminder]));
+      await expectOk(storeStatuses(harness, [reminder]));
 
       expect(await expectOk(harness.usageLedger.usage({ ...march, tenantId: tenant.id }))).toEqual([
         {
@@ -73,7 +87,7 @@ export const describeUsageLedgerContract = (implementation: string, factory: Sto
       const second = await seedTenant(harness);
       const other = await seedTenant(harness, {}, { phoneNumberId: fixturePhoneNumberId() });
       await expectOk(
-        harness.usageLedger.record([
+        storeStatuses(harness, [
           priced(first.number.phoneNumberId, utility, new Date('2026-02-28T23:59:59Z')),
           priced(first.number.phoneNumberId, utility, march.from),
           priced(first.number.phoneNumberId, utility, new Date('2026-03-31T23:59:59Z')),
@@ -96,10 +110,6 @@ export const describeUsageLedgerContract = (implementation: string, factory: Sto
       );
       expect(mine).toHaveLength(2);
       expect(await expectOk(harness.usageLedger.usage({ ...march, tenantId: other.tenant.id }))).toEqual([]);
-    });
-
-    it('records nothing for an empty list', async () => {
-      await expectOk(harness.usageLedger.record([]));
     });
   });
 };

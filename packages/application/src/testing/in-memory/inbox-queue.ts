@@ -17,8 +17,9 @@ import type {
 import type { StatusOutcome } from '../../ports/message-log.port.ts';
 import { inboxSenderKey } from '../../process-inbox/process-inbox.ts';
 import { holdsLease, type InboxRow, itemTime, leaseActive, type State } from './state.ts';
+import { recordPrices } from './usage-ledger.ts';
 
-// The inbox across tenants, as `prestabot.store_inbox`, `claim_inbox` and `apply_statuses` do it.
+// The inbox across tenants, as `prestabot.store_webhook_items`, `claim_inbox` and `apply_statuses` do it.
 
 const senderOf = (row: Pick<InboxRow, 'tenantId' | 'entry'>): string | undefined =>
   inboxSenderKey(row.tenantId, row.entry);
@@ -27,6 +28,7 @@ export const inboxKeyOf = (entry: InboxRow['entry']): string => `${entry.phoneNu
 
 export const storeInbox = (state: State, request: StoreInboxRequest): StoredInboxEntry[] => {
   const { lease, now } = request;
+  recordPrices(state, request.entries);
   // Statuses that need nothing more are applied, and not stored.
   const routedStatuses = request.entries.flatMap((entry, position) => {
     const number = state.numbers.get(entry.phoneNumberId);

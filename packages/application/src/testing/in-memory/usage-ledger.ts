@@ -1,8 +1,17 @@
+import type { NewInboxEntry } from '../../ports/inbox.port.ts';
 import type { PricedMessage, UsageQuery, UsageRow } from '../../ports/usage-ledger.port.ts';
 import type { State } from './state.ts';
 
-/** `UsageLedger.record`: each message once, under the tenant its number belongs to. */
-export const recordPrices = (state: State, messages: readonly PricedMessage[]): void => {
+/**
+ * What `store_webhook_items` records of the entries it stores: each priced status's message once, under
+ * the tenant its number belongs to.
+ */
+export const recordPrices = (state: State, entries: readonly NewInboxEntry[]): void => {
+  const messages = entries.flatMap(({ item }): PricedMessage[] =>
+    item.kind === 'status' && item.pricing !== undefined
+      ? [{ phoneNumberId: item.phoneNumberId, wamid: item.wamid, at: item.at, pricing: item.pricing }]
+      : [],
+  );
   for (const message of messages) {
     const key = `${message.phoneNumberId}|${message.wamid}`;
     const number = state.numbers.get(message.phoneNumberId);
