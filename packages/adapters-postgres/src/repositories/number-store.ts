@@ -65,11 +65,18 @@ export class PostgresNumberStore implements NumberStore {
   replaceToken(phoneNumberId: PhoneNumberId, token: StoredToken): ResultAsync<boolean, StorageError> {
     return this.#session
       .query(
-        `UPDATE prestabot.whatsapp_numbers
-         SET token_state = $2, token_key_id = $3, token_ciphertext = $4, token_length = $5,
-             token_invalid_at = NULL, token_error_code = NULL
-         WHERE phone_number_id = $1
-         RETURNING phone_number_id`,
+        `WITH replaced AS (
+           UPDATE prestabot.whatsapp_numbers
+           SET token_state = $2, token_key_id = $3, token_ciphertext = $4, token_length = $5,
+               token_invalid_at = NULL, token_error_code = NULL
+           WHERE phone_number_id = $1
+           RETURNING phone_number_id
+         ), released AS (
+           UPDATE prestabot.outbox o SET available_at = o.not_before
+           WHERE o.phone_number_id IN (SELECT phone_number_id FROM replaced) AND o.status = 'pending'
+             AND o.last_failure ->> 'reason' = 'token_invalid'
+         )
+         SELECT phone_number_id FROM replaced`,
         [phoneNumberId, ...tokenColumnsOf(token)],
       )
       .map((rows) => rows.length > 0);

@@ -34,6 +34,7 @@ export interface NumberStore {
   /** The stored token, or `undefined` when the tenant has no such number. */
   token(phoneNumberId: PhoneNumberId): ResultAsync<StoredToken | undefined, StorageError>;
   /** Replaces the token and clears any invalid flag. False when the tenant has no such number. */
+  /** Also releases the messages a 190 held for the number: they go at once, not after the 190's pause. */
   replaceToken(phoneNumberId: PhoneNumberId, token: StoredToken): ResultAsync<boolean, StorageError>;
 }
 

@@ -265,6 +265,13 @@ const numberStore = (tenantId: TenantId, state: State): NumberStore => ({
     if (row === undefined) return okAsync(false);
     row.token = token;
     delete row.invalid;
+    for (const held of state.outbox.values())
+      if (
+        held.entry.phoneNumberId === phoneNumberId &&
+        held.status === 'pending' &&
+        held.lastFailure?.reason === 'token_invalid'
+      )
+        held.availableAt = held.entry.notBefore;
     return okAsync(true);
   },
 });

@@ -171,7 +171,8 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
           id: send.id,
           lease: send.lease,
           at: at(1001),
-          retryAt: at(1002),
+          // The dispatcher pauses a refused number for a minute; a rotation ends the pause.
+          retryAt: at(61_000),
           errorCode: 190,
           token,
           failure: { reason: 'token_invalid', code: 190 },
