@@ -17,6 +17,7 @@ export const postgresStorageModule = (storage: PostgresStorage, cipher?: SecretC
     constant(postgresTokens.inboxQueue, storage.inboxQueue);
     constant(postgresTokens.outboxQueue, storage.outboxQueue);
     constant(postgresTokens.reminderQueue, storage.reminderQueue);
+    constant(postgresTokens.leaseRenewal, storage.leaseRenewal);
     constant(postgresTokens.flowKeyDirectory, storage.flowKeyDirectory);
     constant(postgresTokens.finishedWorkRetention, storage.finishedWorkRetention);
     constant(postgresTokens.usageLedger, storage.usageLedger);

@@ -7,6 +7,8 @@ import type {
   FinishedWorkRetention,
   InboxClaimRequest,
   InboxQueue,
+  LeaseRenewal,
+  LeaseRenewalRequest,
   Logger,
   OutboxClaimRequest,
   OutboxLeaseRequest,
@@ -27,6 +29,7 @@ import {
   claimedInboxRow,
   claimedReminderRow,
   claimedSendRow,
+  idRow,
   prunedRowsRow,
   queueDepthRow,
   readEachRow,
@@ -190,6 +193,24 @@ export class PostgresInboxQueue implements InboxQueue {
     return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.inbox_depth($1)', [now]).andThen(
       readRow(queueDepthRow, 'inbox depth'),
     );
+  }
+}
+
+/** The heartbeat of a process's leases: `prestabot.renew_leases`, one statement per queue and batch of ids. */
+export class PostgresLeaseRenewal implements LeaseRenewal {
+  readonly #driver: SqlDriver;
+
+  constructor(driver: SqlDriver) {
+    this.#driver = driver;
+  }
+
+  renew(request: LeaseRenewalRequest): ResultAsync<readonly string[], StorageError> {
+    if (request.ids.length === 0) return okAsync([]);
+    return callCrossTenant(
+      this.#driver,
+      'SELECT id FROM prestabot.renew_leases($1, $2, $3::uuid[], $4, $5) AS id',
+      [request.queue, request.owner, request.ids, request.leaseMs, request.now],
+    ).andThen(readRows(idRow, 'renewed lease'));
   }
 }
 

@@ -196,6 +196,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'record_pricing',
         'record_send_outcomes',
         'register_meta_app',
+        'renew_leases',
         'store_inbox',
         'store_webhook_items',
         'usage_by_number',

@@ -3,6 +3,7 @@ import type {
   FinishedWorkRetention,
   FlowKeyDirectory,
   InboxQueue,
+  LeaseRenewal,
   Logger,
   Metrics,
   OutboxQueue,
@@ -20,6 +21,7 @@ import { type MigrationReport, migrate } from './migrate.ts';
 import {
   PostgresFinishedWorkRetention,
   PostgresInboxQueue,
+  PostgresLeaseRenewal,
   PostgresOutboxQueue,
   PostgresReminderQueue,
 } from './queues.ts';
@@ -60,6 +62,7 @@ export type PostgresStorage = {
   readonly inboxQueue: InboxQueue;
   readonly outboxQueue: OutboxQueue;
   readonly reminderQueue: ReminderQueue;
+  readonly leaseRenewal: LeaseRenewal;
   readonly flowKeyDirectory: FlowKeyDirectory;
   readonly finishedWorkRetention: FinishedWorkRetention;
   readonly usageLedger: UsageLedger;
@@ -133,6 +136,7 @@ export const postgresStorageOn = (
     inboxQueue: new PostgresInboxQueue(driver, options.logger),
     outboxQueue: new PostgresOutboxQueue(driver, options.logger),
     reminderQueue: new PostgresReminderQueue(driver, options.logger),
+    leaseRenewal: new PostgresLeaseRenewal(driver),
     flowKeyDirectory: new PostgresFlowKeyDirectory(driver),
     finishedWorkRetention: new PostgresFinishedWorkRetention(driver),
     usageLedger: new PostgresUsageLedger(driver),

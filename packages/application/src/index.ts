@@ -34,6 +34,7 @@ export * from './ports/contact-store.port.ts';
 export * from './ports/finished-work-retention.port.ts';
 export * from './ports/id-generator.port.ts';
 export * from './ports/inbox.port.ts';
+export * from './ports/lease-renewal.port.ts';
 export * from './ports/logger.port.ts';
 export * from './ports/message-log.port.ts';
 export * from './ports/messaging-gateway.port.ts';

@@ -6,6 +6,7 @@ import type { Clock } from './ports/clock.port.ts';
 import type { FinishedWorkRetention } from './ports/finished-work-retention.port.ts';
 import type { IdGenerator } from './ports/id-generator.port.ts';
 import type { InboxQueue } from './ports/inbox.port.ts';
+import type { LeaseRenewal } from './ports/lease-renewal.port.ts';
 import type { Logger } from './ports/logger.port.ts';
 import type { MessagingGateway } from './ports/messaging-gateway.port.ts';
 import type { Metrics } from './ports/metrics.port.ts';
@@ -38,6 +39,7 @@ export const portTokens = {
   inboxQueue: token<InboxQueue>('InboxQueue'),
   outboxQueue: token<OutboxQueue>('OutboxQueue'),
   reminderQueue: token<ReminderQueue>('ReminderQueue'),
+  leaseRenewal: token<LeaseRenewal>('LeaseRenewal'),
   flowKeyDirectory: token<FlowKeyDirectory>('FlowKeyDirectory'),
   finishedWorkRetention: token<FinishedWorkRetention>('FinishedWorkRetention'),
   usageLedger: token<UsageLedger>('UsageLedger'),

@@ -9,6 +9,7 @@ import {
 } from './http/web-handler.ts';
 import { resolve, runtimeTokens } from './wiring.ts';
 import { defaultInboxWorkerOptions, InboxWorker } from './worker/inbox-worker.ts';
+import { LeaseKeeper, maxLeaseHoldMs, workLeaseMs } from './worker/lease-keeper.ts';
 import { defaultOutboxDispatcherOptions, OutboxDispatcher } from './worker/outbox-dispatcher.ts';
 import { defaultReminderWorkerOptions, ReminderWorker } from './worker/reminder-worker.ts';
 import { defaultRetentionWorkerOptions, RetentionWorker } from './worker/retention-worker.ts';
@@ -49,6 +50,10 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
   const metrics = get(portTokens.metrics);
   const unitOfWork = get(portTokens.unitOfWork);
   const config = get(runtimeTokens.config);
+  const leases = new LeaseKeeper(
+    { leaseRenewal: get(portTokens.leaseRenewal), clock, logger },
+    { owner: options.owner, leaseMs: workLeaseMs, maxHoldMs: maxLeaseHoldMs },
+  );
   const outboxDispatcher = new OutboxDispatcher(
     {
       queue: get(portTokens.outboxQueue),
@@ -56,6 +61,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
       clock,
       logger,
       metrics,
+      leases,
     },
     { ...defaultOutboxDispatcherOptions, owner: options.owner },
   );
@@ -68,6 +74,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
       logger,
       metrics,
       onRepliesQueued: (ids) => outboxDispatcher.take(ids),
+      leases,
     },
     { ...defaultInboxWorkerOptions, owner: options.owner },
   );
@@ -80,6 +87,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
       logger,
       metrics,
       onQueued: () => outboxDispatcher.notify(),
+      leases,
     },
     { ...defaultReminderWorkerOptions, owner: options.owner },
   );

@@ -19,7 +19,7 @@ export class PostgresInboxStore implements InboxStore {
            SET processed_at = $2, lease_owner = NULL, leased_until = NULL
            FROM jsonb_to_recordset($1::jsonb) AS h (id uuid, lease_owner text, leased_until timestamptz)
            WHERE e.id = ANY ($3::uuid[]) AND e.id = h.id AND e.processed_at IS NULL
-             AND e.lease_owner = h.lease_owner AND e.leased_until = h.leased_until
+             AND e.lease_owner = h.lease_owner AND e.leased_until >= h.leased_until
            RETURNING e.id
          )
          SELECT count(*)::integer AS done FROM done`,
@@ -53,7 +53,7 @@ export class PostgresInboxStore implements InboxStore {
       .query(
         `UPDATE prestabot.inbox
          SET ${assignments}, lease_owner = NULL, leased_until = NULL
-         WHERE id = $1 AND processed_at IS NULL AND lease_owner = $2 AND leased_until = $3
+         WHERE id = $1 AND processed_at IS NULL AND lease_owner = $2 AND leased_until >= $3
          RETURNING id`,
         [id, lease.owner, lease.until, ...values],
       )

@@ -141,7 +141,7 @@ export class PostgresReminderStore implements ReminderStore {
       .query(
         `UPDATE prestabot.reminders
          SET ${assignments}, lease_owner = NULL, leased_until = NULL
-         WHERE id = $1 AND status = 'pending' AND lease_owner = $2 AND leased_until = $3
+         WHERE id = $1 AND status = 'pending' AND lease_owner = $2 AND leased_until >= $3
          RETURNING id`,
         [id, lease.owner, lease.until, ...values],
       )

@@ -32,6 +32,7 @@ import type {
 import type { ContactIdentity, ContactStore } from '../ports/contact-store.port.ts';
 import type { FinishedWorkRetention, PrunedRows } from '../ports/finished-work-retention.port.ts';
 import type { InboxQueue, InboxStore, Lease, QueueDepth } from '../ports/inbox.port.ts';
+import type { LeaseRenewal } from '../ports/lease-renewal.port.ts';
 import type { MessageLog } from '../ports/message-log.port.ts';
 import { type NumberStore, tokenStatusOfStored } from '../ports/number-store.port.ts';
 import type { OutboxQueue, OutboxStore } from '../ports/outbox.port.ts';
@@ -43,6 +44,7 @@ import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work
 import type { UsageLedger } from '../ports/usage-ledger.port.ts';
 import type { StorageHarness } from './contracts/storage-harness.ts';
 import { applyStatuses, claimInbox, inboxKeyOf, storeInbox } from './in-memory/inbox-queue.ts';
+import { renewLeases } from './in-memory/lease-renewal.ts';
 import { claimOutbox, leaseSends, recordSends } from './in-memory/outbox-queue.ts';
 import {
   emptyState,
@@ -118,6 +120,7 @@ export class InMemoryDatabase {
       inboxQueue: this.inboxQueue,
       outboxQueue: this.outboxQueue,
       reminderQueue: this.reminderQueue,
+      leaseRenewal: this.leaseRenewal,
       flowKeyDirectory: this.flowKeyDirectory,
       finishedWorkRetention: this.finishedWorkRetention,
       usageLedger: this.usageLedger,
@@ -127,6 +130,9 @@ export class InMemoryDatabase {
 
   readonly reminderQueue: ReminderQueue = {
     claimDue: (request) => this.#transaction((state) => okAsync(claimReminders(state, request))),
+  };
+  readonly leaseRenewal: LeaseRenewal = {
+    renew: (request) => this.#transaction((state) => okAsync(renewLeases(state, request))),
   };
   readonly finishedWorkRetention: FinishedWorkRetention = {
     pruneFinished: (before, limit) =>

@@ -10,13 +10,19 @@ import {
   testSignature,
   textInboxEntry,
 } from '@prestabot/application/testing';
-import { errAsync, okAsync, type PhoneNumberId } from '@prestabot/domain';
+import { errAsync, okAsync, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
-import { defaultInboxWorkerOptions, InboxWorker } from './inbox-worker.ts';
+import { defaultInboxWorkerOptions, InboxWorker, type InboxWorkerDependencies } from './inbox-worker.ts';
+import { workLeaseMs } from './lease-keeper.ts';
+import { RecordingLeases } from './recording-leases.fixture.ts';
 
 const secret = 'worker-secret';
 
-const setup = (responders: InboundResponder[] = [], maxAttempts = 3) => {
+const setup = (
+  responders: InboundResponder[] = [],
+  maxAttempts = 3,
+  leases?: InboxWorkerDependencies['leases'],
+) => {
   const app = createInMemoryApp({
     verifier: new TestSignatureVerifier(),
     parser: new JsonBatchParser(),
@@ -35,6 +41,7 @@ const setup = (responders: InboundResponder[] = [], maxAttempts = 3) => {
       onRepliesQueued: (ids) => {
         repliesQueued += ids.length;
       },
+      ...(leases === undefined ? {} : { leases }),
     },
     { ...defaultInboxWorkerOptions, owner: 'test-worker', idlePollMs: 5, maxAttempts },
   );
@@ -84,6 +91,34 @@ describe('InboxWorker', () => {
       true,
     );
     expect(repliesQueued()).toBe(2);
+  });
+
+  it('has the leases of what it was handed kept from submission until each entry is settled', async () => {
+    let finish!: () => void;
+    const slow: InboundResponder = {
+      respond: () =>
+        ResultAsync.fromSafePromise(new Promise<void>((resolve) => (finish = resolve))).map(() => undefined),
+    };
+    const leases = new RecordingLeases();
+    const { held } = leases;
+    const { app, worker } = setup([slow], 3, leases);
+    await app.addTenant('1001', 'token-a');
+    const stored = await storeInInbox(
+      app.database.inboxQueue,
+      [textInboxEntry('1001' as PhoneNumberId, { waId: '56911111111' })],
+      { now: app.clock.now(), lease: { owner: 'test-worker', leaseMs: workLeaseMs } },
+    );
+    const entries = stored.flatMap((result) =>
+      result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],
+    );
+    const processed = worker.submit(entries);
+    expect([...held]).toEqual([`inbox:${entries[0]!.id}`]);
+    await expect.poll(() => finish).toBeDefined();
+    expect([...held]).toEqual([`inbox:${entries[0]!.id}`]);
+    finish();
+    await processed;
+    expect(app.database.snapshot().inbox.get(entries[0]!.id)?.processedAt).toBeDefined();
+    expect([...held]).toEqual([]);
   });
 
   it("hands a failed message back with the sender's later messages held here, so they stay in order", async () => {

@@ -11,6 +11,7 @@ import {
   type TenantUnitOfWork,
 } from '@prestabot/application';
 import type { TenantId } from '@prestabot/domain';
+import { type LeaseKeeper, workLeaseMs } from './lease-keeper.ts';
 import { PollingLoop } from './polling-loop.ts';
 
 export type InboxWorkerOptions = {
@@ -20,7 +21,7 @@ export type InboxWorkerOptions = {
   readonly batchSize: number;
   /** Tenants processed at once, each in a unit of work (a database connection) of its own. */
   readonly concurrency: number;
-  /** How long a claimed entry is ours; a crash past this hands it to another worker. */
+  /** How long a claimed entry is ours unless renewed; a crash hands it to another worker this long after the last renewal. */
   readonly leaseMs: number;
   /** How often an idle worker looks for work it was not handed (crashed peers, retries). */
   readonly idlePollMs: number;
@@ -31,7 +32,7 @@ export type InboxWorkerOptions = {
 export const defaultInboxWorkerOptions: Omit<InboxWorkerOptions, 'owner'> = {
   batchSize: 500,
   concurrency: defaultTenantConcurrency,
-  leaseMs: 30_000,
+  leaseMs: workLeaseMs,
   idlePollMs: 1000,
   maxAttempts: 8,
 };
@@ -45,6 +46,8 @@ export type InboxWorkerDependencies = {
   readonly metrics: Metrics;
   /** Told which replies were queued, so the sender can take them at once. */
   readonly onRepliesQueued: (outboxIds: readonly string[]) => void;
+  /** Renews the leases of the work in hand; without one, leases run their first length (tests). */
+  readonly leases?: Pick<LeaseKeeper, 'hold' | 'release'>;
 };
 
 /** Entries handed in together: `done` once every one of them was processed (or handed back). */
@@ -85,6 +88,10 @@ export class InboxWorker {
   /** Processes entries this process holds; resolves once each was processed or handed back. Never rejects. */
   submit(entries: readonly ClaimedInboxEntry[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
+    this.#deps.leases?.hold(
+      'inbox',
+      entries.map((entry) => entry.id),
+    );
     return new Promise((done) => {
       const submission: Submission = { remaining: entries.length, done };
       for (const entry of entries) {
@@ -160,6 +167,10 @@ export class InboxWorker {
         'bug while processing inbox entries; their leases will expire and they will be retried',
       );
     } finally {
+      this.#deps.leases?.release(
+        'inbox',
+        held.map(({ entry }) => entry.id),
+      );
       for (const { submission } of held) this.#settle(submission);
     }
   }
@@ -217,6 +228,7 @@ export class InboxWorker {
         { ...fields, attempts: entry.attempts, retryAt: retryAt.toISOString(), reason },
         'inbox entry failed; it will be retried',
       );
+    this.#deps.leases?.release('inbox', [entry.id]);
     // If even that fails (database down), the lease runs out and the entry is retried anyway.
     if (result.isErr())
       logger.error(

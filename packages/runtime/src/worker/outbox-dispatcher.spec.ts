@@ -31,9 +31,11 @@ import { ManualTimers } from './manual-timers.fixture.ts';
 import {
   defaultOutboxDispatcherOptions,
   OutboxDispatcher,
+  type OutboxDispatcherDependencies,
   type OutboxDispatcherOptions,
   SendRateGuard,
 } from './outbox-dispatcher.ts';
+import { RecordingLeases } from './recording-leases.fixture.ts';
 
 const t0 = new Date('2026-03-02T12:00:00.000Z');
 
@@ -94,7 +96,11 @@ const guardedNumber = async (number: {
   return { timers, inner, gateway };
 };
 
-const setup = (options: Partial<OutboxDispatcherOptions> = {}, policy: SendPolicy = defaultSendPolicy) => {
+const setup = (
+  options: Partial<OutboxDispatcherOptions> = {},
+  policy: SendPolicy = defaultSendPolicy,
+  leases?: OutboxDispatcherDependencies['leases'],
+) => {
   const database = new InMemoryDatabase();
   const clock = new ManualClock(t0);
   const timers = new ManualTimers(clock);
@@ -127,7 +133,7 @@ const setup = (options: Partial<OutboxDispatcherOptions> = {}, policy: SendPolic
     },
   };
   const dispatcher = new OutboxDispatcher(
-    { queue, sender, clock, logger, metrics, timers },
+    { queue, sender, clock, logger, metrics, timers, ...(leases === undefined ? {} : { leases }) },
     { ...defaultOutboxDispatcherOptions, owner: 'worker-1', ...options },
   );
   const addNumber = async (phoneNumberId: string, ratePerSecond: number) => {
@@ -253,6 +259,31 @@ describe('OutboxDispatcher', () => {
     expect(sendTimes('2002')).toHaveLength(1);
     await stop();
     expect(maxInAnySecond(sendTimes('1001'))).toBeLessThanOrEqual(20);
+  });
+
+  it('has the lease of each claimed send kept until its outcome is recorded', async () => {
+    const leases = new RecordingLeases();
+    const { held } = leases;
+    const heldAtSend: number[] = [];
+    const { dispatcher, timers, addNumber, enqueue, gateway, outboxStatus, stop } = setup(
+      {},
+      defaultSendPolicy,
+      leases,
+    );
+    const tenantId = await addNumber('1001', 2);
+    await enqueue(tenantId, '1001', 2);
+    const send = gateway.send.bind(gateway);
+    gateway.send = (request) => {
+      heldAtSend.push(held.size);
+      return send(request);
+    };
+    dispatcher.start();
+    await timers.runFor(3000);
+    await stop();
+    expect(outboxStatus()).toEqual(['sent', 'sent']);
+    // Each send is held while it goes, and the one behind it while it waits for its slot.
+    expect(heldAtSend).toEqual([2, 1]);
+    expect([...held]).toEqual([]);
   });
 
   it('keeps no more sends in flight than allowed', async () => {

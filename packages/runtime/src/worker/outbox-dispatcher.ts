@@ -13,6 +13,7 @@ import {
   type TenantDirectory,
 } from '@prestabot/application';
 import { defaultRatePerSecond, errAsync, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
+import { type LeaseKeeper, workLeaseMs } from './lease-keeper.ts';
 import { systemTimers, type Timers } from './wake-up.ts';
 
 /**
@@ -235,7 +236,10 @@ export type OutboxDispatcherOptions = {
   readonly maxQueued: number;
   /** Most sends started at once: held for their slot (see `prepareLeadMs`) or waiting for Graph's answer. */
   readonly maxInFlight: number;
-  /** How long a claimed message is ours after its slot; past it another worker may take it. */
+  /**
+   * How long a claimed message is ours after its slot unless renewed; past it (and the outcome grace)
+   * another worker may take it. Its send must leave and be answered well inside this first length.
+   */
   readonly leaseMs: number;
   /** How far ahead a claim hands out send slots (about a second). */
   readonly horizonMs: number;
@@ -260,7 +264,7 @@ export const defaultOutboxDispatcherOptions: Omit<OutboxDispatcherOptions, 'owne
   maxQueued: 1000,
   // The lead plus Graph's answer, ~100 ms in all: 256 keeps ~2,500 messages/s moving.
   maxInFlight: 256,
-  leaseMs: 30_000,
+  leaseMs: workLeaseMs,
   horizonMs: 1000,
   prepareLeadMs: 30,
   minClaimSpacingMs: 20,
@@ -277,6 +281,8 @@ export type OutboxDispatcherDependencies = {
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly timers?: Timers;
+  /** Renews the leases of the work in hand; without one, leases run their first length (tests). */
+  readonly leases?: Pick<LeaseKeeper, 'hold' | 'release'>;
 };
 
 type Waiting = { readonly send: ClaimedSend; readonly claimedAt: number };
@@ -445,14 +451,17 @@ export class OutboxDispatcher {
 
   #enqueue(sends: readonly ClaimedSend[], claimedAt: number): void {
     const touched = new Set<Lane>();
+    const held: string[] = [];
     for (const send of sends) {
       const lane = this.#laneOf(send.phoneNumberId);
       // A claim that started before the number's token was rejected: leave its sends to their lease.
       if (lane.parkedThroughClaim >= this.#claimSequence) continue;
       insertBySlot(lane.waiting, { send, claimedAt });
       this.#queued += 1;
+      held.push(send.id);
       touched.add(lane);
     }
+    this.#deps.leases?.hold('outbox', held);
     for (const lane of touched) this.#pump(lane);
   }
 
@@ -511,6 +520,7 @@ export class OutboxDispatcher {
         ),
       )
       .finally(() => {
+        this.#deps.leases?.release('outbox', [send.id]);
         this.#inFlight.delete(sending);
         this.#roomFreed();
       });
@@ -530,6 +540,10 @@ export class OutboxDispatcher {
       `the token of number ${lane.phoneNumberId} was rejected; its claimed messages wait for their lease to expire`,
     );
     this.#queued -= lane.waiting.length;
+    this.#deps.leases?.release(
+      'outbox',
+      lane.waiting.map(({ send }) => send.id),
+    );
     lane.waiting.length = 0;
     this.#timers.clearTimeout(lane.timer);
     this.#waitingForRoom.delete(lane);

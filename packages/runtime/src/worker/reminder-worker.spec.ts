@@ -8,13 +8,21 @@ import {
   RecordingMetrics,
   seedLoan,
 } from '@prestabot/application/testing';
-import { errAsync } from '@prestabot/domain';
+import { errAsync, okAsync } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
-import { defaultReminderWorkerOptions, ReminderWorker } from './reminder-worker.ts';
+import { RecordingLeases } from './recording-leases.fixture.ts';
+import {
+  defaultReminderWorkerOptions,
+  ReminderWorker,
+  type ReminderWorkerDependencies,
+} from './reminder-worker.ts';
 
 const leaseMs = 60_000;
 
-const setup = async (sendDueReminder: Pick<SendDueReminder, 'execute'>) => {
+const setup = async (
+  sendDueReminder: Pick<SendDueReminder, 'execute'>,
+  leases?: ReminderWorkerDependencies['leases'],
+) => {
   const database = new InMemoryDatabase();
   const clock = new ManualClock(new Date(Date.UTC(2026, 2, 14, 12)));
   const logger = new RecordingLogger();
@@ -44,6 +52,7 @@ const setup = async (sendDueReminder: Pick<SendDueReminder, 'execute'>) => {
       logger,
       metrics,
       onQueued: () => {},
+      ...(leases === undefined ? {} : { leases }),
     },
     { ...defaultReminderWorkerOptions, owner: 'test-worker', leaseMs, maxAttempts: 3 },
   );
@@ -55,6 +64,25 @@ const setup = async (sendDueReminder: Pick<SendDueReminder, 'execute'>) => {
 };
 
 describe('ReminderWorker', () => {
+  it('has the lease of each claimed reminder kept until it is handled', async () => {
+    const leases = new RecordingLeases();
+    const { held } = leases;
+    const heldWhileHandled: string[][] = [];
+    const recording = {
+      execute: (reminder: ClaimedReminder) => {
+        heldWhileHandled.push([...held]);
+        expect(reminder.lease.owner).toBe('test-worker');
+        return okAsync('queued' as const);
+      },
+    };
+    const { worker } = await setup(recording, leases);
+    expect(await worker.runOnce()).toBe(1);
+    expect(heldWhileHandled).toHaveLength(1);
+    expect(heldWhileHandled[0]).toHaveLength(1);
+    expect(heldWhileHandled[0]![0]).toMatch(/^reminders:/);
+    expect([...held]).toEqual([]);
+  });
+
   it('gives up a reminder that fails at every attempt after the last, logged and counted', async () => {
     let calls = 0;
     const failing = {

@@ -7,6 +7,7 @@ import type {
   SendDueReminder,
   TenantUnitOfWork,
 } from '@prestabot/application';
+import { type LeaseKeeper, workLeaseMs } from './lease-keeper.ts';
 import { PollingLoop } from './polling-loop.ts';
 
 export type ReminderWorkerOptions = {
@@ -24,7 +25,7 @@ export type ReminderWorkerOptions = {
 
 export const defaultReminderWorkerOptions: Omit<ReminderWorkerOptions, 'owner'> = {
   batchSize: 100,
-  leaseMs: 60_000,
+  leaseMs: workLeaseMs,
   pollMs: 5000,
   maxAttempts: 5,
 };
@@ -38,6 +39,8 @@ export type ReminderWorkerDependencies = {
   readonly metrics: Metrics;
   /** Called when reminders were queued as messages, so the sender starts at once. */
   readonly onQueued: () => void;
+  /** Renews the leases of the work in hand; without one, leases run their first length (tests). */
+  readonly leases?: Pick<LeaseKeeper, 'hold' | 'release'>;
 };
 
 /**
@@ -66,38 +69,51 @@ export class ReminderWorker {
 
   /** Claims and queues what is due now; how many reminders it handled. */
   async runOnce(): Promise<number> {
-    const { reminderQueue, sendDueReminder, clock, logger, onQueued } = this.#deps;
+    const { reminderQueue, clock, logger, onQueued } = this.#deps;
     const { owner, batchSize, leaseMs } = this.#options;
     const claimed = await reminderQueue.claimDue({ owner, now: clock.now(), limit: batchSize, leaseMs });
     if (claimed.isErr()) {
       logger.error({ error: claimed.error.reason }, `cannot claim due reminders: ${claimed.error.message}`);
       return 0;
     }
+    // The batch is handled one by one: the leases of those still waiting are kept meanwhile.
+    this.#deps.leases?.hold(
+      'reminders',
+      claimed.value.map((reminder) => reminder.id),
+    );
     let queued = 0;
     for (const reminder of claimed.value) {
-      // Claimed once more than allowed: every attempt ended with its worker, which never said why.
-      if (reminder.attempts > this.#options.maxAttempts) {
-        await this.#abandon(reminder, 'its worker stopped during every attempt (crash or hang)');
-        continue;
-      }
-      let failure: string | undefined;
       try {
-        const outcome = await sendDueReminder.execute(reminder);
-        if (outcome.isErr()) failure = outcome.error.message;
-        else if (outcome.value === 'queued') queued += 1;
-      } catch (bug) {
-        failure = bug instanceof Error ? (bug.stack ?? bug.message) : String(bug);
+        if ((await this.#handle(reminder)) === 'queued') queued += 1;
+      } finally {
+        this.#deps.leases?.release('reminders', [reminder.id]);
       }
-      if (failure === undefined) continue;
-      if (reminder.attempts >= this.#options.maxAttempts) await this.#abandon(reminder, failure);
-      else
-        logger.error(
-          { ...fieldsOf(reminder), error: failure },
-          'reminder not handled; it is retried when its lease runs out',
-        );
     }
     if (queued > 0) onQueued();
     return claimed.value.length;
+  }
+
+  async #handle(reminder: ClaimedReminder): Promise<'queued' | 'not_queued'> {
+    // Claimed once more than allowed: every attempt ended with its worker, which never said why.
+    if (reminder.attempts > this.#options.maxAttempts) {
+      await this.#abandon(reminder, 'its worker stopped during every attempt (crash or hang)');
+      return 'not_queued';
+    }
+    let failure: string | undefined;
+    try {
+      const outcome = await this.#deps.sendDueReminder.execute(reminder);
+      if (outcome.isOk()) return outcome.value === 'queued' ? 'queued' : 'not_queued';
+      failure = outcome.error.message;
+    } catch (bug) {
+      failure = bug instanceof Error ? (bug.stack ?? bug.message) : String(bug);
+    }
+    if (reminder.attempts >= this.#options.maxAttempts) await this.#abandon(reminder, failure);
+    else
+      this.#deps.logger.error(
+        { ...fieldsOf(reminder), error: failure },
+        'reminder not handled; it is retried when its lease runs out',
+      );
+    return 'not_queued';
   }
 
   /** Skips the reminder for good, with why, under its lease; if that fails, the next claim tries again. */

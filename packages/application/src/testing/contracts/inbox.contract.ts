@@ -147,7 +147,8 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       await storeInInbox(harness.inboxQueue, [kept, lost]);
       const claimed = await claim('w', at(1), { ids: [kept.id, lost.id] });
       const leaseOf = (id: string) => claimed.find((entry) => entry.id === id)!.lease;
-      const stale = { owner: 'w', until: at(2) };
+      // Taken over by another worker (a lease of this owner with an earlier expiry is one renewed since).
+      const stale = { owner: 'someone-else', until: leaseOf(lost.id).until };
       const refused = await expectErr(
         harness.unitOfWork.run(tenant.id, (r) =>
           r.inbox

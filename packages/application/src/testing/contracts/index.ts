@@ -3,6 +3,7 @@ import { describeTenantDirectoryContract } from './directory.contract.ts';
 import { describeFinishedWorkRetentionContract } from './finished-work-retention.contract.ts';
 import { describeFlowStoresContract } from './flow-stores.contract.ts';
 import { describeInboxContract } from './inbox.contract.ts';
+import { describeLeaseRenewalContract } from './lease-renewal.contract.ts';
 import { describeLoanStoresContract } from './loan-stores.contract.ts';
 import { describeMessageLogContract } from './message-log.contract.ts';
 import { describeOutboxContract } from './outbox.contract.ts';
@@ -20,6 +21,7 @@ export {
   describeFinishedWorkRetentionContract,
   describeFlowStoresContract,
   describeInboxContract,
+  describeLeaseRenewalContract,
   describeLoanStoresContract,
   describeMessageLogContract,
   describeOutboxContract,
@@ -38,6 +40,7 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeUnitOfWorkContract(implementation, factory);
   describeInboxContract(implementation, factory);
   describeOutboxContract(implementation, factory);
+  describeLeaseRenewalContract(implementation, factory);
   describeMessageLogContract(implementation, factory);
   describeLoanStoresContract(implementation, factory);
   describeFlowStoresContract(implementation, factory);

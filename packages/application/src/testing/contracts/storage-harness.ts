@@ -17,6 +17,7 @@ import type { FlowKeyDirectory } from '../../flows/flow-stores.port.ts';
 import type { ReminderQueue } from '../../loans/loan-stores.port.ts';
 import type { FinishedWorkRetention } from '../../ports/finished-work-retention.port.ts';
 import type { InboxQueue, NewInboxEntry, StatusFollowUps, StoredInboxEntry } from '../../ports/inbox.port.ts';
+import type { LeaseRenewal } from '../../ports/lease-renewal.port.ts';
 import type { NewNumber } from '../../ports/number-store.port.ts';
 import type { NewOutboxEntry, OutboxQueue } from '../../ports/outbox.port.ts';
 import type { AppRegistry, TenantDirectory } from '../../ports/tenant-directory.port.ts';
@@ -31,6 +32,7 @@ export type StorageHarness = {
   readonly inboxQueue: InboxQueue;
   readonly outboxQueue: OutboxQueue;
   readonly reminderQueue: ReminderQueue;
+  readonly leaseRenewal: LeaseRenewal;
   readonly flowKeyDirectory: FlowKeyDirectory;
   readonly finishedWorkRetention: FinishedWorkRetention;
   readonly usageLedger: UsageLedger;

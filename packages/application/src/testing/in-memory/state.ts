@@ -118,10 +118,11 @@ export const outboxKeyOf = (tenantId: TenantId, idempotencyKey: string) => `${te
 export const pendingOutboxRows = (state: State): OutboxRow[] =>
   Array.from(state.pendingOutbox.keys(), (id) => state.outbox.peek(id)!);
 
+/** `lease` (as handed out) still holds the row: the same owner, and an expiry no earlier (renewals move it on). */
 export const holdsLease = (row: { readonly lease?: Lease }, lease: Lease): boolean =>
   row.lease !== undefined &&
   row.lease.owner === lease.owner &&
-  row.lease.until.getTime() === lease.until.getTime();
+  row.lease.until.getTime() >= lease.until.getTime();
 
 export const leaseActive = (row: { readonly lease?: Lease }, now: Date): boolean =>
   row.lease !== undefined && row.lease.until > now;
