@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { freeLoopbackPort } from '@prestabot/fake-graph';
+import pg from 'pg';
 import type { PostgresCluster } from './postgres-cluster.ts';
 import { type ManagedProcess, managedProcess } from './processes.ts';
 
@@ -44,6 +45,8 @@ export type Deployment = {
   readonly control: (method: string, path: string, body?: unknown) => Promise<unknown>;
   /** The output of every process, for a failed run's report. */
   readonly output: () => string;
+  /** A query on the deployment's database as its owner: what became of a lost message. */
+  readonly sql: (text: string, params: readonly unknown[]) => Promise<Record<string, unknown>[]>;
   readonly stop: () => Promise<void>;
 };
 
@@ -151,6 +154,15 @@ export const deploy = async (
       return response.json();
     },
     output: () => everyProcess.map((process) => `--- ${process.name}\n${process.output()}`).join('\n'),
+    sql: async (text, params) => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        return (await client.query(text, [...params])).rows;
+      } finally {
+        await client.end();
+      }
+    },
     stop: async () => {
       await Promise.all([...hosts, ...workers].map((process) => process.stop()));
       await fake.stop();

@@ -69,6 +69,34 @@ const drain = async (
   return repliesOf(deployment);
 };
 
+/** For a failed run's report: the inbox entry and outbox rows of the first few messages never answered. */
+const whatBecameOfLost = async (
+  deployment: Deployment,
+  senders: readonly string[],
+  answers: Answers,
+  replies: readonly AcceptedReply[],
+): Promise<string[]> => {
+  const answered = new Set(replies.map((reply) => reply.recipient.replace(/^\+/, '')));
+  const lost = senders.filter(
+    (sender, index) => (answers.acknowledgedAt[index] ?? 0) > 0 && !answered.has(sender),
+  );
+  return Promise.all(
+    lost.slice(0, 5).map(async (sender) => {
+      const inbox = await deployment.sql(
+        `SELECT processed_at, abandoned, attempts, last_error, leased_until, lease_owner
+         FROM prestabot.inbox WHERE item -> 'from' ->> 'waId' = $1`,
+        [sender],
+      );
+      const outbox = await deployment.sql(
+        `SELECT status, attempts, last_failure, available_at, leased_until, lease_owner, phone_number_id
+         FROM prestabot.outbox WHERE recipient_key = $1`,
+        [`+${sender}`],
+      );
+      return `lost ${sender}: inbox ${JSON.stringify(inbox)} outbox ${JSON.stringify(outbox)}`;
+    }),
+  );
+};
+
 type Plan = {
   readonly name: string;
   readonly shape: DeploymentShape;
@@ -240,6 +268,7 @@ export const runScenario = async (name: string, cluster: PostgresCluster, size: 
     ]);
     const senders = messages.map((message) => message.sender);
     const replies = await drain(deployment, senders, answers, size);
+    const lostNotes = await whatBecameOfLost(deployment, senders, answers, replies);
     return tally({
       scenario: name,
       senders,
@@ -249,7 +278,7 @@ export const runScenario = async (name: string, cluster: PostgresCluster, size: 
       byStatus: answers.byStatus,
       faultTimes,
       fuzzServerErrors: beside?.serverErrors ?? 0,
-      notes: beside?.notes ?? [],
+      notes: [...(beside?.notes ?? []), ...lostNotes],
     });
   } catch (error) {
     throw new Error(
