@@ -71,6 +71,20 @@ describe('SendQueuedMessage', () => {
     });
   });
 
+  it("never gives up a message for the number's throughput (130429): it is the number's pace, not the message", async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const entry = await queue(app, tenantId);
+    app.gateway.failNext('1001' as PhoneNumberId, ...Array.from({ length: 12 }, () => ({ code: 130429 })));
+    const outcomes: string[] = [];
+    for (let attempt = 0; attempt < 13; attempt += 1) {
+      outcomes.push(...(await claimAndSend(app)));
+      app.clock.advance(10 * 60 * 1000);
+    }
+    expect(outcomes).toEqual([...Array(12).fill('retry_scheduled'), 'sent']);
+    expect(stored(app, entry.id)).toMatchObject({ status: 'sent' });
+  });
+
   it('gives a message whose send slot passed back to the queue, counting the miss but no attempt; after maxSlotMisses it goes late', async () => {
     const app = setup();
     const tenantId = await app.addTenant('1001', 'token-a');

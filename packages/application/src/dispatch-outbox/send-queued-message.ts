@@ -1,4 +1,4 @@
-import { ResultAsync } from '@prestabot/domain';
+import { ResultAsync, throughputExceededCode } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
@@ -166,6 +166,8 @@ export class SendQueuedMessage {
           now,
           failureOf('retryable', error),
           error.outcomeUnknown === true ? Math.max(delayMs, outcomeGraceMs) : delayMs,
+          // The number's throughput is its pace, not this message's fault: it waits, and is never given up.
+          error.code !== throughputExceededCode,
         );
       }
       case 'send_pair_rate_limited': {
@@ -226,8 +228,9 @@ export class SendQueuedMessage {
     now: Date,
     failure: OutboxFailure,
     delayMs: number,
+    exhaustible = true,
   ): ResultAsync<SendOutcome, StorageError> {
-    if (send.attempts + 1 >= this.#policy.maxAttempts)
+    if (exhaustible && send.attempts + 1 >= this.#policy.maxAttempts)
       return this.#fail(send, { ...failure, reason: `${failure.reason}_retries_exhausted` });
     return this.#record(
       send,
