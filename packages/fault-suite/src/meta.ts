@@ -72,8 +72,6 @@ export type Answers = {
   readonly firstPostAt: Float64Array;
   /** When each message was first acknowledged with a 200 (epoch ms; 0 if never). */
   readonly acknowledgedAt: Float64Array;
-  /** Every 200 and when it came: recovery is the first after a fault. */
-  readonly okTimes: number[];
 };
 
 export type DeliveryOptions = {
@@ -86,6 +84,31 @@ export type DeliveryOptions = {
   readonly giveUpAfterMs: number;
   /** Deliver each message to every host at the same moment (two deliveries racing), not to one. */
   readonly toEveryHost?: boolean;
+};
+
+/** One POST to the webhook route, signed when a signature is given: its status, 0 when none came. */
+const postWebhook = async (
+  agent: Agent,
+  hostUrl: string,
+  payload: { readonly body: Buffer; readonly signature: string | undefined },
+): Promise<number> => {
+  try {
+    const response = await request(`${hostUrl}/webhook`, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: {
+        'content-type': 'application/json',
+        ...(payload.signature === undefined ? {} : { 'x-hub-signature-256': payload.signature }),
+      },
+      body: payload.body,
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
+    await response.body.dump();
+    return response.statusCode;
+  } catch {
+    return 0;
+  }
 };
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
@@ -105,25 +128,8 @@ export const deliverAll = async (
     byStatus: new Map(),
     firstPostAt: new Float64Array(messages.length),
     acknowledgedAt: new Float64Array(messages.length),
-    okTimes: [],
   };
   const count = (status: number) => answers.byStatus.set(status, (answers.byStatus.get(status) ?? 0) + 1);
-  const post = async (message: InboundMessage, hostUrl: string): Promise<number> => {
-    try {
-      const response = await request(`${hostUrl}/webhook`, {
-        method: 'POST',
-        dispatcher: agent,
-        headers: { 'content-type': 'application/json', 'x-hub-signature-256': message.signature },
-        body: message.body,
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
-      });
-      await response.body.dump();
-      return response.statusCode;
-    } catch {
-      return 0;
-    }
-  };
   const deliverUntilOk = async (
     message: InboundMessage,
     startedAt: number,
@@ -131,12 +137,9 @@ export const deliverAll = async (
   ): Promise<boolean> => {
     for (let attempt = 0; Date.now() - startedAt < options.giveUpAfterMs; attempt += 1) {
       const hostUrl = options.hostUrls[(host + attempt) % options.hostUrls.length]!;
-      const status = await post(message, hostUrl);
+      const status = await postWebhook(agent, hostUrl, message);
       count(status);
-      if (status === 200) {
-        answers.okTimes.push(Date.now());
-        return true;
-      }
+      if (status === 200) return true;
       await sleep(Math.min(100 * 2 ** attempt, 2000));
     }
     return false;
@@ -176,22 +179,7 @@ export const postOnce = async (
     while (next < payloads.length) {
       const payload = payloads[next]!;
       next += 1;
-      let status = 0;
-      try {
-        const response = await request(`${hostUrl}/webhook`, {
-          method: 'POST',
-          dispatcher: agent,
-          headers: {
-            'content-type': 'application/json',
-            ...(payload.signature === undefined ? {} : { 'x-hub-signature-256': payload.signature }),
-          },
-          body: payload.body,
-        });
-        await response.body.dump();
-        status = response.statusCode;
-      } catch {
-        status = 0;
-      }
+      const status = await postWebhook(agent, hostUrl, payload);
       byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
     }
   };
