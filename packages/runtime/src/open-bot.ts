@@ -14,6 +14,7 @@ import {
   type DatabaseLogin,
   type MigrationReport,
   type PostgresStorage,
+  type PostgresStorageOptions,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
 import { type Clock, type Logger, type Metrics, portTokens, type StorageError } from '@prestabot/application';
@@ -29,6 +30,7 @@ import { flowTokenSecret } from './flows/flow-token-secret.ts';
 import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
 import type { HealthReport } from './http/web-handler.ts';
 import {
+  type ChooseResponders,
   intakeModule,
   loanBotModule,
   platformModule,
@@ -80,7 +82,13 @@ export type OpenOptions = {
    * HTTP process then does nothing but verify and store.
    */
   readonly ingestOnly?: boolean;
+  /** The embedding application's responders, given the loan bot's (default: the loan bot's). */
+  readonly responders?: ChooseResponders;
+  /** A pool the embedding application owns, used instead of `DATABASE_URL` and left open at close. */
+  readonly pool?: PostgresStorageOptions['pool'];
 };
+
+const allOfTheLoanBot: ChooseResponders = (loanBot) => loanBot;
 
 /** `FLOWS_PRIVATE_KEY`, checked at start-up so a bad key stops the process with the fix, not a 421 later. */
 const deploymentFlowsKey = (config: Config): ResultAsync<FlowPrivateKey | undefined, StartupError> =>
@@ -128,9 +136,11 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     const databaseUrl =
       login === 'admin' ? (config.databaseMigrationUrl ?? config.databaseUrl) : config.databaseUrl;
     const storage = yield* createPostgresStorage({
-      ...(databaseUrl === undefined
-        ? { dataDir: config.dataDir }
-        : { databaseUrl, transactionPooler: config.databasePoolMode === 'transaction' }),
+      ...(options.pool !== undefined
+        ? { pool: options.pool }
+        : databaseUrl === undefined
+          ? { dataDir: config.dataDir }
+          : { databaseUrl, transactionPooler: config.databasePoolMode === 'transaction' }),
       cipher,
       logger: options.logger,
       metrics: options.metrics,
@@ -161,7 +171,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         ? storage.login()
         : withDatabase<DatabaseLogin>(config.databaseUrl, config, (runtime) => runtime.login());
     };
-    if (login === 'runtime' && config.databaseUrl !== undefined) {
+    if (login === 'runtime' && (config.databaseUrl !== undefined || options.pool !== undefined)) {
       const checked = await storage.login();
       const warning = checked.isOk() ? runtimeLoginWarning(checked.value) : undefined;
       if (checked.isOk() && warning !== undefined)
@@ -173,6 +183,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
     const container = new Container({ defaultScope: 'Singleton' });
     container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
+    container.bind(runtimeTokens.chooseResponders).toConstantValue(options.responders ?? allOfTheLoanBot);
     container.load(
       platformModule({
         config,
