@@ -17,7 +17,17 @@ import {
   type PostgresStorageOptions,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import { type Clock, type Logger, type Metrics, portTokens, type StorageError } from '@prestabot/application';
+import {
+  type Clock,
+  type Logger,
+  type ManageTemplates,
+  type ManageTenants,
+  type Metrics,
+  portTokens,
+  type ReportUsage,
+  ResealSecrets,
+  type StorageError,
+} from '@prestabot/application';
 import { errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
@@ -44,9 +54,17 @@ import { defaultInboxWorkerOptions } from './worker/inbox-worker.ts';
 /** Why the process cannot start: a line for the operator, and whether it is their input (exit 2). */
 export type StartupError = { readonly type: 'configuration' | 'storage'; readonly message: string };
 
+/** What the operator's commands run: the admin use cases, wired once like everything else. */
+export type Admin = {
+  readonly tenants: ManageTenants;
+  readonly templates: ManageTemplates;
+  readonly usage: ReportUsage;
+  readonly secrets: ResealSecrets;
+};
+
 export type OpenBot = {
   readonly config: Config;
-  readonly container: Container;
+  readonly admin: Admin;
   readonly storage: PostgresStorage;
   readonly bot: Bot;
   readonly logger: Logger;
@@ -252,7 +270,12 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     });
     return ok({
       config,
-      container,
+      admin: {
+        tenants: resolve(container, runtimeTokens.manageTenants),
+        templates: resolve(container, runtimeTokens.manageTemplates),
+        usage: resolve(container, runtimeTokens.reportUsage),
+        secrets: new ResealSecrets({ ...storage, cipher }),
+      },
       storage,
       bot,
       flowKeys,
