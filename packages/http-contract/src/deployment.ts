@@ -1,14 +1,7 @@
-import { GraphBusinessEncryption, GraphClient, parseGraphApiConfig } from '@prestabot/adapters-meta';
-import {
-  createAesGcmSecretCipher,
-  createPostgresStorage,
-  createTestDatabase,
-  type PostgresStorage,
-} from '@prestabot/adapters-postgres';
-import { ManageTenants, NumberAccessTokens } from '@prestabot/application';
+import { createTestDatabase, type PostgresStorage } from '@prestabot/adapters-postgres';
 import { expectOk, RecordingLogger, RecordingMetrics } from '@prestabot/application/testing';
 import { type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
-import { FlowKeyAdmin, systemClock, timeOrderedIds } from '@prestabot/runtime';
+import { type FlowKeyAdmin, loadConfig, openBot } from '@prestabot/runtime';
 import pg from 'pg';
 
 export type TestTenant = {
@@ -64,25 +57,29 @@ export const prepareDeployment = async (
   });
   const database = await createTestDatabase(serverUrl);
   const key = randomKey();
-  const cipher = await expectOk(createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: key }));
-  const storage = await expectOk(createPostgresStorage({ databaseUrl: database.url, cipher }));
-  await expectOk(storage.migrate());
-  const manage = new ManageTenants({ ...storage, cipher, ids: timeOrderedIds });
-  const graph = new GraphClient(parseGraphApiConfig({ baseUrl: fake.url })._unsafeUnwrap());
-  const flowKeys = new FlowKeyAdmin({
-    directory: storage.directory,
-    unitOfWork: storage.unitOfWork,
-    cipher,
-    encryption: new GraphBusinessEncryption(graph),
-    accessTokens: new NumberAccessTokens({
-      unitOfWork: storage.unitOfWork,
-      cipher,
+  const env = {
+    DATABASE_URL: database.url,
+    PORT: String(port),
+    WHATSAPP_VERIFY_TOKEN: verifyToken,
+    META_APP_SECRET: appSecret,
+    PRESTABOT_ENCRYPTION_KEY: key,
+    META_GRAPH_URL: fake.url,
+    WHATSAPP_PROFILE_FLOW_ID: defaultFlowId,
+    LOG_LEVEL: 'info',
+  };
+  // Set up as an operator would, through the admin commands' wiring: migrate, add tenants, register keys.
+  const operator = await expectOk(
+    openBot(loadConfig(env)._unsafeUnwrap(), {
+      owner: 'test-setup',
       logger: new RecordingLogger(),
       metrics: new RecordingMetrics(),
+      runAfterResponse: () => undefined,
+      migrate: true,
+      login: 'admin',
     }),
-    clock: systemClock,
-    ids: timeOrderedIds,
-  });
+  );
+  const manage = operator.admin.tenants;
+  const { flowKeys, storage } = operator;
   // Each tenant its own Flows key, registered with Meta; the first its own Flow id, the second the default.
   const tenants: TestTenant[] = [];
   for (const [index, spec] of tenantsSpec.entries()) {
@@ -94,22 +91,13 @@ export const prepareDeployment = async (
     await expectOk(flowKeys.register(spec.phoneNumberId));
     tenants.push({ tenantId, ...spec, profileFlowId: index === 0 ? tenantFlowId : defaultFlowId });
   }
-  const admin = new pg.Pool({ connectionString: serverUrl, max: 1 });
+  const server = new pg.Pool({ connectionString: serverUrl, max: 1 });
   const owner = new pg.Pool({ connectionString: database.url, max: 2 });
   // A dropped connection is expected while the database is switched off; the pool replaces it.
   owner.on('error', () => undefined);
   return {
     port,
-    env: {
-      DATABASE_URL: database.url,
-      PORT: String(port),
-      WHATSAPP_VERIFY_TOKEN: verifyToken,
-      META_APP_SECRET: appSecret,
-      PRESTABOT_ENCRYPTION_KEY: key,
-      META_GRAPH_URL: fake.url,
-      WHATSAPP_PROFILE_FLOW_ID: defaultFlowId,
-      LOG_LEVEL: 'info',
-    },
+    env,
     databaseUrl: database.url,
     databaseName: database.name,
     storage,
@@ -122,20 +110,19 @@ export const prepareDeployment = async (
     sql: async (text, params = []) => (await owner.query(text, [...params])).rows,
     setDatabaseAvailable: async (available) => {
       const name = pg.escapeIdentifier(database.name);
-      await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${available ? 'true' : 'false'}`);
+      await server.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS ${available ? 'true' : 'false'}`);
       if (!available)
-        await admin.query(
+        await server.query(
           'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
           [database.name],
         );
     },
     close: async () => {
-      await graph.close();
-      await storage.close();
+      await operator.close();
       await fake.close();
       await owner.end();
-      await admin.query(`ALTER DATABASE ${pg.escapeIdentifier(database.name)} ALLOW_CONNECTIONS true`);
-      await admin.end();
+      await server.query(`ALTER DATABASE ${pg.escapeIdentifier(database.name)} ALLOW_CONNECTIONS true`);
+      await server.end();
       await database.drop();
     },
   };
