@@ -1,8 +1,9 @@
 import type { InboundContent, PhoneNumberId, TenantId } from '@prestabot/domain';
-import { composeUseCases } from '../compose-use-cases.ts';
+import { composeUseCases, type UseCasePorts } from '../compose-use-cases.ts';
 import type { SendPolicy } from '../dispatch-outbox/send-queued-message.ts';
 import type { FlowTokens } from '../flows/flow-tokens.port.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
+import type { MessagingGateway } from '../ports/messaging-gateway.port.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
 import type { EntryOutcome, StatusListener } from '../process-inbox/process-inbox.ts';
 import { expectOk } from './contracts/storage-harness.ts';
@@ -29,6 +30,13 @@ export type InMemoryAppOptions = {
   /** Flow tokens for the profile Flow, and the deployment's default profile Flow id. */
   readonly flowTokens?: FlowTokens;
   readonly defaultProfileFlowId?: string;
+  /** The test's own clock and logger, when it needs them before the app exists (default: fresh ones). */
+  readonly clock?: ManualClock;
+  readonly logger?: RecordingLogger;
+  /** What the use cases send through, given the recording gateway (default: that gateway itself). */
+  readonly gatewayOf?: (recording: RecordingGateway) => MessagingGateway;
+  /** Paces sends as the runtime's rate guard does (default: unpaced). */
+  readonly paceSends?: UseCasePorts['paceSends'];
   /** How long routes and app secrets are served from memory; unset, read every time. */
   readonly routingCacheTtlMs?: number;
   /** `PRESTABOT_RETENTION_DAYS`: items older than this are not taken in; unset, every item is. */
@@ -38,9 +46,9 @@ export type InMemoryAppOptions = {
 /** Every use case wired to in-memory ports: the whole bot in one process, for tests. */
 export const createInMemoryApp = (options: InMemoryAppOptions) => {
   const database = new InMemoryDatabase();
-  const clock = new ManualClock();
+  const clock = options.clock ?? new ManualClock();
   const ids = new SequentialIds();
-  const logger = new RecordingLogger();
+  const logger = options.logger ?? new RecordingLogger();
   const metrics = new RecordingMetrics();
   const cipher = new FakeSecretCipher();
   const gateway = new RecordingGateway();
@@ -52,7 +60,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       inboxQueue: database.inboxQueue,
       usageLedger: database.usageLedger,
       cipher,
-      gateway,
+      gateway: options.gatewayOf === undefined ? gateway : options.gatewayOf(gateway),
       verifier: options.verifier,
       parser: options.parser,
       ids,
@@ -66,6 +74,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       }),
       records: recordOneByOne(database.outboxQueue),
       ...(options.flowTokens === undefined ? {} : { flowTokens: options.flowTokens }),
+      ...(options.paceSends === undefined ? {} : { paceSends: options.paceSends }),
     },
     {
       deploymentAppSecret: options.deploymentAppSecret,

@@ -2,27 +2,25 @@ import {
   defaultSendPolicy,
   ManageTenants,
   type MessagingGateway,
-  NumberAccessTokens,
   type OutboxQueue,
   type SendPolicy,
-  SendQueuedMessage,
-  SendReply,
   type SendRequest,
   slotSpacingMs,
   slotToleranceMs,
   type TenantDirectory,
 } from '@prestabot/application';
 import {
+  createInMemoryApp,
   expectOk,
   FakeSecretCipher,
   InMemoryDatabase,
+  JsonBatchParser,
   ManualClock,
   maxInAnySecond,
   RecordingGateway,
   RecordingLogger,
-  RecordingMetrics,
-  recordOneByOne,
   SequentialIds,
+  TestSignatureVerifier,
   textOutboxEntry,
 } from '@prestabot/application/testing';
 import { type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
@@ -41,12 +39,13 @@ const t0 = new Date('2026-03-02T12:00:00.000Z');
 
 /** Records when each send reached Graph, on the manual clock. */
 class TimedGateway implements MessagingGateway {
-  readonly inner = new RecordingGateway();
+  readonly inner: RecordingGateway;
   readonly sentAt: { readonly phoneNumberId: string; readonly at: Date }[] = [];
   readonly #clock: ManualClock;
 
-  constructor(clock: ManualClock) {
+  constructor(clock: ManualClock, inner = new RecordingGateway()) {
     this.#clock = clock;
+    this.inner = inner;
   }
 
   send(request: SendRequest) {
@@ -101,29 +100,24 @@ const setup = (
   policy: SendPolicy = defaultSendPolicy,
   leases?: OutboxDispatcherDependencies['leases'],
 ) => {
-  const database = new InMemoryDatabase();
   const clock = new ManualClock(t0);
   const timers = new ManualTimers(clock);
   const logger = new RecordingLogger();
-  const metrics = new RecordingMetrics();
-  const gateway = new TimedGateway(clock);
-  const cipher = new FakeSecretCipher();
-  const { unitOfWork } = database;
-  const manageTenants = new ManageTenants({ ...database, cipher, ids: new SequentialIds() });
-  const guard = new SendRateGuard({ directory: database.directory, clock, logger, timers });
-  const sendReply = new SendReply({
-    tokens: new NumberAccessTokens({ unitOfWork, cipher, logger, metrics }),
-    gateway: guard.guard(gateway),
-  });
-  const sender = new SendQueuedMessage({
-    records: recordOneByOne(database.outboxQueue),
-    sendReply,
+  let gateway!: TimedGateway;
+  const app = createInMemoryApp({
+    verifier: new TestSignatureVerifier(),
+    parser: new JsonBatchParser(),
     clock,
     logger,
-    metrics,
-    random: () => 0.5,
-    policy,
+    sendPolicy: policy,
+    gatewayOf: (recording) => {
+      gateway = new TimedGateway(clock, recording);
+      return gateway;
+    },
+    paceSends: (inner, directory) => new SendRateGuard({ directory, clock, logger, timers }).guard(inner),
   });
+  const { database, metrics, manageTenants, sendQueuedMessage: sender } = app;
+  const { unitOfWork } = database;
   let claims = 0;
   const queue: OutboxQueue = {
     ...database.outboxQueue,
