@@ -19,6 +19,7 @@ import {
   type AcceptedMessage,
   type AcceptedRecord,
   acceptedMessageOf,
+  type FakeMetaFields,
   FakeNumber,
   type FakeNumberConfig,
   type FaultSettings,
@@ -164,6 +165,12 @@ export class FakeGraph {
     }
   }
 
+  /** What Graph answers for the number's fields and its WABA's owner business from now on. */
+  setMetaFields(phoneNumberId: string, fields: Partial<FakeMetaFields>): void {
+    const number = this.#number(phoneNumberId);
+    number.metaFields = { ...number.metaFields, ...fields };
+  }
+
   /** Meta reports 131047 (as a `failed` status after a 200) for free-form messages to this person. */
   setWindowClosed(phoneNumberId: string, recipient: Recipient, closed = true): void {
     const windows = this.#number(phoneNumberId).closedWindows;
@@ -295,13 +302,17 @@ export class FakeGraph {
     if (
       !/^v\d+\.\d+$/.test(version) ||
       rest.length > 0 ||
-      !['messages', 'whatsapp_business_encryption'].includes(edge)
+      !['', 'messages', 'whatsapp_business_encryption'].includes(edge)
     ) {
       this.#fail(response, undefined, { code: 2500, details: `Unknown path components: ${url.pathname}` });
       return;
     }
     response.setHeader('facebook-api-version', version);
     const number = this.#numbers.get(phoneNumberId);
+    if (number === undefined && edge === '' && request.method === 'GET') {
+      this.#readWaba(phoneNumberId, request.headers.authorization ?? '', response);
+      return;
+    }
     if (number === undefined) {
       this.#fail(response, undefined, {
         code: 100,
@@ -344,7 +355,9 @@ export class FakeGraph {
       this.#fail(response, number, { code, httpStatus: Math.max(500, httpStatusOf(code, 500)) });
       return;
     }
-    if (edge === 'messages' && request.method === 'POST') {
+    if (edge === '' && request.method === 'GET') {
+      respond(response, 200, phoneNumberFieldsOf(number, url.searchParams.get('fields')));
+    } else if (edge === 'messages' && request.method === 'POST') {
       this.#sendMessage(number, version, body, response, faults);
     } else if (edge === 'whatsapp_business_encryption' && request.method === 'POST') {
       await this.#uploadKey(number, request, body, response);
@@ -358,6 +371,29 @@ export class FakeGraph {
       });
     } else {
       this.#fail(response, number, { code: 100, details: `${request.method} is not supported on ${edge}` });
+    }
+  }
+
+  /** `GET /{v}/{waba_id}`: the owner business, for a token of one of the WABA's numbers. */
+  #readWaba(wabaId: string, authorization: string, response: ServerResponse): void {
+    const numbers = [...this.#numbers.values()].filter((number) => number.wabaId === wabaId);
+    const owner = numbers.find((number) => authorization === `Bearer ${number.accessToken}`);
+    if (numbers.length === 0) {
+      this.#fail(response, undefined, {
+        code: 100,
+        subcode: 33,
+        title: `Object with ID '${wabaId}' does not exist`,
+      });
+    } else if (owner === undefined) {
+      this.#fail(response, undefined, { code: 190 });
+    } else {
+      respond(response, 200, {
+        id: wabaId,
+        owner_business_info: {
+          id: owner.metaFields.businessPortfolioId,
+          name: owner.metaFields.verifiedName,
+        },
+      });
     }
   }
 
@@ -609,4 +645,22 @@ const contactOf = (json: unknown, recipient: OutboundEnvelope['recipient']) => {
   return 'phone' in recipient
     ? { input, wa_id: recipient.phone.slice(1) }
     : { input, user_id: recipient.userId };
+};
+
+/** The fields asked for (`?fields=a,b`) as Graph names them; all of them when none are named. */
+const phoneNumberFieldsOf = (number: FakeNumber, fields: string | null): Record<string, unknown> => {
+  const meta = number.metaFields;
+  const all: Record<string, unknown> = {
+    whatsapp_business_manager_messaging_limit: meta.messagingLimit,
+    quality_rating: meta.qualityRating,
+    throughput: { level: meta.throughputLevel },
+    name_status: meta.nameStatus,
+    verified_name: meta.verifiedName,
+    display_phone_number: number.displayPhoneNumber,
+  };
+  const wanted = fields === null || fields === '' ? Object.keys(all) : fields.split(',');
+  return Object.fromEntries([
+    ['id', number.phoneNumberId],
+    ...wanted.flatMap((field) => (field in all ? [[field, all[field]]] : [])),
+  ]);
 };

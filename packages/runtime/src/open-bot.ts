@@ -3,6 +3,7 @@ import {
   type FlowPrivateKey,
   GraphBusinessEncryption,
   GraphClient,
+  GraphNumberView,
   type HmacSha256,
   importFlowPrivateKey,
   metaAdaptersModule,
@@ -16,7 +17,14 @@ import {
   type PostgresStorage,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import { type Clock, type Logger, type Metrics, portTokens, type StorageError } from '@prestabot/application';
+import {
+  type Clock,
+  type Logger,
+  type Metrics,
+  portTokens,
+  type StorageError,
+  SyncNumbers,
+} from '@prestabot/application';
 import { errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
@@ -50,6 +58,8 @@ export type OpenBot = {
   readonly logger: Logger;
   /** The operator's Flows keys (`prestabot flows …`). */
   readonly flowKeys: FlowKeyAdmin;
+  /** Meta's view of each number (`prestabot numbers sync`, and the worker's daily sync). */
+  readonly numberSync: SyncNumbers;
   /** Who DATABASE_URL logs in as (`serve`, `worker`); undefined for the embedded database. */
   readonly runtimeLogin: () => ResultAsync<DatabaseLogin | undefined, StorageError>;
   /** Stops the workers (finishing what they hold), then closes Graph connections and the database. */
@@ -239,12 +249,21 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       ids: resolve(container, portTokens.ids),
       deploymentKey: flowsKey,
     });
+    const numberSync = new SyncNumbers({
+      directory,
+      unitOfWork: resolve(container, portTokens.unitOfWork),
+      tokens: resolve(container, runtimeTokens.accessTokens),
+      reader: new GraphNumberView(graph),
+      clock,
+      logger: options.logger,
+    });
     return ok({
       config,
       container,
       storage,
       bot,
       flowKeys,
+      numberSync,
       runtimeLogin,
       logger: options.logger,
       close: async () => {

@@ -217,6 +217,9 @@ const numberOf = (row: NumberRow): WhatsAppNumber => ({
   ratePerSecond: row.ratePerSecond,
   ...(row.displayPhoneNumber === undefined ? {} : { displayPhoneNumber: row.displayPhoneNumber }),
   ...(row.appId === undefined ? {} : { appId: row.appId }),
+  ...(row.ratePinned === undefined ? {} : { ratePinned: row.ratePinned }),
+  ...(row.meta === undefined ? {} : { meta: row.meta }),
+  ...(row.qualityFlagged === undefined ? {} : { qualityFlagged: row.qualityFlagged }),
 });
 
 const depthOf = (rows: readonly { readonly availableAt: Date }[], now: Date): QueueDepth => {
@@ -279,6 +282,13 @@ const numberStore = (tenantId: TenantId, state: State): NumberStore => ({
       )
         held.availableAt = held.entry.notBefore;
     return okAsync(true);
+  },
+  recordMetaView: (phoneNumberId, view, { ratePerSecond, syncedAt }) => {
+    const row = ownNumber(tenantId, state, phoneNumberId);
+    if (row === undefined) return okAsync(undefined);
+    row.meta = { ...view, syncedAt };
+    if (ratePerSecond !== undefined && row.ratePinned === undefined) row.ratePerSecond = ratePerSecond;
+    return okAsync(numberOf(row));
   },
 });
 

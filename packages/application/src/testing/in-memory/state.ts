@@ -7,6 +7,7 @@ import type {
   DeliveryStatus,
   E164,
   GraphErrorDetail,
+  MetaNumberView,
   PhoneNumberId,
   Tenant,
   TenantId,
@@ -34,7 +35,10 @@ export type NumberRow = {
   readonly appId?: AppId;
   token: StoredToken;
   invalid?: { readonly errorCode: number; readonly at: Date };
-  readonly ratePerSecond: number;
+  ratePerSecond: number;
+  readonly ratePinned?: true;
+  meta?: MetaNumberView & { readonly syncedAt: Date };
+  qualityFlagged?: true;
 };
 
 export type InboxRow = {
