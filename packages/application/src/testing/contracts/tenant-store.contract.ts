@@ -1,4 +1,4 @@
-import type { ResultAsync } from '@prestabot/domain';
+import type { BusinessPortfolioId, ResultAsync } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StorageError } from '../../errors.ts';
 import type { TenantRepositories } from '../../ports/unit-of-work.port.ts';
@@ -110,6 +110,60 @@ export const describeTenantAndNumberStoreContract = (
         harness.unitOfWork.run(tenant.id, (r) => r.numbers.get(number.phoneNumberId)),
       );
       expect(rotated?.tokenStatus).toEqual({ kind: 'set', length: 200 });
+    });
+
+    it("stores Meta's view, lets the rate follow the throughput unless pinned, and lists it", async () => {
+      const syncedAt = new Date('2026-12-04T10:00:00.000Z');
+      const view = {
+        businessPortfolioId: '7700000000001' as BusinessPortfolioId,
+        messagingLimit: 2000,
+        qualityRating: 'YELLOW',
+        throughputLevel: 'HIGH',
+        nameStatus: 'APPROVED',
+        verifiedName: 'Presta Uno',
+      } as const;
+      const free = await seedTenant(harness);
+      const pinned = await seedTenant(harness, {}, { ratePerSecond: 20, ratePinned: true });
+      const record = (seeded: typeof free, change: { ratePerSecond?: number }) =>
+        expectOk(
+          harness.unitOfWork.run(seeded.tenant.id, (r) =>
+            r.numbers.recordMetaView(seeded.number.phoneNumberId, view, { ...change, syncedAt }),
+          ),
+        );
+      const followed = await record(free, { ratePerSecond: 1000 });
+      expect(followed).toMatchObject({ ratePerSecond: 1000, meta: { ...view, syncedAt } });
+      expect(followed?.ratePinned).toBeUndefined();
+      expect(await record(pinned, { ratePerSecond: 1000 })).toMatchObject({
+        ratePerSecond: 20,
+        ratePinned: true,
+      });
+      const unlimited = await expectOk(
+        harness.unitOfWork.run(free.tenant.id, (r) =>
+          r.numbers.recordMetaView(
+            free.number.phoneNumberId,
+            { messagingLimit: 'unlimited', qualityRating: 'GREEN', throughputLevel: 'NOT_APPLICABLE' },
+            { syncedAt },
+          ),
+        ),
+      );
+      expect(unlimited?.meta).toEqual({
+        messagingLimit: 'unlimited',
+        qualityRating: 'GREEN',
+        throughputLevel: 'NOT_APPLICABLE',
+        syncedAt,
+      });
+      expect(unlimited?.ratePerSecond).toBe(1000);
+      const listed = (await expectOk(harness.directory.listTenants())).flatMap(({ numbers }) => numbers);
+      expect(listed.find((n) => n.phoneNumberId === pinned.number.phoneNumberId)?.meta).toEqual({
+        ...view,
+        syncedAt,
+      });
+      const other = await expectOk(
+        harness.unitOfWork.run(free.tenant.id, (r) =>
+          r.numbers.recordMetaView(pinned.number.phoneNumberId, view, { syncedAt }),
+        ),
+      );
+      expect(other).toBeUndefined();
     });
 
     it("never reads or changes another tenant's number", async () => {
