@@ -321,6 +321,14 @@ export class FakeGraph {
       });
       return;
     }
+    if (edge === '' && request.method === 'GET') {
+      // Management reads stay out of the messages edge's faults and counts: a worker's daily sync must
+      // not take a fault a test scripted for a send.
+      if (!number.tokenExpired && request.headers.authorization === `Bearer ${number.accessToken}`)
+        respond(response, 200, phoneNumberFieldsOf(number, url.searchParams.get('fields')));
+      else this.#fail(response, undefined, { code: 190 });
+      return;
+    }
     const faults = { ...this.#globalFaults, ...number.faults };
     await delay(this.#latencyOf(faults));
     if (this.#random() < (faults.dropRate ?? 0)) {
@@ -355,9 +363,7 @@ export class FakeGraph {
       this.#fail(response, number, { code, httpStatus: Math.max(500, httpStatusOf(code, 500)) });
       return;
     }
-    if (edge === '' && request.method === 'GET') {
-      respond(response, 200, phoneNumberFieldsOf(number, url.searchParams.get('fields')));
-    } else if (edge === 'messages' && request.method === 'POST') {
+    if (edge === 'messages' && request.method === 'POST') {
       this.#sendMessage(number, version, body, response, faults);
     } else if (edge === 'whatsapp_business_encryption' && request.method === 'POST') {
       await this.#uploadKey(number, request, body, response);

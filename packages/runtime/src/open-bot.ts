@@ -233,8 +233,17 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
             clock,
             logger: options.logger,
           });
+    const numberSync = new SyncNumbers({
+      directory,
+      unitOfWork: resolve(container, portTokens.unitOfWork),
+      tokens: resolve(container, runtimeTokens.accessTokens),
+      reader: new GraphNumberView(graph),
+      clock,
+      logger: options.logger,
+    });
     const bot = assembleBot(container, {
       owner: options.owner,
+      numberSync,
       runAfterResponse: options.runAfterResponse,
       checkHealth,
       ...(flows === undefined ? {} : { flows }),
@@ -248,14 +257,6 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       clock,
       ids: resolve(container, portTokens.ids),
       deploymentKey: flowsKey,
-    });
-    const numberSync = new SyncNumbers({
-      directory,
-      unitOfWork: resolve(container, portTokens.unitOfWork),
-      tokens: resolve(container, runtimeTokens.accessTokens),
-      reader: new GraphNumberView(graph),
-      clock,
-      logger: options.logger,
     });
     return ok({
       config,
