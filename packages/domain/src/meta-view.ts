@@ -1,4 +1,4 @@
-import type { BusinessPortfolioId } from './ids.ts';
+import type { BusinessPortfolioId, WabaId } from './ids.ts';
 import { err, ok, type Result } from './result.ts';
 
 export type QualityRating = 'GREEN' | 'YELLOW' | 'RED' | 'UNKNOWN';
@@ -64,3 +64,27 @@ export const describeMessagingLimit = (view: MetaNumberView | undefined): string
   if (view === undefined) return '?';
   return view.messagingLimit === 'unlimited' ? 'unlimited' : `${view.messagingLimit}/24h`;
 };
+
+/**
+ * What Meta's account webhooks say about a WABA's numbers. `phone_number_quality_update` names the number
+ * by its display number (digits) and carries `FLAGGED`, `UNFLAGGED`, `UPGRADE`, `DOWNGRADE`, …;
+ * `business_capability_update` carries the portfolio's limit; `account_update` is logged only.
+ */
+export type AccountEvent =
+  | {
+      readonly kind: 'number_quality';
+      readonly wabaId: WabaId;
+      readonly displayPhoneNumber: string;
+      readonly event: string;
+      readonly messagingLimit?: number | 'unlimited';
+    }
+  | {
+      readonly kind: 'business_capability';
+      readonly wabaId: WabaId;
+      readonly messagingLimit: number | 'unlimited';
+    }
+  | { readonly kind: 'account'; readonly wabaId: WabaId; readonly event: string };
+
+/** `FLAGGED` sets a number's quality flag, `UNFLAGGED` clears it; other events leave it. */
+export const qualityFlagOfEvent = (event: string): boolean | undefined =>
+  event === 'FLAGGED' ? true : event === 'UNFLAGGED' ? false : undefined;

@@ -395,23 +395,81 @@ describe('ZodWebhookParser: batches', () => {
     expect(batch.rejected).toEqual([]);
   });
 
-  it('ignores changes of other fields', () => {
+  it('reads the account fields and ignores changes of other fields', () => {
     const payload = webhookPayload(
       wabaEntry(
         wabaId,
         { field: 'account_update', value: { event: 'VERIFIED_ACCOUNT' } },
         { field: 'flows', value: {} },
+        {
+          field: 'phone_number_quality_update',
+          value: { display_phone_number: '15550783881', event: 'FLAGGED', current_limit: 'TIER_10K' },
+        },
+        {
+          field: 'phone_number_quality_update',
+          value: {
+            display_phone_number: '15550783881',
+            event: 'DOWNGRADE',
+            old_limit: 'TIER_10K',
+            current_limit: 'TIER_2K',
+            max_daily_conversations_per_business: 'TIER_250',
+          },
+        },
+        {
+          field: 'phone_number_quality_update',
+          value: { display_phone_number: '15550783881', event: 'THROUGHPUT_UPGRADE', current_limit: 'HIGH' },
+        },
+        { field: 'business_capability_update', value: { max_daily_conversations_per_business: -1 } },
+        { field: 'business_capability_update', value: { max_daily_conversations_per_business: 'TIER_2K' } },
+        { field: 'message_template_status_update', value: { event: 'PAUSED' } },
       ),
     );
 
     expect(parseOk(payload)).toEqual({
       items: [],
+      accountEvents: [
+        { kind: 'account', wabaId, event: 'VERIFIED_ACCOUNT' },
+        {
+          kind: 'number_quality',
+          wabaId,
+          displayPhoneNumber: '15550783881',
+          event: 'FLAGGED',
+          messagingLimit: 10_000,
+        },
+        {
+          kind: 'number_quality',
+          wabaId,
+          displayPhoneNumber: '15550783881',
+          event: 'DOWNGRADE',
+          messagingLimit: 250,
+        },
+        { kind: 'number_quality', wabaId, displayPhoneNumber: '15550783881', event: 'THROUGHPUT_UPGRADE' },
+        { kind: 'business_capability', wabaId, messagingLimit: 'unlimited' },
+        { kind: 'business_capability', wabaId, messagingLimit: 2000 },
+      ],
       ignored: [
-        { field: 'account_update', wabaId },
         { field: 'flows', wabaId },
+        { field: 'message_template_status_update', wabaId },
       ],
       rejected: [],
     });
+  });
+
+  it('rejects an account field it cannot read, alone', () => {
+    const payload = webhookPayload(
+      wabaEntry(
+        wabaId,
+        { field: 'business_capability_update', value: { max_daily_conversations_per_business: 'TIER_MANY' } },
+        { field: 'phone_number_quality_update', value: { event: 'FLAGGED' } },
+        { field: 'account_update', value: { event: 'DISABLED_UPDATE' } },
+      ),
+    );
+    const batch = parseOk(payload);
+    expect(batch.accountEvents).toEqual([{ kind: 'account', wabaId, event: 'DISABLED_UPDATE' }]);
+    expect(batch.rejected.map((rejected) => rejected.path)).toEqual([
+      'entry[0].changes[0].value',
+      'entry[0].changes[1].value',
+    ]);
   });
 
   it.each<[string, (message: Json) => unknown, string]>([
