@@ -48,3 +48,27 @@ BEGIN
     ORDER BY t.created_at, t.id, n.created_at, n.phone_number_id;
 END
 $$;
+
+-- The numbers of a WABA, for the account webhooks (`phone_number_quality_update`,
+-- `business_capability_update`), which name a WABA and a display number but no phone_number_id.
+CREATE FUNCTION prestabot.find_waba_numbers(p_waba_id text)
+RETURNS SETOF prestabot.tenant_number
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM prestabot.assert_unscoped();
+  RETURN QUERY
+    SELECT t.id, t.name, t.timezone, t.locale, t.status, t.settings,
+           n.phone_number_id, n.display_phone_number, n.waba_id, n.app_id,
+           n.token_state, n.token_length, n.token_invalid_at, n.token_error_code, n.rate_per_second,
+           n.rate_pinned, n.business_portfolio_id, n.messaging_limit, n.quality_rating, n.quality_flagged,
+           n.throughput_level, n.name_status, n.verified_name, n.meta_synced_at
+    FROM prestabot.whatsapp_numbers n
+    JOIN prestabot.tenants t ON t.id = n.tenant_id
+    WHERE n.waba_id = p_waba_id
+    ORDER BY n.created_at, n.phone_number_id;
+END
+$$;
+REVOKE ALL ON FUNCTION prestabot.find_waba_numbers(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION prestabot.find_waba_numbers(text) TO prestabot_app;

@@ -83,6 +83,28 @@ export class PostgresNumberStore implements NumberStore {
       .map((rows) => rows.length > 0);
   }
 
+  recordAccountEvent(
+    phoneNumberId: PhoneNumberId,
+    change: { readonly qualityFlagged?: boolean; readonly messagingLimit?: number | 'unlimited' },
+  ): ResultAsync<boolean, StorageError> {
+    const { qualityFlagged, messagingLimit } = change;
+    return this.#session
+      .query(
+        `UPDATE prestabot.whatsapp_numbers
+         SET quality_flagged = coalesce($2, quality_flagged),
+             messaging_limit = CASE WHEN $3 THEN $4::integer ELSE messaging_limit END
+         WHERE phone_number_id = $1
+         RETURNING phone_number_id`,
+        [
+          phoneNumberId,
+          qualityFlagged ?? null,
+          messagingLimit !== undefined,
+          messagingLimit === undefined || messagingLimit === 'unlimited' ? null : messagingLimit,
+        ],
+      )
+      .map((rows) => rows.length > 0);
+  }
+
   recordMetaView(
     phoneNumberId: PhoneNumberId,
     view: MetaNumberView,

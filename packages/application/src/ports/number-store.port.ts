@@ -49,6 +49,14 @@ export interface NumberStore {
     view: MetaNumberView,
     change: { readonly ratePerSecond?: number; readonly syncedAt: Date },
   ): ResultAsync<WhatsAppNumber | undefined, StorageError>;
+  /**
+   * What an account webhook reported: the quality flag (FLAGGED / UNFLAGGED) and the portfolio's
+   * messaging limit, each left as it is when absent. False when the tenant has no such number.
+   */
+  recordAccountEvent(
+    phoneNumberId: PhoneNumberId,
+    change: { readonly qualityFlagged?: boolean; readonly messagingLimit?: number | 'unlimited' },
+  ): ResultAsync<boolean, StorageError>;
 }
 
 /** What may be shown about a stored token: its state and length, never the token. */

@@ -73,6 +73,12 @@ export class InMemoryDatabase {
   };
   readonly directory: TenantDirectory = {
     findNumber: (phoneNumberId) => this.#read((state) => routeOf(state, phoneNumberId)),
+    findWabaNumbers: (wabaId) =>
+      this.#read((state) =>
+        [...state.numbers.values()]
+          .filter((row) => row.wabaId === wabaId)
+          .flatMap((row) => routeOf(state, row.phoneNumberId) ?? []),
+      ),
     listApps: () => this.#read((state) => [...state.apps.values()]),
     listTenants: () =>
       this.#read((state) =>
@@ -218,7 +224,9 @@ const numberOf = (row: NumberRow): WhatsAppNumber => ({
   ...(row.displayPhoneNumber === undefined ? {} : { displayPhoneNumber: row.displayPhoneNumber }),
   ...(row.appId === undefined ? {} : { appId: row.appId }),
   ...(row.ratePinned === undefined ? {} : { ratePinned: row.ratePinned }),
-  ...(row.meta === undefined ? {} : { meta: row.meta }),
+  ...(row.meta === undefined
+    ? {}
+    : { meta: { ...row.meta, messagingLimit: row.reportedLimit ?? row.meta.messagingLimit } }),
   ...(row.qualityFlagged === undefined ? {} : { qualityFlagged: row.qualityFlagged }),
 });
 
@@ -283,10 +291,19 @@ const numberStore = (tenantId: TenantId, state: State): NumberStore => ({
         held.availableAt = held.entry.notBefore;
     return okAsync(true);
   },
+  recordAccountEvent: (phoneNumberId, { qualityFlagged, messagingLimit }) => {
+    const row = ownNumber(tenantId, state, phoneNumberId);
+    if (row === undefined) return okAsync(false);
+    if (qualityFlagged === true) row.qualityFlagged = true;
+    if (qualityFlagged === false) delete row.qualityFlagged;
+    if (messagingLimit !== undefined) row.reportedLimit = messagingLimit;
+    return okAsync(true);
+  },
   recordMetaView: (phoneNumberId, view, { ratePerSecond, syncedAt }) => {
     const row = ownNumber(tenantId, state, phoneNumberId);
     if (row === undefined) return okAsync(undefined);
     row.meta = { ...view, syncedAt };
+    delete row.reportedLimit;
     if (ratePerSecond !== undefined && row.ratePinned === undefined) row.ratePerSecond = ratePerSecond;
     return okAsync(numberOf(row));
   },

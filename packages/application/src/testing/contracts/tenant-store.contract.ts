@@ -1,4 +1,4 @@
-import type { BusinessPortfolioId, ResultAsync } from '@prestabot/domain';
+import type { BusinessPortfolioId, ResultAsync, WabaId } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StorageError } from '../../errors.ts';
 import type { TenantRepositories } from '../../ports/unit-of-work.port.ts';
@@ -164,6 +164,50 @@ export const describeTenantAndNumberStoreContract = (
         ),
       );
       expect(other).toBeUndefined();
+    });
+
+    it("finds a WABA's numbers across tenants, and records what an account webhook reports", async () => {
+      const waba = '4455667788' as WabaId;
+      const a = await seedTenant(harness, {}, { wabaId: waba });
+      const b = await seedTenant(harness, {}, { wabaId: waba });
+      await seedTenant(harness);
+      const found = await expectOk(harness.directory.findWabaNumbers(waba));
+      expect(found.map((route) => [route.tenant.id, route.number.phoneNumberId])).toEqual([
+        [a.tenant.id, a.number.phoneNumberId],
+        [b.tenant.id, b.number.phoneNumberId],
+      ]);
+      const report = (change: { qualityFlagged?: boolean; messagingLimit?: number | 'unlimited' }) =>
+        expectOk(
+          harness.unitOfWork.run(a.tenant.id, (r) =>
+            r.numbers.recordAccountEvent(a.number.phoneNumberId, change),
+          ),
+        );
+      const number = () =>
+        expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.numbers.get(a.number.phoneNumberId)));
+      expect(await report({ qualityFlagged: true, messagingLimit: 2000 })).toBe(true);
+      expect((await number())?.qualityFlagged).toBe(true);
+      await expectOk(
+        harness.unitOfWork.run(a.tenant.id, (r) =>
+          r.numbers.recordMetaView(
+            a.number.phoneNumberId,
+            { messagingLimit: 250, qualityRating: 'YELLOW', throughputLevel: 'STANDARD' },
+            { syncedAt: new Date('2026-12-04T10:00:00.000Z') },
+          ),
+        ),
+      );
+      expect((await number())?.meta?.messagingLimit).toBe(250);
+      expect(await report({ messagingLimit: 10_000 })).toBe(true);
+      expect(await number()).toMatchObject({ qualityFlagged: true, meta: { messagingLimit: 10_000 } });
+      expect(await report({ qualityFlagged: false, messagingLimit: 'unlimited' })).toBe(true);
+      const cleared = await number();
+      expect(cleared?.qualityFlagged).toBeUndefined();
+      expect(cleared?.meta?.messagingLimit).toBe('unlimited');
+      const elsewhere = await expectOk(
+        harness.unitOfWork.run(a.tenant.id, (r) =>
+          r.numbers.recordAccountEvent(b.number.phoneNumberId, { qualityFlagged: true }),
+        ),
+      );
+      expect(elsewhere).toBe(false);
     });
 
     it("never reads or changes another tenant's number", async () => {

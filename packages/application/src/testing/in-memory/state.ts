@@ -38,6 +38,8 @@ export type NumberRow = {
   ratePerSecond: number;
   readonly ratePinned?: true;
   meta?: MetaNumberView & { readonly syncedAt: Date };
+  /** As the `messaging_limit` column: the latest of a sync's and an account webhook's (shown once synced). */
+  reportedLimit?: number | 'unlimited';
   qualityFlagged?: true;
 };
 
