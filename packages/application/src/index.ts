@@ -11,6 +11,7 @@ export * from './handle-inbound/handle-inbound.ts';
 export * from './handle-inbound/inbound-responder.port.ts';
 export * from './handle-inbound/interactive-ids.ts';
 export * from './handle-inbound/main-menu-responder.ts';
+export * from './ingest-webhook/apply-account-events.ts';
 export * from './ingest-webhook/ingest-webhook.ts';
 export * from './ingest-webhook/webhook-secrets.ts';
 export * from './loan-bot.ts';

@@ -1,5 +1,6 @@
 import {
   AnswerFlowExchange,
+  ApplyAccountEvents,
   CachingTenantDirectory,
   type Clock,
   DeliveryFollowUp,
@@ -113,6 +114,11 @@ export const useCasesModule = new ContainerModule(({ bind }) => {
       const config = resolve(context, runtimeTokens.config);
       return new IngestWebhook({
         directory: resolve(context, runtimeTokens.routingDirectory),
+        accountEvents: new ApplyAccountEvents({
+          directory: resolve(context, portTokens.tenantDirectory),
+          unitOfWork: resolve(context, portTokens.unitOfWork),
+          logger: resolve(context, portTokens.logger),
+        }),
         intake: resolve(context, runtimeTokens.inboxIntake),
         verifier: resolve(context, portTokens.webhookVerifier),
         parser: resolve(context, portTokens.webhookParser),

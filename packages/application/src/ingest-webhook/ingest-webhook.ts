@@ -27,6 +27,7 @@ import type {
   WebhookSignatureVerifier,
 } from '../ports/webhook.port.ts';
 import { addNumberHint } from '../resolve-tenant/resolve-tenant.ts';
+import type { ApplyAccountEvents } from './apply-account-events.ts';
 import { WebhookSecrets } from './webhook-secrets.ts';
 
 /** Meta sends webhook payloads of up to 3 MB. */
@@ -72,6 +73,8 @@ export type InboxIntake = {
 
 export type IngestWebhookDependencies = {
   readonly directory: TenantDirectory;
+  /** Quality and limit reports about the WABA's numbers (account webhook fields). */
+  readonly accountEvents: Pick<ApplyAccountEvents, 'apply'>;
   readonly intake: InboxIntake;
   readonly verifier: WebhookSignatureVerifier;
   readonly parser: WebhookParser;
@@ -139,6 +142,17 @@ export class IngestWebhook {
       }
       if (batch.rejected.length > 0)
         deps.metrics.increment('webhook_items_total', { outcome: 'rejected' }, batch.rejected.length);
+
+      for (const { field, wabaId } of batch.ignored)
+        deps.logger.info(
+          { field, wabaId },
+          `webhook field ${field} acknowledged; the bot does not act on it`,
+        );
+      if (batch.accountEvents !== undefined && batch.accountEvents.length > 0)
+        yield* deps.accountEvents.apply(
+          batch.accountEvents,
+          (route) => secrets.expectedFor(route) === signedBy.secret,
+        );
 
       const routes = yield* self.#routesOf(batch.items);
       const entries: NewInboxEntry[] = [];

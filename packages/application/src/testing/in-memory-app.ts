@@ -6,6 +6,7 @@ import { ProfileFlowScreens, profileFlow } from '../flows/profile-flow.ts';
 import { HandleInbound } from '../handle-inbound/handle-inbound.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
 import { MainMenuResponder } from '../handle-inbound/main-menu-responder.ts';
+import { ApplyAccountEvents } from '../ingest-webhook/apply-account-events.ts';
 import { IngestWebhook } from '../ingest-webhook/ingest-webhook.ts';
 import { loanBotResponders } from '../loan-bot.ts';
 import { DeliveryFollowUp } from '../loans/delivery-follow-up.ts';
@@ -95,6 +96,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
     gateway,
     ingestWebhook: new IngestWebhook({
       directory,
+      accountEvents: new ApplyAccountEvents({ directory, unitOfWork, logger }),
       // Stored for the worker's claim, as `serve` does with processing left to a worker.
       intake: {
         store: (entries) =>
