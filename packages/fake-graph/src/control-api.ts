@@ -143,6 +143,11 @@ const schemas = {
     dropRate: z.number().min(0).max(1).optional(),
     lostAnswerRate: z.number().min(0).max(1).optional(),
   }),
+  accountWebhook: z.object({
+    field: z.string().min(1),
+    value: z.record(z.string(), z.unknown()),
+    signWith: optionalText,
+  }),
   webhooks: z.object({
     items: z.array(itemSchema).min(1),
     duplicates: z.number().int().min(0).optional(),
@@ -202,6 +207,20 @@ const routes: readonly Route[] = [
     run: (fake, body, [id]) => {
       fake.setMetaFields(id!, exact<Partial<FakeMetaFields>>(parse(schemas.metaFields, body)));
       return { ok: true };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/_fake\/numbers\/(\d+)\/account-webhook$/,
+    run: async (fake, body, [id]) => {
+      const { field, value, signWith } = parse(schemas.accountWebhook, body);
+      const delivery = await fake.emitAccountWebhook(
+        id!,
+        field,
+        value,
+        signWith === undefined ? {} : { signWith },
+      );
+      return { delivery };
     },
   },
   {

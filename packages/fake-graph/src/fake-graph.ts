@@ -273,6 +273,37 @@ export class FakeGraph {
     return deliveries;
   }
 
+  /**
+   * Sends one account field about a number (`phone_number_quality_update`, `business_capability_update`,
+   * `account_update`, `message_template_status_update`, …) as Meta does: under its WABA's entry, signed
+   * with its app's secret. A quality update gets the number's display number unless `value` has one.
+   */
+  async emitAccountWebhook(
+    phoneNumberId: string,
+    field: string,
+    value: Readonly<Record<string, unknown>>,
+    options: EmitOptions = {},
+  ): Promise<WebhookDelivery> {
+    const emitter = this.#webhookEmitter();
+    const number = this.#number(phoneNumberId);
+    const secret = options.signWith ?? number.appSecret ?? this.#options.webhook!.appSecret;
+    const withNumber =
+      field === 'phone_number_quality_update'
+        ? { display_phone_number: number.displayPhoneNumber, ...value }
+        : value;
+    const body = serializeLikeMeta({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: number.wabaId,
+          time: Math.floor(Date.now() / 1000),
+          changes: [{ field, value: withNumber }],
+        },
+      ],
+    });
+    return emitter.deliver(body, secret, 1);
+  }
+
   webhookDeliveries(): readonly WebhookDelivery[] {
     return this.#webhookEmitter().deliveries;
   }
