@@ -72,3 +72,11 @@ END
 $$;
 REVOKE ALL ON FUNCTION prestabot.find_waba_numbers(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION prestabot.find_waba_numbers(text) TO prestabot_app;
+
+-- A template Meta paused, disabled, rejected or re-categorised stops being used (`find` takes approved
+-- ones only); `status_reason` says why, for `templates list`.
+ALTER TABLE prestabot.templates
+  DROP CONSTRAINT templates_status_check,
+  ADD CONSTRAINT templates_status_check
+    CHECK (status IN ('approved', 'pending', 'rejected', 'paused', 'disabled', 'recategorised')),
+  ADD COLUMN status_reason text CHECK (length(status_reason) BETWEEN 1 AND 300);

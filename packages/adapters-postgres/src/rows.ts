@@ -754,7 +754,7 @@ export const replacedPlanRow = z
 /** Where a reminder's message is: NULL until its first delivery status. */
 export const reminderDeliveryRow = z.object({ delivery: deliveryStatus.nullable() });
 
-export const templateColumnsSql = 'purpose, name, language, parameters, quick_replies';
+export const templateColumnsSql = 'purpose, name, language, parameters, quick_replies, status, status_reason';
 
 export const templateRow = z
   .object({
@@ -763,6 +763,9 @@ export const templateRow = z
     language: z.string(),
     parameters: z.array(z.object({ variable: z.enum(templateVariables), name: z.string().exactOptional() })),
     quick_replies: z.array(z.enum(agreementActions)),
+    // `pending` was never written: only approved templates are registered.
+    status: z.enum(['approved', 'paused', 'disabled', 'rejected', 'recategorised']),
+    status_reason: z.string().nullable(),
   })
   .transform(
     (row): RegisteredTemplate => ({
@@ -771,6 +774,9 @@ export const templateRow = z
       language: row.language,
       parameters: row.parameters,
       quickReplies: row.quick_replies,
+      ...(row.status === 'approved'
+        ? {}
+        : { stopped: { status: row.status, reason: row.status_reason ?? row.status.toUpperCase() } }),
     }),
   );
 

@@ -68,7 +68,8 @@ export const describeMessagingLimit = (view: MetaNumberView | undefined): string
 /**
  * What Meta's account webhooks say about a WABA's numbers. `phone_number_quality_update` names the number
  * by its display number (digits) and carries `FLAGGED`, `UNFLAGGED`, `UPGRADE`, `DOWNGRADE`, …;
- * `business_capability_update` carries the portfolio's limit; `account_update` is logged only.
+ * `business_capability_update` carries the portfolio's limit; `account_update` is logged only; the template
+ * fields name a template by name and language.
  */
 export type AccountEvent =
   | {
@@ -83,7 +84,25 @@ export type AccountEvent =
       readonly wabaId: WabaId;
       readonly messagingLimit: number | 'unlimited';
     }
-  | { readonly kind: 'account'; readonly wabaId: WabaId; readonly event: string };
+  | { readonly kind: 'account'; readonly wabaId: WabaId; readonly event: string }
+  /** `message_template_status_update`: `APPROVED`, `PAUSED`, `DISABLED`, `REJECTED`, … */
+  | {
+      readonly kind: 'template_status';
+      readonly wabaId: WabaId;
+      readonly name: string;
+      readonly language: string;
+      readonly event: string;
+      readonly reason?: string;
+    }
+  /** `template_category_update`: Meta moved a template to another category (and price). */
+  | {
+      readonly kind: 'template_category';
+      readonly wabaId: WabaId;
+      readonly name: string;
+      readonly language: string;
+      readonly previousCategory?: string;
+      readonly newCategory: string;
+    };
 
 /** `FLAGGED` sets a number's quality flag, `UNFLAGGED` clears it; other events leave it. */
 export const qualityFlagOfEvent = (event: string): boolean | undefined =>

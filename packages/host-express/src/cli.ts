@@ -601,7 +601,7 @@ templates
           continue;
         }
         process.stdout.write(
-          `${template.purpose}  ${template.name}  ${template.language}  parameters=${template.parameters.map((p) => (p.name === undefined ? p.variable : `${p.name}=${p.variable}`)).join(',') || '-'}  quick-replies=${template.quickReplies.join(',') || '-'}\n`,
+          `${template.purpose}  ${template.name}  ${template.language}  parameters=${template.parameters.map((p) => (p.name === undefined ? p.variable : `${p.name}=${p.variable}`)).join(',') || '-'}  quick-replies=${template.quickReplies.join(',') || '-'}${template.stopped === undefined ? '' : `  STOPPED (${template.stopped.status}): ${template.stopped.reason}`}\n`,
         );
       }
     }),

@@ -60,7 +60,7 @@ const changeSpec: fc.Arbitrary<ChangeSpec> = fc.oneof(
   fc.record({
     kind: fc.constant('ignored' as const),
     // Fields the bot does not act on (the account fields are read: parser.spec.ts covers them).
-    field: fc.constantFrom('message_template_status_update', 'flows', 'template_category_update', 'security'),
+    field: fc.constantFrom('flows', 'security', 'history', 'user_preferences'),
   }),
 );
 

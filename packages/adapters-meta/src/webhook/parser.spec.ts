@@ -377,7 +377,7 @@ describe('ZodWebhookParser: batches', () => {
         messagesChange(numberB, {
           statuses: [wireStatus('wamid.B1', 'delivered'), wireStatus('wamid.B1', 'read')],
         }),
-        { field: 'message_template_status_update', value: { event: 'APPROVED', message_template_id: 1 } },
+        { field: 'security', value: { event: 'PIN_CHANGED' } },
       ),
       wabaEntry(otherWabaId, messagesChange(numberB, { messages: [wireMessages.buttonReply('wamid.B2')] })),
     );
@@ -391,7 +391,7 @@ describe('ZodWebhookParser: batches', () => {
       ['status', numberB.phoneNumberId, wabaId],
       ['message', numberB.phoneNumberId, otherWabaId],
     ]);
-    expect(batch.ignored).toEqual([{ field: 'message_template_status_update', wabaId }]);
+    expect(batch.ignored).toEqual([{ field: 'security', wabaId }]);
     expect(batch.rejected).toEqual([]);
   });
 
@@ -421,7 +421,27 @@ describe('ZodWebhookParser: batches', () => {
         },
         { field: 'business_capability_update', value: { max_daily_conversations_per_business: -1 } },
         { field: 'business_capability_update', value: { max_daily_conversations_per_business: 'TIER_2K' } },
-        { field: 'message_template_status_update', value: { event: 'PAUSED' } },
+        {
+          field: 'message_template_status_update',
+          value: {
+            event: 'PAUSED',
+            message_template_id: 594425479261596,
+            message_template_name: 'recordatorio_prestamo',
+            message_template_language: 'es_CL',
+            reason: null,
+          },
+        },
+        {
+          field: 'template_category_update',
+          value: {
+            message_template_id: 594425479261596,
+            message_template_name: 'recordatorio_prestamo',
+            message_template_language: 'es_CL',
+            previous_category: 'UTILITY',
+            new_category: 'MARKETING',
+          },
+        },
+        { field: 'security', value: { event: 'PIN_CHANGED' } },
       ),
     );
 
@@ -446,10 +466,25 @@ describe('ZodWebhookParser: batches', () => {
         { kind: 'number_quality', wabaId, displayPhoneNumber: '15550783881', event: 'THROUGHPUT_UPGRADE' },
         { kind: 'business_capability', wabaId, messagingLimit: 'unlimited' },
         { kind: 'business_capability', wabaId, messagingLimit: 2000 },
+        {
+          kind: 'template_status',
+          wabaId,
+          name: 'recordatorio_prestamo',
+          language: 'es_CL',
+          event: 'PAUSED',
+        },
+        {
+          kind: 'template_category',
+          wabaId,
+          name: 'recordatorio_prestamo',
+          language: 'es_CL',
+          previousCategory: 'UTILITY',
+          newCategory: 'MARKETING',
+        },
       ],
       ignored: [
         { field: 'flows', wabaId },
-        { field: 'message_template_status_update', wabaId },
+        { field: 'security', wabaId },
       ],
       rejected: [],
     });

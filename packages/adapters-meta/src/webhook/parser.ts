@@ -143,6 +143,8 @@ const accountFields = new Set([
   'phone_number_quality_update',
   'business_capability_update',
   'account_update',
+  'message_template_status_update',
+  'template_category_update',
 ]);
 
 const limitOf = (value: string | number): Result<number | 'unlimited', string> =>
@@ -155,6 +157,28 @@ const readAccountEvent = (field: string, raw: unknown, wabaIdText: string): Resu
       const value = yield* read(wire.businessCapabilityValueSchema, raw);
       const messagingLimit = yield* limitOf(value.max_daily_conversations_per_business);
       return ok({ kind: 'business_capability' as const, wabaId, messagingLimit });
+    }
+    if (field === 'message_template_status_update') {
+      const value = yield* read(wire.templateStatusValueSchema, raw);
+      return ok({
+        kind: 'template_status' as const,
+        wabaId,
+        name: value.message_template_name,
+        language: value.message_template_language,
+        event: value.event,
+        ...optional('reason', value.reason ?? undefined),
+      });
+    }
+    if (field === 'template_category_update') {
+      const value = yield* read(wire.templateCategoryValueSchema, raw);
+      return ok({
+        kind: 'template_category' as const,
+        wabaId,
+        name: value.message_template_name,
+        language: value.message_template_language,
+        newCategory: value.new_category,
+        ...optional('previousCategory', value.previous_category),
+      });
     }
     if (field === 'account_update') {
       const value = yield* read(wire.accountUpdateValueSchema, raw);

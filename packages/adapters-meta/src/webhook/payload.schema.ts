@@ -189,3 +189,20 @@ export const businessCapabilityValueSchema = z.looseObject({
 });
 
 export const accountUpdateValueSchema = z.looseObject({ event: z.string().min(1).max(64) });
+
+const templateNaming = {
+  message_template_name: z.string().min(1).max(512),
+  message_template_language: z.string().min(2).max(16),
+};
+
+export const templateStatusValueSchema = z.looseObject({
+  ...templateNaming,
+  event: z.string().min(1).max(64),
+  reason: z.string().max(256).nullish().catch(undefined),
+});
+
+export const templateCategoryValueSchema = z.looseObject({
+  ...templateNaming,
+  previous_category: z.string().max(64).optional().catch(undefined),
+  new_category: z.string().min(1).max(64),
+});

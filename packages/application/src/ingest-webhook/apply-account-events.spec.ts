@@ -1,5 +1,6 @@
 import type { AccountEvent, WabaId, WebhookBatch } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
+import { ManageTemplates } from '../loans/manage-templates.ts';
 import {
   createInMemoryApp,
   expectOk,
@@ -74,6 +75,46 @@ describe('account webhooks', () => {
     expect(app.logger.at('info').map((line) => line.message)).toContain(
       `account_update VERIFIED_ACCOUNT for WABA ${waba}`,
     );
+  });
+
+  it('stops a template Meta paused or re-categorised in every tenant of the WABA, and uses it again once approved', async () => {
+    const app = setup();
+    const templates = new ManageTemplates(app.database.unitOfWork);
+    const tenants = [await app.addTenant('1001', 'token-a'), await app.addTenant('1002', 'token-b')];
+    for (const tenant of tenants)
+      await expectOk(
+        templates.add({
+          tenant,
+          purpose: 'loan_reminder',
+          name: 'recordatorio_prestamo',
+          language: 'es_CL',
+        }),
+      );
+    const template = { wabaId: waba, name: 'recordatorio_prestamo', language: 'es_CL' };
+    const stopped = async () =>
+      (await Promise.all(tenants.map((tenant) => expectOk(templates.list(tenant))))).map(
+        ([listed]) => listed?.stopped,
+      );
+    await expectOk(
+      deliver(app, [{ kind: 'template_status', ...template, event: 'PAUSED', reason: 'LOW_QUALITY' }]),
+    );
+    expect(await stopped()).toEqual([
+      { status: 'paused', reason: 'PAUSED: LOW_QUALITY' },
+      { status: 'paused', reason: 'PAUSED: LOW_QUALITY' },
+    ]);
+    await expectOk(deliver(app, [{ kind: 'template_status', ...template, event: 'FLAGGED' }]));
+    expect((await stopped())[0]?.status).toBe('paused');
+    await expectOk(deliver(app, [{ kind: 'template_status', ...template, event: 'APPROVED' }]));
+    expect(await stopped()).toEqual([undefined, undefined]);
+    await expectOk(
+      deliver(app, [
+        { kind: 'template_category', ...template, previousCategory: 'UTILITY', newCategory: 'MARKETING' },
+      ]),
+    );
+    expect((await stopped())[1]).toEqual({
+      status: 'recategorised',
+      reason: 're-categorised UTILITY → MARKETING',
+    });
   });
 
   it('applies nothing signed by an app the numbers do not belong to', async () => {

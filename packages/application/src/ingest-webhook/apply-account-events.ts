@@ -6,6 +6,7 @@ import {
   ResultAsync as Results,
 } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
+import type { TemplateStop } from '../loans/loan-stores.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
 import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
 import type { TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
@@ -61,6 +62,8 @@ export class ApplyAccountEvents {
         );
         return okAsync(undefined);
       }
+      if (event.kind === 'template_status' || event.kind === 'template_category')
+        return this.#recordTemplate(routes, event);
       const limit = event.messagingLimit === undefined ? {} : { messagingLimit: event.messagingLimit };
       if (event.kind === 'business_capability') return this.#record(routes, limit, event);
       const flag = qualityFlagOfEvent(event.event);
@@ -78,6 +81,38 @@ export class ApplyAccountEvents {
         flag === undefined ? okAsync(undefined) : this.#record(flagged, { qualityFlagged: flag }, event),
       );
     });
+  }
+
+  /** In every tenant with a number of the WABA: templates are registered per tenant, by name and language. */
+  #recordTemplate(
+    routes: readonly NumberRoute[],
+    event: Extract<AccountEvent, { kind: 'template_status' | 'template_category' }>,
+  ): ResultAsync<void, StorageError> {
+    const { unitOfWork, logger } = this.#deps;
+    const stop = templateStopOf(event);
+    const what = `template ${event.name} (${event.language})`;
+    if (stop === 'unchanged') {
+      logger.info(
+        { wabaId: event.wabaId, template: event.name },
+        `${what}: ${describeTemplateEvent(event)}, nothing to change`,
+      );
+      return okAsync(undefined);
+    }
+    const tenants = [...new Set(routes.map((route) => route.tenant.id))];
+    return Results.combine(
+      tenants.map((tenantId) =>
+        unitOfWork
+          .run(tenantId, (repositories) =>
+            repositories.templates.recordMetaStatus(event.name, event.language, stop),
+          )
+          .map((changed) => {
+            if (changed === 0) return;
+            const fields = { tenantId, template: event.name, language: event.language };
+            if (stop === undefined) logger.info(fields, `${what} is approved again: it is used again`);
+            else logger.warn(fields, `${what} ${stop.reason}: it is no longer used`);
+          }),
+      ),
+    ).map(() => undefined);
   }
 
   #record(
@@ -103,3 +138,33 @@ export class ApplyAccountEvents {
     ).map(() => undefined);
   }
 }
+
+const describeTemplateEvent = (
+  event: Extract<AccountEvent, { kind: 'template_status' | 'template_category' }>,
+) =>
+  event.kind === 'template_status'
+    ? `${event.event}${event.reason === undefined || event.reason === 'NONE' ? '' : `: ${event.reason}`}`
+    : `re-categorised ${event.previousCategory ?? '?'} → ${event.newCategory}`;
+
+const stoppingStatuses: Readonly<Record<string, TemplateStop['status']>> = {
+  PAUSED: 'paused',
+  DISABLED: 'disabled',
+  PENDING_DELETION: 'disabled',
+  REJECTED: 'rejected',
+};
+
+/**
+ * A status that stops a template, `undefined` for one that makes it usable again (`APPROVED`,
+ * `REINSTATED`), `unchanged` for the rest (`FLAGGED` warns of a pause to come, and is only logged).
+ */
+const templateStopOf = (
+  event: Extract<AccountEvent, { kind: 'template_status' | 'template_category' }>,
+): TemplateStop | undefined | 'unchanged' => {
+  if (event.kind === 'template_category')
+    return event.previousCategory === event.newCategory
+      ? 'unchanged'
+      : { status: 'recategorised', reason: describeTemplateEvent(event) };
+  const status = stoppingStatuses[event.event];
+  if (status !== undefined) return { status, reason: describeTemplateEvent(event) };
+  return event.event === 'APPROVED' || event.event === 'REINSTATED' ? undefined : 'unchanged';
+};

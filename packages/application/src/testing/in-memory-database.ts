@@ -730,15 +730,28 @@ const templateStore = (tenantId: TenantId, state: State): TemplateStore => {
     ...template
   }: RegisteredTemplate & { readonly tenantId: TenantId }): RegisteredTemplate => template;
   return {
-    upsert: (template) => {
+    upsert: ({ stopped: _registeredAgain, ...template }) => {
       state.templates.set(key(template.purpose, template.language), { ...template, tenantId });
       return okAsync(undefined);
     },
     find: (purpose, language) => {
+      const usable = (found: (RegisteredTemplate & { readonly tenantId: TenantId }) | undefined) =>
+        found?.stopped === undefined ? found : undefined;
       const found =
-        state.templates.get(key(purpose, language)) ??
-        state.templates.get(key(purpose, language.split('_')[0] ?? language));
+        usable(state.templates.get(key(purpose, language))) ??
+        usable(state.templates.get(key(purpose, language.split('_')[0] ?? language)));
       return okAsync(found === undefined ? undefined : withoutTenant(found));
+    },
+    recordMetaStatus: (name, language, stopped) => {
+      let changed = 0;
+      for (const [id, template] of state.templates) {
+        if (template.tenantId !== tenantId || template.name !== name || template.language !== language)
+          continue;
+        const { stopped: _previous, ...rest } = template;
+        state.templates.set(id, stopped === undefined ? rest : { ...rest, stopped });
+        changed += 1;
+      }
+      return okAsync(changed);
     },
     list: () =>
       okAsync(
