@@ -106,10 +106,11 @@ export class ApplyAccountEvents {
             repositories.templates.recordMetaStatus(event.name, event.language, stop),
           )
           .map((changed) => {
-            if (changed === 0) return;
             const fields = { tenantId, template: event.name, language: event.language };
-            if (stop === undefined) logger.info(fields, `${what} is approved again: it is used again`);
-            else logger.warn(fields, `${what} ${stop.reason}: it is no longer used`);
+            if (changed > 0 && stop === undefined)
+              logger.info(fields, `${what} is approved again: it is used again`);
+            else if (changed > 0) logger.warn(fields, `${what} ${stop?.reason}: it is no longer used`);
+            return changed;
           }),
       ),
     ).map(() => undefined);
@@ -133,6 +134,7 @@ export class ApplyAccountEvents {
             const fields = { tenantId: tenant.id, phoneNumberId: number.phoneNumberId, ...change };
             if (change.qualityFlagged === true) logger.warn(fields, `${line}: its quality is flagged`);
             else logger.info(fields, line);
+            return number.phoneNumberId;
           }),
       ),
     ).map(() => undefined);
