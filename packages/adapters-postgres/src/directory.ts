@@ -7,7 +7,15 @@ import type {
   StoredFlowKey,
   TenantDirectory,
 } from '@prestabot/application';
-import type { AppId, PhoneNumberId, ResultAsync, Tenant, TenantId, WhatsAppNumber } from '@prestabot/domain';
+import type {
+  AppId,
+  PhoneNumberId,
+  ResultAsync,
+  Tenant,
+  TenantId,
+  WabaId,
+  WhatsAppNumber,
+} from '@prestabot/domain';
 import {
   appIdRow,
   flowKeyColumnsSql,
@@ -35,6 +43,14 @@ export class PostgresTenantDirectory implements TenantDirectory {
     return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.find_number_route($1)', [phoneNumberId])
       .andThen(readOptionalRow(tenantNumberRow, 'number route'))
       .map((row) => (row?.number === undefined ? undefined : { tenant: row.tenant, number: row.number }));
+  }
+
+  findWabaNumbers(wabaId: WabaId): ResultAsync<readonly NumberRoute[], StorageError> {
+    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.find_waba_numbers($1)', [wabaId])
+      .andThen(readRows(tenantNumberRow, 'number route'))
+      .map((rows) =>
+        rows.flatMap(({ tenant, number }) => (number === undefined ? [] : [{ tenant, number }])),
+      );
   }
 
   listApps(): ResultAsync<readonly RegisteredApp[], StorageError> {

@@ -62,7 +62,7 @@ export type NumberHealth = {
   readonly tokenStatus: TokenStatus;
   /** Whether the configured cipher opens the sealed token (absent: no cipher given, or no token sealed). */
   readonly tokenReadable?: boolean;
-};
+} & Pick<WhatsAppNumber, 'meta' | 'qualityFlagged'>;
 
 export type AppSecretHealth = {
   readonly appId: AppId;
@@ -207,6 +207,8 @@ const numbersHealth = (deps: DatabaseHealthDependencies) =>
               phoneNumberId: number.phoneNumberId,
               tokenStatus: number.tokenStatus,
               ...(tokenReadable === undefined ? {} : { tokenReadable }),
+              ...(number.meta === undefined ? {} : { meta: number.meta }),
+              ...(number.qualityFlagged === undefined ? {} : { qualityFlagged: number.qualityFlagged }),
             };
           }),
         ),

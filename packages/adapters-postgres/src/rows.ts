@@ -27,6 +27,7 @@ import {
   type AgreementStatus,
   type AppId,
   agreementActions,
+  type BusinessPortfolioId,
   type Contact,
   type ContactId,
   currencyCodes,
@@ -39,11 +40,13 @@ import {
   type JsonObject,
   type LoanSubject,
   type MetaAppId,
+  type MetaNumberView,
   type OutboundMessage,
   ok,
   type PhoneNumberId,
   parseIsoDate,
   parseTimeZone,
+  qualityRatings,
   type Recipient,
   type Result,
   reminderRules,
@@ -53,6 +56,7 @@ import {
   type TenantSettings,
   type TimeZone,
   type TokenStatus,
+  throughputLevels,
   type WabaId,
   type Wamid,
   type WhatsAppNumber,
@@ -327,7 +331,7 @@ const tenantOf = (row: z.output<z.ZodObject<typeof tenantColumns>>): Tenant => (
 export const tenantRow = z.object(tenantColumns).transform(tenantOf);
 
 export const numberColumnsSql =
-  'tenant_id, phone_number_id, display_phone_number, waba_id, app_id, token_state, token_length, token_invalid_at, token_error_code, rate_per_second';
+  'tenant_id, phone_number_id, display_phone_number, waba_id, app_id, token_state, token_length, token_invalid_at, token_error_code, rate_per_second, rate_pinned, business_portfolio_id, messaging_limit, quality_rating, quality_flagged, throughput_level, name_status, verified_name, meta_synced_at';
 
 const numberColumns = {
   tenant_id: branded<TenantId>(),
@@ -340,6 +344,16 @@ const numberColumns = {
   token_invalid_at: storedTime.nullable(),
   token_error_code: z.number().int().nullable(),
   rate_per_second: z.number().int(),
+  // Nullable: a tenant without numbers lists them as NULL.
+  rate_pinned: z.boolean().nullable(),
+  business_portfolio_id: branded<BusinessPortfolioId>().nullable(),
+  messaging_limit: z.number().int().positive().nullable(),
+  quality_rating: z.enum(qualityRatings).nullable(),
+  quality_flagged: z.boolean().nullable(),
+  throughput_level: z.enum(throughputLevels).nullable(),
+  name_status: z.string().nullable(),
+  verified_name: z.string().nullable(),
+  meta_synced_at: storedTime.nullable(),
 };
 
 type NumberColumns = z.output<z.ZodObject<typeof numberColumns>>;
@@ -360,7 +374,24 @@ const numberOf = (row: NumberColumns): WhatsAppNumber => ({
   ratePerSecond: row.rate_per_second,
   ...present('displayPhoneNumber', row.display_phone_number),
   ...present('appId', row.app_id),
+  ...(row.rate_pinned === true ? { ratePinned: true } : {}),
+  ...(row.quality_flagged === true ? { qualityFlagged: true } : {}),
+  ...present('meta', metaViewOf(row)),
 });
+
+/** Meta's view is stored whole by a sync: without its sync time or its quality and throughput, none is known. */
+const metaViewOf = (row: NumberColumns): (MetaNumberView & { readonly syncedAt: Date }) | null =>
+  row.meta_synced_at === null || row.quality_rating === null || row.throughput_level === null
+    ? null
+    : {
+        messagingLimit: row.messaging_limit ?? 'unlimited',
+        qualityRating: row.quality_rating,
+        throughputLevel: row.throughput_level,
+        syncedAt: row.meta_synced_at,
+        ...present('businessPortfolioId', row.business_portfolio_id),
+        ...present('nameStatus', row.name_status),
+        ...present('verifiedName', row.verified_name),
+      };
 
 export const numberRow = z.object(numberColumns).transform(numberOf);
 
@@ -723,7 +754,7 @@ export const replacedPlanRow = z
 /** Where a reminder's message is: NULL until its first delivery status. */
 export const reminderDeliveryRow = z.object({ delivery: deliveryStatus.nullable() });
 
-export const templateColumnsSql = 'purpose, name, language, parameters, quick_replies';
+export const templateColumnsSql = 'purpose, name, language, parameters, quick_replies, status, status_reason';
 
 export const templateRow = z
   .object({
@@ -732,6 +763,9 @@ export const templateRow = z
     language: z.string(),
     parameters: z.array(z.object({ variable: z.enum(templateVariables), name: z.string().exactOptional() })),
     quick_replies: z.array(z.enum(agreementActions)),
+    // `pending` was never written: only approved templates are registered.
+    status: z.enum(['approved', 'paused', 'disabled', 'rejected', 'recategorised']),
+    status_reason: z.string().nullable(),
   })
   .transform(
     (row): RegisteredTemplate => ({
@@ -740,6 +774,9 @@ export const templateRow = z
       language: row.language,
       parameters: row.parameters,
       quickReplies: row.quick_replies,
+      ...(row.status === 'approved'
+        ? {}
+        : { stopped: { status: row.status, reason: row.status_reason ?? row.status.toUpperCase() } }),
     }),
   );
 

@@ -185,6 +185,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'claim_outbox',
         'claim_reminders',
         'find_number_route',
+        'find_waba_numbers',
         'inbox_depth',
         'lease_sends',
         'list_flow_keys',

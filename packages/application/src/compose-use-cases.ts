@@ -9,6 +9,7 @@ import { ProfileFlowScreens, profileFlow } from './flows/profile-flow.ts';
 import { HandleInbound } from './handle-inbound/handle-inbound.ts';
 import type { InboundResponder } from './handle-inbound/inbound-responder.port.ts';
 import { MainMenuResponder } from './handle-inbound/main-menu-responder.ts';
+import { ApplyAccountEvents } from './ingest-webhook/apply-account-events.ts';
 import { type InboxIntake, IngestWebhook } from './ingest-webhook/ingest-webhook.ts';
 import { WebhookSecrets } from './ingest-webhook/webhook-secrets.ts';
 import { loanBotResponders } from './loan-bot.ts';
@@ -134,6 +135,7 @@ export const composeUseCases = (ports: UseCasePorts, settings: UseCaseSettings =
     ingestWebhook: new IngestWebhook({
       resolveTenant,
       secrets: webhookSecrets,
+      accountEvents: new ApplyAccountEvents({ directory: ports.directory, unitOfWork, logger }),
       intake,
       verifier: ports.verifier,
       parser: ports.parser,

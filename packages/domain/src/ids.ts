@@ -11,6 +11,8 @@ export type AgreementId = Brand<string, 'AgreementId'>;
 export type PhoneNumberId = Brand<string, 'PhoneNumberId'>;
 /** WhatsApp Business Account id (`entry[].id` in webhooks). */
 export type WabaId = Brand<string, 'WabaId'>;
+/** Meta's id of a business portfolio: since 2025-10-07 it owns the messaging limit its numbers share. */
+export type BusinessPortfolioId = Brand<string, 'BusinessPortfolioId'>;
 /** Meta's own id of an app (App Dashboard → Settings → Basic). */
 export type MetaAppId = Brand<string, 'MetaAppId'>;
 /** Our record of a Meta app: the app whose secret signs the webhooks of its numbers. */
@@ -51,6 +53,7 @@ export const parseAgreementId = uuidOf<AgreementId>('agreement id');
 export const parseAppId = uuidOf<AppId>('app id');
 export const parsePhoneNumberId = graphIdOf<PhoneNumberId>('phone number id');
 export const parseWabaId = graphIdOf<WabaId>('WABA id');
+export const parseBusinessPortfolioId = graphIdOf<BusinessPortfolioId>('business portfolio id');
 export const parseMetaAppId = graphIdOf<MetaAppId>('Meta app id');
 
 /** Random bytes a time-ordered UUID needs after its timestamp. */

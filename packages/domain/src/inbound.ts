@@ -1,6 +1,7 @@
 import type { WebhookDeliveryStatus } from './delivery-status.ts';
 import type { GraphErrorDetail } from './graph-error.ts';
 import type { PhoneNumberId, WabaId, Wamid } from './ids.ts';
+import type { AccountEvent } from './meta-view.ts';
 
 export type MediaType = 'image' | 'video' | 'audio' | 'document' | 'sticker';
 
@@ -124,6 +125,8 @@ export type RejectedItem = { readonly path: string; readonly reason: string };
 /** Everything one webhook delivery carried, every entry, change, message, status and error of it. */
 export type WebhookBatch = {
   readonly items: readonly WebhookItem[];
+  /** Account fields about the WABA's numbers (quality, limits), applied without going through the inbox. */
+  readonly accountEvents?: readonly AccountEvent[];
   readonly ignored: readonly IgnoredChange[];
   readonly rejected: readonly RejectedItem[];
 };

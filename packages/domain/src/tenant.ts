@@ -1,5 +1,6 @@
 import type { TimeZone } from './calendar.ts';
 import type { AppId, PhoneNumberId, TenantId, WabaId } from './ids.ts';
+import type { MetaNumberView } from './meta-view.ts';
 import type { CurrencyCode } from './money.ts';
 import type { E164 } from './phone.ts';
 
@@ -60,6 +61,12 @@ export type WhatsAppNumber = {
   readonly tokenStatus: TokenStatus;
   /** Messages per second Meta allows this number (80 by default, up to 1,000). */
   readonly ratePerSecond: number;
+  /** The operator chose `ratePerSecond` (`--rate`): Meta's throughput level does not change it. */
+  readonly ratePinned?: true;
+  /** Meta's view of the number and when it was last read; absent before the first `numbers sync`. */
+  readonly meta?: MetaNumberView & { readonly syncedAt: Date };
+  /** Meta flagged the number's quality (cleared when it unflags it): business-initiated sends slow down. */
+  readonly qualityFlagged?: true;
 };
 
 /** `NULL` / `EMPTY` / `SET (n chars)` / `INVALID (last 190 at …)`: the only way a token is ever shown. */

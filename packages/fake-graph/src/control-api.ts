@@ -4,7 +4,7 @@ import * as z from 'zod';
 import type { EmitOptions, FakeGraph } from './fake-graph.ts';
 import type { GraphErrorSpec } from './graph-errors.ts';
 import { respond } from './http.ts';
-import type { FakeNumberConfig, FaultSettings } from './numbers.ts';
+import type { FakeMetaFields, FakeNumberConfig, FaultSettings } from './numbers.ts';
 import type { WebhookItemSpec } from './webhooks/items.ts';
 
 // The fake's own HTTP API, under /_fake/, so tests in another process (the Deno host's) can drive it.
@@ -111,6 +111,17 @@ const schemas = {
     appSecret: optionalText,
   }),
   token: z.object({ accessToken: z.string().min(1) }),
+  metaFields: z.object({
+    messagingLimit: optionalText,
+    qualityRating: optionalText,
+    throughputLevel: optionalText,
+    nameStatus: optionalText,
+    verifiedName: optionalText,
+    businessPortfolioId: z
+      .string()
+      .regex(/^[0-9]{1,32}$/)
+      .optional(),
+  }),
   failNext: z.object({
     code: z.number().int(),
     subcode: z.number().int().optional(),
@@ -131,6 +142,11 @@ const schemas = {
     serverErrorCodes: z.array(z.number().int()).min(1).optional(),
     dropRate: z.number().min(0).max(1).optional(),
     lostAnswerRate: z.number().min(0).max(1).optional(),
+  }),
+  accountWebhook: z.object({
+    field: z.string().min(1),
+    value: z.record(z.string(), z.unknown()),
+    signWith: optionalText,
   }),
   webhooks: z.object({
     items: z.array(itemSchema).min(1),
@@ -183,6 +199,28 @@ const routes: readonly Route[] = [
     run: (fake, body, [id]) => {
       fake.rotateToken(id!, parse(schemas.token, body).accessToken);
       return { ok: true };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/_fake\/numbers\/(\d+)\/fields$/,
+    run: (fake, body, [id]) => {
+      fake.setMetaFields(id!, exact<Partial<FakeMetaFields>>(parse(schemas.metaFields, body)));
+      return { ok: true };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/_fake\/numbers\/(\d+)\/account-webhook$/,
+    run: async (fake, body, [id]) => {
+      const { field, value, signWith } = parse(schemas.accountWebhook, body);
+      const delivery = await fake.emitAccountWebhook(
+        id!,
+        field,
+        value,
+        signWith === undefined ? {} : { signWith },
+      );
+      return { delivery };
     },
   },
   {

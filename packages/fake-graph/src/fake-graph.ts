@@ -19,6 +19,7 @@ import {
   type AcceptedMessage,
   type AcceptedRecord,
   acceptedMessageOf,
+  type FakeMetaFields,
   FakeNumber,
   type FakeNumberConfig,
   type FaultSettings,
@@ -164,6 +165,12 @@ export class FakeGraph {
     }
   }
 
+  /** What Graph answers for the number's fields and its WABA's owner business from now on. */
+  setMetaFields(phoneNumberId: string, fields: Partial<FakeMetaFields>): void {
+    const number = this.#number(phoneNumberId);
+    number.metaFields = { ...number.metaFields, ...fields };
+  }
+
   /** Meta reports 131047 (as a `failed` status after a 200) for free-form messages to this person. */
   setWindowClosed(phoneNumberId: string, recipient: Recipient, closed = true): void {
     const windows = this.#number(phoneNumberId).closedWindows;
@@ -266,6 +273,37 @@ export class FakeGraph {
     return deliveries;
   }
 
+  /**
+   * Sends one account field about a number (`phone_number_quality_update`, `business_capability_update`,
+   * `account_update`, `message_template_status_update`, …) as Meta does: under its WABA's entry, signed
+   * with its app's secret. A quality update gets the number's display number unless `value` has one.
+   */
+  async emitAccountWebhook(
+    phoneNumberId: string,
+    field: string,
+    value: Readonly<Record<string, unknown>>,
+    options: EmitOptions = {},
+  ): Promise<WebhookDelivery> {
+    const emitter = this.#webhookEmitter();
+    const number = this.#number(phoneNumberId);
+    const secret = options.signWith ?? number.appSecret ?? this.#options.webhook!.appSecret;
+    const withNumber =
+      field === 'phone_number_quality_update'
+        ? { display_phone_number: number.displayPhoneNumber, ...value }
+        : value;
+    const body = serializeLikeMeta({
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: number.wabaId,
+          time: Math.floor(Date.now() / 1000),
+          changes: [{ field, value: withNumber }],
+        },
+      ],
+    });
+    return emitter.deliver(body, secret, 1);
+  }
+
   webhookDeliveries(): readonly WebhookDelivery[] {
     return this.#webhookEmitter().deliveries;
   }
@@ -295,19 +333,31 @@ export class FakeGraph {
     if (
       !/^v\d+\.\d+$/.test(version) ||
       rest.length > 0 ||
-      !['messages', 'whatsapp_business_encryption'].includes(edge)
+      !['', 'messages', 'whatsapp_business_encryption'].includes(edge)
     ) {
       this.#fail(response, undefined, { code: 2500, details: `Unknown path components: ${url.pathname}` });
       return;
     }
     response.setHeader('facebook-api-version', version);
     const number = this.#numbers.get(phoneNumberId);
+    if (number === undefined && edge === '' && request.method === 'GET') {
+      this.#readWaba(phoneNumberId, request.headers.authorization ?? '', response);
+      return;
+    }
     if (number === undefined) {
       this.#fail(response, undefined, {
         code: 100,
         subcode: 33,
         title: `Unsupported post request. Object with ID '${phoneNumberId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`,
       });
+      return;
+    }
+    if (edge === '' && request.method === 'GET') {
+      // Management reads stay out of the messages edge's faults and counts: a worker's daily sync must
+      // not take a fault a test scripted for a send.
+      if (!number.tokenExpired && request.headers.authorization === `Bearer ${number.accessToken}`)
+        respond(response, 200, phoneNumberFieldsOf(number, url.searchParams.get('fields')));
+      else this.#fail(response, undefined, { code: 190 });
       return;
     }
     const faults = { ...this.#globalFaults, ...number.faults };
@@ -358,6 +408,29 @@ export class FakeGraph {
       });
     } else {
       this.#fail(response, number, { code: 100, details: `${request.method} is not supported on ${edge}` });
+    }
+  }
+
+  /** `GET /{v}/{waba_id}`: the owner business, for a token of one of the WABA's numbers. */
+  #readWaba(wabaId: string, authorization: string, response: ServerResponse): void {
+    const numbers = [...this.#numbers.values()].filter((number) => number.wabaId === wabaId);
+    const owner = numbers.find((number) => authorization === `Bearer ${number.accessToken}`);
+    if (numbers.length === 0) {
+      this.#fail(response, undefined, {
+        code: 100,
+        subcode: 33,
+        title: `Object with ID '${wabaId}' does not exist`,
+      });
+    } else if (owner === undefined) {
+      this.#fail(response, undefined, { code: 190 });
+    } else {
+      respond(response, 200, {
+        id: wabaId,
+        owner_business_info: {
+          id: owner.metaFields.businessPortfolioId,
+          name: owner.metaFields.verifiedName,
+        },
+      });
     }
   }
 
@@ -609,4 +682,22 @@ const contactOf = (json: unknown, recipient: OutboundEnvelope['recipient']) => {
   return 'phone' in recipient
     ? { input, wa_id: recipient.phone.slice(1) }
     : { input, user_id: recipient.userId };
+};
+
+/** The fields asked for (`?fields=a,b`) as Graph names them; all of them when none are named. */
+const phoneNumberFieldsOf = (number: FakeNumber, fields: string | null): Record<string, unknown> => {
+  const meta = number.metaFields;
+  const all: Record<string, unknown> = {
+    whatsapp_business_manager_messaging_limit: meta.messagingLimit,
+    quality_rating: meta.qualityRating,
+    throughput: { level: meta.throughputLevel },
+    name_status: meta.nameStatus,
+    verified_name: meta.verifiedName,
+    display_phone_number: number.displayPhoneNumber,
+  };
+  const wanted = fields === null || fields === '' ? Object.keys(all) : fields.split(',');
+  return Object.fromEntries([
+    ['id', number.phoneNumberId],
+    ...wanted.flatMap((field) => (field in all ? [[field, all[field]]] : [])),
+  ]);
 };

@@ -11,6 +11,7 @@ export { type GraphErrorSpec, httpStatusOf } from './graph-errors.ts';
 export { metaPairLimit, type PairLimitSettings } from './limits.ts';
 export type {
   AcceptedMessage,
+  FakeMetaFields,
   FakeNumber,
   FakeNumberConfig,
   FaultSettings,

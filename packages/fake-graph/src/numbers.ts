@@ -27,6 +27,29 @@ type AcceptedFacts = {
   readonly version: string;
 };
 
+/**
+ * What Graph answers for a number's fields (`GET /{v}/{phone_number_id}`) and its WABA's owner business,
+ * as Graph spells them: `messagingLimit` is a tier such as `TIER_250`, `TIER_2K` or `TIER_UNLIMITED`.
+ */
+export type FakeMetaFields = {
+  readonly messagingLimit: string;
+  readonly qualityRating: string;
+  readonly throughputLevel: string;
+  readonly nameStatus: string;
+  readonly verifiedName: string;
+  readonly businessPortfolioId: string;
+};
+
+/** A new portfolio's: 250 new recipients a day, good quality, standard throughput. */
+export const defaultMetaFields: FakeMetaFields = {
+  messagingLimit: 'TIER_250',
+  qualityRating: 'GREEN',
+  throughputLevel: 'STANDARD',
+  nameStatus: 'APPROVED',
+  verifiedName: 'PrestaBot Test',
+  businessPortfolioId: '7700000000001',
+};
+
 /** A message the fake accepted, as it understood it. */
 export type AcceptedMessage = OutboundEnvelope & AcceptedFacts;
 
@@ -86,6 +109,7 @@ export class FakeNumber {
   accessToken: string;
   tokenExpired = false;
   businessPublicKey: string | undefined;
+  metaFields: FakeMetaFields = defaultMetaFields;
   readonly #accepted: AcceptedRecord[] = [];
   readonly #maxRecords: number;
   #stats: { accepted: number; dropped: number; errors: Record<string, number> } = {

@@ -165,6 +165,46 @@ describe('fake Graph webhooks', () => {
     await receiver.close();
   });
 
+  it('emits account fields signed with the number’s app, under its WABA, as the parser reads them', async () => {
+    await start();
+    await fake.emitAccountWebhook(numberA.phoneNumberId, 'phone_number_quality_update', {
+      event: 'DOWNGRADE',
+      old_limit: 'TIER_10K',
+      current_limit: 'TIER_2K',
+      max_daily_conversations_per_business: 'TIER_2K',
+    });
+    await fake.emitAccountWebhook(numberD.phoneNumberId, 'business_capability_update', {
+      max_daily_conversations_per_business: -1,
+    });
+    const answer = await request(`${fake.url}/_fake/numbers/${numberA.phoneNumberId}/account-webhook`, {
+      method: 'POST',
+      body: JSON.stringify({ field: 'phone_number_quality_update', value: { event: 'FLAGGED' } }),
+    });
+    expect(answer.statusCode).toBe(200);
+    await answer.body.dump();
+    const [quality, capability, flagged] = receiver.received;
+    expect((await verifyAndParse(quality!)).accountEvents).toEqual([
+      {
+        kind: 'number_quality',
+        wabaId: numberA.wabaId,
+        displayPhoneNumber: numberA.displayPhoneNumber,
+        event: 'DOWNGRADE',
+        messagingLimit: 2000,
+      },
+    ]);
+    expect((await verifyAndParse(capability!, numberD.appSecret)).accountEvents).toEqual([
+      { kind: 'business_capability', wabaId: numberD.wabaId, messagingLimit: 'unlimited' },
+    ]);
+    expect((await verifyAndParse(flagged!)).accountEvents).toEqual([
+      {
+        kind: 'number_quality',
+        wabaId: numberA.wabaId,
+        displayPhoneNumber: numberA.displayPhoneNumber,
+        event: 'FLAGGED',
+      },
+    ]);
+  });
+
   it('emits every inbound message type in one signed POST that the parser reads back item for item', async () => {
     await start();
     const specs = everyInboundContent.map((content, index) => ({

@@ -53,8 +53,8 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
   beforeAll(async () => {
     fake = await startFakeGraph({
       numbers: [
-        { phoneNumberId: numberA, accessToken: tokenA },
-        { phoneNumberId: numberB, accessToken: tokenB },
+        { phoneNumberId: numberA, accessToken: tokenA, wabaId: '102290129340398' },
+        { phoneNumberId: numberB, accessToken: tokenB, wabaId: '102290129340398' },
       ],
     });
     dataDir = await mkdtemp(join(tmpdir(), 'prestabot-cli-'));
@@ -110,6 +110,45 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
     ]);
   });
 
+  it("numbers sync stores Meta's view, shows it in tenants list, and lets the rate follow the throughput", async () => {
+    fake.setMetaFields(numberA, {
+      messagingLimit: 'TIER_2K',
+      qualityRating: 'YELLOW',
+      throughputLevel: 'HIGH',
+    });
+    const synced = await run(['numbers', 'sync', '--phone-number-id', numberA, '--json']);
+    expect(synced).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(synced.stdout)).toEqual({
+      tenantId: tenantA,
+      phoneNumberId: numberA,
+      synced: true,
+      messagingLimit: 2000,
+      qualityRating: 'YELLOW',
+      throughputLevel: 'HIGH',
+      ratePerSecond: 1000,
+      ratePinned: false,
+      businessPortfolioId: '7700000000001',
+      nameStatus: 'APPROVED',
+      verifiedName: 'PrestaBot Test',
+    });
+    const listed = (await run(['tenants', 'list'])).stdout.split('\n');
+    expect(listed[0]).toMatch(/TOKEN +LIMIT +QUALITY +THROUGHPUT$/);
+    expect(listed[1]).toMatch(/ 1000 .* 2000\/24h +YELLOW +HIGH$/);
+    expect((await run(['doctor'])).stdout).toContain(
+      `number ${numberA}: limit 2000/24h, quality YELLOW, throughput HIGH`,
+    );
+    fake.setMetaFields(numberA, { throughputLevel: 'STANDARD' });
+    fake.rotateToken(numberA, 'EAAG-rotated-at-meta-only');
+    const refused = await run(['numbers', 'sync']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(new RegExp(`^✗ ${numberA}: .*code 190`));
+    fake.rotateToken(numberA, tokenA);
+    expect((await run(['numbers', 'sync'])).stdout).toMatch(
+      new RegExp(`^✓ ${numberA}: limit 2000/24h .* rate 80/s`),
+    );
+    expect(await run(['numbers', 'sync', '--phone-number-id', '999'])).toMatchObject({ code: 1 });
+  });
+
   it('refuses bad arguments with one line naming the value and the expected form, exit 2', async () => {
     const cases: (readonly string[])[] = [
       ['tenants', 'add', '--name', 'X', ...numberArgs('abc', 't')],
@@ -122,6 +161,7 @@ describe(`the prestabot CLI on ${serverUrl === undefined ? 'the embedded databas
       ['flows', 'print-json', 'survey'],
       ['usage', '--month', '2026-13'],
       ['usage', '--tenant', 'acme'],
+      ['numbers', 'sync', '--phone-number-id', '+56 9'],
       ['no-such-command'],
     ];
     for (const args of cases) {

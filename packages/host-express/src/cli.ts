@@ -9,6 +9,7 @@ import {
   type ManageTemplatesError,
   type ManageTenantsError,
   type NumberInput,
+  type SyncNumbersError,
 } from '@prestabot/application';
 import {
   type Config,
@@ -26,6 +27,7 @@ import { diagnose } from './doctor.ts';
 import { createLogger } from './logger.ts';
 import { PrometheusMetrics } from './metrics.ts';
 import { nodeHmacSha256 } from './node-hmac.ts';
+import { reportSyncOutcomes } from './numbers-sync.ts';
 import { startProbeServer, startServer, stopOnSignals } from './server.ts';
 
 /** Exit codes: 1 when something failed, 2 when the input (arguments, environment) was wrong. */
@@ -88,7 +90,9 @@ const adminLoginHint =
   ' (admin commands need the migrating role: set DATABASE_MIGRATION_URL to its URL, see README: Database roles)';
 
 /** The one place an admin command's error becomes a line on stderr and an exit code. */
-const failUseCase = (error: ManageTenantsError | ManageTemplatesError | FlowKeyAdminError): never => {
+const failUseCase = (
+  error: ManageTenantsError | ManageTemplatesError | FlowKeyAdminError | SyncNumbersError,
+): never => {
   switch (error.type) {
     case 'invalid_input':
       return fail(
@@ -391,7 +395,20 @@ tenants
         return;
       }
       printTable([
-        ['TENANT', 'NAME', 'TIMEZONE', 'PHONE_NUMBER_ID', 'DISPLAY', 'WABA', 'RATE', 'TOKEN'],
+        // Meta's view goes last, so readers of the earlier columns keep working.
+        [
+          'TENANT',
+          'NAME',
+          'TIMEZONE',
+          'PHONE_NUMBER_ID',
+          'DISPLAY',
+          'WABA',
+          'RATE',
+          'TOKEN',
+          'LIMIT',
+          'QUALITY',
+          'THROUGHPUT',
+        ],
         ...rows.value.map((row) => [
           row.tenantId,
           row.name,
@@ -401,6 +418,9 @@ tenants
           row.wabaId ?? '-',
           String(row.ratePerSecond ?? '-'),
           row.tokenStatus,
+          row.phoneNumberId === undefined ? '-' : (row.messagingLimit ?? '?'),
+          `${row.qualityRating ?? '-'}${row.qualityFlagged === true ? ' FLAGGED' : ''}`,
+          row.throughputLevel ?? '-',
         ]),
       ]);
     }),
@@ -509,6 +529,23 @@ numberOptions(
   }),
 );
 
+numbers
+  .command('sync')
+  .description(
+    "read each number's messaging limit, quality, throughput and name from Meta with its own token; the rate follows the throughput unless --rate pinned it",
+  )
+  .option('--phone-number-id <id>', 'one number; every number when absent')
+  .option('--json', 'print JSON lines')
+  .action((flags: { phoneNumberId?: string; json?: boolean }) =>
+    withBot(async (bot) => {
+      const outcomes = await bot.numberSync.sync(flags.phoneNumberId);
+      if (outcomes.isErr()) return failUseCase(outcomes.error);
+      process.exitCode = reportSyncOutcomes(outcomes.value, flags.json === true, (line) =>
+        process.stdout.write(`${line}\n`),
+      );
+    }),
+  );
+
 const templates = program.command('templates').description("a tenant's approved message templates");
 templates
   .command('add')
@@ -554,7 +591,7 @@ templates
           continue;
         }
         process.stdout.write(
-          `${template.purpose}  ${template.name}  ${template.language}  parameters=${template.parameters.map((p) => (p.name === undefined ? p.variable : `${p.name}=${p.variable}`)).join(',') || '-'}  quick-replies=${template.quickReplies.join(',') || '-'}\n`,
+          `${template.purpose}  ${template.name}  ${template.language}  parameters=${template.parameters.map((p) => (p.name === undefined ? p.variable : `${p.name}=${p.variable}`)).join(',') || '-'}  quick-replies=${template.quickReplies.join(',') || '-'}${template.stopped === undefined ? '' : `  STOPPED (${template.stopped.status}): ${template.stopped.reason}`}\n`,
         );
       }
     }),

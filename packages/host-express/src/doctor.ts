@@ -1,5 +1,5 @@
-import type { DatabaseHealth, DatabaseLogin } from '@prestabot/adapters-postgres';
-import { describeTokenStatus, type Result } from '@prestabot/domain';
+import type { DatabaseHealth, DatabaseLogin, NumberHealth } from '@prestabot/adapters-postgres';
+import { describeMessagingLimit, describeTokenStatus, type Result } from '@prestabot/domain';
 import {
   type Config,
   type FlowKeyAdminError,
@@ -131,10 +131,30 @@ export const diagnose = (
       ),
     );
   }
+  for (const number of health.numbers ?? []) checks.push(metaViewCheck(number));
   for (const [phoneNumberId, status] of flowKeys) checks.push(flowKeyCheck(phoneNumberId, status));
   if ((health.numbers ?? []).length === 0)
     checks.push(check(true, 'no numbers yet: add one with prestabot tenants add'));
   return checks;
+};
+
+/**
+ * Meta's view of a number as last synced: never a failure (Meta, not the deployment, sets it), a warning
+ * when the quality is low or flagged, since business-initiated sends then slow down.
+ */
+const metaViewCheck = (number: NumberHealth): Check => {
+  const sync = `run: prestabot numbers sync --phone-number-id ${number.phoneNumberId}`;
+  const { meta } = number;
+  if (meta === undefined)
+    return check(
+      true,
+      `number ${number.phoneNumberId}: messaging limit, quality and throughput not read from Meta yet (${sync}; the worker does daily)`,
+    );
+  const flagged = number.qualityFlagged === true ? ', FLAGGED' : '';
+  const label = `number ${number.phoneNumberId}: limit ${describeMessagingLimit(meta)}, quality ${meta.qualityRating}${flagged}, throughput ${meta.throughputLevel} (synced ${meta.syncedAt.toISOString()})`;
+  return meta.qualityRating === 'RED' || number.qualityFlagged === true
+    ? { ok: true, warning: true, label, fix: 'WhatsApp Manager → Insights shows what lowered the quality' }
+    : check(true, label);
 };
 
 /** The single-URL mode still works, so a privileged runtime login is a warning, not a failure. */

@@ -1,4 +1,4 @@
-import { portTokens } from '@prestabot/application';
+import { portTokens, type SyncNumbers } from '@prestabot/application';
 import type { Container } from 'inversify';
 import {
   createWebHandler,
@@ -10,6 +10,7 @@ import {
 import { resolve, runtimeTokens } from './wiring.ts';
 import { defaultInboxWorkerOptions, InboxWorker } from './worker/inbox-worker.ts';
 import { LeaseKeeper, maxLeaseHoldMs, workLeaseMs } from './worker/lease-keeper.ts';
+import { NumberSyncWorker } from './worker/number-sync-worker.ts';
 import { defaultOutboxDispatcherOptions, OutboxDispatcher } from './worker/outbox-dispatcher.ts';
 import { defaultReminderWorkerOptions, ReminderWorker } from './worker/reminder-worker.ts';
 import { defaultRetentionWorkerOptions, RetentionWorker } from './worker/retention-worker.ts';
@@ -24,6 +25,8 @@ export type BotOptions = {
   readonly runAfterResponse: (work: Promise<unknown>) => void;
   readonly checkHealth: () => Promise<HealthReport>;
   readonly flows?: (request: Request) => Promise<Response>;
+  /** Re-reads Meta's view of each number daily in the worker; absent where no Graph client is wired. */
+  readonly numberSync?: Pick<SyncNumbers, 'syncDue'>;
 };
 
 /** The running parts of one deployment process, wired from a container both hosts fill the same way. */
@@ -96,6 +99,10 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
     { retention: get(portTokens.finishedWorkRetention), clock, logger },
     { ...defaultRetentionWorkerOptions, retentionDays: config.retentionDays },
   );
+  const numberSyncWorker =
+    options.numberSync === undefined
+      ? undefined
+      : new NumberSyncWorker({ numbers: options.numberSync, logger });
   const webhook = createWebhookEndpoint({
     ingestWebhook: useCases.ingestWebhook,
     logger,
@@ -121,9 +128,15 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
       reminderWorker.start();
       outboxDispatcher.start();
       retentionWorker.start();
+      numberSyncWorker?.start();
     },
     stopWorkers: async () => {
-      await Promise.all([inboxWorker.stop(), reminderWorker.stop(), retentionWorker.stop()]);
+      await Promise.all([
+        inboxWorker.stop(),
+        reminderWorker.stop(),
+        retentionWorker.stop(),
+        numberSyncWorker?.stop(),
+      ]);
       await outboxDispatcher.stop();
     },
   };

@@ -3,6 +3,7 @@ import {
   type FlowPrivateKey,
   GraphBusinessEncryption,
   GraphClient,
+  GraphNumberView,
   type HmacSha256,
   importFlowPrivateKey,
   metaAdaptersModule,
@@ -28,6 +29,7 @@ import {
   type ReportUsage,
   ResealSecrets,
   type StorageError,
+  SyncNumbers,
 } from '@prestabot/application';
 import { errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
@@ -62,6 +64,8 @@ export type OpenBot = {
   readonly logger: Logger;
   /** The operator's Flows keys (`prestabot flows …`). */
   readonly flowKeys: FlowKeyAdmin;
+  /** Meta's view of each number (`prestabot numbers sync`, and the worker's daily sync). */
+  readonly numberSync: SyncNumbers;
   /** Who DATABASE_URL logs in as (`serve`, `worker`); undefined for the embedded database. */
   readonly runtimeLogin: () => ResultAsync<DatabaseLogin | undefined, StorageError>;
   /** Stops the workers (finishing what they hold), then closes Graph connections and the database. */
@@ -243,8 +247,17 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
             clock,
             logger: options.logger,
           });
+    const numberSync = new SyncNumbers({
+      directory,
+      unitOfWork: resolve(container, portTokens.unitOfWork),
+      tokens: useCases.accessTokens,
+      reader: new GraphNumberView(graph),
+      clock,
+      logger: options.logger,
+    });
     const bot = assembleBot(container, {
       owner: options.owner,
+      numberSync,
       runAfterResponse: options.runAfterResponse,
       checkHealth,
       ...(flows === undefined ? {} : { flows }),
@@ -270,6 +283,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       storage,
       bot,
       flowKeys,
+      numberSync,
       runtimeLogin,
       logger: options.logger,
       close: async () => {

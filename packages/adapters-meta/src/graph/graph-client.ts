@@ -126,7 +126,30 @@ export class GraphClient {
    * an answer without a code (a proxy's 502, an HTML page) and every network failure are retryable.
    */
   call(call: GraphCall): ResultAsync<unknown, SendFailure> {
-    return ResultAsync.fromPromise(this.#request(call), networkFailure).andThen(
+    const path = `/${encodeURIComponent(call.phoneNumberId)}/${call.edge}`;
+    return this.#answerOf(this.#request(path, call));
+  }
+
+  /** Reads `fields` of a Graph node (a phone number, a WABA): `GET /{version}/{nodeId}?fields=…`. */
+  readNode(
+    nodeId: string,
+    fields: readonly string[],
+    accessToken: string,
+  ): ResultAsync<unknown, SendFailure> {
+    const query = new URLSearchParams({ fields: fields.join(',') }).toString();
+    return this.#answerOf(
+      this.#request(`/${encodeURIComponent(nodeId)}?${query}`, { method: 'GET', accessToken }),
+    );
+  }
+
+  #answerOf(
+    request: Promise<{
+      status: number;
+      headers: Record<string, string | string[] | undefined>;
+      text: string;
+    }>,
+  ): ResultAsync<unknown, SendFailure> {
+    return ResultAsync.fromPromise(request, networkFailure).andThen(
       ({ status, headers, text }): Result<unknown, SendFailure> => {
         const body = parseJson(text);
         const graphError = graphErrorSchema.safeParse(body);
@@ -160,15 +183,14 @@ export class GraphClient {
   }
 
   /** The request timeout, or less when the call must be answered sooner (at least 1 ms: 0 is refused). */
-  #timeoutOf(call: GraphCall): number {
+  #timeoutOf(call: Pick<GraphCall, 'answerBy'>): number {
     if (call.answerBy === undefined) return this.#timeoutMs;
     return Math.max(1, Math.min(this.#timeoutMs, call.answerBy.getTime() - this.#clock.now().getTime()));
   }
 
-  async #request(call: GraphCall) {
-    const path = `${this.#pathPrefix}/${this.#version}/${encodeURIComponent(call.phoneNumberId)}/${call.edge}`;
+  async #request(path: string, call: Pick<GraphCall, 'method' | 'accessToken' | 'body' | 'answerBy'>) {
     const response = await this.#pool.request({
-      path,
+      path: `${this.#pathPrefix}/${this.#version}${path}`,
       method: call.method,
       headers: { authorization: `Bearer ${call.accessToken}`, ...contentTypeOf(call.body) },
       body: encodeBody(call.body),

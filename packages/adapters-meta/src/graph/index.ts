@@ -12,6 +12,7 @@ export {
   parseGraphApiConfig,
   retryAfterMsOf,
 } from './graph-client.ts';
+export { GraphNumberView, phoneNumberViewFields } from './number-view.ts';
 export {
   decodeSendBody,
   encodeSendBody,

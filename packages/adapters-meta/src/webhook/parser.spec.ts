@@ -377,7 +377,7 @@ describe('ZodWebhookParser: batches', () => {
         messagesChange(numberB, {
           statuses: [wireStatus('wamid.B1', 'delivered'), wireStatus('wamid.B1', 'read')],
         }),
-        { field: 'message_template_status_update', value: { event: 'APPROVED', message_template_id: 1 } },
+        { field: 'security', value: { event: 'PIN_CHANGED' } },
       ),
       wabaEntry(otherWabaId, messagesChange(numberB, { messages: [wireMessages.buttonReply('wamid.B2')] })),
     );
@@ -391,27 +391,120 @@ describe('ZodWebhookParser: batches', () => {
       ['status', numberB.phoneNumberId, wabaId],
       ['message', numberB.phoneNumberId, otherWabaId],
     ]);
-    expect(batch.ignored).toEqual([{ field: 'message_template_status_update', wabaId }]);
+    expect(batch.ignored).toEqual([{ field: 'security', wabaId }]);
     expect(batch.rejected).toEqual([]);
   });
 
-  it('ignores changes of other fields', () => {
+  it('reads the account fields and ignores changes of other fields', () => {
     const payload = webhookPayload(
       wabaEntry(
         wabaId,
         { field: 'account_update', value: { event: 'VERIFIED_ACCOUNT' } },
         { field: 'flows', value: {} },
+        {
+          field: 'phone_number_quality_update',
+          value: { display_phone_number: '15550783881', event: 'FLAGGED', current_limit: 'TIER_10K' },
+        },
+        {
+          field: 'phone_number_quality_update',
+          value: {
+            display_phone_number: '15550783881',
+            event: 'DOWNGRADE',
+            old_limit: 'TIER_10K',
+            current_limit: 'TIER_2K',
+            max_daily_conversations_per_business: 'TIER_250',
+          },
+        },
+        {
+          field: 'phone_number_quality_update',
+          value: { display_phone_number: '15550783881', event: 'THROUGHPUT_UPGRADE', current_limit: 'HIGH' },
+        },
+        { field: 'business_capability_update', value: { max_daily_conversations_per_business: -1 } },
+        { field: 'business_capability_update', value: { max_daily_conversations_per_business: 'TIER_2K' } },
+        {
+          field: 'message_template_status_update',
+          value: {
+            event: 'PAUSED',
+            message_template_id: 594425479261596,
+            message_template_name: 'recordatorio_prestamo',
+            message_template_language: 'es_CL',
+            reason: null,
+          },
+        },
+        {
+          field: 'template_category_update',
+          value: {
+            message_template_id: 594425479261596,
+            message_template_name: 'recordatorio_prestamo',
+            message_template_language: 'es_CL',
+            previous_category: 'UTILITY',
+            new_category: 'MARKETING',
+          },
+        },
+        { field: 'security', value: { event: 'PIN_CHANGED' } },
       ),
     );
 
     expect(parseOk(payload)).toEqual({
       items: [],
+      accountEvents: [
+        { kind: 'account', wabaId, event: 'VERIFIED_ACCOUNT' },
+        {
+          kind: 'number_quality',
+          wabaId,
+          displayPhoneNumber: '15550783881',
+          event: 'FLAGGED',
+          messagingLimit: 10_000,
+        },
+        {
+          kind: 'number_quality',
+          wabaId,
+          displayPhoneNumber: '15550783881',
+          event: 'DOWNGRADE',
+          messagingLimit: 250,
+        },
+        { kind: 'number_quality', wabaId, displayPhoneNumber: '15550783881', event: 'THROUGHPUT_UPGRADE' },
+        { kind: 'business_capability', wabaId, messagingLimit: 'unlimited' },
+        { kind: 'business_capability', wabaId, messagingLimit: 2000 },
+        {
+          kind: 'template_status',
+          wabaId,
+          name: 'recordatorio_prestamo',
+          language: 'es_CL',
+          event: 'PAUSED',
+        },
+        {
+          kind: 'template_category',
+          wabaId,
+          name: 'recordatorio_prestamo',
+          language: 'es_CL',
+          previousCategory: 'UTILITY',
+          newCategory: 'MARKETING',
+        },
+      ],
       ignored: [
-        { field: 'account_update', wabaId },
         { field: 'flows', wabaId },
+        { field: 'security', wabaId },
       ],
       rejected: [],
     });
+  });
+
+  it('rejects an account field it cannot read, alone', () => {
+    const payload = webhookPayload(
+      wabaEntry(
+        wabaId,
+        { field: 'business_capability_update', value: { max_daily_conversations_per_business: 'TIER_MANY' } },
+        { field: 'phone_number_quality_update', value: { event: 'FLAGGED' } },
+        { field: 'account_update', value: { event: 'DISABLED_UPDATE' } },
+      ),
+    );
+    const batch = parseOk(payload);
+    expect(batch.accountEvents).toEqual([{ kind: 'account', wabaId, event: 'DISABLED_UPDATE' }]);
+    expect(batch.rejected.map((rejected) => rejected.path)).toEqual([
+      'entry[0].changes[0].value',
+      'entry[0].changes[1].value',
+    ]);
   });
 
   it.each<[string, (message: Json) => unknown, string]>([

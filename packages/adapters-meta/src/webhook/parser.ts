@@ -1,5 +1,6 @@
 import type { WebhookParseError, WebhookParser } from '@prestabot/application';
 import {
+  type AccountEvent,
   ellipsize,
   err,
   type GraphErrorDetail,
@@ -9,6 +10,7 @@ import {
   type InboundNumberError,
   type InboundStatus,
   type InvalidId,
+  messagingLimitOfTier,
   ok,
   parsePhoneNumberId,
   parseWabaId,
@@ -26,7 +28,12 @@ import * as wire from './payload.schema.ts';
 
 type Routing = Pick<InboundMessage, 'phoneNumberId' | 'displayPhoneNumber' | 'wabaId'>;
 
-type BatchBuilder = { items: WebhookItem[]; ignored: IgnoredChange[]; rejected: RejectedItem[] };
+type BatchBuilder = {
+  items: WebhookItem[];
+  accountEvents: AccountEvent[];
+  ignored: IgnoredChange[];
+  rejected: RejectedItem[];
+};
 
 type Message = z.output<typeof wire.messageSchema>;
 
@@ -41,11 +48,12 @@ export class ZodWebhookParser implements WebhookParser {
     return decodeJson(rawBody)
       .andThen(readEntries)
       .map((entries) => {
-        const batch: BatchBuilder = { items: [], ignored: [], rejected: [] };
+        const batch: BatchBuilder = { items: [], accountEvents: [], ignored: [], rejected: [] };
         entries.forEach((entry, index) => {
           readEntry(entry, `entry[${index}]`, batch);
         });
-        return batch;
+        const { accountEvents, ...rest } = batch;
+        return accountEvents.length === 0 ? rest : batch;
       });
   }
 }
@@ -96,6 +104,10 @@ const readEntry = (raw: unknown, path: string, batch: BatchBuilder): void => {
 const readChange = (raw: unknown, wabaId: string, path: string, batch: BatchBuilder): void => {
   readOrReject(batch, path, read(wire.changeSchema, raw), (change) => {
     if (change.field === 'messages') readMessagesValue(change.value, wabaId, `${path}.value`, batch);
+    else if (accountFields.has(change.field))
+      readOrReject(batch, `${path}.value`, readAccountEvent(change.field, change.value, wabaId), (event) =>
+        batch.accountEvents.push(event),
+      );
     else batch.ignored.push({ field: change.field, wabaId });
   });
 };
@@ -126,6 +138,64 @@ const readMessagesValue = (raw: unknown, wabaId: string, path: string, batch: Ba
     }
   });
 };
+
+const accountFields = new Set([
+  'phone_number_quality_update',
+  'business_capability_update',
+  'account_update',
+  'message_template_status_update',
+  'template_category_update',
+]);
+
+const limitOf = (value: string | number): Result<number | 'unlimited', string> =>
+  messagingLimitOfTier(value).mapErr(({ tier }) => `unknown messaging limit ${JSON.stringify(tier)}`);
+
+const readAccountEvent = (field: string, raw: unknown, wabaIdText: string): Result<AccountEvent, string> =>
+  safeTry(function* () {
+    const wabaId = yield* parseWabaId(wabaIdText).mapErr(describeInvalidId);
+    if (field === 'business_capability_update') {
+      const value = yield* read(wire.businessCapabilityValueSchema, raw);
+      const messagingLimit = yield* limitOf(value.max_daily_conversations_per_business);
+      return ok({ kind: 'business_capability' as const, wabaId, messagingLimit });
+    }
+    if (field === 'message_template_status_update') {
+      const value = yield* read(wire.templateStatusValueSchema, raw);
+      return ok({
+        kind: 'template_status' as const,
+        wabaId,
+        name: value.message_template_name,
+        language: value.message_template_language,
+        event: value.event,
+        ...optional('reason', value.reason ?? undefined),
+      });
+    }
+    if (field === 'template_category_update') {
+      const value = yield* read(wire.templateCategoryValueSchema, raw);
+      return ok({
+        kind: 'template_category' as const,
+        wabaId,
+        name: value.message_template_name,
+        language: value.message_template_language,
+        newCategory: value.new_category,
+        ...optional('previousCategory', value.previous_category),
+      });
+    }
+    if (field === 'account_update') {
+      const value = yield* read(wire.accountUpdateValueSchema, raw);
+      return ok({ kind: 'account' as const, wabaId, event: value.event });
+    }
+    const value = yield* read(wire.numberQualityValueSchema, raw);
+    // `current_limit` may name a throughput level instead of a limit: only a limit it can read counts.
+    const limit = value.max_daily_conversations_per_business ?? value.current_limit;
+    const messagingLimit = limit === undefined ? undefined : limitOf(limit).unwrapOr(undefined);
+    return ok({
+      kind: 'number_quality' as const,
+      wabaId,
+      displayPhoneNumber: value.display_phone_number.replace(/^\+/, ''),
+      event: value.event,
+      ...optional('messagingLimit', messagingLimit),
+    });
+  });
 
 /** Hands what was read at `path` to `use`, or records why it was rejected. */
 const readOrReject = <T>(

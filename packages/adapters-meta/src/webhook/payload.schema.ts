@@ -172,3 +172,37 @@ export const statusSchema = z.looseObject({
   biz_opaque_callback_data: optionalId(wireIdLimits.callbackData),
   pricing: pricingSchema,
 });
+
+/** A tier (`TIER_2K`), a count (`2000`, as text or a number) or `-1` for unlimited. */
+const messagingLimitSchema = z.union([z.string(), z.number()]);
+
+/** `phone_number_quality_update`: `max_daily_conversations_per_business` supersedes `current_limit`. */
+export const numberQualityValueSchema = z.looseObject({
+  display_phone_number: z.string().regex(/^\+?[0-9]{4,20}$/),
+  event: z.string().min(1).max(64),
+  current_limit: messagingLimitSchema.optional().catch(undefined),
+  max_daily_conversations_per_business: messagingLimitSchema.optional().catch(undefined),
+});
+
+export const businessCapabilityValueSchema = z.looseObject({
+  max_daily_conversations_per_business: messagingLimitSchema,
+});
+
+export const accountUpdateValueSchema = z.looseObject({ event: z.string().min(1).max(64) });
+
+const templateNaming = {
+  message_template_name: z.string().min(1).max(512),
+  message_template_language: z.string().min(2).max(16),
+};
+
+export const templateStatusValueSchema = z.looseObject({
+  ...templateNaming,
+  event: z.string().min(1).max(64),
+  reason: z.string().max(256).nullish().catch(undefined),
+});
+
+export const templateCategoryValueSchema = z.looseObject({
+  ...templateNaming,
+  previous_category: z.string().max(64).optional().catch(undefined),
+  new_category: z.string().min(1).max(64),
+});

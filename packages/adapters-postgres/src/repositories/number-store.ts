@@ -1,5 +1,5 @@
 import type { NewNumber, NumberStore, StorageError, StoredToken } from '@prestabot/application';
-import type { PhoneNumberId, ResultAsync, WhatsAppNumber } from '@prestabot/domain';
+import type { MetaNumberView, PhoneNumberId, ResultAsync, WhatsAppNumber } from '@prestabot/domain';
 import {
   numberColumnsSql,
   numberRow,
@@ -22,8 +22,8 @@ export class PostgresNumberStore implements NumberStore {
     return this.#session
       .query(
         `INSERT INTO prestabot.whatsapp_numbers (phone_number_id, display_phone_number, waba_id, app_id,
-           token_state, token_key_id, token_ciphertext, token_length, rate_per_second)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+           token_state, token_key_id, token_ciphertext, token_length, rate_per_second, rate_pinned)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
         [
           number.phoneNumberId,
           number.displayPhoneNumber ?? null,
@@ -31,6 +31,7 @@ export class PostgresNumberStore implements NumberStore {
           number.appId ?? null,
           ...tokenColumnsOf(number.token),
           number.ratePerSecond,
+          number.ratePinned === true,
         ],
       )
       .map(() => undefined);
@@ -80,5 +81,55 @@ export class PostgresNumberStore implements NumberStore {
         [phoneNumberId, ...tokenColumnsOf(token)],
       )
       .map((rows) => rows.length > 0);
+  }
+
+  recordAccountEvent(
+    phoneNumberId: PhoneNumberId,
+    change: { readonly qualityFlagged?: boolean; readonly messagingLimit?: number | 'unlimited' },
+  ): ResultAsync<boolean, StorageError> {
+    const { qualityFlagged, messagingLimit } = change;
+    return this.#session
+      .query(
+        `UPDATE prestabot.whatsapp_numbers
+         SET quality_flagged = coalesce($2, quality_flagged),
+             messaging_limit = CASE WHEN $3 THEN $4::integer ELSE messaging_limit END
+         WHERE phone_number_id = $1
+         RETURNING phone_number_id`,
+        [
+          phoneNumberId,
+          qualityFlagged ?? null,
+          messagingLimit !== undefined,
+          messagingLimit === undefined || messagingLimit === 'unlimited' ? null : messagingLimit,
+        ],
+      )
+      .map((rows) => rows.length > 0);
+  }
+
+  recordMetaView(
+    phoneNumberId: PhoneNumberId,
+    view: MetaNumberView,
+    change: { readonly ratePerSecond?: number; readonly syncedAt: Date },
+  ): ResultAsync<WhatsAppNumber | undefined, StorageError> {
+    return this.#session
+      .query(
+        `UPDATE prestabot.whatsapp_numbers
+         SET business_portfolio_id = $2, messaging_limit = $3, quality_rating = $4, throughput_level = $5,
+             name_status = $6, verified_name = $7, meta_synced_at = $8,
+             rate_per_second = CASE WHEN rate_pinned OR $9::integer IS NULL THEN rate_per_second ELSE $9 END
+         WHERE phone_number_id = $1
+         RETURNING ${numberColumnsSql}`,
+        [
+          phoneNumberId,
+          view.businessPortfolioId ?? null,
+          view.messagingLimit === 'unlimited' ? null : view.messagingLimit,
+          view.qualityRating,
+          view.throughputLevel,
+          view.nameStatus ?? null,
+          view.verifiedName ?? null,
+          change.syncedAt,
+          change.ratePerSecond ?? null,
+        ],
+      )
+      .andThen(readOptionalRow(numberRow, 'number'));
   }
 }

@@ -2,6 +2,7 @@ import type {
   RegisteredTemplate,
   StorageError,
   TemplatePurpose,
+  TemplateStop,
   TemplateStore,
 } from '@prestabot/application';
 import type { ResultAsync } from '@prestabot/domain';
@@ -23,7 +24,7 @@ export class PostgresTemplateStore implements TemplateStore {
          VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, 'approved')
          ON CONFLICT (tenant_id, purpose, language) DO UPDATE
            SET name = excluded.name, parameters = excluded.parameters, quick_replies = excluded.quick_replies,
-               status = excluded.status`,
+               status = excluded.status, status_reason = NULL`,
         [
           template.purpose,
           template.name,
@@ -51,11 +52,24 @@ export class PostgresTemplateStore implements TemplateStore {
       .andThen(readOptionalRow(templateRow, 'template'));
   }
 
-  list(): ResultAsync<readonly RegisteredTemplate[], StorageError> {
+  recordMetaStatus(
+    name: string,
+    language: string,
+    stopped: TemplateStop | undefined,
+  ): ResultAsync<number, StorageError> {
     return this.#session
       .query(
-        `SELECT ${templateColumnsSql} FROM prestabot.templates WHERE status = 'approved' ORDER BY created_at, id`,
+        `UPDATE prestabot.templates SET status = $3, status_reason = $4
+         WHERE name = $1 AND language = $2
+         RETURNING id`,
+        [name, language, stopped?.status ?? 'approved', stopped?.reason ?? null],
       )
+      .map((rows) => rows.length);
+  }
+
+  list(): ResultAsync<readonly RegisteredTemplate[], StorageError> {
+    return this.#session
+      .query(`SELECT ${templateColumnsSql} FROM prestabot.templates ORDER BY created_at, id`)
       .andThen(readRows(templateRow, 'template'));
   }
 }

@@ -1,4 +1,4 @@
-import { errAsync, type PhoneNumberId, type WebhookItem } from '@prestabot/domain';
+import { errAsync, okAsync, type PhoneNumberId, type WebhookItem } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { storageError } from '../errors.ts';
 import {
@@ -175,6 +175,7 @@ describe('IngestWebhook', () => {
     const refusing = new IngestWebhook({
       ...app,
       secrets: app.webhookSecrets,
+      accountEvents: { apply: () => okAsync(undefined) },
       verifier: new TestSignatureVerifier(),
       parser: new JsonBatchParser(),
       intake: {

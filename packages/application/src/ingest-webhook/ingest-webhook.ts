@@ -27,6 +27,7 @@ import type {
 } from '../ports/webhook.port.ts';
 import type { ResolveTenant } from '../resolve-tenant/resolve-tenant.ts';
 import { addNumberHint } from '../resolve-tenant/resolve-tenant.ts';
+import type { ApplyAccountEvents } from './apply-account-events.ts';
 import type { WebhookSecrets } from './webhook-secrets.ts';
 
 /** Meta sends webhook payloads of up to 3 MB. */
@@ -74,6 +75,8 @@ export type IngestWebhookDependencies = {
   readonly resolveTenant: ResolveTenant;
   /** The app secrets a delivery may be signed with. */
   readonly secrets: WebhookSecrets;
+  /** Quality and limit reports about the WABA's numbers (account webhook fields). */
+  readonly accountEvents: Pick<ApplyAccountEvents, 'apply'>;
   readonly intake: InboxIntake;
   readonly verifier: WebhookSignatureVerifier;
   readonly parser: WebhookParser;
@@ -136,6 +139,17 @@ export class IngestWebhook {
       }
       if (batch.rejected.length > 0)
         deps.metrics.increment('webhook_items_total', { outcome: 'rejected' }, batch.rejected.length);
+
+      for (const { field, wabaId } of batch.ignored)
+        deps.logger.info(
+          { field, wabaId },
+          `webhook field ${field} acknowledged; the bot does not act on it`,
+        );
+      if (batch.accountEvents !== undefined && batch.accountEvents.length > 0)
+        yield* deps.accountEvents.apply(
+          batch.accountEvents,
+          (route) => secrets.expectedFor(route) === signedBy.secret,
+        );
 
       const routes = yield* deps.resolveTenant.routesOf(batch.items.map((item) => item.phoneNumberId));
       const entries: NewInboxEntry[] = [];

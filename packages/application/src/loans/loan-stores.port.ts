@@ -153,12 +153,33 @@ export type RegisteredTemplate = {
   readonly parameters: readonly { readonly variable: TemplateVariable; readonly name?: string }[];
   /** The template's quick-reply buttons in order, each bound to an action on the loan it is about. */
   readonly quickReplies: readonly AgreementAction[];
+  /** Meta stopped it (a template status or category webhook): it is not used until approved again. */
+  readonly stopped?: TemplateStop;
+};
+
+export type TemplateStop = {
+  readonly status: 'paused' | 'disabled' | 'rejected' | 'recategorised';
+  /** Meta's event and reason, e.g. `PAUSED: low quality`. */
+  readonly reason: string;
 };
 
 /** The scoped tenant's approved templates. */
 export interface TemplateStore {
   upsert(template: RegisteredTemplate): ResultAsync<void, StorageError>;
-  /** The template for a purpose in a language (`es_CL`), falling back to the base language (`es`). */
+  /**
+   * The usable template for a purpose in a language (`es_CL`), falling back to the base language (`es`);
+   * one Meta stopped is skipped.
+   */
   find(purpose: TemplatePurpose, language: string): ResultAsync<RegisteredTemplate | undefined, StorageError>;
+  /** Every template, those Meta stopped too. */
   list(): ResultAsync<readonly RegisteredTemplate[], StorageError>;
+  /**
+   * Meta's word on the templates of this name and language: stopped, or (`undefined`) usable again.
+   * Registering a template again (`upsert`) also makes it usable. How many templates it changed.
+   */
+  recordMetaStatus(
+    name: string,
+    language: string,
+    stopped: TemplateStop | undefined,
+  ): ResultAsync<number, StorageError>;
 }

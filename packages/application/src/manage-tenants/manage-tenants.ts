@@ -2,6 +2,7 @@ import {
   type AppId,
   defaultRatePerSecond,
   defaultTenantSettings,
+  describeMessagingLimit,
   describeTokenStatus,
   err,
   errAsync,
@@ -88,6 +89,11 @@ export type TenantListingRow = {
   /** `NULL` / `EMPTY` / `SET (n chars)` / `INVALID (last 190 at …)`: never the token. */
   readonly tokenStatus: string;
   readonly ratePerSecond?: number;
+  /** Meta's view as last synced (absent before the first `numbers sync`). */
+  readonly messagingLimit?: string;
+  readonly qualityRating?: string;
+  readonly qualityFlagged?: true;
+  readonly throughputLevel?: string;
 };
 
 export type ManageTenantsDependencies = {
@@ -204,6 +210,14 @@ export class ManageTenants {
           wabaId: number.wabaId,
           tokenStatus: describeTokenStatus(number.tokenStatus),
           ratePerSecond: number.ratePerSecond,
+          ...(number.meta === undefined
+            ? {}
+            : {
+                messagingLimit: describeMessagingLimit(number.meta),
+                qualityRating: number.meta.qualityRating,
+                throughputLevel: number.meta.throughputLevel,
+              }),
+          ...(number.qualityFlagged === undefined ? {} : { qualityFlagged: number.qualityFlagged }),
           ...(number.displayPhoneNumber === undefined
             ? {}
             : { displayPhoneNumber: number.displayPhoneNumber }),
@@ -248,6 +262,7 @@ export class ManageTenants {
         wabaId,
         token,
         ratePerSecond,
+        ...(input.ratePerSecond === undefined ? {} : { ratePinned: true as const }),
         ...(displayPhoneNumber === undefined ? {} : { displayPhoneNumber }),
         ...(appId === undefined ? {} : { appId }),
       });

@@ -1,6 +1,7 @@
 import type {
   AppId,
   E164,
+  MetaNumberView,
   PhoneNumberId,
   ResultAsync,
   TokenStatus,
@@ -23,6 +24,8 @@ export type NewNumber = {
   readonly appId?: AppId;
   readonly token: StoredToken;
   readonly ratePerSecond: number;
+  /** The operator chose the rate (`--rate`): a sync does not set it from Meta's throughput level. */
+  readonly ratePinned?: true;
 };
 
 /** The scoped tenant's WhatsApp numbers. */
@@ -36,6 +39,24 @@ export interface NumberStore {
   /** Replaces the token and clears any invalid flag. False when the tenant has no such number. */
   /** Also releases the messages a 190 held for the number: they go at once, not after the 190's pause. */
   replaceToken(phoneNumberId: PhoneNumberId, token: StoredToken): ResultAsync<boolean, StorageError>;
+  /**
+   * Stores Meta's view of the number, and its rate from the throughput level (`ratePerSecond`, absent
+   * to keep it) unless the operator pinned it. The number as stored afterwards; `undefined` when the
+   * tenant has no such number.
+   */
+  recordMetaView(
+    phoneNumberId: PhoneNumberId,
+    view: MetaNumberView,
+    change: { readonly ratePerSecond?: number; readonly syncedAt: Date },
+  ): ResultAsync<WhatsAppNumber | undefined, StorageError>;
+  /**
+   * What an account webhook reported: the quality flag (FLAGGED / UNFLAGGED) and the portfolio's
+   * messaging limit, each left as it is when absent. False when the tenant has no such number.
+   */
+  recordAccountEvent(
+    phoneNumberId: PhoneNumberId,
+    change: { readonly qualityFlagged?: boolean; readonly messagingLimit?: number | 'unlimited' },
+  ): ResultAsync<boolean, StorageError>;
 }
 
 /** What may be shown about a stored token: its state and length, never the token. */

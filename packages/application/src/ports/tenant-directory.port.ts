@@ -1,4 +1,12 @@
-import type { AppId, MetaAppId, PhoneNumberId, ResultAsync, Tenant, WhatsAppNumber } from '@prestabot/domain';
+import type {
+  AppId,
+  MetaAppId,
+  PhoneNumberId,
+  ResultAsync,
+  Tenant,
+  WabaId,
+  WhatsAppNumber,
+} from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { SealedSecret } from './secret-cipher.port.ts';
 
@@ -17,6 +25,8 @@ export type RegisteredApp = {
  */
 export interface TenantDirectory {
   findNumber(phoneNumberId: PhoneNumberId): ResultAsync<NumberRoute | undefined, StorageError>;
+  /** The numbers of a WABA, with their tenants: where an account webhook (quality, limits) applies. */
+  findWabaNumbers(wabaId: WabaId): ResultAsync<readonly NumberRoute[], StorageError>;
   listApps(): ResultAsync<readonly RegisteredApp[], StorageError>;
   /** Every tenant with each of its numbers (a tenant without numbers appears with `number` absent). */
   listTenants(): ResultAsync<

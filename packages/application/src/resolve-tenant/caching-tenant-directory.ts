@@ -1,4 +1,4 @@
-import { okAsync, type PhoneNumberId, type ResultAsync } from '@prestabot/domain';
+import { okAsync, type PhoneNumberId, type ResultAsync, type WabaId } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { NumberRoute, RegisteredApp, TenantDirectory } from '../ports/tenant-directory.port.ts';
@@ -39,6 +39,11 @@ export class CachingTenantDirectory implements TenantDirectory {
       this.#routes.set(phoneNumberId, { value: route, expiresAt: now + this.#ttlMs });
       return route;
     });
+  }
+
+  /** Not cached: account webhooks are rare, and must see a number's current state. */
+  findWabaNumbers(wabaId: WabaId): ResultAsync<readonly NumberRoute[], StorageError> {
+    return this.#inner.findWabaNumbers(wabaId);
   }
 
   listApps(): ResultAsync<readonly RegisteredApp[], StorageError> {

@@ -73,6 +73,12 @@ export class InMemoryDatabase {
   };
   readonly directory: TenantDirectory = {
     findNumber: (phoneNumberId) => this.#read((state) => routeOf(state, phoneNumberId)),
+    findWabaNumbers: (wabaId) =>
+      this.#read((state) =>
+        [...state.numbers.values()]
+          .filter((row) => row.wabaId === wabaId)
+          .flatMap((row) => routeOf(state, row.phoneNumberId) ?? []),
+      ),
     listApps: () => this.#read((state) => [...state.apps.values()]),
     listTenants: () =>
       this.#read((state) =>
@@ -217,6 +223,11 @@ const numberOf = (row: NumberRow): WhatsAppNumber => ({
   ratePerSecond: row.ratePerSecond,
   ...(row.displayPhoneNumber === undefined ? {} : { displayPhoneNumber: row.displayPhoneNumber }),
   ...(row.appId === undefined ? {} : { appId: row.appId }),
+  ...(row.ratePinned === undefined ? {} : { ratePinned: row.ratePinned }),
+  ...(row.meta === undefined
+    ? {}
+    : { meta: { ...row.meta, messagingLimit: row.reportedLimit ?? row.meta.messagingLimit } }),
+  ...(row.qualityFlagged === undefined ? {} : { qualityFlagged: row.qualityFlagged }),
 });
 
 const depthOf = (rows: readonly { readonly availableAt: Date }[], now: Date): QueueDepth => {
@@ -279,6 +290,22 @@ const numberStore = (tenantId: TenantId, state: State): NumberStore => ({
       )
         held.availableAt = held.entry.notBefore;
     return okAsync(true);
+  },
+  recordAccountEvent: (phoneNumberId, { qualityFlagged, messagingLimit }) => {
+    const row = ownNumber(tenantId, state, phoneNumberId);
+    if (row === undefined) return okAsync(false);
+    if (qualityFlagged === true) row.qualityFlagged = true;
+    if (qualityFlagged === false) delete row.qualityFlagged;
+    if (messagingLimit !== undefined) row.reportedLimit = messagingLimit;
+    return okAsync(true);
+  },
+  recordMetaView: (phoneNumberId, view, { ratePerSecond, syncedAt }) => {
+    const row = ownNumber(tenantId, state, phoneNumberId);
+    if (row === undefined) return okAsync(undefined);
+    row.meta = { ...view, syncedAt };
+    delete row.reportedLimit;
+    if (ratePerSecond !== undefined && row.ratePinned === undefined) row.ratePerSecond = ratePerSecond;
+    return okAsync(numberOf(row));
   },
 });
 
@@ -703,15 +730,28 @@ const templateStore = (tenantId: TenantId, state: State): TemplateStore => {
     ...template
   }: RegisteredTemplate & { readonly tenantId: TenantId }): RegisteredTemplate => template;
   return {
-    upsert: (template) => {
+    upsert: ({ stopped: _registeredAgain, ...template }) => {
       state.templates.set(key(template.purpose, template.language), { ...template, tenantId });
       return okAsync(undefined);
     },
     find: (purpose, language) => {
+      const usable = (found: (RegisteredTemplate & { readonly tenantId: TenantId }) | undefined) =>
+        found?.stopped === undefined ? found : undefined;
       const found =
-        state.templates.get(key(purpose, language)) ??
-        state.templates.get(key(purpose, language.split('_')[0] ?? language));
+        usable(state.templates.get(key(purpose, language))) ??
+        usable(state.templates.get(key(purpose, language.split('_')[0] ?? language)));
       return okAsync(found === undefined ? undefined : withoutTenant(found));
+    },
+    recordMetaStatus: (name, language, stopped) => {
+      let changed = 0;
+      for (const [id, template] of state.templates) {
+        if (template.tenantId !== tenantId || template.name !== name || template.language !== language)
+          continue;
+        const { stopped: _previous, ...rest } = template;
+        state.templates.set(id, stopped === undefined ? rest : { ...rest, stopped });
+        changed += 1;
+      }
+      return okAsync(changed);
     },
     list: () =>
       okAsync(

@@ -86,6 +86,7 @@ const guardedNumber = async (number: {
       : {
           listApps: (...args) => stored.listApps(...args),
           listTenants: (...args) => stored.listTenants(...args),
+          findWabaNumbers: (...args) => stored.findWabaNumbers(...args),
           findNumber: (phoneNumberId) =>
             ResultAsync.fromSafePromise(
               new Promise<void>((resolve) => timers.setTimeout(() => resolve(), lookupMs)),

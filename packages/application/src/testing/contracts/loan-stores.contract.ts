@@ -429,6 +429,42 @@ export const describeLoanStoresContract = (implementation: string, factory: Stor
       ]);
     });
 
+    it('skips a template Meta stopped, lists why, and uses it again once approved or registered again', async () => {
+      const { tenant } = await seedTenant(harness);
+      const other = await seedTenant(harness);
+      const inTenant = <T>(work: (r: TenantRepositories) => ResultAsync<T, StorageError>) =>
+        expectOk(harness.unitOfWork.run(tenant.id, work));
+      const exact = { ...registered, name: 'loan_reminder_cl', language: 'es_CL' };
+      await inTenant((r) => r.templates.upsert(registered).andThen(() => r.templates.upsert(exact)));
+      await expectOk(harness.unitOfWork.run(other.tenant.id, (r) => r.templates.upsert(exact)));
+      const paused = { status: 'paused', reason: 'PAUSED: low quality' } as const;
+      expect(await inTenant((r) => r.templates.recordMetaStatus('loan_reminder_cl', 'es_CL', paused))).toBe(
+        1,
+      );
+      // The base language's template stands in for the paused one.
+      expect(await inTenant((r) => r.templates.find('loan_reminder', 'es_CL'))).toEqual(registered);
+      expect(await inTenant((r) => r.templates.list())).toEqual([registered, { ...exact, stopped: paused }]);
+      expect(
+        await expectOk(
+          harness.unitOfWork.run(other.tenant.id, (r) => r.templates.find('loan_reminder', 'es_CL')),
+        ),
+      ).toEqual(exact);
+      await inTenant((r) =>
+        r.templates.recordMetaStatus('loan_reminder_v2', 'es', {
+          status: 'recategorised',
+          reason: 'UTILITY → MARKETING',
+        }),
+      );
+      expect(await inTenant((r) => r.templates.find('loan_reminder', 'es_CL'))).toBeUndefined();
+      expect(
+        await inTenant((r) => r.templates.recordMetaStatus('loan_reminder_cl', 'es_CL', undefined)),
+      ).toBe(1);
+      expect(await inTenant((r) => r.templates.find('loan_reminder', 'es_CL'))).toEqual(exact);
+      await inTenant((r) => r.templates.upsert(registered));
+      expect(await inTenant((r) => r.templates.find('loan_reminder', 'es'))).toEqual(registered);
+      expect(await inTenant((r) => r.templates.recordMetaStatus('no_such_template', 'es', paused))).toBe(0);
+    });
+
     it('keeps a message’s template fallback, and switches to it under the lease', async () => {
       const { tenant, number } = await seedTenant(harness);
       const fallback = { type: 'template' as const, name: 'loan_update', language: 'es', components: [] };

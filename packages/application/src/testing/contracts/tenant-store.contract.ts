@@ -1,4 +1,4 @@
-import type { ResultAsync } from '@prestabot/domain';
+import type { BusinessPortfolioId, ResultAsync, WabaId } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StorageError } from '../../errors.ts';
 import type { TenantRepositories } from '../../ports/unit-of-work.port.ts';
@@ -110,6 +110,104 @@ export const describeTenantAndNumberStoreContract = (
         harness.unitOfWork.run(tenant.id, (r) => r.numbers.get(number.phoneNumberId)),
       );
       expect(rotated?.tokenStatus).toEqual({ kind: 'set', length: 200 });
+    });
+
+    it("stores Meta's view, lets the rate follow the throughput unless pinned, and lists it", async () => {
+      const syncedAt = new Date('2026-12-04T10:00:00.000Z');
+      const view = {
+        businessPortfolioId: '7700000000001' as BusinessPortfolioId,
+        messagingLimit: 2000,
+        qualityRating: 'YELLOW',
+        throughputLevel: 'HIGH',
+        nameStatus: 'APPROVED',
+        verifiedName: 'Presta Uno',
+      } as const;
+      const free = await seedTenant(harness);
+      const pinned = await seedTenant(harness, {}, { ratePerSecond: 20, ratePinned: true });
+      const record = (seeded: typeof free, change: { ratePerSecond?: number }) =>
+        expectOk(
+          harness.unitOfWork.run(seeded.tenant.id, (r) =>
+            r.numbers.recordMetaView(seeded.number.phoneNumberId, view, { ...change, syncedAt }),
+          ),
+        );
+      const followed = await record(free, { ratePerSecond: 1000 });
+      expect(followed).toMatchObject({ ratePerSecond: 1000, meta: { ...view, syncedAt } });
+      expect(followed?.ratePinned).toBeUndefined();
+      expect(await record(pinned, { ratePerSecond: 1000 })).toMatchObject({
+        ratePerSecond: 20,
+        ratePinned: true,
+      });
+      const unlimited = await expectOk(
+        harness.unitOfWork.run(free.tenant.id, (r) =>
+          r.numbers.recordMetaView(
+            free.number.phoneNumberId,
+            { messagingLimit: 'unlimited', qualityRating: 'GREEN', throughputLevel: 'NOT_APPLICABLE' },
+            { syncedAt },
+          ),
+        ),
+      );
+      expect(unlimited?.meta).toEqual({
+        messagingLimit: 'unlimited',
+        qualityRating: 'GREEN',
+        throughputLevel: 'NOT_APPLICABLE',
+        syncedAt,
+      });
+      expect(unlimited?.ratePerSecond).toBe(1000);
+      const listed = (await expectOk(harness.directory.listTenants())).flatMap(({ numbers }) => numbers);
+      expect(listed.find((n) => n.phoneNumberId === pinned.number.phoneNumberId)?.meta).toEqual({
+        ...view,
+        syncedAt,
+      });
+      const other = await expectOk(
+        harness.unitOfWork.run(free.tenant.id, (r) =>
+          r.numbers.recordMetaView(pinned.number.phoneNumberId, view, { syncedAt }),
+        ),
+      );
+      expect(other).toBeUndefined();
+    });
+
+    it("finds a WABA's numbers across tenants, and records what an account webhook reports", async () => {
+      const waba = '4455667788' as WabaId;
+      const a = await seedTenant(harness, {}, { wabaId: waba });
+      const b = await seedTenant(harness, {}, { wabaId: waba });
+      await seedTenant(harness);
+      const found = await expectOk(harness.directory.findWabaNumbers(waba));
+      expect(found.map((route) => [route.tenant.id, route.number.phoneNumberId])).toEqual([
+        [a.tenant.id, a.number.phoneNumberId],
+        [b.tenant.id, b.number.phoneNumberId],
+      ]);
+      const report = (change: { qualityFlagged?: boolean; messagingLimit?: number | 'unlimited' }) =>
+        expectOk(
+          harness.unitOfWork.run(a.tenant.id, (r) =>
+            r.numbers.recordAccountEvent(a.number.phoneNumberId, change),
+          ),
+        );
+      const number = () =>
+        expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.numbers.get(a.number.phoneNumberId)));
+      expect(await report({ qualityFlagged: true, messagingLimit: 2000 })).toBe(true);
+      expect((await number())?.qualityFlagged).toBe(true);
+      await expectOk(
+        harness.unitOfWork.run(a.tenant.id, (r) =>
+          r.numbers.recordMetaView(
+            a.number.phoneNumberId,
+            { messagingLimit: 250, qualityRating: 'YELLOW', throughputLevel: 'STANDARD' },
+            { syncedAt: new Date('2026-12-04T10:00:00.000Z') },
+          ),
+        ),
+      );
+      expect((await number())?.meta?.messagingLimit).toBe(250);
+      expect(await report({ messagingLimit: 10_000 })).toBe(true);
+      expect(await number()).toMatchObject({ qualityFlagged: true, meta: { messagingLimit: 10_000 } });
+      expect(await report({ qualityFlagged: false, messagingLimit: 'unlimited' })).toBe(true);
+      const cleared = await number();
+      expect(cleared?.qualityFlagged).toBeUndefined();
+      expect(cleared?.meta?.messagingLimit).toBe('unlimited');
+      const elsewhere = await expectOk(
+        harness.unitOfWork.run(a.tenant.id, (r) =>
+          r.numbers.recordAccountEvent(b.number.phoneNumberId, { qualityFlagged: true }),
+        ),
+      );
+      expect(elsewhere).toBe(false);
     });
 
     it("never reads or changes another tenant's number", async () => {

@@ -7,6 +7,7 @@ import type {
   DeliveryStatus,
   E164,
   GraphErrorDetail,
+  MetaNumberView,
   PhoneNumberId,
   Tenant,
   TenantId,
@@ -34,7 +35,12 @@ export type NumberRow = {
   readonly appId?: AppId;
   token: StoredToken;
   invalid?: { readonly errorCode: number; readonly at: Date };
-  readonly ratePerSecond: number;
+  ratePerSecond: number;
+  readonly ratePinned?: true;
+  meta?: MetaNumberView & { readonly syncedAt: Date };
+  /** As the `messaging_limit` column: the latest of a sync's and an account webhook's (shown once synced). */
+  reportedLimit?: number | 'unlimited';
+  qualityFlagged?: true;
 };
 
 export type InboxRow = {
