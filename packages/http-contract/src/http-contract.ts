@@ -153,8 +153,13 @@ export const describeHttpContract = (host: HostUnderTest): void => {
         ]);
         expect(deliveries[0]?.attempts.at(-1)?.status).toBe(200);
         expect(await inboxCount(deployment.strangerNumber)).toBe(0);
-        expect(running.output()).toContain(
-          `prestabot numbers add --tenant <tenant-id> --phone-number-id ${deployment.strangerNumber}`,
+        // The log line reaches us through the host's stdout pipe, which on a busy machine trails the 200.
+        await waitFor('the log line with the fix', () =>
+          running
+            .output()
+            .includes(
+              `prestabot numbers add --tenant <tenant-id> --phone-number-id ${deployment.strangerNumber}`,
+            ),
         );
       });
 
