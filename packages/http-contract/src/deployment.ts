@@ -2,9 +2,9 @@ import { GraphBusinessEncryption, GraphClient, parseGraphApiConfig } from '@pres
 import {
   createAesGcmSecretCipher,
   createPostgresStorage,
-  createTestDatabase,
   type PostgresStorage,
 } from '@prestabot/adapters-postgres';
+import { createTestDatabase } from '@prestabot/adapters-postgres/testing';
 import { ManageTenants, NumberAccessTokens } from '@prestabot/application';
 import { expectOk, RecordingLogger, RecordingMetrics } from '@prestabot/application/testing';
 import { type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
