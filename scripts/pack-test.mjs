@@ -266,6 +266,10 @@ try {
   };
   const prestabot = join(app, 'node_modules/.bin/prestabot');
   run(prestabot, ['migrate'], { cwd: app, env });
+  // The Flow JSON ships inside host-express: printing it must not depend on the monorepo.
+  const flow = spawnSync(prestabot, ['flows', 'print-json'], { cwd: app, env, encoding: 'utf8' });
+  if (flow.status !== 0 || !Array.isArray(JSON.parse(flow.stdout).screens))
+    throw new Error(`prestabot flows print-json failed: ${flow.stderr}`);
   writeFileSync(join(work, 'token'), accessToken);
   const tenant = ['--name', 'Pack test', '--phone-number-id', phoneNumberId, '--waba-id', '102290129340398'];
   run(prestabot, ['tenants', 'add', ...tenant, '--access-token-file', join(work, 'token')], {
