@@ -15,6 +15,7 @@ import type {
   UsageLedger,
 } from '@prestabot/application';
 import { ResultAsync } from '@prestabot/domain';
+import type { Pool } from 'pg';
 import { PostgresAppRegistry, PostgresFlowKeyDirectory, PostgresTenantDirectory } from './directory.ts';
 import { type DatabaseHealth, type DatabaseLogin, inspectDatabase, inspectLogin } from './health.ts';
 import { type MigrationReport, migrate } from './migrate.ts';
@@ -32,8 +33,10 @@ import { storageErrorOf } from './sql/storage-error-of.ts';
 import { PostgresUsageLedger } from './usage-ledger.ts';
 
 export type PostgresStorageOptions = {
-  /** A PostgreSQL server (`DATABASE_URL`). Absent: an embedded PGlite. */
+  /** A PostgreSQL server (`DATABASE_URL`). Absent, and no `pool`: an embedded PGlite. */
   readonly databaseUrl?: string;
+  /** A pool the embedding application owns, instead of `databaseUrl`: borrowed, never ended by `close`. */
+  readonly pool?: Pool;
   /** PGlite's data directory (`PRESTABOT_DATA_DIR`). Absent: in memory, gone at close (tests). */
   readonly dataDir?: string;
   /** Connections to the server; each transaction holds one. */
@@ -90,15 +93,21 @@ export const defaultConnectTimeoutMs = 5000;
  * a server deployment never loads PGlite's WebAssembly, an embedded one never loads pg. Nothing is migrated.
  */
 export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlDriver, StorageError> => {
-  const { databaseUrl, logger } = options;
+  const { databaseUrl, pool, logger } = options;
+  const server =
+    pool === undefined
+      ? databaseUrl === undefined
+        ? undefined
+        : { connectionString: databaseUrl }
+      : { pool };
   const source: Promise<SqlConnectionSource> =
-    databaseUrl === undefined
+    server === undefined
       ? import('./sql/pglite-connections.ts').then(({ pgliteConnections }) =>
           pgliteConnections(options.dataDir),
         )
       : import('./sql/postgresql-connections.ts').then(({ postgresqlConnections }) =>
           postgresqlConnections({
-            connectionString: databaseUrl,
+            server,
             poolSize: options.poolSize ?? defaultPoolSize,
             connectTimeoutMs: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
             transactionPooler: options.transactionPooler ?? false,

@@ -1,7 +1,11 @@
-import { type Config, JsonLogger, loadConfig, type OpenBot, openBot } from '@prestabot/runtime';
-
-/** Metrics stay in the process at the edge: Prometheus scrapes the Node host, not an isolate. */
-const discardedMetrics = { increment: () => undefined, observe: () => undefined, set: () => undefined };
+import {
+  type Config,
+  discardedMetrics,
+  JsonLogger,
+  loadConfig,
+  type OpenBot,
+  openBot,
+} from '@prestabot/runtime';
 
 export type EdgeEnvironment = {
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -37,6 +41,7 @@ export const openEdgeBot = async (
   const opened = await openBot(config, {
     owner: `edge:${crypto.randomUUID().slice(0, 8)}`,
     logger,
+    // Prometheus scrapes the Node host, not an isolate.
     metrics: discardedMetrics,
     migrate: false,
     runAfterResponse: (work) => {

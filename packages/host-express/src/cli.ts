@@ -9,8 +9,6 @@ import {
   type ManageTemplatesError,
   type ManageTenantsError,
   type NumberInput,
-  portTokens,
-  ResealSecrets,
 } from '@prestabot/application';
 import {
   type Config,
@@ -19,8 +17,6 @@ import {
   loadConfig,
   type OpenBot,
   openBot,
-  resolve,
-  runtimeTokens,
   type StartupError,
 } from '@prestabot/runtime';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -376,7 +372,7 @@ numberOptions(
       timezone: flags.timezone,
       locale: flags.locale,
     };
-    const added = await resolve(bot.container, runtimeTokens.manageTenants).addTenant(input);
+    const added = await bot.admin.tenants.addTenant(input);
     if (added.isErr()) failUseCase(added.error);
     else process.stdout.write(`${added.value.tenantId}\n`);
   }),
@@ -388,7 +384,7 @@ tenants
   .option('--json', 'print JSON lines')
   .action((flags: { json?: boolean }) =>
     withBot(async (bot) => {
-      const rows = await resolve(bot.container, runtimeTokens.manageTenants).listTenants();
+      const rows = await bot.admin.tenants.listTenants();
       if (rows.isErr()) return failUseCase(rows.error);
       if (flags.json === true) {
         for (const row of rows.value) process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -418,7 +414,7 @@ accessTokenOptions(
   'the new token',
 ).action((flags: { phoneNumberId: string; accessToken?: string; accessTokenFile?: string }) =>
   withBot(async (bot) => {
-    const rotated = await resolve(bot.container, runtimeTokens.manageTenants).rotateToken(
+    const rotated = await bot.admin.tenants.rotateToken(
       flags.phoneNumberId,
       await requiredSecretOf('access-token', flags.accessToken, flags.accessTokenFile),
     );
@@ -454,15 +450,12 @@ tenants
       callingCode?: string;
     }) =>
       withBot(async (bot) => {
-        const configured = await resolve(bot.container, runtimeTokens.manageTenants).configureTenant(
-          flags.tenant,
-          {
-            ...(flags.profileFlowId === undefined ? {} : { profileFlowId: flags.profileFlowId }),
-            ...(flags.reminderHour === undefined ? {} : { reminderSendHour: flags.reminderHour }),
-            ...(flags.currency === undefined ? {} : { defaultCurrency: flags.currency }),
-            ...(flags.callingCode === undefined ? {} : { defaultCallingCode: flags.callingCode }),
-          },
-        );
+        const configured = await bot.admin.tenants.configureTenant(flags.tenant, {
+          ...(flags.profileFlowId === undefined ? {} : { profileFlowId: flags.profileFlowId }),
+          ...(flags.reminderHour === undefined ? {} : { reminderSendHour: flags.reminderHour }),
+          ...(flags.currency === undefined ? {} : { defaultCurrency: flags.currency }),
+          ...(flags.callingCode === undefined ? {} : { defaultCallingCode: flags.callingCode }),
+        });
         if (configured.isErr()) failUseCase(configured.error);
         else process.stdout.write(`${JSON.stringify(configured.value)}\n`);
       }),
@@ -478,7 +471,7 @@ program
   .option('--json', 'print JSON lines')
   .action((flags: { tenant?: string; month?: string; json?: boolean }) =>
     withBot(async (bot) => {
-      const report = await resolve(bot.container, runtimeTokens.reportUsage).execute({
+      const report = await bot.admin.usage.execute({
         ...(flags.tenant === undefined ? {} : { tenantId: flags.tenant }),
         ...(flags.month === undefined ? {} : { month: flags.month }),
       });
@@ -510,10 +503,7 @@ numberOptions(
     .requiredOption('--tenant <id>', 'the tenant id (prestabot tenants list)'),
 ).action((flags: NumberFlags & { tenant: string }) =>
   withBot(async (bot) => {
-    const added = await resolve(bot.container, runtimeTokens.manageTenants).addNumber(
-      flags.tenant,
-      await numberInput(flags),
-    );
+    const added = await bot.admin.tenants.addNumber(flags.tenant, await numberInput(flags));
     if (added.isErr()) failUseCase(added.error);
     else process.stdout.write(`${added.value.phoneNumberId}\n`);
   }),
@@ -545,7 +535,7 @@ templates
       quickReplies?: string;
     }) =>
       withBot(async (bot) => {
-        const added = await resolve(bot.container, runtimeTokens.manageTemplates).add(flags);
+        const added = await bot.admin.templates.add(flags);
         if (added.isErr()) failUseCase(added.error);
         else process.stdout.write(`${added.value.purpose} → ${added.value.name} (${added.value.language})\n`);
       }),
@@ -556,7 +546,7 @@ templates
   .option('--json', 'print JSON lines')
   .action((flags: { tenant: string; json?: boolean }) =>
     withBot(async (bot) => {
-      const listed = await resolve(bot.container, runtimeTokens.manageTemplates).list(flags.tenant);
+      const listed = await bot.admin.templates.list(flags.tenant);
       if (listed.isErr()) return failUseCase(listed.error);
       for (const template of listed.value) {
         if (flags.json === true) {
@@ -657,10 +647,7 @@ program
           'PRESTABOT_ENCRYPTION_KEY is not set: secrets are resealed with it (the old keys go in PRESTABOT_PREVIOUS_ENCRYPTION_KEYS)',
           exitUsage,
         );
-      const report = await new ResealSecrets({
-        ...bot.storage,
-        cipher: resolve(bot.container, portTokens.secretCipher),
-      }).execute();
+      const report = await bot.admin.secrets.execute();
       if (report.isErr()) return failUseCase(report.error);
       const { resealed, current, unreadable } = report.value;
       for (const { place, keyId, message } of unreadable)

@@ -56,7 +56,7 @@ export const startServer = async (
 };
 
 /**
- * What a `worker` serves when given a port: its metrics and its health, for a scraper and an
+ * What a `worker` serves when given a port: its metrics, its readiness and its liveness, for a scraper and an
  * orchestrator's probes. Nothing else: webhooks go to `serve`.
  */
 export const startProbeServer = async (
@@ -68,17 +68,18 @@ export const startProbeServer = async (
   app.get('/metrics', async (_req, res) => {
     res.type(nodeBot.metrics.registry.contentType).send(await nodeBot.metrics.text());
   });
-  app.get('/healthz', async (_req, res) => {
-    const response = await nodeBot.bot.handler(new Request('http://worker/healthz'));
+  app.get(['/healthz', '/livez'], async (req, res) => {
+    const response = await nodeBot.bot.handler(new Request(`http://worker${req.path}`));
     res
       .status(response.status)
       .type('application/json')
       .send(await response.text());
   });
   app.use((_req, res) => {
-    res
-      .status(404)
-      .json({ error: 'not_found', message: 'a worker serves GET /metrics and GET /healthz only' });
+    res.status(404).json({
+      error: 'not_found',
+      message: 'a worker serves GET /metrics, GET /healthz and GET /livez only',
+    });
   });
   const http = createServer(app);
   await listen(http, port);

@@ -1,5 +1,6 @@
 export * from './bot.ts';
 export * from './config.ts';
+export * from './create-presta-bot.ts';
 export * from './database-login.ts';
 export * from './flows/flow-key-admin.ts';
 export * from './flows/flow-key-ring.ts';

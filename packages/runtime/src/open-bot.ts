@@ -14,9 +14,20 @@ import {
   type DatabaseLogin,
   type MigrationReport,
   type PostgresStorage,
+  type PostgresStorageOptions,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
-import { type Clock, type Logger, type Metrics, portTokens, type StorageError } from '@prestabot/application';
+import {
+  type Clock,
+  type Logger,
+  type ManageTemplates,
+  type ManageTenants,
+  type Metrics,
+  portTokens,
+  type ReportUsage,
+  ResealSecrets,
+  type StorageError,
+} from '@prestabot/application';
 import { errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
@@ -29,6 +40,7 @@ import { flowTokenSecret } from './flows/flow-token-secret.ts';
 import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
 import type { HealthReport } from './http/web-handler.ts';
 import {
+  type ChooseResponders,
   intakeModule,
   loanBotModule,
   platformModule,
@@ -42,9 +54,17 @@ import { defaultInboxWorkerOptions } from './worker/inbox-worker.ts';
 /** Why the process cannot start: a line for the operator, and whether it is their input (exit 2). */
 export type StartupError = { readonly type: 'configuration' | 'storage'; readonly message: string };
 
+/** What the operator's commands run: the admin use cases, wired once like everything else. */
+export type Admin = {
+  readonly tenants: ManageTenants;
+  readonly templates: ManageTemplates;
+  readonly usage: ReportUsage;
+  readonly secrets: ResealSecrets;
+};
+
 export type OpenBot = {
   readonly config: Config;
-  readonly container: Container;
+  readonly admin: Admin;
   readonly storage: PostgresStorage;
   readonly bot: Bot;
   readonly logger: Logger;
@@ -80,7 +100,13 @@ export type OpenOptions = {
    * HTTP process then does nothing but verify and store.
    */
   readonly ingestOnly?: boolean;
+  /** The embedding application's responders, given the loan bot's (default: the loan bot's). */
+  readonly responders?: ChooseResponders;
+  /** A pool the embedding application owns, used instead of `DATABASE_URL` and left open at close. */
+  readonly pool?: PostgresStorageOptions['pool'];
 };
+
+const allOfTheLoanBot: ChooseResponders = (loanBot) => loanBot;
 
 /** `FLOWS_PRIVATE_KEY`, checked at start-up so a bad key stops the process with the fix, not a 421 later. */
 const deploymentFlowsKey = (config: Config): ResultAsync<FlowPrivateKey | undefined, StartupError> =>
@@ -128,9 +154,11 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     const databaseUrl =
       login === 'admin' ? (config.databaseMigrationUrl ?? config.databaseUrl) : config.databaseUrl;
     const storage = yield* createPostgresStorage({
-      ...(databaseUrl === undefined
-        ? { dataDir: config.dataDir }
-        : { databaseUrl, transactionPooler: config.databasePoolMode === 'transaction' }),
+      ...(options.pool !== undefined
+        ? { pool: options.pool }
+        : databaseUrl === undefined
+          ? { dataDir: config.dataDir }
+          : { databaseUrl, transactionPooler: config.databasePoolMode === 'transaction' }),
       cipher,
       logger: options.logger,
       metrics: options.metrics,
@@ -161,7 +189,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         ? storage.login()
         : withDatabase<DatabaseLogin>(config.databaseUrl, config, (runtime) => runtime.login());
     };
-    if (login === 'runtime' && config.databaseUrl !== undefined) {
+    if (login === 'runtime' && (config.databaseUrl !== undefined || options.pool !== undefined)) {
       const checked = await storage.login();
       const warning = checked.isOk() ? runtimeLoginWarning(checked.value) : undefined;
       if (checked.isOk() && warning !== undefined)
@@ -173,6 +201,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
     const container = new Container({ defaultScope: 'Singleton' });
     container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
+    container.bind(runtimeTokens.chooseResponders).toConstantValue(options.responders ?? allOfTheLoanBot);
     container.load(
       platformModule({
         config,
@@ -241,7 +270,12 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     });
     return ok({
       config,
-      container,
+      admin: {
+        tenants: resolve(container, runtimeTokens.manageTenants),
+        templates: resolve(container, runtimeTokens.manageTemplates),
+        usage: resolve(container, runtimeTokens.reportUsage),
+        secrets: new ResealSecrets({ ...storage, cipher }),
+      },
       storage,
       bot,
       flowKeys,

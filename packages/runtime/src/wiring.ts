@@ -7,6 +7,7 @@ import {
   followUpsOf,
   HandleInbound,
   type IdGenerator,
+  type InboundResponder,
   type InboxIntake,
   IngestWebhook,
   LoanActions,
@@ -40,6 +41,9 @@ import { SendRateGuard } from './worker/outbox-dispatcher.ts';
 
 const token = <T>(name: string): Token<T> => Symbol.for(`prestabot.runtime.${name}`) as Token<T>;
 
+/** Which responders answer, in order, given the loan bot's: all of them unless the embedder chooses. */
+export type ChooseResponders = (loanBot: readonly InboundResponder[]) => readonly InboundResponder[];
+
 /** What the runtime itself provides, on top of the ports adapters bind. */
 export const runtimeTokens = {
   config: token<Config>('Config'),
@@ -67,6 +71,8 @@ export const runtimeTokens = {
   sendDueReminder: token<SendDueReminder>('SendDueReminder'),
   /** What the Flows need from the deployment; `tokens` absent without an encryption key (Flows are then off). */
   flows: token<{ readonly tokens?: FlowTokens }>('Flows'),
+  /** The embedding application's choice of responders, given the loan bot's (`createPrestaBot`). */
+  chooseResponders: token<ChooseResponders>('ChooseResponders'),
   answerFlowExchange: token<AnswerFlowExchange>('AnswerFlowExchange'),
 } as const;
 
@@ -248,16 +254,17 @@ export const loanBotModule = new ContainerModule(({ bind }) => {
     )
     .inSingletonScope();
   bind(portTokens.inboundResponders)
-    .toDynamicValue((context) =>
-      loanBotResponders({
+    .toDynamicValue((context) => {
+      const loanBot = loanBotResponders({
         actions: resolve(context, runtimeTokens.loanActions),
         ids: resolve(context, portTokens.ids),
         clock: resolve(context, portTokens.clock),
         logger: resolve(context, portTokens.logger),
         flowTokens: resolve(context, runtimeTokens.flows).tokens,
         defaultProfileFlowId: resolve(context, runtimeTokens.config).profileFlowId,
-      }),
-    )
+      });
+      return resolve(context, runtimeTokens.chooseResponders)(loanBot);
+    })
     .inSingletonScope();
   bind(portTokens.statusListeners)
     .toDynamicValue((context) => [

@@ -2,7 +2,11 @@ import { Pool, type PoolClient } from 'pg';
 import type { SqlConnection, SqlConnectionSource } from './sql-driver.ts';
 
 export type PostgresqlConnectionOptions = {
-  readonly connectionString: string;
+  /**
+   * The server, or a pool the embedding application already has: it is borrowed, never ended, and its
+   * clients pipeline only if it was made with `pipeline: true`.
+   */
+  readonly server: { readonly connectionString: string } | { readonly pool: Pool };
   readonly poolSize: number;
   /** How long to wait for a connection before the call fails as `unavailable`. */
   readonly connectTimeoutMs: number;
@@ -51,8 +55,8 @@ const nameOf = (text: string): string | undefined => {
   return name;
 };
 
-const connectionOf = (client: PoolClient, transactionPooler: boolean): SqlConnection => ({
-  pipelines: !transactionPooler,
+const connectionOf = (client: PoolClient, transactionPooler: boolean, pipelines: boolean): SqlConnection => ({
+  pipelines,
   query: async (text, params) => {
     corkWhileIssuing(client);
     const name = !transactionPooler && params.length > 0 ? nameOf(text) : undefined;
@@ -70,25 +74,37 @@ const connectionOf = (client: PoolClient, transactionPooler: boolean): SqlConnec
   },
 });
 
+/** The pool's own setting: pg has it but does not type it. */
+const pipelinesOf = (pool: Pool): boolean =>
+  (pool as unknown as { options?: { pipeline?: unknown } }).options?.pipeline === true;
+
 /** A pool of connections to a PostgreSQL server; each transaction has one client to itself. */
 export const postgresqlConnections = (options: PostgresqlConnectionOptions): SqlConnectionSource => {
-  const pool = new Pool({
-    connectionString: options.connectionString,
-    max: options.poolSize,
-    connectionTimeoutMillis: options.connectTimeoutMs,
-    application_name: 'prestabot',
-    // Statements are written without waiting for the one before: a transaction's BEGIN, settings and
-    // first statement travel together, and a cross-tenant call with its COMMIT is one round trip.
-    pipeline: !options.transactionPooler,
-  });
+  const { server } = options;
+  const borrowed = 'pool' in server;
+  const pool = borrowed
+    ? server.pool
+    : new Pool({
+        connectionString: server.connectionString,
+        max: options.poolSize,
+        connectionTimeoutMillis: options.connectTimeoutMs,
+        application_name: 'prestabot',
+        // Statements are written without waiting for the one before: a transaction's BEGIN, settings and
+        // first statement travel together, and a cross-tenant call with its COMMIT is one round trip.
+        pipeline: !options.transactionPooler,
+      });
+  const pipelines = !options.transactionPooler && pipelinesOf(pool);
   pool.on('error', options.onIdleConnectionError);
   return {
     name: 'postgresql',
     acquire: async () => {
       const client = await pool.connect();
       client.on('error', ignoreCheckedOutError);
-      return connectionOf(client, options.transactionPooler);
+      return connectionOf(client, options.transactionPooler, pipelines);
     },
-    close: () => pool.end(),
+    close: async () => {
+      pool.off('error', options.onIdleConnectionError);
+      if (!borrowed) await pool.end();
+    },
   };
 };

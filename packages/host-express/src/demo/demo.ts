@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Clock, catalogFor, portTokens } from '@prestabot/application';
+import { type Clock, catalogFor } from '@prestabot/application';
 import {
   addDays,
   type ContactId,
@@ -16,7 +16,7 @@ import {
   zonedInstant,
 } from '@prestabot/domain';
 import { FakeFlowsClient, type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
-import { loadConfig, openBot, resolve, runtimeTokens } from '@prestabot/runtime';
+import { loadConfig, openBot } from '@prestabot/runtime';
 import { pino } from 'pino';
 import { createLogger } from '../logger.ts';
 import { PrometheusMetrics } from '../metrics.ts';
@@ -285,7 +285,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
   const checks: { readonly ok: boolean; readonly label: string }[] = [];
   try {
     write('PrestaBot sandbox: embedded database, fake Graph API, two tenants on two numbers.\n');
-    const manage = resolve(bot.container, runtimeTokens.manageTenants);
+    const manage = bot.admin.tenants;
     const { tenantId: tenantA } = must(
       await manage.addTenant({
         name: 'Préstamos de Ana',
@@ -305,7 +305,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
       }),
       'tenant B',
     );
-    const templates = resolve(bot.container, runtimeTokens.manageTemplates);
+    const templates = bot.admin.templates;
     for (const [purpose, quickReplies] of [
       ['loan_confirmation_request', 'accept,reject'],
       ['loan_reminder', 'claim_returned'],
@@ -440,7 +440,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
       label:
         'Carla was told once that her request waits for Diego and once that it reached him; Diego got it before the menu',
     });
-    const unitOfWork = resolve(bot.container, portTokens.unitOfWork);
+    const unitOfWork = bot.storage.unitOfWork;
     const loanOf = async (tenantId: TenantId, person: Person) =>
       must(
         await unitOfWork.run(tenantId, (repositories) =>

@@ -165,6 +165,12 @@ describe('web handler', () => {
     expect(
       unhealthy.app.logger.at('warn').find((line) => line.message.includes('unhealthy'))?.fields,
     ).toMatchObject({ checks: { database: detail } });
+    // Liveness asks nothing of the database: a process whose database is down is not restarted for it.
+    const live = await unhealthy.handler(new Request('http://bot.test/functions/v1/prestabot/livez'));
+    expect([live.status, await live.json()]).toEqual([200, { status: 'ok' }]);
+    expect((await unhealthy.handler(new Request('http://bot.test/livez', { method: 'POST' }))).status).toBe(
+      405,
+    );
     const { handler } = setup();
     expect((await handler(new Request('http://bot.test/flows', { method: 'POST', body: '{}' }))).status).toBe(
       501,

@@ -149,6 +149,9 @@ export const createWebHandler = (deps: WebHandlerDependencies): WebHandler => {
             ? json(501, { error: 'not_implemented', message: 'WhatsApp Flows endpoint is not configured' })
             : await deps.flows(request),
         );
+      // Up, whatever the database says: a liveness probe that fails only when the process must be restarted.
+      case 'GET livez':
+        return withId(json(200, { status: 'ok' }));
       case 'GET healthz': {
         const report = await deps.checkHealth();
         if (!report.healthy)
@@ -161,7 +164,7 @@ export const createWebHandler = (deps: WebHandlerDependencies): WebHandler => {
         );
       }
       default: {
-        const known = ['webhook', 'flows', 'healthz'].includes(route ?? '');
+        const known = ['webhook', 'flows', 'healthz', 'livez'].includes(route ?? '');
         return withId(json(known ? 405 : 404, { error: known ? 'method_not_allowed' : 'not_found' }));
       }
     }
