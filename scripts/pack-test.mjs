@@ -68,6 +68,7 @@ if (embedding?.[1] !== exampleCode) {
 const work = mkdtempSync(join(tmpdir(), 'prestabot-pack-'));
 const tarballs = join(work, 'tarballs');
 const app = join(work, 'app');
+const expressApp = join(work, 'express');
 const children = [];
 let database;
 
@@ -199,13 +200,23 @@ try {
   const packed = readdirSync(tarballs).map((file) => join(tarballs, file));
   console.log(packed.map((file) => file.slice(tarballs.length + 1)).join('\n'));
 
-  step('installing the tarballs and the Hono example with npm, outside the workspace');
-  cpSync(join(root, 'examples/hono-node'), app, { recursive: true });
+  // The tarballs stand in for each example's `@prestabot/…` entries, which the registry does not have.
+  const install = (example, project) => {
+    step(`installing the tarballs and the ${example} example with npm, outside the workspace`);
+    cpSync(join(root, 'examples', example), project, { recursive: true });
+    run('npm', ['install', ...packed, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], {
+      cwd: project,
+    });
+    const tsc = join(project, 'node_modules/typescript/bin/tsc');
+    step(`type-checking the ${example} example: moduleResolution nodenext`);
+    run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project });
+    step(`type-checking the ${example} example: moduleResolution bundler`);
+    const bundler = ['--noEmit', '--module', 'preserve', '--moduleResolution', 'bundler'];
+    run(process.execPath, [tsc, '-p', 'tsconfig.json', ...bundler], { cwd: project });
+  };
+  install('hono-node', app);
   copyFileSync(join(root, 'examples/deno/main.ts'), join(app, 'deno-main.ts'));
-  const npm = (args) =>
-    run('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: app });
-  // The tarballs stand in for the example's `@prestabot/…` entries, which the registry does not have.
-  npm(['install', ...packed]);
+  install('express', expressApp);
 
   const declarations = (dir) =>
     readdirSync(dir, { withFileTypes: true, recursive: true })
@@ -215,18 +226,6 @@ try {
     /from\s+['"]\.\.?\/[^'"]*\.ts['"]/.test(readFileSync(file, 'utf8')),
   );
   if (tsImports.length > 0) throw new Error(`declarations still import ./x.ts: ${tsImports.join(', ')}`);
-
-  step('type-checking the example: moduleResolution nodenext');
-  const tsc = join(app, 'node_modules/typescript/bin/tsc');
-  run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: app });
-  step('type-checking the example: moduleResolution bundler');
-  run(
-    process.execPath,
-    [tsc, '-p', 'tsconfig.json', '--noEmit', '--module', 'preserve', '--moduleResolution', 'bundler'],
-    {
-      cwd: app,
-    },
-  );
 
   step('a throwaway database, the fake Graph API, a tenant added with the installed CLI');
   database = `prestabot_pack_${randomBytes(4).toString('hex')}`;
@@ -284,6 +283,17 @@ try {
     spawn(process.execPath, ['dist/main.js'], {
       cwd: app,
       env: { ...env, PORT: String(honoPort), META_GRAPH_URL: honoGraph },
+      stdio: 'inherit',
+    }),
+  );
+
+  const expressPort = await freePort();
+  const expressMount = `http://127.0.0.1:${expressPort}/whatsapp`;
+  const expressGraph = await fakeGraphFor(`${expressMount}/webhook`);
+  await sendThrough('Express', expressMount, expressGraph, () =>
+    spawn(process.execPath, ['dist/main.js'], {
+      cwd: expressApp,
+      env: { ...env, PORT: String(expressPort), META_GRAPH_URL: expressGraph },
       stdio: 'inherit',
     }),
   );
