@@ -1,4 +1,5 @@
 export * from './clock/database-clock.ts';
+export * from './compose-use-cases.ts';
 export * from './dispatch-outbox/backoff.ts';
 export * from './dispatch-outbox/send-pacing.ts';
 export * from './dispatch-outbox/send-queued-message.ts';

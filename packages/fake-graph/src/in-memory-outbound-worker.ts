@@ -1,29 +1,28 @@
+import { HmacSignatureVerifier, ZodWebhookParser } from '@prestabot/adapters-meta';
 import {
-  CachingTenantDirectory,
   type Clock,
+  composeUseCases,
   type Logger,
   type MessagingGateway,
   type Metrics,
-  NumberAccessTokens,
   type SecretCipher,
   type SendPolicy,
-  SendQueuedMessage,
-  SendReply,
 } from '@prestabot/application';
 import type { InMemoryDatabase } from '@prestabot/application/testing';
 import {
-  groupCommittedRecorder,
+  groupCommittedIntake,
   OutboxDispatcher,
   type OutboxDispatcherOptions,
   routingCacheTtlMs,
-  SendRateGuard,
+  runtimeSending,
+  timeOrderedIds,
 } from '@prestabot/runtime';
 
 /**
- * The sending half of a worker process, wired as `prestabot worker` wires it (the reply sender behind the
- * rate guard, which reads rates through the caching directory; the queued-message sender; the
- * dispatcher), over in-memory storage and a gateway the caller can watch: for the outbound benchmark and
- * the outbound end-to-end tests.
+ * The sending half of a worker process, wired as `prestabot worker` wires it (the use cases from the one
+ * composition function, sending as the runtime sends: behind the rate guard, outcomes in group commits),
+ * over in-memory storage and a gateway the caller can watch: for the outbound benchmark and the outbound
+ * end-to-end tests.
  */
 export const inMemoryOutboundWorker = (parts: {
   readonly database: InMemoryDatabase;
@@ -35,24 +34,31 @@ export const inMemoryOutboundWorker = (parts: {
   readonly options: OutboxDispatcherOptions;
   readonly policy?: SendPolicy;
 }): OutboxDispatcher => {
-  const { database, cipher, clock, logger, metrics } = parts;
-  const guard = new SendRateGuard({
-    directory: new CachingTenantDirectory(database.directory, clock, { ttlMs: routingCacheTtlMs }),
-    clock,
-    logger,
-  });
-  const sendReply = new SendReply({
-    tokens: new NumberAccessTokens({ unitOfWork: database.unitOfWork, cipher, logger, metrics }),
-    gateway: guard.guard(parts.gateway),
-  });
-  const sender = new SendQueuedMessage({
-    records: groupCommittedRecorder({ outboxQueue: database.outboxQueue, logger }),
-    sendReply,
-    clock,
-    logger,
-    metrics,
-    random: Math.random,
-    ...(parts.policy === undefined ? {} : { policy: parts.policy }),
-  });
-  return new OutboxDispatcher({ queue: database.outboxQueue, sender, clock, logger, metrics }, parts.options);
+  const { database, clock, logger, metrics } = parts;
+  const { sendQueuedMessage } = composeUseCases(
+    {
+      unitOfWork: database.unitOfWork,
+      directory: database.directory,
+      apps: database.apps,
+      inboxQueue: database.inboxQueue,
+      usageLedger: database.usageLedger,
+      cipher: parts.cipher,
+      gateway: parts.gateway,
+      verifier: new HmacSignatureVerifier(),
+      parser: new ZodWebhookParser(),
+      ids: timeOrderedIds,
+      clock,
+      logger,
+      metrics,
+      random: Math.random,
+      intake: (followUps) =>
+        groupCommittedIntake({ inboxQueue: database.inboxQueue, clock, followUps }, undefined),
+      ...runtimeSending({ outboxQueue: database.outboxQueue, clock, logger }),
+    },
+    { routingCacheTtlMs, sendPolicy: parts.policy },
+  );
+  return new OutboxDispatcher(
+    { queue: database.outboxQueue, sender: sendQueuedMessage, clock, logger, metrics },
+    parts.options,
+  );
 };

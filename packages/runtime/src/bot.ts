@@ -50,6 +50,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
   const metrics = get(portTokens.metrics);
   const unitOfWork = get(portTokens.unitOfWork);
   const config = get(runtimeTokens.config);
+  const useCases = get(runtimeTokens.useCases);
   const leases = new LeaseKeeper(
     { leaseRenewal: get(portTokens.leaseRenewal), clock, logger },
     { owner: options.owner, leaseMs: workLeaseMs, maxHoldMs: maxLeaseHoldMs },
@@ -57,7 +58,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
   const outboxDispatcher = new OutboxDispatcher(
     {
       queue: get(portTokens.outboxQueue),
-      sender: get(runtimeTokens.sendQueuedMessage),
+      sender: useCases.sendQueuedMessage,
       clock,
       logger,
       metrics,
@@ -68,7 +69,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
   const inboxWorker = new InboxWorker(
     {
       inboxQueue: get(portTokens.inboxQueue),
-      processInbox: get(runtimeTokens.processInbox),
+      processInbox: useCases.processInbox,
       unitOfWork,
       clock,
       logger,
@@ -81,7 +82,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
   const reminderWorker = new ReminderWorker(
     {
       reminderQueue: get(portTokens.reminderQueue),
-      sendDueReminder: get(runtimeTokens.sendDueReminder),
+      sendDueReminder: useCases.sendDueReminder,
       unitOfWork,
       clock,
       logger,
@@ -96,7 +97,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
     { ...defaultRetentionWorkerOptions, retentionDays: config.retentionDays },
   );
   const webhook = createWebhookEndpoint({
-    ingestWebhook: get(runtimeTokens.ingestWebhook),
+    ingestWebhook: useCases.ingestWebhook,
     logger,
     metrics,
     afterIngest: (output) => options.runAfterResponse(inboxWorker.submit(output.held)),

@@ -1,9 +1,8 @@
-import type { Clock, Logger, Metrics } from '@prestabot/application';
+import type { ChooseResponders, Clock, Logger, Metrics } from '@prestabot/application';
 import { errAsync, type ResultAsync } from '@prestabot/domain';
 import { loadConfig } from './config.ts';
 import { JsonLogger } from './json-logger.ts';
 import { type OpenOptions, openBot, type StartupError } from './open-bot.ts';
-import type { ChooseResponders } from './wiring.ts';
 
 /** Metrics for an embedding application that brings none: counted nowhere. */
 export const discardedMetrics: Metrics = {

@@ -18,6 +18,7 @@ import {
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
 import {
+  type ChooseResponders,
   type Clock,
   type Logger,
   type ManageTemplates,
@@ -39,16 +40,7 @@ import { defaultFlowKeyGraceMs, FlowKeyRing } from './flows/flow-key-ring.ts';
 import { flowTokenSecret } from './flows/flow-token-secret.ts';
 import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
 import type { HealthReport } from './http/web-handler.ts';
-import {
-  type ChooseResponders,
-  intakeModule,
-  loanBotModule,
-  platformModule,
-  resolve,
-  routingCacheTtlMs,
-  runtimeTokens,
-  useCasesModule,
-} from './wiring.ts';
+import { platformModule, resolve, routingCacheTtlMs, runtimeTokens, useCasesModule } from './wiring.ts';
 import { defaultInboxWorkerOptions } from './worker/inbox-worker.ts';
 
 /** Why the process cannot start: a line for the operator, and whether it is their input (exit 2). */
@@ -211,14 +203,13 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       }),
       postgresStorageModule(storage, cipher),
       metaAdaptersModule(graph, options.hmac === undefined ? {} : { hmac: options.hmac }),
-      useCasesModule,
-      loanBotModule,
-      intakeModule(
+      useCasesModule(
         options.ingestOnly === true
           ? undefined
           : { owner: options.owner, leaseMs: defaultInboxWorkerOptions.leaseMs },
       ),
     );
+    const useCases = resolve(container, runtimeTokens.useCases);
     // Not the cached directory: health must see the database as it is now.
     const directory = resolve(container, portTokens.tenantDirectory);
     const checkHealth = async (): Promise<HealthReport> => {
@@ -246,8 +237,8 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
               },
             ),
             tokens,
-            answer: resolve(container, runtimeTokens.answerFlowExchange),
-            secrets: resolve(container, runtimeTokens.webhookSecrets),
+            answer: useCases.answerFlowExchange,
+            secrets: useCases.webhookSecrets,
             verifier: resolve(container, portTokens.webhookVerifier),
             clock,
             logger: options.logger,
@@ -263,7 +254,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       unitOfWork: resolve(container, portTokens.unitOfWork),
       cipher,
       encryption: new GraphBusinessEncryption(graph),
-      accessTokens: resolve(container, runtimeTokens.accessTokens),
+      accessTokens: useCases.accessTokens,
       clock,
       ids: resolve(container, portTokens.ids),
       deploymentKey: flowsKey,
@@ -271,9 +262,9 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
     return ok({
       config,
       admin: {
-        tenants: resolve(container, runtimeTokens.manageTenants),
-        templates: resolve(container, runtimeTokens.manageTemplates),
-        usage: resolve(container, runtimeTokens.reportUsage),
+        tenants: useCases.manageTenants,
+        templates: useCases.manageTemplates,
+        usage: useCases.reportUsage,
         secrets: new ResealSecrets({ ...storage, cipher }),
       },
       storage,

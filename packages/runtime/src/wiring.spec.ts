@@ -1,15 +1,5 @@
-import { portTokens } from '@prestabot/application';
-import {
-  FakeSecretCipher,
-  InMemoryDatabase,
-  ManualClock,
-  RecordingLogger,
-  RecordingMetrics,
-} from '@prestabot/application/testing';
-import { Container } from 'inversify';
-import { describe, expect, it, vi } from 'vitest';
-import { loadConfig } from './config.ts';
-import { platformModule, resolve, runtimeTokens, timeOrderedIds, useCasesModule } from './wiring.ts';
+import { describe, expect, it } from 'vitest';
+import { timeOrderedIds } from './wiring.ts';
 
 describe('the ids a deployment makes', () => {
   it('are version-7 UUIDs stamped with the current millisecond', () => {
@@ -24,33 +14,6 @@ describe('the ids a deployment makes', () => {
   it('are unique', () => {
     const ids = Array.from({ length: 10_000 }, () => timeOrderedIds.uuid());
     expect(new Set(ids).size).toBe(ids.length);
-  });
-});
-
-describe('the app secrets the Flows endpoint checks signatures with', () => {
-  it('come from the routing cache: a flood of forged requests does not read the database each time', async () => {
-    const database = new InMemoryDatabase();
-    const listApps = vi.spyOn(database.directory, 'listApps');
-    const config = loadConfig({ META_APP_SECRET: 'deployment-secret' })._unsafeUnwrap();
-    const container = new Container({ defaultScope: 'Singleton' });
-    container.load(
-      platformModule({
-        config,
-        logger: new RecordingLogger(),
-        metrics: new RecordingMetrics(),
-        clock: new ManualClock(),
-      }),
-      useCasesModule,
-    );
-    container.bind(portTokens.tenantDirectory).toConstantValue(database.directory);
-    container.bind(portTokens.secretCipher).toConstantValue(new FakeSecretCipher());
-    const secrets = resolve(container, runtimeTokens.webhookSecrets);
-
-    for (let request = 0; request < 3; request += 1) {
-      const known = (await secrets.known())._unsafeUnwrap();
-      expect(known.secrets).toEqual([{ secret: 'deployment-secret' }]);
-    }
-    expect(listApps).toHaveBeenCalledTimes(1);
   });
 });
 

@@ -174,8 +174,7 @@ describe('IngestWebhook', () => {
     // PostgreSQL refuses a whole statement for one bad row, as it did a lone surrogate in jsonb.
     const refusing = new IngestWebhook({
       ...app,
-      directory: app.database.directory,
-      deploymentAppSecret: deploymentSecret,
+      secrets: app.webhookSecrets,
       verifier: new TestSignatureVerifier(),
       parser: new JsonBatchParser(),
       intake: {

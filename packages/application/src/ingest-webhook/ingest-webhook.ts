@@ -18,16 +18,16 @@ import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type { ClaimedInboxEntry, NewInboxEntry, StoredInboxEntry } from '../ports/inbox.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
-import type { SecretCipher } from '../ports/secret-cipher.port.ts';
-import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
+import type { NumberRoute } from '../ports/tenant-directory.port.ts';
 import type {
   SignatureError,
   WebhookParseError,
   WebhookParser,
   WebhookSignatureVerifier,
 } from '../ports/webhook.port.ts';
+import type { ResolveTenant } from '../resolve-tenant/resolve-tenant.ts';
 import { addNumberHint } from '../resolve-tenant/resolve-tenant.ts';
-import { WebhookSecrets } from './webhook-secrets.ts';
+import type { WebhookSecrets } from './webhook-secrets.ts';
 
 /** Meta sends webhook payloads of up to 3 MB. */
 export const maxWebhookBytes = 3 * 1024 * 1024;
@@ -71,17 +71,16 @@ export type InboxIntake = {
 };
 
 export type IngestWebhookDependencies = {
-  readonly directory: TenantDirectory;
+  readonly resolveTenant: ResolveTenant;
+  /** The app secrets a delivery may be signed with. */
+  readonly secrets: WebhookSecrets;
   readonly intake: InboxIntake;
   readonly verifier: WebhookSignatureVerifier;
   readonly parser: WebhookParser;
-  readonly cipher: SecretCipher;
   readonly ids: IdGenerator;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** `META_APP_SECRET`: signs webhooks of numbers that have no app of their own. */
-  readonly deploymentAppSecret?: string;
   /**
    * `PRESTABOT_RETENTION_DAYS`: finished inbox entries, and with them the keys that recognise a
    * redelivery, are pruned after this long. An item older than that (less `staleItemMarginMs`) is
@@ -111,11 +110,9 @@ const quarantinedOutcome: IntakeOutcome = { outcome: 'quarantined' };
  */
 export class IngestWebhook {
   readonly #deps: IngestWebhookDependencies;
-  readonly #secrets: WebhookSecrets;
 
   constructor(dependencies: IngestWebhookDependencies) {
     this.#deps = dependencies;
-    this.#secrets = new WebhookSecrets(dependencies);
   }
 
   execute(input: IngestWebhookInput): ResultAsync<IngestWebhookOutput, IngestWebhookError> {
@@ -127,7 +124,7 @@ export class IngestWebhook {
         return err({ type: 'payload_too_large' as const, size, limit: maxWebhookBytes });
       }
       yield* deps.verifier.checkHeader(input.signature);
-      const secrets = yield* self.#secrets.known();
+      const secrets = yield* deps.secrets.known();
       if (secrets.secrets.length === 0) return err({ type: 'no_webhook_secret' as const });
       const signedBy = yield* deps.verifier.verify(input.rawBody, input.signature, secrets.secrets);
       const batch = yield* deps.parser.parse(input.rawBody);
@@ -140,7 +137,7 @@ export class IngestWebhook {
       if (batch.rejected.length > 0)
         deps.metrics.increment('webhook_items_total', { outcome: 'rejected' }, batch.rejected.length);
 
-      const routes = yield* self.#routesOf(batch.items);
+      const routes = yield* deps.resolveTenant.routesOf(batch.items.map((item) => item.phoneNumberId));
       const entries: NewInboxEntry[] = [];
       const unknownNumbers = new Set<PhoneNumberId>();
       const receivedAt = deps.clock.now();
@@ -256,17 +253,6 @@ export class IngestWebhook {
       },
       'webhook item older than the retention, acknowledged but not stored: its redelivery key may be pruned, so it could be processed twice',
     );
-  }
-
-  #routesOf(items: readonly WebhookItem[]): ResultAsync<Map<PhoneNumberId, NumberRoute>, StorageError> {
-    const numbers = [...new Set(items.map((item) => item.phoneNumberId))];
-    return ResultAsync.combine(
-      numbers.map((phoneNumberId) => this.#deps.directory.findNumber(phoneNumberId)),
-    ).map((found) => {
-      const routes = new Map<PhoneNumberId, NumberRoute>();
-      for (const route of found) if (route !== undefined) routes.set(route.number.phoneNumberId, route);
-      return routes;
-    });
   }
 
   #logNumberError(route: NumberRoute, item: Extract<WebhookItem, { kind: 'error' }>): void {

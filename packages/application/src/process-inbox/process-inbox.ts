@@ -7,7 +7,7 @@ import {
   okAsync,
   type PhoneNumberId,
   type Result,
-  ResultAsync,
+  type ResultAsync,
   recipientOf,
   safeTry,
   type TenantId,
@@ -27,8 +27,9 @@ import type { Logger } from '../ports/logger.port.ts';
 import type { StatusChange, StatusOutcome } from '../ports/message-log.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
 import type { NewOutboxEntry } from '../ports/outbox.port.ts';
-import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
+import type { NumberRoute } from '../ports/tenant-directory.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+import type { ResolveTenant } from '../resolve-tenant/resolve-tenant.ts';
 import { mapWithLimit } from './map-with-limit.ts';
 
 /** What became of one entry handed to `ProcessInbox`. */
@@ -60,8 +61,8 @@ export interface StatusListener {
 
 export type ProcessInboxDependencies = {
   readonly inboxQueue: InboxQueue;
-  /** Each message's tenant and number: the caching directory routing uses, so a batch reads neither. */
-  readonly directory: TenantDirectory;
+  /** Each message's tenant and number: through the routing cache, so a batch reads neither. */
+  readonly resolveTenant: ResolveTenant;
   readonly unitOfWork: TenantUnitOfWork;
   readonly handleInbound: HandleInbound;
   readonly ids: IdGenerator;
@@ -211,7 +212,7 @@ export class ProcessInbox {
   /** The tenant's works in one unit of work; on failure, each in a unit of work of its own. */
   async #processTenant(tenantId: TenantId, works: readonly TenantWork[]): Promise<EntryOutcome[]> {
     // Read before the unit of work: it holds a connection, and the directory needs one on a cache miss.
-    const found = await this.#routesOf(works);
+    const found = await this.#deps.resolveTenant.routesOf(works.map(({ entry }) => entry.phoneNumberId));
     if (found.isErr())
       return works.map(({ entry }) => ({
         entry,
@@ -262,13 +263,6 @@ export class ProcessInbox {
         (result) => result,
         (bug: unknown) => err(bugOf(bug)),
       );
-  }
-
-  #routesOf(works: readonly TenantWork[]): ResultAsync<Routes, StorageError> {
-    const numbers = [...new Set(works.map(({ entry }) => entry.phoneNumberId))];
-    return ResultAsync.combine(numbers.map((number) => this.#deps.directory.findNumber(number))).map(
-      (found) => new Map(numbers.map((number, index) => [number, found[index]])),
-    );
   }
 
   #failedAlone(work: TenantWork, error: StorageError | LeaseLost | Bug): EntryOutcome {

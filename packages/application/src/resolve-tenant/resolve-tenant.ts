@@ -1,4 +1,4 @@
-import { errAsync, okAsync, type PhoneNumberId, type ResultAsync } from '@prestabot/domain';
+import { errAsync, okAsync, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
 
@@ -21,6 +21,16 @@ export class ResolveTenant {
           ? errAsync<NumberRoute, ResolveTenantError>({ type: 'tenant_not_found', phoneNumberId })
           : okAsync(route),
       );
+  }
+
+  /** The routes of several numbers at once (a webhook's, a batch of entries'); unknown numbers are absent. */
+  routesOf(numbers: Iterable<PhoneNumberId>): ResultAsync<Map<PhoneNumberId, NumberRoute>, StorageError> {
+    const distinct = [...new Set(numbers)];
+    return ResultAsync.combine(distinct.map((number) => this.#directory.findNumber(number))).map((found) => {
+      const routes = new Map<PhoneNumberId, NumberRoute>();
+      for (const route of found) if (route !== undefined) routes.set(route.number.phoneNumberId, route);
+      return routes;
+    });
   }
 }
 

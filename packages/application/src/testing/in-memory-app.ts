@@ -1,27 +1,10 @@
 import type { InboundContent, PhoneNumberId, TenantId } from '@prestabot/domain';
-import { type SendPolicy, SendQueuedMessage } from '../dispatch-outbox/send-queued-message.ts';
-import { AnswerFlowExchange } from '../flows/flow-exchange.ts';
+import { composeUseCases } from '../compose-use-cases.ts';
+import type { SendPolicy } from '../dispatch-outbox/send-queued-message.ts';
 import type { FlowTokens } from '../flows/flow-tokens.port.ts';
-import { ProfileFlowScreens, profileFlow } from '../flows/profile-flow.ts';
-import { HandleInbound } from '../handle-inbound/handle-inbound.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
-import { MainMenuResponder } from '../handle-inbound/main-menu-responder.ts';
-import { IngestWebhook } from '../ingest-webhook/ingest-webhook.ts';
-import { loanBotResponders } from '../loan-bot.ts';
-import { DeliveryFollowUp } from '../loans/delivery-follow-up.ts';
-import { LoanActions } from '../loans/loan-actions.ts';
-import { Notifier } from '../loans/notifier.ts';
-import { SendDueReminder } from '../loans/reminders.ts';
-import { ManageTenants } from '../manage-tenants/manage-tenants.ts';
-import { ReportUsage } from '../manage-tenants/report-usage.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
-import {
-  type EntryOutcome,
-  followUpsOf,
-  ProcessInbox,
-  type StatusListener,
-} from '../process-inbox/process-inbox.ts';
-import { NumberAccessTokens, SendReply } from '../send-reply/send-reply.ts';
+import type { EntryOutcome, StatusListener } from '../process-inbox/process-inbox.ts';
 import { expectOk } from './contracts/storage-harness.ts';
 import { FakeSecretCipher } from './fake-secret-cipher.ts';
 import { InMemoryDatabase } from './in-memory-database.ts';
@@ -46,6 +29,8 @@ export type InMemoryAppOptions = {
   /** Flow tokens for the profile Flow, and the deployment's default profile Flow id. */
   readonly flowTokens?: FlowTokens;
   readonly defaultProfileFlowId?: string;
+  /** How long routes and app secrets are served from memory; unset, read every time. */
+  readonly routingCacheTtlMs?: number;
   /** `PRESTABOT_RETENTION_DAYS`: items older than this are not taken in; unset, every item is. */
   readonly retentionDays?: number;
 };
@@ -59,32 +44,40 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
   const metrics = new RecordingMetrics();
   const cipher = new FakeSecretCipher();
   const gateway = new RecordingGateway();
-  const { unitOfWork, directory, apps } = database;
-  const sendReply = new SendReply({
-    tokens: new NumberAccessTokens({
-      unitOfWork,
+  const useCases = composeUseCases(
+    {
+      unitOfWork: database.unitOfWork,
+      directory: database.directory,
+      apps: database.apps,
+      inboxQueue: database.inboxQueue,
+      usageLedger: database.usageLedger,
       cipher,
-      logger,
-      metrics,
-      ...(options.fallbackAccessToken === undefined
-        ? {}
-        : { fallbackAccessToken: options.fallbackAccessToken }),
-    }),
-    gateway,
-  });
-  const notifier = new Notifier({ ids, clock, logger, metrics });
-  const loanActions = new LoanActions({ notifier, ids, clock });
-  const responders =
-    options.responders ??
-    loanBotResponders({
-      actions: loanActions,
+      gateway,
+      verifier: options.verifier,
+      parser: options.parser,
       ids,
       clock,
       logger,
-      flowTokens: options.flowTokens,
+      metrics,
+      random: () => 0.5,
+      // Stored for the worker's claim, as `serve` does with processing left to a worker.
+      intake: (followUps) => ({
+        store: (entries) => database.inboxQueue.store({ entries, now: clock.now(), followUps }),
+      }),
+      records: recordOneByOne(database.outboxQueue),
+      ...(options.flowTokens === undefined ? {} : { flowTokens: options.flowTokens }),
+    },
+    {
+      deploymentAppSecret: options.deploymentAppSecret,
+      fallbackAccessToken: options.fallbackAccessToken,
+      retentionDays: options.retentionDays,
+      routingCacheTtlMs: options.routingCacheTtlMs,
       defaultProfileFlowId: options.defaultProfileFlowId,
-    });
-  const statusListeners = options.statusListeners ?? [new DeliveryFollowUp({ ids, clock, logger })];
+      sendPolicy: options.sendPolicy,
+      responders: options.responders === undefined ? undefined : () => options.responders ?? [],
+      statusListeners: options.statusListeners,
+    },
+  );
   const app = {
     database,
     clock,
@@ -93,52 +86,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
     metrics,
     cipher,
     gateway,
-    ingestWebhook: new IngestWebhook({
-      directory,
-      // Stored for the worker's claim, as `serve` does with processing left to a worker.
-      intake: {
-        store: (entries) =>
-          database.inboxQueue.store({ entries, now: clock.now(), followUps: followUpsOf(statusListeners) }),
-      },
-      verifier: options.verifier,
-      parser: options.parser,
-      cipher,
-      ids,
-      clock,
-      logger,
-      metrics,
-      ...(options.deploymentAppSecret === undefined
-        ? {}
-        : { deploymentAppSecret: options.deploymentAppSecret }),
-      ...(options.retentionDays === undefined ? {} : { retentionDays: options.retentionDays }),
-    }),
-    processInbox: new ProcessInbox({
-      inboxQueue: database.inboxQueue,
-      directory,
-      unitOfWork,
-      handleInbound: new HandleInbound([...responders, new MainMenuResponder()]),
-      ids,
-      clock,
-      logger,
-      metrics,
-      statusListeners,
-    }),
-    sendReply,
-    sendQueuedMessage: new SendQueuedMessage({
-      records: recordOneByOne(database.outboxQueue),
-      sendReply,
-      clock,
-      logger,
-      metrics,
-      random: () => 0.5,
-      ...(options.sendPolicy === undefined ? {} : { policy: options.sendPolicy }),
-    }),
-    answerFlowExchange: new AnswerFlowExchange(unitOfWork, {
-      [profileFlow]: new ProfileFlowScreens(cipher),
-    }),
-    manageTenants: new ManageTenants({ directory, apps, unitOfWork, cipher, ids }),
-    reportUsage: new ReportUsage({ usage: database.usageLedger, unitOfWork, clock }),
-    sendDueReminder: new SendDueReminder({ unitOfWork, notifier, clock, logger, metrics }),
+    ...useCases,
     /** Adds a tenant with one number whose token the in-memory Graph API accepts. */
     addTenant: async (
       phoneNumberId: string,

@@ -9,7 +9,6 @@ import {
   signWebhookBody,
   ZodWebhookParser,
 } from '@prestabot/adapters-meta';
-import { CachingTenantDirectory, NumberAccessTokens, WebhookSecrets } from '@prestabot/application';
 import { createInMemoryApp, expectOk } from '@prestabot/application/testing';
 import {
   type ContactId,
@@ -55,6 +54,7 @@ export const flowsEndpointFixture = async (options: { readonly deploymentKey?: F
     verifier: new HmacSignatureVerifier(),
     parser: new ZodWebhookParser(),
     deploymentAppSecret: appSecret,
+    routingCacheTtlMs: keyCacheMs,
   });
   const tenantA = await app.addTenant(numberA, 'token-a');
   const tenantB = await app.addTenant(numberB, 'token-b');
@@ -74,12 +74,7 @@ export const flowsEndpointFixture = async (options: { readonly deploymentKey?: F
     unitOfWork: app.database.unitOfWork,
     cipher: app.cipher,
     encryption: registered,
-    accessTokens: new NumberAccessTokens({
-      unitOfWork: app.database.unitOfWork,
-      cipher: app.cipher,
-      logger: app.logger,
-      metrics: app.metrics,
-    }),
+    accessTokens: app.accessTokens,
     clock: app.clock,
     ids: app.ids,
     deploymentKey: options.deploymentKey,
@@ -95,12 +90,7 @@ export const flowsEndpointFixture = async (options: { readonly deploymentKey?: F
     ),
     tokens,
     answer: app.answerFlowExchange,
-    secrets: new WebhookSecrets({
-      directory: new CachingTenantDirectory(app.database.directory, app.clock, { ttlMs: keyCacheMs }),
-      cipher: app.cipher,
-      logger: app.logger,
-      deploymentAppSecret: appSecret,
-    }),
+    secrets: app.webhookSecrets,
     verifier: new HmacSignatureVerifier(),
     clock: app.clock,
     logger: app.logger,
