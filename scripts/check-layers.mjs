@@ -4,7 +4,7 @@
 // stay free of drivers and frameworks. Imports are read with TypeScript's own pre-processor (imports,
 // re-exports, dynamic imports, `import type` too), so no comment or string fools it. One line per
 // violation; exit 1 if there is any.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -46,19 +46,18 @@ const forbiddenInCore = [
   'commander',
 ];
 
+/** Test equipment: any spec may use it, product code only as `mayUseFakeGraph` says. */
+const testEquipment = ['fake-graph', 'http-contract', 'fault-suite'];
+
 /**
  * The fake Graph API is test equipment: product packages reach it only through the demo (the sandbox) and
  * the benchmarks that live beside it, never from code that runs in production.
  */
 const mayUseFakeGraph = (pkg, file) =>
   !(pkg in allowedOutside) &&
-  (rank[pkg] > rank['fake-graph'] ||
-    pkg === 'fake-graph' ||
+  (testEquipment.includes(pkg) ||
     /\/src\/(demo|bench)\//.test(file) ||
     /\.(spec|prop\.spec|int\.spec|e2e\.spec)\.ts$/.test(file));
-
-/** Test equipment: any spec may use it, product code only as `mayUseFakeGraph` says. */
-const testEquipment = ['fake-graph', 'http-contract', 'fault-suite'];
 
 const isSpec = (file) => /\.spec\.ts$/.test(file) || /\/testing\//.test(file) || /\.fixture\.ts$/.test(file);
 
@@ -104,6 +103,20 @@ for (const pkg of readdirSync(packagesDir)) {
       }
     }
   }
+}
+
+// The same rule for what an install pulls in: a product package lists the fake as a dependency only when
+// it ships a demo (src/demo), which is then the one place that imports it.
+for (const pkg of Object.keys(rank).filter((name) => !testEquipment.includes(name))) {
+  const dir = join(packagesDir, pkg);
+  const { dependencies = {}, peerDependencies = {} } = JSON.parse(
+    readFileSync(join(dir, 'package.json'), 'utf8'),
+  );
+  const listed = '@prestabot/fake-graph' in dependencies || '@prestabot/fake-graph' in peerDependencies;
+  if (listed && !existsSync(join(dir, 'src', 'demo')))
+    problems.push(
+      `packages/${pkg}/package.json: depends on @prestabot/fake-graph without a demo: make it a devDependency`,
+    );
 }
 
 for (const problem of problems) console.error(problem);

@@ -23,12 +23,4 @@ export {
   type PostgresStorage,
   type PostgresStorageOptions,
 } from './storage.ts';
-/** Test support (no package.json `./testing` entry yet): a fresh, migrated database per test file. */
-export {
-  benchmarkServerUrl,
-  createTestDatabase,
-  openTestStorage,
-  type TestDatabase,
-  type TestStorage,
-} from './testing/test-database.ts';
 export { postgresTokens } from './tokens.ts';

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createTestDatabase, type TestDatabase } from '@prestabot/adapters-postgres';
+import { createTestDatabase, type TestDatabase } from '@prestabot/adapters-postgres/testing';
 import { type FakeGraph, startFakeGraph } from '@prestabot/fake-graph';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

@@ -667,7 +667,7 @@ flows
   .argument('[flow]', 'the Flow', 'profile')
   .action(async (flow: string) => {
     if (flow !== 'profile') fail(`flow ${JSON.stringify(flow)} is not known: expected profile`, exitUsage);
-    process.stdout.write(await readFile(new URL('../../../flows/profile.json', import.meta.url), 'utf8'));
+    process.stdout.write(await readFile(new URL('../flows/profile.json', import.meta.url), 'utf8'));
   });
 
 program

@@ -3,8 +3,9 @@ import { HmacSignatureVerifier, signWebhookBody, ZodWebhookParser } from '@prest
 import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
 import { createInMemoryApp } from '@prestabot/application/testing';
 import { createWebHandler, createWebhookEndpoint, type WebhookEndpoint } from '@prestabot/runtime';
+import express from 'express';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createExpressApp } from './express-app.ts';
+import { createExpressApp, prestaBotMiddleware } from './express-app.ts';
 import { PrometheusMetrics } from './metrics.ts';
 
 const appSecret = 'express-app-secret';
@@ -136,3 +137,42 @@ const rawHttp = (port: number, request: string) =>
     socket.on('end', () => resolve(received));
     socket.on('error', reject);
   });
+
+describe('prestaBotMiddleware', () => {
+  it("serves the bot under a path of the app's, passing the exact body bytes and the response through", async () => {
+    const seen: { url: string; body: string; requestId: string | null }[] = [];
+    const bot = {
+      fetch: async (request: Request) => {
+        seen.push({
+          url: request.url,
+          body: await request.text(),
+          requestId: request.headers.get('x-request-id'),
+        });
+        return new Response('{"ok":true}', { status: 202, headers: { 'x-answered-by': 'bot' } });
+      },
+    };
+    const app = express();
+    app.use('/whatsapp', prestaBotMiddleware(bot));
+    app.get('/', (_req, res) => {
+      res.send('my app');
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    servers.push(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const body = '{"entry":[{"text":"caf\\u00e9 \\/ x"}]}';
+    const answer = await fetch(`${url}/whatsapp/webhook`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-1' },
+      body,
+    });
+
+    expect(answer.status).toBe(202);
+    expect(answer.headers.get('x-answered-by')).toBe('bot');
+    expect(await answer.json()).toEqual({ ok: true });
+    expect(seen).toEqual([{ url: `${url}/whatsapp/webhook`, body, requestId: 'req-1' }]);
+    expect(await (await fetch(`${url}/`)).text()).toBe('my app');
+    expect(seen).toHaveLength(1);
+  });
+});

@@ -5,6 +5,7 @@ import express, {
   type Express,
   type Request as ExpressRequest,
   type RequestHandler,
+  type Router,
 } from 'express';
 import type { PrometheusMetrics } from './metrics.ts';
 
@@ -36,6 +37,44 @@ const toWebRequest = (req: ExpressRequest, url: string, requestId: string): Requ
 const isWebhookPost = (req: ExpressRequest): boolean =>
   req.method === 'POST' && routeOf(req.path) === 'webhook';
 
+const assignRequestId: RequestHandler = (req, res, next) => {
+  const requestId = requestIdOf(req.get(requestIdHeader));
+  res.locals.requestId = requestId;
+  res.setHeader(requestIdHeader, requestId);
+  next();
+};
+
+/** Raw bytes for every route: webhook signatures cover exactly what Meta sent. */
+const rawBody = express.raw({ type: () => true, limit: maxWebhookBytes });
+
+/** Answers the request with the Web-standard handler, its raw body passed on untouched. */
+const answerWith =
+  (handler: WebHandler): RequestHandler =>
+  async (req, res) => {
+    const requestId = res.locals.requestId as string;
+    const url = urlOf(req);
+    if (url === undefined) {
+      res
+        .status(400)
+        .json({ error: 'bad_request', message: 'the Host header is not a valid host', requestId });
+      return;
+    }
+    const response = await handler(toWebRequest(req, url, requestId));
+    res.status(response.status);
+    response.headers.forEach((value, name) => {
+      res.setHeader(name, value);
+    });
+    res.end(Buffer.from(await response.arrayBuffer()));
+  };
+
+/**
+ * PrestaBot inside an Express app of your own: `app.use('/whatsapp', prestaBotMiddleware(bot))` serves the
+ * bot's routes (`/webhook`, `/flows`, `/healthz`, `/livez`) under that path, with request ids and the raw
+ * body its signatures need. Mount it before any body parser of the app's.
+ */
+export const prestaBotMiddleware = (bot: { readonly fetch: WebHandler }): Router =>
+  express.Router().use(assignRequestId, rawBody, answerWith(bot.fetch));
+
 /**
  * The Node host's HTTP surface: the shared Web-standard handler for every route, plus `GET /metrics`,
  * request ids, a 3 MB body limit and a JSON error handler. `POST /webhook`, the one route under load,
@@ -51,20 +90,13 @@ export const createExpressApp = (options: {
   const app = express();
   app.disable('x-powered-by');
 
-  const assignRequestId: RequestHandler = (req, res, next) => {
-    const requestId = requestIdOf(req.get(requestIdHeader));
-    res.locals.requestId = requestId;
-    res.setHeader(requestIdHeader, requestId);
-    next();
-  };
   app.use(assignRequestId);
 
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.text());
   });
 
-  // Raw bytes for every route: webhook signatures cover exactly what Meta sent.
-  app.use(express.raw({ type: () => true, limit: maxWebhookBytes }));
+  app.use(rawBody);
   app.use(async (req, res, next) => {
     if (!isWebhookPost(req)) {
       next();
@@ -77,22 +109,7 @@ export const createExpressApp = (options: {
     });
     res.status(answer.status).json(answer.body);
   });
-  app.use(async (req, res) => {
-    const requestId = res.locals.requestId as string;
-    const url = urlOf(req);
-    if (url === undefined) {
-      res
-        .status(400)
-        .json({ error: 'bad_request', message: 'the Host header is not a valid host', requestId });
-      return;
-    }
-    const response = await handler(toWebRequest(req, url, requestId));
-    res.status(response.status);
-    response.headers.forEach((value, name) => {
-      res.setHeader(name, value);
-    });
-    res.end(Buffer.from(await response.arrayBuffer()));
-  });
+  app.use(answerWith(handler));
 
   const jsonErrors: ErrorRequestHandler = (
     error: { type?: string; status?: number; message?: string },

@@ -1,1 +1,2 @@
-export {};
+export { prestaBotMiddleware } from './express-app.ts';
+export { PrometheusMetrics } from './metrics.ts';

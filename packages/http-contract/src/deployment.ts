@@ -1,4 +1,5 @@
-import { createTestDatabase, type PostgresStorage } from '@prestabot/adapters-postgres';
+import type { PostgresStorage } from '@prestabot/adapters-postgres';
+import { createTestDatabase } from '@prestabot/adapters-postgres/testing';
 import { expectOk, RecordingLogger, RecordingMetrics } from '@prestabot/application/testing';
 import { type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
 import { type FlowKeyAdmin, loadConfig, openBot } from '@prestabot/runtime';

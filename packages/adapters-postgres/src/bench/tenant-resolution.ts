@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { percentile } from '@prestabot/application/testing';
 import { defaultTenantSettings, type PhoneNumberId } from '@prestabot/domain';
-import { benchmarkServerUrl, openTestStorage, type TestStorage } from '../testing/test-database.ts';
+import { benchmarkServerUrl, openTestStorage, type TestStorage } from '../testing/index.ts';
 
 const usage =
   'usage: tenant-resolution [--sizes 10,1000,100000] [--lookups 5000] [--concurrency 8] [--database-server URL] [--json]';

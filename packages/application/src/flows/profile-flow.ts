@@ -27,7 +27,7 @@ import type { FlowTokens } from './flow-tokens.port.ts';
 
 /** Our name for the "My profile" Flow in flow tokens. */
 export const profileFlow = 'profile';
-/** The screen of `flows/profile.json`. */
+/** The screen of the profile Flow JSON (`host-express/flows/profile.json`). */
 export const profileScreen = 'PROFILE';
 
 const accountTypes = ['checking', 'savings', 'sight', 'other'] as const;

@@ -36,13 +36,15 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { signWebhookBody } from '@prestabot/adapters-meta';
 import {
-  benchmarkServerUrl,
   createAesGcmSecretCipher,
   createPostgresStorage,
-  createTestDatabase,
   type PostgresStorage,
-  type TestDatabase,
 } from '@prestabot/adapters-postgres';
+import {
+  benchmarkServerUrl,
+  createTestDatabase,
+  type TestDatabase,
+} from '@prestabot/adapters-postgres/testing';
 import { ManageTenants } from '@prestabot/application';
 import { percentile } from '@prestabot/application/testing';
 import type { ResultAsync } from '@prestabot/domain';
