@@ -1,13 +1,13 @@
-import type { SecretCipher } from '@prestabot/application';
+import type { SecretCipher, StoragePorts } from '@prestabot/application';
 import { ContainerModule, type ContainerModuleLoadOptions, type ServiceIdentifier } from 'inversify';
-import type { PostgresStorage } from './storage.ts';
 import { postgresTokens } from './tokens.ts';
 
 /**
- * Binds an open storage's ports (and the cipher, when given) for a composition root. The host creates the
+ * Binds an open storage's ports (and the cipher, when given) for a composition root: this package's
+ * storage, or any other that passes the storage contract suites. The host creates the
  * storage, and closes it: creating it is asynchronous and may fail, which resolving a binding should not.
  */
-export const postgresStorageModule = (storage: PostgresStorage, cipher?: SecretCipher): ContainerModule =>
+export const postgresStorageModule = (storage: StoragePorts, cipher?: SecretCipher): ContainerModule =>
   new ContainerModule(({ bind }: ContainerModuleLoadOptions) => {
     const constant = <T>(id: ServiceIdentifier<T>, value: T) => bind<T>(id).toConstantValue(value);
     constant(postgresTokens.storage, storage);

@@ -1,19 +1,4 @@
-import type {
-  AppRegistry,
-  FinishedWorkRetention,
-  FlowKeyDirectory,
-  InboxQueue,
-  LeaseRenewal,
-  Logger,
-  Metrics,
-  OutboxQueue,
-  ReminderQueue,
-  SecretCipher,
-  StorageError,
-  TenantDirectory,
-  TenantUnitOfWork,
-  UsageLedger,
-} from '@prestabot/application';
+import type { Logger, Metrics, SecretCipher, StorageError, StoragePorts } from '@prestabot/application';
 import { ResultAsync } from '@prestabot/domain';
 import type { Pool } from 'pg';
 import { PostgresAppRegistry, PostgresFlowKeyDirectory, PostgresTenantDirectory } from './directory.ts';
@@ -57,18 +42,8 @@ export type PostgresStorageOptions = {
 };
 
 /** Every storage port over one database, and its lifecycle. */
-export type PostgresStorage = {
+export type PostgresStorage = StoragePorts & {
   readonly driver: 'postgresql' | 'pglite';
-  readonly unitOfWork: TenantUnitOfWork;
-  readonly directory: TenantDirectory;
-  readonly apps: AppRegistry;
-  readonly inboxQueue: InboxQueue;
-  readonly outboxQueue: OutboxQueue;
-  readonly reminderQueue: ReminderQueue;
-  readonly leaseRenewal: LeaseRenewal;
-  readonly flowKeyDirectory: FlowKeyDirectory;
-  readonly finishedWorkRetention: FinishedWorkRetention;
-  readonly usageLedger: UsageLedger;
   /** Applies pending migrations (idempotent); the connection's role must bypass row-level security. */
   readonly migrate: () => ResultAsync<MigrationReport, StorageError>;
   /** What `prestabot doctor` reports about the database. */

@@ -7,6 +7,7 @@ import type {
   OutboxQueue,
   ReminderQueue,
   SecretCipher,
+  StoragePorts,
   TenantDirectory,
   TenantUnitOfWork,
   Token,
@@ -14,7 +15,6 @@ import type {
 } from '@prestabot/application';
 import { portTokens } from '@prestabot/application';
 import type { ServiceIdentifier } from 'inversify';
-import type { PostgresStorage } from './storage.ts';
 
 const sameAs = <T>(token: Token<T>): ServiceIdentifier<T> => token;
 
@@ -34,6 +34,6 @@ export const postgresTokens = {
   finishedWorkRetention: sameAs<FinishedWorkRetention>(portTokens.finishedWorkRetention),
   usageLedger: sameAs<UsageLedger>(portTokens.usageLedger),
   secretCipher: sameAs<SecretCipher>(portTokens.secretCipher),
-  /** The storage itself: migrate, inspect (for `prestabot doctor`), close. */
-  storage: Symbol.for('prestabot.PostgresStorage') as ServiceIdentifier<PostgresStorage>,
+  /** The storage whose ports these are. */
+  storage: Symbol.for('prestabot.PostgresStorage') as ServiceIdentifier<StoragePorts>,
 } as const;

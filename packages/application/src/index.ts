@@ -47,6 +47,7 @@ export * from './ports/number-store.port.ts';
 export * from './ports/outbox.port.ts';
 export * from './ports/sealed-secret-store.port.ts';
 export * from './ports/secret-cipher.port.ts';
+export * from './ports/storage-ports.port.ts';
 export * from './ports/tenant-directory.port.ts';
 export * from './ports/tenant-store.port.ts';
 export * from './ports/unit-of-work.port.ts';

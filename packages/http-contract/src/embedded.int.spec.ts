@@ -1,7 +1,10 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createAesGcmSecretCipher } from '@prestabot/adapters-postgres';
 import type { InboundResponder } from '@prestabot/application';
-import { expectOk, RecordingLogger } from '@prestabot/application/testing';
+import { ManageTenants } from '@prestabot/application';
+import { expectOk, InMemoryDatabase, RecordingLogger, SequentialIds } from '@prestabot/application/testing';
 import { okAsync } from '@prestabot/domain';
+import { freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
 import { createPrestaBot, type PrestaBot, type PrestaBotOptions } from '@prestabot/runtime';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,3 +133,54 @@ describe.skipIf(serverUrl === undefined)(
     });
   },
 );
+
+describe('createPrestaBot over storage the application brings', () => {
+  it('runs on any storage that passes the contract suites: here the in-memory one, no database at all', async () => {
+    const port = await freeLoopbackPort();
+    const appSecret = `app-secret-${crypto.randomUUID()}`;
+    const number = { phoneNumberId: '106540352299001', accessToken: `EAAG-${crypto.randomUUID()}` };
+    const fake = await startFakeGraph({
+      numbers: [number],
+      webhook: { url: `http://127.0.0.1:${port}/webhook`, appSecret, maxAttempts: 1 },
+      pairLimit: false,
+    });
+    const encryptionKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    const database = new InMemoryDatabase();
+    const storage = database.harness();
+    const cipher = await expectOk(createAesGcmSecretCipher({ PRESTABOT_ENCRYPTION_KEY: encryptionKey }));
+    await expectOk(
+      new ManageTenants({ ...storage, cipher, ids: new SequentialIds() }).addTenant({
+        name: 'In memory',
+        wabaId: '102290129340398',
+        ...number,
+      }),
+    );
+    const bot = await expectOk(
+      createPrestaBot({
+        storage,
+        encryptionKey,
+        appSecret,
+        graph: { url: fake.url },
+        logger: new RecordingLogger(),
+      }),
+    );
+    bot.startWorkers();
+    const server = await serveUnderWhatsapp(bot, port);
+    try {
+      const deliveries = await fake.emitWebhook([
+        {
+          kind: 'message',
+          phoneNumberId: number.phoneNumberId,
+          from: { waId: '56933330001', profileName: 'Ana' },
+          content: { type: 'text', body: 'menú' },
+        },
+      ]);
+      expect(deliveries.map((delivery) => delivery.attempts.at(-1)?.status)).toEqual([200]);
+      await waitFor('the reply', () => fake.accepted(number.phoneNumberId).length >= 1);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+      await bot.stop();
+      await fake.close();
+    }
+  });
+});

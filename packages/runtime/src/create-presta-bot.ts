@@ -1,8 +1,8 @@
-import type { ChooseResponders, Clock, Logger, Metrics } from '@prestabot/application';
+import type { ChooseResponders, Clock, Logger, Metrics, StoragePorts } from '@prestabot/application';
 import { errAsync, type ResultAsync } from '@prestabot/domain';
 import { loadConfig } from './config.ts';
 import { JsonLogger } from './json-logger.ts';
-import { type OpenOptions, openBot, type StartupError } from './open-bot.ts';
+import { type OpenOptions, openBot, type StartupError, wireBotOn } from './open-bot.ts';
 
 /** Metrics for an embedding application that brings none: counted nowhere. */
 export const discardedMetrics: Metrics = {
@@ -16,6 +16,11 @@ export const discardedMetrics: Metrics = {
  * `process.env`): an unset value means the same as the unset environment variable in the README's table.
  */
 export type PrestaBotOptions = {
+  /**
+   * Storage the application opened and keeps, instead of a database PrestaBot opens: any implementation
+   * that passes the storage contract suites (`@prestabot/application/testing`). Not migrated, not closed.
+   */
+  readonly storage?: StoragePorts | undefined;
   /** A `pg.Pool` the application owns: PrestaBot borrows it and never ends it. */
   readonly pool?: OpenOptions['pool'];
   /** `DATABASE_URL`: PrestaBot opens (and at `stop`, closes) its own pool. */
@@ -92,21 +97,28 @@ export const createPrestaBot = (options: PrestaBotOptions): ResultAsync<PrestaBo
     });
   const config = loaded.value;
   const logger = options.logger ?? new JsonLogger(config.logLevel, (line) => console.log(line));
-  return openBot(config, {
+  const common = {
     owner: `embedded:${crypto.randomUUID().slice(0, 8)}`,
     logger,
     metrics: options.metrics ?? discardedMetrics,
-    migrate: options.migrate ?? true,
     // The work runs on after the response; a failure is logged, never lost (the worker retries it).
-    runAfterResponse: (work) => {
+    runAfterResponse: (work: Promise<unknown>) => {
       work.catch((error: unknown) => logger.error({ error: String(error) }, 'background work failed'));
     },
-    ...(options.pool === undefined ? {} : { pool: options.pool }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.responders === undefined ? {} : { responders: options.responders }),
-  }).map((opened) => ({
-    fetch: opened.bot.handler,
-    startWorkers: opened.bot.startWorkers,
-    stop: opened.close,
+  };
+  const opened =
+    options.storage === undefined
+      ? openBot(config, {
+          ...common,
+          migrate: options.migrate ?? true,
+          ...(options.pool === undefined ? {} : { pool: options.pool }),
+        })
+      : wireBotOn(config, options.storage, common);
+  return opened.map((wired) => ({
+    fetch: wired.bot.handler,
+    startWorkers: wired.bot.startWorkers,
+    stop: wired.close,
   }));
 };

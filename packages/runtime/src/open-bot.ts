@@ -28,7 +28,9 @@ import {
   portTokens,
   type ReportUsage,
   ResealSecrets,
+  type SecretCipher,
   type StorageError,
+  type StoragePorts,
   SyncNumbers,
 } from '@prestabot/application';
 import { errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
@@ -42,7 +44,14 @@ import { defaultFlowKeyGraceMs, FlowKeyRing } from './flows/flow-key-ring.ts';
 import { flowTokenSecret } from './flows/flow-token-secret.ts';
 import { createFlowsEndpoint } from './flows/flows-endpoint.ts';
 import type { HealthReport } from './http/web-handler.ts';
-import { platformModule, resolve, routingCacheTtlMs, runtimeTokens, useCasesModule } from './wiring.ts';
+import {
+  platformModule,
+  resolve,
+  routingCacheTtlMs,
+  runtimeTokens,
+  systemClock,
+  useCasesModule,
+} from './wiring.ts';
 import { defaultInboxWorkerOptions } from './worker/inbox-worker.ts';
 
 /** Why the process cannot start: a line for the operator, and whether it is their input (exit 2). */
@@ -115,6 +124,32 @@ const deploymentFlowsKey = (config: Config): ResultAsync<FlowPrivateKey | undefi
         }),
       );
 
+/** The keys the deployment's configuration names, checked: the secret cipher's and the Flows key. */
+const deploymentKeys = (
+  config: Config,
+): ResultAsync<{ cipher: SecretCipher; flowsKey: FlowPrivateKey | undefined }, StartupError> =>
+  createAesGcmSecretCipher({
+    PRESTABOT_ENCRYPTION_KEY: config.encryptionKeys.current,
+    PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: config.encryptionKeys.previous,
+  })
+    .mapErr((error): StartupError => ({ type: 'configuration', message: error.message }))
+    .andThen((cipher) => deploymentFlowsKey(config).map((flowsKey) => ({ cipher, flowsKey })));
+
+/**
+ * The bot over storage the embedding application opened and keeps (any that passes the storage contract
+ * suites): no migrations, no login check, and the clock the application gives (this machine's by default).
+ */
+export const wireBotOn = (
+  config: Config,
+  storage: StoragePorts,
+  options: Omit<WireParts, 'storage' | 'cipher' | 'clock' | 'flowsKey'> & { readonly clock?: Clock },
+): ResultAsync<WiredBot, StartupError> =>
+  deploymentKeys(config).andThen(({ cipher, flowsKey }) =>
+    ResultAsync.fromSafePromise(
+      wireBot(config, { ...options, storage, cipher, flowsKey, clock: options.clock ?? systemClock }),
+    ),
+  );
+
 /** Runs `use` over a short-lived connection to `databaseUrl`, closed after. */
 const withDatabase = <T>(
   databaseUrl: string,
@@ -141,11 +176,7 @@ const withDatabase = <T>(
  */
 export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenBot, StartupError> =>
   safeTry(async function* () {
-    const cipher = yield* createAesGcmSecretCipher({
-      PRESTABOT_ENCRYPTION_KEY: config.encryptionKeys.current,
-      PRESTABOT_PREVIOUS_ENCRYPTION_KEYS: config.encryptionKeys.previous,
-    }).mapErr((error): StartupError => ({ type: 'configuration', message: error.message }));
-    const flowsKey = yield* deploymentFlowsKey(config);
+    const { cipher, flowsKey } = yield* deploymentKeys(config);
     const login = options.login ?? 'runtime';
     const databaseUrl =
       login === 'admin' ? (config.databaseMigrationUrl ?? config.databaseUrl) : config.databaseUrl;
@@ -192,104 +223,134 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
         options.logger.warn({ login: checked.value.name }, `${warning.problem}: ${warning.fix}`);
     }
     const clock = options.clock ?? (await databaseClockOf(storage, options.logger));
-    const graph = new GraphClient(config.graph, { clock });
-    const tokenSecret = await flowTokenSecret(config.encryptionKeys);
-    const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
-    const container = new Container({ defaultScope: 'Singleton' });
-    container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
-    container.bind(runtimeTokens.chooseResponders).toConstantValue(options.responders ?? allOfTheLoanBot);
-    container.load(
-      platformModule({
-        config,
-        logger: options.logger,
-        metrics: options.metrics,
-        clock,
-      }),
-      postgresStorageModule(storage, cipher),
-      metaAdaptersModule(graph, options.hmac === undefined ? {} : { hmac: options.hmac }),
-      useCasesModule(
-        options.ingestOnly === true
-          ? undefined
-          : { owner: options.owner, leaseMs: defaultInboxWorkerOptions.leaseMs },
-      ),
-    );
-    const useCases = resolve(container, runtimeTokens.useCases);
-    // Not the cached directory: health must see the database as it is now.
-    const directory = resolve(container, portTokens.tenantDirectory);
-    const checkHealth = async (): Promise<HealthReport> => {
-      // Routing a number nobody has is one indexed read: enough to know the database answers.
-      const probe = await directory.findNumber('0' as never);
-      return probe.isOk()
-        ? { healthy: true, checks: { database: 'ok' } }
-        : { healthy: false, checks: { database: probe.error.message } };
-    };
-    const flows =
-      tokens === undefined
-        ? undefined
-        : createFlowsEndpoint({
-            keys: new FlowKeyRing(
-              {
-                directory: resolve(container, portTokens.flowKeyDirectory),
-                cipher,
-                clock,
-                logger: options.logger,
-              },
-              {
-                graceMs: defaultFlowKeyGraceMs,
-                ttlMs: routingCacheTtlMs,
-                ...(flowsKey === undefined ? {} : { deploymentKey: flowsKey }),
-              },
-            ),
-            tokens,
-            answer: useCases.answerFlowExchange,
-            secrets: useCases.webhookSecrets,
-            verifier: resolve(container, portTokens.webhookVerifier),
-            clock,
-            logger: options.logger,
-          });
-    const numberSync = new SyncNumbers({
-      directory,
-      unitOfWork: resolve(container, portTokens.unitOfWork),
-      tokens: useCases.accessTokens,
-      reader: new GraphNumberView(graph),
-      clock,
-      logger: options.logger,
-    });
-    const bot = assembleBot(container, {
-      owner: options.owner,
-      numberSync,
-      runAfterResponse: options.runAfterResponse,
-      checkHealth,
-      ...(flows === undefined ? {} : { flows }),
-    });
-    const flowKeys = new FlowKeyAdmin({
-      directory,
-      unitOfWork: resolve(container, portTokens.unitOfWork),
-      cipher,
-      encryption: new GraphBusinessEncryption(graph),
-      accessTokens: useCases.accessTokens,
-      clock,
-      ids: resolve(container, portTokens.ids),
-      deploymentKey: flowsKey,
-    });
+    const wired = await wireBot(config, { ...options, storage, cipher, clock, flowsKey });
     return ok({
+      ...wired,
       config,
-      admin: {
-        tenants: useCases.manageTenants,
-        templates: useCases.manageTemplates,
-        usage: useCases.reportUsage,
-        secrets: new ResealSecrets({ ...storage, cipher }),
-      },
       storage,
-      bot,
-      flowKeys,
-      numberSync,
       runtimeLogin,
       logger: options.logger,
       close: async () => {
-        await bot.stopWorkers();
-        await graph.close();
+        await wired.close();
         await storage.close();
       },
     });
   });
+
+/** What a bot is wired from once its storage is open: the storage's ports, the cipher and the clock. */
+export type WireParts = Pick<
+  OpenOptions,
+  'owner' | 'logger' | 'metrics' | 'runAfterResponse' | 'hmac' | 'ingestOnly' | 'responders'
+> & {
+  readonly storage: StoragePorts;
+  readonly cipher: SecretCipher;
+  readonly clock: Clock;
+  readonly flowsKey: FlowPrivateKey | undefined;
+};
+
+/** A bot wired over open storage: everything but the database's lifecycle, which belongs to whoever opened it. */
+export type WiredBot = Pick<OpenBot, 'admin' | 'bot' | 'flowKeys' | 'numberSync'> & {
+  /** Stops the workers (finishing what they hold), then closes Graph connections. */
+  readonly close: () => Promise<void>;
+};
+
+/** Graph, the container and the bot over storage that is already open: `openBot`'s, or an embedder's. */
+export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBot> => {
+  const { storage, cipher, clock, flowsKey } = parts;
+  const options = parts;
+  const graph = new GraphClient(config.graph, { clock });
+  const tokenSecret = await flowTokenSecret(config.encryptionKeys);
+  const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
+  container.bind(runtimeTokens.chooseResponders).toConstantValue(options.responders ?? allOfTheLoanBot);
+  container.load(
+    platformModule({
+      config,
+      logger: options.logger,
+      metrics: options.metrics,
+      clock,
+    }),
+    postgresStorageModule(storage, cipher),
+    metaAdaptersModule(graph, options.hmac === undefined ? {} : { hmac: options.hmac }),
+    useCasesModule(
+      options.ingestOnly === true
+        ? undefined
+        : { owner: options.owner, leaseMs: defaultInboxWorkerOptions.leaseMs },
+    ),
+  );
+  const useCases = resolve(container, runtimeTokens.useCases);
+  // Not the cached directory: health must see the database as it is now.
+  const directory = resolve(container, portTokens.tenantDirectory);
+  const checkHealth = async (): Promise<HealthReport> => {
+    // Routing a number nobody has is one indexed read: enough to know the database answers.
+    const probe = await directory.findNumber('0' as never);
+    return probe.isOk()
+      ? { healthy: true, checks: { database: 'ok' } }
+      : { healthy: false, checks: { database: probe.error.message } };
+  };
+  const flows =
+    tokens === undefined
+      ? undefined
+      : createFlowsEndpoint({
+          keys: new FlowKeyRing(
+            {
+              directory: resolve(container, portTokens.flowKeyDirectory),
+              cipher,
+              clock,
+              logger: options.logger,
+            },
+            {
+              graceMs: defaultFlowKeyGraceMs,
+              ttlMs: routingCacheTtlMs,
+              ...(flowsKey === undefined ? {} : { deploymentKey: flowsKey }),
+            },
+          ),
+          tokens,
+          answer: useCases.answerFlowExchange,
+          secrets: useCases.webhookSecrets,
+          verifier: resolve(container, portTokens.webhookVerifier),
+          clock,
+          logger: options.logger,
+        });
+  const numberSync = new SyncNumbers({
+    directory,
+    unitOfWork: resolve(container, portTokens.unitOfWork),
+    tokens: useCases.accessTokens,
+    reader: new GraphNumberView(graph),
+    clock,
+    logger: options.logger,
+  });
+  const bot = assembleBot(container, {
+    owner: options.owner,
+    numberSync,
+    runAfterResponse: options.runAfterResponse,
+    checkHealth,
+    ...(flows === undefined ? {} : { flows }),
+  });
+  const flowKeys = new FlowKeyAdmin({
+    directory,
+    unitOfWork: resolve(container, portTokens.unitOfWork),
+    cipher,
+    encryption: new GraphBusinessEncryption(graph),
+    accessTokens: useCases.accessTokens,
+    clock,
+    ids: resolve(container, portTokens.ids),
+    deploymentKey: flowsKey,
+  });
+  return {
+    admin: {
+      tenants: useCases.manageTenants,
+      templates: useCases.manageTemplates,
+      usage: useCases.reportUsage,
+      secrets: new ResealSecrets({ ...storage, cipher }),
+    },
+    bot,
+    flowKeys,
+    numberSync,
+    close: async () => {
+      await bot.stopWorkers();
+      await graph.close();
+    },
+  };
+};
