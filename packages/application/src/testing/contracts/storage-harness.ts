@@ -13,29 +13,13 @@ import {
   type WabaId,
   type Wamid,
 } from '@prestabot/domain';
-import type { FlowKeyDirectory } from '../../flows/flow-stores.port.ts';
-import type { ReminderQueue } from '../../loans/loan-stores.port.ts';
-import type { FinishedWorkRetention } from '../../ports/finished-work-retention.port.ts';
 import type { InboxQueue, NewInboxEntry, StatusFollowUps, StoredInboxEntry } from '../../ports/inbox.port.ts';
-import type { LeaseRenewal } from '../../ports/lease-renewal.port.ts';
 import type { NewNumber } from '../../ports/number-store.port.ts';
-import type { NewOutboxEntry, OutboxQueue } from '../../ports/outbox.port.ts';
-import type { AppRegistry, TenantDirectory } from '../../ports/tenant-directory.port.ts';
-import type { TenantUnitOfWork } from '../../ports/unit-of-work.port.ts';
-import type { UsageLedger } from '../../ports/usage-ledger.port.ts';
+import type { NewOutboxEntry } from '../../ports/outbox.port.ts';
+import type { StoragePorts } from '../../ports/storage-ports.port.ts';
 
 /** Everything a storage implementation offers; each contract suite runs against one of these. */
-export type StorageHarness = {
-  readonly unitOfWork: TenantUnitOfWork;
-  readonly directory: TenantDirectory;
-  readonly apps: AppRegistry;
-  readonly inboxQueue: InboxQueue;
-  readonly outboxQueue: OutboxQueue;
-  readonly reminderQueue: ReminderQueue;
-  readonly leaseRenewal: LeaseRenewal;
-  readonly flowKeyDirectory: FlowKeyDirectory;
-  readonly finishedWorkRetention: FinishedWorkRetention;
-  readonly usageLedger: UsageLedger;
+export type StorageHarness = StoragePorts & {
   /** Releases connections; the harness is not used afterwards. */
   readonly close: () => Promise<void>;
 };
