@@ -9,16 +9,9 @@ import { createPrestaBot, type PrestaBot, type PrestaBotOptions } from '@prestab
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prepareDeployment, type TestDeployment } from './deployment.ts';
+import { waitFor } from './http-contract.ts';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
-
-const waitFor = async (what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
 
 const headersOf = (incoming: IncomingHttpHeaders): Headers =>
   new Headers(

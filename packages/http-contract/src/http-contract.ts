@@ -12,7 +12,8 @@ const text = (from: string, body: string) => ({ type: 'text' as const, body, fro
 
 const repliesTo = (fake: FakeGraph, phoneNumberId: string) => fake.accepted(phoneNumberId);
 
-const waitFor = async (
+/** Polls `condition` until it holds, failing with `what` after `timeoutMs`. */
+export const waitFor = async (
   what: string,
   condition: () => boolean | Promise<boolean>,
   timeoutMs = 15_000,

@@ -257,26 +257,25 @@ export type WiredBot = Pick<OpenBot, 'admin' | 'bot' | 'flowKeys' | 'numberSync'
 /** Graph, the container and the bot over storage that is already open: `openBot`'s, or an embedder's. */
 export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBot> => {
   const { storage, cipher, clock, flowsKey } = parts;
-  const options = parts;
   const graph = new GraphClient(config.graph, { clock });
   const tokenSecret = await flowTokenSecret(config.encryptionKeys);
   const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
-  container.bind(runtimeTokens.chooseResponders).toConstantValue(options.responders ?? allOfTheLoanBot);
+  container.bind(runtimeTokens.chooseResponders).toConstantValue(parts.responders ?? allOfTheLoanBot);
   container.load(
     platformModule({
       config,
-      logger: options.logger,
-      metrics: options.metrics,
+      logger: parts.logger,
+      metrics: parts.metrics,
       clock,
     }),
     postgresStorageModule(storage, cipher),
-    metaAdaptersModule(graph, options.hmac === undefined ? {} : { hmac: options.hmac }),
+    metaAdaptersModule(graph, parts.hmac === undefined ? {} : { hmac: parts.hmac }),
     useCasesModule(
-      options.ingestOnly === true
+      parts.ingestOnly === true
         ? undefined
-        : { owner: options.owner, leaseMs: defaultInboxWorkerOptions.leaseMs },
+        : { owner: parts.owner, leaseMs: defaultInboxWorkerOptions.leaseMs },
     ),
   );
   const useCases = resolve(container, runtimeTokens.useCases);
@@ -298,7 +297,7 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
               directory: resolve(container, portTokens.flowKeyDirectory),
               cipher,
               clock,
-              logger: options.logger,
+              logger: parts.logger,
             },
             {
               graceMs: defaultFlowKeyGraceMs,
@@ -311,7 +310,7 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
           secrets: useCases.webhookSecrets,
           verifier: resolve(container, portTokens.webhookVerifier),
           clock,
-          logger: options.logger,
+          logger: parts.logger,
         });
   const numberSync = new SyncNumbers({
     directory,
@@ -319,12 +318,12 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
     tokens: useCases.accessTokens,
     reader: new GraphNumberView(graph),
     clock,
-    logger: options.logger,
+    logger: parts.logger,
   });
   const bot = assembleBot(container, {
-    owner: options.owner,
+    owner: parts.owner,
     numberSync,
-    runAfterResponse: options.runAfterResponse,
+    runAfterResponse: parts.runAfterResponse,
     checkHealth,
     ...(flows === undefined ? {} : { flows }),
   });

@@ -52,6 +52,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
   const metrics = new RecordingMetrics();
   const cipher = new FakeSecretCipher();
   const gateway = new RecordingGateway();
+  const { responders } = options;
   const useCases = composeUseCases(
     {
       unitOfWork: database.unitOfWork,
@@ -83,7 +84,7 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
       routingCacheTtlMs: options.routingCacheTtlMs,
       defaultProfileFlowId: options.defaultProfileFlowId,
       sendPolicy: options.sendPolicy,
-      responders: options.responders === undefined ? undefined : () => options.responders ?? [],
+      responders: responders === undefined ? undefined : () => responders,
       statusListeners: options.statusListeners,
     },
   );
