@@ -545,6 +545,7 @@ const outboxColumns = {
   wamid: branded<Wamid>().nullable(),
   last_failure: failure.nullable(),
   fallback: outboundMessage.nullable(),
+  limit_held_at: storedTime.nullable(),
 };
 
 const outboxEntryOf = (row: z.output<z.ZodObject<typeof outboxColumns>>): OutboxEntry => ({
@@ -565,6 +566,7 @@ const outboxEntryOf = (row: z.output<z.ZodObject<typeof outboxColumns>>): Outbox
   ...present('wamid', row.wamid),
   ...present('lastFailure', row.last_failure),
   ...present('fallback', row.fallback),
+  ...present('limitHeldAt', row.limit_held_at),
 });
 
 export const outboxRow = z.object(outboxColumns).transform(outboxEntryOf);
@@ -827,8 +829,19 @@ export const registeredAppRow = z
   );
 
 export const queueDepthRow = z
-  .object({ pending: z.number().int(), oldest_at: storedTime.nullable() })
-  .transform((row): QueueDepth => ({ pending: row.pending, ...present('oldestAt', row.oldest_at) }));
+  .object({ pending: z.number().int(), oldest_at: storedTime.nullable(), held: z.number().int().nullish() })
+  .transform(
+    (row): QueueDepth => ({
+      pending: row.pending,
+      ...present('oldestAt', row.oldest_at),
+      ...present('held', row.held ?? null),
+    }),
+  );
+
+/** A row of `prestabot.messaging_limit_room`: NULL when the message would not be held at all. */
+export const messagingLimitRoomRow = z
+  .object({ room: z.number().int().nullable() })
+  .transform((row) => row.room ?? undefined);
 
 export const prunedRowsRow = z
   .object({ pruned_inbox: z.number().int(), pruned_outbox: z.number().int() })

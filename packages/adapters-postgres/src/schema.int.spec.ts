@@ -191,6 +191,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'list_flow_keys',
         'list_meta_apps',
         'list_tenants_with_numbers',
+        'messaging_limit_room',
         'outbox_depth',
         'prune_finished',
         'quarantine_claimed',
@@ -218,14 +219,17 @@ describeOnEachDriver('schema and isolation', (context) => {
           SELECT p.proname AS name, has_function_privilege('prestabot_app', p.oid, 'EXECUTE') AS app
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
           WHERE n.nspname = 'prestabot'
-            AND p.proname IN ('apply_status_batch', 'claim_outbox_rows', 'claimed_sends', 'statuses_of')
+            AND p.proname IN ('apply_status_batch', 'claim_outbox_rows', 'claimed_sends', 'record_reach',
+                              'statuses_of', 'within_messaging_limits')
           ORDER BY p.proname`),
       );
       expect(internal).toEqual([
         { name: 'apply_status_batch', app: false },
         { name: 'claim_outbox_rows', app: false },
         { name: 'claimed_sends', app: false },
+        { name: 'record_reach', app: false },
         { name: 'statuses_of', app: false },
+        { name: 'within_messaging_limits', app: false },
       ]);
     });
   });

@@ -158,6 +158,12 @@ export const composeUseCases = (ports: UseCasePorts, settings: UseCaseSettings =
     }),
     sendQueuedMessage: new SendQueuedMessage({
       records: ports.records,
+      templates: {
+        stop: (tenantId, { name, language }, stop) =>
+          unitOfWork.run(tenantId, (repositories) =>
+            repositories.templates.recordMetaStatus(name, language, stop),
+          ),
+      },
       sendReply,
       clock,
       logger,

@@ -20,8 +20,14 @@ export type GraphErrorClass =
   | 'token_invalid'
   /** More than 24 hours since the user last wrote: only a template can reach them. */
   | 'window_closed'
-  /** Spam rate limit: no fast retry. */
+  /** Spam rate limit (earlier messages blocked or reported): no fast retry, back off for hours. */
   | 'spam_limited'
+  /** The person's limit of marketing messages: this message will not reach them today. */
+  | 'marketing_limited'
+  /** The template is paused or disabled: stop using it. */
+  | 'template_stopped'
+  /** A policy block or a locked account: stop sending on the number. */
+  | 'number_blocked'
   /** The request itself or the configuration is wrong: retrying the same request cannot help. */
   | 'permanent';
 
@@ -34,10 +40,16 @@ export const classifyGraphErrorCode = (code: number): GraphErrorClass => {
   if (code === 131056) return 'pair_rate_limited';
   if (code === 131047) return 'window_closed';
   if (code === 131048) return 'spam_limited';
+  if (code === 131049) return 'marketing_limited';
+  if (code === 132015 || code === 132016) return 'template_stopped';
+  if (code === 368 || code === 131031) return 'number_blocked';
   return 'permanent';
 };
 
 /** Meta's throughput error for one number (more messages per second than it allows). */
 export const throughputExceededCode = 130429;
+/** Meta's template errors: paused (low quality) and disabled. */
+export const templatePausedCode = 132015;
+export const templateDisabledCode = 132016;
 /** Meta's re-engagement error: the 24-hour customer-service window is closed. */
 export const windowClosedCode = 131047;

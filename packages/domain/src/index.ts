@@ -7,6 +7,7 @@ export * from './graph-error.ts';
 export * from './ids.ts';
 export * from './inbound.ts';
 export * from './json.ts';
+export * from './messaging-limit.ts';
 export * from './meta-view.ts';
 export * from './money.ts';
 export * from './outbound.ts';

@@ -104,6 +104,13 @@ export type AccountEvent =
       readonly newCategory: string;
     };
 
-/** `FLAGGED` sets a number's quality flag, `UNFLAGGED` clears it; other events leave it. */
+/**
+ * `FLAGGED` sets a number's quality flag, and so does `DOWNGRADE` (Meta lowered the limit for low quality);
+ * `UNFLAGGED` and `UPGRADE` clear it; other events leave it. While set, business-initiated sends slow down.
+ */
 export const qualityFlagOfEvent = (event: string): boolean | undefined =>
-  event === 'FLAGGED' ? true : event === 'UNFLAGGED' ? false : undefined;
+  event === 'FLAGGED' || event === 'DOWNGRADE'
+    ? true
+    : event === 'UNFLAGGED' || event === 'UPGRADE'
+      ? false
+      : undefined;

@@ -16,6 +16,7 @@ import {
   type PlannedReminder,
   planReminders,
   type ReminderKind,
+  spreadWithinHourMs,
 } from './reminder-schedule.ts';
 import { awkwardZones, zone } from './time-zones.fixture.ts';
 
@@ -116,6 +117,32 @@ describe('planReminders', () => {
       expect(times).toEqual([...times].sort((a, b) => a - b));
     },
   );
+
+  test.prop([planCase, fc.uuid()], { numRuns: 500 })(
+    "spread by a loan's id, its reminders keep one place within the send hour, and only those after now are planned",
+    ({ dueDate, timeZone, sendHour, now }, spreadKey) => {
+      const spread = planReminders({ dueDate, timeZone, sendHour, now, spreadKey })._unsafeUnwrap();
+      const offset = spreadWithinHourMs(spreadKey);
+      expect(offset).toBeGreaterThanOrEqual(0);
+      expect(offset).toBeLessThan(60 * minuteMs);
+      for (const kind of kinds) {
+        const hour = zonedInstant(addDays(dueDate, expected[kind].offsetDays), sendHour, 0, timeZone);
+        const planned = spread.find((reminder) => reminder.kind === kind);
+        expect(planned?.scheduledAt.getTime()).toBe(
+          hour.getTime() + offset > now.getTime() ? hour.getTime() + offset : undefined,
+        );
+      }
+    },
+  );
+
+  test('spreads many loans evenly over the hour: no minute holds three times its share', () => {
+    const loans = 6000;
+    const perMinute = new Array<number>(60).fill(0);
+    for (let loan = 0; loan < loans; loan += 1)
+      perMinute[Math.floor(spreadWithinHourMs(`loan-${loan}`) / minuteMs)]! += 1;
+    expect(Math.max(...perMinute)).toBeLessThan((3 * loans) / 60);
+    expect(Math.min(...perMinute)).toBeGreaterThan(loans / 60 / 3);
+  });
 
   test.prop([planCase, fc.integer({ min: 0, max: 10 * 24 * 60 })], { numRuns: 1000 })(
     'is deterministic, and a later clock only drops reminders',

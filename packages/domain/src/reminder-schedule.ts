@@ -49,11 +49,32 @@ export type ReminderPlanInput = {
   /** The tenant's local hour (0–23) at which reminders go out. */
   readonly sendHour: number;
   readonly now: Date;
+  /**
+   * Spreads the reminders across their hour by this key (the loan's id): the same minute and second every
+   * day for one loan, evenly over the hour for a tenant's many. Without it they go at the hour sharp.
+   */
+  readonly spreadKey?: string;
+};
+
+const hourMs = 60 * 60 * 1000;
+
+/**
+ * Where in the send hour a key's reminders go, in whole seconds: FNV-1a of the key, so it is the same on
+ * every run and every machine, and a tenant's thousands of loans land evenly over the hour instead of in
+ * one burst at :00 (which Meta's per-number throughput and a portfolio's messaging limit would both feel).
+ */
+export const spreadWithinHourMs = (key: string): number => {
+  let hash = 0x811c9dc5;
+  for (let index = 0; index < key.length; index += 1) {
+    hash ^= key.charCodeAt(index);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (hash % (hourMs / 1000)) * 1000;
 };
 
 /**
- * The reminders still to send for a loan due on `dueDate`: each at `sendHour`:00 on the tenant's wall
- * clock (shifted forward when a DST jump skips that hour), and only those whose moment is after `now`.
+ * The reminders still to send for a loan due on `dueDate`: each within `sendHour` on the tenant's wall
+ * clock (at the loan's place in that hour, see `spreadKey`) (shifted forward when a DST jump skips that hour), and only those whose moment is after `now`.
  *
  * No catch-up: a reminder whose moment has passed is not created, not even the due-day one for a loan
  * created (or confirmed, or moved) on its due day after the send hour. What triggered the plan already
@@ -65,14 +86,17 @@ export const planReminders = ({
   timeZone,
   sendHour,
   now,
+  spreadKey,
 }: ReminderPlanInput): Result<readonly PlannedReminder[], InvalidSendHour> => {
   if (!Number.isInteger(sendHour) || sendHour < 0 || sendHour > 23)
     return err({ type: 'invalid_send_hour', value: sendHour, expected: 'a whole hour from 0 to 23' });
+  const spreadMs = spreadKey === undefined ? 0 : spreadWithinHourMs(spreadKey);
   return ok(
     reminderRules
       .map(({ kind, recipient, offsetDays }): PlannedReminder => {
         const localDate = addDays(dueDate, offsetDays);
-        return { kind, recipient, localDate, scheduledAt: zonedInstant(localDate, sendHour, 0, timeZone) };
+        const hour = zonedInstant(localDate, sendHour, 0, timeZone);
+        return { kind, recipient, localDate, scheduledAt: new Date(hour.getTime() + spreadMs) };
       })
       .filter((reminder) => reminder.scheduledAt.getTime() > now.getTime()),
   );

@@ -62,6 +62,11 @@ describe('Graph error classes', () => {
     [131056, 'pair_rate_limited'],
     [131047, 'window_closed'],
     [131048, 'spam_limited'],
+    [131049, 'marketing_limited'],
+    [132015, 'template_stopped'],
+    [132016, 'template_stopped'],
+    [368, 'number_blocked'],
+    [131031, 'number_blocked'],
     [100, 'permanent'],
     [132001, 'permanent'],
   ] as const)('%i is %s', (code, expected) => {

@@ -20,6 +20,7 @@ const counters: readonly CounterName[] = [
   'outbound_messages_total',
   'outbound_skipped_total',
   'token_fallback_total',
+  'messaging_limit_released_total',
   'db_statements_total',
   'db_round_trips_total',
   'db_transactions_total',
@@ -29,7 +30,7 @@ const histograms: readonly HistogramName[] = [
   'outbox_send_lag_seconds',
   'reminder_lag_seconds',
 ];
-const gauges: readonly GaugeName[] = ['queue_depth', 'queue_oldest_age_seconds'];
+const gauges: readonly GaugeName[] = ['queue_depth', 'queue_oldest_age_seconds', 'messaging_limit_held'];
 
 const prefix = 'prestabot_';
 

@@ -1,6 +1,20 @@
 import type { NewOutboxEntry, OutboxEntry, OutboxStore, StorageError } from '@prestabot/application';
-import { okAsync, type ResultAsync, recipientKeyOf } from '@prestabot/domain';
-import { idRow, inInputOrder, outboxRow, readOptionalRow, readRows } from '../rows.ts';
+import {
+  okAsync,
+  type PhoneNumberId,
+  type Recipient,
+  type ResultAsync,
+  recipientKeyOf,
+} from '@prestabot/domain';
+import {
+  idRow,
+  inInputOrder,
+  messagingLimitRoomRow,
+  outboxRow,
+  readOptionalRow,
+  readRow,
+  readRows,
+} from '../rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 
 export class PostgresOutboxStore implements OutboxStore {
@@ -57,5 +71,20 @@ export class PostgresOutboxStore implements OutboxStore {
     return this.#session
       .query('SELECT * FROM prestabot.outbox WHERE id = $1', [id])
       .andThen(readOptionalRow(outboxRow, 'outbox'));
+  }
+
+  /** Counted across the portfolio's tenants by `prestabot.messaging_limit_room`, for this tenant's number only. */
+  messagingLimitRoom(
+    phoneNumberId: PhoneNumberId,
+    recipient: Recipient,
+    now: Date,
+  ): ResultAsync<number | undefined, StorageError> {
+    return this.#session
+      .query('SELECT prestabot.messaging_limit_room($1, $2, $3) AS room', [
+        phoneNumberId,
+        recipientKeyOf(recipient),
+        now,
+      ])
+      .andThen(readRow(messagingLimitRoomRow, 'messaging limit room'));
   }
 }

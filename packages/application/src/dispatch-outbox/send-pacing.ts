@@ -90,13 +90,52 @@ export const placeSendSlots = (request: {
   readonly count: number;
   readonly horizon: Date;
 }): PacedSlots => {
+  const { placed, nextFreeAt } = placeSends({ ...request, sends: Array.from({ length: request.count }) });
+  return { slots: placed.map(({ sendAt }) => sendAt), nextFreeAt };
+};
+
+/** A number whose quality slows its business-initiated sends (`businessPaceShare` below 1). */
+export type BusinessPace<Send> = {
+  readonly share: number;
+  readonly nextFreeAt: Date | undefined;
+  readonly isBusinessInitiated: (send: Send) => boolean;
+};
+
+/**
+ * Places `sends` (one number's, in send order) as `placeSendSlots` does; with a business pace, a
+ * business-initiated send is placed only once the slower spacing since the previous one has passed, and
+ * the rest wait for a later claim. `prestabot.claim_outbox_rows` and `lease_sends` place them the same way.
+ */
+export const placeSends = <Send>(request: {
+  readonly nextFreeAt: Date | undefined;
+  readonly now: Date;
+  readonly ratePerSecond: number;
+  readonly horizon: Date;
+  readonly sends: readonly Send[];
+  readonly businessPace?: BusinessPace<Send>;
+}): {
+  readonly placed: readonly { readonly send: Send; readonly sendAt: Date }[];
+  readonly nextFreeAt: Date;
+  readonly businessNextFreeAt?: Date;
+} => {
   const spacing = slotSpacingMs(request.ratePerSecond);
-  let next = Math.max(request.now.getTime(), request.nextFreeAt?.getTime() ?? 0);
-  const slots: Date[] = [];
-  while (slots.length < request.count && next <= request.horizon.getTime()) {
-    slots.push(new Date(Math.ceil(next)));
+  const pace = request.businessPace;
+  const now = request.now.getTime();
+  let next = Math.max(now, request.nextFreeAt?.getTime() ?? 0);
+  let businessNext = pace === undefined ? undefined : Math.max(now, pace.nextFreeAt?.getTime() ?? 0);
+  const placed: { send: Send; sendAt: Date }[] = [];
+  for (const send of request.sends) {
+    if (next > request.horizon.getTime()) break;
+    const business = pace?.isBusinessInitiated(send) === true;
+    if (business && businessNext! > next) continue;
+    placed.push({ send, sendAt: new Date(Math.ceil(next)) });
+    if (business) businessNext = next + spacing / pace!.share;
     next += spacing;
   }
   // Rounded up: rounding down would let many small claims creep above the rate a millisecond at a time.
-  return { slots, nextFreeAt: new Date(Math.ceil(next)) };
+  return {
+    placed,
+    nextFreeAt: new Date(Math.ceil(next)),
+    ...(businessNext === undefined ? {} : { businessNextFreeAt: new Date(Math.ceil(businessNext)) }),
+  };
 };

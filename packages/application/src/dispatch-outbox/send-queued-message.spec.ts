@@ -15,6 +15,7 @@ import {
   outcomeRecordingMs,
   slotToleranceMs,
 } from './send-pacing.ts';
+import { defaultSendPolicy } from './send-queued-message.ts';
 
 const setup = () =>
   createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
@@ -218,6 +219,99 @@ describe('SendQueuedMessage', () => {
     expect(await claimAndSend(app)).toEqual(['failed']);
     expect(stored(app, entry.id).lastFailure?.reason).toBe('expired');
     expect(app.gateway.attempts).toEqual([]);
+  });
+
+  it("classifies Meta's limit and policy refusals, with no fast retry", async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const number = '1001' as PhoneNumberId;
+    const spam = await queue(app, tenantId);
+    app.gateway.failNext(number, { code: 131048, title: 'Spam rate limit hit' });
+    expect(await claimAndSend(app)).toEqual(['retry_scheduled']);
+    expect(stored(app, spam.id)).toMatchObject({
+      status: 'pending',
+      lastFailure: { reason: 'spam_limited' },
+    });
+    expect(stored(app, spam.id).availableAt.getTime() - app.clock.now().getTime()).toBe(
+      defaultSendPolicy.spamLimitPauseMs,
+    );
+    app.clock.advance(defaultSendPolicy.spamLimitPauseMs);
+    expect(await claimAndSend(app)).toEqual(['sent']);
+
+    const marketing = await queue(app, tenantId);
+    app.gateway.failNext(number, { code: 131049 });
+    expect(await claimAndSend(app)).toEqual(['failed']);
+    expect(stored(app, marketing.id).lastFailure?.reason).toBe('marketing_limited');
+
+    await expectOk(
+      app.database.unitOfWork.run(tenantId, (r) =>
+        r.templates.upsert({
+          purpose: 'loan_reminder',
+          name: 'prestabot_loan_reminder',
+          language: 'es_CL',
+          parameters: [],
+          quickReplies: [],
+        }),
+      ),
+    );
+    const paused = {
+      ...textOutboxEntry(number, { at: app.clock.now() }),
+      message: {
+        type: 'template' as const,
+        name: 'prestabot_loan_reminder',
+        language: 'es_CL',
+        components: [],
+      },
+    };
+    await expectOk(app.database.unitOfWork.run(tenantId, (r) => r.outbox.enqueue([paused])));
+    app.gateway.failNext(number, { code: 132015, title: 'Template is paused' });
+    expect(await claimAndSend(app)).toEqual(['failed']);
+    expect(stored(app, paused.id).lastFailure?.reason).toBe('template_stopped');
+    expect(
+      await expectOk(
+        app.database.unitOfWork.run(tenantId, (r) => r.templates.find('loan_reminder', 'es_CL')),
+      ),
+    ).toBeUndefined();
+
+    // A policy block stops the number, as a rejected token does, until the operator sets its token again.
+    const blocked = await queue(app, tenantId);
+    app.gateway.failNext(number, { code: 368, title: 'Temporarily blocked for policies violations' });
+    expect(await claimAndSend(app)).toEqual(['token_invalid']);
+    expect(stored(app, blocked.id).lastFailure).toMatchObject({ reason: 'number_blocked', code: 368 });
+    const waiting = await queue(app, tenantId);
+    app.clock.advance(25 * 60 * 60 * 1000);
+    expect(await claimAndSend(app)).toEqual([]);
+    expect(stored(app, waiting.id).status).toBe('pending');
+    expect(app.logger.lines.some((line) => line.message.includes('Meta blocked number 1001 (code 368'))).toBe(
+      true,
+    );
+  });
+
+  it('never drops a message the messaging limit held as stale, and counts its send as a release', async () => {
+    const app = setup();
+    const tenantId = await app.addTenant('1001', 'token-a');
+    const number = '1001' as PhoneNumberId;
+    await expectOk(
+      app.database.unitOfWork.run(tenantId, (r) =>
+        r.numbers.recordAccountEvent(number, { messagingLimit: 1 }),
+      ),
+    );
+    const template = {
+      type: 'template' as const,
+      name: 'prestabot_loan_reminder',
+      language: 'es_CL',
+      components: [],
+    };
+    const entries = [0, 1].map(() => ({
+      ...textOutboxEntry(number, { at: app.clock.now() }),
+      message: template,
+    }));
+    await expectOk(app.database.unitOfWork.run(tenantId, (r) => r.outbox.enqueue(entries)));
+    expect(await claimAndSend(app)).toEqual(['sent']);
+    expect(app.metrics.count('messaging_limit_released_total')).toBe(0);
+    app.clock.advance(25 * 60 * 60 * 1000);
+    expect(await claimAndSend(app)).toEqual(['sent']);
+    expect(app.metrics.count('messaging_limit_released_total')).toBe(1);
   });
 });
 

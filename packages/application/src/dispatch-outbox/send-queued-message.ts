@@ -1,5 +1,6 @@
-import { ResultAsync, throughputExceededCode } from '@prestabot/domain';
+import { okAsync, ResultAsync, templatePausedCode, throughputExceededCode } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
+import type { TemplateStop } from '../loans/loan-stores.port.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
@@ -33,6 +34,11 @@ export type SendPolicy = {
   readonly maxAgeMs: number;
   /** How long a number whose token Graph rejected waits before its queue is looked at again. */
   readonly tokenInvalidPauseMs: number;
+  /**
+   * How long a message Meta refused for the number's spam rate limit (131048) waits: Meta advises no fast
+   * retry, as the number's earlier messages were blocked or reported.
+   */
+  readonly spamLimitPauseMs: number;
 };
 
 export const defaultSendPolicy: SendPolicy = {
@@ -41,6 +47,7 @@ export const defaultSendPolicy: SendPolicy = {
   backoffCapMs: 5 * 60 * 1000,
   maxAgeMs: 24 * 60 * 60 * 1000,
   tokenInvalidPauseMs: 60 * 1000,
+  spamLimitPauseMs: 4 * 60 * 60 * 1000,
 };
 
 /**
@@ -52,8 +59,18 @@ export type SendRecorder = {
   record(record: SendRecord): ResultAsync<boolean, StorageError>;
 };
 
+/** Where a template Meta paused or disabled stops being used, in its tenant: the next notice goes without it. */
+export type TemplateStops = {
+  stop(
+    tenantId: ClaimedSend['tenantId'],
+    template: { readonly name: string; readonly language: string },
+    stop: TemplateStop,
+  ): ResultAsync<unknown, StorageError>;
+};
+
 export type SendQueuedMessageDependencies = {
   readonly records: SendRecorder;
+  readonly templates: TemplateStops;
   readonly sendReply: SendReply;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -108,6 +125,7 @@ export class SendQueuedMessage {
           type: send.message.type,
         });
         metrics.observe('outbox_send_lag_seconds', (at.getTime() - send.notBefore.getTime()) / 1000);
+        if (owned && send.limitHeldAt !== undefined) metrics.increment('messaging_limit_released_total');
         logger.debug(
           { tenantId: send.tenantId, phoneNumberId: send.phoneNumberId, wamid, outboxId: send.id, outcome },
           'message sent',
@@ -180,12 +198,20 @@ export class SendQueuedMessage {
           failure,
         );
       }
-      case 'send_token_invalid': {
+      case 'send_token_invalid':
+      case 'send_number_blocked': {
         logger.error(
           { ...fields, code: error.code },
-          `Graph rejected the access token of number ${send.phoneNumberId} (code ${error.code}); its messages wait until the token is rotated`,
+          error.type === 'send_token_invalid'
+            ? `Graph rejected the access token of number ${send.phoneNumberId} (code ${error.code}); its messages wait until the token is rotated`
+            : `Meta blocked number ${send.phoneNumberId} (code ${error.code}: ${error.title ?? 'policy block'}); its messages wait: resolve it in WhatsApp Manager, then set the number's token again`,
         );
-        const failure = failureOf('token_invalid', error);
+        // Either way nothing more may go on the number until the operator acts: its sends stop as for a
+        // rejected token, which setting the token again lifts.
+        const failure = failureOf(
+          error.type === 'send_token_invalid' ? 'token_invalid' : 'number_blocked',
+          error,
+        );
         return this.#record(
           send,
           {
@@ -214,6 +240,19 @@ export class SendQueuedMessage {
         return this.#fail(send, failureOf('window_closed', error));
       case 'send_slot_missed':
         return this.#record(send, { kind: 'requeue', id, lease }, 'slot_missed', { reason: 'slot_missed' });
+      case 'send_spam_limited':
+        logger.warn(
+          { ...fields, code: error.code },
+          `Meta's spam rate limit refused a message of number ${send.phoneNumberId}: it waits ${policy.spamLimitPauseMs / 3_600_000} h; review the number's quality`,
+        );
+        return this.#retry(send, now, failureOf('spam_limited', error), policy.spamLimitPauseMs);
+      case 'send_marketing_limited':
+        logger.warn({ ...fields, code: error.code }, 'the recipient reached their marketing message limit');
+        return this.#fail(send, failureOf('marketing_limited', error));
+      case 'send_template_stopped':
+        return this.#fail(send, failureOf('template_stopped', error)).andThen((outcome) =>
+          this.#stopTemplate(send, error.code).map(() => outcome),
+        );
       case 'send_rejected':
         logger.warn(
           { ...fields, code: error.code, title: error.title, details: error.details },
@@ -221,6 +260,28 @@ export class SendQueuedMessage {
         );
         return this.#fail(send, failureOf('rejected', error));
     }
+  }
+
+  /** Best effort: the message's outcome is recorded already, and the next send of the template stops it again. */
+  #stopTemplate(send: ClaimedSend, code: number): ResultAsync<void, never> {
+    const { message, tenantId } = send;
+    if (message.type !== 'template') return okAsync(undefined);
+    const { name, language } = message;
+    const status = code === templatePausedCode ? 'paused' : 'disabled';
+    const fields = { tenantId, template: name, language, code };
+    return this.#deps.templates
+      .stop(
+        tenantId,
+        { name, language },
+        { status, reason: `${status.toUpperCase()}: Graph refused a send (${code})` },
+      )
+      .map(() =>
+        this.#deps.logger.warn(fields, `template ${name} (${language}) is ${status}: it is no longer used`),
+      )
+      .orElse((error) => {
+        this.#deps.logger.error({ ...fields, error: error.message }, `template ${name} could not be stopped`);
+        return okAsync(undefined);
+      });
   }
 
   #retry(
@@ -268,9 +329,18 @@ export class SendQueuedMessage {
   }
 }
 
-// The number's token was rejected (190): the operator decides when its messages go by rotating it.
+/**
+ * Messages that wait for the operator (a rejected token, a blocked number: they go once it is set again)
+ * or for the messaging limit (they go as the window moves, in priority order) are never stale: the README
+ * promises they go, however long that takes.
+ */
+const waitsOnPurpose = (send: ClaimedSend): boolean =>
+  send.limitHeldAt !== undefined ||
+  send.lastFailure?.reason === 'token_invalid' ||
+  send.lastFailure?.reason === 'number_blocked';
+
 const isStale = (send: ClaimedSend, now: Date, policy: SendPolicy): boolean =>
-  send.lastFailure?.reason !== 'token_invalid' && now.getTime() - send.createdAt.getTime() > policy.maxAgeMs;
+  !waitsOnPurpose(send) && now.getTime() - send.createdAt.getTime() > policy.maxAgeMs;
 
 const capOf = (policy: SendPolicy) => ({ baseMs: policy.backoffBaseMs, capMs: policy.backoffCapMs });
 

@@ -30,7 +30,7 @@ import { loanButtonId } from './loan-ids.ts';
 import type { NewReminder, TemplatePurpose } from './loan-stores.port.ts';
 import { type NoticeOutcome, type Notifier, noticePriority, undeliveredNote, withNote } from './notifier.ts';
 import { alreadyDone } from './refusals.ts';
-import { heldNote, openRequestOf } from './requests.ts';
+import { heldNote, openRequestOf, requestReply } from './requests.ts';
 
 /** Who acts, where, and when. */
 export type ActionContext = {
@@ -200,6 +200,7 @@ export class LoanActions {
       timeZone: context.tenant.timezone,
       sendHour: context.tenant.settings.reminderSendHour,
       now: context.now,
+      spreadKey: agreement.id,
     });
     // Stored settings are validated on the way in and on the way out: a bad send hour here is a bug.
     if (planned.isErr()) throw new Error(`tenant ${context.tenant.id} has an invalid reminder send hour`);
@@ -242,10 +243,9 @@ export class LoanActions {
       ).map((sent) => [withNote(reply, undeliveredNote(sent, nameOf(to), texts))]);
     /** A request to the other party: sent, or held for when they write, and the actor's one message says which. */
     const ask = (sentReply: string, heldReply: (held: string) => string, to: Contact) =>
-      this.sendRequest(context, parties, repositories).map((sent) => {
-        const held = heldNote(sent, nameOf(to), context.number, texts);
-        return [text(held === undefined ? sentReply : heldReply(held))];
-      });
+      this.sendRequest(context, parties, repositories).map((sent) => [
+        requestReply(sent, nameOf(to), context.number, texts, { sent: sentReply, held: heldReply }),
+      ]);
     switch (action) {
       case 'accept':
         return tell(

@@ -1,6 +1,7 @@
 import {
   type OutboundMessage,
   type PhoneNumberId,
+  spreadWithinHourMs,
   type TenantId,
   withoutLoneSurrogates,
 } from '@prestabot/domain';
@@ -81,6 +82,10 @@ const template = (
 const agreements = (app: InMemoryApp) => [...app.database.snapshot().agreements.peekValues()];
 const reminders = (app: InMemoryApp) =>
   [...app.database.snapshot().reminders.peekValues()].map((row) => row.reminder);
+
+/** `hour` plus the place in that hour the one loan's reminders were spread to. */
+const reminderTime = (app: InMemoryApp, hour: string) =>
+  new Date(Date.parse(hour) + spreadWithinHourMs(reminders(app)[0]!.agreementId));
 
 /**
  * Records "5.000 to Ana, due 15/03" through the chat, typed where `typed`, tapped otherwise; how many
@@ -353,14 +358,14 @@ describe('the loan conversation', () => {
     app.clock.set(new Date('2026-03-14T11:59:00Z'));
     await app.drain();
     expect(sentTo(app, borrower)).toHaveLength(before);
-    app.clock.set(new Date('2026-03-14T12:00:00Z'));
+    app.clock.set(reminderTime(app, '2026-03-14T12:00:00Z'));
     await app.drain();
     const dayBefore = lastTo(app, borrower);
     expect(dayBefore).toMatchObject({ type: 'template', name: 'prestabot_loan_reminder' });
     expect(JSON.stringify(dayBefore)).toContain('mañana (15/03/2026)');
     await app.drain();
     expect(sentTo(app, borrower)).toHaveLength(before + 1);
-    app.clock.set(new Date('2026-03-16T12:00:01Z'));
+    app.clock.set(reminderTime(app, '2026-03-16T12:00:01Z'));
     await app.drain();
     expect(lastTo(app, lender)).toMatchObject({ type: 'template', name: 'prestabot_loan_overdue_notice' });
     const byKind = Object.fromEntries(reminders(app).map((reminder) => [reminder.kind, reminder.status]));
@@ -376,7 +381,7 @@ describe('the loan conversation', () => {
   it('skips reminders, with a reason, when there is no template outside the window or the person opted out', async () => {
     await recordLoan(app, { typed: false });
     await tap(app, borrower, button(lastTo(app, borrower), ':accept'));
-    app.clock.set(new Date('2026-03-14T12:00:00Z'));
+    app.clock.set(reminderTime(app, '2026-03-14T12:00:00Z'));
     await app.drain();
     expect(reminders(app).find((reminder) => reminder.kind === 'day_before')).toMatchObject({
       status: 'skipped',
@@ -385,7 +390,7 @@ describe('the loan conversation', () => {
     expect(app.metrics.count('outbound_skipped_total', { reason: 'no_template' })).toBeGreaterThan(0);
     await say(app, borrower, 'BAJA');
     expect(bodyOf(lastTo(app, borrower))).toContain('no te enviaré más');
-    app.clock.set(new Date('2026-03-15T12:00:00Z'));
+    app.clock.set(reminderTime(app, '2026-03-15T12:00:00Z'));
     await app.drain();
     expect(reminders(app).find((reminder) => reminder.kind === 'due_day')).toMatchObject({
       status: 'skipped',
@@ -470,6 +475,37 @@ describe('the loan conversation', () => {
     expect(agreements(app)[0]?.status).toBe('active');
   });
 
+  it('tells whoever asked, once, that their notice waits behind the messaging limit, and sends it when there is room', async () => {
+    await recordLoan(app, { typed: false });
+    const [loan] = agreements(app);
+    await tap(app, borrower, `loan:${loan!.id}:accept`);
+    await expectOk(
+      app.database.unitOfWork.run(tenantId, (r) =>
+        r.templates
+          .upsert(template('loan_reminder', ['claim_returned']))
+          .andThen(() => r.templates.upsert(template('loan_return_claim', ['confirm_return', 'deny_return'])))
+          .andThen(() => r.numbers.recordAccountEvent(number as PhoneNumberId, { messagingLimit: 1 })),
+      ),
+    );
+    // The day before's reminder reaches the borrower outside their window: the day's one new person.
+    app.clock.set(reminderTime(app, '2026-03-14T12:00:00Z'));
+    await app.drain();
+    expect(lastTo(app, borrower)).toMatchObject({ type: 'template', name: 'prestabot_loan_reminder' });
+    const toLender = sentTo(app, lender).length;
+    await tap(app, borrower, `loan:${loan!.id}:claim_returned`);
+    const lenderName = `+${lender}`;
+    expect(bodyOf(lastTo(app, borrower))).toContain(spanish.notDelivered.heldBehindLimit(lenderName));
+    await app.drain();
+    expect(sentTo(app, lender)).toHaveLength(toLender);
+    expect(await expectOk(app.database.outboxQueue.depth(app.clock.now()))).toMatchObject({ held: 1 });
+    // A day later the window has moved on: the lender is asked, and nobody is told twice.
+    const toBorrower = sentTo(app, borrower).length;
+    app.clock.advance(25 * 60 * 60 * 1000);
+    await app.drain();
+    expect(lastTo(app, lender)).toMatchObject({ type: 'template', name: 'prestabot_loan_return_claim' });
+    expect(sentTo(app, borrower).slice(toBorrower).map(bodyOf).join('\n')).not.toContain('en cola');
+  });
+
   it('holds a return claim for a lender the bot cannot reach, and brings it when the lender writes', async () => {
     await recordLoan(app, { typed: false });
     const [loan] = agreements(app);
@@ -538,7 +574,7 @@ describe('the loan conversation', () => {
         r.templates.upsert(template('loan_reminder', ['claim_returned'])),
       ),
     );
-    app.clock.set(new Date('2026-03-14T12:00:00Z'));
+    app.clock.set(reminderTime(app, '2026-03-14T12:00:00Z'));
     const [slow] = await expectOk(
       app.database.reminderQueue.claimDue({ owner: 'slow', now: app.clock.now(), limit: 1, leaseMs: 1000 }),
     );

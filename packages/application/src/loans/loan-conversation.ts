@@ -45,7 +45,7 @@ import { formatLocalDate, loadParties, subjectLabel } from './loan-facts.ts';
 import { type DraftChoice, draftButtonId, parseLoanButton } from './loan-ids.ts';
 import { myLoans } from './my-loans.ts';
 import { amountRefusal } from './refusals.ts';
-import { heldNote } from './requests.ts';
+import { requestReply } from './requests.ts';
 
 const newLoanWords = new Set(['nuevo prestamo', 'prestar', 'preste', 'new loan', 'lend']);
 const myLoansWords = new Set(['mis prestamos', 'prestamos', 'my loans', 'loans']);
@@ -466,12 +466,12 @@ export class LoanConversation implements InboundResponder {
         parties,
         repositories,
       );
-      const held = heldNote(outcome, parties.facts.borrower, context.number, texts);
       return ok({
         replies: [
-          text(
-            held === undefined ? texts.newLoan.recorded(parties.facts) : texts.newLoan.recordedWaiting(held),
-          ),
+          requestReply(outcome, parties.facts.borrower, context.number, texts, {
+            sent: texts.newLoan.recorded(parties.facts),
+            held: texts.newLoan.recordedWaiting,
+          }),
         ],
       });
     });

@@ -43,17 +43,28 @@ export type Notice = {
 };
 
 export type NoticeOutcome =
-  | { readonly kind: 'queued'; readonly outboxId: string; readonly asTemplate: boolean }
+  | {
+      readonly kind: 'queued';
+      readonly outboxId: string;
+      readonly asTemplate: boolean;
+      /** A template that waits behind its portfolio's messaging limit (see `OutboxQueue`). */
+      readonly heldBehindLimit: boolean;
+    }
   | { readonly kind: 'skipped'; readonly reason: 'opted_out' | 'no_template' | 'no_recipient' }
   /** A notice with this idempotency key is already in the outbox. */
   | { readonly kind: 'already_queued' };
 
-/** What to tell the person who acted when the other party could not be told; nothing when they were. */
+/**
+ * What to tell the person who acted when the other party could not be told, or will be told only once
+ * the messaging limit allows; nothing when they were. Said once: in the one reply to that action.
+ */
 export const undeliveredNote = (
   outcome: NoticeOutcome,
   otherName: string,
   texts: Catalog,
 ): string | undefined => {
+  if (outcome.kind === 'queued' && outcome.heldBehindLimit)
+    return texts.notDelivered.heldBehindLimit(otherName);
   if (outcome.kind !== 'skipped' || outcome.reason === 'no_recipient') return undefined;
   return outcome.reason === 'opted_out'
     ? texts.notDelivered.optedOut(otherName)
@@ -165,6 +176,10 @@ export class Notifier {
           `notice not sent: the 24-hour window is closed and no approved "${notice.template.purpose}" template is registered`,
         );
       }
+      // Asked before it is queued, so it does not count itself among those held.
+      const room = windowOpen
+        ? undefined
+        : yield* repositories.outbox.messagingLimitRoom(notice.phoneNumberId, recipient, now);
       const id = ids.uuid();
       const { enqueued } = yield* repositories.outbox.enqueue([
         {
@@ -185,7 +200,12 @@ export class Notifier {
       return ok(
         outboxId === undefined
           ? { kind: 'already_queued' as const }
-          : { kind: 'queued' as const, outboxId, asTemplate: !windowOpen },
+          : {
+              kind: 'queued' as const,
+              outboxId,
+              asTemplate: !windowOpen,
+              heldBehindLimit: room !== undefined && room <= 0,
+            },
       );
     });
   }

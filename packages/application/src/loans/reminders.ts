@@ -1,4 +1,12 @@
-import { daysBetween, err, localDateOf, ok, type ResultAsync, safeTry } from '@prestabot/domain';
+import {
+  daysBetween,
+  err,
+  localDateOf,
+  ok,
+  type ReminderKind,
+  type ResultAsync,
+  safeTry,
+} from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { Logger } from '../ports/logger.port.ts';
@@ -15,8 +23,13 @@ export type ReminderOutcome = 'queued' | 'skipped' | 'lease_lost';
 type LeaseLost = { readonly type: 'lease_lost_rollback' };
 const leaseLost: LeaseLost = { type: 'lease_lost_rollback' };
 
-/** Reminders go after replies and notices in their number's queue. */
-export const reminderPriority = 1;
+/**
+ * Reminders go after replies and notices in their number's queue (`noticePriority`, answers to something
+ * a person just did), and among themselves in the order the messaging limit releases them when it holds
+ * some back: the due day's first, then overdue notices, then the day before's.
+ */
+export const reminderPriorityOf = (kind: ReminderKind): number =>
+  kind === 'due_day' ? 3 : kind === 'day_before' ? 1 : 2;
 
 export type SendDueReminderDependencies = {
   readonly unitOfWork: TenantUnitOfWork;
@@ -100,7 +113,7 @@ export class SendDueReminder {
           },
           idempotencyKey: `reminder:${reminder.id}`,
           origin: { kind: 'reminder', reminderId: reminder.id },
-          priority: reminderPriority,
+          priority: reminderPriorityOf(reminder.kind),
         },
         tenant,
         repositories,

@@ -1,8 +1,15 @@
-import type { AgreementAction, Contact, WhatsAppNumber } from '@prestabot/domain';
+import {
+  type AgreementAction,
+  type Contact,
+  type OutboundMessage,
+  textMessage,
+  type WhatsAppNumber,
+} from '@prestabot/domain';
+import { built } from '../handle-inbound/main-menu-responder.ts';
 import type { Catalog } from '../texts/catalog.ts';
 import type { LoanParties } from './loan-facts.ts';
 import type { TemplatePurpose } from './loan-stores.port.ts';
-import type { NoticeOutcome } from './notifier.ts';
+import { type NoticeOutcome, undeliveredNote, withNote } from './notifier.ts';
 
 /** What a loan asks one of its parties right now, and who is waiting for the answer. */
 export type OpenRequest = {
@@ -46,6 +53,23 @@ export const chatLinkOf = (number: WhatsAppNumber, texts: Catalog): string | und
   number.displayPhoneNumber === undefined
     ? undefined
     : `https://wa.me/${number.displayPhoneNumber.replace(/\D/g, '')}?text=${encodeURIComponent(texts.requestHeld.opener)}`;
+
+/**
+ * The one reply to whoever asked: `sentReply` when the request went (noting it if it waits behind the
+ * messaging limit), or `heldReply` with why it waits for the other party to write.
+ */
+export const requestReply = (
+  outcome: NoticeOutcome,
+  otherName: string,
+  number: WhatsAppNumber,
+  texts: Catalog,
+  replies: { readonly sent: string; readonly held: (note: string) => string },
+): OutboundMessage => {
+  const held = heldNote(outcome, otherName, number, texts);
+  return held === undefined
+    ? withNote(replies.sent, undeliveredNote(outcome, otherName, texts))
+    : built(textMessage(replies.held(held)));
+};
 
 /**
  * For the person who asked: why their request waits for the other party to write, and a link to pass

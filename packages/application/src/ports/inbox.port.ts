@@ -55,7 +55,13 @@ export type InboxClaimRequest = {
   readonly ids?: readonly string[];
 };
 
-export type QueueDepth = { readonly pending: number; readonly oldestAt?: Date };
+export type QueueDepth = {
+  /** Entries due now. */
+  readonly pending: number;
+  readonly oldestAt?: Date;
+  /** Outbox messages the messaging limit holds (not due until there is room). */
+  readonly held?: number;
+};
 
 export type StoreInboxRequest = {
   /** Entries of any tenants: each is stored under the tenant its number belongs to. */

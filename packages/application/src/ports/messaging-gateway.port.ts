@@ -59,6 +59,14 @@ export type SendFailure =
   | ({ readonly type: 'send_token_invalid' } & GraphFailure)
   /** The 24-hour window is closed: only a template can reach this person. */
   | ({ readonly type: 'send_window_closed' } & GraphFailure)
+  /** Meta's spam rate limit (131048): the number's messages were blocked or reported; back off for hours. */
+  | ({ readonly type: 'send_spam_limited' } & GraphFailure)
+  /** The person's marketing limit (131049): not today. */
+  | ({ readonly type: 'send_marketing_limited' } & GraphFailure)
+  /** The template is paused (132015) or disabled (132016): stop using it. */
+  | ({ readonly type: 'send_template_stopped' } & GraphFailure)
+  /** A policy block or a locked account (368, 131031): stop sending on the number. */
+  | ({ readonly type: 'send_number_blocked' } & GraphFailure)
   /** Anything else Graph refused; retrying the same request cannot help. */
   | ({ readonly type: 'send_rejected' } & GraphFailure)
   /** Not sent: its `deadline` passed first. Sent late it could push the number over its rate. */
@@ -93,6 +101,13 @@ export const sendFailureOf = (error: GraphFailure & { readonly retryAfterMs?: nu
     case 'window_closed':
       return { type: 'send_window_closed', ...graph };
     case 'spam_limited':
+      return { type: 'send_spam_limited', ...graph };
+    case 'marketing_limited':
+      return { type: 'send_marketing_limited', ...graph };
+    case 'template_stopped':
+      return { type: 'send_template_stopped', ...graph };
+    case 'number_blocked':
+      return { type: 'send_number_blocked', ...graph };
     case 'permanent':
       return { type: 'send_rejected', ...graph };
   }

@@ -11,13 +11,14 @@ export type CounterName =
   | 'outbound_messages_total'
   | 'outbound_skipped_total'
   | 'token_fallback_total'
+  | 'messaging_limit_released_total'
   | 'db_statements_total'
   | 'db_round_trips_total'
   | 'db_transactions_total';
 
 export type HistogramName = 'rate_limiter_wait_seconds' | 'outbox_send_lag_seconds' | 'reminder_lag_seconds';
 
-export type GaugeName = 'queue_depth' | 'queue_oldest_age_seconds';
+export type GaugeName = 'queue_depth' | 'queue_oldest_age_seconds' | 'messaging_limit_held';
 
 export type MetricLabels = Readonly<Record<string, string>>;
 
@@ -63,6 +64,10 @@ export const metricCatalog: Readonly<
     help: 'Sends that used WHATSAPP_ACCESS_TOKEN because the number had no token',
     labels: [],
   },
+  messaging_limit_released_total: {
+    help: 'Business-initiated messages sent after the messaging limit held them',
+    labels: [],
+  },
   db_statements_total: { help: 'Statements sent to the database', labels: [] },
   db_round_trips_total: {
     help: 'Round trips to the database (statements pipelined behind another count with it)',
@@ -80,6 +85,10 @@ export const metricCatalog: Readonly<
   reminder_lag_seconds: { help: 'Time from a reminder being due to it being queued', labels: [] },
   queue_depth: { help: 'Due entries waiting, by queue', labels: ['queue'] },
   queue_oldest_age_seconds: { help: 'Age of the oldest due entry, by queue', labels: ['queue'] },
+  messaging_limit_held: {
+    help: "Business-initiated messages waiting for room under their portfolio's messaging limit",
+    labels: [],
+  },
 };
 
 export interface Metrics {

@@ -55,6 +55,8 @@ export type OutboxEntry = NewOutboxEntry & {
   readonly attempts: number;
   readonly wamid?: Wamid;
   readonly lastFailure?: OutboxFailure;
+  /** The first moment its portfolio's messaging limit held it (it stays set once released). */
+  readonly limitHeldAt?: Date;
 };
 
 /** A claimed message and the moment it may go out without breaking its number's rate. */
@@ -76,6 +78,16 @@ export interface OutboxStore {
     entries: readonly NewOutboxEntry[],
   ): ResultAsync<{ readonly enqueued: readonly string[]; readonly duplicates: number }, StorageError>;
   get(id: string): ResultAsync<OutboxEntry | undefined, StorageError>;
+  /**
+   * How many more new recipients the number's portfolio may reach with business-initiated messages before
+   * one to `recipient` would be held, counting those held already; undefined when it would not be held at
+   * all (no limit known, or the portfolio reached the recipient within the window).
+   */
+  messagingLimitRoom(
+    phoneNumberId: PhoneNumberId,
+    recipient: Recipient,
+    now: Date,
+  ): ResultAsync<number | undefined, StorageError>;
 }
 
 /** What became of one claimed send, to record while its lease holds. */
@@ -124,6 +136,12 @@ export type OutboxLeaseRequest = Omit<OutboxClaimRequest, 'limit'> & { readonly 
  * takes at most one message per recipient at a time (so they arrive in order); skips numbers whose token
  * is flagged invalid and recipients on hold; and serves every number with work, so one tenant's backlog
  * never starves another's.
+ *
+ * Business-initiated messages (templates) stay within Meta's messaging limits: one to a recipient its
+ * portfolio has not reached in the moving 24 hours spends one of the portfolio's limit, and one past the
+ * limit is held (not due) until the earliest reach expires, or the limit is raised, when it competes with
+ * whatever else is due by priority. A number whose quality is low or flagged sends them at a share of its
+ * rate (`businessPaceShare`): at most one per that slower spacing.
  */
 export interface OutboxQueue {
   claim(request: OutboxClaimRequest): ResultAsync<readonly ClaimedSend[], StorageError>;

@@ -45,6 +45,11 @@ import type { UsageLedger } from '../ports/usage-ledger.port.ts';
 import type { StorageHarness } from './contracts/storage-harness.ts';
 import { applyStatuses, claimInbox, inboxKeyOf, storeInbox } from './in-memory/inbox-queue.ts';
 import { renewLeases } from './in-memory/lease-renewal.ts';
+import {
+  messagingLimitOf,
+  messagingLimitRoom,
+  releaseHeldOnRaisedLimit,
+} from './in-memory/messaging-limits.ts';
 import { claimOutbox, leaseSends, recordSends } from './in-memory/outbox-queue.ts';
 import {
   emptyState,
@@ -151,7 +156,12 @@ export class InMemoryDatabase {
     claim: (request) => this.#transaction((state) => okAsync(claimOutbox(state, request))),
     lease: (request) => this.#transaction((state) => okAsync(leaseSends(state, request))),
     record: (records) => this.#transaction((state) => okAsync(recordSends(state, records))),
-    depth: (now) => this.#read((state) => depthOf(pendingOutboxRows(state), now)),
+    depth: (now) =>
+      this.#read((state) => {
+        const pending = pendingOutboxRows(state);
+        const held = pending.filter((row) => row.limitHeldAt !== undefined && row.availableAt > now).length;
+        return { ...depthOf(pending, now), held };
+      }),
   };
 
   /** Simulates the database being down: every call fails with `unavailable` until switched back. */
@@ -296,14 +306,20 @@ const numberStore = (tenantId: TenantId, state: State): NumberStore => ({
     if (row === undefined) return okAsync(false);
     if (qualityFlagged === true) row.qualityFlagged = true;
     if (qualityFlagged === false) delete row.qualityFlagged;
-    if (messagingLimit !== undefined) row.reportedLimit = messagingLimit;
+    if (messagingLimit !== undefined) {
+      const previous = messagingLimitOf(row);
+      row.reportedLimit = messagingLimit;
+      releaseHeldOnRaisedLimit(state, row, previous);
+    }
     return okAsync(true);
   },
   recordMetaView: (phoneNumberId, view, { ratePerSecond, syncedAt }) => {
     const row = ownNumber(tenantId, state, phoneNumberId);
     if (row === undefined) return okAsync(undefined);
+    const previous = messagingLimitOf(row);
     row.meta = { ...view, syncedAt };
     delete row.reportedLimit;
+    releaseHeldOnRaisedLimit(state, row, previous);
     if (ratePerSecond !== undefined && row.ratePinned === undefined) row.ratePerSecond = ratePerSecond;
     return okAsync(numberOf(row));
   },
@@ -429,6 +445,8 @@ const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
       const row = state.outbox.get(id);
       return okAsync(row?.tenantId === tenantId ? outboxEntryOf(row) : undefined);
     },
+    messagingLimitRoom: (phoneNumberId, recipient, now) =>
+      okAsync(messagingLimitRoom(state, tenantId, phoneNumberId, recipient, now)),
   };
 };
 

@@ -161,6 +161,8 @@ export type Catalog = {
   readonly notDelivered: {
     readonly optedOut: (name: string) => string;
     readonly noTemplate: (name: string) => string;
+    /** Queued, but behind the daily limit on new people WhatsApp gives the tenant's numbers. */
+    readonly heldBehindLimit: (name: string) => string;
   };
 };
 

@@ -177,5 +177,7 @@ export const english: Catalog = {
     optedOut: (name) => `I couldn't tell ${name}: they asked not to receive messages.`,
     noTemplate: (name) =>
       `I couldn't tell ${name}: they haven't written in the last 24 hours and there is no approved template for this notice.`,
+    heldBehindLimit: (name) =>
+      `The notice to ${name} is queued: WhatsApp limits how many new people we may write to each day. It goes out as soon as the limit allows.`,
   },
 };

@@ -178,5 +178,7 @@ export const spanish: Catalog = {
     optedOut: (name) => `No pude avisarle a ${name}: pidió no recibir mensajes.`,
     noTemplate: (name) =>
       `No pude avisarle a ${name}: no nos ha escrito en las últimas 24 horas y no hay una plantilla aprobada para este aviso.`,
+    heldBehindLimit: (name) =>
+      `El aviso para ${name} quedó en cola: WhatsApp limita a cuántas personas nuevas podemos escribir al día. Saldrá apenas el límite lo permita.`,
   },
 };

@@ -571,6 +571,7 @@ export class OutboxDispatcher {
     const depth = await queue.depth(now);
     if (depth.isErr()) return;
     metrics.set('queue_depth', depth.value.pending, { queue: 'outbox' });
+    metrics.set('messaging_limit_held', depth.value.held ?? 0);
     metrics.set(
       'queue_oldest_age_seconds',
       depth.value.oldestAt === undefined ? 0 : (now.getTime() - depth.value.oldestAt.getTime()) / 1000,

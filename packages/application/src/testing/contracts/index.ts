@@ -6,6 +6,7 @@ import { describeInboxContract } from './inbox.contract.ts';
 import { describeLeaseRenewalContract } from './lease-renewal.contract.ts';
 import { describeLoanStoresContract } from './loan-stores.contract.ts';
 import { describeMessageLogContract } from './message-log.contract.ts';
+import { describeMessagingLimitsContract } from './messaging-limits.contract.ts';
 import { describeOutboxContract } from './outbox.contract.ts';
 import { describeSealedSecretStoreContract } from './sealed-secret-store.contract.ts';
 import type { StorageHarnessFactory } from './storage-harness.ts';
@@ -24,6 +25,7 @@ export {
   describeLeaseRenewalContract,
   describeLoanStoresContract,
   describeMessageLogContract,
+  describeMessagingLimitsContract,
   describeOutboxContract,
   describeSealedSecretStoreContract,
   describeTenantAndNumberStoreContract,
@@ -40,6 +42,7 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeUnitOfWorkContract(implementation, factory);
   describeInboxContract(implementation, factory);
   describeOutboxContract(implementation, factory);
+  describeMessagingLimitsContract(implementation, factory);
   describeLeaseRenewalContract(implementation, factory);
   describeMessageLogContract(implementation, factory);
   describeLoanStoresContract(implementation, factory);

@@ -133,6 +133,12 @@ export const describeMessagingGatewayContract = (
         { code: 132001, type: 'send_rejected' },
         { code: 100, type: 'send_rejected' },
         { code: 190, type: 'send_token_invalid' },
+        { code: 131048, type: 'send_spam_limited' },
+        { code: 131049, type: 'send_marketing_limited' },
+        { code: 132015, type: 'send_template_stopped' },
+        { code: 132016, type: 'send_template_stopped' },
+        { code: 368, type: 'send_number_blocked' },
+        { code: 131031, type: 'send_number_blocked' },
       ] as const;
       for (const { code, type } of cases) {
         harness.failNext({ code, title: `error ${code}` });

@@ -68,6 +68,11 @@ export class JournaledMap<K, V> extends Map<K, V> {
     return super.values();
   }
 
+  /** The entries as they are, keeping no originals (see `peekValues`). */
+  peekEntries(): MapIterator<[K, V]> {
+    return super.entries();
+  }
+
   /** One row as it is, keeping no original (see `peekValues`). */
   peek(key: K): V | undefined {
     return super.get(key);

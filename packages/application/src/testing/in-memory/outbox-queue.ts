@@ -1,11 +1,12 @@
 import type { PhoneNumberId } from '@prestabot/domain';
-import { outcomeGraceMs, placeSendSlots, slotSpacingMs } from '../../dispatch-outbox/send-pacing.ts';
+import { outcomeGraceMs, placeSends, slotSpacingMs } from '../../dispatch-outbox/send-pacing.ts';
 import type {
   ClaimedSend,
   OutboxClaimRequest,
   OutboxLeaseRequest,
   SendRecord,
 } from '../../ports/outbox.port.ts';
+import { businessPaceOf, recordReach, withinMessagingLimits } from './messaging-limits.ts';
 import {
   holdsLease,
   type OutboxRow,
@@ -46,10 +47,22 @@ const sendableNow = (
     }
     return known;
   };
+  // A slowed number's business-initiated messages wait for its next business slot.
+  const paces = new Map<PhoneNumberId, ReturnType<typeof businessPaceOf>>();
+  const waitsForBusinessSlot = (row: OutboxRow): boolean => {
+    const { phoneNumberId } = row.entry;
+    if (!paces.has(phoneNumberId))
+      paces.set(phoneNumberId, businessPaceOf(state, state.numbers.peek(phoneNumberId)!));
+    const pace = paces.get(phoneNumberId);
+    return (
+      pace !== undefined && (pace.nextFreeAt?.getTime() ?? 0) > now.getTime() && pace.isBusinessInitiated(row)
+    );
+  };
   const candidates = pending
     .filter((row) => {
       if (row.availableAt > now || sendHeld(row, now) || !numberSendable(row.entry.phoneNumberId))
         return false;
+      if (waitsForBusinessSlot(row)) return false;
       const hold = state.recipientHolds.size === 0 ? undefined : state.recipientHolds.get(recipientSlot(row));
       return hold === undefined || hold <= now;
     })
@@ -64,28 +77,39 @@ const sendableNow = (
   return { candidates, inFlight };
 };
 
-/** Leases `rowsByNumber` (each number's in send order) at slots paced for the number, within the horizon. */
+/**
+ * Leases `rows` (in the claim's order) that the messaging limits let go, at slots paced for each number
+ * (its business-initiated ones at its business pace), within the horizon.
+ */
 const leaseInSlots = (
   state: State,
   request: Pick<OutboxClaimRequest, 'owner' | 'leaseMs' | 'now' | 'horizonMs'>,
-  rowsByNumber: ReadonlyMap<PhoneNumberId, readonly OutboxRow[]>,
+  rows: readonly OutboxRow[],
 ): ClaimedSend[] => {
   const horizon = new Date(request.now.getTime() + request.horizonMs);
+  const rowsByNumber = new Map<PhoneNumberId, OutboxRow[]>();
+  for (const row of withinMessagingLimits(state, rows, request.now))
+    rowsByNumber.set(row.entry.phoneNumberId, [...(rowsByNumber.get(row.entry.phoneNumberId) ?? []), row]);
   const claimed: ClaimedSend[] = [];
-  for (const [phoneNumberId, rows] of rowsByNumber) {
+  const leased: { row: OutboxRow; leaseUntil: Date }[] = [];
+  for (const [phoneNumberId, sends] of rowsByNumber) {
     const number = state.numbers.get(phoneNumberId)!;
-    const { slots, nextFreeAt } = placeSendSlots({
+    const businessPace = businessPaceOf(state, number);
+    const { placed, nextFreeAt, businessNextFreeAt } = placeSends({
       nextFreeAt: state.nextSlotAt.get(phoneNumberId),
       now: request.now,
       ratePerSecond: number.ratePerSecond,
-      count: rows.length,
       horizon,
+      sends,
+      ...(businessPace === undefined ? {} : { businessPace }),
     });
     state.nextSlotAt.set(phoneNumberId, nextFreeAt);
+    if (businessNextFreeAt !== undefined) state.businessNextSlotAt.set(phoneNumberId, businessNextFreeAt);
     // Only rows that got a slot are leased; the rest wait for a claim.
-    slots.forEach((sendAt, index) => {
-      const row = state.outbox.get(rows[index]!.entry.id)!;
+    for (const { send, sendAt } of placed) {
+      const row = state.outbox.get(send.entry.id)!;
       row.lease = { owner: request.owner, until: new Date(sendAt.getTime() + request.leaseMs) };
+      leased.push({ row, leaseUntil: row.lease.until });
       claimed.push({
         ...outboxEntryOf(row),
         lease: row.lease,
@@ -93,8 +117,9 @@ const leaseInSlots = (
         slotMisses: row.slotMisses ?? 0,
         token: number.token,
       });
-    });
+    }
   }
+  recordReach(state, leased);
   return claimed;
 };
 
@@ -129,19 +154,12 @@ export const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedS
     queues.set(row.entry.phoneNumberId, queue);
   }
   // Round robin across numbers, so one number's backlog cannot take the whole claim.
-  const chosen = new Map<PhoneNumberId, OutboxRow[]>();
-  let total = 0;
-  let progressed = true;
-  while (total < request.limit && progressed) {
-    progressed = false;
-    for (const [phoneNumberId, queue] of queues) {
-      const taken = chosen.get(phoneNumberId) ?? [];
-      if (total >= request.limit || taken.length >= queue.length) continue;
-      taken.push(queue[taken.length]!);
-      chosen.set(phoneNumberId, taken);
-      total += 1;
-      progressed = true;
-    }
+  const chosen: OutboxRow[] = [];
+  for (let turn = 0; chosen.length < request.limit; turn += 1) {
+    const before = chosen.length;
+    for (const queue of queues.values())
+      if (chosen.length < request.limit && turn < queue.length) chosen.push(queue[turn]!);
+    if (chosen.length === before) break;
   }
   return leaseInSlots(state, request, chosen);
 };
@@ -150,15 +168,21 @@ export const leaseSends = (state: State, request: OutboxLeaseRequest): ClaimedSe
   const wanted = new Set(request.ids);
   const { candidates, inFlight } = sendableNow(state, request.now);
   const firstOfRecipient = new Set(inFlight);
-  const byNumber = new Map<PhoneNumberId, OutboxRow[]>();
+  const leasable: OutboxRow[] = [];
   for (const row of candidates) {
     const slot = recipientSlot(row);
     if (firstOfRecipient.has(slot)) continue;
     firstOfRecipient.add(slot);
-    if (!wanted.has(row.entry.id)) continue;
-    byNumber.set(row.entry.phoneNumberId, [...(byNumber.get(row.entry.phoneNumberId) ?? []), row]);
+    if (wanted.has(row.entry.id)) leasable.push(row);
   }
-  return leaseInSlots(state, request, byNumber);
+  // In number order, then send order, as `lease_sends` walks them.
+  const byNumber = (a: OutboxRow, b: OutboxRow) =>
+    a.entry.phoneNumberId < b.entry.phoneNumberId
+      ? -1
+      : a.entry.phoneNumberId > b.entry.phoneNumberId
+        ? 1
+        : 0;
+  return leaseInSlots(state, request, leasable.sort(byNumber));
 };
 
 /** The stored token's ciphertext, or null: how `prestabot.record_send_outcomes` tells tokens apart. */

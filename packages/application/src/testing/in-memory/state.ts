@@ -66,6 +66,7 @@ export type OutboxRow = {
   /** When it was sent or failed (`sent_at`, `failed_at`). */
   finishedAt?: Date;
   slotMisses?: number;
+  limitHeldAt?: Date;
 };
 
 export type OutboundRow = OutboundRecord & {
@@ -109,6 +110,10 @@ export const emptyState = () => ({
   outbound: new JournaledMap<string, OutboundRow>(rowCopy),
   recipientHolds: new JournaledMap<string, Date>(),
   nextSlotAt: new JournaledMap<PhoneNumberId, Date>(),
+  /** A slowed number's next business-initiated slot (`number_send_pacing.business_next_free_at`). */
+  businessNextSlotAt: new JournaledMap<PhoneNumberId, Date>(),
+  /** `portfolio|recipient key` → until when the portfolio's messaging limit counts the recipient. */
+  portfolioReach: new JournaledMap<string, Date>(),
   /** `number|delivery key` → inbox id: the inbox's unique key, checked without scanning the inbox. */
   inboxKeys: new JournaledMap<string, string>(),
   /** `number|wamid` → the message's first recorded price, under its number's tenant. */
@@ -143,6 +148,7 @@ export const outboxEntryOf = (row: OutboxRow): OutboxEntry => ({
   attempts: row.attempts,
   ...(row.wamid === undefined ? {} : { wamid: row.wamid }),
   ...(row.lastFailure === undefined ? {} : { lastFailure: row.lastFailure }),
+  ...(row.limitHeldAt === undefined ? {} : { limitHeldAt: row.limitHeldAt }),
 });
 
 /** Entries never change, so each one's recipient key is built once, not on every claim. */
