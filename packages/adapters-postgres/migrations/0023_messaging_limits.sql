@@ -140,6 +140,27 @@ BEGIN
   FROM unnest(held_ids, held_portfolios) AS held (id, portfolio_key)
   WHERE o.id = held.id;
 
+  -- A portfolio with no room left holds every due message that would spend some, not only those picked:
+  -- all wait alike (none grows stale unlooked-at), and later claims need not read them again. Those
+  -- picked here and let go are leased next; those to recipients reached or spent here cost nothing.
+  UPDATE prestabot.outbox o
+  SET available_at = coalesce(
+        (SELECT min(r.counts_until) FROM prestabot.portfolio_reach r WHERE r.portfolio_key = exhausted.portfolio_key),
+        p_now + prestabot.messaging_window()),
+      limit_held_at = coalesce(o.limit_held_at, p_now)
+  FROM (SELECT DISTINCT unnest(held_portfolios) AS portfolio_key) exhausted
+  JOIN prestabot.whatsapp_numbers n
+    ON prestabot.portfolio_key(n.business_portfolio_id, n.tenant_id) = exhausted.portfolio_key
+  WHERE o.phone_number_id = n.phone_number_id AND o.status = 'pending' AND n.messaging_limit IS NOT NULL
+    AND prestabot.is_business_initiated(o.message, o.recipient_key)
+    AND o.available_at <= p_now
+    AND (o.leased_until IS NULL OR o.leased_until + prestabot.outcome_grace() <= p_now)
+    AND o.id <> ALL (p_ids)
+    AND exhausted.portfolio_key || '|' || o.recipient_key <> ALL (spent)
+    AND NOT EXISTS (
+      SELECT 1 FROM prestabot.portfolio_reach r
+      WHERE r.portfolio_key = exhausted.portfolio_key AND r.recipient_key = o.recipient_key);
+
   RETURN ARRAY(
     SELECT picked.id FROM unnest(p_ids) WITH ORDINALITY AS picked (id, ordinal)
     WHERE picked.id <> ALL (held_ids)

@@ -3,6 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { decodeSendBody, type OutboundEnvelope } from '@prestabot/adapters-meta';
 import {
+  messagingLimitOfTier,
+  messagingWindowMs,
   type OutboundMessage,
   type Recipient,
   recipientKeyOf,
@@ -14,7 +16,7 @@ import {
 import { handleControlRequest } from './control-api.ts';
 import { type GraphErrorSpec, graphErrorBody, httpStatusOf, titleOf } from './graph-errors.ts';
 import { delay, parseJson, readBody, respond } from './http.ts';
-import { metaPairLimit, PairLimit, type PairLimitSettings } from './limits.ts';
+import { metaPairLimit, PairLimit, type PairLimitSettings, PortfolioReach } from './limits.ts';
 import {
   type AcceptedMessage,
   type AcceptedRecord,
@@ -55,6 +57,15 @@ export type FakeGraphOptions = {
   readonly throttlingHttpStatus?: 429 | 400;
   /** Meta's pair limit (default: a burst of 45, then one message per 6 s); `false` turns it off. */
   readonly pairLimit?: PairLimitSettings | false;
+  /**
+   * Refuses a template to a new person past the number's portfolio messaging limit (its `messagingLimit`
+   * field, shared by every number naming the same `businessPortfolioId`) in a moving 24 hours (default on).
+   * Meta documents no code of its own for this; the fake answers 131048, whose text says there are
+   * "restrictions on how many messages can be sent from this phone number".
+   */
+  readonly enforceMessagingLimits?: boolean;
+  /** The time the messaging limit's 24 hours are counted in (default: the real clock); tests move it on. */
+  readonly clock?: () => Date;
   /** Mark-as-read and reactions must name a message the fake knows (an inbound it emitted or a send it accepted). */
   readonly requireKnownMessageIds?: boolean;
   readonly webhook?: WebhookTarget;
@@ -84,6 +95,7 @@ export class FakeGraph {
   readonly #messagesByWamid = new Map<string, AcceptedRecord>();
   readonly #inboundWamids = new Set<string>();
   readonly #pairLimit: PairLimit | undefined;
+  readonly #portfolioReach = new PortfolioReach(messagingWindowMs);
   readonly #emitter: WebhookEmitter | undefined;
   readonly #random: () => number;
   readonly #statusTimers = new Set<NodeJS.Timeout>();
@@ -465,11 +477,7 @@ export class FakeGraph {
       return;
     }
     const now = performance.timeOrigin + performance.now();
-    if (
-      envelope.message.type !== 'mark_read' &&
-      !this.#withinLimits(number, envelope.recipient, now, response)
-    )
-      return;
+    if (envelope.message.type !== 'mark_read' && !this.#withinLimits(number, envelope, now, response)) return;
     const wamid = envelope.message.type === 'mark_read' ? undefined : this.#newWamid(number.phoneNumberId);
     const record: AcceptedRecord = {
       phoneNumberId: number.phoneNumberId,
@@ -498,13 +506,14 @@ export class FakeGraph {
     this.#scheduleStatuses(number, envelope, wamid);
   }
 
-  /** Meta's per-number throughput (sliding second) and per-recipient pair limit. */
+  /** Meta's per-number throughput (sliding second), per-recipient pair limit and portfolio messaging limit. */
   #withinLimits(
     number: FakeNumber,
-    recipient: Recipient | undefined,
+    envelope: OutboundEnvelope,
     now: number,
     response: ServerResponse,
   ): boolean {
+    const { recipient } = envelope;
     const throttlingStatus = this.#options.throttlingHttpStatus ?? 429;
     if (this.#options.enforceThroughput !== false && !number.throughput.hasRoom(now, number.ratePerSecond)) {
       this.#fail(response, number, {
@@ -527,8 +536,35 @@ export class FakeGraph {
       });
       return false;
     }
+    const reach = this.#reachOf(number, envelope);
+    if (
+      reach !== undefined &&
+      !this.#portfolioReach.admits(reach.portfolio, reach.recipient, reach.at, reach.limit)
+    ) {
+      this.#fail(response, number, {
+        code: 131048,
+        details: `Message failed to send because there are restrictions on how many messages can be sent from this phone number: the business portfolio reached its messaging limit (${number.metaFields.messagingLimit}) in the last 24 hours.`,
+        httpStatus: throttlingStatus,
+      });
+      return false;
+    }
     number.throughput.record(now);
+    if (reach !== undefined) this.#portfolioReach.record(reach.portfolio, reach.recipient, reach.at);
     return true;
+  }
+
+  /** What a template counts against its portfolio's messaging limit; undefined when nothing. */
+  #reachOf(number: FakeNumber, envelope: OutboundEnvelope) {
+    if (this.#options.enforceMessagingLimits === false) return undefined;
+    if (envelope.recipient === undefined || envelope.message.type !== 'template') return undefined;
+    const limit = messagingLimitOfTier(number.metaFields.messagingLimit);
+    if (limit.isErr()) return undefined;
+    return {
+      portfolio: number.metaFields.businessPortfolioId,
+      recipient: recipientKeyOf(envelope.recipient),
+      at: (this.#options.clock?.() ?? new Date()).getTime(),
+      limit: limit.value,
+    };
   }
 
   async #uploadKey(

@@ -76,3 +76,39 @@ export class PairLimit {
     }
   }
 }
+
+/**
+ * Meta's messaging limit: the unique people one business portfolio may reach with business-initiated
+ * messages (templates) in a moving 24 hours, counted when a message is accepted. A person reached within
+ * the window costs nothing more.
+ */
+export class PortfolioReach {
+  readonly #windowMs: number;
+  /** Portfolio → recipient → when a template to them was last accepted. */
+  readonly #reached = new Map<string, Map<string, number>>();
+
+  constructor(windowMs: number) {
+    this.#windowMs = windowMs;
+  }
+
+  /** Whether a template to `recipient` at `now` keeps the portfolio within `limit`. */
+  admits(portfolio: string, recipient: string, now: number, limit: number | 'unlimited'): boolean {
+    const reached = this.#within(portfolio, now);
+    return limit === 'unlimited' || reached.has(recipient) || reached.size < limit;
+  }
+
+  record(portfolio: string, recipient: string, now: number): void {
+    this.#within(portfolio, now).set(recipient, now);
+  }
+
+  /** The portfolio's recipients still inside the window; the others are forgotten. */
+  #within(portfolio: string, now: number): Map<string, number> {
+    let reached = this.#reached.get(portfolio);
+    if (reached === undefined) {
+      reached = new Map();
+      this.#reached.set(portfolio, reached);
+    }
+    for (const [recipient, at] of reached) if (at <= now - this.#windowMs) reached.delete(recipient);
+    return reached;
+  }
+}

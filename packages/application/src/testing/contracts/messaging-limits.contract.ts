@@ -162,6 +162,25 @@ export const describeMessagingLimitsContract = (
       expect((await heldNow(at(20))) - heldBefore).toBe(2);
     });
 
+    it('holds every due template of a full portfolio at once, not only those one claim picked', async () => {
+      const { tenant, number } = await seed();
+      await report(tenant.id, number.phoneNumberId, { messagingLimit: 1 });
+      const entries = Array.from({ length: 6 }, () =>
+        templateEntry(number.phoneNumberId, { at: t0, priority: 1 }),
+      );
+      const text = textOutboxEntry(number.phoneNumberId, { at: t0, priority: 0 });
+      await enqueue(tenant.id, [...entries, text]);
+      const heldBefore = await heldNow(at(20));
+      const small = async (now: Date) =>
+        (
+          await expectOk(harness.outboxQueue.claim({ owner: 'w', now, limit: 2, leaseMs, horizonMs: 1000 }))
+        ).filter((send) => numbers.includes(send.phoneNumberId));
+      // Two picked: one goes, one is held, and with it the four the claim did not reach.
+      expect(await small(at(10))).toHaveLength(1);
+      expect((await heldNow(at(20))) - heldBefore).toBe(5);
+      expect((await small(at(30))).map((send) => send.id)).toEqual([text.id]);
+    });
+
     it('releases held messages at once when the limit is raised', async () => {
       const { tenant, number } = await seed();
       await report(tenant.id, number.phoneNumberId, { messagingLimit: 1 });

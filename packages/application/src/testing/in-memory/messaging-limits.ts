@@ -67,7 +67,25 @@ export const withinMessagingLimits = (state: State, rows: readonly OutboxRow[], 
     held.push({ row, portfolio });
     return false;
   });
-  for (const { row, portfolio } of held) {
+  // A portfolio with no room left holds every due message that would spend some, not only those picked
+  // (as `within_messaging_limits` does): those picked and let go are leased next, those to recipients
+  // reached or spent here cost nothing.
+  const full = new Set(held.map(({ portfolio }) => portfolio));
+  const picked = new Set(rows.map((row) => row.entry.id));
+  const alsoHeld = pendingOutboxRows(state).flatMap((row) => {
+    const limited = picked.has(row.entry.id) ? undefined : limitedSend(state, row);
+    const due =
+      row.availableAt <= now &&
+      (row.lease === undefined || row.lease.until.getTime() + outcomeGraceMs <= now.getTime());
+    return limited !== undefined &&
+      full.has(limited.portfolio) &&
+      due &&
+      !spent.has(limited.key) &&
+      state.portfolioReach.peek(limited.key) === undefined
+      ? [{ row, portfolio: limited.portfolio }]
+      : [];
+  });
+  for (const { row, portfolio } of [...held, ...alsoHeld]) {
     const expiries = reachedIn(state, portfolio, now).map((until) => until.getTime());
     const stored = state.outbox.get(row.entry.id)!;
     stored.availableAt = new Date(
