@@ -48,9 +48,20 @@ export const createTestDatabase = async (serverUrl: string): Promise<TestDatabas
   return {
     name,
     url: url.toString(),
-    drop: async () => {
-      await withServer(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    },
+    drop: () =>
+      withServer(serverUrl, async (client) => {
+        // Pools just closed may still be saying goodbye: forcing them out mid-goodbye makes their clients
+        // emit an error nobody listens to any more (an unhandled error that fails the run). Wait for them.
+        for (let waited = 0; waited < 5000; waited += 50) {
+          const open = await client.query(
+            'SELECT count(*)::int AS open FROM pg_stat_activity WHERE datname = $1',
+            [name],
+          );
+          if (open.rows[0]?.open === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      }),
   };
 };
 
