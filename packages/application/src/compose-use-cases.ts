@@ -1,8 +1,3 @@
-import {
-  type SendPolicy,
-  SendQueuedMessage,
-  type SendRecorder,
-} from './dispatch-outbox/send-queued-message.ts';
 import { AnswerFlowExchange } from './flows/flow-exchange.ts';
 import type { FlowTokens } from './flows/flow-tokens.port.ts';
 import { ProfileFlowScreens, profileFlow } from './flows/profile-flow.ts';
@@ -17,7 +12,7 @@ import { DeliveryFollowUp } from './loans/delivery-follow-up.ts';
 import { LoanActions } from './loans/loan-actions.ts';
 import { ManageTemplates } from './loans/manage-templates.ts';
 import { Notifier } from './loans/notifier.ts';
-import { SendDueReminder } from './loans/reminders.ts';
+import { SendDueReminder } from './loans/send-due-reminder.ts';
 import { ManageTenants } from './manage-tenants/manage-tenants.ts';
 import { ReportUsage } from './manage-tenants/report-usage.ts';
 import type { Clock } from './ports/clock.port.ts';
@@ -34,6 +29,11 @@ import type { WebhookParser, WebhookSignatureVerifier } from './ports/webhook.po
 import { followUpsOf, ProcessInbox, type StatusListener } from './process-inbox/process-inbox.ts';
 import { CachingTenantDirectory } from './resolve-tenant/caching-tenant-directory.ts';
 import { ResolveTenant } from './resolve-tenant/resolve-tenant.ts';
+import {
+  type SendPolicy,
+  SendQueuedMessage,
+  type SendRecorder,
+} from './send-queued-message/send-queued-message.ts';
 import { NumberAccessTokens, SendReply } from './send-reply/send-reply.ts';
 
 /** Which responders answer, in order, given the loan bot's: all of them unless the embedder chooses. */

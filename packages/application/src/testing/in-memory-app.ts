@@ -1,11 +1,11 @@
 import type { InboundContent, PhoneNumberId, TenantId } from '@prestabot/domain';
 import { composeUseCases, type UseCasePorts } from '../compose-use-cases.ts';
-import type { SendPolicy } from '../dispatch-outbox/send-queued-message.ts';
 import type { FlowTokens } from '../flows/flow-tokens.port.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
 import type { MessagingGateway } from '../ports/messaging-gateway.port.ts';
 import type { WebhookParser, WebhookSignatureVerifier } from '../ports/webhook.port.ts';
 import type { EntryOutcome, StatusListener } from '../process-inbox/process-inbox.ts';
+import type { SendPolicy } from '../send-queued-message/send-queued-message.ts';
 import { expectOk } from './contracts/storage-harness.ts';
 import { FakeSecretCipher } from './fake-secret-cipher.ts';
 import { InMemoryDatabase } from './in-memory-database.ts';

@@ -1,5 +1,5 @@
-import type { SendRecorder } from '../dispatch-outbox/send-queued-message.ts';
 import type { OutboxQueue } from '../ports/outbox.port.ts';
+import type { SendRecorder } from '../send-queued-message/send-queued-message.ts';
 
 /** Records each send's outcome as it comes, one write each: tests, where no group commit batches them. */
 export const recordOneByOne = (outboxQueue: Pick<OutboxQueue, 'record'>): SendRecorder => ({

@@ -1,7 +1,7 @@
 import type { AgreementId, Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { outcomeGraceMs } from '../../dispatch-outbox/send-pacing.ts';
 import type { ClaimedStatusEntry } from '../../ports/inbox.port.ts';
+import { outcomeGraceMs } from '../../send-queued-message/send-pacing.ts';
 import { seedLoan } from './loan-stores.contract.ts';
 import {
   expectOk,

@@ -6,8 +6,8 @@ import {
   type Wamid,
 } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { outcomeGraceMs, slotSpacingMs } from '../../dispatch-outbox/send-pacing.ts';
 import type { ClaimedSend, NewOutboxEntry } from '../../ports/outbox.port.ts';
+import { outcomeGraceMs, slotSpacingMs } from '../../send-queued-message/send-pacing.ts';
 import {
   expectOk,
   fixtureNumber,

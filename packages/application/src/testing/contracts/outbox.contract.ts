@@ -1,7 +1,7 @@
 import type { E164, PhoneNumberId, Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { outcomeGraceMs } from '../../dispatch-outbox/send-pacing.ts';
 import type { ClaimedSend, SendRecord } from '../../ports/outbox.port.ts';
+import { outcomeGraceMs } from '../../send-queued-message/send-pacing.ts';
 import {
   expectOk,
   fixturePhone,

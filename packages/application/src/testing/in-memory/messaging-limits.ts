@@ -7,7 +7,7 @@ import {
   recipientKeyOf,
   type TenantId,
 } from '@prestabot/domain';
-import { outcomeGraceMs } from '../../dispatch-outbox/send-pacing.ts';
+import { outcomeGraceMs } from '../../send-queued-message/send-pacing.ts';
 import { type NumberRow, type OutboxRow, pendingOutboxRows, type State } from './state.ts';
 
 // Meta's messaging limits, as `prestabot.within_messaging_limits`, `record_reach` and `messaging_limit_room`

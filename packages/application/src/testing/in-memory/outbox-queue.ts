@@ -1,11 +1,11 @@
 import type { PhoneNumberId } from '@prestabot/domain';
-import { outcomeGraceMs, placeSends, slotSpacingMs } from '../../dispatch-outbox/send-pacing.ts';
 import type {
   ClaimedSend,
   OutboxClaimRequest,
   OutboxLeaseRequest,
   SendRecord,
 } from '../../ports/outbox.port.ts';
+import { outcomeGraceMs, placeSends, slotSpacingMs } from '../../send-queued-message/send-pacing.ts';
 import { businessPaceOf, recordReach, withinMessagingLimits } from './messaging-limits.ts';
 import {
   holdsLease,
