@@ -16,16 +16,10 @@ import type {
   WabaId,
   WhatsAppNumber,
 } from '@prestabot/domain';
-import {
-  appIdRow,
-  flowKeyColumnsSql,
-  readOptionalRow,
-  readRow,
-  readRows,
-  registeredAppRow,
-  tenantFlowKeyRow,
-  tenantNumberRow,
-} from './rows.ts';
+import { appIdRow, registeredAppRow } from './app.row.ts';
+import { flowKeyColumnsSql, tenantFlowKeyRow } from './repositories/flow-key.row.ts';
+import { tenantNumberRow } from './repositories/number.row.ts';
+import { readOptionalRow, readRow, readRows } from './sql/read-rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 

@@ -20,17 +20,9 @@ import {
   type TokenStatus,
   type WhatsAppNumber,
 } from '@prestabot/domain';
+import { bypassRow, loginRow, roleRow, tableRow, versionRow } from './health.rows.ts';
 import { type MigrationStatus, migrationStatus } from './migrate.ts';
-import {
-  bypassRow,
-  loginRow,
-  readOptionalRow,
-  readRow,
-  readRows,
-  roleRow,
-  tableRow,
-  versionRow,
-} from './rows.ts';
+import { readOptionalRow, readRow, readRows } from './sql/read-rows.ts';
 import { applicationRole } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 

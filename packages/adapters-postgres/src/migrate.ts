@@ -2,7 +2,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { type StorageError, storageError } from '@prestabot/application';
 import { err, ok, okAsync, type Result, ResultAsync, safeTry } from '@prestabot/domain';
 import { hexOf } from './encoding.ts';
-import { bypassRow, ledgerRow, readOptionalRow, readRows } from './rows.ts';
+import { bypassRow, ledgerRow } from './health.rows.ts';
+import { readOptionalRow, readRows } from './sql/read-rows.ts';
 import type { SqlDriver, SqlRow } from './sql/sql-driver.ts';
 
 export type Migration = { readonly name: string; readonly sql: string; readonly checksum: string };

@@ -24,21 +24,11 @@ import type {
 import { sendRateShare } from '@prestabot/application';
 import { okAsync, type ResultAsync } from '@prestabot/domain';
 import type * as z from 'zod';
-import {
-  appliedStatusRow,
-  claimedInboxRow,
-  claimedReminderRow,
-  claimedSendRow,
-  idRow,
-  prunedRowsRow,
-  queueDepthRow,
-  readEachRow,
-  readRow,
-  readRows,
-  recordedRow,
-  reminderColumnsSql,
-  storedInboxRow,
-} from './rows.ts';
+import { prunedRowsRow, queueDepthRow } from './queues.row.ts';
+import { appliedStatusRow, claimedInboxRow, storedInboxRow } from './repositories/inbox.row.ts';
+import { claimedSendRow, recordedRow } from './repositories/outbox.row.ts';
+import { claimedReminderRow, reminderColumnsSql } from './repositories/reminder.row.ts';
+import { idRow, readEachRow, readRow, readRows } from './sql/read-rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
 import type { SqlDriver, SqlRow } from './sql/sql-driver.ts';
 

@@ -12,7 +12,7 @@ import {
   PostgresReminderQueue,
 } from './queues.ts';
 import { PostgresUnitOfWork } from './repositories/unit-of-work.ts';
-import { databaseTimeRow, readRow } from './rows.ts';
+import { databaseTimeRow, readRow } from './sql/read-rows.ts';
 import { type SqlConnectionSource, SqlDriver, type SqlTraffic } from './sql/sql-driver.ts';
 import { storageErrorOf } from './sql/storage-error-of.ts';
 import { PostgresUsageLedger } from './usage-ledger.ts';

@@ -1,7 +1,7 @@
 import type { StorageError, UsageLedger, UsageQuery, UsageRow } from '@prestabot/application';
 import type { PhoneNumberId, ResultAsync, TenantId } from '@prestabot/domain';
 import * as z from 'zod';
-import { readRows } from './rows.ts';
+import { readRows } from './sql/read-rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 

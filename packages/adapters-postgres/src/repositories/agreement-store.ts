@@ -7,8 +7,9 @@ import {
   formatIsoDate,
   type ResultAsync,
 } from '@prestabot/domain';
-import { agreementColumnsSql, agreementRow, readOptionalRow, readRows, subjectColumnsOf } from '../rows.ts';
+import { readOptionalRow, readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { agreementColumnsSql, agreementRow, subjectColumnsOf } from './agreement.row.ts';
 
 /** Everything about a loan but its id and tenant, written from parameters $3 to $16 (see `stateOf`). */
 const stateColumns =

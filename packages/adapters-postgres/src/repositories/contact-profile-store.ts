@@ -5,8 +5,9 @@ import {
   storageError,
 } from '@prestabot/application';
 import { type ContactId, err, ok, okAsync, type ResultAsync } from '@prestabot/domain';
-import { contactProfileRow, readOptionalRow, sealedColumnsOf } from '../rows.ts';
+import { readOptionalRow } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { contactProfileRow, sealedColumnsOf } from './contact.row.ts';
 
 /** The profile lives on the contact's row: its name, email and sealed bank details. */
 export class PostgresContactProfileStore implements ContactProfileStore {

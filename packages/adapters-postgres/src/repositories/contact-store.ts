@@ -1,7 +1,8 @@
 import type { ContactIdentity, ContactStore, StorageError } from '@prestabot/application';
 import type { Contact, ContactId, E164, ResultAsync } from '@prestabot/domain';
-import { contactColumnsSql, contactRow, readOptionalRow, readRow, upsertedContactRow } from '../rows.ts';
+import { readOptionalRow, readRow } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { contactColumnsSql, contactRow, upsertedContactRow } from './contact.row.ts';
 
 /**
  * One statement: find the person by user id, else by phone; fill in what the row lacked (a phone or user

@@ -1,7 +1,8 @@
 import type { ConversationRecord, ConversationStore, StorageError } from '@prestabot/application';
 import type { ContactId, ResultAsync } from '@prestabot/domain';
-import { conversationRow, readOptionalRow } from '../rows.ts';
+import { readOptionalRow } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { conversationRow } from './conversation.row.ts';
 
 export class PostgresConversationStore implements ConversationStore {
   readonly #session: SqlSession;

@@ -1,7 +1,9 @@
 import type { FlowKeyStore, StorageError, StoredFlowKey } from '@prestabot/application';
 import type { PhoneNumberId, ResultAsync } from '@prestabot/domain';
-import { flowKeyColumnsSql, flowKeyRow, readRows, sealedColumnsOf } from '../rows.ts';
+import { readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { sealedColumnsOf } from './contact.row.ts';
+import { flowKeyColumnsSql, flowKeyRow } from './flow-key.row.ts';
 
 /**
  * One statement: the current key of the new key's number (or of the tenant, for a tenant-wide key) is

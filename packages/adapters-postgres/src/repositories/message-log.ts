@@ -6,8 +6,9 @@ import type {
   StorageError,
 } from '@prestabot/application';
 import type { ContactId, GraphErrorDetail, PhoneNumberId, ResultAsync, Wamid } from '@prestabot/domain';
-import { lastInboundRow, outboundStatusRow, readOptionalRow } from '../rows.ts';
+import { readOptionalRow } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { lastInboundRow, outboundStatusRow } from './message-log.row.ts';
 
 export class PostgresMessageLog implements MessageLog {
   readonly #session: SqlSession;

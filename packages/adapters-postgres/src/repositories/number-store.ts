@@ -1,14 +1,8 @@
 import type { NewNumber, NumberStore, StorageError, StoredToken } from '@prestabot/application';
 import type { MetaNumberView, PhoneNumberId, ResultAsync, WhatsAppNumber } from '@prestabot/domain';
-import {
-  numberColumnsSql,
-  numberRow,
-  readOptionalRow,
-  readRows,
-  storedTokenRow,
-  tokenColumnsOf,
-} from '../rows.ts';
+import { readOptionalRow, readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { numberColumnsSql, numberRow, storedTokenRow, tokenColumnsOf } from './number.row.ts';
 
 export class PostgresNumberStore implements NumberStore {
   readonly #session: SqlSession;

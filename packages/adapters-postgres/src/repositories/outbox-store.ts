@@ -6,16 +6,9 @@ import {
   type ResultAsync,
   recipientKeyOf,
 } from '@prestabot/domain';
-import {
-  idRow,
-  inInputOrder,
-  messagingLimitRoomRow,
-  outboxRow,
-  readOptionalRow,
-  readRow,
-  readRows,
-} from '../rows.ts';
+import { idRow, inInputOrder, readOptionalRow, readRow, readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { messagingLimitRoomRow, outboxColumnsOf, outboxRow } from './outbox.row.ts';
 
 export class PostgresOutboxStore implements OutboxStore {
   readonly #session: SqlSession;
@@ -32,21 +25,7 @@ export class PostgresOutboxStore implements OutboxStore {
     entries: readonly NewOutboxEntry[],
   ): ResultAsync<{ readonly enqueued: readonly string[]; readonly duplicates: number }, StorageError> {
     if (entries.length === 0) return okAsync({ enqueued: [], duplicates: 0 });
-    const rows = entries.map((entry) => ({
-      id: entry.id,
-      phone_number_id: entry.phoneNumberId,
-      recipient: entry.recipient ?? null,
-      recipient_key: entry.recipient === undefined ? null : recipientKeyOf(entry.recipient),
-      contact_id: entry.contactId ?? null,
-      message: entry.message,
-      fallback: entry.fallback ?? null,
-      reply_to: entry.replyTo ?? null,
-      origin: entry.origin,
-      idempotency_key: entry.idempotencyKey,
-      priority: entry.priority,
-      not_before: entry.notBefore,
-      created_at: entry.createdAt,
-    }));
+    const rows = entries.map(outboxColumnsOf);
     return this.#session
       .query(
         `INSERT INTO prestabot.outbox (id, phone_number_id, recipient, recipient_key, contact_id, message,

@@ -16,16 +16,9 @@ import {
   okAsync,
   type ResultAsync,
 } from '@prestabot/domain';
-import {
-  readOptionalRow,
-  readRow,
-  readRows,
-  reminderColumnsSql,
-  reminderDeliveryRow,
-  reminderRow,
-  replacedPlanRow,
-} from '../rows.ts';
+import { readOptionalRow, readRow, readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { reminderColumnsSql, reminderDeliveryRow, reminderRow, replacedPlanRow } from './reminder.row.ts';
 
 /**
  * One statement: pending reminders of the agreement that are not in the plan are cancelled, and the plan's

@@ -14,7 +14,7 @@ import {
   type TenantId,
 } from '@prestabot/domain';
 import * as z from 'zod';
-import { readRows } from '../rows.ts';
+import { readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 
 /** A table column that holds a sealed secret: its key id and ciphertext columns, and its rows' place. */

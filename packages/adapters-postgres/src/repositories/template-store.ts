@@ -6,8 +6,9 @@ import type {
   TemplateStore,
 } from '@prestabot/application';
 import type { ResultAsync } from '@prestabot/domain';
-import { readOptionalRow, readRows, templateColumnsSql, templateRow } from '../rows.ts';
+import { readOptionalRow, readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { templateColumnsSql, templateRow } from './template.row.ts';
 
 export class PostgresTemplateStore implements TemplateStore {
   readonly #session: SqlSession;

@@ -1,7 +1,8 @@
 import type { StorageError, TenantStore } from '@prestabot/application';
 import type { ResultAsync, Tenant, TenantSettings } from '@prestabot/domain';
-import { readOptionalRow, tenantColumnsSql, tenantRow } from '../rows.ts';
+import { readOptionalRow } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
+import { tenantColumnsSql, tenantRow } from './tenant.row.ts';
 
 export class PostgresTenantStore implements TenantStore {
   readonly #session: SqlSession;

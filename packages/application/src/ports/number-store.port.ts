@@ -59,14 +59,16 @@ export interface NumberStore {
   ): ResultAsync<boolean, StorageError>;
 }
 
-/** What may be shown about a stored token: its state and length, never the token. */
-export const tokenStatusOfStored = (
-  token: StoredToken,
+/**
+ * What may be shown about a stored token: its state and length, never the token; Graph's rejection shows
+ * only on a token that is set. The one rule, for every store (a row holds the state and length only).
+ */
+export const tokenStatusOf = (
+  token: { readonly kind: StoredToken['kind']; readonly length: number },
   invalid: { readonly errorCode: number; readonly at: Date } | undefined,
 ): TokenStatus => {
-  const length = token.kind === 'sealed' ? token.length : 0;
-  if (invalid !== undefined && token.kind === 'sealed')
-    return { kind: 'invalid', length, lastErrorAt: invalid.at, errorCode: invalid.errorCode };
-  if (token.kind === 'sealed') return { kind: 'set', length };
-  return token;
+  if (token.kind !== 'sealed') return { kind: token.kind };
+  return invalid === undefined
+    ? { kind: 'set', length: token.length }
+    : { kind: 'invalid', length: token.length, lastErrorAt: invalid.at, errorCode: invalid.errorCode };
 };

@@ -34,7 +34,7 @@ import type { FinishedWorkRetention, PrunedRows } from '../ports/finished-work-r
 import type { InboxQueue, InboxStore, Lease, QueueDepth } from '../ports/inbox.port.ts';
 import type { LeaseRenewal } from '../ports/lease-renewal.port.ts';
 import type { MessageLog } from '../ports/message-log.port.ts';
-import { type NumberStore, tokenStatusOfStored } from '../ports/number-store.port.ts';
+import { type NumberStore, tokenStatusOf } from '../ports/number-store.port.ts';
 import type { OutboxQueue, OutboxStore } from '../ports/outbox.port.ts';
 import type { SealedSecretStore } from '../ports/sealed-secret-store.port.ts';
 import { type SealedSecret, type SecretPlace, secretPlaces } from '../ports/secret-cipher.port.ts';
@@ -229,7 +229,10 @@ const numberOf = (row: NumberRow): WhatsAppNumber => ({
   tenantId: row.tenantId,
   phoneNumberId: row.phoneNumberId,
   wabaId: row.wabaId,
-  tokenStatus: tokenStatusOfStored(row.token, row.invalid),
+  tokenStatus: tokenStatusOf(
+    { kind: row.token.kind, length: row.token.kind === 'sealed' ? row.token.length : 0 },
+    row.invalid,
+  ),
   ratePerSecond: row.ratePerSecond,
   ...(row.displayPhoneNumber === undefined ? {} : { displayPhoneNumber: row.displayPhoneNumber }),
   ...(row.appId === undefined ? {} : { appId: row.appId }),
