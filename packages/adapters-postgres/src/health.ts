@@ -9,6 +9,7 @@ import {
 } from '@prestabot/application';
 import {
   type AppId,
+  defined,
   errAsync,
   type MetaAppId,
   ok,
@@ -198,9 +199,9 @@ const numbersHealth = (deps: DatabaseHealthDependencies) =>
               tenantName: tenant.name,
               phoneNumberId: number.phoneNumberId,
               tokenStatus: number.tokenStatus,
-              ...(tokenReadable === undefined ? {} : { tokenReadable }),
-              ...(number.meta === undefined ? {} : { meta: number.meta }),
-              ...(number.qualityFlagged === undefined ? {} : { qualityFlagged: number.qualityFlagged }),
+              ...defined({ tokenReadable }),
+              ...defined({ meta: number.meta }),
+              ...defined({ qualityFlagged: number.qualityFlagged }),
             };
           }),
         ),
@@ -218,8 +219,8 @@ const appsHealth = (deps: DatabaseHealthDependencies) =>
         ).map(
           (secretReadable): AppSecretHealth => ({
             appId: app.id,
-            ...(app.metaAppId === undefined ? {} : { metaAppId: app.metaAppId }),
-            ...(secretReadable === undefined ? {} : { secretReadable }),
+            ...defined({ metaAppId: app.metaAppId }),
+            ...defined({ secretReadable }),
           }),
         ),
       ),

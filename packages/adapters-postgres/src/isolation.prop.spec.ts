@@ -20,6 +20,7 @@ import {
   type AgreementId,
   type Contact,
   type ContactId,
+  defined,
   type E164,
   errAsync,
   ok,
@@ -151,7 +152,7 @@ const reminderOf = (agreementId: AgreementId, recipientId: ContactId): NewRemind
 
 const flowKeyOf = (phoneNumberId: PhoneNumberId | undefined): StoredFlowKey => ({
   id: crypto.randomUUID(),
-  ...(phoneNumberId === undefined ? {} : { phoneNumberId }),
+  ...defined({ phoneNumberId }),
   fingerprint: '0123456789abcdef',
   privateKey: { keyId: 'k1', ciphertext: 'sealed-flow-key' },
   createdAt: t0,
@@ -195,9 +196,9 @@ const seedRepositories = (
         for (const person of world.contacts) {
           const { contact } = yield* r.contacts.upsert(
             {
-              ...(person.phone === undefined ? {} : { phone: person.phone }),
-              ...(person.userId === undefined ? {} : { userId: person.userId }),
-              ...(person.name === undefined ? {} : { name: person.name }),
+              ...defined({ phone: person.phone }),
+              ...defined({ userId: person.userId }),
+              ...defined({ name: person.name }),
             },
             crypto.randomUUID() as ContactId,
           );
@@ -222,7 +223,7 @@ const seedRepositories = (
               contactId: person.id,
               priority,
               at: t0,
-              ...(person.phone === undefined ? {} : { to: person.phone }),
+              ...defined({ to: person.phone }),
             }),
             fallback,
           };
@@ -279,7 +280,7 @@ const seedRepositories = (
         }
         for (const { contact, name, email, bankDetails } of world.profiles)
           yield* r.profiles.save(pick(people, contact).id, {
-            ...(name === undefined ? {} : { name }),
+            ...defined({ name }),
             ...(email ? { email: 'ana@example.com' } : {}),
             ...(bankDetails ? { bankDetails: { keyId: 'k1', ciphertext: 'sealed-bank-details' } } : {}),
           });

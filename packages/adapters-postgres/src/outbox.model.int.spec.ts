@@ -10,6 +10,7 @@ import {
   storeInInbox,
 } from '@prestabot/application/testing';
 import type { E164, PhoneNumberId, TenantId, Wamid } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { describeOnEachDriver } from './testing/each-driver.ts';
@@ -235,8 +236,8 @@ class Subject {
         return expectOk(
           harness.unitOfWork.run(tenants[numbers[step.number]!.tenant]!, (r) =>
             r.numbers.recordAccountEvent(numbers[step.number]!.phoneNumberId as PhoneNumberId, {
-              ...(step.limit === undefined ? {} : { messagingLimit: step.limit }),
-              ...(step.flagged === undefined ? {} : { qualityFlagged: step.flagged }),
+              ...defined({ messagingLimit: step.limit }),
+              ...defined({ qualityFlagged: step.flagged }),
             }),
           ),
         );

@@ -1,5 +1,5 @@
 import type { Logger, Metrics, SecretCipher, StorageError, StoragePorts } from '@prestabot/application';
-import { ResultAsync } from '@prestabot/domain';
+import { defined, ResultAsync } from '@prestabot/domain';
 import type { Pool } from 'pg';
 import { PostgresAppRegistry, PostgresFlowKeyDirectory, PostgresTenantDirectory } from './directory.ts';
 import { type DatabaseHealth, type DatabaseLogin, inspectDatabase, inspectLogin } from './health.ts';
@@ -132,7 +132,7 @@ export const postgresStorageOn = (
         driver,
         directory,
         unitOfWork,
-        ...(options.cipher === undefined ? {} : { cipher: options.cipher }),
+        ...defined({ cipher: options.cipher }),
       }),
     login: () => inspectLogin(driver),
     close: () => driver.close(),

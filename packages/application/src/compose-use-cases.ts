@@ -1,3 +1,4 @@
+import { defined } from '@prestabot/domain';
 import { AnswerFlowExchange } from './flows/flow-exchange.ts';
 import type { FlowTokens } from './flows/flow-tokens.port.ts';
 import { ProfileFlowScreens, profileFlow } from './flows/profile-flow.ts';
@@ -78,11 +79,6 @@ export type UseCaseSettings = {
   /** What statuses mean to the bot; the loan bot's delivery follow-up when absent. */
   readonly statusListeners?: readonly StatusListener[] | undefined;
 };
-
-const defined = <T extends object>(fields: T) =>
-  Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)) as {
-    [K in keyof T]: Exclude<T[K], undefined>;
-  };
 
 /**
  * The one place the use cases are built: production, the CLI, the demo, the tests and the benchmarks all

@@ -1,6 +1,7 @@
 export * from './agreement.ts';
 export * from './calendar.ts';
 export * from './contact.ts';
+export * from './defined.ts';
 export * from './delivery-status.ts';
 export * from './due-date.ts';
 export * from './graph-error.ts';

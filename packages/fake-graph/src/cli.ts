@@ -1,5 +1,7 @@
 #!/usr/bin/env node
+
 import { parseArgs } from 'node:util';
+import { defined } from '@prestabot/domain';
 import { startFakeGraph } from './fake-graph.ts';
 import type { FakeNumberConfig } from './numbers.ts';
 
@@ -25,7 +27,7 @@ const numberOf = (value: string): FakeNumberConfig => {
   ) {
     fail(`the rate in --number ${phoneNumberId}:…:${rate} must be a whole number from 1 to 1000`);
   }
-  return { phoneNumberId, accessToken, ...(ratePerSecond === undefined ? {} : { ratePerSecond }) };
+  return { phoneNumberId, accessToken, ...defined({ ratePerSecond }) };
 };
 
 const wholeNumber = (

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeSendBody } from '@prestabot/adapters-meta';
 import { everyMessageType } from '@prestabot/application/testing';
 import type { E164, OutboundMessage, Wamid } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeGraph, type FakeGraphOptions, startFakeGraph } from './fake-graph.ts';
@@ -117,7 +118,7 @@ describe('fake Graph API: POST /{version}/{phone_number_id}/messages', () => {
   ])('refuses %s with 401 and code 190', async (_case, token) => {
     await start();
     const answer = await call(fake, `/v24.0/${numberA.phoneNumberId}/messages`, {
-      ...(token === undefined ? {} : { token }),
+      ...defined({ token }),
       json: encodeSendBody({ message: text, recipient: to }),
     });
     expect(answer.status).toBe(401);

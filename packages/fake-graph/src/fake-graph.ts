@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { decodeSendBody, type OutboundEnvelope } from '@prestabot/adapters-meta';
 import {
+  defined,
   messagingLimitOfTier,
   messagingWindowMs,
   type OutboundMessage,
@@ -484,7 +485,7 @@ export class FakeGraph {
       receivedAt: now,
       version,
       body: text,
-      ...(wamid === undefined ? {} : { wamid }),
+      ...defined({ wamid }),
     };
     number.recordAccepted(record);
     if (wamid === undefined) {

@@ -1,4 +1,4 @@
-import { classifyGraphErrorCode } from '@prestabot/domain';
+import { classifyGraphErrorCode, defined } from '@prestabot/domain';
 
 /** An error as the fake answers it: Meta's code, and optionally everything around it. */
 export type GraphErrorSpec = {
@@ -57,7 +57,7 @@ export const graphErrorBody = (error: GraphErrorSpec) => {
       message: `(#${error.code}) ${title}`,
       type: 'OAuthException',
       code: error.code,
-      ...(error.subcode === undefined ? {} : { error_subcode: error.subcode }),
+      ...defined({ error_subcode: error.subcode }),
       error_data: { messaging_product: 'whatsapp', details: error.details ?? title },
       error_user_title: title,
       is_transient: classifyGraphErrorCode(error.code) === 'retryable',

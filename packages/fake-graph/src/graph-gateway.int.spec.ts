@@ -15,6 +15,7 @@ import {
   expectOk,
 } from '@prestabot/application/testing';
 import type { E164, PhoneNumberId, Wamid } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeGraph, startFakeGraph } from './fake-graph.ts';
 
@@ -34,8 +35,8 @@ describeMessagingGatewayContract('undici gateway → fake Graph', async () => {
     failNext: ({ code, title, retryAfterSeconds }) =>
       fake.failNext(number.phoneNumberId, {
         code,
-        ...(title === undefined ? {} : { title }),
-        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+        ...defined({ title }),
+        ...defined({ retryAfterSeconds }),
       }),
     dropNext: () => fake.dropNext(number.phoneNumberId),
     accepted: async () => fake.accepted(number.phoneNumberId),

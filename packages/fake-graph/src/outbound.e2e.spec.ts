@@ -18,6 +18,7 @@ import {
   SequentialIds,
 } from '@prestabot/application/testing';
 import type { E164, PhoneNumberId, TenantId } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { defaultOutboxDispatcherOptions, type OutboxDispatcherOptions } from '@prestabot/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type FakeGraphOptions, startFakeGraph } from './fake-graph.ts';
@@ -90,7 +91,7 @@ const startWorld = async (
     logger,
     metrics,
     options: { ...defaultOutboxDispatcherOptions, owner: 'e2e-worker', ...options.dispatcher },
-    ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...defined({ policy: options.policy }),
   });
   let recipients = 0;
   const enqueue = async (

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
@@ -11,6 +12,7 @@ import {
   type NumberInput,
   type SyncNumbersError,
 } from '@prestabot/application';
+import { defined } from '@prestabot/domain';
 import {
   type Config,
   defaultFlowKeyGraceMs,
@@ -247,10 +249,10 @@ const numberInput = async (flags: NumberFlags): Promise<NumberInput> => {
     phoneNumberId: flags.phoneNumberId,
     accessToken: await requiredSecretOf('access-token', flags.accessToken, flags.accessTokenFile),
     wabaId: flags.wabaId,
-    ...(flags.displayPhone === undefined ? {} : { displayPhone: flags.displayPhone }),
-    ...(appSecret === undefined ? {} : { appSecret }),
-    ...(flags.appId === undefined ? {} : { metaAppId: flags.appId }),
-    ...(flags.rate === undefined ? {} : { ratePerSecond: flags.rate }),
+    ...defined({ displayPhone: flags.displayPhone }),
+    ...defined({ appSecret }),
+    ...defined({ metaAppId: flags.appId }),
+    ...defined({ ratePerSecond: flags.rate }),
   };
 };
 
@@ -471,10 +473,10 @@ tenants
     }) =>
       withBot(async (bot) => {
         const configured = await bot.admin.tenants.configureTenant(flags.tenant, {
-          ...(flags.profileFlowId === undefined ? {} : { profileFlowId: flags.profileFlowId }),
-          ...(flags.reminderHour === undefined ? {} : { reminderSendHour: flags.reminderHour }),
-          ...(flags.currency === undefined ? {} : { defaultCurrency: flags.currency }),
-          ...(flags.callingCode === undefined ? {} : { defaultCallingCode: flags.callingCode }),
+          ...defined({ profileFlowId: flags.profileFlowId }),
+          ...defined({ reminderSendHour: flags.reminderHour }),
+          ...defined({ defaultCurrency: flags.currency }),
+          ...defined({ defaultCallingCode: flags.callingCode }),
         });
         if (configured.isErr()) failUseCase(configured.error);
         else process.stdout.write(`${JSON.stringify(configured.value)}\n`);
@@ -492,8 +494,8 @@ program
   .action((flags: { tenant?: string; month?: string; json?: boolean }) =>
     withBot(async (bot) => {
       const report = await bot.admin.usage.execute({
-        ...(flags.tenant === undefined ? {} : { tenantId: flags.tenant }),
-        ...(flags.month === undefined ? {} : { month: flags.month }),
+        ...defined({ tenantId: flags.tenant }),
+        ...defined({ month: flags.month }),
       });
       if (report.isErr()) return failUseCase(report.error);
       const { month, rows } = report.value;

@@ -1,5 +1,5 @@
 import type { NumberSyncOutcome } from '@prestabot/application';
-import { describeMessagingLimit } from '@prestabot/domain';
+import { defined, describeMessagingLimit } from '@prestabot/domain';
 
 /** One line per number (`--json`: one JSON object per line); the exit code is 1 when any number failed. */
 export const reportSyncOutcomes = (
@@ -26,9 +26,9 @@ const jsonOf = (outcome: NumberSyncOutcome) => {
     throughputLevel: view.throughputLevel,
     ratePerSecond,
     ratePinned,
-    ...(view.businessPortfolioId === undefined ? {} : { businessPortfolioId: view.businessPortfolioId }),
-    ...(view.nameStatus === undefined ? {} : { nameStatus: view.nameStatus }),
-    ...(view.verifiedName === undefined ? {} : { verifiedName: view.verifiedName }),
+    ...defined({ businessPortfolioId: view.businessPortfolioId }),
+    ...defined({ nameStatus: view.nameStatus }),
+    ...defined({ verifiedName: view.verifiedName }),
   };
 };
 

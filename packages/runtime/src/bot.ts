@@ -1,4 +1,5 @@
 import { portTokens, type SyncNumbers } from '@prestabot/application';
+import { defined } from '@prestabot/domain';
 import type { Container } from 'inversify';
 import {
   createWebHandler,
@@ -115,7 +116,7 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
     logger,
     metrics,
     checkHealth: options.checkHealth,
-    ...(options.flows === undefined ? {} : { flows: options.flows }),
+    ...defined({ flows: options.flows }),
   });
   return {
     handler,

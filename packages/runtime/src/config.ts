@@ -1,6 +1,6 @@
 import { type GraphApiConfig, parseGraphApiConfig } from '@prestabot/adapters-meta';
 import { minimumRetentionDays } from '@prestabot/application';
-import { err, ok, type Result } from '@prestabot/domain';
+import { defined, err, ok, type Result } from '@prestabot/domain';
 import * as z from 'zod';
 
 /** The deployment's configuration, read from the environment once at start-up. */
@@ -146,25 +146,25 @@ export const loadConfig = (env: Env): Result<Config, readonly ConfigProblem[]> =
     port: values.PORT ?? 3000,
     graph: graph.value,
     encryptionKeys: {
-      ...(values.PRESTABOT_ENCRYPTION_KEY === undefined ? {} : { current: values.PRESTABOT_ENCRYPTION_KEY }),
+      ...defined({ current: values.PRESTABOT_ENCRYPTION_KEY }),
       ...(values.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS === undefined
         ? {}
         : { previous: values.PRESTABOT_PREVIOUS_ENCRYPTION_KEYS }),
     },
     retentionDays: values.PRESTABOT_RETENTION_DAYS ?? 30,
     logLevel: values.LOG_LEVEL ?? 'info',
-    ...(values.DATABASE_URL === undefined ? {} : { databaseUrl: values.DATABASE_URL }),
+    ...defined({ databaseUrl: values.DATABASE_URL }),
     ...(values.DATABASE_MIGRATION_URL === undefined
       ? {}
       : { databaseMigrationUrl: values.DATABASE_MIGRATION_URL }),
-    ...(values.WHATSAPP_VERIFY_TOKEN === undefined ? {} : { verifyToken: values.WHATSAPP_VERIFY_TOKEN }),
-    ...(values.META_APP_SECRET === undefined ? {} : { deploymentAppSecret: values.META_APP_SECRET }),
+    ...defined({ verifyToken: values.WHATSAPP_VERIFY_TOKEN }),
+    ...defined({ deploymentAppSecret: values.META_APP_SECRET }),
     ...(values.WHATSAPP_ACCESS_TOKEN === undefined
       ? {}
       : { fallbackAccessToken: values.WHATSAPP_ACCESS_TOKEN }),
     ...(values.WHATSAPP_PROFILE_FLOW_ID === undefined
       ? {}
       : { profileFlowId: values.WHATSAPP_PROFILE_FLOW_ID }),
-    ...(values.FLOWS_PRIVATE_KEY === undefined ? {} : { flowsPrivateKey: values.FLOWS_PRIVATE_KEY }),
+    ...defined({ flowsPrivateKey: values.FLOWS_PRIVATE_KEY }),
   });
 };

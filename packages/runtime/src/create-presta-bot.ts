@@ -1,5 +1,5 @@
 import type { ChooseResponders, Clock, Logger, Metrics, StoragePorts } from '@prestabot/application';
-import { errAsync, type ResultAsync } from '@prestabot/domain';
+import { defined, errAsync, type ResultAsync } from '@prestabot/domain';
 import { loadConfig } from './config.ts';
 import { JsonLogger } from './json-logger.ts';
 import { type OpenOptions, openBot, type StartupError, wireBotOn } from './open-bot.ts';
@@ -105,15 +105,15 @@ export const createPrestaBot = (options: PrestaBotOptions): ResultAsync<PrestaBo
     runAfterResponse: (work: Promise<unknown>) => {
       work.catch((error: unknown) => logger.error({ error: String(error) }, 'background work failed'));
     },
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-    ...(options.responders === undefined ? {} : { responders: options.responders }),
+    ...defined({ clock: options.clock }),
+    ...defined({ responders: options.responders }),
   };
   const opened =
     options.storage === undefined
       ? openBot(config, {
           ...common,
           migrate: options.migrate ?? true,
-          ...(options.pool === undefined ? {} : { pool: options.pool }),
+          ...defined({ pool: options.pool }),
         })
       : wireBotOn(config, options.storage, common);
   return opened.map((wired) => ({

@@ -33,7 +33,7 @@ import {
   type StoragePorts,
   SyncNumbers,
 } from '@prestabot/application';
-import { errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
+import { defined, errAsync, ok, okAsync, ResultAsync, safeTry } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { assembleBot, type Bot } from './bot.ts';
 import type { Config } from './config.ts';
@@ -302,7 +302,7 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
             {
               graceMs: defaultFlowKeyGraceMs,
               ttlMs: routingCacheTtlMs,
-              ...(flowsKey === undefined ? {} : { deploymentKey: flowsKey }),
+              ...defined({ deploymentKey: flowsKey }),
             },
           ),
           tokens,
@@ -325,7 +325,7 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
     numberSync,
     runAfterResponse: parts.runAfterResponse,
     checkHealth,
-    ...(flows === undefined ? {} : { flows }),
+    ...defined({ flows }),
   });
   const flowKeys = new FlowKeyAdmin({
     directory,

@@ -1,5 +1,5 @@
 import type { MessagingGateway, SendAccepted, SendFailure, SendRequest } from '@prestabot/application';
-import { err, ok, parseWamid, type Result, type ResultAsync } from '@prestabot/domain';
+import { defined, err, ok, parseWamid, type Result, type ResultAsync } from '@prestabot/domain';
 import * as z from 'zod';
 import { type GraphClient, unconfirmedAnswer } from './graph-client.ts';
 import { encodeSendBody } from './wire.ts';
@@ -28,13 +28,13 @@ export class UndiciGraphGateway implements MessagingGateway {
         phoneNumberId: request.phoneNumberId,
         edge: 'messages',
         accessToken: request.accessToken,
-        ...(request.answerBy === undefined ? {} : { answerBy: request.answerBy }),
+        ...defined({ answerBy: request.answerBy }),
         body: {
           json: encodeSendBody({
             message: request.message,
-            ...(request.recipient === undefined ? {} : { recipient: request.recipient }),
-            ...(request.replyTo === undefined ? {} : { replyTo: request.replyTo }),
-            ...(request.callbackData === undefined ? {} : { callbackData: request.callbackData }),
+            ...defined({ recipient: request.recipient }),
+            ...defined({ replyTo: request.replyTo }),
+            ...defined({ callbackData: request.callbackData }),
           }),
         },
       })

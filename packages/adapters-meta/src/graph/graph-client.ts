@@ -1,5 +1,5 @@
 import { type Clock, type SendFailure, sendFailureOf } from '@prestabot/application';
-import { err, ok, type Result, ResultAsync } from '@prestabot/domain';
+import { defined, err, ok, type Result, ResultAsync } from '@prestabot/domain';
 import { Pool } from 'undici';
 import * as z from 'zod';
 
@@ -161,9 +161,9 @@ export class GraphClient {
           return err(
             sendFailureOf({
               code: error.code,
-              ...(title === undefined ? {} : { title }),
-              ...(details === undefined ? {} : { details }),
-              ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+              ...defined({ title }),
+              ...defined({ details }),
+              ...defined({ retryAfterMs }),
             }),
           );
         }

@@ -1,6 +1,7 @@
 import type { MetaNumberReader, SendFailure } from '@prestabot/application';
 import {
   type BusinessPortfolioId,
+  defined,
   err,
   type MetaNumberView,
   messagingLimitOfTier,
@@ -80,7 +81,7 @@ const phoneNumberViewOf = (answer: unknown): Result<MetaNumberView, SendFailure>
     messagingLimit: limit.value,
     qualityRating: fields.quality_rating ?? 'UNKNOWN',
     throughputLevel: fields.throughput?.level ?? 'NOT_APPLICABLE',
-    ...(fields.name_status === undefined ? {} : { nameStatus: fields.name_status }),
-    ...(fields.verified_name === undefined ? {} : { verifiedName: fields.verified_name }),
+    ...defined({ nameStatus: fields.name_status }),
+    ...defined({ verifiedName: fields.verified_name }),
   });
 };

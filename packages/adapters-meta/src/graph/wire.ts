@@ -1,4 +1,5 @@
 import {
+  defined,
   e164FromWaId,
   err,
   type FlowAction,
@@ -54,7 +55,7 @@ export const encodeSendBody = (envelope: OutboundEnvelope): JsonObject => {
     recipient_type: 'individual',
     ...recipientFields(envelope.recipient),
     ...(envelope.replyTo === undefined ? {} : { context: { message_id: envelope.replyTo } }),
-    ...(envelope.callbackData === undefined ? {} : { biz_opaque_callback_data: envelope.callbackData }),
+    ...defined({ biz_opaque_callback_data: envelope.callbackData }),
     ...contentFields(message),
   };
 };
@@ -95,7 +96,7 @@ const contentFields = (message: Exclude<OutboundMessage, { type: 'mark_read' }>)
             ? {
                 flow_action_payload: {
                   screen: message.action.screen,
-                  ...(message.action.data === undefined ? {} : { data: message.action.data }),
+                  ...defined({ data: message.action.data }),
                 },
               }
             : {}),
@@ -133,11 +134,11 @@ const interactive = (
 });
 
 const encodeSection = (section: ListSection): JsonObject => ({
-  ...(section.title === undefined ? {} : { title: section.title }),
+  ...defined({ title: section.title }),
   rows: section.rows.map((row) => ({
     id: row.id,
     title: row.title,
-    ...(row.description === undefined ? {} : { description: row.description }),
+    ...defined({ description: row.description }),
   })),
 });
 
@@ -352,7 +353,7 @@ export const decodeSendBody = (body: unknown): Result<OutboundEnvelope, WireViol
       message: messageOf(content),
       recipient,
       ...(envelope.context === undefined ? {} : { replyTo: envelope.context.message_id }),
-      ...(callbackData === undefined ? {} : { callbackData }),
+      ...defined({ callbackData }),
     });
   });
 };
@@ -428,11 +429,11 @@ const interactiveMessageOf = (interactive: z.output<typeof interactiveSchema>): 
         ...frameOf(interactive),
         buttonLabel: interactive.action.button,
         sections: interactive.action.sections.map((section) => ({
-          ...(section.title === undefined ? {} : { title: section.title }),
+          ...defined({ title: section.title }),
           rows: section.rows.map((row) => ({
             id: row.id,
             title: row.title,
-            ...(row.description === undefined ? {} : { description: row.description }),
+            ...defined({ description: row.description }),
           })),
         })),
       };

@@ -1,4 +1,5 @@
 import type { StatusPricing } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import * as z from 'zod';
 
 /**
@@ -16,7 +17,7 @@ export const pricingSchema = z
     (pricing): StatusPricing => ({
       billable: pricing.billable,
       pricingModel: pricing.pricing_model,
-      ...(pricing.type === undefined ? {} : { type: pricing.type }),
+      ...defined({ type: pricing.type }),
       category: pricing.category,
     }),
   )

@@ -1,5 +1,5 @@
 import type { Logger, SecretCipher } from '@prestabot/application';
-import { err, ok, type Result } from '@prestabot/domain';
+import { defined, err, ok, type Result } from '@prestabot/domain';
 import type { Client } from 'pg';
 import type { SqlDriver } from '../sql/sql-driver.ts';
 import { openSqlDriver, type PostgresStorage, postgresStorageOn } from '../storage.ts';
@@ -96,7 +96,7 @@ export const openTestStorage = async (
   const database = serverUrl === undefined ? undefined : await createTestDatabase(serverUrl);
   const opened = await openSqlDriver({
     ...(database === undefined ? {} : { databaseUrl: database.url }),
-    ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+    ...defined({ poolSize: options.poolSize }),
   });
   if (opened.isErr()) throw new Error(`opening the test database failed: ${opened.error.message}`);
   const driver = opened.value;

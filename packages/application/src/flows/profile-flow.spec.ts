@@ -1,4 +1,5 @@
 import type { ContactId, E164, OutboundMessage, TenantId } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { menuAction } from '../handle-inbound/interactive-ids.ts';
 import {
@@ -66,7 +67,7 @@ const exchange = async (
   return app.answerFlowExchange.execute({
     action,
     ...(action === 'INIT' ? {} : { screen: 'PROFILE' }),
-    ...(data === undefined ? {} : { data }),
+    ...defined({ data }),
     flowToken,
     claims,
     now: app.clock.now(),

@@ -1,4 +1,5 @@
 import {
+  defined,
   err,
   flowMessage,
   normalizeCommand,
@@ -161,7 +162,7 @@ export class ProfileFlowScreens implements FlowScreens {
       yield* repositories.profiles.save(contactId, {
         name,
         email,
-        ...(bankDetails === undefined ? {} : { bankDetails }),
+        ...defined({ bankDetails }),
       });
       return ok({
         screen: 'SUCCESS',

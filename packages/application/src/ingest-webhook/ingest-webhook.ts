@@ -1,4 +1,5 @@
 import {
+  defined,
   deliveryKeyOf,
   err,
   errAsync,
@@ -292,7 +293,7 @@ const entryOf = (item: StorableItem, id: string, receivedAt: Date): NewInboxEntr
     id,
     phoneNumberId: item.phoneNumberId,
     deliveryKey: deliveryKeyOf(item),
-    ...(orderingKey === undefined ? {} : { orderingKey }),
+    ...defined({ orderingKey }),
     item,
     receivedAt,
   };

@@ -1,4 +1,11 @@
-import { type E164, type LoanSubject, type LocalDate, localDate, parseE164 } from '@prestabot/domain';
+import {
+  defined,
+  type E164,
+  type LoanSubject,
+  type LocalDate,
+  localDate,
+  parseE164,
+} from '@prestabot/domain';
 
 export type DraftStep =
   | 'borrower'
@@ -89,9 +96,9 @@ export const parseConversationState = (value: unknown): ConversationState | unde
   const draft: LoanDraft = {
     id: raw.id as string,
     ...(isString(raw.borrowerName) ? { borrowerName: raw.borrowerName } : {}),
-    ...(borrower === undefined ? {} : { borrower }),
-    ...(subject === undefined ? {} : { subject }),
-    ...(dueDate === undefined ? {} : { dueDate }),
+    ...defined({ borrower }),
+    ...defined({ subject }),
+    ...defined({ dueDate }),
   };
   return { flow: 'new_loan', step, draft };
 };

@@ -1,4 +1,4 @@
-import { okAsync, type ResultAsync, windowClosedCode } from '@prestabot/domain';
+import { defined, okAsync, type ResultAsync, windowClosedCode } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Clock } from '../ports/clock.port.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
@@ -50,7 +50,7 @@ export class DeliveryFollowUp implements StatusListener {
               id: this.#deps.ids.uuid(),
               phoneNumberId: sent.phoneNumberId,
               recipient: sent.recipient,
-              ...(sent.contactId === undefined ? {} : { contactId: sent.contactId }),
+              ...defined({ contactId: sent.contactId }),
               message: sent.fallback,
               origin: sent.origin,
               idempotencyKey: `fallback:${sent.id}`,

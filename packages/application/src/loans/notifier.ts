@@ -1,6 +1,7 @@
 import {
   type AgreementId,
   type Contact,
+  defined,
   isWindowOpen,
   type OutboundMessage,
   ok,
@@ -99,7 +100,7 @@ export const renderTemplate = (
                 parameters: template.parameters.map(({ variable, name }) => ({
                   type: 'text' as const,
                   text: values[variable],
-                  ...(name === undefined ? {} : { name }),
+                  ...defined({ name }),
                 })),
               },
             ]),

@@ -2,6 +2,7 @@ import {
   type AppId,
   defaultRatePerSecond,
   defaultTenantSettings,
+  defined,
   describeMessagingLimit,
   describeTokenStatus,
   err,
@@ -217,7 +218,7 @@ export class ManageTenants {
                 qualityRating: number.meta.qualityRating,
                 throughputLevel: number.meta.throughputLevel,
               }),
-          ...(number.qualityFlagged === undefined ? {} : { qualityFlagged: number.qualityFlagged }),
+          ...defined({ qualityFlagged: number.qualityFlagged }),
           ...(number.displayPhoneNumber === undefined
             ? {}
             : { displayPhoneNumber: number.displayPhoneNumber }),
@@ -263,8 +264,8 @@ export class ManageTenants {
         token,
         ratePerSecond,
         ...(input.ratePerSecond === undefined ? {} : { ratePinned: true as const }),
-        ...(displayPhoneNumber === undefined ? {} : { displayPhoneNumber }),
-        ...(appId === undefined ? {} : { appId }),
+        ...defined({ displayPhoneNumber }),
+        ...defined({ appId }),
       });
     });
   }
@@ -295,7 +296,7 @@ export class ManageTenants {
       const appId = yield* deps.apps.register({
         id,
         secret,
-        ...(metaAppId === undefined ? {} : { metaAppId }),
+        ...defined({ metaAppId }),
       });
       return ok(appId);
     });
@@ -384,7 +385,7 @@ const changedSettings = (current: TenantSettings, changes: SettingsChanges): Ten
   const { profileFlowId: currentFlowId, ...rest } = current;
   const { profileFlowId: changedFlowId, ...otherChanges } = changes;
   const profileFlowId = changedFlowId === undefined ? currentFlowId : (changedFlowId ?? undefined);
-  return { ...rest, ...otherChanges, ...(profileFlowId === undefined ? {} : { profileFlowId }) };
+  return { ...rest, ...otherChanges, ...defined({ profileFlowId }) };
 };
 
 const isStorageError = (error: { readonly type: string }): error is StorageError =>

@@ -1,4 +1,5 @@
 import {
+  defined,
   err,
   errAsync,
   ok,
@@ -52,7 +53,7 @@ export class ReportUsage {
       const range = yield* monthRange(month);
       const tenantId =
         request.tenantId === undefined ? undefined : yield* existingTenant(deps, request.tenantId);
-      const rows = yield* deps.usage.usage({ ...range, ...(tenantId === undefined ? {} : { tenantId }) });
+      const rows = yield* deps.usage.usage({ ...range, ...defined({ tenantId }) });
       return ok({ month, rows });
     });
   }

@@ -1,4 +1,5 @@
 import {
+  defined,
   describeMessagingLimit,
   err,
   errAsync,
@@ -126,7 +127,7 @@ export class SyncNumbers {
           .run(tenantId, (repositories) =>
             repositories.numbers.recordMetaView(phoneNumberId, view, {
               syncedAt,
-              ...(ratePerSecond === undefined ? {} : { ratePerSecond }),
+              ...defined({ ratePerSecond }),
             }),
           )
           .mapErr((error) => `cannot store it: ${error.message}`)

@@ -1,5 +1,6 @@
 import {
   classifyGraphErrorCode,
+  defined,
   type OutboundMessage,
   type PhoneNumberId,
   type Recipient,
@@ -87,8 +88,8 @@ export interface MessagingGateway {
 export const sendFailureOf = (error: GraphFailure & { readonly retryAfterMs?: number }): SendFailure => {
   const graph: GraphFailure = {
     code: error.code,
-    ...(error.title === undefined ? {} : { title: error.title }),
-    ...(error.details === undefined ? {} : { details: error.details }),
+    ...defined({ title: error.title }),
+    ...defined({ details: error.details }),
   };
   const retryAfter = error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs };
   switch (classifyGraphErrorCode(error.code)) {

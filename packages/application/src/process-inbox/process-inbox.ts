@@ -1,5 +1,6 @@
 import {
   type ContactId,
+  defined,
   e164FromWaId,
   err,
   type InboundMessage,
@@ -440,8 +441,8 @@ const identityOf = (message: InboundMessage): ContactIdentity | undefined => {
   const { userId, profileName } = message.from;
   if (phone === undefined && userId === undefined) return undefined;
   return {
-    ...(phone === undefined ? {} : { phone }),
-    ...(userId === undefined ? {} : { userId }),
-    ...(profileName === undefined ? {} : { name: profileName }),
+    ...defined({ phone }),
+    ...defined({ userId }),
+    ...defined({ name: profileName }),
   };
 };

@@ -1,4 +1,4 @@
-import { okAsync, ResultAsync, templatePausedCode, throughputExceededCode } from '@prestabot/domain';
+import { defined, okAsync, ResultAsync, templatePausedCode, throughputExceededCode } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { TemplateStop } from '../loans/loan-stores.port.ts';
 import type { Clock } from '../ports/clock.port.ts';
@@ -101,8 +101,8 @@ export class SendQueuedMessage {
       deadline: sendDeadline(send),
       answerBy: answerDeadline(send),
       token: send.token,
-      ...(send.recipient === undefined ? {} : { recipient: send.recipient }),
-      ...(send.replyTo === undefined ? {} : { replyTo: send.replyTo }),
+      ...defined({ recipient: send.recipient }),
+      ...defined({ replyTo: send.replyTo }),
     });
     // Once Graph accepted the message, only its acceptance is ever recorded: a failure to record it is not
     // a failure of the send, which must never be queued again.
@@ -117,7 +117,7 @@ export class SendQueuedMessage {
     const { clock, metrics, logger } = this.#deps;
     const at = clock.now();
     return this.#deps.records
-      .record({ kind: 'sent', id: send.id, lease: send.lease, at, ...(wamid === undefined ? {} : { wamid }) })
+      .record({ kind: 'sent', id: send.id, lease: send.lease, at, ...defined({ wamid }) })
       .map((owned) => {
         const outcome: SendOutcome = owned ? 'sent' : 'lease_lost';
         metrics.increment('outbound_messages_total', {
@@ -353,7 +353,7 @@ const failureOf = (
   },
 ): OutboxFailure => ({
   reason,
-  ...(error.code === undefined ? {} : { code: error.code }),
-  ...(error.title === undefined ? {} : { title: error.title }),
-  ...(error.details === undefined ? {} : { details: error.details }),
+  ...defined({ code: error.code }),
+  ...defined({ title: error.title }),
+  ...defined({ details: error.details }),
 });

@@ -1,4 +1,5 @@
 import type { PhoneNumberId, TenantId } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import {
   createInMemoryApp,
@@ -12,7 +13,7 @@ const setup = (fallbackAccessToken?: string) =>
   createInMemoryApp({
     verifier: new TestSignatureVerifier(),
     parser: new JsonBatchParser(),
-    ...(fallbackAccessToken === undefined ? {} : { fallbackAccessToken }),
+    ...defined({ fallbackAccessToken }),
   });
 
 const hello = { type: 'text' as const, body: 'hola', previewUrl: false };

@@ -1,4 +1,5 @@
 import {
+  defined,
   errAsync,
   maskSecret,
   type OutboundMessage,
@@ -141,12 +142,12 @@ export class SendReply {
         phoneNumberId: input.phoneNumberId,
         accessToken: token,
         message: input.message,
-        ...(input.recipient === undefined ? {} : { recipient: input.recipient }),
-        ...(input.replyTo === undefined ? {} : { replyTo: input.replyTo }),
-        ...(input.callbackData === undefined ? {} : { callbackData: input.callbackData }),
-        ...(input.notBefore === undefined ? {} : { notBefore: input.notBefore }),
-        ...(input.deadline === undefined ? {} : { deadline: input.deadline }),
-        ...(input.answerBy === undefined ? {} : { answerBy: input.answerBy }),
+        ...defined({ recipient: input.recipient }),
+        ...defined({ replyTo: input.replyTo }),
+        ...defined({ callbackData: input.callbackData }),
+        ...defined({ notBefore: input.notBefore }),
+        ...defined({ deadline: input.deadline }),
+        ...defined({ answerBy: input.answerBy }),
       }),
     );
   }

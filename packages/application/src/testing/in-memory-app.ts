@@ -1,4 +1,5 @@
 import type { InboundContent, PhoneNumberId, TenantId } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { composeUseCases, type UseCasePorts } from '../compose-use-cases.ts';
 import type { FlowTokens } from '../flows/flow-tokens.port.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
@@ -74,8 +75,8 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
         store: (entries) => database.inboxQueue.store({ entries, now: clock.now(), followUps }),
       }),
       records: recordOneByOne(database.outboxQueue),
-      ...(options.flowTokens === undefined ? {} : { flowTokens: options.flowTokens }),
-      ...(options.paceSends === undefined ? {} : { paceSends: options.paceSends }),
+      ...defined({ flowTokens: options.flowTokens }),
+      ...defined({ paceSends: options.paceSends }),
     },
     {
       deploymentAppSecret: options.deploymentAppSecret,
@@ -109,9 +110,9 @@ export const createInMemoryApp = (options: InMemoryAppOptions) => {
           phoneNumberId,
           accessToken,
           wabaId: '102290129340398',
-          ...(extra.appSecret === undefined ? {} : { appSecret: extra.appSecret }),
-          ...(extra.locale === undefined ? {} : { locale: extra.locale }),
-          ...(extra.displayPhone === undefined ? {} : { displayPhone: extra.displayPhone }),
+          ...defined({ appSecret: extra.appSecret }),
+          ...defined({ locale: extra.locale }),
+          ...defined({ displayPhone: extra.displayPhone }),
         }),
       );
       if (accessToken !== '') gateway.allow(phoneNumberId as PhoneNumberId, accessToken);

@@ -5,6 +5,7 @@ import {
   type Contact,
   type ContactId,
   compareLocalDates,
+  defined,
   err,
   errAsync,
   formatIsoDate,
@@ -234,13 +235,13 @@ const numberOf = (row: NumberRow): WhatsAppNumber => ({
     row.invalid,
   ),
   ratePerSecond: row.ratePerSecond,
-  ...(row.displayPhoneNumber === undefined ? {} : { displayPhoneNumber: row.displayPhoneNumber }),
-  ...(row.appId === undefined ? {} : { appId: row.appId }),
-  ...(row.ratePinned === undefined ? {} : { ratePinned: row.ratePinned }),
+  ...defined({ displayPhoneNumber: row.displayPhoneNumber }),
+  ...defined({ appId: row.appId }),
+  ...defined({ ratePinned: row.ratePinned }),
   ...(row.meta === undefined
     ? {}
     : { meta: { ...row.meta, messagingLimit: row.reportedLimit ?? row.meta.messagingLimit } }),
-  ...(row.qualityFlagged === undefined ? {} : { qualityFlagged: row.qualityFlagged }),
+  ...defined({ qualityFlagged: row.qualityFlagged }),
 });
 
 const depthOf = (rows: readonly { readonly availableAt: Date }[], now: Date): QueueDepth => {
@@ -249,7 +250,7 @@ const depthOf = (rows: readonly { readonly availableAt: Date }[], now: Date): Qu
     (min, row) => (min === undefined || row.availableAt < min ? row.availableAt : min),
     undefined,
   );
-  return { pending: due.length, ...(oldest === undefined ? {} : { oldestAt: oldest }) };
+  return { pending: due.length, ...defined({ oldestAt: oldest }) };
 };
 
 const duplicate = (message: string) => storageError('duplicate', message);
@@ -485,8 +486,8 @@ const messageLog = (tenantId: TenantId, state: State): MessageLog => ({
             current: row.status,
             outboxId: row.outboxId,
             origin: row.origin,
-            ...(row.contactId === undefined ? {} : { contactId: row.contactId }),
-            ...(row.error === undefined ? {} : { error: row.error }),
+            ...defined({ contactId: row.contactId }),
+            ...defined({ error: row.error }),
           },
     );
   },
@@ -829,7 +830,7 @@ const profileStore = (tenantId: TenantId, state: State): ContactProfileStore => 
     if (contact?.tenantId !== tenantId) return okAsync(undefined);
     const stored = state.profiles.get(contactId);
     return okAsync({
-      ...(contact.name === undefined ? {} : { name: contact.name }),
+      ...defined({ name: contact.name }),
       ...(stored?.email === undefined ? {} : { email: stored.email }),
       ...(stored?.bankDetails === undefined ? {} : { bankDetails: stored.bankDetails }),
     });
@@ -844,9 +845,9 @@ const profileStore = (tenantId: TenantId, state: State): ContactProfileStore => 
     state.profiles.set(contactId, {
       tenantId,
       // Remembered as the person's own choice, which later WhatsApp profile names do not replace.
-      ...(chosenName === undefined ? {} : { name: chosenName }),
-      ...(profile.email === undefined ? {} : { email: profile.email }),
-      ...(profile.bankDetails === undefined ? {} : { bankDetails: profile.bankDetails }),
+      ...defined({ name: chosenName }),
+      ...defined({ email: profile.email }),
+      ...defined({ bankDetails: profile.bankDetails }),
     });
     return okAsync(undefined);
   },

@@ -1,4 +1,5 @@
 import type { PhoneNumberId } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { FakeSecretCipher } from './fake-secret-cipher.ts';
 import { InMemoryDatabase } from './in-memory-database.ts';
 import {
@@ -27,7 +28,7 @@ describeMessagingGatewayContract('recording gateway', async () => {
     failNext: ({ code, title, retryAfterSeconds }) =>
       gateway.failNext(number.phoneNumberId, {
         code,
-        ...(title === undefined ? {} : { title }),
+        ...defined({ title }),
         ...(retryAfterSeconds === undefined ? {} : { retryAfterMs: retryAfterSeconds * 1000 }),
       }),
     dropNext: () => gateway.failNext(number.phoneNumberId, { network: true }),

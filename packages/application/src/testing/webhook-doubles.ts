@@ -1,4 +1,5 @@
 import {
+  defined,
   err,
   errAsync,
   type InboundContent,
@@ -80,7 +81,7 @@ export const inboundMessage = (
     phoneNumberId: phoneNumberId as PhoneNumberId,
     wabaId: '102290129340398' as WabaId,
     wamid: (options.wamid ?? `wamid.IN${wamidSequence.toString().padStart(10, '0')}`) as Wamid,
-    from: { waId: from, ...(options.profileName === undefined ? {} : { profileName: options.profileName }) },
+    from: { waId: from, ...defined({ profileName: options.profileName }) },
     sentAt: options.sentAt ?? new Date('2026-03-02T11:59:00.000Z'),
     content,
   };

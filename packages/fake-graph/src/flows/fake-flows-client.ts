@@ -6,6 +6,7 @@ import {
   signWebhookBody,
 } from '@prestabot/adapters-meta';
 import type { JsonObject } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { request } from 'undici';
 
 export type FakeFlowsClientOptions = {
@@ -87,7 +88,7 @@ export class FakeFlowsClient {
       version: this.#version,
       action,
       flow_token: flowToken,
-      data: { error, ...(errorMessage === undefined ? {} : { error_message: errorMessage }) },
+      data: { error, ...defined({ error_message: errorMessage }) },
     });
   }
 

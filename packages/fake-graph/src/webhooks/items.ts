@@ -9,6 +9,7 @@ import type {
   WebhookDeliveryStatus,
   WebhookItem,
 } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import type { AcceptedMessage, FakeNumber } from '../numbers.ts';
 
 /** Something a person sent to one of the fake's numbers. */
@@ -107,8 +108,8 @@ export const resolveItem = (spec: WebhookItemSpec, context: ItemContext): Webhoo
         at: wholeSeconds(spec.at ?? context.now()),
         recipient,
         errors: spec.errors ?? [],
-        ...(callbackData === undefined ? {} : { bizOpaqueCallbackData: callbackData }),
-        ...(pricing === undefined ? {} : { pricing }),
+        ...defined({ bizOpaqueCallbackData: callbackData }),
+        ...defined({ pricing }),
       };
     }
     case 'error':

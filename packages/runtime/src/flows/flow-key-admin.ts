@@ -20,6 +20,7 @@ import {
   type TenantUnitOfWork,
 } from '@prestabot/application';
 import {
+  defined,
   err,
   errAsync,
   ok,
@@ -155,8 +156,8 @@ export class FlowKeyAdmin {
         ...stored.map((key) => ({
           fingerprint: key.fingerprint,
           scope: key.phoneNumberId === undefined ? ('tenant' as const) : ('number' as const),
-          ...(key.retiredAt === undefined ? {} : { retiredAt: key.retiredAt }),
-          ...(key.graceFrom === undefined ? {} : { graceFrom: key.graceFrom }),
+          ...defined({ retiredAt: key.retiredAt }),
+          ...defined({ graceFrom: key.graceFrom }),
         })),
         ...(deps.deploymentKey === undefined
           ? []

@@ -7,7 +7,7 @@ import {
   type StorageError,
   secretPlaces,
 } from '@prestabot/application';
-import { okAsync, type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
+import { defined, okAsync, type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
 
 /** A private key the endpoint may decrypt with, and whose it is (the deployment's key belongs to no tenant). */
 export type CandidateKey = {
@@ -102,8 +102,8 @@ export class FlowKeyRing {
               : {
                   key,
                   tenantId: record.tenantId,
-                  ...(record.phoneNumberId === undefined ? {} : { phoneNumberId: record.phoneNumberId }),
-                  ...(record.graceFrom === undefined ? {} : { graceFrom: record.graceFrom }),
+                  ...defined({ phoneNumberId: record.phoneNumberId }),
+                  ...defined({ graceFrom: record.graceFrom }),
                 };
           }),
         ),

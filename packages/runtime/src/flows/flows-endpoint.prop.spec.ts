@@ -1,6 +1,7 @@
 import { encryptFlowRequest, importFlowPublicKey } from '@prestabot/adapters-meta';
 import { expectOk } from '@prestabot/application/testing';
 import type { JsonObject } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type FlowsEndpointFixture, flowsEndpointFixture, numberA } from './flows.fixture.ts';
@@ -72,7 +73,7 @@ describe('the Flows endpoint under tampering', () => {
             action,
             flow_token: token,
             data,
-            ...(screen === undefined ? {} : { screen }),
+            ...defined({ screen }),
           } as JsonObject;
           const { body } = await encryptFlowRequest(payload, publicKey);
           const response = await flows.postRaw(JSON.stringify(body));

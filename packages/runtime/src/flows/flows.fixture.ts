@@ -12,6 +12,7 @@ import {
 import { createInMemoryApp, expectOk } from '@prestabot/application/testing';
 import {
   type ContactId,
+  defined,
   type E164,
   type JsonObject,
   okAsync,
@@ -85,7 +86,7 @@ export const flowsEndpointFixture = async (options: { readonly deploymentKey?: F
       {
         graceMs: defaultFlowKeyGraceMs,
         ttlMs: keyCacheMs,
-        ...(options.deploymentKey === undefined ? {} : { deploymentKey: options.deploymentKey }),
+        ...defined({ deploymentKey: options.deploymentKey }),
       },
     ),
     tokens,

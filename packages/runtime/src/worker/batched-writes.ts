@@ -11,7 +11,7 @@ import type {
   StorageError,
   StoredInboxEntry,
 } from '@prestabot/application';
-import { errAsync, ResultAsync } from '@prestabot/domain';
+import { defined, errAsync, ResultAsync } from '@prestabot/domain';
 import { GroupCommit } from './group-commit.ts';
 import { systemTimers, type Timers } from './wake-up.ts';
 
@@ -41,7 +41,7 @@ export const groupCommittedIntake = (
           entries: webhooks.flat(),
           now: deps.clock.now(),
           followUps: deps.followUps,
-          ...(lease === undefined ? {} : { lease }),
+          ...defined({ lease }),
         })
         .map((stored) => {
           let next = 0;

@@ -10,7 +10,7 @@ import {
   testSignature,
   textInboxEntry,
 } from '@prestabot/application/testing';
-import { errAsync, okAsync, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
+import { defined, errAsync, okAsync, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { defaultInboxWorkerOptions, InboxWorker, type InboxWorkerDependencies } from './inbox-worker.ts';
 import { workLeaseMs } from './lease-keeper.ts';
@@ -41,7 +41,7 @@ const setup = (
       onRepliesQueued: (ids) => {
         repliesQueued += ids.length;
       },
-      ...(leases === undefined ? {} : { leases }),
+      ...defined({ leases }),
     },
     { ...defaultInboxWorkerOptions, owner: 'test-worker', idlePollMs: 5, maxAttempts },
   );

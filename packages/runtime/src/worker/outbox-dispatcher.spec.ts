@@ -23,7 +23,7 @@ import {
   TestSignatureVerifier,
   textOutboxEntry,
 } from '@prestabot/application/testing';
-import { type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
+import { defined, type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { ManualTimers } from './manual-timers.fixture.ts';
 import {
@@ -128,7 +128,7 @@ const setup = (
     },
   };
   const dispatcher = new OutboxDispatcher(
-    { queue, sender, clock, logger, metrics, timers, ...(leases === undefined ? {} : { leases }) },
+    { queue, sender, clock, logger, metrics, timers, ...defined({ leases }) },
     { ...defaultOutboxDispatcherOptions, owner: 'worker-1', ...options },
   );
   const addNumber = async (phoneNumberId: string, ratePerSecond: number) => {

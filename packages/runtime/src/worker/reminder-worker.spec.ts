@@ -8,7 +8,7 @@ import {
   RecordingMetrics,
   seedLoan,
 } from '@prestabot/application/testing';
-import { errAsync, okAsync } from '@prestabot/domain';
+import { defined, errAsync, okAsync } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { RecordingLeases } from './recording-leases.fixture.ts';
 import {
@@ -52,7 +52,7 @@ const setup = async (
       logger,
       metrics,
       onQueued: () => {},
-      ...(leases === undefined ? {} : { leases }),
+      ...defined({ leases }),
     },
     { ...defaultReminderWorkerOptions, owner: 'test-worker', leaseMs, maxAttempts: 3 },
   );

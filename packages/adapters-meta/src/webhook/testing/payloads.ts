@@ -1,3 +1,4 @@
+import { defined } from '@prestabot/domain';
 // Webhook payloads shaped like Meta's (§2 of the Cloud API reference), for tests and the Graph fake.
 
 export type Json = Record<string, unknown>;
@@ -32,7 +33,7 @@ export const messagesChange = (number: TestNumber, value: Json): Json => ({
 export const contactOf = (waId: string, name: string, userId?: string): Json => ({
   profile: { name },
   wa_id: waId,
-  ...(userId === undefined ? {} : { user_id: userId }),
+  ...defined({ user_id: userId }),
 });
 
 const messageOf = (id: string, type: string, body: Json): Json => ({

@@ -1,4 +1,5 @@
 import type { ContactId, ResultAsync } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StorageError } from '../../errors.ts';
 import type { TenantRepositories } from '../../ports/unit-of-work.port.ts';
@@ -65,7 +66,7 @@ export const describeFlowStoresContract = (implementation: string, factory: Stor
       const { tenant, number } = await seedTenant(harness);
       const key = (fingerprint: string, seconds: number, phoneNumberId?: typeof number.phoneNumberId) => ({
         id: fixtureUuid(),
-        ...(phoneNumberId === undefined ? {} : { phoneNumberId }),
+        ...defined({ phoneNumberId }),
         fingerprint,
         privateKey: sealed(fingerprint),
         createdAt: at(seconds),

@@ -1,4 +1,11 @@
-import { errAsync, type InboundStatus, okAsync, type PhoneNumberId, type Wamid } from '@prestabot/domain';
+import {
+  defined,
+  errAsync,
+  type InboundStatus,
+  okAsync,
+  type PhoneNumberId,
+  type Wamid,
+} from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewInboxEntry } from '../../ports/inbox.port.ts';
 import {
@@ -52,7 +59,7 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
           now,
           limit: options.limit ?? 100,
           leaseMs: 30_000,
-          ...(options.ids === undefined ? {} : { ids: options.ids }),
+          ...defined({ ids: options.ids }),
         }),
       );
 

@@ -1,6 +1,7 @@
 import {
   type ContactId,
   defaultTenantSettings,
+  defined,
   type E164,
   type InboundMessage,
   type InboundStatus,
@@ -142,8 +143,8 @@ export const statusInboxEntry = (
     at,
     recipient: { waId: '56911112222' },
     errors: options.errors ?? [],
-    ...(options.callbackData === undefined ? {} : { bizOpaqueCallbackData: options.callbackData }),
-    ...(options.pricing === undefined ? {} : { pricing: options.pricing }),
+    ...defined({ bizOpaqueCallbackData: options.callbackData }),
+    ...defined({ pricing: options.pricing }),
   };
   return {
     id: fixtureUuid(),
@@ -169,7 +170,7 @@ export const textOutboxEntry = (
     id: fixtureUuid(),
     phoneNumberId,
     recipient: { phone: options.to ?? fixturePhone() },
-    ...(options.contactId === undefined ? {} : { contactId: options.contactId }),
+    ...defined({ contactId: options.contactId }),
     message: { type: 'text', body: 'hola', previewUrl: false },
     origin: { kind: 'notification' },
     idempotencyKey: options.key ?? `test:${fixtureUuid()}`,
@@ -233,7 +234,7 @@ export const storeInInbox = (
       entries,
       now: options.now ?? new Date('2026-03-02T12:00:00Z'),
       followUps: options.followUps ?? { origins: [], statuses: [] },
-      ...(options.lease === undefined ? {} : { lease: options.lease }),
+      ...defined({ lease: options.lease }),
     }),
   );
 

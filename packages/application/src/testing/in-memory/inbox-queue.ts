@@ -1,6 +1,7 @@
 import {
   advanceStatus,
   type DeliveryStatus,
+  defined,
   type InboundStatus,
   type PhoneNumberId,
   type TenantId,
@@ -165,7 +166,7 @@ const applyStatusBatch = (
       type: sent.entry.message.type,
       acceptedAt: at,
       status: 'accepted',
-      ...(sent.entry.contactId === undefined ? {} : { contactId: sent.entry.contactId }),
+      ...defined({ contactId: sent.entry.contactId }),
     });
   }
 
@@ -205,7 +206,7 @@ const applyStatusBatch = (
         current: message.status,
         outboxId: message.outboxId,
         origin: message.origin,
-        ...(message.contactId === undefined ? {} : { contactId: message.contactId }),
+        ...defined({ contactId: message.contactId }),
       },
     };
   });

@@ -1,4 +1,5 @@
 import type { PhoneNumberId } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import type {
   ClaimedSend,
   OutboxClaimRequest,
@@ -101,7 +102,7 @@ const leaseInSlots = (
       ratePerSecond: number.ratePerSecond,
       horizon,
       sends,
-      ...(businessPace === undefined ? {} : { businessPace }),
+      ...defined({ businessPace }),
     });
     state.nextSlotAt.set(phoneNumberId, nextFreeAt);
     if (businessNextFreeAt !== undefined) state.businessNextSlotAt.set(phoneNumberId, businessNextFreeAt);
@@ -221,7 +222,7 @@ export const recordSends = (state: State, records: readonly SendRecord[]): boole
             type: row.entry.message.type,
             acceptedAt: record.at,
             status: 'accepted',
-            ...(row.entry.contactId === undefined ? {} : { contactId: row.entry.contactId }),
+            ...defined({ contactId: row.entry.contactId }),
           });
         break;
       }

@@ -14,7 +14,7 @@ import type {
   Wamid,
   WhatsAppNumber,
 } from '@prestabot/domain';
-import { recipientKeyOf } from '@prestabot/domain';
+import { defined, recipientKeyOf } from '@prestabot/domain';
 import type { ContactProfile, StoredFlowKey } from '../../flows/flow-stores.port.ts';
 import type { ConversationRecord, RegisteredTemplate, Reminder } from '../../loans/loan-stores.port.ts';
 import type { Lease, NewInboxEntry } from '../../ports/inbox.port.ts';
@@ -146,9 +146,9 @@ export const outboxEntryOf = (row: OutboxRow): OutboxEntry => ({
   tenantId: row.tenantId,
   status: row.status,
   attempts: row.attempts,
-  ...(row.wamid === undefined ? {} : { wamid: row.wamid }),
-  ...(row.lastFailure === undefined ? {} : { lastFailure: row.lastFailure }),
-  ...(row.limitHeldAt === undefined ? {} : { limitHeldAt: row.limitHeldAt }),
+  ...defined({ wamid: row.wamid }),
+  ...defined({ lastFailure: row.lastFailure }),
+  ...defined({ limitHeldAt: row.limitHeldAt }),
 });
 
 /** Entries never change, so each one's recipient key is built once, not on every claim. */
