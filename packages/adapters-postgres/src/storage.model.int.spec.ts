@@ -7,7 +7,7 @@ import {
 } from '@prestabot/application/testing';
 import type { PhoneNumberId, TenantId, WebhookDeliveryStatus } from '@prestabot/domain';
 import fc from 'fast-check';
-import { afterAll, beforeAll, it } from 'vitest';
+import { it } from 'vitest';
 import {
   type ModelNumber,
   type ModelWorld,
@@ -32,11 +32,12 @@ import {
   second,
   storeStatus,
 } from './storage-model-commands.fixture.ts';
-import { openTestStorage, type TestStorage } from './testing/test-database.ts';
+import { describeOnEachDriver } from './testing/each-driver.ts';
 
-// Random sequences of outbox, status and retention calls, run on the in-memory database and on PGlite side
-// by side: every answer the ports give must be the same on both, and keep the ports' promises. One PGlite
-// serves every run, emptied in between (claims and prunes cross tenants: a run must see only its own rows).
+// Random sequences of outbox, status and retention calls, run on the in-memory database and on PGlite (and
+// PostgreSQL, when TEST_DATABASE_URL is set) side by side: every answer the ports give must be the same on
+// both, and keep the ports' promises. One database serves every run, emptied in between (claims and prunes
+// cross tenants: a run must see only its own rows).
 
 /** STORAGE_MODEL_RUNS=5000 for a deeper run than CI's. */
 const runs = Number(process.env.STORAGE_MODEL_RUNS ?? 200);
@@ -126,23 +127,6 @@ const storageCommands = fc.commands(
   { maxCommands: 30, size: 'max' },
 );
 
-let storage: TestStorage;
-let tables: string;
-
-beforeAll(async () => {
-  storage = await openTestStorage(undefined);
-  const rows = await expectOk(
-    storage.driver.query(
-      "SELECT tablename FROM pg_tables WHERE schemaname = 'prestabot' AND tablename <> 'prestabot_schema_migrations'",
-    ),
-  );
-  tables = rows.map((row) => `prestabot.${String(row.tablename)}`).join(', ');
-});
-
-afterAll(async () => {
-  await storage?.release();
-});
-
 /** Ids of one length, so SQL and JavaScript order them alike; the same each run, as every run starts empty. */
 const worldOf = (rates: readonly (readonly number[])[]): ModelWorld => {
   const tenantIds = rates.map((_, tenant) => `00000000-0000-4000-a000-00000000000${tenant}` as TenantId);
@@ -172,21 +156,30 @@ const seed = async (harness: StorageHarness, world: ModelWorld): Promise<void> =
   }
 };
 
-it(`gives the same answers on the in-memory database and PGlite, over ${runs} random sequences`, async () => {
-  await fc.assert(
-    fc.asyncProperty(worldShape, storageCommands, async (rates, commands) => {
-      await expectOk(storage.driver.query(`TRUNCATE ${tables} CASCADE`));
-      const world = worldOf(rates);
-      const sides: Sides = {
-        memory: new InMemoryDatabase().harness(),
-        postgres: { ...storage.storage, close: async () => {} },
-      };
-      await seed(sides.memory, world);
-      await seed(sides.postgres, world);
-      const model = new StorageModel(world, start);
-      await fc.asyncModelRun(() => ({ model, real: sides }), commands);
-      await observe.run(model, sides);
-    }),
-    { numRuns: runs },
-  );
-}, 600_000);
+/** Every table of the schema but the migrations' ledger: what a run must find empty. */
+const tablesSql = `
+SELECT string_agg(format('prestabot.%I', tablename), ', ') AS tables
+FROM pg_tables WHERE schemaname = 'prestabot' AND tablename <> 'prestabot_schema_migrations'`;
+
+describeOnEachDriver('storage model', (context, driver) => {
+  it(`gives the same answers on the in-memory database and ${driver.name}, over ${runs} random sequences`, async () => {
+    const { storage, driver: sql } = context();
+    const [{ tables }] = (await expectOk(sql.query(tablesSql))) as [{ tables: string }];
+    await fc.assert(
+      fc.asyncProperty(worldShape, storageCommands, async (rates, commands) => {
+        await expectOk(sql.query(`TRUNCATE ${tables} CASCADE`));
+        const world = worldOf(rates);
+        const sides: Sides = {
+          memory: new InMemoryDatabase().harness(),
+          postgres: { ...storage, close: async () => {} },
+        };
+        await seed(sides.memory, world);
+        await seed(sides.postgres, world);
+        const model = new StorageModel(world, start);
+        await fc.asyncModelRun(() => ({ model, real: sides }), commands);
+        await observe.run(model, sides);
+      }),
+      { numRuns: runs },
+    );
+  }, 600_000);
+});
