@@ -146,25 +146,21 @@ export const recordOutcomes = (outcomes: readonly Outcome[]): ModelCommand => ({
   check: (model) => model.handedOut.length > 0,
   run: async (model, sides) => {
     const sends = model.handedOut;
-    const records = new Map<string, SendRecord>();
-    for (const { send: pick, kind, delayMs, stale } of outcomes) {
+    // A batch may name a send twice: only the first outcome its lease holds for is recorded.
+    const batch = outcomes.map(({ send: pick, kind, delayMs, stale }): SendRecord => {
       const send = sends[pick % sends.length]!;
-      // One outcome per send: a batch naming a send twice is no group commit's.
-      if (records.has(send.id)) continue;
-      const base = { id: send.id, lease: stale ? { ...send.lease, owner: 'someone-else' } : send.lease };
-      const retryAt = new Date(model.now + delayMs);
-      records.set(
-        send.id,
-        kind === 'sent'
-          ? { ...base, kind, wamid: wamidOf(send.id), at: model.finishTime() }
-          : kind === 'failed'
-            ? { ...base, kind, at: model.finishTime(), failure: failures.failed }
-            : kind === 'requeue'
-              ? { ...base, kind }
-              : { ...base, kind, retryAt, failure: failures[kind] },
-      );
-    }
-    const batch = [...records.values()];
+      const id = send.id;
+      const lease = stale ? { ...send.lease, owner: 'someone-else' } : send.lease;
+      // Another worker's answer for a send is another send's wamid.
+      const wamid = stale ? wamidOf(`${id}-elsewhere`) : wamidOf(id);
+      return kind === 'sent'
+        ? { id, lease, kind, wamid, at: model.finishTime() }
+        : kind === 'failed'
+          ? { id, lease, kind, at: model.finishTime(), failure: failures.failed }
+          : kind === 'requeue'
+            ? { id, lease, kind }
+            : { id, lease, kind, retryAt: new Date(model.now + delayMs), failure: failures[kind] };
+    });
     const { memory, postgres } = await onBoth(sides, (ports) => ports.outboxQueue.record(batch));
     expect(postgres).toEqual(memory);
     for (const [index, record] of batch.entries()) model.recorded(record, memory[index]!);

@@ -276,6 +276,8 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
               at: at(1001),
             },
             { kind: 'failed', id: failed!.id, lease: leaseOf(failed!.id), failure, at: at(1001) },
+            // A second outcome for the same send, later in the batch: the first took its lease.
+            { kind: 'retry', id: failed!.id, lease: leaseOf(failed!.id), retryAt: at(9000), failure },
             {
               kind: 'retry',
               id: retried!.id,
@@ -285,7 +287,7 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
             },
           ]),
         ),
-      ).toEqual([false, true, true, true]);
+      ).toEqual([false, true, true, false, true]);
       // Recorded again (the same answer, a write retried): still recorded.
       expect(await sent({ id: accepted!.id, lease: leaseOf(accepted!.id) }, 'wamid.sent', at(1002))).toBe(
         true,
