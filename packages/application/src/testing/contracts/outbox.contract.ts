@@ -225,6 +225,32 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
       expect(claimed.length).toBeLessThanOrEqual(20);
     });
 
+    it("spends a claim's limit only on sends it can place, so a slow number leaves the rest to the others", async () => {
+      // Before every other test's messages are due: the claim's limit meets only this test's.
+      const era = new Date('2005-01-01T00:00:00.000Z');
+      const slow = await seedTenant(harness, {}, { ratePerSecond: 1 });
+      const fast = await seedTenant(harness, {}, { ratePerSecond: 80 });
+      // The slow number's messages come first in every turn of the round robin; one second holds one of them.
+      const slowEntries = [0, 1].map(() => textOutboxEntry(slow.number.phoneNumberId, { at: era }));
+      const fastEntries = [0, 1].map(() =>
+        textOutboxEntry(fast.number.phoneNumberId, { at: new Date(era.getTime() + 1) }),
+      );
+      await expectOk(harness.unitOfWork.run(slow.tenant.id, (r) => r.outbox.enqueue(slowEntries)));
+      await expectOk(harness.unitOfWork.run(fast.tenant.id, (r) => r.outbox.enqueue(fastEntries)));
+      const now = new Date(era.getTime() + 10);
+      const claimed = await claim(now, { limit: 3, horizonMs: 1000 });
+      expect(mine(claimed, slow.number.phoneNumberId)).toHaveLength(1);
+      expect(
+        mine(claimed, fast.number.phoneNumberId)
+          .map((send) => send.id)
+          .sort(),
+      ).toEqual(fastEntries.map((entry) => entry.id).sort());
+      // The slow number's second message gets its next slot, a second later.
+      const next = await claim(new Date(now.getTime() + 1000), { limit: 3, horizonMs: 1000 });
+      expect(mine(next, slow.number.phoneNumberId)).toHaveLength(1);
+      for (const send of [...claimed, ...next]) await sent(send, `wamid.${send.id}`, send.sendAt);
+    });
+
     it('records the outcome of a send under its lease only, many in one call', async () => {
       const { tenant, number } = await seedTenant(harness);
       const [accepted, failed, retried] = [0, 1, 2].map(() =>
@@ -250,6 +276,8 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
               at: at(1001),
             },
             { kind: 'failed', id: failed!.id, lease: leaseOf(failed!.id), failure, at: at(1001) },
+            // A second outcome for the same send, later in the batch: the first took its lease.
+            { kind: 'retry', id: failed!.id, lease: leaseOf(failed!.id), retryAt: at(9000), failure },
             {
               kind: 'retry',
               id: retried!.id,
@@ -259,7 +287,7 @@ export const describeOutboxContract = (implementation: string, factory: StorageH
             },
           ]),
         ),
-      ).toEqual([false, true, true, true]);
+      ).toEqual([false, true, true, false, true]);
       // Recorded again (the same answer, a write retried): still recorded.
       expect(await sent({ id: accepted!.id, lease: leaseOf(accepted!.id) }, 'wamid.sent', at(1002))).toBe(
         true,
