@@ -15,6 +15,8 @@ DECLARE
   ids constant uuid[] := ARRAY(SELECT r.id FROM jsonb_to_recordset(p_records) AS r (id uuid));
   -- The records (by their `ordinal`) applied: for each message, the first whose lease still holds.
   held integer[];
+  -- `id|wamid` of the messages sent before this batch: a record naming one is answered as recorded.
+  sent_before text[];
 BEGIN
   PERFORM prestabot.assert_unscoped();
   -- Their messages stay locked until the end.
@@ -33,6 +35,9 @@ BEGIN
     ) held_record
     GROUP BY held_record.id
   ) first_held;
+  sent_before := ARRAY(
+    SELECT o.id::text || '|' || o.wamid FROM prestabot.outbox o
+    WHERE o.id = ANY (ids) AND o.status = 'sent' AND o.wamid IS NOT NULL);
 
   WITH sent AS (
     UPDATE prestabot.outbox o
@@ -92,11 +97,17 @@ BEGIN
   FROM jsonb_to_recordset(p_records) AS r (ordinal integer, id uuid, kind text, retry_at timestamptz, failure jsonb)
   WHERE o.id = ANY (ids) AND o.id = r.id AND r.kind IN ('retry', 'hold', 'token_invalid') AND r.ordinal = ANY (held);
 
+  -- Answered in order, as the in-memory queue does: a `sent` that does not hold the lease is recorded if the
+  -- message was sent with its wamid before the batch, or by an earlier record of it; never by a later one.
   RETURN QUERY
     SELECT r.id,
            r.ordinal = ANY (held)
-           OR (r.kind = 'sent' AND EXISTS (
-             SELECT 1 FROM prestabot.outbox o WHERE o.id = r.id AND o.status = 'sent' AND o.wamid = r.wamid))
+           OR (r.kind = 'sent' AND (
+             (r.id::text || '|' || r.wamid) = ANY (sent_before)
+             OR EXISTS (
+               SELECT 1 FROM jsonb_to_recordset(p_records) AS e (ordinal integer, id uuid, kind text, wamid text)
+               WHERE e.ordinal = ANY (held) AND e.ordinal < r.ordinal AND e.id = r.id AND e.kind = 'sent'
+                 AND e.wamid = r.wamid)))
     FROM jsonb_to_recordset(p_records) AS r (ordinal integer, id uuid, kind text, wamid text)
     ORDER BY r.ordinal;
 END

@@ -15,13 +15,15 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { describeOnEachDriver } from './testing/each-driver.ts';
 
-// A model-based test of the outbox: the same random sequence of commands runs on the in-memory database
-// and on PostgreSQL (PGlite, and a real server when there is one), and every answer the ports give must be
-// the same on both. It ties the two claim algorithms (TypeScript and PL/pgSQL) to each other on sequences
-// nobody wrote by hand: pacing, priorities, one message per recipient in flight, leases running out,
-// recipient holds, retries, the messaging limit and quality pacing, pruning, several tenants and numbers.
+// The messaging limits under random sequences: templates and free-form messages to a few recipients,
+// limits and quality flags changing under them, claims, leases, outcomes, statuses, prunes and days going
+// by, run on the in-memory database and on PostgreSQL (PGlite, and a real server when there is one); every
+// answer must be the same. It ties the two implementations of holding, releasing and slower business pace
+// (TypeScript in testing/in-memory/messaging-limits.ts, PL/pgSQL in migration 0023) to each other.
+// `storage.model.int.spec.ts` checks the outbox port's own promises on free-form messages.
 
-const runs = (driver: string) => Number(process.env.OUTBOX_MODEL_RUNS ?? (driver === 'PGlite' ? 200 : 50));
+const runs = (driver: string) =>
+  Number(process.env.MESSAGING_LIMITS_MODEL_RUNS ?? (driver === 'PGlite' ? 150 : 40));
 
 const t0 = Date.parse('2026-03-02T12:00:00.000Z');
 const tenants = [
@@ -278,7 +280,7 @@ class Subject {
   }
 }
 
-describeOnEachDriver('the outbox model', (context, driver) => {
+describeOnEachDriver('the messaging limits model', (context, driver) => {
   it(`answers every random sequence as the in-memory database does (${runs(driver.name)} sequences)`, async () => {
     const { storage, driver: sql } = context();
     await fc.assert(
