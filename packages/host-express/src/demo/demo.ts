@@ -6,23 +6,21 @@ import {
   addDays,
   type ContactId,
   type E164,
-  type InboundContent,
   localDateOf,
-  type OutboundMessage,
   okAsync,
   parseTimeZone,
   type Result,
   type TenantId,
   zonedInstant,
 } from '@prestabot/domain';
-import { FakeFlowsClient, type FakeGraph, freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
+import { freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
 import { loadConfig, openBot } from '@prestabot/runtime';
 import { pino } from 'pino';
 import { createLogger } from '../logger.ts';
 import { PrometheusMetrics } from '../metrics.ts';
 import { nodeHmacSha256 } from '../node-hmac.ts';
 import { startServer } from '../server.ts';
-import { describeInbound, describeOutbound, printLine } from './transcript.ts';
+import { DemoChat, type DemoNumber, type Person, tappables } from './demo-chat.ts';
 
 /** The bot's clock in the demo: real time, moved forward on demand to show reminders falling due. */
 class ShiftableClock implements Clock {
@@ -37,14 +35,6 @@ class ShiftableClock implements Clock {
   }
 }
 
-type Person = { readonly name: string; readonly waId: string };
-type DemoNumber = {
-  readonly label: string;
-  readonly phoneNumberId: string;
-  readonly accessToken: string;
-  readonly people: readonly Person[];
-};
-
 /** The demo sets everything up itself: anything unexpected is a bug worth stopping on. */
 const must = <T, E>(result: Result<T, E>, what: string): T =>
   result.match(
@@ -53,175 +43,6 @@ const must = <T, E>(result: Result<T, E>, what: string): T =>
       throw new Error(`${what}: ${JSON.stringify(error)}`);
     },
   );
-
-const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** Buttons, list rows and template quick replies of a message, as (title, id) pairs a person can tap. */
-const tappables = (
-  message: OutboundMessage,
-): { readonly title: string; readonly id: string; readonly quickReply: boolean }[] => {
-  if (message.type === 'buttons')
-    return message.buttons.map((button) => ({ title: button.title, id: button.id, quickReply: false }));
-  if (message.type === 'list')
-    return message.sections.flatMap((section) =>
-      section.rows.map((row) => ({ title: row.title, id: row.id, quickReply: false })),
-    );
-  if (message.type === 'template') {
-    return message.components.flatMap((component) =>
-      component.type === 'quick_reply_button'
-        ? [{ title: component.payload.split(':').at(-1) ?? '', id: component.payload, quickReply: true }]
-        : [],
-    );
-  }
-  return [];
-};
-
-/** People chatting with the bot through the fake Graph API, and the transcript of what they see. */
-class DemoChat {
-  readonly #fake: FakeGraph;
-  readonly #write: (line: string) => void;
-  readonly #appSecret: string;
-  readonly #seen = new Map<string, number>();
-
-  constructor(fake: FakeGraph, appSecret: string, write: (line: string) => void) {
-    this.#fake = fake;
-    this.#appSecret = appSecret;
-    this.#write = write;
-  }
-
-  async say(number: DemoNumber, person: Person, content: InboundContent): Promise<void> {
-    printLine(this.#write, `  ${number.label} │ ${person.name}`, describeInbound(content));
-    const [delivery] = await this.#fake.emitWebhook([
-      {
-        kind: 'message',
-        phoneNumberId: number.phoneNumberId,
-        from: { waId: person.waId, profileName: person.name },
-        content,
-      },
-    ]);
-    const status = delivery?.attempts.at(-1)?.status;
-    if (status !== 200) throw new Error(`the bot answered ${status} to a webhook`);
-    await this.settle(number);
-  }
-
-  text(number: DemoNumber, person: Person, body: string): Promise<void> {
-    return this.say(number, person, { type: 'text', body });
-  }
-
-  /** Taps the button (or list row, or template quick reply) titled `title` in the last message the person got. */
-  async tap(number: DemoNumber, person: Person, title: string): Promise<void> {
-    const last = this.#messagesTo(number, person).findLast((message) =>
-      tappables(message).some((item) => item.title === title),
-    );
-    const target = last === undefined ? undefined : tappables(last).find((item) => item.title === title);
-    if (target === undefined) throw new Error(`${person.name} has no "${title}" to tap`);
-    await this.say(
-      number,
-      person,
-      target.quickReply
-        ? { type: 'quick_reply', text: title, payload: target.id }
-        : { type: 'button_reply', id: target.id, title },
-    );
-  }
-
-  /** Prints what the number sent since the last look, once it has been quiet for a moment. */
-  async settle(number: DemoNumber): Promise<void> {
-    // Quiet means nothing new for a few polls: a number sends one message per person at a time.
-    let count = -1;
-    let quietPolls = 0;
-    for (let waited = 0; waited < 10_000 && quietPolls < 3; waited += 100) {
-      await sleep(100);
-      const now = this.#fake.accepted(number.phoneNumberId).length;
-      quietPolls = now === count && now > (this.#seen.get(number.phoneNumberId) ?? 0) ? quietPolls + 1 : 0;
-      count = now;
-    }
-    const accepted = this.#fake.accepted(number.phoneNumberId);
-    for (const message of accepted.slice(this.#seen.get(number.phoneNumberId) ?? 0)) {
-      if (message.message.type === 'mark_read') continue;
-      const to = number.people.find(
-        (person) =>
-          message.recipient !== undefined &&
-          'phone' in message.recipient &&
-          message.recipient.phone === `+${person.waId}`,
-      );
-      printLine(
-        this.#write,
-        `  ${number.label} │ bot → ${to?.name ?? 'someone else'}`,
-        describeOutbound(message.message),
-      );
-    }
-    this.#seen.set(number.phoneNumberId, accepted.length);
-  }
-
-  /**
-   * The person opens the last Flow they got and fills it in, as WhatsApp would: every screen request
-   * encrypted to the number's registered key, sent to the bot's Flows endpoint; then the completion.
-   */
-  async fillFlow(
-    number: DemoNumber,
-    person: Person,
-    endpointUrl: string,
-    form: Readonly<Record<string, string>>,
-  ): Promise<{ readonly flowId: string; readonly saved: boolean }> {
-    const flow = this.#messagesTo(number, person).findLast((message) => message.type === 'flow');
-    if (flow?.type !== 'flow') throw new Error(`${person.name} has no Flow to open`);
-    const publicKeyOf = () => {
-      const key = this.#fake.businessPublicKey(number.phoneNumberId);
-      if (key === undefined) throw new Error(`number ${number.label} has no Flows key registered`);
-      return key;
-    };
-    const client = new FakeFlowsClient({
-      endpointUrl: `${endpointUrl}?number=${number.phoneNumberId}`,
-      publicKeyPem: publicKeyOf(),
-      refetchPublicKey: async () => publicKeyOf(),
-      appSecret: this.#appSecret,
-    });
-    const opened = await client.init(flow.flowToken);
-    printLine(
-      this.#write,
-      `  ${number.label} │ ${person.name}`,
-      `(opens Flow ${flow.flowId}: screen ${String(opened.response?.['screen'])}, encrypted, HTTP ${opened.status})`,
-    );
-    printLine(
-      this.#write,
-      `  ${number.label} │ ${person.name}`,
-      `(fills in ${Object.values(form)
-        .filter((value) => value !== '')
-        .join(' · ')})`,
-    );
-    const submitted = await client.dataExchange(flow.flowToken, 'PROFILE', form);
-    const saved = submitted.status === 200 && submitted.response?.['screen'] === 'SUCCESS';
-    printLine(
-      this.#write,
-      `  ${number.label} │ Flows endpoint`,
-      saved ? '(saved; the Flow closes)' : `(refused: HTTP ${submitted.status})`,
-    );
-    await this.say(number, person, {
-      type: 'flow_reply',
-      name: 'flow',
-      body: 'Sent',
-      responseJson: JSON.stringify({ flow_token: flow.flowToken }),
-    });
-    return { flowId: flow.flowId, saved };
-  }
-
-  /** Everything the number sent the person, in the order it was sent. */
-  received(number: DemoNumber, person: Person): OutboundMessage[] {
-    return this.#messagesTo(number, person);
-  }
-
-  #messagesTo(number: DemoNumber, person: Person): OutboundMessage[] {
-    return this.#fake
-      .accepted(number.phoneNumberId)
-      .filter(
-        (message) =>
-          message.recipient !== undefined &&
-          'phone' in message.recipient &&
-          message.recipient.phone === `+${person.waId}`,
-      )
-      .map((message) => message.message);
-  }
-}
 
 /**
  * The sandbox: an embedded database in a temporary folder, the fake Graph API, the real server and worker,
