@@ -1,26 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeSendBody, type OutboundEnvelope } from '@prestabot/adapters-meta';
-import {
-  defined,
-  messagingLimitOfTier,
-  messagingWindowMs,
-  type OutboundMessage,
-  type Recipient,
-  recipientKeyOf,
-  throughputExceededCode,
-  validateOutboundMessage,
-  type Wamid,
-  windowClosedCode,
-} from '@prestabot/domain';
+import { type Recipient, recipientKeyOf } from '@prestabot/domain';
+import { AutoStatuses } from './auto-statuses.ts';
 import { handleControlRequest } from './control-api.ts';
-import { type GraphErrorSpec, graphErrorBody, httpStatusOf, titleOf } from './graph-errors.ts';
-import { delay, parseJson, readBody, respond } from './http.ts';
-import { metaPairLimit, PairLimit, type PairLimitSettings, PortfolioReach } from './limits.ts';
+import { graphFailure } from './graph-answers.ts';
+import type { GraphErrorSpec } from './graph-errors.ts';
+import { GraphRouter } from './graph-router.ts';
+import { GraphState } from './graph-state.ts';
+import { respond } from './http.ts';
+import type { PairLimitSettings } from './limits.ts';
+import { MessagesEdge } from './messages-edge.ts';
 import {
   type AcceptedMessage,
-  type AcceptedRecord,
   acceptedMessageOf,
   type FakeMetaFields,
   FakeNumber,
@@ -85,38 +76,34 @@ export type EmitOptions = {
   readonly signWith?: string;
 };
 
-const defaultServerErrorCodes = [131000, 1, 2];
-
 /** A stateful stand-in for Meta's Graph API (WhatsApp Cloud API) on loopback. */
 export class FakeGraph {
   readonly #options: FakeGraphOptions;
   readonly #server: Server;
-  readonly #numbers = new Map<string, FakeNumber>();
-  /** Messages by wamid, for statuses; bounded like the per-number records. */
-  readonly #messagesByWamid = new Map<string, AcceptedRecord>();
-  readonly #inboundWamids = new Set<string>();
-  readonly #pairLimit: PairLimit | undefined;
-  readonly #portfolioReach = new PortfolioReach(messagingWindowMs);
+  readonly #state: GraphState;
   readonly #emitter: WebhookEmitter | undefined;
-  readonly #random: () => number;
-  readonly #statusTimers = new Set<NodeJS.Timeout>();
-  readonly #emits = new Set<Promise<unknown>>();
-  #queuedStatuses: WebhookItemSpec[] = [];
-  #flushScheduled = false;
-  #globalFaults: FaultSettings = {};
+  readonly #statuses: AutoStatuses;
   #url = '';
-  readonly #wamidPrefix = randomBytes(6).toString('hex');
-  #wamidSequence = 0;
 
   constructor(options: FakeGraphOptions = {}) {
     this.#options = options;
-    this.#random = options.random ?? Math.random;
-    this.#pairLimit =
-      options.pairLimit === false ? undefined : new PairLimit(options.pairLimit ?? metaPairLimit);
+    this.#state = new GraphState(options.maxRecordsPerNumber ?? 200_000);
+    const random = options.random ?? Math.random;
+    const fail = graphFailure(options.throttlingHttpStatus ?? 429);
     this.#emitter = options.webhook === undefined ? undefined : new WebhookEmitter(options.webhook);
+    this.#statuses = new AutoStatuses(options.autoStatuses, this.#emitter !== undefined, (items) =>
+      this.emitWebhook(items),
+    );
     for (const number of options.numbers ?? []) this.registerNumber(number);
+    const router = new GraphRouter({
+      state: this.#state,
+      random,
+      fail,
+      messages: new MessagesEdge({ options, state: this.#state, random, fail, statuses: this.#statuses }),
+      control: (method, url, body, response) => handleControlRequest(this, method, url, body, response),
+    });
     this.#server = createServer((request, response) => {
-      this.#handle(request, response).catch((bug: unknown) => {
+      router.handle(request, response).catch((bug: unknown) => {
         respond(response, 500, { error: { message: `fake Graph bug: ${String(bug)}`, code: 1 } });
       });
     });
@@ -141,8 +128,7 @@ export class FakeGraph {
   }
 
   async close(): Promise<void> {
-    for (const timer of this.#statusTimers) clearTimeout(timer);
-    this.#statusTimers.clear();
+    this.#statuses.cancel();
     await this.#emitter?.close();
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -152,19 +138,16 @@ export class FakeGraph {
 
   /** Adds a number, or replaces it (and its records) when the id is known. */
   registerNumber(config: FakeNumberConfig): void {
-    this.#numbers.set(
-      config.phoneNumberId,
-      new FakeNumber(config, this.#options.maxRecordsPerNumber ?? 200_000),
-    );
+    this.#state.numbers.set(config.phoneNumberId, new FakeNumber(config, this.#state.maxRecordsPerNumber));
   }
 
   numbers(): readonly FakeNumber[] {
-    return [...this.#numbers.values()];
+    return [...this.#state.numbers.values()];
   }
 
   /** A new token for the number; an expired one is forgotten. */
   rotateToken(phoneNumberId: string, accessToken: string): void {
-    const number = this.#number(phoneNumberId);
+    const number = this.#state.number(phoneNumberId);
     number.accessToken = accessToken;
     number.tokenExpired = false;
   }
@@ -172,21 +155,21 @@ export class FakeGraph {
   /** The number's token (every number's, without an id) is rejected with 190/463 until rotated. */
   expireToken(phoneNumberId?: string): void {
     for (const number of phoneNumberId === undefined
-      ? this.#numbers.values()
-      : [this.#number(phoneNumberId)]) {
+      ? this.#state.numbers.values()
+      : [this.#state.number(phoneNumberId)]) {
       number.tokenExpired = true;
     }
   }
 
   /** What Graph answers for the number's fields and its WABA's owner business from now on. */
   setMetaFields(phoneNumberId: string, fields: Partial<FakeMetaFields>): void {
-    const number = this.#number(phoneNumberId);
+    const number = this.#state.number(phoneNumberId);
     number.metaFields = { ...number.metaFields, ...fields };
   }
 
   /** Meta reports 131047 (as a `failed` status after a 200) for free-form messages to this person. */
   setWindowClosed(phoneNumberId: string, recipient: Recipient, closed = true): void {
-    const windows = this.#number(phoneNumberId).closedWindows;
+    const windows = this.#state.number(phoneNumberId).closedWindows;
     if (closed) windows.add(recipientKeyOf(recipient));
     else windows.delete(recipientKeyOf(recipient));
   }
@@ -205,13 +188,13 @@ export class FakeGraph {
 
   /** Faults for one number, or for all (numbers' own settings win field by field). */
   setFaults(faults: FaultSettings, phoneNumberId?: string): void {
-    if (phoneNumberId === undefined) this.#globalFaults = faults;
-    else this.#number(phoneNumberId).faults = faults;
+    if (phoneNumberId === undefined) this.#state.globalFaults = faults;
+    else this.#state.number(phoneNumberId).faults = faults;
   }
 
   clearFaults(): void {
-    this.#globalFaults = {};
-    for (const number of this.#numbers.values()) {
+    this.#state.globalFaults = {};
+    for (const number of this.#state.numbers.values()) {
       number.faults = {};
       number.scripted.length = 0;
     }
@@ -223,25 +206,25 @@ export class FakeGraph {
   accepted(phoneNumberId?: string): readonly AcceptedMessage[] {
     const records =
       phoneNumberId === undefined
-        ? [...this.#numbers.values()]
+        ? [...this.#state.numbers.values()]
             .flatMap((number) => number.accepted)
             .sort((a, b) => a.receivedAt - b.receivedAt)
-        : this.#number(phoneNumberId).accepted;
+        : this.#state.number(phoneNumberId).accepted;
     return records.map(acceptedMessageOf);
   }
 
   stats(phoneNumberId: string): NumberStats {
-    return this.#number(phoneNumberId).stats;
+    return this.#state.number(phoneNumberId).stats;
   }
 
   businessPublicKey(phoneNumberId: string): string | undefined {
-    return this.#number(phoneNumberId).businessPublicKey;
+    return this.#state.number(phoneNumberId).businessPublicKey;
   }
 
   /** Forgets accepted messages, counters and webhook deliveries; numbers and faults stay. */
   clearRecords(): void {
-    for (const number of this.#numbers.values()) number.clearRecords();
-    this.#messagesByWamid.clear();
+    for (const number of this.#state.numbers.values()) number.clearRecords();
+    this.#state.messagesByWamid.clear();
     this.#emitter?.forgetDeliveries();
   }
 
@@ -259,21 +242,22 @@ export class FakeGraph {
     const target = this.#options.webhook!;
     const resolved = items.map((item) =>
       resolveItem(item, {
-        number: (id) => this.#numbers.get(id),
+        number: (id) => this.#state.numbers.get(id),
         acceptedMessage: (wamid) => {
-          const record = this.#messagesByWamid.get(wamid);
+          const record = this.#state.messagesByWamid.get(wamid);
           return record === undefined ? undefined : acceptedMessageOf(record);
         },
-        newWamid: (id) => this.#newWamid(id),
+        newWamid: (id) => this.#state.newWamid(id),
         now: () => new Date(),
       }),
     );
     const bySecret = new Map<string, typeof resolved>();
     for (const item of resolved) {
       if (item.kind === 'message' && this.#options.requireKnownMessageIds === true) {
-        this.#inboundWamids.add(item.wamid);
+        this.#state.inboundWamids.add(item.wamid);
       }
-      const secret = options.signWith ?? this.#numbers.get(item.phoneNumberId)?.appSecret ?? target.appSecret;
+      const secret =
+        options.signWith ?? this.#state.numbers.get(item.phoneNumberId)?.appSecret ?? target.appSecret;
       bySecret.set(secret, [...(bySecret.get(secret) ?? []), item]);
     }
     const deliveries: WebhookDelivery[] = [];
@@ -298,7 +282,7 @@ export class FakeGraph {
     options: EmitOptions = {},
   ): Promise<WebhookDelivery> {
     const emitter = this.#webhookEmitter();
-    const number = this.#number(phoneNumberId);
+    const number = this.#state.number(phoneNumberId);
     const secret = options.signWith ?? number.appSecret ?? this.#options.webhook!.appSecret;
     const withNumber =
       field === 'phone_number_quality_update'
@@ -323,376 +307,13 @@ export class FakeGraph {
 
   /** Resolves once every status the fake scheduled was emitted and every delivery finished. */
   async settled(): Promise<void> {
-    while (this.#statusTimers.size > 0 || this.#flushScheduled || this.#emits.size > 0) {
-      await (this.#emits.size > 0 ? Promise.allSettled(this.#emits) : delay(5));
-    }
+    await this.#statuses.settled();
     await this.#emitter?.settled();
   }
 
-  // -- HTTP ------------------------------------------------------------------------------------------
-
-  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', 'http://fake-graph');
-    const body = await readBody(request);
-    if (body === undefined) {
-      respond(response, 413, graphErrorBody({ code: 100, details: 'The request body is too large' }));
-      return;
-    }
-    if (url.pathname.startsWith('/_fake/')) {
-      await handleControlRequest(this, request.method ?? 'GET', url, body, response);
-      return;
-    }
-    const [, version = '', phoneNumberId = '', edge = '', ...rest] = url.pathname.split('/');
-    if (
-      !/^v\d+\.\d+$/.test(version) ||
-      rest.length > 0 ||
-      !['', 'messages', 'whatsapp_business_encryption'].includes(edge)
-    ) {
-      this.#fail(response, undefined, { code: 2500, details: `Unknown path components: ${url.pathname}` });
-      return;
-    }
-    response.setHeader('facebook-api-version', version);
-    const number = this.#numbers.get(phoneNumberId);
-    if (number === undefined && edge === '' && request.method === 'GET') {
-      this.#readWaba(phoneNumberId, request.headers.authorization ?? '', response);
-      return;
-    }
-    if (number === undefined) {
-      this.#fail(response, undefined, {
-        code: 100,
-        subcode: 33,
-        title: `Unsupported post request. Object with ID '${phoneNumberId}' does not exist, cannot be loaded due to missing permissions, or does not support this operation`,
-      });
-      return;
-    }
-    if (edge === '' && request.method === 'GET') {
-      // Management reads stay out of the messages edge's faults and counts: a worker's daily sync must
-      // not take a fault a test scripted for a send.
-      if (!number.tokenExpired && request.headers.authorization === `Bearer ${number.accessToken}`)
-        respond(response, 200, phoneNumberFieldsOf(number, url.searchParams.get('fields')));
-      else this.#fail(response, undefined, { code: 190 });
-      return;
-    }
-    const faults = { ...this.#globalFaults, ...number.faults };
-    await delay(this.#latencyOf(faults));
-    if (this.#random() < (faults.dropRate ?? 0)) {
-      this.#drop(request, number);
-      return;
-    }
-    const authorization = request.headers.authorization ?? '';
-    if (authorization !== `Bearer ${number.accessToken}`) {
-      this.#fail(response, number, { code: 190 });
-      return;
-    }
-    if (number.tokenExpired) {
-      this.#fail(response, number, {
-        code: 190,
-        subcode: 463,
-        title: 'Error validating access token: Session has expired',
-      });
-      return;
-    }
-    const scripted = number.scripted.shift();
-    if (scripted?.kind === 'drop') {
-      this.#drop(request, number);
-      return;
-    }
-    if (scripted?.kind === 'error') {
-      this.#fail(response, number, scripted.error);
-      return;
-    }
-    if (this.#random() < (faults.serverErrorRate ?? 0)) {
-      const codes = faults.serverErrorCodes ?? defaultServerErrorCodes;
-      const code = codes[Math.floor(this.#random() * codes.length)] ?? 131000;
-      this.#fail(response, number, { code, httpStatus: Math.max(500, httpStatusOf(code, 500)) });
-      return;
-    }
-    if (edge === 'messages' && request.method === 'POST') {
-      this.#sendMessage(number, version, body, response, faults);
-    } else if (edge === 'whatsapp_business_encryption' && request.method === 'POST') {
-      await this.#uploadKey(number, request, body, response);
-    } else if (edge === 'whatsapp_business_encryption' && request.method === 'GET') {
-      const key = number.businessPublicKey;
-      respond(response, 200, {
-        data:
-          key === undefined
-            ? []
-            : [{ business_public_key: key, business_public_key_signature_status: 'VALID' }],
-      });
-    } else {
-      this.#fail(response, number, { code: 100, details: `${request.method} is not supported on ${edge}` });
-    }
-  }
-
-  /** `GET /{v}/{waba_id}`: the owner business, for a token of one of the WABA's numbers. */
-  #readWaba(wabaId: string, authorization: string, response: ServerResponse): void {
-    const numbers = [...this.#numbers.values()].filter((number) => number.wabaId === wabaId);
-    const owner = numbers.find((number) => authorization === `Bearer ${number.accessToken}`);
-    if (numbers.length === 0) {
-      this.#fail(response, undefined, {
-        code: 100,
-        subcode: 33,
-        title: `Object with ID '${wabaId}' does not exist`,
-      });
-    } else if (owner === undefined) {
-      this.#fail(response, undefined, { code: 190 });
-    } else {
-      respond(response, 200, {
-        id: wabaId,
-        owner_business_info: {
-          id: owner.metaFields.businessPortfolioId,
-          name: owner.metaFields.verifiedName,
-        },
-      });
-    }
-  }
-
-  #sendMessage(
-    number: FakeNumber,
-    version: string,
-    body: Buffer,
-    response: ServerResponse,
-    faults: FaultSettings,
-  ): void {
-    const text = body.toString('utf8');
-    const json = parseJson(text);
-    const decoded = decodeSendBody(json).andThen((envelope) =>
-      validateOutboundMessage(envelope.message).map(() => envelope),
-    );
-    if (decoded.isErr()) {
-      this.#fail(response, number, { code: 100, details: `${decoded.error.field} ${decoded.error.rule}` });
-      return;
-    }
-    const envelope = decoded.value;
-    const referenced = referencedMessageOf(envelope.message);
-    if (
-      this.#options.requireKnownMessageIds === true &&
-      referenced !== undefined &&
-      !this.#inboundWamids.has(referenced) &&
-      !this.#messagesByWamid.has(referenced)
-    ) {
-      this.#fail(response, number, {
-        code: 100,
-        details: `message_id ${referenced} names no message of this number`,
-      });
-      return;
-    }
-    const now = performance.timeOrigin + performance.now();
-    if (envelope.message.type !== 'mark_read' && !this.#withinLimits(number, envelope, now, response)) return;
-    const wamid = envelope.message.type === 'mark_read' ? undefined : this.#newWamid(number.phoneNumberId);
-    const record: AcceptedRecord = {
-      phoneNumberId: number.phoneNumberId,
-      receivedAt: now,
-      version,
-      body: text,
-      ...defined({ wamid }),
-    };
-    number.recordAccepted(record);
-    if (wamid === undefined) {
-      respond(response, 200, { success: true });
-      return;
-    }
-    this.#rememberMessage(record, wamid);
-    if (this.#random() < (faults.lostAnswerRate ?? 0)) {
-      // Accepted, and its statuses will come, but the sender never hears so: its outcome is unknown.
-      response.socket?.destroy();
-      this.#scheduleStatuses(number, envelope, wamid);
-      return;
-    }
-    respond(response, 200, {
-      messaging_product: 'whatsapp',
-      contacts: [contactOf(json, envelope.recipient)],
-      messages: [{ id: wamid }],
-    });
-    this.#scheduleStatuses(number, envelope, wamid);
-  }
-
-  /** Meta's per-number throughput (sliding second), per-recipient pair limit and portfolio messaging limit. */
-  #withinLimits(
-    number: FakeNumber,
-    envelope: OutboundEnvelope,
-    now: number,
-    response: ServerResponse,
-  ): boolean {
-    const { recipient } = envelope;
-    const throttlingStatus = this.#options.throttlingHttpStatus ?? 429;
-    if (this.#options.enforceThroughput !== false && !number.throughput.hasRoom(now, number.ratePerSecond)) {
-      this.#fail(response, number, {
-        code: throughputExceededCode,
-        details: 'Cloud API message throughput has been reached.',
-        httpStatus: throttlingStatus,
-      });
-      return false;
-    }
-    if (
-      recipient !== undefined &&
-      this.#pairLimit !== undefined &&
-      !this.#pairLimit.tryAcquire(`${number.phoneNumberId}|${recipientKeyOf(recipient)}`, now)
-    ) {
-      this.#fail(response, number, {
-        code: 131056,
-        details:
-          'Message failed to send because there were too many messages sent from this phone number to the same phone number in a short period of time.',
-        httpStatus: throttlingStatus,
-      });
-      return false;
-    }
-    const reach = this.#reachOf(number, envelope);
-    if (
-      reach !== undefined &&
-      !this.#portfolioReach.admits(reach.portfolio, reach.recipient, reach.at, reach.limit)
-    ) {
-      this.#fail(response, number, {
-        code: 131048,
-        details: `Message failed to send because there are restrictions on how many messages can be sent from this phone number: the business portfolio reached its messaging limit (${number.metaFields.messagingLimit}) in the last 24 hours.`,
-        httpStatus: throttlingStatus,
-      });
-      return false;
-    }
-    number.throughput.record(now);
-    if (reach !== undefined) this.#portfolioReach.record(reach.portfolio, reach.recipient, reach.at);
-    return true;
-  }
-
-  /** What a template counts against its portfolio's messaging limit; undefined when nothing. */
-  #reachOf(number: FakeNumber, envelope: OutboundEnvelope) {
-    if (this.#options.enforceMessagingLimits === false) return undefined;
-    if (envelope.recipient === undefined || envelope.message.type !== 'template') return undefined;
-    const limit = messagingLimitOfTier(number.metaFields.messagingLimit);
-    if (limit.isErr()) return undefined;
-    return {
-      portfolio: number.metaFields.businessPortfolioId,
-      recipient: recipientKeyOf(envelope.recipient),
-      at: (this.#options.clock?.() ?? new Date()).getTime(),
-      limit: limit.value,
-    };
-  }
-
-  async #uploadKey(
-    number: FakeNumber,
-    request: IncomingMessage,
-    body: Buffer,
-    response: ServerResponse,
-  ): Promise<void> {
-    // The Fetch API reads both url-encoded and multipart forms.
-    const form = await new Request('http://fake-graph/', {
-      method: 'POST',
-      headers: { 'content-type': request.headers['content-type'] ?? '' },
-      body: new Uint8Array(body),
-    })
-      .formData()
-      .catch(() => undefined);
-    const key = form?.get('business_public_key');
-    if (typeof key !== 'string' || !key.includes('-----BEGIN PUBLIC KEY-----')) {
-      this.#fail(response, number, { code: 100, details: 'business_public_key must be a PEM public key' });
-      return;
-    }
-    number.businessPublicKey = key;
-    respond(response, 200, { success: true });
-  }
-
-  #fail(response: ServerResponse, number: FakeNumber | undefined, error: GraphErrorSpec): void {
-    number?.recordError(error.code);
-    const status = error.httpStatus ?? httpStatusOf(error.code, this.#options.throttlingHttpStatus ?? 429);
-    respond(response, status, graphErrorBody(error), {
-      ...(error.retryAfterSeconds === undefined ? {} : { 'retry-after': String(error.retryAfterSeconds) }),
-      ...(status === 401
-        ? { 'www-authenticate': `OAuth "Facebook Platform" "invalid_token" "${titleOf(190)}"` }
-        : {}),
-    });
-  }
-
-  #drop(request: IncomingMessage, number: FakeNumber): void {
-    number.recordDrop();
-    request.socket.destroy();
-  }
-
   #script(phoneNumberId: string, fault: ScriptedFault, count: number): void {
-    const scripted = this.#number(phoneNumberId).scripted;
+    const scripted = this.#state.number(phoneNumberId).scripted;
     for (let index = 0; index < count; index += 1) scripted.push(fault);
-  }
-
-  #latencyOf(faults: FaultSettings): number {
-    const latency = faults.latencyMs ?? 0;
-    return typeof latency === 'number' ? latency : latency.min + this.#random() * (latency.max - latency.min);
-  }
-
-  #number(phoneNumberId: string): FakeNumber {
-    const number = this.#numbers.get(phoneNumberId);
-    if (number === undefined) throw new Error(`the fake serves no number ${phoneNumberId}`);
-    return number;
-  }
-
-  #newWamid(phoneNumberId: string): Wamid {
-    // Meta's wamids are base64 of an opaque structure; these only have to be unique and look the part.
-    this.#wamidSequence += 1;
-    return `wamid.${Buffer.from(`${phoneNumberId}:${this.#wamidPrefix}:${this.#wamidSequence}`).toString('base64')}` as Wamid;
-  }
-
-  #rememberMessage(record: AcceptedRecord, wamid: Wamid): void {
-    this.#messagesByWamid.set(wamid, record);
-    const max = (this.#options.maxRecordsPerNumber ?? 200_000) * Math.max(1, this.#numbers.size);
-    if (this.#messagesByWamid.size > max) {
-      const oldest = this.#messagesByWamid.keys().next().value;
-      if (oldest !== undefined) this.#messagesByWamid.delete(oldest);
-    }
-  }
-
-  // -- statuses the fake reports by itself -------------------------------------------------------------
-
-  #scheduleStatuses(number: FakeNumber, accepted: OutboundEnvelope, wamid: Wamid): void {
-    const settings = this.#options.autoStatuses;
-    if (this.#emitter === undefined) return;
-    const stepMs = settings?.stepMs ?? 20;
-    if (accepted.message.type !== 'template' && number.isWindowClosed(accepted.recipient)) {
-      // The send was accepted; the failure arrives later, as Meta reports 131047.
-      this.#statusAfter(stepMs, {
-        kind: 'status',
-        wamid,
-        status: 'failed',
-        errors: [
-          {
-            code: windowClosedCode,
-            title: titleOf(windowClosedCode),
-            message: titleOf(windowClosedCode),
-            details:
-              'Message failed to send because more than 24 hours have passed since the customer last replied to this number.',
-          },
-        ],
-      });
-      return;
-    }
-    if (settings === undefined) return;
-    (settings.sequence ?? ['sent', 'delivered', 'read']).forEach((status, index) => {
-      this.#statusAfter(stepMs * (index + 1), { kind: 'status', wamid, status });
-    });
-  }
-
-  /** Keeps an emission in hand until it is over, so `settled` and `close` wait for it. */
-  #track(emit: Promise<unknown>): void {
-    this.#emits.add(emit);
-    void emit.catch(() => undefined).finally(() => this.#emits.delete(emit));
-  }
-
-  #statusAfter(ms: number, status: WebhookItemSpec): void {
-    const timer = setTimeout(() => {
-      this.#statusTimers.delete(timer);
-      if (this.#options.autoStatuses?.separately === true) {
-        this.#track(this.emitWebhook([status]));
-        return;
-      }
-      this.#queuedStatuses.push(status);
-      if (this.#flushScheduled) return;
-      this.#flushScheduled = true;
-      // Statuses due together go out in one POST, as Meta batches them.
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        const batch = this.#queuedStatuses;
-        this.#queuedStatuses = [];
-        this.#track(this.emitWebhook(batch));
-      });
-    }, ms);
-    this.#statusTimers.add(timer);
   }
 
   #webhookEmitter(): WebhookEmitter {
@@ -706,35 +327,4 @@ export const startFakeGraph = async (options: FakeGraphOptions = {}): Promise<Fa
   const fake = new FakeGraph(options);
   await fake.listen();
   return fake;
-};
-
-const referencedMessageOf = (message: OutboundMessage): string | undefined =>
-  message.type === 'mark_read' || message.type === 'reaction' ? message.messageId : undefined;
-
-/** Graph echoes what was sent as `input` and answers with the normalised id. */
-const contactOf = (json: unknown, recipient: OutboundEnvelope['recipient']) => {
-  const input =
-    (json as { to?: string; recipient?: string }).to ?? (json as { recipient?: string }).recipient;
-  if (recipient === undefined) return { input };
-  return 'phone' in recipient
-    ? { input, wa_id: recipient.phone.slice(1) }
-    : { input, user_id: recipient.userId };
-};
-
-/** The fields asked for (`?fields=a,b`) as Graph names them; all of them when none are named. */
-const phoneNumberFieldsOf = (number: FakeNumber, fields: string | null): Record<string, unknown> => {
-  const meta = number.metaFields;
-  const all: Record<string, unknown> = {
-    whatsapp_business_manager_messaging_limit: meta.messagingLimit,
-    quality_rating: meta.qualityRating,
-    throughput: { level: meta.throughputLevel },
-    name_status: meta.nameStatus,
-    verified_name: meta.verifiedName,
-    display_phone_number: number.displayPhoneNumber,
-  };
-  const wanted = fields === null || fields === '' ? Object.keys(all) : fields.split(',');
-  return Object.fromEntries([
-    ['id', number.phoneNumberId],
-    ...wanted.flatMap((field) => (field in all ? [[field, all[field]]] : [])),
-  ]);
 };
