@@ -2,9 +2,7 @@ import {
   defined,
   e164FromWaId,
   err,
-  type FlowAction,
   type JsonObject,
-  type ListSection,
   messageLimits,
   type OutboundMessage,
   ok,
@@ -12,13 +10,12 @@ import {
   type Recipient,
   type Result,
   safeTry,
-  type TemplateComponent,
-  type TemplateParameter,
   type Wamid,
   waIdOf,
 } from '@prestabot/domain';
 import * as z from 'zod';
-import { flowDataSchema } from '../flows/flow-data.ts';
+import { interactiveFields, interactiveMessageOf, interactiveSchema } from './wire-interactive.ts';
+import { templateFields, templateMessageOf, templateSchema } from './wire-template.ts';
 
 /** One message as a send carries it: the content, who gets it, and what Graph should link to it. */
 export type OutboundEnvelope = {
@@ -34,7 +31,6 @@ export type OutboundEnvelope = {
 export type WireViolation = { readonly field: string; readonly rule: string };
 
 const messagingProduct = 'whatsapp';
-const flowMessageVersion = '3';
 
 // ---------------------------------------------------------------------------------------------------
 // OutboundMessage → Graph JSON (Cloud API reference §5.1)
@@ -71,116 +67,13 @@ const contentFields = (message: Exclude<OutboundMessage, { type: 'mark_read' }>)
     case 'text':
       return { type: 'text', text: { body: message.body, preview_url: message.previewUrl } };
     case 'buttons':
-      return interactive('button', message, {
-        buttons: message.buttons.map((button) => ({
-          type: 'reply',
-          reply: { id: button.id, title: button.title },
-        })),
-      });
     case 'list':
-      return interactive('list', message, {
-        button: message.buttonLabel,
-        sections: message.sections.map(encodeSection),
-      });
     case 'flow':
-      return interactive('flow', message, {
-        name: 'flow',
-        parameters: {
-          flow_message_version: flowMessageVersion,
-          flow_id: message.flowId,
-          flow_token: message.flowToken,
-          flow_cta: message.cta,
-          mode: message.mode,
-          flow_action: message.action.type,
-          ...(message.action.type === 'navigate'
-            ? {
-                flow_action_payload: {
-                  screen: message.action.screen,
-                  ...defined({ data: message.action.data }),
-                },
-              }
-            : {}),
-        },
-      });
+      return interactiveFields(message);
     case 'template':
-      return {
-        type: 'template',
-        template: {
-          name: message.name,
-          language: { code: message.language },
-          ...(message.components.length === 0
-            ? {}
-            : { components: message.components.map(encodeTemplateComponent) }),
-        },
-      };
+      return templateFields(message);
     case 'reaction':
       return { type: 'reaction', reaction: { message_id: message.messageId, emoji: message.emoji } };
-  }
-};
-
-const interactive = (
-  type: string,
-  frame: { readonly body: string; readonly header?: string; readonly footer?: string },
-  action: JsonObject,
-): JsonObject => ({
-  type: 'interactive',
-  interactive: {
-    type,
-    ...(frame.header === undefined ? {} : { header: { type: 'text', text: frame.header } }),
-    body: { text: frame.body },
-    ...(frame.footer === undefined ? {} : { footer: { text: frame.footer } }),
-    action,
-  },
-});
-
-const encodeSection = (section: ListSection): JsonObject => ({
-  ...defined({ title: section.title }),
-  rows: section.rows.map((row) => ({
-    id: row.id,
-    title: row.title,
-    ...defined({ description: row.description }),
-  })),
-});
-
-const encodeTemplateComponent = (component: TemplateComponent): JsonObject => {
-  switch (component.type) {
-    case 'header':
-    case 'body':
-      return { type: component.type, parameters: component.parameters.map(encodeTemplateParameter) };
-    case 'quick_reply_button':
-      return {
-        type: 'button',
-        sub_type: 'quick_reply',
-        index: String(component.index),
-        parameters: [{ type: 'payload', payload: component.payload }],
-      };
-    case 'url_button':
-      return {
-        type: 'button',
-        sub_type: 'url',
-        index: String(component.index),
-        parameters: [{ type: 'text', text: component.text }],
-      };
-  }
-};
-
-const encodeTemplateParameter = (parameter: TemplateParameter): JsonObject => {
-  const name = parameter.name === undefined ? {} : { parameter_name: parameter.name };
-  switch (parameter.type) {
-    case 'text':
-      return { type: 'text', ...name, text: parameter.text };
-    case 'currency':
-      return {
-        type: 'currency',
-        ...name,
-        currency: {
-          fallback_value: parameter.fallback,
-          code: parameter.code,
-          amount_1000: parameter.amount1000,
-        },
-      };
-    case 'date_time':
-      return { type: 'date_time', ...name, date_time: { fallback_value: parameter.fallback } };
   }
 };
 
@@ -193,103 +86,6 @@ const wamidSchema = z
   .refine((value) => parseWamid(value).isOk(), { error: 'must be a message id' })
   .transform((value) => value as Wamid);
 
-const textField = z.looseObject({ text: z.string() });
-
-const frameShape = {
-  header: z.looseObject({ type: z.literal('text'), text: z.string() }).optional(),
-  body: textField,
-  footer: textField.optional(),
-};
-
-const buttonsSchema = z.looseObject({
-  type: z.literal('button'),
-  ...frameShape,
-  action: z.looseObject({
-    buttons: z.array(
-      z.looseObject({
-        type: z.literal('reply'),
-        reply: z.looseObject({ id: z.string(), title: z.string() }),
-      }),
-    ),
-  }),
-});
-
-const listSchema = z.looseObject({
-  type: z.literal('list'),
-  ...frameShape,
-  action: z.looseObject({
-    button: z.string(),
-    sections: z.array(
-      z.looseObject({
-        title: z.string().optional(),
-        rows: z.array(
-          z.looseObject({ id: z.string(), title: z.string(), description: z.string().optional() }),
-        ),
-      }),
-    ),
-  }),
-});
-
-const flowSchema = z.looseObject({
-  type: z.literal('flow'),
-  ...frameShape,
-  action: z.looseObject({
-    name: z.literal('flow'),
-    parameters: z.looseObject({
-      flow_message_version: z.literal(flowMessageVersion),
-      flow_id: z.string({ error: 'is required (sending by flow_name is not supported)' }),
-      flow_token: z.string(),
-      flow_cta: z.string(),
-      mode: z.enum(['published', 'draft']).default('published'),
-      flow_action: z.enum(['navigate', 'data_exchange']).default('navigate'),
-      flow_action_payload: z.looseObject({ screen: z.string(), data: flowDataSchema.optional() }).optional(),
-    }),
-  }),
-});
-
-const interactiveSchema = z.discriminatedUnion('type', [buttonsSchema, listSchema, flowSchema]);
-
-const parameterName = { parameter_name: z.string().optional() };
-
-const templateParameterSchema = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('text'), ...parameterName, text: z.string() }),
-  z.looseObject({
-    type: z.literal('currency'),
-    ...parameterName,
-    currency: z.looseObject({ fallback_value: z.string(), code: z.string(), amount_1000: z.number() }),
-  }),
-  z.looseObject({
-    type: z.literal('date_time'),
-    ...parameterName,
-    date_time: z.looseObject({ fallback_value: z.string() }),
-  }),
-]);
-
-/** Graph sends button indexes as strings; numbers are accepted too. */
-const buttonIndex = z.union([z.number(), z.string().regex(/^\d+$/).transform(Number)]);
-
-const templateComponentSchema = z.union(
-  [
-    z.looseObject({
-      type: z.enum(['header', 'body']),
-      parameters: z.array(templateParameterSchema).default([]),
-    }),
-    z.looseObject({
-      type: z.literal('button'),
-      sub_type: z.literal('quick_reply'),
-      index: buttonIndex,
-      parameters: z.tuple([z.looseObject({ type: z.literal('payload'), payload: z.string() })]),
-    }),
-    z.looseObject({
-      type: z.literal('button'),
-      sub_type: z.literal('url'),
-      index: buttonIndex,
-      parameters: z.tuple([z.looseObject({ type: z.literal('text'), text: z.string() })]),
-    }),
-  ],
-  { error: 'must be a header or body component, or a quick_reply or url button with one parameter' },
-);
-
 const contentSchema = z.discriminatedUnion('type', [
   z.looseObject({
     type: z.literal('text'),
@@ -298,11 +94,7 @@ const contentSchema = z.discriminatedUnion('type', [
   z.looseObject({ type: z.literal('interactive'), interactive: interactiveSchema }),
   z.looseObject({
     type: z.literal('template'),
-    template: z.looseObject({
-      name: z.string(),
-      language: z.looseObject({ code: z.string() }),
-      components: z.array(templateComponentSchema).default([]),
-    }),
+    template: templateSchema,
   }),
   z.looseObject({
     type: z.literal('reaction'),
@@ -390,103 +182,13 @@ const messageOf = (content: Content): OutboundMessage => {
     case 'interactive':
       return interactiveMessageOf(content.interactive);
     case 'template':
-      return {
-        type: 'template',
-        name: content.template.name,
-        language: content.template.language.code,
-        components: content.template.components.map(templateComponentOf),
-      };
+      return templateMessageOf(content.template);
     case 'reaction':
       return {
         type: 'reaction',
         messageId: content.reaction.message_id,
         emoji: content.reaction.emoji,
       };
-  }
-};
-
-const frameOf = (interactive: {
-  readonly header?: { readonly text: string } | undefined;
-  readonly body: { readonly text: string };
-  readonly footer?: { readonly text: string } | undefined;
-}) => ({
-  body: interactive.body.text,
-  ...(interactive.header === undefined ? {} : { header: interactive.header.text }),
-  ...(interactive.footer === undefined ? {} : { footer: interactive.footer.text }),
-});
-
-const interactiveMessageOf = (interactive: z.output<typeof interactiveSchema>): OutboundMessage => {
-  switch (interactive.type) {
-    case 'button':
-      return {
-        type: 'buttons',
-        ...frameOf(interactive),
-        buttons: interactive.action.buttons.map(({ reply }) => ({ id: reply.id, title: reply.title })),
-      };
-    case 'list':
-      return {
-        type: 'list',
-        ...frameOf(interactive),
-        buttonLabel: interactive.action.button,
-        sections: interactive.action.sections.map((section) => ({
-          ...defined({ title: section.title }),
-          rows: section.rows.map((row) => ({
-            id: row.id,
-            title: row.title,
-            ...defined({ description: row.description }),
-          })),
-        })),
-      };
-    case 'flow': {
-      const parameters = interactive.action.parameters;
-      const payload = parameters.flow_action_payload;
-      const action: FlowAction =
-        parameters.flow_action === 'data_exchange'
-          ? { type: 'data_exchange' }
-          : {
-              type: 'navigate',
-              // An absent screen is caught by validateOutboundMessage (`action.screen must not be empty`).
-              screen: payload?.screen ?? '',
-              ...(payload?.data === undefined ? {} : { data: payload.data }),
-            };
-      return {
-        type: 'flow',
-        ...frameOf(interactive),
-        flowId: parameters.flow_id,
-        flowToken: parameters.flow_token,
-        cta: parameters.flow_cta,
-        mode: parameters.mode,
-        action,
-      };
-    }
-  }
-};
-
-const templateComponentOf = (component: z.output<typeof templateComponentSchema>): TemplateComponent => {
-  if (component.type !== 'button') {
-    return { type: component.type, parameters: component.parameters.map(templateParameterOf) };
-  }
-  const [parameter] = component.parameters;
-  return parameter.type === 'payload'
-    ? { type: 'quick_reply_button', index: component.index, payload: parameter.payload }
-    : { type: 'url_button', index: component.index, text: parameter.text };
-};
-
-const templateParameterOf = (parameter: z.output<typeof templateParameterSchema>): TemplateParameter => {
-  const name = parameter.parameter_name === undefined ? {} : { name: parameter.parameter_name };
-  switch (parameter.type) {
-    case 'text':
-      return { type: 'text', text: parameter.text, ...name };
-    case 'currency':
-      return {
-        type: 'currency',
-        fallback: parameter.currency.fallback_value,
-        code: parameter.currency.code,
-        amount1000: parameter.currency.amount_1000,
-        ...name,
-      };
-    case 'date_time':
-      return { type: 'date_time', fallback: parameter.date_time.fallback_value, ...name };
   }
 };
 
