@@ -1,0 +1,50 @@
+import {
+  ellipsize,
+  err,
+  type GraphErrorDetail,
+  type InboundMessage,
+  type InvalidId,
+  ok,
+  type Result,
+} from '@prestabot/domain';
+import type * as z from 'zod';
+import type * as wire from './payload.schema.ts';
+
+/** Where an item arrived: the number and its WABA, which every message, status and error carries. */
+export type Routing = Pick<InboundMessage, 'phoneNumberId' | 'displayPhoneNumber' | 'wabaId'>;
+
+export const toGraphError = (error: wire.WireErrorDetail): GraphErrorDetail => ({
+  code: error.code,
+  ...optional('title', error.title),
+  ...optional('message', error.message),
+  ...optional('details', error.error_data?.details ?? error.details),
+  ...optional('subcode', error.error_subcode),
+});
+
+/** Validates `value`; a failure becomes a one-line reason whose paths start at `at`. */
+export const read = <T>(schema: z.ZodType<T>, value: unknown, at = ''): Result<T, string> => {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return ok(parsed.data);
+  return err(parsed.error.issues.map((issue) => describeIssue(issue, at)).join('; '));
+};
+
+const describeIssue = (issue: z.core.$ZodIssue, at: string): string => {
+  const path = issue.path.reduce<string>(
+    (prefix, key) =>
+      typeof key === 'number'
+        ? `${prefix}[${key}]`
+        : prefix === ''
+          ? String(key)
+          : `${prefix}.${String(key)}`,
+    at,
+  );
+  return path === '' ? issue.message : `${path}: ${issue.message}`;
+};
+
+/** The value is shown cut: a reason is logged, and an id may be a megabyte long. */
+export const describeInvalidId = (invalid: InvalidId): string =>
+  `${invalid.kind} ${JSON.stringify(ellipsize(invalid.value, 80))} is invalid: expected ${invalid.expected}`;
+
+/** Optional domain fields are left out rather than set to `undefined` (exactOptionalPropertyTypes). */
+export const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
+  value === undefined ? {} : ({ [key]: value } as Record<K, V>);
