@@ -14,6 +14,7 @@ import {
   waIdOf,
 } from '@prestabot/domain';
 import * as z from 'zod';
+import { wirePathOf } from '../wire-path.ts';
 import { interactiveFields, interactiveMessageOf, interactiveSchema } from './wire-interactive.ts';
 import { templateFields, templateMessageOf, templateSchema } from './wire-template.ts';
 
@@ -197,16 +198,5 @@ const read = <T>(schema: z.ZodType<T>, value: unknown): Result<T, WireViolation>
   const parsed = schema.safeParse(value);
   if (parsed.success) return ok(parsed.data);
   const issue = parsed.error.issues[0];
-  return err({ field: pathOf(issue?.path ?? []), rule: issue?.message ?? 'is invalid' });
+  return err({ field: wirePathOf(issue?.path ?? []) || 'body', rule: issue?.message ?? 'is invalid' });
 };
-
-const pathOf = (path: readonly PropertyKey[]): string =>
-  path.reduce<string>(
-    (prefix, key) =>
-      typeof key === 'number'
-        ? `${prefix}[${key}]`
-        : prefix === ''
-          ? String(key)
-          : `${prefix}.${String(key)}`,
-    '',
-  ) || 'body';

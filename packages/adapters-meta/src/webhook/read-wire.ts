@@ -8,6 +8,7 @@ import {
   type Result,
 } from '@prestabot/domain';
 import type * as z from 'zod';
+import { wirePathOf } from '../wire-path.ts';
 import type * as wire from './payload.schema.ts';
 
 /** Where an item arrived: the number and its WABA, which every message, status and error carries. */
@@ -29,15 +30,7 @@ export const read = <T>(schema: z.ZodType<T>, value: unknown, at = ''): Result<T
 };
 
 const describeIssue = (issue: z.core.$ZodIssue, at: string): string => {
-  const path = issue.path.reduce<string>(
-    (prefix, key) =>
-      typeof key === 'number'
-        ? `${prefix}[${key}]`
-        : prefix === ''
-          ? String(key)
-          : `${prefix}.${String(key)}`,
-    at,
-  );
+  const path = wirePathOf(issue.path, at);
   return path === '' ? issue.message : `${path}: ${issue.message}`;
 };
 
