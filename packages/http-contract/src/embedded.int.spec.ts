@@ -8,8 +8,8 @@ import { freeLoopbackPort, startFakeGraph } from '@prestabot/fake-graph';
 import { createPrestaBot, type PrestaBot, type PrestaBotOptions } from '@prestabot/runtime';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './contract-session.ts';
 import { prepareDeployment, type TestDeployment } from './deployment.ts';
-import { waitFor } from './http-contract.ts';
 
 const serverUrl = process.env.TEST_DATABASE_URL;
 
