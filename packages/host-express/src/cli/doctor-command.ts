@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { diagnose } from '../doctor.ts';
 import { configOrExit, exitFailure, fail } from './exit.ts';
-import { open } from './open-bot.ts';
+import { openNodeBot } from './node-bot.ts';
 
 export const addDoctorCommand = (program: Command): void => {
   program
@@ -11,7 +11,7 @@ export const addDoctorCommand = (program: Command): void => {
     )
     .action(async () => {
       const config = configOrExit();
-      const bot = await open(config, { migrate: false, quiet: true, login: 'admin' });
+      const bot = await openNodeBot(config, { migrate: false, quiet: true, login: 'admin' });
       const health = await bot.storage.inspect();
       const runtimeLogin = await bot.runtimeLogin();
       const flowKeys = new Map(

@@ -3,7 +3,7 @@ import { defaultFlowKeyGraceMs } from '@prestabot/runtime';
 import type { Command } from 'commander';
 import { exitUsage, fail } from './exit.ts';
 import { failUseCase } from './fail-use-case.ts';
-import { withBot } from './open-bot.ts';
+import { withBot } from './node-bot.ts';
 
 export const addFlowsCommand = (program: Command): void => {
   const flows = program.command('flows').description('WhatsApp Flows: keys and the Flow JSON');

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { reportSyncOutcomes } from '../numbers-sync.ts';
 import { failUseCase } from './fail-use-case.ts';
+import { withBot } from './node-bot.ts';
 import { type NumberFlags, numberInput, numberOptions } from './number-options.ts';
-import { withBot } from './open-bot.ts';
 
 export const addNumbersCommand = (program: Command): void => {
   const numbers = program.command('numbers').description("a tenant's WhatsApp numbers");

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { exitFailure, exitUsage, fail } from './exit.ts';
 import { failUseCase } from './fail-use-case.ts';
-import { withBot } from './open-bot.ts';
+import { withBot } from './node-bot.ts';
 
 export const addSecretsCommand = (program: Command): void => {
   program

@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { startProbeServer, startServer, stopOnSignals } from '../server.ts';
 import { configOrExit, exitFailure, exitUsage, fail } from './exit.ts';
-import { type NodeBot, open } from './open-bot.ts';
+import { type NodeBot, openNodeBot } from './node-bot.ts';
 
 const portOrExit = (value: string): number => {
   const port = Number(value);
@@ -44,7 +44,7 @@ export const addMigrateCommand = (program: Command): void => {
     .description('apply pending database migrations (idempotent)')
     .action(async () => {
       const config = configOrExit();
-      const bot = await open(config, { migrate: false, quiet: true, login: 'admin' });
+      const bot = await openNodeBot(config, { migrate: false, quiet: true, login: 'admin' });
       const migrated = await bot.storage.migrate();
       await bot.close();
       if (migrated.isErr()) fail(`cannot migrate: ${migrated.error.message}`, exitFailure);
@@ -72,7 +72,7 @@ export const addServeCommand = (program: Command): void => {
       async (flags: { worker: boolean; ingestOnly?: boolean; port?: string; shutdownTimeout: number }) => {
         const config = configOrExit();
         const port = flags.port === undefined ? config.port : portOrExit(flags.port);
-        const bot = await open(config, {
+        const bot = await openNodeBot(config, {
           migrate: true,
           quiet: false,
           ingestOnly: flags.ingestOnly === true,
@@ -93,7 +93,7 @@ export const addWorkerCommand = (program: Command): void => {
     .action(async (flags: { port?: string; shutdownTimeout: number }) => {
       const config = configOrExit();
       const port = flags.port === undefined ? undefined : portOrExit(flags.port);
-      const bot = await open(config, { migrate: true, quiet: false, login: 'runtime' });
+      const bot = await openNodeBot(config, { migrate: true, quiet: false, login: 'runtime' });
       const probes = port === undefined ? undefined : await startProbeServer(bot, port);
       bot.bot.startWorkers();
       bot.logger.info({ driver: bot.storage.driver }, 'worker running');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { failUseCase } from './fail-use-case.ts';
-import { withBot } from './open-bot.ts';
+import { withBot } from './node-bot.ts';
 
 export const addTemplatesCommand = (program: Command): void => {
   const templates = program.command('templates').description("a tenant's approved message templates");

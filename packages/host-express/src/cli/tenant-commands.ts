@@ -2,8 +2,8 @@ import type { AddTenantInput } from '@prestabot/application';
 import { defined } from '@prestabot/domain';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { failUseCase } from './fail-use-case.ts';
+import { withBot } from './node-bot.ts';
 import { type NumberFlags, numberInput, numberOptions } from './number-options.ts';
-import { withBot } from './open-bot.ts';
 import { printTable } from './print-table.ts';
 import { accessTokenOptions, requiredSecretOf } from './secret-options.ts';
 

@@ -1,7 +1,7 @@
 import { defined } from '@prestabot/domain';
 import type { Command } from 'commander';
 import { failUseCase } from './fail-use-case.ts';
-import { withBot } from './open-bot.ts';
+import { withBot } from './node-bot.ts';
 import { printTable } from './print-table.ts';
 
 export const addUsageCommand = (program: Command): void => {

@@ -12,7 +12,8 @@ const adminLogger = (config: Config) =>
 
 export type NodeBot = OpenBot & { readonly metrics: PrometheusMetrics };
 
-export const open = async (
+/** Opens the bot with Prometheus metrics; a startup failure ends the process with its exit code. */
+export const openNodeBot = async (
   config: Config,
   options: {
     readonly migrate: boolean;
@@ -47,7 +48,11 @@ const failStartup = (error: StartupError): never =>
 /** Runs a short admin command against the database and closes it, whatever happens. */
 export const withBot = async (work: (bot: NodeBot) => Promise<void>): Promise<void> => {
   const config = configOrExit();
-  const bot = await open(config, { migrate: config.databaseUrl === undefined, quiet: true, login: 'admin' });
+  const bot = await openNodeBot(config, {
+    migrate: config.databaseUrl === undefined,
+    quiet: true,
+    login: 'admin',
+  });
   try {
     await work(bot);
   } finally {
