@@ -45,6 +45,8 @@ import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work
 import type { UsageLedger } from '../ports/usage-ledger.port.ts';
 import type { StorageHarness } from './contracts/storage-harness.ts';
 import { applyStatuses, claimInbox, inboxKeyOf, storeInbox } from './in-memory/inbox-queue.ts';
+import type { InboxEntryView, OutboundMessageView, OutboxMessageView } from './in-memory/inspection.ts';
+import * as inspect from './in-memory/inspection.ts';
 import { renewLeases } from './in-memory/lease-renewal.ts';
 import {
   messagingLimitOf,
@@ -168,6 +170,44 @@ export class InMemoryDatabase {
   /** Simulates the database being down: every call fails with `unavailable` until switched back. */
   setUnavailable(unavailable: boolean): void {
     this.#unavailable = unavailable;
+  }
+
+  // What tests see that no port shows: copies, across tenants unless one is named (see `inspection.ts`).
+
+  inboxEntries(tenantId?: TenantId): readonly InboxEntryView[] {
+    return inspect.inboxEntries(this.#state, tenantId);
+  }
+
+  inboxEntry(id: string): InboxEntryView | undefined {
+    return inspect.inboxEntry(this.#state, id);
+  }
+
+  outboxMessages(tenantId?: TenantId): readonly OutboxMessageView[] {
+    return inspect.outboxMessages(this.#state, tenantId);
+  }
+
+  outboxMessage(id: string): OutboxMessageView | undefined {
+    return inspect.outboxMessage(this.#state, id);
+  }
+
+  outboundMessages(tenantId?: TenantId): readonly OutboundMessageView[] {
+    return inspect.outboundMessages(this.#state, tenantId);
+  }
+
+  contacts(tenantId?: TenantId): readonly Contact[] {
+    return inspect.contacts(this.#state, tenantId);
+  }
+
+  agreements(tenantId?: TenantId): readonly Agreement[] {
+    return inspect.agreements(this.#state, tenantId);
+  }
+
+  reminders(tenantId?: TenantId): readonly Reminder[] {
+    return inspect.reminders(this.#state, tenantId);
+  }
+
+  reportedMessagingLimit(phoneNumberId: PhoneNumberId): number | 'unlimited' | undefined {
+    return inspect.reportedMessagingLimit(this.#state, phoneNumberId);
   }
 
   /** A read-only look at everything stored, for assertions (every tenant, unscoped). */
