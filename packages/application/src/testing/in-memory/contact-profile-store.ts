@@ -3,7 +3,7 @@ import { storageError } from '../../errors.ts';
 import type { ContactProfileStore } from '../../flows/flow-stores.port.ts';
 import type { State } from './state.ts';
 
-export const profileStore = (tenantId: TenantId, state: State): ContactProfileStore => ({
+export const contactProfileStore = (tenantId: TenantId, state: State): ContactProfileStore => ({
   get: (contactId) => {
     const contact = state.contacts.get(contactId);
     if (contact?.tenantId !== tenantId) return okAsync(undefined);

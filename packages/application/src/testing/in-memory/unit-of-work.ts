@@ -1,7 +1,7 @@
 import type { TenantId } from '@prestabot/domain';
 import type { TenantRepositories, TenantUnitOfWork } from '../../ports/unit-of-work.port.ts';
 import { agreementStore } from './agreement-store.ts';
-import { profileStore } from './contact-profile-store.ts';
+import { contactProfileStore } from './contact-profile-store.ts';
 import { contactStore } from './contact-store.ts';
 import { conversationStore } from './conversation-store.ts';
 import { flowKeyStore } from './flow-key-store.ts';
@@ -29,7 +29,7 @@ const storeFactories: {
   reminders: reminderStore,
   templates: templateStore,
   flowKeys: flowKeyStore,
-  profiles: profileStore,
+  profiles: contactProfileStore,
   secrets: sealedSecretStore,
 };
 
