@@ -114,11 +114,6 @@ export class InMemoryDatabase {
     return inspect.reportedMessagingLimit(this.#state, phoneNumberId);
   }
 
-  /** A read-only look at everything stored, for assertions (every tenant, unscoped). */
-  snapshot(): Readonly<State> {
-    return this.#state;
-  }
-
   #transaction<T, E>(work: (state: State) => ResultAsync<T, E>): ResultAsync<T, E | StorageError> {
     const run = async (): Promise<Result<T, E | StorageError>> => {
       if (this.#unavailable)
