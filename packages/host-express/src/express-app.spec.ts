@@ -87,7 +87,7 @@ describe('the Express host', () => {
     });
     expect(refused.status).toBe(413);
     expect(await refused.json()).toMatchObject({ error: 'payload_too_large', requestId: expect.any(String) });
-    expect(app.database.snapshot().inbox.size).toBe(0);
+    expect(app.database.inboxEntries().length).toBe(0);
   });
 
   it('answers a bug in the handler with a JSON 500 naming the request, and logs it', async () => {

@@ -62,11 +62,9 @@ describe('the whole inbound path in one process', () => {
       ['106540352242922', 'EAAG-token-of-tenant-a', { phone: '+56911111111' }, 'buttons'],
       ['113355779900112', 'EAAG-token-of-tenant-b', { phone: '+56922222222' }, 'buttons'],
     ]);
-    const contacts = [...app.database.snapshot().contacts.values()].map((contact) => [
-      contact.tenantId,
-      contact.phone,
-      contact.name,
-    ]);
+    const contacts = app.database
+      .contacts()
+      .map((contact) => [contact.tenantId, contact.phone, contact.name]);
     expect(contacts).toEqual([
       [tenantA, '+56911111111', 'Ana'],
       [tenantB, '+56922222222', 'Bea'],

@@ -1,3 +1,4 @@
+import type { PhoneNumberId } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { InMemoryDatabase } from '../testing/in-memory-database.ts';
 import {
@@ -39,9 +40,16 @@ describe('ManageTenants', () => {
         ratePerSecond: 80,
       },
     ]);
-    expect(JSON.stringify(app.database.snapshot().numbers.get('1065403522429' as never))).not.toContain(
-      valid.accessToken,
+    const phoneNumberId = valid.phoneNumberId as PhoneNumberId;
+    const stored = await expectOk(
+      app.database.unitOfWork.run(tenantId, (r) =>
+        r.numbers
+          .get(phoneNumberId)
+          .andThen((number) => r.numbers.token(phoneNumberId).map((token) => ({ number, token }))),
+      ),
     );
+    expect(stored).toMatchObject({ number: { phoneNumberId }, token: { kind: 'sealed' } });
+    expect(JSON.stringify(stored)).not.toContain(valid.accessToken);
   });
 
   it.each([
@@ -172,6 +180,6 @@ describe('ManageTenants', () => {
       type: 'encryption_key_missing',
       message: expect.stringContaining('PRESTABOT_ENCRYPTION_KEY'),
     });
-    expect(database.snapshot().tenants.size).toBe(0);
+    expect(await expectOk(database.directory.listTenants())).toEqual([]);
   });
 });

@@ -41,7 +41,7 @@ const claimAndSend = async (app: App) => {
   );
   return Promise.all(sends.map((send) => expectOk(app.sendQueuedMessage.execute(send))));
 };
-const stored = (app: App, id: string) => app.database.snapshot().outbox.get(id)!;
+const stored = (app: App, id: string) => app.database.outboxMessage(id)!;
 
 describe('SendQueuedMessage', () => {
   it('records the wamid Graph returned and logs the message as sent', async () => {
@@ -50,9 +50,7 @@ describe('SendQueuedMessage', () => {
     const entry = await queue(app, tenantId);
     expect(await claimAndSend(app)).toEqual(['sent']);
     expect(stored(app, entry.id)).toMatchObject({ status: 'sent', wamid: app.gateway.accepted[0]?.wamid });
-    expect([...app.database.snapshot().outbound.values()]).toMatchObject([
-      { outboxId: entry.id, status: 'accepted' },
-    ]);
+    expect(app.database.outboundMessages()).toMatchObject([{ outboxId: entry.id, status: 'accepted' }]);
   });
 
   it('retries throttling and 5xx with backoff, then gives up after the last attempt', async () => {

@@ -9,6 +9,7 @@ export {
   type SecretCipherHarness,
 } from './contracts/secret-cipher.contract.ts';
 export { FakeSecretCipher } from './fake-secret-cipher.ts';
+export type { InboxEntryView, OutboundMessageView, OutboxMessageView } from './in-memory/inspection.ts';
 export { createInMemoryApp, type InMemoryApp, type InMemoryAppOptions } from './in-memory-app.ts';
 export { InMemoryDatabase } from './in-memory-database.ts';
 export { ManualClock } from './manual-clock.ts';

@@ -47,11 +47,14 @@ const setup = (
   );
   /** Stores the items as a webhook does (for a worker's claim); the ids of the new entries. */
   const deliver = async (...items: Parameters<typeof encodeBatch>[0]) => {
-    const before = new Set(app.database.snapshot().inbox.keys());
+    const before = new Set(app.database.inboxEntries().map((entry) => entry.id));
     await expectOk(
       app.ingestWebhook.execute({ rawBody: encodeBatch(items), signature: testSignature(secret) }),
     );
-    return [...app.database.snapshot().inbox.keys()].filter((id) => !before.has(id));
+    return app.database
+      .inboxEntries()
+      .map((entry) => entry.id)
+      .filter((id) => !before.has(id));
   };
   /** Claims these entries, as this worker, and hands them to it. */
   const processNow = async (ids: readonly string[]) => {
@@ -87,9 +90,7 @@ describe('InboxWorker', () => {
     );
     expect(held).toHaveLength(2);
     await worker.submit(held);
-    expect([...app.database.snapshot().inbox.values()].every((row) => row.processedAt !== undefined)).toBe(
-      true,
-    );
+    expect(app.database.inboxEntries().every((row) => row.processedAt !== undefined)).toBe(true);
     expect(repliesQueued()).toBe(2);
   });
 
@@ -117,7 +118,7 @@ describe('InboxWorker', () => {
     expect([...held]).toEqual([`inbox:${entries[0]!.id}`]);
     finish();
     await processed;
-    expect(app.database.snapshot().inbox.get(entries[0]!.id)?.processedAt).toBeDefined();
+    expect(app.database.inboxEntry(entries[0]!.id)?.processedAt).toBeDefined();
     expect([...held]).toEqual([]);
   });
 
@@ -149,7 +150,7 @@ describe('InboxWorker', () => {
         result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],
       ),
     );
-    const row = (id: string) => app.database.snapshot().inbox.get(id)!;
+    const row = (id: string) => app.database.inboxEntry(id)!;
     expect(row(first!.id).processedAt).toBeUndefined();
     expect(row(second!.id).processedAt).toBeUndefined();
     app.clock.advance(60_000);
@@ -168,10 +169,8 @@ describe('InboxWorker', () => {
       inboundText('1001', '56922222222', 'hola'),
     );
     await processNow(ids);
-    expect([...app.database.snapshot().inbox.values()].every((row) => row.processedAt !== undefined)).toBe(
-      true,
-    );
-    expect(app.database.snapshot().outbox.size).toBe(2);
+    expect(app.database.inboxEntries().every((row) => row.processedAt !== undefined)).toBe(true);
+    expect(app.database.outboxMessages().length).toBe(2);
     expect(repliesQueued()).toBe(2);
   });
 
@@ -186,7 +185,7 @@ describe('InboxWorker', () => {
     await app.addTenant('1001', 'token-a');
     const [id] = await deliver(inboundText('1001', '56911111111', 'hola'));
     await processNow([id!]);
-    const row = () => app.database.snapshot().inbox.get(id!)!;
+    const row = () => app.database.inboxEntry(id!)!;
     expect(row()).toMatchObject({ attempts: 1, lastError: 'responder bug' });
     expect(row().processedAt).toBeUndefined();
     await processNow([id!]);
@@ -199,7 +198,7 @@ describe('InboxWorker', () => {
     expect(app.logger.at('error').some((line) => line.message.includes('abandoned after 3 attempts'))).toBe(
       true,
     );
-    expect(app.database.snapshot().outbox.size).toBe(0);
+    expect(app.database.outboxMessages().length).toBe(0);
   });
 
   it('retries storage failures instead of losing the entry', async () => {
@@ -214,11 +213,11 @@ describe('InboxWorker', () => {
     await app.addTenant('1001', 'token-a');
     const [id] = await deliver(inboundText('1001', '56911111111', 'hola'));
     await processNow([id!]);
-    expect(app.database.snapshot().inbox.get(id!)?.processedAt).toBeUndefined();
+    expect(app.database.inboxEntry(id!)?.processedAt).toBeUndefined();
     app.clock.advance(60_000);
     await processNow([id!]);
-    expect(app.database.snapshot().inbox.get(id!)?.processedAt).toBeDefined();
-    expect(app.database.snapshot().outbox.size).toBe(1);
+    expect(app.database.inboxEntry(id!)?.processedAt).toBeDefined();
+    expect(app.database.outboxMessages().length).toBe(1);
   });
 
   it('picks up, in its loop, what nobody told it about, and stops cleanly', async () => {
@@ -227,7 +226,7 @@ describe('InboxWorker', () => {
     await deliver(inboundText('1001', '56911111111', 'hola'));
     worker.start();
     await expect
-      .poll(() => [...app.database.snapshot().inbox.values()].every((row) => row.processedAt !== undefined), {
+      .poll(() => app.database.inboxEntries().every((row) => row.processedAt !== undefined), {
         timeout: 2000,
       })
       .toBe(true);

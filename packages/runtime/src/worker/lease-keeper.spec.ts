@@ -96,7 +96,7 @@ describe('LeaseKeeper', () => {
     await timers.runFor(leaseMs);
     expect(await takenElsewhere()).toEqual([]);
     // Finished by other means: its row no longer has a lease to renew, and the keeper lets it go.
-    const { tenantId, lease } = database.snapshot().inbox.peek(finished!)!;
+    const { tenantId, lease } = database.inboxEntry(finished!)!;
     await expectOk(
       database.unitOfWork.run(tenantId, (r) =>
         r.inbox.complete([{ id: finished!, lease: lease! }], new Date()),

@@ -153,7 +153,7 @@ const setup = (
   };
   const sendTimes = (phoneNumberId: string) =>
     gateway.sentAt.filter((send) => send.phoneNumberId === phoneNumberId).map((send) => send.at);
-  const outboxStatus = () => [...database.snapshot().outbox.values()].map((row) => row.status);
+  const outboxStatus = () => database.outboxMessages().map((row) => row.status);
   /** Stops, moving time on while the dispatcher sends what it had claimed. */
   const stop = async () => {
     let stopped = false;
@@ -409,9 +409,7 @@ describe('OutboxDispatcher', () => {
     expect(outboxStatus().filter((status) => status === 'sent')).toHaveLength(sent);
     // Nothing is leased to this worker any more: every claimed message was sent and recorded.
     expect(
-      [...database.snapshot().outbox.values()].filter(
-        (row) => row.status === 'pending' && row.lease !== undefined,
-      ),
+      database.outboxMessages().filter((row) => row.status === 'pending' && row.lease !== undefined),
     ).toEqual([]);
     await timers.runFor(5000);
     expect(sendTimes('1001')).toHaveLength(sent);

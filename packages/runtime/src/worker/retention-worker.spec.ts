@@ -65,7 +65,7 @@ const setup = async (options: Partial<RetentionWorkerOptions> = {}) => {
     );
     return entries.map((entry) => entry.id);
   };
-  const stored = (ids: readonly string[]) => ids.filter((id) => database.snapshot().inbox.has(id));
+  const stored = (ids: readonly string[]) => ids.filter((id) => database.inboxEntry(id) !== undefined);
   const prunedLines = () =>
     logger.at('info').filter((line) => line.message === 'pruned finished inbox entries and outbox messages');
   return { database, worker, timers, logger, prunes, processed, stored, prunedLines };

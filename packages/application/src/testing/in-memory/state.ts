@@ -14,7 +14,8 @@ import type {
   Wamid,
   WhatsAppNumber,
 } from '@prestabot/domain';
-import { defined, recipientKeyOf } from '@prestabot/domain';
+import { defined, type ResultAsync, recipientKeyOf } from '@prestabot/domain';
+import { type StorageError, storageError } from '../../errors.ts';
 import type { ContactProfile, StoredFlowKey } from '../../flows/flow-stores.port.ts';
 import type { ConversationRecord, RegisteredTemplate, Reminder } from '../../loans/loan-stores.port.ts';
 import type { Lease, NewInboxEntry } from '../../ports/inbox.port.ts';
@@ -123,6 +124,14 @@ export const emptyState = () => ({
 });
 
 export type State = ReturnType<typeof emptyState>;
+
+/** How the ports reach the tables: a read, or a unit of work that a failure rolls back; one at a time. */
+export type StateAccess = {
+  read<T>(read: (state: State) => T): ResultAsync<T, StorageError>;
+  transaction<T, E>(work: (state: State) => ResultAsync<T, E>): ResultAsync<T, E | StorageError>;
+};
+
+export const duplicate = (message: string) => storageError('duplicate', message);
 
 export const outboxKeyOf = (tenantId: TenantId, idempotencyKey: string) => `${tenantId}|${idempotencyKey}`;
 

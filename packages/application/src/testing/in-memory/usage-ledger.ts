@@ -1,6 +1,6 @@
 import type { NewInboxEntry } from '../../ports/inbox.port.ts';
-import type { PricedMessage, UsageQuery, UsageRow } from '../../ports/usage-ledger.port.ts';
-import type { State } from './state.ts';
+import type { PricedMessage, UsageLedger, UsageQuery, UsageRow } from '../../ports/usage-ledger.port.ts';
+import type { State, StateAccess } from './state.ts';
 
 /**
  * What `store_webhook_items` records of the entries it stores: each priced status's message once, under
@@ -21,7 +21,7 @@ export const recordPrices = (state: State, entries: readonly NewInboxEntry[]): v
 };
 
 /** `UsageLedger.usage`: counts by tenant, number, category and billable, in that order. */
-export const usageOf = (state: State, query: UsageQuery): UsageRow[] => {
+const usageOf = (state: State, query: UsageQuery): UsageRow[] => {
   const rows = new Map<string, UsageRow>();
   for (const message of state.pricedMessages.values()) {
     if (query.tenantId !== undefined && message.tenantId !== query.tenantId) continue;
@@ -48,3 +48,7 @@ export const usageOf = (state: State, query: UsageQuery): UsageRow[] => {
 
 /** As PostgreSQL's "C" collation orders ASCII text. */
 const byCodeUnits = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+export const inMemoryUsageLedger = (access: StateAccess): UsageLedger => ({
+  usage: (query) => access.read((state) => usageOf(state, query)),
+});
