@@ -11,6 +11,7 @@ import { describeOutboxClaimContract } from './outbox-claim.contract.ts';
 import { describeOutboxOutcomesContract } from './outbox-outcomes.contract.ts';
 import { describeSealedSecretStoreContract } from './sealed-secret-store.contract.ts';
 import type { StorageHarnessFactory } from './storage-harness.ts';
+import { describeTemplateStoreContract } from './template-store.contract.ts';
 import { describeTenantAndNumberStoreContract } from './tenant-store.contract.ts';
 import { describeUnitOfWorkContract } from './unit-of-work.contract.ts';
 import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
@@ -30,6 +31,7 @@ export {
   describeOutboxClaimContract,
   describeOutboxOutcomesContract,
   describeSealedSecretStoreContract,
+  describeTemplateStoreContract,
   describeTenantAndNumberStoreContract,
   describeTenantDirectoryContract,
   describeUnitOfWorkContract,
@@ -49,6 +51,7 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeLeaseRenewalContract(implementation, factory);
   describeMessageLogContract(implementation, factory);
   describeLoanStoresContract(implementation, factory);
+  describeTemplateStoreContract(implementation, factory);
   describeFlowStoresContract(implementation, factory);
   describeFinishedWorkRetentionContract(implementation, factory);
   describeUsageLedgerContract(implementation, factory);
