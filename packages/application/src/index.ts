@@ -50,6 +50,7 @@ export * from './ports/tenant-store.port.ts';
 export * from './ports/unit-of-work.port.ts';
 export * from './ports/usage-ledger.port.ts';
 export * from './ports/webhook.port.ts';
+export * from './process-inbox/entry-outcome.ts';
 export * from './process-inbox/process-inbox.ts';
 export * from './resolve-tenant/caching-tenant-directory.ts';
 export * from './resolve-tenant/resolve-tenant.ts';

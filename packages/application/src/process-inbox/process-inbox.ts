@@ -1,9 +1,6 @@
 import {
   type ContactId,
-  defined,
-  e164FromWaId,
   err,
-  type InboundMessage,
   ok,
   okAsync,
   type PhoneNumberId,
@@ -16,7 +13,6 @@ import {
 import type { StorageError } from '../errors.ts';
 import type { HandleInbound } from '../handle-inbound/handle-inbound.ts';
 import type { Clock } from '../ports/clock.port.ts';
-import type { ContactIdentity } from '../ports/contact-store.port.ts';
 import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type {
   ClaimedInboxEntry,
@@ -31,22 +27,11 @@ import type { NewOutboxEntry } from '../ports/outbox.port.ts';
 import type { NumberRoute } from '../ports/tenant-directory.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import type { ResolveTenant } from '../resolve-tenant/resolve-tenant.ts';
+import { type Bug, bugOf } from './bug.ts';
+import type { EntryOutcome } from './entry-outcome.ts';
+import { identityOf } from './identity-of.ts';
 import { mapWithLimit } from './map-with-limit.ts';
-
-/** What became of one entry handed to `ProcessInbox`. */
-export type EntryOutcome = {
-  readonly entry: ClaimedInboxEntry;
-} /** Done: a message answered (its replies queued), or a status applied. */ & (
-  | { readonly type: 'processed'; readonly enqueued: readonly string[] }
-  /** A status for a message not recorded yet: handed back to be looked at again later. */
-  | { readonly type: 'retry_later' }
-  /** Another worker took the entry over; nothing was done for it here. */
-  | { readonly type: 'lease_lost' }
-  /** Its processing failed; nothing of it was kept, and it is still held: hand it back. */
-  | { readonly type: 'failed'; readonly reason: string }
-  /** Not tried: an earlier entry of its sender failed. Still held: hand it back behind that one. */
-  | { readonly type: 'deferred'; readonly reason: string }
-);
+import { inProcessingOrder, isStatusEntry, type TenantWork } from './tenant-work.ts';
 
 /** Reacts to a delivery status once it is applied (links reminders, switches to a template on 131047, …). */
 export interface StatusListener {
@@ -98,17 +83,6 @@ type LeaseLost = { readonly type: 'lease_lost_rollback' };
 type Routes = ReadonlyMap<PhoneNumberId, NumberRoute | undefined>;
 
 /**
- * What a tenant's unit of work does with an entry: answer a message, run the listeners of a status before
- * completing it, or hand back (or give up) a status whose message is unknown.
- */
-type TenantWork =
-  | { readonly kind: 'message'; readonly entry: ClaimedInboxEntry; readonly message: InboundMessage }
-  | { readonly kind: 'follow_up'; readonly entry: ClaimedStatusEntry; readonly outcome: StatusOutcome }
-  | { readonly kind: 'unknown_status'; readonly entry: ClaimedStatusEntry };
-
-const isStatusEntry = (entry: ClaimedInboxEntry): entry is ClaimedStatusEntry => entry.item.kind === 'status';
-
-/**
  * The person an entry comes from, within its tenant and number, whose entries are processed one at a time,
  * oldest first; statuses have none.
  */
@@ -117,15 +91,6 @@ export const inboxSenderKey = (
   entry: { readonly phoneNumberId: PhoneNumberId; readonly orderingKey?: string },
 ): string | undefined =>
   entry.orderingKey === undefined ? undefined : `${tenantId}|${entry.phoneNumberId}|${entry.orderingKey}`;
-
-/** The processing order a claim uses: WhatsApp's timestamp, then arrival. */
-const inProcessingOrder = (a: TenantWork, b: TenantWork): number =>
-  timeOf(a.entry) - timeOf(b.entry) ||
-  a.entry.receivedAt.getTime() - b.entry.receivedAt.getTime() ||
-  (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0);
-
-const timeOf = (entry: ClaimedInboxEntry): number =>
-  (entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at).getTime();
 
 /**
  * Processes held inbox entries of any tenants in batches. Delivery statuses are applied all at once
@@ -426,23 +391,3 @@ export class ProcessInbox {
     );
   }
 }
-
-/** Something thrown while processing: a bug, kept with its stack for the log. */
-type Bug = { readonly type: 'bug'; readonly message: string; readonly stack: string };
-
-const bugOf = (thrown: unknown): Bug =>
-  thrown instanceof Error
-    ? { type: 'bug', message: thrown.message, stack: thrown.stack ?? thrown.message }
-    : { type: 'bug', message: String(thrown), stack: String(thrown) };
-
-const identityOf = (message: InboundMessage): ContactIdentity | undefined => {
-  const phone =
-    message.from.waId === undefined ? undefined : e164FromWaId(message.from.waId).unwrapOr(undefined);
-  const { userId, profileName } = message.from;
-  if (phone === undefined && userId === undefined) return undefined;
-  return {
-    ...defined({ phone }),
-    ...defined({ userId }),
-    ...defined({ name: profileName }),
-  };
-};

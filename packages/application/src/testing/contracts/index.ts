@@ -7,15 +7,17 @@ import { describeLeaseRenewalContract } from './lease-renewal.contract.ts';
 import { describeLoanStoresContract } from './loan-stores.contract.ts';
 import { describeMessageLogContract } from './message-log.contract.ts';
 import { describeMessagingLimitsContract } from './messaging-limits.contract.ts';
-import { describeOutboxContract } from './outbox.contract.ts';
+import { describeOutboxClaimContract } from './outbox-claim.contract.ts';
+import { describeOutboxOutcomesContract } from './outbox-outcomes.contract.ts';
 import { describeSealedSecretStoreContract } from './sealed-secret-store.contract.ts';
 import type { StorageHarnessFactory } from './storage-harness.ts';
+import { describeTemplateStoreContract } from './template-store.contract.ts';
 import { describeTenantAndNumberStoreContract } from './tenant-store.contract.ts';
 import { describeUnitOfWorkContract } from './unit-of-work.contract.ts';
 import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
 export { seedLoan } from './loan-stores.contract.ts';
-export { maxInAnySecond } from './outbox.contract.ts';
+export { maxInAnySecond } from './max-in-any-second.ts';
 export * from './storage-harness.ts';
 export {
   describeContactStoreContract,
@@ -26,8 +28,10 @@ export {
   describeLoanStoresContract,
   describeMessageLogContract,
   describeMessagingLimitsContract,
-  describeOutboxContract,
+  describeOutboxClaimContract,
+  describeOutboxOutcomesContract,
   describeSealedSecretStoreContract,
+  describeTemplateStoreContract,
   describeTenantAndNumberStoreContract,
   describeTenantDirectoryContract,
   describeUnitOfWorkContract,
@@ -41,11 +45,13 @@ export const describeStorageContracts = (implementation: string, factory: Storag
   describeContactStoreContract(implementation, factory);
   describeUnitOfWorkContract(implementation, factory);
   describeInboxContract(implementation, factory);
-  describeOutboxContract(implementation, factory);
+  describeOutboxClaimContract(implementation, factory);
+  describeOutboxOutcomesContract(implementation, factory);
   describeMessagingLimitsContract(implementation, factory);
   describeLeaseRenewalContract(implementation, factory);
   describeMessageLogContract(implementation, factory);
   describeLoanStoresContract(implementation, factory);
+  describeTemplateStoreContract(implementation, factory);
   describeFlowStoresContract(implementation, factory);
   describeFinishedWorkRetentionContract(implementation, factory);
   describeUsageLedgerContract(implementation, factory);
