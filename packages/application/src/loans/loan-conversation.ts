@@ -278,7 +278,7 @@ export class LoanConversation implements InboundResponder {
         if (input.kind !== 'text') return okAsync(stay(texts.newLoan.askAmount(amountExample(context))));
         const amount = parseAmount(input.text, {
           locale: context.tenant.locale,
-          currency: context.tenant.settings.defaultCurrency as never,
+          currency: context.tenant.settings.defaultCurrency,
         });
         if (amount.isErr())
           return okAsync(
@@ -483,7 +483,7 @@ const withoutName = ({ borrowerName: _name, ...draft }: LoanDraft): LoanDraft =>
 const amountExample = (context: InboundContext): string => {
   const example = parseAmount('5000', {
     locale: context.tenant.locale,
-    currency: context.tenant.settings.defaultCurrency as never,
+    currency: context.tenant.settings.defaultCurrency,
   });
   return example.isOk() ? formatMoney(example.value, context.tenant.locale) : '5000';
 };
