@@ -118,7 +118,7 @@ const startWorld = async (
     await expectOk(database.unitOfWork.run(tenants.get(phoneNumberId)!, (r) => r.outbox.enqueue(entries)));
     return entries.map((entry) => entry.id);
   };
-  const outboxRows = () => [...database.snapshot().outbox.values()];
+  const outboxRows = () => database.outboxMessages();
   /** Outbox ids Graph accepted for the number, by the callback data every send carries. */
   const acceptedIds = (phoneNumberId: string) =>
     fake.accepted(phoneNumberId).map((accepted) => accepted.callbackData);
@@ -215,7 +215,7 @@ describe('outbound: dispatcher → guard → undici gateway → fake Graph', () 
     // One message at a time per person: the one that met the limit waits with her last, untried one.
     const anaPending = world
       .outboxRows()
-      .filter((row) => toAna.includes(row.entry.id) && row.status === 'pending')
+      .filter((row) => toAna.includes(row.id) && row.status === 'pending')
       .map((row) => ({ attempts: row.attempts, code: row.lastFailure?.code }))
       .sort((a, b) => b.attempts - a.attempts);
     expect(anaPending).toEqual([
@@ -289,7 +289,7 @@ describe('outbound: dispatcher → guard → undici gateway → fake Graph', () 
       world
         .outboxRows()
         .filter((row) => row.status === 'sent')
-        .map((row) => row.entry.id),
+        .map((row) => row.id),
     );
     expect(accepted.size).toBeGreaterThan(0);
     expect(sent).toEqual(accepted);

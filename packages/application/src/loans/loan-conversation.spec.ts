@@ -79,9 +79,8 @@ const template = (
   quickReplies,
 });
 
-const agreements = (app: InMemoryApp) => [...app.database.snapshot().agreements.peekValues()];
-const reminders = (app: InMemoryApp) =>
-  [...app.database.snapshot().reminders.peekValues()].map((row) => row.reminder);
+const agreements = (app: InMemoryApp) => app.database.agreements();
+const reminders = (app: InMemoryApp) => app.database.reminders();
 
 /** `hour` plus the place in that hour the one loan's reminders were spread to. */
 const reminderTime = (app: InMemoryApp, hour: string) =>
@@ -583,9 +582,9 @@ describe('the loan conversation', () => {
       app.database.reminderQueue.claimDue({ owner: 'fast', now: app.clock.now(), limit: 1, leaseMs: 60_000 }),
     );
     expect(fast?.id).toBe(slow?.id);
-    const outboxBefore = app.database.snapshot().outbox.size;
+    const outboxBefore = app.database.outboxMessages().length;
     expect(await expectOk(app.sendDueReminder.execute(fast!))).toBe('queued');
     expect(await expectOk(app.sendDueReminder.execute(slow!))).toBe('lease_lost');
-    expect(app.database.snapshot().outbox.size).toBe(outboxBefore + 1);
+    expect(app.database.outboxMessages().length).toBe(outboxBefore + 1);
   });
 });
