@@ -64,12 +64,26 @@ export class DemoChat {
     return this.say(number, person, { type: 'text', body });
   }
 
-  /** Taps the button (or list row, or template quick reply) titled `title` in the last message the person got. */
+  /**
+   * Taps the button (or list row, or template quick reply) titled `title` in the last message the person got,
+   * once it has arrived: a notice to someone else than the writer may leave a moment after the reply does.
+   */
   async tap(number: DemoNumber, person: Person, title: string): Promise<void> {
-    const last = this.#messagesTo(number, person).findLast((message) =>
-      tappables(message).some((item) => item.title === title),
-    );
-    const target = last === undefined ? undefined : tappables(last).find((item) => item.title === title);
+    const find = () => {
+      const last = this.#messagesTo(number, person).findLast((message) =>
+        tappables(message).some((item) => item.title === title),
+      );
+      return last === undefined ? undefined : tappables(last).find((item) => item.title === title);
+    };
+    let target = find();
+    if (target === undefined) {
+      for (let waited = 0; target === undefined && waited < 10_000; waited += 100) {
+        await sleep(100);
+        target = find();
+      }
+      // What arrived while waiting goes in the transcript before the tap.
+      if (target !== undefined) await this.settle(number);
+    }
     if (target === undefined) throw new Error(`${person.name} has no "${title}" to tap`);
     await this.say(
       number,

@@ -191,10 +191,11 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
     await chat.settle(numberB);
     await chat.tap(numberB, diego, 'Sí, confirmo');
 
-    write('\n── Six days later, at 09:00 in Santiago, the reminder falls due ──');
+    write("\n── Six days later, in the 9 o'clock hour in Santiago, the reminder falls due ──");
     const santiago = must(parseTimeZone('America/Santiago'), 'time zone');
     const dayBefore = addDays(localDateOf(clock.now(), santiago), 6);
-    clock.moveTo(zonedInstant(dayBefore, 9, 0, santiago));
+    // Each loan's reminder has its own minute within the send hour, so the hour's end has them all due.
+    clock.moveTo(zonedInstant(dayBefore, 10, 0, santiago));
     await bot.bot.reminderWorker.runOnce();
     bot.bot.outboxDispatcher.notify();
     await chat.settle(numberA);
