@@ -17,6 +17,7 @@ const rank = {
   application: 1,
   'adapters-meta': 2,
   'adapters-postgres': 2,
+  'adapters-webcrypto': 2,
   runtime: 3,
   'fake-graph': 4,
   'host-express': 5,

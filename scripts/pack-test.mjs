@@ -29,6 +29,7 @@ const publishable = [
   'domain',
   'application',
   'adapters-meta',
+  'adapters-webcrypto',
   'adapters-postgres',
   'runtime',
   'host-express',

@@ -1,10 +1,3 @@
-export {
-  AesGcmSecretCipher,
-  createAesGcmSecretCipher,
-  type EncryptionKeyError,
-  type EncryptionKeySettings,
-  encryptionKeyTexts,
-} from './cipher/aes-gcm-secret-cipher.ts';
 export { postgresStorageModule } from './container-module.ts';
 export type {
   ApplicationRoleStatus,

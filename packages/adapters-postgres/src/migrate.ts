@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { hexOf } from '@prestabot/adapters-webcrypto';
 import { type StorageError, storageError } from '@prestabot/application';
 import { err, ok, okAsync, type Result, ResultAsync, safeTry } from '@prestabot/domain';
-import { hexOf } from './encoding.ts';
 import { bypassRow, ledgerRow } from './health.rows.ts';
 import { readOptionalRow, readRows } from './sql/read-rows.ts';
 import type { SqlDriver, SqlRow } from './sql/sql-driver.ts';

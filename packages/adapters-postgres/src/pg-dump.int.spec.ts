@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { type AesGcmSecretCipher, createAesGcmSecretCipher, toBase64 } from '@prestabot/adapters-webcrypto';
 import { ManageTenants, secretPlaces } from '@prestabot/application';
 import { expectOk, seedContact } from '@prestabot/application/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AesGcmSecretCipher, createAesGcmSecretCipher } from './cipher/aes-gcm-secret-cipher.ts';
-import { toBase64 } from './encoding.ts';
 import { driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
 import { openTestStorage, type TestStorage } from './testing/test-database.ts';
 

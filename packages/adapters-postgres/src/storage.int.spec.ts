@@ -1,3 +1,4 @@
+import { createAesGcmSecretCipher } from '@prestabot/adapters-webcrypto';
 import {
   type ClaimedInboxEntry,
   type ClaimedReminder,
@@ -45,7 +46,6 @@ import {
 } from '@prestabot/domain';
 import { Container } from 'inversify';
 import { describe, expect, it } from 'vitest';
-import { createAesGcmSecretCipher } from './cipher/aes-gcm-secret-cipher.ts';
 import { postgresStorageModule } from './container-module.ts';
 import { createPostgresStorage, type PostgresStorage, postgresStorageOn } from './storage.ts';
 import { describeOnEachDriver, driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';

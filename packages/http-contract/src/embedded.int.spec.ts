@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { createAesGcmSecretCipher } from '@prestabot/adapters-postgres';
+import { createAesGcmSecretCipher } from '@prestabot/adapters-webcrypto';
 import type { InboundResponder } from '@prestabot/application';
 import { ManageTenants } from '@prestabot/application';
 import { expectOk, InMemoryDatabase, RecordingLogger, SequentialIds } from '@prestabot/application/testing';

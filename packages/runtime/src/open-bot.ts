@@ -10,7 +10,6 @@ import {
   SignedFlowTokens,
 } from '@prestabot/adapters-meta';
 import {
-  createAesGcmSecretCipher,
   createPostgresStorage,
   type DatabaseLogin,
   type MigrationReport,
@@ -18,6 +17,7 @@ import {
   type PostgresStorageOptions,
   postgresStorageModule,
 } from '@prestabot/adapters-postgres';
+import { createAesGcmSecretCipher } from '@prestabot/adapters-webcrypto';
 import {
   type ChooseResponders,
   type Clock,

@@ -35,16 +35,13 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { signWebhookBody } from '@prestabot/adapters-meta';
-import {
-  createAesGcmSecretCipher,
-  createPostgresStorage,
-  type PostgresStorage,
-} from '@prestabot/adapters-postgres';
+import { createPostgresStorage, type PostgresStorage } from '@prestabot/adapters-postgres';
 import {
   benchmarkServerUrl,
   createTestDatabase,
   type TestDatabase,
 } from '@prestabot/adapters-postgres/testing';
+import { createAesGcmSecretCipher } from '@prestabot/adapters-webcrypto';
 import { ManageTenants } from '@prestabot/application';
 import { percentile } from '@prestabot/application/testing';
 import type { ResultAsync } from '@prestabot/domain';

@@ -1,4 +1,4 @@
-import { encryptionKeyTexts } from '@prestabot/adapters-postgres';
+import { encryptionKeyTexts } from '@prestabot/adapters-webcrypto';
 import type { Config } from '../config.ts';
 
 /**

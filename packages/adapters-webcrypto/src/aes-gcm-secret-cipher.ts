@@ -1,6 +1,6 @@
 import type { SealedSecret, SecretCipher, SecretCipherError, SecretPlace } from '@prestabot/application';
 import { err, errAsync, ok, okAsync, Result, ResultAsync } from '@prestabot/domain';
-import { fromBase64, hexOf, toBase64 } from '../encoding.ts';
+import { fromBase64, hexOf, toBase64 } from './encoding.ts';
 
 // WebCrypto and TextEncoder only (no node:crypto, no Buffer): the same code runs on Deno.
 
