@@ -8,6 +8,7 @@ import {
   type Metrics,
   type OutboxQueue,
   portTokens,
+  SendRateGuard,
   type Token,
   type UseCasePorts,
   type UseCases,
@@ -16,7 +17,7 @@ import { timeOrderedUuid, timeOrderedUuidRandomBytes } from '@prestabot/domain';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import type { Config } from './config.ts';
 import { groupCommittedIntake, groupCommittedRecorder } from './worker/batched-writes.ts';
-import { SendRateGuard } from './worker/outbox-dispatcher.ts';
+import { systemTimers } from './worker/wake-up.ts';
 
 const token = <T>(name: string): Token<T> => Symbol.for(`prestabot.runtime.${name}`) as Token<T>;
 
@@ -48,7 +49,12 @@ export const runtimeSending = (ports: {
 }): Pick<UseCasePorts, 'records' | 'paceSends'> => ({
   records: groupCommittedRecorder({ outboxQueue: ports.outboxQueue, logger: ports.logger }),
   paceSends: (gateway, routing) =>
-    new SendRateGuard({ directory: routing, clock: ports.clock, logger: ports.logger }).guard(gateway),
+    new SendRateGuard({
+      directory: routing,
+      clock: ports.clock,
+      logger: ports.logger,
+      timers: systemTimers,
+    }).guard(gateway),
 });
 
 /**

@@ -2,6 +2,7 @@ import {
   expectOk,
   InMemoryDatabase,
   ManualClock,
+  ManualTimers,
   RecordingLogger,
   seedTenant,
   storeInInbox,
@@ -9,7 +10,6 @@ import {
 } from '@prestabot/application/testing';
 import { describe, expect, it } from 'vitest';
 import { LeaseKeeper } from './lease-keeper.ts';
-import { ManualTimers } from './manual-timers.fixture.ts';
 
 const leaseMs = 6000;
 const maxHoldMs = 60_000;

@@ -1,8 +1,7 @@
 import { type StorageError, storageError } from '@prestabot/application';
-import { ManualClock, RecordingLogger } from '@prestabot/application/testing';
+import { ManualClock, ManualTimers, RecordingLogger } from '@prestabot/application/testing';
 import { errAsync, okAsync, type ResultAsync } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
-import { ManualTimers } from './manual-timers.fixture.ts';
 import { NumberSyncWorker } from './number-sync-worker.ts';
 
 const minute = 60_000;

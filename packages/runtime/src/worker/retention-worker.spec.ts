@@ -4,6 +4,7 @@ import {
   fixturePhone,
   InMemoryDatabase,
   ManualClock,
+  ManualTimers,
   RecordingLogger,
   seedTenant,
   storeInInbox,
@@ -11,7 +12,6 @@ import {
 } from '@prestabot/application/testing';
 import { ResultAsync } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
-import { ManualTimers } from './manual-timers.fixture.ts';
 import {
   defaultRetentionWorkerOptions,
   RetentionWorker,

@@ -1,8 +1,7 @@
-/** Timers the workers wait on; tests hand in manual ones. */
-export type Timers = {
-  readonly setTimeout: (callback: () => void, delayMs: number) => unknown;
-  readonly clearTimeout: (handle: unknown) => void;
-};
+import type { Timers } from '@prestabot/application';
+
+// The workers wait on the application's timers port; the host's own timers live here.
+export type { Timers };
 
 export const systemTimers: Timers = {
   setTimeout: (callback, delayMs) => globalThis.setTimeout(callback, delayMs),

@@ -1,8 +1,8 @@
-import type { ManualClock } from '@prestabot/application/testing';
-import type { Timers } from './wake-up.ts';
+import type { Timers } from '../ports/timers.port.ts';
+import type { ManualClock } from './manual-clock.ts';
 
 /** Lets every promise chain of the in-memory ports settle (they never touch real I/O). */
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const settle = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * Timers on a manual clock. `runFor` fires them in time order, moving the clock to each; `stall` moves the
