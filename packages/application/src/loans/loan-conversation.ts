@@ -19,11 +19,11 @@ import type { IdGenerator } from '../ports/id-generator.port.ts';
 import type { TenantRepositories } from '../ports/unit-of-work.port.ts';
 import { catalogFor } from '../texts/catalog.ts';
 import { cancelWords, menuWords, myLoansWords, newLoanWords, noWords, yesWords } from '../texts/keywords.ts';
-import { conversationTtlMs, parseConversationState } from './conversation-state.ts';
 import type { ActionContext, LoanActions } from './loan-actions.ts';
 import { loadParties } from './loan-facts.ts';
 import { parseLoanButton } from './loan-ids.ts';
 import { myLoans } from './my-loans.ts';
+import { conversationTtlMs, parseConversationState } from './new-loan/conversation-state.ts';
 import { advance, type CompleteDraft, inputOf, startDraft, type Turn, text } from './new-loan/draft.ts';
 import { requestReply } from './requests.ts';
 

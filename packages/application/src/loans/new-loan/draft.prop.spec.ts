@@ -11,7 +11,7 @@ import {
   type TenantId,
 } from '@prestabot/domain';
 import { expect } from 'vitest';
-import type { ConversationState } from '../conversation-state.ts';
+import type { ConversationState } from './conversation-state.ts';
 import { advance, type DraftContext, type Input, inputOf } from './draft.ts';
 
 const contextIn = (locale: Locale): DraftContext => ({

@@ -20,10 +20,10 @@ import type { InboundContext } from '../../handle-inbound/inbound-responder.port
 import { built } from '../../handle-inbound/main-menu-responder.ts';
 import { type Catalog, catalogFor } from '../../texts/catalog.ts';
 import { moneyWords, noWords, objectWords, yesWords } from '../../texts/keywords.ts';
-import type { ConversationState, LoanDraft } from '../conversation-state.ts';
 import { formatLocalDate, subjectLabel } from '../loan-facts.ts';
 import { type DraftChoice, draftButtonId } from '../loan-ids.ts';
 import { amountRefusal } from '../refusals.ts';
+import type { ConversationState, LoanDraft } from './conversation-state.ts';
 
 // The new-loan draft as a state machine: each message a person sends moves the draft one step, and the
 // step says what to answer and where the draft goes next. No I/O: recording the finished draft is the
