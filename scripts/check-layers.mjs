@@ -24,6 +24,7 @@ const rank = {
   'host-edge': 5,
   'http-contract': 6,
   'fault-suite': 6,
+  bench: 7,
 };
 
 /** Outside code each inner layer may use (tests aside: specs may use the test tools). */
@@ -48,16 +49,16 @@ const forbiddenInCore = [
 ];
 
 /** Test equipment: any spec may use it, product code only as `mayUseFakeGraph` says. */
-const testEquipment = ['fake-graph', 'http-contract', 'fault-suite'];
+const testEquipment = ['fake-graph', 'http-contract', 'fault-suite', 'bench'];
 
 /**
- * The fake Graph API is test equipment: product packages reach it only through the demo (the sandbox) and
- * the benchmarks that live beside it, never from code that runs in production.
+ * The fake Graph API is test equipment: product packages reach it only through the demo (the sandbox),
+ * never from code that runs in production; benchmarks live in their own package.
  */
 const mayUseFakeGraph = (pkg, file) =>
   !(pkg in allowedOutside) &&
   (testEquipment.includes(pkg) ||
-    /\/src\/(demo|bench)\//.test(file) ||
+    /\/src\/demo\//.test(file) ||
     /\.(spec|prop\.spec|int\.spec|e2e\.spec)\.ts$/.test(file));
 
 const isSpec = (file) => /\.spec\.ts$/.test(file) || /\/testing\//.test(file) || /\.fixture\.ts$/.test(file);

@@ -4,15 +4,15 @@
 // PostgreSQL (`prestabot.find_number_route`, no cache), as the first webhook of each number does; the
 // deployed host puts a cache in front. The database is a fresh one on the server, dropped at the end.
 //
-//   node packages/adapters-postgres/dist/bench/tenant-resolution.js [--sizes 10,1000,100000]
+//   node packages/bench/dist/tenant-resolution.js [--sizes 10,1000,100000]
 //     [--lookups 5000] [--concurrency 8] [--database-server postgres://…] [--json]
 //
 // SPEC §6 target: the cost is flat from 10 to 100,000 numbers.
 
 import { parseArgs } from 'node:util';
+import { benchmarkServerUrl, openTestStorage, type TestStorage } from '@prestabot/adapters-postgres/testing';
 import { percentile } from '@prestabot/application/testing';
 import { defaultTenantSettings, type PhoneNumberId } from '@prestabot/domain';
-import { benchmarkServerUrl, openTestStorage, type TestStorage } from '../testing/index.ts';
 
 const usage =
   'usage: tenant-resolution [--sizes 10,1000,100000] [--lookups 5000] [--concurrency 8] [--database-server URL] [--json]';

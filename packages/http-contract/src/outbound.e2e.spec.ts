@@ -19,9 +19,9 @@ import {
 } from '@prestabot/application/testing';
 import type { E164, PhoneNumberId, TenantId } from '@prestabot/domain';
 import { defined } from '@prestabot/domain';
+import { type FakeGraphOptions, startFakeGraph } from '@prestabot/fake-graph';
 import { defaultOutboxDispatcherOptions, type OutboxDispatcherOptions } from '@prestabot/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type FakeGraphOptions, startFakeGraph } from './fake-graph.ts';
 import { inMemoryOutboundWorker } from './in-memory-outbound-worker.ts';
 
 // The whole outbound path with real time and real HTTP: in-memory storage, the outbox dispatcher, the

@@ -4,7 +4,7 @@
 // enforcing every number's throughput). Prints, per number, the allowed rate, the rate achieved over the
 // steady window and the throttling errors Graph answered.
 //
-//   node packages/fake-graph/dist/bench/outbound-rate.js [--numbers 10] [--seconds 15] [--rate 80]
+//   node packages/bench/dist/outbound-rate.js [--numbers 10] [--seconds 15] [--rate 80]
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -19,10 +19,10 @@ import {
   SequentialIds,
 } from '@prestabot/application/testing';
 import type { E164, PhoneNumberId, TenantId } from '@prestabot/domain';
+import type { NumberStats } from '@prestabot/fake-graph';
+import { inMemoryOutboundWorker } from '@prestabot/http-contract';
 import { defaultOutboxDispatcherOptions, JsonLogger } from '@prestabot/runtime';
 import { request } from 'undici';
-import { inMemoryOutboundWorker } from '../in-memory-outbound-worker.ts';
-import type { NumberStats } from '../numbers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -72,7 +72,7 @@ const warmUpNumber = {
 
 /** The fake runs in its own process, so its clock and event loop are not the sender's. */
 const startFake = async (): Promise<{ readonly url: string; readonly child: ChildProcess }> => {
-  const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
+  const cli = fileURLToPath(new URL('./cli.js', import.meta.resolve('@prestabot/fake-graph')));
   const child = spawn(
     process.execPath,
     [

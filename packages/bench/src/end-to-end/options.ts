@@ -1,0 +1,132 @@
+import { resolve as resolvePath } from 'node:path';
+import { parseArgs } from 'node:util';
+import { benchmarkServerUrl } from '@prestabot/adapters-postgres/testing';
+
+const usage =
+  'usage: end-to-end [--rate 2000] [--seconds 20] [--warm-up 5] [--tenants 100] [--workers 0] [--http-only] ' +
+  '[--concurrency 64] [--number-rate 80] [--drain-timeout 60] [--database-server URL] [--cpu-prof-dir DIR] [--json] [--ack] ' +
+  '[--no-statuses] [--status-step 100] [--sweep 100,200,400]';
+
+/** What one run of the end-to-end benchmark was asked for, validated. */
+export type EndToEndOptions = {
+  /** `--ack`: measure the webhook acknowledgement instead of the whole path. */
+  readonly ackOnly: boolean;
+  readonly rate: number;
+  readonly seconds: number;
+  readonly warmUpSeconds: number;
+  readonly tenantCount: number;
+  readonly workerCount: number;
+  readonly concurrency: number;
+  readonly numberRate: number;
+  readonly drainTimeoutMs: number;
+  /** `serve --no-worker`: the extra workers send every reply. */
+  readonly httpOnly: boolean;
+  /** Meta's status webhooks (sent, delivered, read), one POST each, for every reply the fake accepts. */
+  readonly withStatuses: boolean;
+  readonly statusStepMs: number;
+  /** With --sweep, one run per rate (this program again, in JSON). */
+  readonly sweepRates: readonly number[] | undefined;
+  readonly serverUrl: string;
+  readonly cpuProfDir: string | undefined;
+  readonly jsonOnly: boolean;
+  /** With --ack, webhooks kept apart for the closed-loop phase, each stored once (a duplicate is cheaper). */
+  readonly closedLoopBodies: number;
+  /** Every webhook the run prepares. */
+  readonly total: number;
+};
+
+/** One line naming the bad value and the expected form; exit status 2. */
+const badInput = (problem: string): never => {
+  process.stderr.write(`end-to-end: ${problem}\n${usage}\n`);
+  process.exit(2);
+};
+
+const parse = (args: readonly string[]) => {
+  try {
+    return parseArgs({
+      args: [...args],
+      options: {
+        rate: { type: 'string' },
+        seconds: { type: 'string', default: '20' },
+        'warm-up': { type: 'string', default: '5' },
+        tenants: { type: 'string', default: '100' },
+        workers: { type: 'string' },
+        'http-only': { type: 'boolean', default: false },
+        concurrency: { type: 'string', default: '64' },
+        'number-rate': { type: 'string', default: '80' },
+        'drain-timeout': { type: 'string', default: '60' },
+        'database-server': { type: 'string' },
+        'cpu-prof-dir': { type: 'string' },
+        json: { type: 'boolean', default: false },
+        ack: { type: 'boolean', default: false },
+        'no-statuses': { type: 'boolean', default: false },
+        'status-step': { type: 'string', default: '100' },
+        sweep: { type: 'string' },
+        help: { type: 'boolean', default: false },
+      },
+      strict: true,
+    }).values;
+  } catch (error) {
+    return badInput(error instanceof Error ? error.message : String(error));
+  }
+};
+
+/** The command line, checked; a bad value ends the process with status 2 and the usage. */
+export const endToEndOptions = (args: readonly string[]): EndToEndOptions => {
+  const parsed = parse(args);
+  if (parsed.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  const wholeNumber = (option: keyof typeof parsed, min: number, max: number, fallback?: string): number => {
+    const raw = String(parsed[option] ?? fallback);
+    const value = Number(raw);
+    return /^\d+$/.test(raw) && value >= min && value <= max
+      ? value
+      : badInput(`--${option} ${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
+  };
+  const ackOnly = parsed.ack;
+  const rate = wholeNumber('rate', 1, 20_000, ackOnly ? '1000' : '2000');
+  const seconds = wholeNumber('seconds', 1, 3600);
+  const warmUpSeconds = wholeNumber('warm-up', 0, 600);
+  const workerCount = wholeNumber('workers', 0, 16, ackOnly ? '1' : '0');
+  const sweepRates =
+    parsed.sweep === undefined
+      ? undefined
+      : parsed.sweep.split(',').map((value) => {
+          const rateOfRun = Number(value);
+          return /^\d+$/.test(value) && rateOfRun >= 1 && rateOfRun <= 20_000
+            ? rateOfRun
+            : badInput(
+                `--sweep ${JSON.stringify(parsed.sweep)} must list whole rates from 1 to 20000, like 100,200,400`,
+              );
+        });
+  if (parsed['http-only'] && workerCount === 0)
+    badInput('--http-only needs --workers 1 or more (someone has to send the replies)');
+  const cpuProfDir = parsed['cpu-prof-dir'] === undefined ? undefined : resolvePath(parsed['cpu-prof-dir']);
+  if (cpuProfDir === '') badInput('--cpu-prof-dir must name a directory');
+  const closedLoopBodies = ackOnly ? 40_000 : 0;
+  const total = rate * (warmUpSeconds + seconds) + closedLoopBodies;
+  if (total > 2_000_000)
+    badInput(`--rate × (--warm-up + --seconds) is ${total} messages; at most 2,000,000 per run`);
+  return {
+    ackOnly,
+    rate,
+    seconds,
+    warmUpSeconds,
+    tenantCount: wholeNumber('tenants', 1, 1000),
+    workerCount,
+    concurrency: wholeNumber('concurrency', 1, 4096),
+    numberRate: wholeNumber('number-rate', 1, 1000),
+    drainTimeoutMs: wholeNumber('drain-timeout', 1, 3600) * 1000,
+    httpOnly: parsed['http-only'],
+    withStatuses: !parsed['no-statuses'] && !ackOnly,
+    statusStepMs: wholeNumber('status-step', 1, 60_000),
+    sweepRates,
+    serverUrl: benchmarkServerUrl(parsed['database-server']).match((url) => url, badInput),
+    cpuProfDir,
+    jsonOnly: parsed.json,
+    closedLoopBodies,
+    total,
+  };
+};

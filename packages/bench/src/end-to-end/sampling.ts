@@ -1,0 +1,276 @@
+// What the run reads from outside its own process: CPU and memory from /proc (Linux), PostgreSQL's own
+// counters through psql, the host's /metrics, and the replies the fake Graph API accepted.
+import { execFile, execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'undici';
+
+export const now = () => performance.timeOrigin + performance.now();
+export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+export const round = (value: number, digits = 1) =>
+  Number.isFinite(value) ? Math.round(value * 10 ** digits) / 10 ** digits : null;
+
+export const getJson = async <T>(url: string): Promise<T> => {
+  const response = await request(url);
+  if (response.statusCode !== 200)
+    throw new Error(`GET ${url} answered ${response.statusCode}: ${await response.body.text()}`);
+  return (await response.body.json()) as T;
+};
+
+// -- CPU and memory ----------------------------------------------------------------------------------
+
+const clockTicks = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+const cpuSecondsOf = (pid: number | undefined): number => {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return 0;
+  }
+};
+
+/** A process's resident memory in MiB, from /proc (Linux); NaN where that cannot be read. */
+export const rssMibOf = (pid: number | undefined): number => {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const kib = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? Number.NaN : Number(kib) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+};
+
+/** Every `postgres` process on the machine (the server's backends, walwriter, checkpointer…). */
+const postgresCpuSeconds = (): number => {
+  let sum = 0;
+  try {
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres')
+          sum += cpuSecondsOf(Number(entry));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return sum;
+};
+
+/** Busy and total jiffies of the whole machine. */
+const machineTicks = (): { busy: number; total: number } => {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8')
+      .split('\n')[0]!
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
+    const totalTicks = fields.reduce((sum, value) => sum + value, 0);
+    const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+    return { busy: totalTicks - idle, total: totalTicks };
+  } catch {
+    return { busy: 0, total: 0 };
+  }
+};
+
+/** The processes of a run, by the part they play. */
+export type RunPids = {
+  readonly host: number | undefined;
+  readonly workers: readonly (number | undefined)[];
+  readonly fake: number | undefined;
+};
+
+export type CpuSample = {
+  readonly at: number;
+  readonly bench: number;
+  readonly host: number;
+  readonly workers: number;
+  readonly fake: number;
+  readonly postgres: number;
+  readonly machine: { busy: number; total: number };
+};
+
+export const sampleCpu = (pids: RunPids): CpuSample => {
+  const own = process.cpuUsage();
+  return {
+    at: now(),
+    bench: (own.user + own.system) / 1e6,
+    host: cpuSecondsOf(pids.host),
+    workers: pids.workers.reduce((sum: number, pid) => sum + cpuSecondsOf(pid), 0),
+    fake: cpuSecondsOf(pids.fake),
+    postgres: postgresCpuSeconds(),
+    machine: machineTicks(),
+  };
+};
+
+export type Cores = ReturnType<typeof coresBetween>;
+
+/** Cores used on average between two samples, per process group. */
+export const coresBetween = (from: CpuSample, to: CpuSample) => {
+  const wall = (to.at - from.at) / 1000;
+  const cores = (key: 'bench' | 'host' | 'workers' | 'fake' | 'postgres') =>
+    round((to[key] - from[key]) / wall, 2);
+  const ticks = to.machine.total - from.machine.total;
+  return {
+    bench: cores('bench'),
+    host: cores('host'),
+    workers: cores('workers'),
+    fakeGraph: cores('fake'),
+    postgres: cores('postgres'),
+    machineBusyPercent: ticks > 0 ? round(((to.machine.busy - from.machine.busy) / ticks) * 100, 1) : null,
+  };
+};
+
+// -- counters ----------------------------------------------------------------------------------------
+
+export type Counters = Record<string, number>;
+
+const pgCounterNames = [
+  'xactCommit',
+  'xactRollback',
+  'tupInserted',
+  'tupUpdated',
+  'tupDeleted',
+  'tupFetched',
+  'blksRead',
+  'blksHit',
+  'deadlocks',
+  'walRecords',
+  'walBytes',
+  'walWrite',
+  'walSync',
+];
+
+/** Server-side counters for the run's database and the server's WAL, through psql (no driver needed here). */
+export const pgCounters = (serverUrl: string, databaseName: string): Promise<Counters> =>
+  new Promise((resolve) => {
+    const sql =
+      'SELECT d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_updated, d.tup_deleted, d.tup_fetched, ' +
+      'd.blks_read, d.blks_hit, d.deadlocks, w.wal_records, w.wal_bytes, w.wal_write, w.wal_sync ' +
+      `FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = '${databaseName}'`;
+    execFile('psql', [serverUrl, '-AtF', ',', '-c', sql], { encoding: 'utf8' }, (error, stdout) => {
+      if (error !== null) return resolve({});
+      const values = stdout.trim().split(',').map(Number);
+      resolve(Object.fromEntries(pgCounterNames.map((name, index) => [name, values[index] ?? Number.NaN])));
+    });
+  });
+
+/**
+ * The host's own counters, from its /metrics: database statements, round trips and transactions, and
+ * webhooks accepted. Only the host's: worker processes serve no metrics.
+ */
+export const hostCounters = async (url: string): Promise<Counters> => {
+  try {
+    const text = await (await request(`${url}/metrics`)).body.text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    return {
+      statements: value(/^prestabot_db_statements_total (\S+)$/m),
+      roundTrips: value(/^prestabot_db_round_trips_total (\S+)$/m),
+      commits: value(/^prestabot_db_transactions_total\{outcome="commit"\} (\S+)$/m),
+      webhooks: value(/^prestabot_webhook_requests_total\{outcome="accepted"\} (\S+)$/m),
+    };
+  } catch {
+    return {};
+  }
+};
+
+// -- what the fake Graph API accepted ----------------------------------------------------------------
+
+type NumberListing = {
+  numbers: {
+    phoneNumberId: string;
+    stats: { accepted: number; dropped: number; errors: Record<string, number> };
+  }[];
+};
+type AcceptedJson = { recipient?: { phone?: string }; message: { type: string }; receivedAt: number };
+
+const totalAccepted = async (graphUrl: string): Promise<number> =>
+  (await getJson<NumberListing>(`${graphUrl}/_fake/numbers`)).numbers.reduce(
+    (sum, number) => sum + number.stats.accepted,
+    0,
+  );
+
+/**
+ * Waits until the replies stop coming: at least one per acknowledged message and nothing new for a
+ * second, or nothing new for 10 s, or the drain timeout.
+ */
+export const drain = async (
+  graphUrl: string,
+  acknowledged: number,
+  drainTimeoutMs: number,
+): Promise<{ drainedMs: number; timedOut: boolean }> => {
+  const started = now();
+  let last = -1;
+  let lastChangeAt = now();
+  while (true) {
+    const accepted = await totalAccepted(graphUrl);
+    if (accepted !== last) {
+      last = accepted;
+      lastChangeAt = now();
+    }
+    const quietMs = now() - lastChangeAt;
+    if ((accepted >= acknowledged && quietMs >= 1000) || quietMs >= 10_000)
+      return { drainedMs: lastChangeAt - started, timedOut: false };
+    if (now() - started > drainTimeoutMs) return { drainedMs: now() - started, timedOut: true };
+    await sleep(250);
+  }
+};
+
+/** The replies the fake accepted, matched to the messages they answer by recipient. */
+export type AcceptedReplies = {
+  /** Per message index, when the fake accepted the first reply to its sender (NaN: none). */
+  readonly firstReplyAt: Float64Array;
+  readonly replies: number;
+  readonly unmatched: number;
+  readonly graphErrors: Record<string, number>;
+  readonly dropped: number;
+};
+
+export const acceptedReplies = async (
+  graphUrl: string,
+  phoneNumberIds: readonly string[],
+  total: number,
+  messageIndexOf: (phone: string) => number | undefined,
+): Promise<AcceptedReplies> => {
+  const firstReplyAt = new Float64Array(total).fill(Number.NaN);
+  let replies = 0;
+  let unmatched = 0;
+  const listing = await getJson<NumberListing>(`${graphUrl}/_fake/numbers`);
+  for (const phoneNumberId of phoneNumberIds) {
+    const { messages } = await getJson<{ messages: AcceptedJson[] }>(
+      `${graphUrl}/_fake/numbers/${phoneNumberId}/messages`,
+    );
+    for (const message of messages) {
+      if (message.message.type === 'mark_read') continue;
+      replies += 1;
+      const index =
+        message.recipient?.phone === undefined ? undefined : messageIndexOf(message.recipient.phone);
+      if (index === undefined || index >= total) {
+        unmatched += 1;
+        continue;
+      }
+      const previous = firstReplyAt[index]!;
+      if (Number.isNaN(previous) || message.receivedAt < previous) firstReplyAt[index] = message.receivedAt;
+    }
+  }
+  const graphErrors: Record<string, number> = {};
+  let dropped = 0;
+  for (const number of listing.numbers) {
+    dropped += number.stats.dropped;
+    for (const [code, count] of Object.entries(number.stats.errors))
+      graphErrors[code] = (graphErrors[code] ?? 0) + count;
+  }
+  return { firstReplyAt, replies, unmatched, graphErrors, dropped };
+};
