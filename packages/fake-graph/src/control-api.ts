@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Recipient } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import * as z from 'zod';
 import type { EmitOptions, FakeGraph } from './fake-graph.ts';
 import type { GraphErrorSpec } from './graph-errors.ts';
@@ -214,12 +215,7 @@ const routes: readonly Route[] = [
     pattern: /^\/_fake\/numbers\/(\d+)\/account-webhook$/,
     run: async (fake, body, [id]) => {
       const { field, value, signWith } = parse(schemas.accountWebhook, body);
-      const delivery = await fake.emitAccountWebhook(
-        id!,
-        field,
-        value,
-        signWith === undefined ? {} : { signWith },
-      );
+      const delivery = await fake.emitAccountWebhook(id!, field, value, defined({ signWith }));
       return { delivery };
     },
   },

@@ -261,7 +261,7 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
   const tokenSecret = await flowTokenSecret(config.encryptionKeys);
   const tokens = tokenSecret === undefined ? undefined : new SignedFlowTokens(tokenSecret);
   const container = new Container({ defaultScope: 'Singleton' });
-  container.bind(runtimeTokens.flows).toConstantValue(tokens === undefined ? {} : { tokens });
+  container.bind(runtimeTokens.flows).toConstantValue(defined({ tokens }));
   container.bind(runtimeTokens.chooseResponders).toConstantValue(parts.responders ?? allOfTheLoanBot);
   container.load(
     platformModule({
@@ -271,7 +271,7 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
       clock,
     }),
     postgresStorageModule(storage, cipher),
-    metaAdaptersModule(graph, parts.hmac === undefined ? {} : { hmac: parts.hmac }),
+    metaAdaptersModule(graph, defined({ hmac: parts.hmac })),
     useCasesModule(
       parts.ingestOnly === true
         ? undefined

@@ -1,4 +1,5 @@
 import type { JsonObject, OutboundMessage, TemplateComponent, TemplateParameter } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 import * as z from 'zod';
 
 // Template messages on the wire: components and their parameters.
@@ -38,7 +39,7 @@ const encodeTemplateComponent = (component: TemplateComponent): JsonObject => {
 };
 
 const encodeTemplateParameter = (parameter: TemplateParameter): JsonObject => {
-  const name = parameter.name === undefined ? {} : { parameter_name: parameter.name };
+  const name = defined({ parameter_name: parameter.name });
   switch (parameter.type) {
     case 'text':
       return { type: 'text', ...name, text: parameter.text };
@@ -122,7 +123,7 @@ const templateComponentOf = (component: z.output<typeof templateComponentSchema>
 };
 
 const templateParameterOf = (parameter: z.output<typeof templateParameterSchema>): TemplateParameter => {
-  const name = parameter.parameter_name === undefined ? {} : { name: parameter.parameter_name };
+  const name = defined({ name: parameter.parameter_name });
   switch (parameter.type) {
     case 'text':
       return { type: 'text', text: parameter.text, ...name };

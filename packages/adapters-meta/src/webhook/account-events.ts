@@ -1,5 +1,6 @@
 import {
   type AccountEvent,
+  defined,
   messagingLimitOfTier,
   ok,
   parseWabaId,
@@ -7,7 +8,7 @@ import {
   safeTry,
 } from '@prestabot/domain';
 import * as wire from './payload.schema.ts';
-import { describeInvalidId, optional, read } from './read-wire.ts';
+import { describeInvalidId, read } from './read-wire.ts';
 
 /** The fields of a WABA's changes that tell about the account, its numbers and its templates. */
 export const accountFields = new Set([
@@ -41,7 +42,7 @@ export const readAccountEvent = (
         name: value.message_template_name,
         language: value.message_template_language,
         event: value.event,
-        ...optional('reason', value.reason ?? undefined),
+        ...defined({ reason: value.reason ?? undefined }),
       });
     }
     if (field === 'template_category_update') {
@@ -52,7 +53,7 @@ export const readAccountEvent = (
         name: value.message_template_name,
         language: value.message_template_language,
         newCategory: value.new_category,
-        ...optional('previousCategory', value.previous_category),
+        ...defined({ previousCategory: value.previous_category }),
       });
     }
     if (field === 'account_update') {
@@ -68,6 +69,6 @@ export const readAccountEvent = (
       wabaId,
       displayPhoneNumber: value.display_phone_number.replace(/^\+/, ''),
       event: value.event,
-      ...optional('messagingLimit', messagingLimit),
+      ...defined({ messagingLimit: messagingLimit }),
     });
   });

@@ -1,4 +1,5 @@
 import {
+  defined,
   err,
   type InboundContent,
   type InboundMessage,
@@ -10,7 +11,7 @@ import {
 } from '@prestabot/domain';
 import type * as z from 'zod';
 import * as wire from './payload.schema.ts';
-import { describeInvalidId, optional, type Routing, read, toGraphError } from './read-wire.ts';
+import { describeInvalidId, type Routing, read, toGraphError } from './read-wire.ts';
 
 type Message = z.output<typeof wire.messageSchema>;
 
@@ -32,7 +33,7 @@ export const readMessage = (
       wamid,
       from,
       sentAt: message.timestamp,
-      ...optional('replyTo', replyTo),
+      ...defined({ replyTo: replyTo }),
       content,
     });
   });
@@ -47,9 +48,9 @@ const senderOf = (message: Message, contacts: readonly wire.WireContact[]): Resu
       (fromUserId !== undefined && candidate.user_id === fromUserId),
   );
   return ok({
-    ...optional('waId', from),
-    ...optional('userId', fromUserId ?? contact?.user_id),
-    ...optional('profileName', contact?.profile?.name),
+    ...defined({ waId: from }),
+    ...defined({ userId: fromUserId ?? contact?.user_id }),
+    ...defined({ profileName: contact?.profile?.name }),
   });
 };
 
@@ -77,9 +78,9 @@ const contentOf = (message: Message): Result<InboundContent, string> => {
         type: 'media',
         mediaType,
         mediaId: media.id,
-        ...optional('mimeType', media.mime_type),
-        ...optional('caption', media.caption),
-        ...optional('filename', media.filename),
+        ...defined({ mimeType: media.mime_type }),
+        ...defined({ caption: media.caption }),
+        ...defined({ filename: media.filename }),
       }));
     }
     case 'location':
@@ -87,8 +88,8 @@ const contentOf = (message: Message): Result<InboundContent, string> => {
         type: 'location',
         latitude: location.latitude,
         longitude: location.longitude,
-        ...optional('name', location.name),
-        ...optional('address', location.address),
+        ...defined({ name: location.name }),
+        ...defined({ address: location.address }),
       }));
     case 'contacts':
       return read(wire.sharedContactsSchema, message.contacts, 'contacts').map((cards) => ({
@@ -97,8 +98,8 @@ const contentOf = (message: Message): Result<InboundContent, string> => {
           formattedName: card.name.formatted_name,
           phones: card.phones.map((phone) => ({
             phone: phone.phone,
-            ...optional('waId', phone.wa_id),
-            ...optional('type', phone.type),
+            ...defined({ waId: phone.wa_id }),
+            ...defined({ type: phone.type }),
           })),
         })),
       }));
@@ -111,7 +112,7 @@ const contentOf = (message: Message): Result<InboundContent, string> => {
               type: 'reaction',
               messageId,
               // Meta sends no emoji, or an empty one, when the user removes a reaction.
-              ...optional('emoji', reaction.emoji === '' ? undefined : reaction.emoji),
+              ...defined({ emoji: reaction.emoji === '' ? undefined : reaction.emoji }),
             }),
           ),
       );
@@ -121,7 +122,7 @@ const contentOf = (message: Message): Result<InboundContent, string> => {
       return read(wire.systemSchema, message.system, 'system').map((system) => ({
         type: 'system',
         event: system.type,
-        ...optional('body', system.body),
+        ...defined({ body: system.body }),
       }));
     default:
       // `unsupported`, the legacy `unknown`, `order` and whatever Meta adds next: kept, never dropped.
@@ -143,14 +144,14 @@ const interactiveContentOf = (
         type: 'list_reply',
         id: reply.id,
         title: reply.title,
-        ...optional('description', reply.description),
+        ...defined({ description: reply.description }),
       }));
     case 'nfm_reply':
       return read(wire.flowReplySchema, interactive.nfm_reply, 'interactive.nfm_reply').map((reply) => ({
         type: 'flow_reply',
         name: reply.name,
         responseJson: reply.response_json,
-        ...optional('body', reply.body),
+        ...defined({ body: reply.body }),
       }));
     default:
       return ok(unsupported(`interactive.${interactive.type}`, errors));

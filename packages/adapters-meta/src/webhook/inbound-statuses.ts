@@ -1,4 +1,5 @@
 import {
+  defined,
   type InboundNumberError,
   type InboundStatus,
   ok,
@@ -7,7 +8,7 @@ import {
   safeTry,
 } from '@prestabot/domain';
 import * as wire from './payload.schema.ts';
-import { describeInvalidId, optional, type Routing, read, toGraphError } from './read-wire.ts';
+import { describeInvalidId, type Routing, read, toGraphError } from './read-wire.ts';
 
 export const readStatus = (raw: unknown, routing: Routing): Result<InboundStatus, string> =>
   safeTry(function* () {
@@ -20,12 +21,12 @@ export const readStatus = (raw: unknown, routing: Routing): Result<InboundStatus
       status: status.status,
       at: status.timestamp,
       recipient: {
-        ...optional('waId', status.recipient_id),
-        ...optional('userId', status.recipient_user_id),
+        ...defined({ waId: status.recipient_id }),
+        ...defined({ userId: status.recipient_user_id }),
       },
       errors: status.errors.map(toGraphError),
-      ...optional('bizOpaqueCallbackData', status.biz_opaque_callback_data),
-      ...optional('pricing', status.pricing),
+      ...defined({ bizOpaqueCallbackData: status.biz_opaque_callback_data }),
+      ...defined({ pricing: status.pricing }),
     });
   });
 

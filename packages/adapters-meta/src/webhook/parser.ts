@@ -1,6 +1,7 @@
 import type { WebhookParseError, WebhookParser } from '@prestabot/application';
 import {
   type AccountEvent,
+  defined,
   err,
   type IgnoredChange,
   ok,
@@ -17,7 +18,7 @@ import { accountFields, readAccountEvent } from './account-events.ts';
 import { readMessage } from './inbound-messages.ts';
 import { readNumberError, readStatus } from './inbound-statuses.ts';
 import * as wire from './payload.schema.ts';
-import { describeInvalidId, optional, type Routing, read } from './read-wire.ts';
+import { describeInvalidId, type Routing, read } from './read-wire.ts';
 
 type BatchBuilder = {
   items: WebhookItem[];
@@ -147,6 +148,6 @@ const routingOf = (metadata: unknown, wabaId: string): Result<Routing, string> =
     return ok({
       phoneNumberId,
       wabaId: waba,
-      ...optional('displayPhoneNumber', wireMetadata.display_phone_number),
+      ...defined({ displayPhoneNumber: wireMetadata.display_phone_number }),
     });
   });

@@ -1,4 +1,5 @@
 import {
+  defined,
   ellipsize,
   err,
   type GraphErrorDetail,
@@ -16,10 +17,10 @@ export type Routing = Pick<InboundMessage, 'phoneNumberId' | 'displayPhoneNumber
 
 export const toGraphError = (error: wire.WireErrorDetail): GraphErrorDetail => ({
   code: error.code,
-  ...optional('title', error.title),
-  ...optional('message', error.message),
-  ...optional('details', error.error_data?.details ?? error.details),
-  ...optional('subcode', error.error_subcode),
+  ...defined({ title: error.title }),
+  ...defined({ message: error.message }),
+  ...defined({ details: error.error_data?.details ?? error.details }),
+  ...defined({ subcode: error.error_subcode }),
 });
 
 /** Validates `value`; a failure becomes a one-line reason whose paths start at `at`. */
@@ -37,7 +38,3 @@ const describeIssue = (issue: z.core.$ZodIssue, at: string): string => {
 /** The value is shown cut: a reason is logged, and an id may be a megabyte long. */
 export const describeInvalidId = (invalid: InvalidId): string =>
   `${invalid.kind} ${JSON.stringify(ellipsize(invalid.value, 80))} is invalid: expected ${invalid.expected}`;
-
-/** Optional domain fields are left out rather than set to `undefined` (exactOptionalPropertyTypes). */
-export const optional = <K extends string, V>(key: K, value: V | undefined): Partial<Record<K, V>> =>
-  value === undefined ? {} : ({ [key]: value } as Record<K, V>);

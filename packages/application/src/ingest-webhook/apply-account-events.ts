@@ -1,5 +1,6 @@
 import {
   type AccountEvent,
+  defined,
   okAsync,
   qualityFlagOfEvent,
   type ResultAsync,
@@ -64,7 +65,7 @@ export class ApplyAccountEvents {
       }
       if (event.kind === 'template_status' || event.kind === 'template_category')
         return this.#recordTemplate(routes, event);
-      const limit = event.messagingLimit === undefined ? {} : { messagingLimit: event.messagingLimit };
+      const limit = defined({ messagingLimit: event.messagingLimit });
       if (event.kind === 'business_capability') return this.#record(routes, limit, event);
       const flag = qualityFlagOfEvent(event.event);
       const named = routes.filter(

@@ -91,7 +91,7 @@ export const sendFailureOf = (error: GraphFailure & { readonly retryAfterMs?: nu
     ...defined({ title: error.title }),
     ...defined({ details: error.details }),
   };
-  const retryAfter = error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs };
+  const retryAfter = defined({ retryAfterMs: error.retryAfterMs });
   switch (classifyGraphErrorCode(error.code)) {
     case 'retryable':
       return { type: 'send_retryable', ...graph, ...retryAfter };

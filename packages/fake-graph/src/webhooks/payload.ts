@@ -7,11 +7,9 @@ import type {
   Sender,
   WebhookItem,
 } from '@prestabot/domain';
+import { defined } from '@prestabot/domain';
 
 type Json = { readonly [key: string]: unknown };
-
-/** Optional wire fields are left out when absent, as Meta does. */
-const optional = (key: string, value: unknown): Json => (value === undefined ? {} : { [key]: value });
 
 /** Unix seconds as a string: Meta's timestamp format. */
 const timestampOf = (at: Date): string => String(Math.floor(at.getTime() / 1000));
@@ -84,22 +82,22 @@ const uniqueSenders = (senders: readonly Sender[]): Sender[] => {
 
 const contactOf = (sender: Sender): Json => ({
   ...(sender.profileName === undefined ? {} : { profile: { name: sender.profileName } }),
-  ...optional('wa_id', sender.waId),
-  ...optional('user_id', sender.userId),
+  ...defined({ wa_id: sender.waId }),
+  ...defined({ user_id: sender.userId }),
 });
 
 const errorOf = (error: GraphErrorDetail): Json => ({
   code: error.code,
-  ...optional('title', error.title),
-  ...optional('message', error.message),
-  ...optional('error_subcode', error.subcode),
+  ...defined({ title: error.title }),
+  ...defined({ message: error.message }),
+  ...defined({ error_subcode: error.subcode }),
   ...(error.details === undefined ? {} : { error_data: { details: error.details } }),
   href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
 });
 
 const messageOf = (message: InboundMessage): Json => ({
-  ...optional('from', message.from.waId),
-  ...optional('from_user_id', message.from.userId),
+  ...defined({ from: message.from.waId }),
+  ...defined({ from_user_id: message.from.userId }),
   id: message.wamid,
   timestamp: timestampOf(message.sentAt),
   ...(message.replyTo === undefined
@@ -119,12 +117,12 @@ const contentOf = (content: InboundContent): Json => {
       return interactive('list_reply', {
         id: content.id,
         title: content.title,
-        ...optional('description', content.description),
+        ...defined({ description: content.description }),
       });
     case 'flow_reply':
       return interactive('nfm_reply', {
         name: content.name,
-        ...optional('body', content.body),
+        ...defined({ body: content.body }),
         response_json: content.responseJson,
       });
     case 'quick_reply':
@@ -134,10 +132,10 @@ const contentOf = (content: InboundContent): Json => {
         type: content.mediaType,
         [content.mediaType]: {
           id: content.mediaId,
-          ...optional('mime_type', content.mimeType),
+          ...defined({ mime_type: content.mimeType }),
           sha256: 'ZmFrZS1tZWRpYS1zaGEyNTY=',
-          ...optional('caption', content.caption),
-          ...optional('filename', content.filename),
+          ...defined({ caption: content.caption }),
+          ...defined({ filename: content.filename }),
         },
       };
     case 'location':
@@ -146,8 +144,8 @@ const contentOf = (content: InboundContent): Json => {
         location: {
           latitude: content.latitude,
           longitude: content.longitude,
-          ...optional('name', content.name),
-          ...optional('address', content.address),
+          ...defined({ name: content.name }),
+          ...defined({ address: content.address }),
         },
       };
     case 'contacts':
@@ -157,20 +155,20 @@ const contentOf = (content: InboundContent): Json => {
           name: { formatted_name: card.formattedName },
           phones: card.phones.map((phone) => ({
             phone: phone.phone,
-            ...optional('wa_id', phone.waId),
-            ...optional('type', phone.type),
+            ...defined({ wa_id: phone.waId }),
+            ...defined({ type: phone.type }),
           })),
         })),
       };
     case 'reaction':
       return {
         type: 'reaction',
-        reaction: { message_id: content.messageId, ...optional('emoji', content.emoji) },
+        reaction: { message_id: content.messageId, ...defined({ emoji: content.emoji }) },
       };
     case 'welcome_request':
       return { type: 'request_welcome' };
     case 'system':
-      return { type: 'system', system: { type: content.event, ...optional('body', content.body) } };
+      return { type: 'system', system: { type: content.event, ...defined({ body: content.body }) } };
     case 'unsupported': {
       const errors = content.errors.map(errorOf);
       // The parser names an unknown interactive reply `interactive.<type>`.
@@ -191,9 +189,9 @@ const statusOf = (status: InboundStatus): Json => ({
   id: status.wamid,
   status: status.status,
   timestamp: timestampOf(status.at),
-  ...optional('recipient_id', status.recipient.waId),
-  ...optional('recipient_user_id', status.recipient.userId),
-  ...optional('biz_opaque_callback_data', status.bizOpaqueCallbackData),
+  ...defined({ recipient_id: status.recipient.waId }),
+  ...defined({ recipient_user_id: status.recipient.userId }),
+  ...defined({ biz_opaque_callback_data: status.bizOpaqueCallbackData }),
   ...(status.errors.length === 0 ? {} : { errors: status.errors.map(errorOf) }),
   ...(status.pricing === undefined
     ? {}
@@ -205,7 +203,7 @@ const statusOf = (status: InboundStatus): Json => ({
         pricing: {
           billable: status.pricing.billable,
           pricing_model: status.pricing.pricingModel,
-          ...optional('type', status.pricing.type),
+          ...defined({ type: status.pricing.type }),
           category: status.pricing.category,
         },
       }),

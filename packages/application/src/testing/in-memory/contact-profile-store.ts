@@ -10,8 +10,7 @@ export const contactProfileStore = (tenantId: TenantId, state: State): ContactPr
     const stored = state.profiles.get(contactId);
     return okAsync({
       ...defined({ name: contact.name }),
-      ...(stored?.email === undefined ? {} : { email: stored.email }),
-      ...(stored?.bankDetails === undefined ? {} : { bankDetails: stored.bankDetails }),
+      ...defined({ email: stored?.email, bankDetails: stored?.bankDetails }),
     });
   },
   save: (contactId, profile) => {
