@@ -37,6 +37,8 @@ const publishable = [
   'fake-graph',
 ];
 const phoneNumberId = '106540352242922';
+/** The number's WhatsApp Business Account, the same at the fake and in the tenant's record. */
+const wabaId = '102290129340398';
 const verifyToken = randomBytes(8).toString('hex');
 const started = Date.now();
 const step = (what) => console.log(`\n[pack-test ${((Date.now() - started) / 1000).toFixed(1)} s] ${what}`);
@@ -245,7 +247,7 @@ try {
         join(app, 'node_modules/@prestabot/fake-graph/dist/cli.js'),
         ...[
           '--number',
-          `${phoneNumberId}:${accessToken}`,
+          `${phoneNumberId}:${accessToken}:80:${wabaId}`,
           '--webhook-url',
           webhookUrl,
           '--app-secret',
@@ -271,7 +273,7 @@ try {
   if (flow.status !== 0 || !Array.isArray(JSON.parse(flow.stdout).screens))
     throw new Error(`prestabot flows print-json failed: ${flow.stderr}`);
   writeFileSync(join(work, 'token'), accessToken);
-  const tenant = ['--name', 'Pack test', '--phone-number-id', phoneNumberId, '--waba-id', '102290129340398'];
+  const tenant = ['--name', 'Pack test', '--phone-number-id', phoneNumberId, '--waba-id', wabaId];
   run(prestabot, ['tenants', 'add', ...tenant, '--access-token-file', join(work, 'token')], {
     cwd: app,
     env,

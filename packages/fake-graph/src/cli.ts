@@ -6,7 +6,7 @@ import { startFakeGraph } from './fake-graph.ts';
 import type { FakeNumberConfig } from './numbers.ts';
 
 const usage =
-  'usage: fake-graph [--host 127.0.0.1] [--port 0] --number <phone_number_id>:<token>[:<rate>] … ' +
+  'usage: fake-graph [--host 127.0.0.1] [--port 0] --number <phone_number_id>:<token>[:<rate>[:<waba_id>]] … ' +
   '[--webhook-url URL --app-secret SECRET] [--auto-statuses <stepMs> [--status-per-webhook]] [--throttling-status 429|400] [--no-pair-limit]';
 
 /** One line naming the bad value and the expected form; exit status 2. */
@@ -16,18 +16,20 @@ const fail = (problem: string): never => {
 };
 
 const numberOf = (value: string): FakeNumberConfig => {
-  const [phoneNumberId = '', accessToken = '', rate] = value.split(':');
+  const [phoneNumberId = '', accessToken = '', rate, wabaId] = value.split(':');
   if (!/^[0-9]{1,32}$/.test(phoneNumberId) || accessToken === '') {
-    fail(`--number ${JSON.stringify(value)} must be <phone_number_id>:<token>[:<rate>]`);
+    fail(`--number ${JSON.stringify(value)} must be <phone_number_id>:<token>[:<rate>[:<waba_id>]]`);
   }
-  const ratePerSecond = rate === undefined ? undefined : Number(rate);
+  const ratePerSecond = rate === undefined || rate === '' ? undefined : Number(rate);
   if (
     ratePerSecond !== undefined &&
     !(Number.isInteger(ratePerSecond) && ratePerSecond >= 1 && ratePerSecond <= 1000)
   ) {
     fail(`the rate in --number ${phoneNumberId}:…:${rate} must be a whole number from 1 to 1000`);
   }
-  return { phoneNumberId, accessToken, ...defined({ ratePerSecond }) };
+  if (wabaId !== undefined && !/^[0-9]{1,32}$/.test(wabaId))
+    fail(`the WABA id in --number ${phoneNumberId}:…:${wabaId} must be digits`);
+  return { phoneNumberId, accessToken, ...defined({ ratePerSecond, wabaId }) };
 };
 
 const wholeNumber = (

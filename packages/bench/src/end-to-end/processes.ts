@@ -110,7 +110,7 @@ export class Deployment {
         : []),
       ...fixture.numbers.flatMap((number) => [
         '--number',
-        `${number.phoneNumberId}:${number.accessToken}:${options.numberRate}`,
+        `${number.phoneNumberId}:${number.accessToken}:${options.numberRate}:${fixture.wabaId}`,
       ]),
     ]);
   }

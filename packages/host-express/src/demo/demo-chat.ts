@@ -7,6 +7,8 @@ export type DemoNumber = {
   readonly label: string;
   readonly phoneNumberId: string;
   readonly accessToken: string;
+  /** The WhatsApp Business Account the number belongs to, at the fake and in the tenant's record. */
+  readonly wabaId: string;
   readonly people: readonly Person[];
 };
 

@@ -63,12 +63,14 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
     label: 'A',
     phoneNumberId: '106540352242922',
     accessToken: `EAAG-demo-A-${crypto.randomUUID()}`,
+    wabaId: '102290129340398',
     people: [ana, bea],
   };
   const numberB: DemoNumber = {
     label: 'B',
     phoneNumberId: '113355779900112',
     accessToken: `EAAG-demo-B-${crypto.randomUUID()}`,
+    wabaId: '109876543210987',
     people: [carla, diego],
   };
   const fake = await startFakeGraph({
@@ -112,7 +114,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
         name: 'Préstamos de Ana',
         phoneNumberId: numberA.phoneNumberId,
         accessToken: numberA.accessToken,
-        wabaId: '102290129340398',
+        wabaId: numberA.wabaId,
       }),
       'tenant A',
     );
@@ -121,7 +123,7 @@ export const runDemo = async (write: (line: string) => void): Promise<number> =>
         name: 'Club de Herramientas',
         phoneNumberId: numberB.phoneNumberId,
         accessToken: numberB.accessToken,
-        wabaId: '109876543210987',
+        wabaId: numberB.wabaId,
         displayPhone: '+56229405000',
       }),
       'tenant B',
