@@ -24,7 +24,7 @@ const secret = 'loans-secret';
 const number = '1065403522429';
 /** The number people see; a link to it opens a chat with the bot. */
 const displayPhone = '+56229405000';
-const chatLink = 'https://wa.me/56229405000?text=Hola';
+const chatLink = `https://wa.me/56229405000?text=${encodeURIComponent(spanish.requestHeld.opener)}`;
 const lender = '56911111111';
 const borrower = '56922222222';
 /** The loan `recordLoan` records, as every text about it reads it: the lender has no name, so their number. */
