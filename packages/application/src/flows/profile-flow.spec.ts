@@ -11,6 +11,7 @@ import {
   StoredFlowTokens,
   TestSignatureVerifier,
 } from '../testing/index.ts';
+import { spanish } from '../texts/es.ts';
 import type { FlowExchange } from './flow-exchange.ts';
 import type { FlowTokenClaims } from './flow-tokens.port.ts';
 
@@ -125,12 +126,12 @@ describe('the "My profile" Flow', () => {
     const noFlowId = setup();
     await noFlowId.app.addTenant(numberA, 'token-a');
     await say(noFlowId.app, numberA, ana, 'perfil');
-    expect(textTo(noFlowId.app, ana)).toMatch(/no está disponible/);
+    expect(textTo(noFlowId.app, ana)).toBe(spanish.profile.notAvailable);
 
     const noKey = setup({ defaultProfileFlowId: '555000111', withTokens: false });
     await noKey.app.addTenant(numberA, 'token-a');
     await say(noKey.app, numberA, ana, 'perfil');
-    expect(textTo(noKey.app, ana)).toMatch(/no está disponible/);
+    expect(textTo(noKey.app, ana)).toBe(spanish.profile.notAvailable);
   });
 
   it('serves the current profile, refuses bad fields on the screen, saves a good one and confirms on completion', async () => {
@@ -149,7 +150,7 @@ describe('the "My profile" Flow', () => {
     );
     expect(badEmail).toMatchObject({
       screen: 'PROFILE',
-      data: { show_error: true, error_message: 'Ese correo no parece válido.', name: fullProfile.name },
+      data: { show_error: true, error_message: spanish.profile.invalid.email, name: fullProfile.name },
     });
     const halfBank = await expectOk(
       exchange(app, tokens, flowToken, 'data_exchange', { ...fullProfile, account_number: '' }),
@@ -179,7 +180,7 @@ describe('the "My profile" Flow', () => {
     });
 
     await say(app, numberA, ana, completion(flowToken));
-    expect(textTo(app, ana)).toBe('¡Listo, Ana María Soto! Guardé tu perfil ✅');
+    expect(textTo(app, ana)).toBe(spanish.profile.updated('Ana María Soto'));
   });
 
   it("saves a profile without bank details, and keeps one tenant's profile from the other", async () => {
@@ -220,7 +221,7 @@ describe('the "My profile" Flow', () => {
     const anasToken = flowSentTo(app, ana).flowToken;
 
     await say(app, numberA, ana, completion('ft_forged'));
-    expect(textTo(app, ana)).toMatch(/expiró/);
+    expect(textTo(app, ana)).toBe(spanish.profile.flowExpired);
 
     const sentBefore = app.gateway.accepted.length;
     await say(app, numberA, beto, completion(anasToken));
@@ -231,7 +232,7 @@ describe('the "My profile" Flow', () => {
 
     app.clock.advance(2 * 60 * 60 * 1000);
     await say(app, numberA, ana, completion(anasToken));
-    expect(textTo(app, ana)).toMatch(/expiró/);
+    expect(textTo(app, ana)).toBe(spanish.profile.flowExpired);
   });
 
   it('refuses a token for a Flow it does not serve', async () => {

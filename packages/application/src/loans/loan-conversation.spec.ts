@@ -24,9 +24,11 @@ const secret = 'loans-secret';
 const number = '1065403522429';
 /** The number people see; a link to it opens a chat with the bot. */
 const displayPhone = '+56229405000';
-const chatLink = 'https://wa.me/56229405000?text=Hola';
+const chatLink = `https://wa.me/56229405000?text=${encodeURIComponent(spanish.requestHeld.opener)}`;
 const lender = '56911111111';
 const borrower = '56922222222';
+/** The loan `recordLoan` records, as every text about it reads it: the lender has no name, so their number. */
+const anasLoan = { lender: `+${lender}`, borrower: 'Ana', loan: '$5.000', dueDate: '15/03/2026' };
 
 const setup = () =>
   createInMemoryApp({
@@ -94,11 +96,11 @@ const recordLoan = async (app: InMemoryApp, options: { readonly typed: boolean; 
   const to = options.to ?? borrower;
   if (options.typed) await say(app, lender, 'nuevo préstamo');
   else await tap(app, lender, 'menu:new_loan');
-  expect(bodyOf(lastTo(app, lender))).toContain('¿A quién le prestaste?');
+  expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.askBorrower);
   await say(app, lender, `Ana +56 9 ${to.slice(3, 7)} ${to.slice(7)}`);
   if (options.typed) await say(app, lender, 'dinero');
   else await tap(app, lender, button(lastTo(app, lender), ':kind:money'));
-  expect(bodyOf(lastTo(app, lender))).toContain('¿Cuánto le prestaste?');
+  expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.askAmount('$5.000'));
   await say(app, lender, '$5.000');
   await say(app, lender, '15/03');
   const summary = lastTo(app, lender);
@@ -122,7 +124,7 @@ describe('the loan conversation', () => {
 
   it('records a loan by buttons, asks the borrower, who confirms; both are told and reminders are planned', async () => {
     await recordLoan(app, { typed: false });
-    expect(bodyOf(sentTo(app, lender).at(-1))).toContain('Le pedí a Ana que confirme');
+    expect(bodyOf(sentTo(app, lender).at(-1))).toContain(spanish.newLoan.recorded(anasLoan));
     const [loan] = agreements(app);
     expect(loan).toMatchObject({
       status: 'pending_confirmation',
@@ -130,12 +132,12 @@ describe('the loan conversation', () => {
       dueDate: { year: 2026, month: 3, day: 15 },
     });
     const request = lastTo(app, borrower);
-    expect(bodyOf(request)).toContain('registró que te prestó $5.000');
+    expect(bodyOf(request)).toBe(spanish.confirmation.request(anasLoan));
     expect(buttonIds(request)).toEqual([`loan:${loan!.id}:accept`, `loan:${loan!.id}:reject`]);
     await tap(app, borrower, button(request, ':accept'));
     expect(agreements(app)[0]?.status).toBe('active');
-    expect(bodyOf(lastTo(app, borrower))).toContain('Confirmado');
-    expect(bodyOf(lastTo(app, lender))).toContain('confirmó el préstamo');
+    expect(bodyOf(lastTo(app, borrower))).toContain(spanish.confirmation.acceptedToBorrower(anasLoan));
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.confirmation.acceptedToLender(anasLoan));
     expect(
       reminders(app)
         .map((reminder) => reminder.kind)
@@ -154,20 +156,20 @@ describe('the loan conversation', () => {
   it('asks again on anything but a clear confirm or cancel, and cancels on cancel', async () => {
     await tap(app, lender, 'menu:new_loan');
     await say(app, lender, 'Pedro');
-    expect(bodyOf(lastTo(app, lender))).toContain('teléfono de Pedro');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.askBorrowerPhone('Pedro'));
     await say(app, lender, '+56 9 3333 4444');
     await say(app, lender, 'objeto');
     await say(app, lender, 'ab');
-    expect(bodyOf(lastTo(app, lender))).toContain('al menos 3 letras');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.invalidDescription);
     await say(app, lender, 'taladro');
     await say(app, lender, '01/01/2020');
-    expect(bodyOf(lastTo(app, lender))).toContain('ya pasó');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.dueDateInThePast);
     await tap(app, lender, button(sentTo(app, lender).at(-2), ':due:one_week'));
     expect(bodyOf(lastTo(app, lender))).toContain('09/03/2026');
     await say(app, lender, 'mmm no sé');
-    expect(bodyOf(sentTo(app, lender).at(-2))).toContain('Responde *Confirmar*');
+    expect(bodyOf(sentTo(app, lender).at(-2))).toBe(spanish.newLoan.confirmOrCancel);
     await say(app, lender, 'cancelar');
-    expect(bodyOf(lastTo(app, lender))).toContain('descarté');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.cancelled);
     expect(agreements(app)).toEqual([]);
   });
 
@@ -176,7 +178,7 @@ describe('the loan conversation', () => {
     await say(app, lender, 'Ana +56 9 2222 2222');
     await say(app, lender, 'dinero');
     await say(app, lender, 'mucha plata');
-    expect(bodyOf(lastTo(app, lender))).toContain('No entendí el monto');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.invalidAmount('$5.000'));
     await say(app, lender, '5 mil');
     await tap(app, lender, button(lastTo(app, lender), ':due:tomorrow'));
     expect(bodyOf(lastTo(app, lender))).toContain('$5.000');
@@ -253,7 +255,7 @@ describe('the loan conversation', () => {
       type: 'contacts',
       cards: [{ formattedName: 'Bea Soto', phones: [{ phone: '+56 9 5555 6666', waId: '56955556666' }] }],
     });
-    expect(bodyOf(lastTo(app, lender))).toContain('¿Qué le prestaste a Bea Soto?');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.askKind('Bea Soto'));
   });
 
   it('cuts a long typed name by whole characters, never halving an emoji', async () => {
@@ -272,14 +274,14 @@ describe('the loan conversation', () => {
         { formattedName: 'B'.repeat(2000), phones: [{ phone: '+56 9 5555 6666', waId: '56955556666' }] },
       ],
     });
-    expect(bodyOf(lastTo(app, lender))).toContain(`¿Qué le prestaste a ${'B'.repeat(80)}?`);
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.askKind('B'.repeat(80)));
   });
 
   it('quotes only the start of a long text it cannot read as a phone, instead of breaking the reply', async () => {
     await tap(app, lender, 'menu:new_loan');
     await say(app, lender, 'Pedro');
     await say(app, lender, 'x'.repeat(4096));
-    expect(bodyOf(lastTo(app, lender))).toContain(`"${'x'.repeat(39)}…" no parece un teléfono`);
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.invalidPhone(`${'x'.repeat(39)}…`));
   });
 
   it('forgets a conversation after 30 minutes of silence, and an old button says so', async () => {
@@ -288,9 +290,9 @@ describe('the loan conversation', () => {
     const kindQuestion = lastTo(app, lender);
     app.clock.advance(31 * 60 * 1000);
     await tap(app, lender, button(kindQuestion, ':kind:money'));
-    expect(bodyOf(lastTo(app, lender))).toContain('Esa conversación ya terminó');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.newLoan.expired);
     await say(app, lender, 'dinero');
-    expect(bodyOf(lastTo(app, lender))).not.toContain('¿Cuánto');
+    expect(bodyOf(lastTo(app, lender))).not.toContain(spanish.newLoan.askAmount('$5.000'));
   });
 
   it('acts only on the loan a button names, never on "the latest"', async () => {
@@ -338,7 +340,7 @@ describe('the loan conversation', () => {
     ]);
     await tap(app, lender, `loan:${loan!.id}:confirm_return`);
     expect(agreements(app)[0]?.status).toBe('returned');
-    expect(bodyOf(lastTo(app, borrower))).toContain('marcó como devuelto');
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.actions.markedReturnedToBorrower(anasLoan));
     expect(reminders(app).every((reminder) => reminder.status === 'cancelled')).toBe(true);
   });
 
@@ -361,7 +363,7 @@ describe('the loan conversation', () => {
     await app.drain();
     const dayBefore = lastTo(app, borrower);
     expect(dayBefore).toMatchObject({ type: 'template', name: 'prestabot_loan_reminder' });
-    expect(JSON.stringify(dayBefore)).toContain('mañana (15/03/2026)');
+    expect(JSON.stringify(dayBefore)).toContain(spanish.reminders.dayBefore(anasLoan));
     await app.drain();
     expect(sentTo(app, borrower)).toHaveLength(before + 1);
     app.clock.set(reminderTime(app, '2026-03-16T12:00:01Z'));
@@ -388,7 +390,7 @@ describe('the loan conversation', () => {
     });
     expect(app.metrics.count('outbound_skipped_total', { reason: 'no_template' })).toBeGreaterThan(0);
     await say(app, borrower, 'BAJA');
-    expect(bodyOf(lastTo(app, borrower))).toContain('no te enviaré más');
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.optedOut);
     app.clock.set(reminderTime(app, '2026-03-15T12:00:00Z'));
     await app.drain();
     expect(reminders(app).find((reminder) => reminder.kind === 'due_day')).toMatchObject({
@@ -396,7 +398,7 @@ describe('the loan conversation', () => {
       reason: 'opted_out',
     });
     await say(app, borrower, 'alta');
-    expect(bodyOf(lastTo(app, borrower))).toContain('Volverás a recibir');
+    expect(bodyOf(lastTo(app, borrower))).toBe(spanish.optedIn);
   });
 
   it('tells the lender when the borrower cannot be reached, and sends the template when one is registered', async () => {
@@ -428,17 +430,17 @@ describe('the loan conversation', () => {
     const toBorrower = () => sentTo(app, borrower).length;
     const before = toBorrower();
     await tap(app, lender, `loan:${loan!.id}:remind`);
-    expect(bodyOf(lastTo(app, lender))).toContain('Le envié un recordatorio');
+    expect(bodyOf(lastTo(app, lender))).toContain(spanish.actions.reminderSent(anasLoan));
     expect(toBorrower()).toBe(before + 1);
     app.clock.set(new Date('2026-03-03T11:00:00Z'));
     await tap(app, lender, `loan:${loan!.id}:remind`);
-    expect(bodyOf(lastTo(app, lender))).toContain('Podrás enviar otro el 03/03/2026 a las 09:00');
+    expect(bodyOf(lastTo(app, lender))).toBe(spanish.actions.remindTooSoon('03/03/2026', '09:00'));
     expect(toBorrower()).toBe(before + 1);
     app.clock.set(new Date('2026-03-03T12:00:00Z'));
     await say(app, borrower, 'hola');
     const beforeSecond = toBorrower();
     await tap(app, lender, `loan:${loan!.id}:remind`);
-    expect(bodyOf(lastTo(app, lender))).toContain('Le envié un recordatorio');
+    expect(bodyOf(lastTo(app, lender))).toContain(spanish.actions.reminderSent(anasLoan));
     expect(toBorrower()).toBe(beforeSecond + 1);
   });
 
@@ -502,7 +504,9 @@ describe('the loan conversation', () => {
     app.clock.advance(25 * 60 * 60 * 1000);
     await app.drain();
     expect(lastTo(app, lender)).toMatchObject({ type: 'template', name: 'prestabot_loan_return_claim' });
-    expect(sentTo(app, borrower).slice(toBorrower).map(bodyOf).join('\n')).not.toContain('en cola');
+    expect(sentTo(app, borrower).slice(toBorrower).map(bodyOf).join('\n')).not.toContain(
+      spanish.notDelivered.heldBehindLimit(lenderName),
+    );
   });
 
   it('holds a return claim for a lender the bot cannot reach, and brings it when the lender writes', async () => {
@@ -514,10 +518,7 @@ describe('the loan conversation', () => {
     await tap(app, borrower, `loan:${loan!.id}:claim_returned`);
     const lenderName = `+${lender}`;
     expect(sentTo(app, borrower).slice(before).map(bodyOf)).toEqual([
-      spanish.actions.claimWaiting(
-        { lender: lenderName, borrower: 'Ana', loan: '$5.000', dueDate: '15/03/2026' },
-        spanish.requestHeld.noWindow(lenderName, chatLink),
-      ),
+      spanish.actions.claimWaiting(anasLoan, spanish.requestHeld.noWindow(lenderName, chatLink)),
     ]);
     const toLender = sentTo(app, lender).length;
     await say(app, lender, 'buenas');

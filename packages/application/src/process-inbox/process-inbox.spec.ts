@@ -12,6 +12,8 @@ import {
   TestSignatureVerifier,
   testSignature,
 } from '../testing/index.ts';
+import { english } from '../texts/en.ts';
+import { spanish } from '../texts/es.ts';
 
 const secret = 'app-secret';
 const setup = () =>
@@ -42,7 +44,7 @@ describe('processing inbound messages', () => {
       accessToken: 'token-a',
       message: { type: 'buttons' },
     });
-    expect(toAna?.message.type === 'buttons' && toAna.message.body).toContain('Ana');
+    expect(toAna?.message.type === 'buttons' && toAna.message.body).toBe(spanish.mainMenu.body('Ana'));
     expect(sentTo(app, '56922222222')).toMatchObject([
       { phoneNumberId: '2002', accessToken: 'token-b', message: { type: 'buttons' } },
     ]);
@@ -57,7 +59,7 @@ describe('processing inbound messages', () => {
     await app.drain();
     const replies = sentTo(app, '56911111111').map((send) => send.message);
     expect(replies.map((message) => message.type)).toEqual(['buttons', 'text']);
-    expect(replies[1]).toMatchObject({ body: expect.stringContaining('menu') });
+    expect(replies[1]).toMatchObject({ body: spanish.help });
   });
 
   it("politely says it cannot read a type it does not know, and doesn't answer reactions", async () => {
@@ -79,7 +81,7 @@ describe('processing inbound messages', () => {
     expect(replies).toHaveLength(2);
     expect(replies[1]).toMatchObject({
       type: 'text',
-      body: expect.stringContaining('Todavía no puedo leer'),
+      body: spanish.cannotReadYet,
     });
   });
 
@@ -91,7 +93,11 @@ describe('processing inbound messages', () => {
     const [menu] = sentTo(app, '56911111111');
     expect(menu?.message).toMatchObject({
       type: 'buttons',
-      buttons: [{ title: 'New loan' }, { title: 'My loans' }, { title: 'My profile' }],
+      buttons: [
+        { title: english.mainMenu.newLoan },
+        { title: english.mainMenu.myLoans },
+        { title: english.mainMenu.myProfile },
+      ],
     });
   });
 
