@@ -7,8 +7,7 @@ import type {
 } from '../handle-inbound/inbound-responder.port.ts';
 import { built } from '../handle-inbound/main-menu-responder.ts';
 import { catalogFor } from '../texts/catalog.ts';
-
-const helpWords = new Set(['ayuda', 'help', 'comandos', 'commands']);
+import { helpWords } from '../texts/keywords.ts';
 
 /**
  * "ayuda"/"help" lists what a person can type, opting out included. Asked before the loan conversation,

@@ -8,9 +8,7 @@ import type {
 import { built } from '../handle-inbound/main-menu-responder.ts';
 import type { TenantRepositories } from '../ports/unit-of-work.port.ts';
 import { catalogFor } from '../texts/catalog.ts';
-
-const optOutWords = new Set(['stop', 'baja', 'unsubscribe', 'darme de baja']);
-const optInWords = new Set(['start', 'alta', 'subscribe', 'darme de alta']);
+import { optInWords, optOutWords } from '../texts/keywords.ts';
 
 /**
  * `STOP`/`baja` stop every message the bot would start (requests, notices, reminders); `START`/`alta`

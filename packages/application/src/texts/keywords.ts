@@ -19,3 +19,7 @@ export const noWords = new Set(['no', 'no rechazar', 'rechazar', 'reject', 'no r
 export const moneyWords = new Set(['dinero', 'plata', 'money', 'cash', '1']);
 export const objectWords = new Set(['objeto', 'un objeto', 'cosa', 'object', 'an object', 'thing', '2']);
 export const menuWords = new Set(['hola', 'menu', 'inicio', 'hi', 'hello']);
+export const helpWords = new Set(['ayuda', 'help', 'comandos', 'commands']);
+/** Opting out stops every message the bot would start; opting in resumes them. */
+export const optOutWords = new Set(['stop', 'baja', 'unsubscribe', 'darme de baja']);
+export const optInWords = new Set(['start', 'alta', 'subscribe', 'darme de alta']);

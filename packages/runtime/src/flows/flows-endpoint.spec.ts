@@ -1,6 +1,9 @@
+import { catalogFor } from '@prestabot/application';
 import { expectOk } from '@prestabot/application/testing';
 import { describe, expect, it, vi } from 'vitest';
 import { deploymentFlowKey, flowsEndpointFixture, keyCacheMs, numberA, numberB } from './flows.fixture.ts';
+
+const spanish = catalogFor('es-CL');
 
 const hour = 3_600_000;
 
@@ -76,7 +79,7 @@ describe('the Flows endpoint', () => {
 
     const replayed = await submit('thief@example.com');
     expect(replayed.status).toBe(427);
-    expect(replayed.answer).toEqual({ error_msg: expect.stringContaining('ya se envió') });
+    expect(replayed.answer).toEqual({ error_msg: expect.stringContaining(spanish.profile.alreadySubmitted) });
     const opened = await flows.post(publicKey, { version: '3.0', action: 'INIT', flow_token: token });
     expect(opened.answer).toMatchObject({ data: { email: 'ana@example.com' } });
 
@@ -182,7 +185,7 @@ describe('the Flows endpoint', () => {
     const keyB = await flows.newKey(numberB);
     const forged = await flows.post(keyA, { version: '3.0', action: 'INIT', flow_token: 'v1.forged.token' });
     expect(forged.status).toBe(427);
-    expect(forged.answer).toMatchObject({ error_msg: expect.stringContaining('expiró') });
+    expect(forged.answer).toMatchObject({ error_msg: expect.stringContaining(spanish.profile.flowExpired) });
 
     const token = await flows.tokenFor(flows.tenantA, numberA, hour);
     const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BB' : 'AA'}`;
