@@ -508,7 +508,7 @@ describe('fake Graph CLI', () => {
     });
     expect(result.code).toBe(2);
     expect(result.stderr.split('\n')[0]).toBe(
-      'fake-graph: --number "abc" must be <phone_number_id>:<token>[:<rate>]',
+      'fake-graph: --number "abc" must be <phone_number_id>:<token>[:<rate>[:<waba_id>]]',
     );
   });
 });
