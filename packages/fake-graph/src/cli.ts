@@ -15,9 +15,12 @@ const fail = (problem: string): never => {
   process.exit(2);
 };
 
+/** Graph object ids (numbers, WABAs) are digits. */
+const graphId = /^[0-9]{1,32}$/;
+
 const numberOf = (value: string): FakeNumberConfig => {
   const [phoneNumberId = '', accessToken = '', rate, wabaId] = value.split(':');
-  if (!/^[0-9]{1,32}$/.test(phoneNumberId) || accessToken === '') {
+  if (!graphId.test(phoneNumberId) || accessToken === '') {
     fail(`--number ${JSON.stringify(value)} must be <phone_number_id>:<token>[:<rate>[:<waba_id>]]`);
   }
   const ratePerSecond = rate === undefined || rate === '' ? undefined : Number(rate);
@@ -27,7 +30,7 @@ const numberOf = (value: string): FakeNumberConfig => {
   ) {
     fail(`the rate in --number ${phoneNumberId}:…:${rate} must be a whole number from 1 to 1000`);
   }
-  if (wabaId !== undefined && !/^[0-9]{1,32}$/.test(wabaId))
+  if (wabaId !== undefined && !graphId.test(wabaId))
     fail(`the WABA id in --number ${phoneNumberId}:…:${wabaId} must be digits`);
   return { phoneNumberId, accessToken, ...defined({ ratePerSecond, wabaId }) };
 };

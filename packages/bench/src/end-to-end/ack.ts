@@ -2,7 +2,6 @@
 // webhook before its 200 and processes nothing. Measured closed loop against bare Express 5 in the same
 // run, then open loop at --rate; then workers start and drain the backlog, as after an outage.
 import { percentile } from '@prestabot/application/testing';
-import { freeLoopbackPort } from '@prestabot/fake-graph';
 import type { RunFixture } from './fixture.ts';
 import { offerLoad, prepareWebhooks, saturate } from './load.ts';
 import type { EndToEndOptions } from './options.ts';
@@ -20,11 +19,8 @@ export const runAck = async (
   say(
     `webhook ack: ${options.tenantCount} tenants; closed loop with ${concurrency} in flight, then ${rate}/s offered for ${warmUpSeconds} s warm-up + ${seconds} s`,
   );
-  const hostPort = await freeLoopbackPort();
-  const fake = await deployment.startFake(`http://127.0.0.1:${hostPort}`);
-  await deployment.prepareDatabase();
   // Processing is deferred: the workers start once acknowledgement is measured, and drain the backlog.
-  const { url, env } = await deployment.startHost(fake.url, hostPort, 0);
+  const { url, env } = await deployment.start(0);
   const bareUrl = await deployment.startBareExpress();
   say(
     `host at ${url} (serve --no-worker --ingest-only), bare Express at ${bareUrl}; preparing ${options.total} signed webhooks`,

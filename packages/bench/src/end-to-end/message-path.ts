@@ -1,5 +1,4 @@
 // The whole path: Meta's webhook in, the reply accepted by the fake Graph API, and what it cost.
-import { freeLoopbackPort } from '@prestabot/fake-graph';
 import { messageIndexOf, type RunFixture } from './fixture.ts';
 import { offerLoad, prepareWebhooks } from './load.ts';
 import type { EndToEndOptions } from './options.ts';
@@ -37,14 +36,11 @@ export const runMessagePath = async (
     `end-to-end: ${tenantCount} tenants, ${rate} msg/s offered for ${warmUpSeconds} s warm-up + ${seconds} s measured, ` +
       `${workerCount} extra worker(s)${options.httpOnly ? ', serve --no-worker' : ''}, concurrency ${options.concurrency}`,
   );
-  const hostPort = await freeLoopbackPort();
-  const fake = await deployment.startFake(`http://127.0.0.1:${hostPort}`);
-  await deployment.prepareDatabase();
+  const { fake, url, host, workers } = await deployment.start(workerCount);
   say(
-    `database ${deployment.databaseName} migrated, ${tenantCount} tenants added; fake Graph API at ${fake.url}`,
+    `database ${deployment.databaseName} migrated, ${tenantCount} tenants added; fake Graph API at ${fake.url}; ` +
+      `host at ${url}; preparing ${options.total} signed webhooks`,
   );
-  const { url, host, workers } = await deployment.startHost(fake.url, hostPort, workerCount);
-  say(`host at ${url}; preparing ${options.total} signed webhooks`);
   const prepared = await prepareWebhooks(fixture, options.total);
   const pids: RunPids = {
     host: host.child.pid,

@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '@prestabot/adapters-postg
 import { createAesGcmSecretCipher } from '@prestabot/adapters-webcrypto';
 import { ManageTenants } from '@prestabot/application';
 import type { ResultAsync } from '@prestabot/domain';
+import { freeLoopbackPort } from '@prestabot/fake-graph';
 import { request } from 'undici';
 import type { RunFixture } from './fixture.ts';
 import type { EndToEndOptions } from './options.ts';
@@ -42,6 +43,7 @@ const fakeGraphCli = fileURLToPath(new URL('./cli.js', import.meta.resolve('@pre
 const bareExpress = fileURLToPath(new URL('../bare-express.js', import.meta.url));
 
 export type StartedHost = {
+  readonly fake: { readonly url: string; readonly process: Tracked };
   readonly url: string;
   readonly host: Tracked;
   readonly workers: Tracked[];
@@ -89,8 +91,19 @@ export class Deployment {
     return this.cleaning;
   }
 
+  /**
+   * The whole deployment: the fake (told the host's port before the host listens, for its status
+   * webhooks), a fresh database with its tenants, then the host beside `workersBeside` workers.
+   */
+  async start(workersBeside: number): Promise<StartedHost> {
+    const hostPort = await freeLoopbackPort();
+    const fake = await this.startFake(`http://127.0.0.1:${hostPort}`);
+    await this.prepareDatabase();
+    return this.startHost(fake, hostPort, workersBeside);
+  }
+
   /** The fake, which reports sent, delivered and read to the host for every reply it accepts unless --no-statuses. */
-  startFake(hostUrl: string): Promise<{ url: string; process: Tracked }> {
+  private startFake(hostUrl: string): Promise<{ url: string; process: Tracked }> {
     const { options, fixture } = this;
     return this.startListener('the fake Graph API', [
       // A larger young generation: fewer collection pauses in the fake, whose pauses would read as latency.
@@ -121,7 +134,7 @@ export class Deployment {
   }
 
   /** A fresh database, migrated, with one tenant (and number) per `--tenants`. */
-  async prepareDatabase(): Promise<void> {
+  private async prepareDatabase(): Promise<void> {
     const { options, fixture } = this;
     this.database = await createTestDatabase(options.serverUrl);
     const cipher = await unwrap(
@@ -165,7 +178,11 @@ export class Deployment {
   }
 
   /** `prestabot serve` (and `workersBeside` workers), once its /healthz answers. */
-  async startHost(graphUrl: string, port: number, workersBeside: number): Promise<StartedHost> {
+  private async startHost(
+    fake: StartedHost['fake'],
+    port: number,
+    workersBeside: number,
+  ): Promise<StartedHost> {
     const { options, fixture } = this;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -174,7 +191,7 @@ export class Deployment {
       META_APP_SECRET: fixture.appSecret,
       WHATSAPP_VERIFY_TOKEN: fixture.verifyToken,
       PRESTABOT_ENCRYPTION_KEY: fixture.encryptionKey,
-      META_GRAPH_URL: graphUrl,
+      META_GRAPH_URL: fake.url,
       LOG_LEVEL: 'warn',
     };
     const workers = this.startWorkers(env, workersBeside);
@@ -211,7 +228,7 @@ export class Deployment {
         throw new Error(`the host did not answer /healthz within 90 s:\n${host.output}`);
       await sleep(100);
     }
-    return { url, host, workers, env };
+    return { fake, url, host, workers, env };
   }
 
   /** Inbox entries stored and not processed yet, through psql. */
@@ -234,7 +251,7 @@ export class Deployment {
   }
 
   private requireDatabase(): TestDatabase {
-    if (this.database === undefined) throw new Error('prepareDatabase() has not run');
+    if (this.database === undefined) throw new Error('start() has not run');
     return this.database;
   }
 
