@@ -5,7 +5,7 @@ import {
   okAsync,
   type PhoneNumberId,
   type Result,
-  type ResultAsync,
+  ResultAsync,
   recipientOf,
   safeTry,
   type TenantId,
@@ -326,12 +326,16 @@ export class ProcessInbox {
           'inbound message processed',
         );
       }
-      const { enqueued } = yield* repositories.outbox.enqueue(replies);
       const done = works
         .filter(({ entry }) => !handedBack.has(entry.id))
         .map(({ entry }) => ({ id: entry.id, lease: entry.lease }));
-      if (!(yield* repositories.inbox.complete(done, now)))
-        return err({ type: 'lease_lost_rollback' as const });
+      // Issued together: neither needs the other's answer, so a pipelining connection sends both in one
+      // write. A lost lease rolls the replies back with everything else.
+      const [{ enqueued }, stillHeld] = yield* ResultAsync.combine([
+        repositories.outbox.enqueue(replies),
+        repositories.inbox.complete(done, now),
+      ] as const);
+      if (!stillHeld) return err({ type: 'lease_lost_rollback' as const });
       const queued = new Set(enqueued);
       return ok(
         works.map(
