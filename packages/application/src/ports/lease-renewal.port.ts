@@ -21,8 +21,10 @@ export type LeaseRenewalRequest = {
 export interface LeaseRenewal {
   /**
    * Moves to `now + leaseMs` (never earlier) the expiry of every row of `ids` that `owner` still holds
-   * with a lease not yet run out and whose work is unfinished, in one statement. Returns the ids renewed;
-   * any other (lost, finished, unknown) is left alone.
+   * with a lease not yet run out and whose work is unfinished, in one statement. Returns the ids still
+   * held: those renewed, and those another statement is changing at that moment (their own settling, under
+   * way), which it does not wait for and leaves to the next renewal. Any other (lost, finished, unknown)
+   * is left alone.
    */
   renew(request: LeaseRenewalRequest): ResultAsync<readonly string[], StorageError>;
 }
