@@ -291,18 +291,22 @@ export class ProcessInbox {
           identity,
           self.#deps.ids.uuid() as ContactId,
         );
-        yield* repositories.messages.recordInbound({
-          wamid: message.wamid,
-          phoneNumberId: message.phoneNumberId,
-          contactId: contact.id,
-          type: message.content.type,
-          sentAt: message.sentAt,
-        });
+        // The conversation does not wait for the message to be logged: its statements follow the log's on
+        // the same connection, so a pipelining one writes them together (and they still run after it).
+        const [, outcome] = yield* ResultAsync.combine([
+          repositories.messages.recordInbound({
+            wamid: message.wamid,
+            phoneNumberId: message.phoneNumberId,
+            contactId: contact.id,
+            type: message.content.type,
+            sentAt: message.sentAt,
+          }),
+          self.#deps.handleInbound.execute(
+            { tenant, number, contact, firstContact: created, message, now },
+            repositories,
+          ),
+        ] as const);
         self.#deps.metrics.increment('inbound_messages_total', { type: message.content.type });
-        const outcome = yield* self.#deps.handleInbound.execute(
-          { tenant, number, contact, firstContact: created, message, now },
-          repositories,
-        );
         const recipient = recipientOf(contact);
         const answers: NewOutboxEntry[] =
           recipient === undefined
