@@ -69,6 +69,6 @@ export const readAccountEvent = (
       wabaId,
       displayPhoneNumber: value.display_phone_number.replace(/^\+/, ''),
       event: value.event,
-      ...defined({ messagingLimit: messagingLimit }),
+      ...defined({ messagingLimit }),
     });
   });

@@ -33,7 +33,7 @@ export const readMessage = (
       wamid,
       from,
       sentAt: message.timestamp,
-      ...defined({ replyTo: replyTo }),
+      ...defined({ replyTo }),
       content,
     });
   });
@@ -47,11 +47,9 @@ const senderOf = (message: Message, contacts: readonly wire.WireContact[]): Resu
       (from !== undefined && candidate.wa_id === from) ||
       (fromUserId !== undefined && candidate.user_id === fromUserId),
   );
-  return ok({
-    ...defined({ waId: from }),
-    ...defined({ userId: fromUserId ?? contact?.user_id }),
-    ...defined({ profileName: contact?.profile?.name }),
-  });
+  return ok(
+    defined({ waId: from, userId: fromUserId ?? contact?.user_id, profileName: contact?.profile?.name }),
+  );
 };
 
 const contentOf = (message: Message): Result<InboundContent, string> => {
@@ -78,9 +76,7 @@ const contentOf = (message: Message): Result<InboundContent, string> => {
         type: 'media',
         mediaType,
         mediaId: media.id,
-        ...defined({ mimeType: media.mime_type }),
-        ...defined({ caption: media.caption }),
-        ...defined({ filename: media.filename }),
+        ...defined({ mimeType: media.mime_type, caption: media.caption, filename: media.filename }),
       }));
     }
     case 'location':
@@ -88,8 +84,7 @@ const contentOf = (message: Message): Result<InboundContent, string> => {
         type: 'location',
         latitude: location.latitude,
         longitude: location.longitude,
-        ...defined({ name: location.name }),
-        ...defined({ address: location.address }),
+        ...defined({ name: location.name, address: location.address }),
       }));
     case 'contacts':
       return read(wire.sharedContactsSchema, message.contacts, 'contacts').map((cards) => ({
@@ -98,8 +93,7 @@ const contentOf = (message: Message): Result<InboundContent, string> => {
           formattedName: card.name.formatted_name,
           phones: card.phones.map((phone) => ({
             phone: phone.phone,
-            ...defined({ waId: phone.wa_id }),
-            ...defined({ type: phone.type }),
+            ...defined({ waId: phone.wa_id, type: phone.type }),
           })),
         })),
       }));

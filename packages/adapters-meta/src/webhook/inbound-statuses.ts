@@ -20,13 +20,9 @@ export const readStatus = (raw: unknown, routing: Routing): Result<InboundStatus
       wamid,
       status: status.status,
       at: status.timestamp,
-      recipient: {
-        ...defined({ waId: status.recipient_id }),
-        ...defined({ userId: status.recipient_user_id }),
-      },
+      recipient: defined({ waId: status.recipient_id, userId: status.recipient_user_id }),
       errors: status.errors.map(toGraphError),
-      ...defined({ bizOpaqueCallbackData: status.biz_opaque_callback_data }),
-      ...defined({ pricing: status.pricing }),
+      ...defined({ bizOpaqueCallbackData: status.biz_opaque_callback_data, pricing: status.pricing }),
     });
   });
 

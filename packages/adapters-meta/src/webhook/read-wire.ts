@@ -17,10 +17,12 @@ export type Routing = Pick<InboundMessage, 'phoneNumberId' | 'displayPhoneNumber
 
 export const toGraphError = (error: wire.WireErrorDetail): GraphErrorDetail => ({
   code: error.code,
-  ...defined({ title: error.title }),
-  ...defined({ message: error.message }),
-  ...defined({ details: error.error_data?.details ?? error.details }),
-  ...defined({ subcode: error.error_subcode }),
+  ...defined({
+    title: error.title,
+    message: error.message,
+    details: error.error_data?.details ?? error.details,
+    subcode: error.error_subcode,
+  }),
 });
 
 /** Validates `value`; a failure becomes a one-line reason whose paths start at `at`. */

@@ -82,22 +82,18 @@ const uniqueSenders = (senders: readonly Sender[]): Sender[] => {
 
 const contactOf = (sender: Sender): Json => ({
   ...(sender.profileName === undefined ? {} : { profile: { name: sender.profileName } }),
-  ...defined({ wa_id: sender.waId }),
-  ...defined({ user_id: sender.userId }),
+  ...defined({ wa_id: sender.waId, user_id: sender.userId }),
 });
 
 const errorOf = (error: GraphErrorDetail): Json => ({
   code: error.code,
-  ...defined({ title: error.title }),
-  ...defined({ message: error.message }),
-  ...defined({ error_subcode: error.subcode }),
+  ...defined({ title: error.title, message: error.message, error_subcode: error.subcode }),
   ...(error.details === undefined ? {} : { error_data: { details: error.details } }),
   href: 'https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/',
 });
 
 const messageOf = (message: InboundMessage): Json => ({
-  ...defined({ from: message.from.waId }),
-  ...defined({ from_user_id: message.from.userId }),
+  ...defined({ from: message.from.waId, from_user_id: message.from.userId }),
   id: message.wamid,
   timestamp: timestampOf(message.sentAt),
   ...(message.replyTo === undefined
@@ -134,8 +130,7 @@ const contentOf = (content: InboundContent): Json => {
           id: content.mediaId,
           ...defined({ mime_type: content.mimeType }),
           sha256: 'ZmFrZS1tZWRpYS1zaGEyNTY=',
-          ...defined({ caption: content.caption }),
-          ...defined({ filename: content.filename }),
+          ...defined({ caption: content.caption, filename: content.filename }),
         },
       };
     case 'location':
@@ -144,8 +139,7 @@ const contentOf = (content: InboundContent): Json => {
         location: {
           latitude: content.latitude,
           longitude: content.longitude,
-          ...defined({ name: content.name }),
-          ...defined({ address: content.address }),
+          ...defined({ name: content.name, address: content.address }),
         },
       };
     case 'contacts':
@@ -155,8 +149,7 @@ const contentOf = (content: InboundContent): Json => {
           name: { formatted_name: card.formattedName },
           phones: card.phones.map((phone) => ({
             phone: phone.phone,
-            ...defined({ wa_id: phone.waId }),
-            ...defined({ type: phone.type }),
+            ...defined({ wa_id: phone.waId, type: phone.type }),
           })),
         })),
       };
@@ -189,9 +182,11 @@ const statusOf = (status: InboundStatus): Json => ({
   id: status.wamid,
   status: status.status,
   timestamp: timestampOf(status.at),
-  ...defined({ recipient_id: status.recipient.waId }),
-  ...defined({ recipient_user_id: status.recipient.userId }),
-  ...defined({ biz_opaque_callback_data: status.bizOpaqueCallbackData }),
+  ...defined({
+    recipient_id: status.recipient.waId,
+    recipient_user_id: status.recipient.userId,
+    biz_opaque_callback_data: status.bizOpaqueCallbackData,
+  }),
   ...(status.errors.length === 0 ? {} : { errors: status.errors.map(errorOf) }),
   ...(status.pricing === undefined
     ? {}
