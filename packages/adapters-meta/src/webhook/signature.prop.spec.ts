@@ -29,6 +29,18 @@ describe('HmacSignatureVerifier properties', () => {
     expect((await verify(bytes, header, [key]))._unsafeUnwrap()).toEqual({ secret: key });
   });
 
+  test.prop([body, secret, fc.array(fc.boolean(), { minLength: 64, maxLength: 64 })], runs)(
+    'a correct signature verifies with its hex digits in any letter case',
+    async (bytes, key, upper) => {
+      const digits = (await signWebhookBody(bytes, key)).slice('sha256='.length);
+      const mixed = Array.from(digits, (digit, index) => (upper[index] ? digit.toUpperCase() : digit)).join(
+        '',
+      );
+
+      expect((await verify(bytes, `sha256=${mixed}`, [key])).isOk()).toBe(true);
+    },
+  );
+
   test.prop([nonEmptyBody, secret, fc.nat(), fc.integer({ min: 0, max: 7 })], runs)(
     'a body with one flipped bit does not verify',
     async (bytes, key, position, bit) => {

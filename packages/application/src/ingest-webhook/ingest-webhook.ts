@@ -8,9 +8,10 @@ import {
   ok,
   okAsync,
   type PhoneNumberId,
+  type Result,
   ResultAsync,
-  safeTry,
   truncateCodePoints,
+  type WebhookBatch,
   type WebhookItem,
 } from '@prestabot/domain';
 import { refusesTheData, type StorageError } from '../errors.ts';
@@ -105,6 +106,12 @@ type StorableItem = InboundMessage | InboundStatus;
 
 type IntakeOutcome = StoredInboxEntry | { readonly outcome: 'quarantined' };
 
+type SortedItems = {
+  readonly entries: readonly NewInboxEntry[];
+  readonly unknownNumbers: Set<PhoneNumberId>;
+  readonly stale: number;
+};
+
 const quarantinedOutcome: IntakeOutcome = { outcome: 'quarantined' };
 
 /**
@@ -120,101 +127,136 @@ export class IngestWebhook {
   }
 
   execute(input: IngestWebhookInput): ResultAsync<IngestWebhookOutput, IngestWebhookError> {
+    return new ResultAsync(this.#ingest(input));
+  }
+
+  /**
+   * Straight-line async code over Results, not safeTry: there every `yield*` of a ResultAsync runs
+   * neverthrow's emulated async generator, and each `map` an emulated async function. Every webhook comes
+   * through here; measured in-process, that machinery took a fifth of this use case's CPU.
+   */
+  async #ingest(input: IngestWebhookInput): Promise<Result<IngestWebhookOutput, IngestWebhookError>> {
     const deps = this.#deps;
-    const self = this;
-    return safeTry(async function* () {
-      const size = input.rawBody.byteLength;
-      if (size > maxWebhookBytes) {
-        return err({ type: 'payload_too_large' as const, size, limit: maxWebhookBytes });
-      }
-      yield* deps.verifier.checkHeader(input.signature);
-      const secrets = yield* deps.secrets.known();
-      if (secrets.secrets.length === 0) return err({ type: 'no_webhook_secret' as const });
-      const signedBy = yield* deps.verifier.verify(input.rawBody, input.signature, secrets.secrets);
-      const batch = yield* deps.parser.parse(input.rawBody);
-      for (const rejected of batch.rejected) {
-        deps.logger.error(
-          { path: rejected.path, reason: rejected.reason },
-          'webhook item could not be read; it was not stored',
-        );
-      }
-      if (batch.rejected.length > 0)
-        deps.metrics.increment('webhook_items_total', { outcome: 'rejected' }, batch.rejected.length);
+    const size = input.rawBody.byteLength;
+    if (size > maxWebhookBytes) return err({ type: 'payload_too_large', size, limit: maxWebhookBytes });
+    const header = deps.verifier.checkHeader(input.signature);
+    if (header.isErr()) return err(header.error);
+    const secrets = await deps.secrets.known();
+    if (secrets.isErr()) return err(secrets.error);
+    const known = secrets.value;
+    if (known.secrets.length === 0) return err({ type: 'no_webhook_secret' });
+    const signedBy = await deps.verifier.verify(input.rawBody, input.signature, known.secrets);
+    if (signedBy.isErr()) return err(signedBy.error);
+    const batch = deps.parser.parse(input.rawBody);
+    if (batch.isErr()) return err(batch.error);
+    const { items, accountEvents, rejected } = batch.value;
+    this.#noteUnread(batch.value);
+    const signedFor = (route: NumberRoute) => known.expectedFor(route) === signedBy.value.secret;
+    if (accountEvents !== undefined && accountEvents.length > 0) {
+      const applied = await deps.accountEvents.apply(accountEvents, signedFor);
+      if (applied.isErr()) return err(applied.error);
+    }
+    const routes = await deps.resolveTenant.routesOf(items.map((item) => item.phoneNumberId));
+    if (routes.isErr()) return err(routes.error);
+    const sorted = this.#sort(items, routes.value, signedFor);
+    if (sorted.isErr()) return err(sorted.error);
+    if (sorted.value.entries.length === 0) return ok(this.#tally(sorted.value, [], rejected.length));
+    const results = await this.#store(sorted.value.entries);
+    return results.map((stored) => this.#tally(sorted.value, stored, rejected.length));
+  }
 
-      for (const { field, wabaId } of batch.ignored)
-        deps.logger.info(
-          { field, wabaId },
-          `webhook field ${field} acknowledged; the bot does not act on it`,
-        );
-      if (batch.accountEvents !== undefined && batch.accountEvents.length > 0)
-        yield* deps.accountEvents.apply(
-          batch.accountEvents,
-          (route) => secrets.expectedFor(route) === signedBy.secret,
-        );
+  /** Items that could not be read, and fields the bot does not act on: logged and counted, not stored. */
+  #noteUnread(batch: WebhookBatch): void {
+    const { logger, metrics } = this.#deps;
+    for (const rejected of batch.rejected) {
+      logger.error(
+        { path: rejected.path, reason: rejected.reason },
+        'webhook item could not be read; it was not stored',
+      );
+    }
+    if (batch.rejected.length > 0)
+      metrics.increment('webhook_items_total', { outcome: 'rejected' }, batch.rejected.length);
+    for (const { field, wabaId } of batch.ignored)
+      logger.info({ field, wabaId }, `webhook field ${field} acknowledged; the bot does not act on it`);
+  }
 
-      const routes = yield* deps.resolveTenant.routesOf(batch.items.map((item) => item.phoneNumberId));
-      const entries: NewInboxEntry[] = [];
-      const unknownNumbers = new Set<PhoneNumberId>();
-      const receivedAt = deps.clock.now();
-      const takenSince = self.#takenSince(receivedAt);
-      let stale = 0;
-      for (const item of batch.items) {
-        const route = routes.get(item.phoneNumberId);
-        if (route === undefined) {
-          unknownNumbers.add(item.phoneNumberId);
-          deps.metrics.increment('webhook_unknown_number_total');
-          continue;
-        }
-        if (secrets.expectedFor(route) !== signedBy.secret) {
-          return err({ type: 'signature_app_mismatch' as const, phoneNumberId: item.phoneNumberId });
-        }
-        if (item.kind === 'error') {
-          self.#logNumberError(route, item);
-          continue;
-        }
-        const sentAt = item.kind === 'message' ? item.sentAt : item.at;
-        if (takenSince !== undefined && sentAt < takenSince) {
-          stale += 1;
-          self.#logStale(item, sentAt);
-          continue;
-        }
-        entries.push(entryOf(item, deps.ids.uuid(), receivedAt));
+  /**
+   * The entries to store, one per item of a number we serve and within the retention; the numbers we do
+   * not serve; the items too old to take. An item of a number whose app did not sign the delivery refuses
+   * the whole delivery.
+   */
+  #sort(
+    items: readonly WebhookItem[],
+    routes: ReadonlyMap<PhoneNumberId, NumberRoute>,
+    signedFor: (route: NumberRoute) => boolean,
+  ): Result<SortedItems, IngestWebhookError> {
+    const deps = this.#deps;
+    const entries: NewInboxEntry[] = [];
+    const unknownNumbers = new Set<PhoneNumberId>();
+    const receivedAt = deps.clock.now();
+    const takenSince = this.#takenSince(receivedAt);
+    let stale = 0;
+    for (const item of items) {
+      const route = routes.get(item.phoneNumberId);
+      if (route === undefined) {
+        unknownNumbers.add(item.phoneNumberId);
+        deps.metrics.increment('webhook_unknown_number_total');
+        continue;
       }
-      const results = entries.length === 0 ? [] : yield* self.#store(entries);
-      const held: ClaimedInboxEntry[] = [];
-      let stored = 0;
-      let duplicates = 0;
-      let quarantined = 0;
-      results.forEach((result, index) => {
-        if (result.outcome === 'quarantined') quarantined += 1;
-        else if (result.outcome === 'applied') stored += 1;
-        else if (result.outcome === 'stored') {
-          stored += 1;
-          if ('lease' in result.entry) held.push(result.entry);
-        } else if (result.outcome === 'duplicate') duplicates += 1;
-        else unknownNumbers.add(entries[index]!.phoneNumberId);
-      });
-      for (const phoneNumberId of unknownNumbers) {
-        deps.logger.warn(
-          { phoneNumberId, fix: addNumberHint(phoneNumberId) },
-          `webhook for unknown phone_number_id ${phoneNumberId}: no tenant has this number, so its items were not stored. Add it with: ${addNumberHint(phoneNumberId)}`,
-        );
+      if (!signedFor(route)) {
+        return err({ type: 'signature_app_mismatch' as const, phoneNumberId: item.phoneNumberId });
       }
-      deps.metrics.increment('webhook_items_total', { outcome: 'recorded' }, stored);
-      deps.metrics.increment('webhook_items_total', { outcome: 'duplicate' }, duplicates);
-      if (quarantined > 0)
-        deps.metrics.increment('webhook_items_total', { outcome: 'quarantined' }, quarantined);
-      if (stale > 0) deps.metrics.increment('webhook_items_total', { outcome: 'stale' }, stale);
-      return ok({
-        held,
-        stored,
-        duplicates,
-        unknownNumbers: [...unknownNumbers],
-        rejected: batch.rejected.length,
-        quarantined,
-        stale,
-      });
+      if (item.kind === 'error') {
+        this.#logNumberError(route, item);
+        continue;
+      }
+      const sentAt = item.kind === 'message' ? item.sentAt : item.at;
+      if (takenSince !== undefined && sentAt < takenSince) {
+        stale += 1;
+        this.#logStale(item, sentAt);
+        continue;
+      }
+      entries.push(entryOf(item, deps.ids.uuid(), receivedAt));
+    }
+    return ok({ entries, unknownNumbers, stale });
+  }
+
+  /** What became of each entry, counted, and the held ones handed back for processing here. */
+  #tally(sorted: SortedItems, results: readonly IntakeOutcome[], rejected: number): IngestWebhookOutput {
+    const { logger, metrics } = this.#deps;
+    const { entries, unknownNumbers, stale } = sorted;
+    const held: ClaimedInboxEntry[] = [];
+    let stored = 0;
+    let duplicates = 0;
+    let quarantined = 0;
+    results.forEach((result, index) => {
+      if (result.outcome === 'quarantined') quarantined += 1;
+      else if (result.outcome === 'applied') stored += 1;
+      else if (result.outcome === 'stored') {
+        stored += 1;
+        if ('lease' in result.entry) held.push(result.entry);
+      } else if (result.outcome === 'duplicate') duplicates += 1;
+      else unknownNumbers.add(entries[index]!.phoneNumberId);
     });
+    for (const phoneNumberId of unknownNumbers) {
+      logger.warn(
+        { phoneNumberId, fix: addNumberHint(phoneNumberId) },
+        `webhook for unknown phone_number_id ${phoneNumberId}: no tenant has this number, so its items were not stored. Add it with: ${addNumberHint(phoneNumberId)}`,
+      );
+    }
+    metrics.increment('webhook_items_total', { outcome: 'recorded' }, stored);
+    metrics.increment('webhook_items_total', { outcome: 'duplicate' }, duplicates);
+    if (quarantined > 0) metrics.increment('webhook_items_total', { outcome: 'quarantined' }, quarantined);
+    if (stale > 0) metrics.increment('webhook_items_total', { outcome: 'stale' }, stale);
+    return {
+      held,
+      stored,
+      duplicates,
+      unknownNumbers: [...unknownNumbers],
+      rejected,
+      quarantined,
+      stale,
+    };
   }
 
   /**

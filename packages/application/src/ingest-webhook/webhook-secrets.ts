@@ -2,7 +2,7 @@ import { type AppId, okAsync, ResultAsync } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { Logger } from '../ports/logger.port.ts';
 import { type SecretCipher, secretPlaces } from '../ports/secret-cipher.port.ts';
-import type { NumberRoute, TenantDirectory } from '../ports/tenant-directory.port.ts';
+import type { NumberRoute, RegisteredApp, TenantDirectory } from '../ports/tenant-directory.port.ts';
 import type { WebhookSecret } from '../ports/webhook.port.ts';
 
 export type KnownSecrets = {
@@ -25,6 +25,8 @@ export class WebhookSecrets {
     readonly deploymentAppSecret?: string | undefined;
   };
   readonly #opened = new Map<string, string>();
+  /** The last answer, kept while the directory hands back the same apps (its cache does for seconds). */
+  #last: { readonly apps: readonly RegisteredApp[]; readonly known: KnownSecrets } | undefined;
 
   constructor(dependencies: {
     readonly directory: TenantDirectory;
@@ -36,40 +38,49 @@ export class WebhookSecrets {
   }
 
   known(): ResultAsync<KnownSecrets, StorageError> {
-    const { directory, cipher, logger, deploymentAppSecret } = this.#deps;
-    return directory.listApps().andThen((apps) =>
-      ResultAsync.combine(
-        apps.map((app) => {
-          const cacheKey = `${app.id}|${app.secret.ciphertext}`;
-          const known = this.#opened.get(cacheKey);
-          if (known !== undefined)
-            return okAsync<WebhookSecret | undefined, never>({ appId: app.id, secret: known });
-          return cipher
-            .open(app.secret, secretPlaces.appSecret(app.id))
-            .map((secret): WebhookSecret | undefined => {
-              this.#opened.set(cacheKey, secret);
-              return { appId: app.id, secret };
-            })
-            .orElse((error) => {
-              logger.error(
-                { appId: app.id, error: error.type },
-                `the secret of app ${app.id} cannot be opened: ${error.message}`,
-              );
-              return okAsync<WebhookSecret | undefined, never>(undefined);
-            });
-        }),
-      ).map((opened) => {
-        const appSecrets = opened.filter((secret): secret is WebhookSecret => secret !== undefined);
-        const byApp = new Map<AppId | undefined, string>(
-          appSecrets.map((secret) => [secret.appId, secret.secret]),
-        );
-        const hasDeploymentSecret = deploymentAppSecret !== undefined && deploymentAppSecret !== '';
-        return {
-          secrets: hasDeploymentSecret ? [...appSecrets, { secret: deploymentAppSecret }] : appSecrets,
-          expectedFor: (route: NumberRoute) =>
-            route.number.appId === undefined ? deploymentAppSecret : byApp.get(route.number.appId),
-        };
+    return this.#deps.directory.listApps().andThen((apps) => {
+      const last = this.#last;
+      if (last !== undefined && last.apps === apps) return okAsync(last.known);
+      return this.#open(apps).map((known) => {
+        this.#last = { apps, known };
+        return known;
+      });
+    });
+  }
+
+  #open(apps: readonly RegisteredApp[]): ResultAsync<KnownSecrets, never> {
+    const { cipher, logger, deploymentAppSecret } = this.#deps;
+    return ResultAsync.combine(
+      apps.map((app) => {
+        const cacheKey = `${app.id}|${app.secret.ciphertext}`;
+        const known = this.#opened.get(cacheKey);
+        if (known !== undefined)
+          return okAsync<WebhookSecret | undefined, never>({ appId: app.id, secret: known });
+        return cipher
+          .open(app.secret, secretPlaces.appSecret(app.id))
+          .map((secret): WebhookSecret | undefined => {
+            this.#opened.set(cacheKey, secret);
+            return { appId: app.id, secret };
+          })
+          .orElse((error) => {
+            logger.error(
+              { appId: app.id, error: error.type },
+              `the secret of app ${app.id} cannot be opened: ${error.message}`,
+            );
+            return okAsync<WebhookSecret | undefined, never>(undefined);
+          });
       }),
-    );
+    ).map((opened) => {
+      const appSecrets = opened.filter((secret): secret is WebhookSecret => secret !== undefined);
+      const byApp = new Map<AppId | undefined, string>(
+        appSecrets.map((secret) => [secret.appId, secret.secret]),
+      );
+      const hasDeploymentSecret = deploymentAppSecret !== undefined && deploymentAppSecret !== '';
+      return {
+        secrets: hasDeploymentSecret ? [...appSecrets, { secret: deploymentAppSecret }] : appSecrets,
+        expectedFor: (route: NumberRoute) =>
+          route.number.appId === undefined ? deploymentAppSecret : byApp.get(route.number.appId),
+      };
+    });
   }
 }
