@@ -1,2 +1,3 @@
 export { prestaBotMiddleware } from './express-app.ts';
 export { PrometheusMetrics } from './metrics.ts';
+export { nodeHmacSha256 } from './node-hmac.ts';
