@@ -11,7 +11,7 @@ import { HmacSignatureVerifier, ZodWebhookParser } from '@prestabot/adapters-met
 import { IngestWebhook, type StoredInboxEntry } from '@prestabot/application';
 import { createInMemoryApp } from '@prestabot/application/testing';
 import { okAsync, type TenantId } from '@prestabot/domain';
-import { nodeHmacSha256 } from '@prestabot/host-express';
+import { nodeHmacSha256, PrometheusMetrics } from '@prestabot/host-express';
 import { runFixture } from './end-to-end/fixture.ts';
 import { prepareWebhooks } from './end-to-end/load.ts';
 
@@ -77,7 +77,7 @@ const ingest = new IngestWebhook({
   ids: { uuid: () => crypto.randomUUID() },
   clock: { now: () => new Date() },
   logger: app.logger,
-  metrics: app.metrics,
+  metrics: new PrometheusMetrics(),
 });
 
 const prepared = await prepareWebhooks(fixture, webhooks);
@@ -115,5 +115,6 @@ const result = {
 if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
 else
   process.stdout.write(
-    `IngestWebhook in process, ${result.webhooks} webhooks measured, ${concurrency} at a time: ${result.wallMicrosecondsPerWebhook} µs per webhook (wall), ${result.cpuMicrosecondsPerWebhook} µs CPU (all threads, garbage collection included)\n`,
+    `IngestWebhook in process, ${result.webhooks} webhooks measured, ${concurrency} at a time: ${result.wallMicrosecondsPerWebhook} µs per webhook (wall), ${result.cpuMicrosecondsPerWebhook} µs CPU (all threads, garbage collection included)\n` +
+      'SPEC §6 sets no target for this part alone: it is a share of the acknowledgement (≥ 60 % of bare Express), which `end-to-end.js --ack` measures\n',
   );

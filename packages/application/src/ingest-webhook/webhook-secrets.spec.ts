@@ -32,7 +32,7 @@ const setup = async () => {
     deploymentAppSecret: 'deployment-secret',
   });
   const unopened = () => logger.lines.filter((line) => line.message.includes('cannot be opened')).length;
-  return { holder, secrets, unopened };
+  return { holder, secrets, cipher, unopened };
 };
 
 describe('WebhookSecrets', () => {
@@ -58,10 +58,23 @@ describe('WebhookSecrets', () => {
     expect(unopened()).toBe(1);
 
     holder.apps = [...holder.apps];
-    const changed = await expectOk(secrets.known());
+    const refreshed = await expectOk(secrets.known());
 
-    expect(changed).not.toBe(first);
-    expect(changed.secrets).toEqual(first.secrets);
+    expect(refreshed).not.toBe(first);
+    expect(refreshed.secrets).toEqual(first.secrets);
     expect(unopened()).toBe(2);
+  });
+
+  it('gives a rotated secret as soon as the directory answers the rotated app', async () => {
+    const { holder, secrets, cipher } = await setup();
+    await expectOk(secrets.known());
+
+    const rotated = await expectOk(cipher.seal('rotated-secret', secretPlaces.appSecret(appId('app-1'))));
+    holder.apps = holder.apps.map((app) => (app.id === 'app-1' ? { ...app, secret: rotated } : app));
+
+    expect((await expectOk(secrets.known())).secrets).toEqual([
+      { appId: 'app-1', secret: 'rotated-secret' },
+      { secret: 'deployment-secret' },
+    ]);
   });
 });

@@ -25,7 +25,11 @@ export class WebhookSecrets {
     readonly deploymentAppSecret?: string | undefined;
   };
   readonly #opened = new Map<string, string>();
-  /** The last answer, kept while the directory hands back the same apps (its cache does for seconds). */
+  /**
+   * The last answer, kept while the directory hands back the same apps (its cache does for seconds): a
+   * webhook then costs no rebuilding, and a secret that cannot be opened is logged once per refresh, not
+   * once per webhook.
+   */
   #last: { readonly apps: readonly RegisteredApp[]; readonly known: KnownSecrets } | undefined;
 
   constructor(dependencies: {
