@@ -13,19 +13,15 @@ import { parseArgs } from 'node:util';
 import { benchmarkServerUrl, openTestStorage, type TestStorage } from '@prestabot/adapters-postgres/testing';
 import { percentile } from '@prestabot/application/testing';
 import { defaultTenantSettings, type PhoneNumberId } from '@prestabot/domain';
+import { commandLine } from './command-line.ts';
 
 const usage =
   'usage: tenant-resolution [--sizes 10,1000,100000] [--lookups 5000] [--concurrency 8] [--database-server URL] [--json]';
 
-/** One line naming the bad value and the expected form; exit status 2. */
-const badInput = (problem: string): never => {
-  process.stderr.write(`tenant-resolution: ${problem}\n${usage}\n`);
-  process.exit(2);
-};
-
-const options = (() => {
-  try {
-    return parseArgs({
+const { badInput, read, wholeNumber } = commandLine('tenant-resolution', usage);
+const options = read(
+  () =>
+    parseArgs({
       options: {
         sizes: { type: 'string', default: '10,1000,100000' },
         lookups: { type: 'string', default: '5000' },
@@ -34,16 +30,8 @@ const options = (() => {
         json: { type: 'boolean', default: false },
       },
       strict: true,
-    }).values;
-  } catch (error) {
-    return badInput(error instanceof Error ? error.message : String(error));
-  }
-})();
-
-const wholeNumber = (label: string, raw: string, min: number, max: number): number =>
-  /^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max
-    ? Number(raw)
-    : badInput(`${label} ${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
+    }).values,
+);
 
 const sizes = options.sizes
   .split(',')

@@ -12,35 +12,24 @@ import { IngestWebhook, type StoredInboxEntry } from '@prestabot/application';
 import { createInMemoryApp } from '@prestabot/application/testing';
 import { okAsync, type TenantId } from '@prestabot/domain';
 import { nodeHmacSha256, PrometheusMetrics } from '@prestabot/host-express';
+import { commandLine } from './command-line.ts';
 import { runFixture } from './end-to-end/fixture.ts';
 import { prepareWebhooks } from './end-to-end/load.ts';
 
 const usage = 'usage: webhook-intake [--webhooks 40000] [--concurrency 64] [--json]';
 
-const badInput = (problem: string): never => {
-  process.stderr.write(`webhook-intake: ${problem}\n${usage}\n`);
-  process.exit(2);
-};
-
-const options = (() => {
-  try {
-    return parseArgs({
+const { read, wholeNumber } = commandLine('webhook-intake', usage);
+const options = read(
+  () =>
+    parseArgs({
       options: {
         webhooks: { type: 'string', default: '40000' },
         concurrency: { type: 'string', default: '64' },
         json: { type: 'boolean', default: false },
       },
       strict: true,
-    }).values;
-  } catch (error) {
-    return badInput(error instanceof Error ? error.message : String(error));
-  }
-})();
-
-const wholeNumber = (label: string, raw: string, min: number, max: number): number =>
-  /^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max
-    ? Number(raw)
-    : badInput(`${label} ${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
+    }).values,
+);
 
 const webhooks = wholeNumber('--webhooks', options.webhooks, 1000, 2_000_000);
 const concurrency = wholeNumber('--concurrency', options.concurrency, 1, 4096);
