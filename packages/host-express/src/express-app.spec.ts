@@ -61,8 +61,11 @@ describe('the Express host', () => {
       body: bytes,
     });
     expect(posted.status).toBe(200);
+    // Nothing the bot answers is worth a conditional request: no ETag is computed for it.
+    expect(posted.headers.get('etag')).toBeNull();
     const scraped = await fetch(`${url}/metrics`);
     expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('etag')).toBeNull();
     expect(scraped.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await scraped.text();
     expect(text).toContain('# TYPE prestabot_webhook_requests_total counter');
