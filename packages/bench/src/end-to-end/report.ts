@@ -173,6 +173,7 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
       statementsPerMessage: hostPerMessage('statements'),
       roundTripsPerMessage: hostPerMessage('roundTrips'),
       transactionsPerMessage: hostPerMessage('commits'),
+      slotMissesPerMessage: hostPerMessage('slotMisses'),
     },
     statusWebhooks: options.withStatuses,
     hostMemory: memoryOver(run.hostRssMib),
@@ -235,7 +236,7 @@ export const endToEndRows = (options: EndToEndOptions, result: EndToEndResult): 
     ],
     [
       'host per message (its /metrics)',
-      `${hostDatabase.webhooksPerMessage} webhooks, ${hostDatabase.statementsPerMessage} statements, ${hostDatabase.roundTripsPerMessage} round trips, ${hostDatabase.transactionsPerMessage} transactions${options.workerCount > 0 ? ' (the host only)' : ''}`,
+      `${hostDatabase.webhooksPerMessage} webhooks, ${hostDatabase.statementsPerMessage} statements, ${hostDatabase.roundTripsPerMessage} round trips, ${hostDatabase.transactionsPerMessage} transactions, ${hostDatabase.slotMissesPerMessage} send slots missed${options.workerCount > 0 ? ' (the host only)' : ''}`,
     ],
     [
       'host memory (RSS, window)',

@@ -175,18 +175,22 @@ export const pgCounters = (serverUrl: string, databaseName: string): Promise<Cou
   });
 
 /**
- * The host's own counters, from its /metrics: database statements, round trips and transactions, and
- * webhooks accepted. Only the host's: worker processes serve no metrics.
+ * The host's own counters, from its /metrics: database statements, round trips and transactions,
+ * webhooks accepted and send slots missed. Only the host's: worker processes serve no metrics.
  */
 export const hostCounters = async (url: string): Promise<Counters> => {
   try {
     const text = await (await request(`${url}/metrics`)).body.text();
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN);
+    const sum = (pattern: RegExp) =>
+      [...text.matchAll(pattern)].reduce((total, [, count]) => total + Number(count), 0);
     return {
       statements: value(/^prestabot_db_statements_total (\S+)$/m),
       roundTrips: value(/^prestabot_db_round_trips_total (\S+)$/m),
       commits: value(/^prestabot_db_transactions_total\{outcome="commit"\} (\S+)$/m),
       webhooks: value(/^prestabot_webhook_requests_total\{outcome="accepted"\} (\S+)$/m),
+      // Sends given back for a new slot because they could not leave within its tolerance: each costs a claim.
+      slotMisses: sum(/^prestabot_outbound_messages_total\{[^}]*status="slot_missed"[^}]*\} (\S+)$/gm),
     };
   } catch {
     return {};
