@@ -189,7 +189,8 @@ export const hostCounters = async (url: string): Promise<Counters> => {
       roundTrips: value(/^prestabot_db_round_trips_total (\S+)$/m),
       commits: value(/^prestabot_db_transactions_total\{outcome="commit"\} (\S+)$/m),
       webhooks: value(/^prestabot_webhook_requests_total\{outcome="accepted"\} (\S+)$/m),
-      // Sends given back for a new slot because they could not leave within its tolerance: each costs a claim.
+      // Slot misses: a send given back for a new slot, as it could not leave within its slot's tolerance, costs
+      // a claim more. One whose lease was lost meanwhile is counted as lease_lost instead.
       slotMisses: sum(/^prestabot_outbound_messages_total\{[^}]*status="slot_missed"[^}]*\} (\S+)$/gm),
     };
   } catch {
