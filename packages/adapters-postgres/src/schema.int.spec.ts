@@ -188,6 +188,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'find_waba_numbers',
         'inbox_depth',
         'lease_sends',
+        'lease_tenant_sends',
         'list_flow_keys',
         'list_meta_apps',
         'list_tenants_with_numbers',
@@ -219,14 +220,15 @@ describeOnEachDriver('schema and isolation', (context) => {
           SELECT p.proname AS name, has_function_privilege('prestabot_app', p.oid, 'EXECUTE') AS app
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
           WHERE n.nspname = 'prestabot'
-            AND p.proname IN ('apply_status_batch', 'claim_outbox_rows', 'claimed_sends', 'record_reach',
-                              'statuses_of', 'within_messaging_limits')
+            AND p.proname IN ('apply_status_batch', 'claim_outbox_rows', 'claimed_sends', 'lease_sends_of',
+                              'record_reach', 'statuses_of', 'within_messaging_limits')
           ORDER BY p.proname`),
       );
       expect(internal).toEqual([
         { name: 'apply_status_batch', app: false },
         { name: 'claim_outbox_rows', app: false },
         { name: 'claimed_sends', app: false },
+        { name: 'lease_sends_of', app: false },
         { name: 'record_reach', app: false },
         { name: 'statuses_of', app: false },
         { name: 'within_messaging_limits', app: false },
@@ -349,6 +351,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         ["SELECT * FROM prestabot.claim_inbox('w', 10, 1000, now(), NULL)", []],
         ['SELECT * FROM prestabot.inbox_depth(now())', []],
         ["SELECT * FROM prestabot.claim_outbox('w', 10, 1000, now(), 1000, 0.97)", []],
+        ["SELECT * FROM prestabot.lease_sends('{}', 'w', 1000, now(), 1000, 0.97)", []],
         ['SELECT * FROM prestabot.outbox_depth(now())', []],
         ["SELECT * FROM prestabot.claim_reminders('w', 10, 1000, now())", []],
         ['SELECT * FROM prestabot.list_flow_keys()', []],
@@ -359,6 +362,14 @@ describeOnEachDriver('schema and isolation', (context) => {
         expect(error, call).toMatchObject({ reason: 'constraint' });
         expect(error.message, call).toContain('42501');
       }
+    });
+
+    it('but lease_tenant_sends, which runs only inside one: outside, it has no tenant to keep to', async () => {
+      const { driver } = context();
+      const call = "SELECT * FROM prestabot.lease_tenant_sends('{}', 'w', 1000, now(), 1000, 0.97)";
+      const error = await expectErr(tryIn(driver, crossTenantScope, call, []));
+      expect(error).toMatchObject({ reason: 'constraint' });
+      expect(error.message).toContain('42501');
     });
 
     it('leave raw cross-tenant reads to row-level security: a tenant session sees only its own rows', async () => {

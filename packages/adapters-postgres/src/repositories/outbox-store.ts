@@ -1,4 +1,12 @@
-import type { NewOutboxEntry, OutboxEntry, OutboxStore, StorageError } from '@prestabot/application';
+import {
+  type ClaimedSend,
+  type NewOutboxEntry,
+  type OutboxEntry,
+  type OutboxLeaseRequest,
+  type OutboxStore,
+  type StorageError,
+  sendRateShare,
+} from '@prestabot/application';
 import {
   okAsync,
   type PhoneNumberId,
@@ -6,9 +14,9 @@ import {
   type ResultAsync,
   recipientKeyOf,
 } from '@prestabot/domain';
-import { idRow, inInputOrder, readOptionalRow, readRow, readRows } from '../sql/read-rows.ts';
+import { idRow, inInputOrder, readEachRow, readOptionalRow, readRow, readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
-import { messagingLimitRoomRow, outboxColumnsOf, outboxRow } from './outbox.row.ts';
+import { claimedSendRow, messagingLimitRoomRow, outboxColumnsOf, outboxRow } from './outbox.row.ts';
 
 export class PostgresOutboxStore implements OutboxStore {
   readonly #session: SqlSession;
@@ -44,6 +52,25 @@ export class PostgresOutboxStore implements OutboxStore {
         const enqueued = inInputOrder(entries, stored);
         return { enqueued, duplicates: entries.length - enqueued.length };
       });
+  }
+
+  /**
+   * `prestabot.lease_tenant_sends`, the scoped tenant's messages only. A row that cannot be read (none of
+   * those this unit of work just wrote should be) is left leased: the claim that takes it once the lease
+   * runs out quarantines it, as it would any other.
+   */
+  lease(request: OutboxLeaseRequest): ResultAsync<readonly ClaimedSend[], StorageError> {
+    if (request.ids.length === 0) return okAsync([]);
+    return this.#session
+      .query('SELECT * FROM prestabot.lease_tenant_sends($1::uuid[], $2, $3, $4, $5, $6)', [
+        request.ids,
+        request.owner,
+        request.leaseMs,
+        request.now,
+        request.horizonMs,
+        sendRateShare,
+      ])
+      .map((rows) => readEachRow(claimedSendRow, 'leased send')(rows).read);
   }
 
   get(id: string): ResultAsync<OutboxEntry | undefined, StorageError> {

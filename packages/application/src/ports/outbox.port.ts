@@ -88,6 +88,12 @@ export interface OutboxStore {
     recipient: Recipient,
     now: Date,
   ): ResultAsync<number | undefined, StorageError>;
+  /**
+   * Gives messages this unit of work queued their send slots in it, as `OutboxQueue.lease` does after a
+   * commit: leased to `owner` with slots from `now` on, those whose number's pace allows within the
+   * horizon; the rest wait for a claim. Another tenant's ids are ignored. Rolled back with the unit of work.
+   */
+  lease(request: OutboxLeaseRequest): ResultAsync<readonly ClaimedSend[], StorageError>;
 }
 
 /** What became of one claimed send, to record while its lease holds. */

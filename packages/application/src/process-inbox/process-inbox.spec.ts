@@ -117,6 +117,42 @@ describe('processing inbound messages', () => {
     expect(app.database.outboxMessages().length).toBe(1);
   });
 
+  it('gives the replies their send slots in the same unit of work when told on what terms, and undoes them with it', async () => {
+    const app = setup();
+    await app.addTenant('1001', 'token-a');
+    await deliver(
+      app,
+      inboundText('1001', '56911111111', 'hola'),
+      inboundText('1001', '56922222222', 'hola'),
+    );
+    const claim = (owner: string, leaseMs: number) =>
+      expectOk(app.database.inboxQueue.claim({ owner, limit: 2, leaseMs, now: app.clock.now() }));
+    const terms = { owner: 'sender', leaseMs: 30_000, horizonMs: 1000, leadMs: 30 };
+    const slow = await claim('slow', 1000);
+    app.clock.advance(5000);
+    const fast = await claim('fast', 30_000);
+    // Its lease lost: the replies and their slots are rolled back together.
+    expect(await app.processInbox.execute(slow, terms)).toMatchObject([
+      { type: 'lease_lost' },
+      { type: 'lease_lost' },
+    ]);
+    const outcomes = await app.processInbox.execute(fast, terms);
+    const leased = outcomes.flatMap((outcome) => (outcome.type === 'processed' ? outcome.leased : []));
+    const enqueued = outcomes.flatMap((outcome) => (outcome.type === 'processed' ? outcome.enqueued : []));
+    expect(enqueued).toHaveLength(2);
+    expect(app.database.outboxMessages()).toHaveLength(2);
+    expect(leased.map((send) => send.id).sort()).toEqual([...enqueued].sort());
+    for (const send of leased) {
+      expect(send.lease.owner).toBe('sender');
+      expect(send.sendAt.getTime()).toBeGreaterThanOrEqual(app.clock.now().getTime() + terms.leadMs);
+    }
+    // Without terms, replies wait for the sender to take them.
+    await deliver(app, inboundText('1001', '56933333333', 'hola'));
+    const [third] = await app.processInbox.execute(await claim('fast', 30_000));
+    expect(third).toMatchObject({ type: 'processed', leased: [] });
+    expect(third?.type === 'processed' && third.enqueued).toHaveLength(1);
+  });
+
   it('keeps delivery statuses moving forward only, whatever order they arrive in', async () => {
     const app = setup();
     const tenantId = await app.addTenant('1001', 'token-a');

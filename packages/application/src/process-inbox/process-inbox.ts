@@ -23,7 +23,7 @@ import type {
 import type { Logger } from '../ports/logger.port.ts';
 import type { StatusChange, StatusOutcome } from '../ports/message-log.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
-import type { NewOutboxEntry } from '../ports/outbox.port.ts';
+import type { ClaimedSend, NewOutboxEntry, OutboxLeaseRequest } from '../ports/outbox.port.ts';
 import type { NumberRoute } from '../ports/tenant-directory.port.ts';
 import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import type { ResolveTenant } from '../resolve-tenant/resolve-tenant.ts';
@@ -77,6 +77,14 @@ export const defaultTenantConcurrency = 12;
 /** Replies go before bulk messages in their number's queue. */
 export const replyPriority = 10;
 
+/**
+ * On what terms replies get their send slots in the transaction that queues them (`OutboxStore.lease`):
+ * the process that will send them, its lease, and how far after the lease statement is issued slots may
+ * start (the rest of the transaction and its commit happen meanwhile). Without them, replies wait for the
+ * sending process to lease or claim them after the commit.
+ */
+export type SendSlotTerms = Omit<OutboxLeaseRequest, 'ids' | 'now'> & { readonly leadMs: number };
+
 type LeaseLost = { readonly type: 'lease_lost_rollback' };
 
 /** Each number's tenant and number as the directory has them, or undefined once no tenant has it. */
@@ -109,7 +117,10 @@ export class ProcessInbox {
   }
 
   /** One outcome per entry; never fails as a whole. */
-  async execute(entries: readonly ClaimedInboxEntry[]): Promise<readonly EntryOutcome[]> {
+  async execute(
+    entries: readonly ClaimedInboxEntry[],
+    slots?: SendSlotTerms,
+  ): Promise<readonly EntryOutcome[]> {
     const outcomes: EntryOutcome[] = [];
     const byTenant = new Map<TenantId, TenantWork[]>();
     const add = (tenantId: TenantId, work: TenantWork) => {
@@ -137,7 +148,7 @@ export class ProcessInbox {
           else if (result.result === 'lease_lost') outcomes.push({ entry, type: 'lease_lost' });
           else {
             this.#countStatus(entry, result.message.outboxId);
-            outcomes.push({ entry, type: 'processed', enqueued: [] });
+            outcomes.push({ entry, type: 'processed', enqueued: [], leased: [] });
           }
         });
       }
@@ -148,7 +159,7 @@ export class ProcessInbox {
     const perTenant = await mapWithLimit(
       [...byTenant],
       this.#deps.concurrency ?? defaultTenantConcurrency,
-      ([tenantId, works]) => this.#processTenant(tenantId, works.sort(inProcessingOrder)),
+      ([tenantId, works]) => this.#processTenant(tenantId, works.sort(inProcessingOrder), slots),
     );
     return [...outcomes, ...perTenant.flat()];
   }
@@ -176,7 +187,11 @@ export class ProcessInbox {
   }
 
   /** The tenant's works in one unit of work; on failure, each in a unit of work of its own. */
-  async #processTenant(tenantId: TenantId, works: readonly TenantWork[]): Promise<EntryOutcome[]> {
+  async #processTenant(
+    tenantId: TenantId,
+    works: readonly TenantWork[],
+    slots: SendSlotTerms | undefined,
+  ): Promise<EntryOutcome[]> {
     // Read before the unit of work: it holds a connection, and the directory needs one on a cache miss.
     const found = await this.#deps.resolveTenant.routesOf(works.map(({ entry }) => entry.phoneNumberId));
     if (found.isErr())
@@ -186,7 +201,7 @@ export class ProcessInbox {
         reason: `storage ${found.error.reason}: ${found.error.message}`,
       }));
     const routes = found.value;
-    const together = await this.#runInUnitOfWork(tenantId, works, routes);
+    const together = await this.#runInUnitOfWork(tenantId, works, routes, slots);
     if (together.isOk()) return together.value;
     const error = together.error;
     if (error.type === 'storage_error' && error.reason === 'unavailable')
@@ -208,7 +223,7 @@ export class ProcessInbox {
         });
         continue;
       }
-      const result = await this.#runInUnitOfWork(tenantId, [work], routes);
+      const result = await this.#runInUnitOfWork(tenantId, [work], routes, slots);
       const outcomes = result.isOk() ? result.value : [this.#failedAlone(work, result.error)];
       if (sender !== undefined && outcomes.some((outcome) => outcome.type !== 'processed'))
         stuckSenders.add(sender);
@@ -222,9 +237,10 @@ export class ProcessInbox {
     tenantId: TenantId,
     works: readonly TenantWork[],
     routes: Routes,
+    slots: SendSlotTerms | undefined,
   ): PromiseLike<Result<EntryOutcome[], StorageError | LeaseLost | Bug>> {
     return this.#deps.unitOfWork
-      .run(tenantId, (repositories) => this.#work(works, routes, repositories))
+      .run(tenantId, (repositories) => this.#work(works, routes, repositories, slots))
       .then(
         (result) => result,
         (bug: unknown) => err(bugOf(bug)),
@@ -253,6 +269,7 @@ export class ProcessInbox {
     works: readonly TenantWork[],
     routes: Routes,
     repositories: TenantRepositories,
+    slots: SendSlotTerms | undefined,
   ): ResultAsync<EntryOutcome[], StorageError | LeaseLost> {
     const self = this;
     const now = this.#deps.clock.now();
@@ -333,27 +350,34 @@ export class ProcessInbox {
       const done = works
         .filter(({ entry }) => !handedBack.has(entry.id))
         .map(({ entry }) => ({ id: entry.id, lease: entry.lease }));
-      // Issued together: neither needs the other's answer, so a pipelining connection sends both in one
-      // write. A lost lease rolls the replies back with everything else.
-      const [{ enqueued }, stillHeld] = yield* ResultAsync.combine([
+      // Issued together: none needs another's answer, so a pipelining connection sends them in one write,
+      // and they run in this order (the lease sees the replies just queued). A lost lease rolls the replies
+      // and their slots back with everything else.
+      const [{ enqueued }, leased, stillHeld] = yield* ResultAsync.combine([
         repositories.outbox.enqueue(replies),
+        slots === undefined || replies.length === 0
+          ? okAsync<readonly ClaimedSend[], StorageError>([])
+          : repositories.outbox.lease({
+              owner: slots.owner,
+              leaseMs: slots.leaseMs,
+              horizonMs: slots.horizonMs,
+              now: new Date(self.#deps.clock.now().getTime() + slots.leadMs),
+              ids: replies.map((reply) => reply.id),
+            }),
         repositories.inbox.complete(done, now),
       ] as const);
       if (!stillHeld) return err({ type: 'lease_lost_rollback' as const });
       const queued = new Set(enqueued);
+      const leasedById = new Map(leased.map((send) => [send.id, send]));
       return ok(
-        works.map(
-          ({ entry }): EntryOutcome =>
-            handedBack.has(entry.id)
-              ? { entry, type: 'retry_later' }
-              : {
-                  entry,
-                  type: 'processed',
-                  enqueued: (enqueuedBy.get(entry.id) ?? [])
-                    .map((reply) => reply.id)
-                    .filter((id) => queued.has(id)),
-                },
-        ),
+        works.map(({ entry }): EntryOutcome => {
+          if (handedBack.has(entry.id)) return { entry, type: 'retry_later' };
+          const ids = (enqueuedBy.get(entry.id) ?? [])
+            .map((reply) => reply.id)
+            .filter((id) => queued.has(id));
+          const sends = ids.flatMap((id) => leasedById.get(id) ?? []);
+          return { entry, type: 'processed', enqueued: ids, leased: sends };
+        }),
       );
     });
   }

@@ -1,5 +1,6 @@
 import {
   type ClaimedInboxEntry,
+  type ClaimedSend,
   type Clock,
   defaultTenantConcurrency,
   type EntryOutcome,
@@ -8,6 +9,7 @@ import {
   type Logger,
   type Metrics,
   type ProcessInbox,
+  type SendSlotTerms,
   type TenantUnitOfWork,
 } from '@prestabot/application';
 import type { TenantId } from '@prestabot/domain';
@@ -44,8 +46,13 @@ export type InboxWorkerDependencies = {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  /** Told which replies were queued, so the sender can take them at once. */
-  readonly onRepliesQueued: (outboxIds: readonly string[]) => void;
+  /**
+   * On what terms the replies of the entries processed now get their send slots in the same transaction:
+   * the sending process's (`OutboxDispatcher.sendSlotTerms`); none, and they wait for it to take them.
+   */
+  readonly sendSlotTerms?: () => SendSlotTerms | undefined;
+  /** Told which replies were queued, and which of them were leased with their slots, to send them. */
+  readonly onRepliesQueued: (outboxIds: readonly string[], leased: readonly ClaimedSend[]) => void;
   /** Renews the leases of the work in hand; without one, leases run their first length (tests). */
   readonly leases?: Pick<LeaseKeeper, 'hold' | 'release'>;
 };
@@ -147,17 +154,23 @@ export class InboxWorker {
 
   async #process(held: readonly Held[]): Promise<void> {
     try {
-      const outcomes = await this.#deps.processInbox.execute(held.map(({ entry }) => entry));
+      const outcomes = await this.#deps.processInbox.execute(
+        held.map(({ entry }) => entry),
+        this.#deps.sendSlotTerms?.(),
+      );
       const queued: string[] = [];
+      const leased: ClaimedSend[] = [];
       for (const outcome of outcomes) {
-        if (outcome.type === 'processed') queued.push(...outcome.enqueued);
-        else if (outcome.type === 'lease_lost')
+        if (outcome.type === 'processed') {
+          queued.push(...outcome.enqueued);
+          leased.push(...outcome.leased);
+        } else if (outcome.type === 'lease_lost')
           this.#deps.logger.warn(
             fieldsOf(outcome.entry),
             'inbox entry taken over by another worker; nothing was done for it here',
           );
       }
-      if (queued.length > 0) this.#deps.onRepliesQueued(queued);
+      if (queued.length > 0) this.#deps.onRepliesQueued(queued, leased);
       await this.#handBack(
         outcomes.filter((outcome) => outcome.type === 'failed' || outcome.type === 'deferred'),
       );

@@ -5,6 +5,7 @@ import type {
   Metrics,
   OutboxQueue,
   SendOutcome,
+  SendSlotTerms,
   StorageError,
 } from '@prestabot/application';
 import type { PhoneNumberId, ResultAsync } from '@prestabot/domain';
@@ -130,25 +131,42 @@ export class OutboxDispatcher {
   }
 
   /**
-   * Messages just queued in this process (replies): they get their slots without a claim
-   * (`OutboxQueue.lease`) and go as soon as their slots come. Any the lease leaves (its recipient has a
-   * message in flight, its number is being claimed elsewhere right now) go with a claim, asked for then.
+   * The terms on which replies queued now are leased to this process with their slots in the transaction
+   * that queues them (`OutboxStore.lease`): slots from a lead after the lease, as a lease here would give
+   * them. None while stopping, or while as many messages wait here as it may hold.
    */
-  take(ids: readonly string[]): void {
+  sendSlotTerms(): SendSlotTerms | undefined {
+    if (!this.#running || this.#stopping || this.#queued >= this.#options.maxQueued) return undefined;
+    const { owner, leaseMs, horizonMs, prepareLeadMs } = this.#options;
+    return { owner, leaseMs, horizonMs, leadMs: prepareLeadMs };
+  }
+
+  /**
+   * Messages just queued in this process (replies), `leased` those of them already leased here with their
+   * slots (see `sendSlotTerms`): they go as soon as their slots come. The rest get their slots without a
+   * claim (`OutboxQueue.lease`), which takes those whose number's pacing another transaction held a
+   * moment ago; any that lease leaves too (its recipient has a message in flight, its number is being
+   * claimed elsewhere right now, its pace is past the horizon) go with a claim, asked for then.
+   */
+  take(ids: readonly string[], leased: readonly ClaimedSend[] = []): void {
     if (!this.#running || this.#stopping || ids.length === 0) return;
+    const { queue, clock } = this.#deps;
+    if (leased.length > 0) this.#enqueue(leased, clock.now().getTime());
+    const held = new Set(leased.map((send) => send.id));
+    const left = ids.filter((id) => !held.has(id));
+    if (left.length === 0) return;
     if (this.#queued >= this.#options.maxQueued) {
       this.notify();
       return;
     }
-    const { queue, clock } = this.#deps;
     const { owner, leaseMs, horizonMs, prepareLeadMs } = this.#options;
     const now = clock.now();
     const leasing: Promise<void> = queue
-      .lease({ owner, leaseMs, now: new Date(now.getTime() + prepareLeadMs), horizonMs, ids })
+      .lease({ owner, leaseMs, now: new Date(now.getTime() + prepareLeadMs), horizonMs, ids: left })
       .match(
         (sends) => {
           this.#enqueue(sends, now.getTime());
-          if (sends.length < ids.length) this.notify();
+          if (sends.length < left.length) this.notify();
         },
         (error) => {
           this.#logger.error({ error: error.reason }, `cannot lease new messages: ${error.message}`);

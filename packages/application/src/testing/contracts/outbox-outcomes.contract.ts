@@ -1,5 +1,6 @@
-import type { E164, PhoneNumberId, Wamid } from '@prestabot/domain';
+import { type E164, errAsync, okAsync, type PhoneNumberId, type Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storageError } from '../../errors.ts';
 import { outcomeGraceMs } from '../../send-queued-message/send-pacing.ts';
 import { maxInAnySecond } from './max-in-any-second.ts';
 import { at, outboxHelpers, t0 } from './outbox-helpers.ts';
@@ -133,6 +134,48 @@ export const describeOutboxOutcomesContract = (
       expect(next!.sendAt.getTime()).toBeGreaterThan(
         Math.max(...leased.map((send) => send.sendAt.getTime())),
       );
+    });
+
+    it("gives the messages a unit of work queues their slots in it: its own tenant's only, undone if it rolls back", async () => {
+      const { tenant, number } = await seedTenant(harness, {}, { ratePerSecond: 10 });
+      const other = await seedTenant(harness);
+      const theirs = textOutboxEntry(other.number.phoneNumberId, { at: t0 });
+      await expectOk(harness.unitOfWork.run(other.tenant.id, (r) => r.outbox.enqueue([theirs])));
+      const terms = { owner: 'host', leaseMs: 30_000, now: at(10), horizonMs: 1000 };
+      const undone = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      const rolledBack = await harness.unitOfWork.run(tenant.id, (r) =>
+        r.outbox
+          .enqueue([undone])
+          .andThen(() => r.outbox.lease({ ...terms, ids: [undone.id] }))
+          .andThen((sends) =>
+            sends.length === 1
+              ? errAsync(storageError('retryable', 'rolled back on purpose'))
+              : okAsync(sends),
+          ),
+      );
+      expect(rolledBack.isErr()).toBe(true);
+      const ours = [0, 1, 2].map(() => textOutboxEntry(number.phoneNumberId, { at: t0 }));
+      const leased = await expectOk(
+        harness.unitOfWork.run(tenant.id, (r) =>
+          r.outbox
+            .enqueue(ours)
+            .andThen(() => r.outbox.lease({ ...terms, ids: [...ours.map((entry) => entry.id), theirs.id] })),
+        ),
+      );
+      expect(leased.map((send) => send.id).sort()).toEqual(ours.map((entry) => entry.id).sort());
+      expect(
+        leased.every(
+          (send) =>
+            send.tenantId === tenant.id && send.token.kind === 'sealed' && send.lease.owner === 'host',
+        ),
+      ).toBe(true);
+      // The first slot is where the terms start: the rolled-back lease kept none of the number's pace.
+      expect(Math.min(...leased.map((send) => send.sendAt.getTime()))).toBe(at(10).getTime());
+      expect(maxInAnySecond(leased.map((send) => send.sendAt))).toBeLessThanOrEqual(10);
+      // Neither the rolled-back message nor the other tenant's was leased; the latter waits for a claim.
+      const claimed = await claim(at(11));
+      expect(mine(claimed, other.number.phoneNumberId).map((send) => send.id)).toEqual([theirs.id]);
+      expect(mine(claimed, number.phoneNumberId)).toEqual([]);
     });
 
     it('marks a send sent when a status names it before its answer was recorded, and takes that answer as recorded', async () => {

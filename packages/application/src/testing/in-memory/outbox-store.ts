@@ -3,6 +3,7 @@ import { storageError } from '../../errors.ts';
 import type { OutboxStore } from '../../ports/outbox.port.ts';
 import { messagingLimitRoom } from './messaging-limits.ts';
 import { ownNumber } from './number-store.ts';
+import { leaseSends } from './outbox-queue.ts';
 import { outboxEntryOf, outboxKeyOf, type State } from './state.ts';
 
 export const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
@@ -37,5 +38,12 @@ export const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
     },
     messagingLimitRoom: (phoneNumberId, recipient, now) =>
       okAsync(messagingLimitRoom(state, tenantId, phoneNumberId, recipient, now)),
+    lease: (request) =>
+      okAsync(
+        leaseSends(state, {
+          ...request,
+          ids: request.ids.filter((id) => state.outbox.get(id)?.tenantId === tenantId),
+        }),
+      ),
   };
 };
