@@ -75,6 +75,9 @@ BEGIN
       ON lane.phone_number_id = o.phone_number_id
     WHERE o.id = ANY (p_ids)
       AND (p_tenant IS NULL OR o.tenant_id = p_tenant)
+      -- Inside a tenant's transaction, never a business-initiated message: its messaging limit is its
+      -- portfolio's, which other tenants' numbers may share, and those rows are not this tenant's to touch.
+      AND (p_tenant IS NULL OR NOT prestabot.is_business_initiated(o.message, o.recipient_key))
       AND o.status = 'pending'
       AND o.available_at <= p_now
       AND (o.leased_until IS NULL OR o.leased_until + prestabot.outcome_grace() <= p_now)
@@ -164,8 +167,8 @@ BEGIN
 END
 $$;
 
--- The scoped tenant's own messages only: the pacing, reach and limit rows it touches are those of the
--- tenant's numbers and their portfolio, as the messages it queued would touch them when claimed.
+-- The scoped tenant's own messages only, and none business-initiated: the only rows it touches beyond them
+-- are the pacing rows of the tenant's own numbers (no portfolio's reach or limit, which tenants may share).
 CREATE FUNCTION prestabot.lease_tenant_sends(
   p_ids uuid[], p_owner text, p_lease_ms integer, p_now timestamptz, p_horizon_ms integer, p_rate_share double precision
 )

@@ -44,6 +44,9 @@ export const openEdgeBot = async (
     // Prometheus scrapes the Node host, not an isolate.
     metrics: discardedMetrics,
     migrate: false,
+    // Replies are leased after the commit, by sends that may never run if the isolate is suspended: left
+    // unleased, a reply is the Node worker's at once, where one leased here would wait out its lease.
+    slotsWhileProcessing: false,
     runAfterResponse: (work) => {
       const logged = work.catch((error: unknown) =>
         logger.error({ error: String(error) }, 'background work failed'),

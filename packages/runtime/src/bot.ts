@@ -28,6 +28,12 @@ export type BotOptions = {
   readonly flows?: (request: Request) => Promise<Response>;
   /** Re-reads Meta's view of each number daily in the worker; absent where no Graph client is wired. */
   readonly numberSync?: Pick<SyncNumbers, 'syncDue'>;
+  /**
+   * Replies get their send slots in the transaction that queues them, leased to this process (default
+   * on). Off at the edge: an isolate may be suspended once it has answered, and replies leased to it would
+   * wait out their lease instead of being claimed by the Node worker.
+   */
+  readonly slotsWhileProcessing?: boolean;
 };
 
 /** The running parts of one deployment process, wired from a container both hosts fill the same way. */
@@ -78,9 +84,12 @@ export const assembleBot = (container: Container, options: BotOptions): Bot => {
       clock,
       logger,
       metrics,
-      sendSlotTerms: () => outboxDispatcher.sendSlotTerms(),
       onRepliesQueued: (ids, leased) => outboxDispatcher.take(ids, leased),
       leases,
+      ...defined({
+        sendSlotTerms:
+          options.slotsWhileProcessing === false ? undefined : () => outboxDispatcher.sendSlotTerms(),
+      }),
     },
     { ...defaultInboxWorkerOptions, owner: options.owner },
   );

@@ -109,6 +109,8 @@ export type OpenOptions = {
   readonly responders?: ChooseResponders;
   /** A pool the embedding application owns, used instead of `DATABASE_URL` and left open at close. */
   readonly pool?: PostgresStorageOptions['pool'];
+  /** See `BotOptions.slotsWhileProcessing` (default on). */
+  readonly slotsWhileProcessing?: boolean;
 };
 
 const allOfTheLoanBot: ChooseResponders = (loanBot) => loanBot;
@@ -240,7 +242,14 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
 /** What a bot is wired from once its storage is open: the storage's ports, the cipher and the clock. */
 export type WireParts = Pick<
   OpenOptions,
-  'owner' | 'logger' | 'metrics' | 'runAfterResponse' | 'hmac' | 'ingestOnly' | 'responders'
+  | 'owner'
+  | 'logger'
+  | 'metrics'
+  | 'runAfterResponse'
+  | 'hmac'
+  | 'ingestOnly'
+  | 'responders'
+  | 'slotsWhileProcessing'
 > & {
   readonly storage: StoragePorts;
   readonly cipher: SecretCipher;
@@ -325,7 +334,7 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
     numberSync,
     runAfterResponse: parts.runAfterResponse,
     checkHealth,
-    ...defined({ flows }),
+    ...defined({ flows, slotsWhileProcessing: parts.slotsWhileProcessing }),
   });
   const flowKeys = new FlowKeyAdmin({
     directory,

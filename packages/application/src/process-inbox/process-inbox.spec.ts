@@ -1,5 +1,6 @@
-import { okAsync, type Wamid } from '@prestabot/domain';
+import { errAsync, okAsync, type Wamid } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
+import { storageError } from '../errors.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
 import {
   createInMemoryApp,
@@ -26,6 +27,15 @@ type App = ReturnType<typeof setup>;
 const deliver = (app: App, ...items: Parameters<typeof encodeBatch>[0]) =>
   expectOk(app.ingestWebhook.execute({ rawBody: encodeBatch(items), signature: testSignature(secret) }));
 const sentTo = (app: App, waId: string) => app.gateway.sentTo(waId);
+/** One tenant's number with two people's greetings stored, for tests that process them by hand. */
+const twoGreetingsStored = async () => {
+  const app = setup();
+  await app.addTenant('1001', 'token-a');
+  await deliver(app, inboundText('1001', '56911111111', 'hola'), inboundText('1001', '56922222222', 'hola'));
+  return app;
+};
+/** What ProcessInbox is told of the sending process in these tests (`SendSlotTerms`). */
+const slotTerms = { owner: 'sender', leaseMs: 30_000, horizonMs: 1000, leadMs: 30 };
 
 describe('processing inbound messages', () => {
   it("answers a greeting with the main menu, from the number written to, with that number's token", async () => {
@@ -118,25 +128,18 @@ describe('processing inbound messages', () => {
   });
 
   it('gives the replies their send slots in the same unit of work when told on what terms, and undoes them with it', async () => {
-    const app = setup();
-    await app.addTenant('1001', 'token-a');
-    await deliver(
-      app,
-      inboundText('1001', '56911111111', 'hola'),
-      inboundText('1001', '56922222222', 'hola'),
-    );
+    const app = await twoGreetingsStored();
     const claim = (owner: string, leaseMs: number) =>
       expectOk(app.database.inboxQueue.claim({ owner, limit: 2, leaseMs, now: app.clock.now() }));
-    const terms = { owner: 'sender', leaseMs: 30_000, horizonMs: 1000, leadMs: 30 };
     const slow = await claim('slow', 1000);
     app.clock.advance(5000);
     const fast = await claim('fast', 30_000);
     // Its lease lost: the replies and their slots are rolled back together.
-    expect(await app.processInbox.execute(slow, terms)).toMatchObject([
+    expect(await app.processInbox.execute(slow, slotTerms)).toMatchObject([
       { type: 'lease_lost' },
       { type: 'lease_lost' },
     ]);
-    const outcomes = await app.processInbox.execute(fast, terms);
+    const outcomes = await app.processInbox.execute(fast, slotTerms);
     const leased = outcomes.flatMap((outcome) => (outcome.type === 'processed' ? outcome.leased : []));
     const enqueued = outcomes.flatMap((outcome) => (outcome.type === 'processed' ? outcome.enqueued : []));
     expect(enqueued).toHaveLength(2);
@@ -145,13 +148,47 @@ describe('processing inbound messages', () => {
     for (const send of leased) expect(send.lease.owner).toBe('sender');
     // The first slot is exactly the terms' lead after the lease statement.
     expect(Math.min(...leased.map((send) => send.sendAt.getTime()))).toBe(
-      app.clock.now().getTime() + terms.leadMs,
+      app.clock.now().getTime() + slotTerms.leadMs,
     );
     // Without terms, replies wait for the sender to take them.
     await deliver(app, inboundText('1001', '56933333333', 'hola'));
     const [third] = await app.processInbox.execute(await claim('fast', 30_000));
     expect(third).toMatchObject({ type: 'processed', leased: [] });
     expect(third?.type === 'processed' && third.enqueued).toHaveLength(1);
+  });
+
+  it('processes the batch again without send slots when the lease that gives them fails, in one more unit of work', async () => {
+    const app = await twoGreetingsStored();
+    const unitOfWork = app.database.unitOfWork;
+    const run = unitOfWork.run.bind(unitOfWork);
+    let units = 0;
+    unitOfWork.run = ((tenantId, work) => {
+      units += 1;
+      return run(tenantId, (repositories) =>
+        work({
+          ...repositories,
+          outbox: {
+            ...repositories.outbox,
+            lease: () => errAsync(storageError('retryable', 'lease refused on purpose')),
+          },
+        }),
+      );
+    }) as typeof unitOfWork.run;
+    const entries = await expectOk(
+      app.database.inboxQueue.claim({ owner: 'worker', limit: 2, leaseMs: 30_000, now: app.clock.now() }),
+    );
+    const outcomes = await app.processInbox.execute(entries, slotTerms);
+    expect(outcomes).toMatchObject([
+      { type: 'processed', leased: [] },
+      { type: 'processed', leased: [] },
+    ]);
+    expect(units).toBe(2);
+    const queued = app.database.outboxMessages();
+    expect(queued).toHaveLength(2);
+    expect(queued.every((message) => message.status === 'pending' && message.lease === undefined)).toBe(true);
+    expect(app.logger.at('warn').some((line) => line.message.includes('lease refused on purpose'))).toBe(
+      true,
+    );
   });
 
   it('keeps delivery statuses moving forward only, whatever order they arrive in', async () => {

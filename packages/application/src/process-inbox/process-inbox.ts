@@ -87,6 +87,9 @@ export type SendSlotTerms = Omit<OutboxLeaseRequest, 'ids' | 'now'> & { readonly
 
 type LeaseLost = { readonly type: 'lease_lost_rollback' };
 
+/** The lease that gives replies their slots failed, and took the transaction with it (`SendSlotTerms`). */
+type SendSlotsFailed = { readonly type: 'send_slots_failed'; readonly error: StorageError };
+
 /** Each number's tenant and number as the directory has them, or undefined once no tenant has it. */
 type Routes = ReadonlyMap<PhoneNumberId, NumberRoute | undefined>;
 
@@ -201,7 +204,15 @@ export class ProcessInbox {
         reason: `storage ${found.error.reason}: ${found.error.message}`,
       }));
     const routes = found.value;
-    const together = await this.#runInUnitOfWork(tenantId, works, routes, slots);
+    let together = await this.#runInUnitOfWork(tenantId, works, routes, slots);
+    if (together.isErr() && together.error.type === 'send_slots_failed') {
+      // Slots are an optimisation: the work goes through without them, and a claim gives the replies theirs.
+      this.#deps.logger.warn(
+        { tenantId, error: together.error.error.reason },
+        `cannot give replies their send slots while processing (${together.error.error.message}); processing without`,
+      );
+      together = await this.#runInUnitOfWork(tenantId, works, routes, undefined);
+    }
     if (together.isOk()) return together.value;
     const error = together.error;
     if (error.type === 'storage_error' && error.reason === 'unavailable')
@@ -223,7 +234,8 @@ export class ProcessInbox {
         });
         continue;
       }
-      const result = await this.#runInUnitOfWork(tenantId, [work], routes, slots);
+      // Without slots: whatever failed the batch, a failing lease is not left to fail each entry too.
+      const result = await this.#runInUnitOfWork(tenantId, [work], routes, undefined);
       const outcomes = result.isOk() ? result.value : [this.#failedAlone(work, result.error)];
       if (sender !== undefined && outcomes.some((outcome) => outcome.type !== 'processed'))
         stuckSenders.add(sender);
@@ -238,7 +250,7 @@ export class ProcessInbox {
     works: readonly TenantWork[],
     routes: Routes,
     slots: SendSlotTerms | undefined,
-  ): PromiseLike<Result<EntryOutcome[], StorageError | LeaseLost | Bug>> {
+  ): PromiseLike<Result<EntryOutcome[], StorageError | LeaseLost | SendSlotsFailed | Bug>> {
     return this.#deps.unitOfWork
       .run(tenantId, (repositories) => this.#work(works, routes, repositories, slots))
       .then(
@@ -247,9 +259,15 @@ export class ProcessInbox {
       );
   }
 
-  #failedAlone(work: TenantWork, error: StorageError | LeaseLost | Bug): EntryOutcome {
+  #failedAlone(work: TenantWork, error: StorageError | LeaseLost | SendSlotsFailed | Bug): EntryOutcome {
     const { entry } = work;
     if (error.type === 'lease_lost_rollback') return { entry, type: 'lease_lost' };
+    if (error.type === 'send_slots_failed')
+      return {
+        entry,
+        type: 'failed',
+        reason: `send slots: storage ${error.error.reason}: ${error.error.message}`,
+      };
     if (error.type === 'bug') {
       this.#deps.logger.error(
         {
@@ -270,7 +288,7 @@ export class ProcessInbox {
     routes: Routes,
     repositories: TenantRepositories,
     slots: SendSlotTerms | undefined,
-  ): ResultAsync<EntryOutcome[], StorageError | LeaseLost> {
+  ): ResultAsync<EntryOutcome[], StorageError | LeaseLost | SendSlotsFailed> {
     const self = this;
     const now = this.#deps.clock.now();
     return safeTry(async function* () {
@@ -356,14 +374,16 @@ export class ProcessInbox {
       const [{ enqueued }, leased, stillHeld] = yield* ResultAsync.combine([
         repositories.outbox.enqueue(replies),
         slots === undefined || replies.length === 0
-          ? okAsync<readonly ClaimedSend[], StorageError>([])
-          : repositories.outbox.lease({
-              owner: slots.owner,
-              leaseMs: slots.leaseMs,
-              horizonMs: slots.horizonMs,
-              now: new Date(self.#deps.clock.now().getTime() + slots.leadMs),
-              ids: replies.map((reply) => reply.id),
-            }),
+          ? okAsync<readonly ClaimedSend[], SendSlotsFailed>([])
+          : repositories.outbox
+              .lease({
+                owner: slots.owner,
+                leaseMs: slots.leaseMs,
+                horizonMs: slots.horizonMs,
+                now: new Date(self.#deps.clock.now().getTime() + slots.leadMs),
+                ids: replies.map((reply) => reply.id),
+              })
+              .mapErr((error): SendSlotsFailed => ({ type: 'send_slots_failed', error })),
         repositories.inbox.complete(done, now),
       ] as const);
       if (!stillHeld) return err({ type: 'lease_lost_rollback' as const });

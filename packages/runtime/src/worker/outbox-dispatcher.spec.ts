@@ -342,6 +342,63 @@ describe('OutboxDispatcher', () => {
     expect(sendTimes('1001')).toHaveLength(sent);
   });
 
+  it('sends replies leased as they were queued at their slots, with no lease or claim of its own, and hands back those leased once it stopped', async () => {
+    const { stop, dispatcher, timers, addNumber, sendTimes, clock, database } = setup();
+    const tenantId = await addNumber('1001', 10);
+    const leases: (readonly string[])[] = [];
+    const lease = database.outboxQueue.lease.bind(database.outboxQueue);
+    database.outboxQueue.lease = (request) => {
+      leases.push(request.ids);
+      return lease(request);
+    };
+    /** Queues replies and leases them in one unit of work on the dispatcher's terms, as ProcessInbox does. */
+    const queueLeased = (count: number, terms = dispatcher.sendSlotTerms()) => {
+      if (terms === undefined) throw new Error('no send slot terms');
+      const entries = Array.from({ length: count }, () =>
+        textOutboxEntry('1001' as PhoneNumberId, { at: clock.now() }),
+      );
+      const ids = entries.map((entry) => entry.id);
+      const now = new Date(clock.now().getTime() + terms.leadMs);
+      return expectOk(
+        database.unitOfWork.run(tenantId, (r) =>
+          r.outbox.enqueue(entries).andThen(() => r.outbox.lease({ ...terms, now, ids })),
+        ),
+      ).then((leased) => ({ ids, leased }));
+    };
+    expect(dispatcher.sendSlotTerms()).toBeUndefined();
+    dispatcher.start();
+    await timers.runFor(10);
+    const terms = dispatcher.sendSlotTerms();
+    const { ids, leased } = await queueLeased(3);
+    expect(leased).toHaveLength(3);
+    dispatcher.take(ids, leased);
+    await timers.runFor(1000);
+    expect(sendTimes('1001')).toEqual(leased.map((send) => send.sendAt));
+    expect(leases).toEqual([]);
+    await stop();
+    expect(dispatcher.sendSlotTerms()).toBeUndefined();
+
+    // Leased on terms given before the stop, taken after it: due again at once, not left to its lease.
+    const late = await queueLeased(1, terms);
+    expect(late.leased).toHaveLength(1);
+    dispatcher.take(late.ids, late.leased);
+    await timers.runFor(0);
+    const [row] = database.outboxMessages().filter((message) => message.id === late.ids[0]);
+    expect(row).toMatchObject({ status: 'pending' });
+    expect(row?.lease).toBeUndefined();
+    const claimed = await expectOk(
+      database.outboxQueue.claim({
+        owner: 'worker-2',
+        limit: 10,
+        leaseMs: 30_000,
+        now: clock.now(),
+        horizonMs: 1000,
+      }),
+    );
+    expect(claimed.map((send) => send.id)).toEqual(late.ids);
+    expect(sendTimes('1001')).toHaveLength(3);
+  });
+
   it('reports rate-limiter waits and the depth and age of the queue', async () => {
     const { stop, dispatcher, timers, addNumber, enqueue, metrics } = setup();
     const tenantId = await addNumber('1001', 10);

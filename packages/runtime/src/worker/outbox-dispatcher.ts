@@ -101,7 +101,7 @@ export class OutboxDispatcher {
   /** Lanes with a send due but no room in flight, served first come first served as room frees up. */
   readonly #waitingForRoom = new Set<Lane>();
   readonly #inFlight = new Set<Promise<void>>();
-  /** Leases of messages handed over by `take`, under way. */
+  /** Leases of messages handed over by `take`, and hand-backs of leased ones, under way. */
   readonly #leasing = new Set<Promise<void>>();
   #queued = 0;
   #claimTimer: unknown;
@@ -149,9 +149,14 @@ export class OutboxDispatcher {
    * claimed elsewhere right now, its pace is past the horizon) go with a claim, asked for then.
    */
   take(ids: readonly string[], leased: readonly ClaimedSend[] = []): void {
-    if (!this.#running || this.#stopping || ids.length === 0) return;
+    if (!this.#running) {
+      this.#handBack(leased);
+      return;
+    }
     const { queue, clock } = this.#deps;
+    // While stopping too: `stop` waits for what is queued here, and these slots are at most a horizon away.
     if (leased.length > 0) this.#enqueue(leased, clock.now().getTime());
+    if (this.#stopping || ids.length === 0) return;
     const held = new Set(leased.map((send) => send.id));
     const left = ids.filter((id) => !held.has(id));
     if (left.length === 0) return;
@@ -175,6 +180,26 @@ export class OutboxDispatcher {
       )
       .finally(() => this.#leasing.delete(leasing));
     this.#leasing.add(leasing);
+  }
+
+  /**
+   * Sends leased here that this process will not send (it has stopped): due again at once, as a missed slot
+   * is, so a claim elsewhere takes them now rather than when their lease runs out.
+   */
+  #handBack(sends: readonly ClaimedSend[]): void {
+    if (sends.length === 0) return;
+    const handing: Promise<void> = this.#deps.queue
+      .record(sends.map((send) => ({ id: send.id, lease: send.lease, kind: 'requeue' as const })))
+      .match(
+        () => undefined,
+        (error) =>
+          this.#logger.error(
+            { error: error.reason, sends: sends.length },
+            `cannot hand back messages leased after stopping (${error.message}); they wait for their lease to run out`,
+          ),
+      )
+      .finally(() => this.#leasing.delete(handing));
+    this.#leasing.add(handing);
   }
 
   /** New messages were queued: claim now (or `minClaimSpacingMs` after the last claim) instead of at the next poll. */

@@ -1,6 +1,7 @@
 import { type E164, errAsync, okAsync, type PhoneNumberId, type Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storageError } from '../../errors.ts';
+import type { NewOutboxEntry } from '../../ports/outbox.port.ts';
 import { outcomeGraceMs, slotSpacingMs } from '../../send-queued-message/send-pacing.ts';
 import { maxInAnySecond } from './max-in-any-second.ts';
 import { at, outboxHelpers, t0 } from './outbox-helpers.ts';
@@ -155,11 +156,18 @@ export const describeOutboxOutcomesContract = (
       );
       expect(rolledBack.isErr()).toBe(true);
       const ours = [0, 1, 2].map(() => textOutboxEntry(number.phoneNumberId, { at: t0 }));
+      // A template to a new recipient spends its portfolio's messaging limit, which is not the tenant's own.
+      const template: NewOutboxEntry = {
+        ...textOutboxEntry(number.phoneNumberId, { at: t0 }),
+        message: { type: 'template', name: 'loan_reminder', language: 'es_CL', components: [] },
+      };
       const leased = await expectOk(
         harness.unitOfWork.run(tenant.id, (r) =>
           r.outbox
-            .enqueue(ours)
-            .andThen(() => r.outbox.lease({ ...terms, ids: [...ours.map((entry) => entry.id), theirs.id] })),
+            .enqueue([...ours, template])
+            .andThen(() =>
+              r.outbox.lease({ ...terms, ids: [...ours.map((entry) => entry.id), template.id, theirs.id] }),
+            ),
         ),
       );
       expect(leased.map((send) => send.id).sort()).toEqual(ours.map((entry) => entry.id).sort());
@@ -175,10 +183,11 @@ export const describeOutboxOutcomesContract = (
       const slots = leased.map((send) => send.sendAt.getTime()).sort((a, b) => a - b);
       for (let index = 1; index < slots.length; index += 1)
         expect(slots[index]! - slots[index - 1]!).toBeGreaterThanOrEqual(Math.floor(slotSpacingMs(10)));
-      // Neither the rolled-back message nor the other tenant's was leased; the latter waits for a claim.
+      // Neither the rolled-back message, the template nor the other tenant's was leased: the latter two wait
+      // for a claim.
       const claimed = await claim(at(11));
       expect(mine(claimed, other.number.phoneNumberId).map((send) => send.id)).toEqual([theirs.id]);
-      expect(mine(claimed, number.phoneNumberId)).toEqual([]);
+      expect(mine(claimed, number.phoneNumberId).map((send) => send.id)).toEqual([template.id]);
     });
 
     it('marks a send sent when a status names it before its answer was recorded, and takes that answer as recorded', async () => {

@@ -1,4 +1,4 @@
-import { errAsync, okAsync, type TenantId } from '@prestabot/domain';
+import { errAsync, isBusinessInitiated, okAsync, type TenantId } from '@prestabot/domain';
 import { storageError } from '../../errors.ts';
 import type { OutboxStore } from '../../ports/outbox.port.ts';
 import { messagingLimitRoom } from './messaging-limits.ts';
@@ -42,7 +42,14 @@ export const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
       okAsync(
         leaseSends(state, {
           ...request,
-          ids: request.ids.filter((id) => state.outbox.get(id)?.tenantId === tenantId),
+          // Never a business-initiated message: its limit is its portfolio's, which other tenants may share.
+          ids: request.ids.filter((id) => {
+            const row = state.outbox.get(id);
+            return (
+              row?.tenantId === tenantId &&
+              (row.entry.recipient === undefined || !isBusinessInitiated(row.entry.message))
+            );
+          }),
         }),
       ),
   };
