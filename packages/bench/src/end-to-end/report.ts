@@ -64,6 +64,9 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
   const windowTo = windowFrom + seconds * 1000;
   const inWindow = (at: number) => at >= windowFrom && at < windowTo;
   const latencies: number[] = [];
+  /** Messages whose POST started in the first seconds of load: what a process starting under load gives. */
+  const coldLatencies: number[] = [];
+  const coldAcks: number[] = [];
   const acks: number[] = [];
   const clientLag: number[] = [];
   let repliesInWindow = 0;
@@ -84,6 +87,10 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
       if (inWindow(startedAt)) lostMeasured += 1;
     }
     if (!Number.isNaN(replyAt) && inWindow(replyAt)) repliesInWindow += 1;
+    if (startedAt < load.startAt + coldStartMs && status === 200) {
+      coldAcks.push(load.ackMs[index]!);
+      coldLatencies.push(Number.isNaN(replyAt) ? Number.POSITIVE_INFINITY : replyAt - startedAt);
+    }
     if (!inWindow(startedAt)) continue;
     postsInWindow += 1;
     acks.push(load.ackMs[index]!);
@@ -92,6 +99,8 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
       latencies.push(Number.isNaN(replyAt) ? Number.POSITIVE_INFINITY : replyAt - startedAt);
   }
   const latency = sortedMs(latencies);
+  const coldLatency = sortedMs(coldLatencies);
+  const coldAck = sortedMs(coldAcks);
   const ack = sortedMs(acks);
   const lag = sortedMs(clientLag);
   const throughput = repliesInWindow / seconds;
@@ -130,6 +139,12 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
       max: round(percentile(ack, 100)),
     },
     clientLagMs: { p99: round(percentile(lag, 99)), max: round(percentile(lag, 100)) },
+    /** The first `coldStartMs` of load, warm-up included: latency and acknowledgement of those messages. */
+    coldStartMs: {
+      latencyP50: round(percentile(coldLatency, 50)),
+      latencyMax: round(percentile(coldLatency, 100)),
+      ackMax: round(percentile(coldAck, 100)),
+    },
     non200,
     statuses,
     requestErrors: load.requestErrors,
@@ -186,6 +201,9 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
   };
 };
 
+/** How much of the start of the load counts as the cold start in the report. */
+const coldStartMs = 2000;
+
 /** The end-to-end run as a table. */
 export const endToEndRows = (options: EndToEndOptions, result: EndToEndResult): [string, string][] => {
   const { cpuCores: cpu, cpuMsPerMessage, idleCpuCores: idle, postgres, hostDatabase, hostMemory } = result;
@@ -208,6 +226,10 @@ export const endToEndRows = (options: EndToEndOptions, result: EndToEndResult): 
     ],
     ['webhook ack p50 / p99 / max', `${result.ackMs.p50} / ${result.ackMs.p99} / ${result.ackMs.max} ms`],
     ['client start lag p99 / max', `${result.clientLagMs.p99} / ${result.clientLagMs.max} ms`],
+    [
+      `first ${coldStartMs / 1000} s of load: latency p50 / max, ack max`,
+      `${orInfinity(result.coldStartMs.latencyP50)} / ${orInfinity(result.coldStartMs.latencyMax)} / ${result.coldStartMs.ackMax} ms`,
+    ],
     ['non-200 webhooks', `${result.non200}${result.non200 > 0 ? ` ${JSON.stringify(result.statuses)}` : ''}`],
     ['not sent (in-flight limit)', String(result.notSent)],
     ['acknowledged, no reply by the end', `${result.lost} (${result.lostMeasured} in the window)`],
