@@ -46,6 +46,10 @@ describe.skipIf(testServerUrl === undefined)(
       await expectOk(storage.flowKeyDirectory.listAll());
     });
 
+    it('warms up its connections before serving: every function the warm-up calls is granted to it', async () => {
+      expect(await expectOk(postgresStorageOn(runtime, { poolSize: 2 }).warmUp())).toBe(2);
+    });
+
     it('tells the runtime login from one that can leave row-level security (what doctor and serve warn of)', async () => {
       expect(await expectOk(postgresStorageOn(runtime).login())).toEqual({
         name: applicationRole,

@@ -16,6 +16,7 @@ import { databaseTimeRow, readRow } from './sql/read-rows.ts';
 import { type SqlConnectionSource, SqlDriver, type SqlTraffic } from './sql/sql-driver.ts';
 import { storageErrorOf } from './sql/storage-error-of.ts';
 import { PostgresUsageLedger } from './usage-ledger.ts';
+import { warmUpConnections } from './warm-up.ts';
 
 export type PostgresStorageOptions = {
   /** A PostgreSQL server (`DATABASE_URL`). Absent, and no `pool`: an embedded PGlite. */
@@ -52,6 +53,11 @@ export type PostgresStorage = StoragePorts & {
   readonly login: () => ResultAsync<DatabaseLogin, StorageError>;
   /** The database's clock now (`clock_timestamp()`): the time every process of a deployment shares. */
   readonly databaseTime: () => ResultAsync<Date, StorageError>;
+  /**
+   * Opens the pool's connections and has the server compile the message path on each (`warm-up.ts`), before
+   * a process serves: how many were warmed.
+   */
+  readonly warmUp: () => ResultAsync<number, StorageError>;
   readonly close: () => Promise<void>;
 };
 
@@ -108,7 +114,7 @@ export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlD
 /** Every port over an open driver. */
 export const postgresStorageOn = (
   driver: SqlDriver,
-  options: Pick<PostgresStorageOptions, 'cipher' | 'logger'> = {},
+  options: Pick<PostgresStorageOptions, 'cipher' | 'logger' | 'poolSize'> = {},
 ): PostgresStorage => {
   const unitOfWork = new PostgresUnitOfWork(driver);
   const directory = new PostgresTenantDirectory(driver);
@@ -135,6 +141,7 @@ export const postgresStorageOn = (
         ...defined({ cipher: options.cipher }),
       }),
     login: () => inspectLogin(driver),
+    warmUp: () => warmUpConnections(driver, options.poolSize ?? defaultPoolSize),
     close: () => driver.close(),
   };
 };

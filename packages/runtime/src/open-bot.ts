@@ -111,6 +111,11 @@ export type OpenOptions = {
   readonly pool?: PostgresStorageOptions['pool'];
   /** See `BotOptions.slotsWhileProcessing` (default on). */
   readonly slotsWhileProcessing?: boolean;
+  /**
+   * Open the pool's connections and have the server compile the message path on each before the bot is
+   * returned (`serve`, `worker`): otherwise the first second of traffic pays for it while webhooks wait.
+   */
+  readonly warmUp?: boolean;
 };
 
 const allOfTheLoanBot: ChooseResponders = (loanBot) => loanBot;
@@ -151,6 +156,22 @@ export const wireBotOn = (
       wireBot(config, { ...options, storage, cipher, flowsKey, clock: options.clock ?? systemClock }),
     ),
   );
+
+/** An optimisation only: a failure is logged, and the connections open as they are needed. */
+const warmUp = async (storage: PostgresStorage, logger: Logger): Promise<void> => {
+  const startedAt = performance.now();
+  const warmed = await storage.warmUp();
+  if (warmed.isOk())
+    logger.info(
+      { connections: warmed.value, ms: Math.round(performance.now() - startedAt) },
+      'database connections warmed up',
+    );
+  else
+    logger.warn(
+      { error: warmed.error.reason },
+      `cannot warm up database connections (${warmed.error.message}); they open as needed`,
+    );
+};
 
 /** Runs `use` over a short-lived connection to `databaseUrl`, closed after. */
 const withDatabase = <T>(
@@ -224,6 +245,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       if (checked.isOk() && warning !== undefined)
         options.logger.warn({ login: checked.value.name }, `${warning.problem}: ${warning.fix}`);
     }
+    if (options.warmUp === true) await warmUp(storage, options.logger);
     const clock = options.clock ?? (await databaseClockOf(storage, options.logger));
     const wired = await wireBot(config, { ...options, storage, cipher, clock, flowsKey });
     return ok({

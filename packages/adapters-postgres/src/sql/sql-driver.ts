@@ -210,6 +210,11 @@ export class SqlDriver {
     return new ResultAsync(this.#withSession((session) => session.query(text, params)));
   }
 
+  /** Statements without parameters, sent in one round trip on a connection of their own. */
+  script(text: string): ResultAsync<void, StorageError> {
+    return new ResultAsync(this.#withSession((session) => session.script(text)));
+  }
+
   close(): Promise<void> {
     return this.#source.close();
   }

@@ -33,6 +33,8 @@ export const openNodeBot = async (
     login: options.login,
     hmac: nodeHmacSha256,
     ingestOnly: options.ingestOnly === true,
+    // serve and worker: their first webhooks should not wait for connections to open.
+    warmUp: options.login === 'runtime',
     // On Node the work simply runs on after the response; a failure is logged, never lost (it is retried).
     runAfterResponse: (work) => {
       work.catch((error: unknown) => logger.error({ error: String(error) }, 'background work failed'));
