@@ -1,9 +1,10 @@
 // The whole path: Meta's webhook in, the reply accepted by the fake Graph API, and what it cost.
+import { writeFile } from 'node:fs/promises';
 import { messageIndexOf, type RunFixture } from './fixture.ts';
 import { offerLoad, prepareWebhooks } from './load.ts';
 import type { EndToEndOptions } from './options.ts';
 import type { Deployment } from './processes.ts';
-import { endToEndResult, endToEndRows, printTable } from './report.ts';
+import { endToEndResult, endToEndRows, printTable, traceRows } from './report.ts';
 import {
   acceptedReplies,
   type Counters,
@@ -98,6 +99,10 @@ export const runMessagePath = async (
     options.total,
     messageIndexOf,
   );
+  if (options.traceFile !== undefined) {
+    await writeFile(options.traceFile, traceRows({ load, replies }));
+    say(`trace written to ${options.traceFile}`);
+  }
   const { from, to } = edges;
   const result = await endToEndResult(options, {
     load,

@@ -5,7 +5,7 @@ import { benchmarkServerUrl } from '@prestabot/adapters-postgres/testing';
 const usage =
   'usage: end-to-end [--rate 2000] [--seconds 20] [--warm-up 5] [--tenants 100] [--workers 0] [--http-only] ' +
   '[--concurrency 64] [--number-rate 80] [--drain-timeout 60] [--database-server URL] [--cpu-prof-dir DIR] [--json] [--ack] ' +
-  '[--no-statuses] [--status-step 100] [--sweep 100,200,400]';
+  '[--no-statuses] [--status-step 100] [--sweep 100,200,400] [--trace FILE]';
 
 /** What one run of the end-to-end benchmark was asked for, validated. */
 export type EndToEndOptions = {
@@ -29,6 +29,11 @@ export type EndToEndOptions = {
   readonly serverUrl: string;
   readonly cpuProfDir: string | undefined;
   readonly jsonOnly: boolean;
+  /**
+   * `--trace FILE`: one CSV row per message (when its POST started, its acknowledgement, its status, when
+   * its first reply was accepted; milliseconds from the start of the load), to see when a tail happened.
+   */
+  readonly traceFile: string | undefined;
   /** With --ack, webhooks kept apart for the closed-loop phase, each stored once (a duplicate is cheaper). */
   readonly closedLoopBodies: number;
   /** Every webhook the run prepares. */
@@ -62,6 +67,7 @@ const parse = (args: readonly string[]) => {
         'no-statuses': { type: 'boolean', default: false },
         'status-step': { type: 'string', default: '100' },
         sweep: { type: 'string' },
+        trace: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -105,6 +111,9 @@ export const endToEndOptions = (args: readonly string[]): EndToEndOptions => {
     badInput('--http-only needs --workers 1 or more (someone has to send the replies)');
   const cpuProfDir = parsed['cpu-prof-dir'] === undefined ? undefined : resolvePath(parsed['cpu-prof-dir']);
   if (cpuProfDir === '') badInput('--cpu-prof-dir must name a directory');
+  if (parsed.trace === '') badInput('--trace must name a file');
+  if (parsed.trace !== undefined && parsed.sweep !== undefined)
+    badInput('--trace traces one run: give it without --sweep');
   const closedLoopBodies = ackOnly ? 40_000 : 0;
   const total = rate * (warmUpSeconds + seconds) + closedLoopBodies;
   if (total > 2_000_000)
@@ -126,6 +135,7 @@ export const endToEndOptions = (args: readonly string[]): EndToEndOptions => {
     serverUrl: benchmarkServerUrl(parsed['database-server']).match((url) => url, badInput),
     cpuProfDir,
     jsonOnly: parsed.json,
+    traceFile: parsed.trace === undefined ? undefined : resolvePath(parsed.trace),
     closedLoopBodies,
     total,
   };

@@ -201,6 +201,24 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
   };
 };
 
+/** The run message by message, for `--trace`: milliseconds from the start of the load, empty if never. */
+export const traceRows = (run: Pick<RunRecord, 'load' | 'replies'>): string => {
+  const { load, replies } = run;
+  const fromStart = (at: number) => (Number.isNaN(at) ? '' : (at - load.startAt).toFixed(1));
+  const rows = ['message,started_ms,ack_ms,status,first_reply_ms'];
+  for (let index = 0; index < load.sent; index += 1)
+    rows.push(
+      [
+        index,
+        fromStart(load.startedAt[index]!),
+        load.ackMs[index]!.toFixed(1),
+        load.status[index],
+        fromStart(replies.firstReplyAt[index]!),
+      ].join(','),
+    );
+  return `${rows.join('\n')}\n`;
+};
+
 /** How much of the start of the load counts as the cold start in the report. */
 const coldStartMs = 2000;
 
