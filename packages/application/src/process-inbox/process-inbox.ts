@@ -204,15 +204,7 @@ export class ProcessInbox {
         reason: `storage ${found.error.reason}: ${found.error.message}`,
       }));
     const routes = found.value;
-    let together = await this.#runInUnitOfWork(tenantId, works, routes, slots);
-    if (together.isErr() && together.error.type === 'send_slots_failed') {
-      // Slots are an optimisation: the work goes through without them, and a claim gives the replies theirs.
-      this.#deps.logger.warn(
-        { tenantId, error: together.error.error.reason },
-        `cannot give replies their send slots while processing (${together.error.error.message}); processing without`,
-      );
-      together = await this.#runInUnitOfWork(tenantId, works, routes, undefined);
-    }
+    const together = await this.#runInUnitOfWork(tenantId, works, routes, slots);
     if (together.isOk()) return together.value;
     const error = together.error;
     if (error.type === 'storage_error' && error.reason === 'unavailable')
@@ -234,7 +226,7 @@ export class ProcessInbox {
         });
         continue;
       }
-      // Without slots: whatever failed the batch, a failing lease is not left to fail each entry too.
+      // Without slots: after a failure, a failing lease would cost each entry a second unit of work.
       const result = await this.#runInUnitOfWork(tenantId, [work], routes, undefined);
       const outcomes = result.isOk() ? result.value : [this.#failedAlone(work, result.error)];
       if (sender !== undefined && outcomes.some((outcome) => outcome.type !== 'processed'))
@@ -244,30 +236,36 @@ export class ProcessInbox {
     return alone;
   }
 
-  /** `works` in one unit of work of the tenant; a throw is a bug, reported as such. */
-  #runInUnitOfWork(
+  /**
+   * `works` in one unit of work of the tenant; a throw is a bug, reported as such. Should the lease that
+   * gives replies their `slots` fail, it took the transaction with it: the works run again at once without
+   * slots (an optimisation), and a claim gives the replies theirs.
+   */
+  async #runInUnitOfWork(
     tenantId: TenantId,
     works: readonly TenantWork[],
     routes: Routes,
     slots: SendSlotTerms | undefined,
-  ): PromiseLike<Result<EntryOutcome[], StorageError | LeaseLost | SendSlotsFailed | Bug>> {
-    return this.#deps.unitOfWork
+  ): Promise<Result<EntryOutcome[], StorageError | LeaseLost | Bug>> {
+    const result = await this.#deps.unitOfWork
       .run(tenantId, (repositories) => this.#work(works, routes, repositories, slots))
       .then(
-        (result) => result,
+        (settled) => settled,
         (bug: unknown) => err(bugOf(bug)),
       );
+    if (result.isOk()) return ok(result.value);
+    const error = result.error;
+    if (error.type !== 'send_slots_failed') return err(error);
+    this.#deps.logger.warn(
+      { tenantId, error: error.error.reason },
+      `cannot give replies their send slots while processing (${error.error.message}); processing without`,
+    );
+    return this.#runInUnitOfWork(tenantId, works, routes, undefined);
   }
 
-  #failedAlone(work: TenantWork, error: StorageError | LeaseLost | SendSlotsFailed | Bug): EntryOutcome {
+  #failedAlone(work: TenantWork, error: StorageError | LeaseLost | Bug): EntryOutcome {
     const { entry } = work;
     if (error.type === 'lease_lost_rollback') return { entry, type: 'lease_lost' };
-    if (error.type === 'send_slots_failed')
-      return {
-        entry,
-        type: 'failed',
-        reason: `send slots: storage ${error.error.reason}: ${error.error.message}`,
-      };
     if (error.type === 'bug') {
       this.#deps.logger.error(
         {
