@@ -27,6 +27,10 @@ export const messagingLimitOf = (number: NumberRow): number | undefined => {
 
 const reachKey = (portfolio: string, recipientKey: string) => `${portfolio}|${recipientKey}`;
 
+/** As `prestabot.is_business_initiated`: a template with a recipient. */
+export const isBusinessInitiatedRow = (row: OutboxRow): boolean =>
+  row.entry.recipient !== undefined && isBusinessInitiated(row.entry.message);
+
 /** What the limit counts a message against, if it counts at all. */
 const limitedSend = (state: State, row: OutboxRow) => {
   const { recipient, message, phoneNumberId } = row.entry;
@@ -141,8 +145,7 @@ export const businessPaceOf = (state: State, number: NumberRow) => {
     ? {
         share,
         nextFreeAt: state.businessNextSlotAt.get(number.phoneNumberId),
-        isBusinessInitiated: (row: OutboxRow) =>
-          row.entry.recipient !== undefined && isBusinessInitiated(row.entry.message),
+        isBusinessInitiated: isBusinessInitiatedRow,
       }
     : undefined;
 };

@@ -1,7 +1,7 @@
-import { errAsync, isBusinessInitiated, okAsync, type TenantId } from '@prestabot/domain';
+import { errAsync, okAsync, type TenantId } from '@prestabot/domain';
 import { storageError } from '../../errors.ts';
 import type { OutboxStore } from '../../ports/outbox.port.ts';
-import { messagingLimitRoom } from './messaging-limits.ts';
+import { isBusinessInitiatedRow, messagingLimitRoom } from './messaging-limits.ts';
 import { ownNumber } from './number-store.ts';
 import { leaseSends } from './outbox-queue.ts';
 import { outboxEntryOf, outboxKeyOf, type State } from './state.ts';
@@ -45,10 +45,7 @@ export const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
           // Never a business-initiated message: its limit is its portfolio's, which other tenants may share.
           ids: request.ids.filter((id) => {
             const row = state.outbox.get(id);
-            return (
-              row?.tenantId === tenantId &&
-              (row.entry.recipient === undefined || !isBusinessInitiated(row.entry.message))
-            );
+            return row?.tenantId === tenantId && !isBusinessInitiatedRow(row);
           }),
         }),
       ),
