@@ -87,16 +87,16 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
       if (inWindow(startedAt)) lostMeasured += 1;
     }
     if (!Number.isNaN(replyAt) && inWindow(replyAt)) repliesInWindow += 1;
+    const latencyMs = Number.isNaN(replyAt) ? Number.POSITIVE_INFINITY : replyAt - startedAt;
     if (startedAt < load.startAt + coldStartMs && status === 200) {
       coldAcks.push(load.ackMs[index]!);
-      coldLatencies.push(Number.isNaN(replyAt) ? Number.POSITIVE_INFINITY : replyAt - startedAt);
+      coldLatencies.push(latencyMs);
     }
     if (!inWindow(startedAt)) continue;
     postsInWindow += 1;
     acks.push(load.ackMs[index]!);
     clientLag.push(startedAt - load.scheduledAt[index]!);
-    if (status === 200)
-      latencies.push(Number.isNaN(replyAt) ? Number.POSITIVE_INFINITY : replyAt - startedAt);
+    if (status === 200) latencies.push(latencyMs);
   }
   const latency = sortedMs(latencies);
   const coldLatency = sortedMs(coldLatencies);
@@ -140,7 +140,7 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
     },
     clientLagMs: { p99: round(percentile(lag, 99)), max: round(percentile(lag, 100)) },
     /** The first `coldStartMs` of load, warm-up included: latency and acknowledgement of those messages. */
-    coldStartMs: {
+    coldStart: {
       latencyP50: round(percentile(coldLatency, 50)),
       latencyMax: round(percentile(coldLatency, 100)),
       ackMax: round(percentile(coldAck, 100)),
@@ -246,7 +246,7 @@ export const endToEndRows = (options: EndToEndOptions, result: EndToEndResult): 
     ['client start lag p99 / max', `${result.clientLagMs.p99} / ${result.clientLagMs.max} ms`],
     [
       `first ${coldStartMs / 1000} s of load: latency p50 / max, ack max`,
-      `${orInfinity(result.coldStartMs.latencyP50)} / ${orInfinity(result.coldStartMs.latencyMax)} / ${result.coldStartMs.ackMax} ms`,
+      `${orInfinity(result.coldStart.latencyP50)} / ${orInfinity(result.coldStart.latencyMax)} / ${result.coldStart.ackMax} ms`,
     ],
     ['non-200 webhooks', `${result.non200}${result.non200 > 0 ? ` ${JSON.stringify(result.statuses)}` : ''}`],
     ['not sent (in-flight limit)', String(result.notSent)],
