@@ -207,10 +207,8 @@ const seedRepositories = (
         const people = [...contacts.values()];
         for (const { contact, number } of world.inbound) {
           yield* r.messages.recordInbound({
-            wamid: `wamid.in.${crypto.randomUUID()}` as Wamid,
             phoneNumberId: pick(numbers, number),
             contactId: pick(people, contact).id,
-            type: 'text',
             sentAt: t0,
           });
         }
@@ -407,13 +405,10 @@ describeOnEachDriver('tenant isolation', (context) => {
           r.outbox.enqueue([textOutboxEntry(a.numbers[0]!, { contactId: contactOfB.id })]),
         );
         await refusedAsA((r) =>
-          r.messages.recordInbound({
-            wamid: `wamid.x.${crypto.randomUUID()}` as Wamid,
-            phoneNumberId: a.numbers[0]!,
-            contactId: contactOfB.id,
-            type: 'text',
-            sentAt: t0,
-          }),
+          r.messages.recordInbound({ phoneNumberId: a.numbers[0]!, contactId: contactOfB.id, sentAt: t0 }),
+        );
+        await refusedAsA((r) =>
+          r.messages.recordInbound({ phoneNumberId: b.numbers[0]!, contactId: contactOfA.id, sentAt: t0 }),
         );
         // Loans, reminders and conversations of A pointing at B's contacts, numbers, loans and messages.
         const freshContactOfA = (r: TenantRepositories) =>

@@ -22,6 +22,7 @@ const expectedTenantTables = [
   'agreements',
   'contacts',
   'conversations',
+  'customer_service_windows',
   'flow_keys',
   'inbox',
   'message_pricing',

@@ -3,7 +3,8 @@ import * as z from 'zod';
 import { branded, present, storedTime } from '../sql/column-types.ts';
 import { deliveryStatus, origin } from '../sql/jsonb-codecs.ts';
 
-// The message log's rows (`prestabot.messages`): an outbound message's status, a contact's last inbound.
+// The message log's rows (`prestabot.messages`): an outbound message's status; and a contact's last inbound
+// message to a number (`prestabot.customer_service_windows`).
 
 export const outboundStatusRow = z
   .object({
@@ -26,5 +27,5 @@ export const outboundStatusRow = z
   }));
 
 export const lastInboundRow = z
-  .object({ last_at: storedTime.nullable() })
-  .transform((row) => row.last_at ?? undefined);
+  .object({ last_inbound_at: storedTime })
+  .transform((row) => row.last_inbound_at);

@@ -20,10 +20,11 @@ export class PostgresMessageLog implements MessageLog {
   recordInbound(record: InboundRecord): ResultAsync<void, StorageError> {
     return this.#session
       .query(
-        `INSERT INTO prestabot.messages (direction, wamid, phone_number_id, contact_id, type, sent_at)
-         VALUES ('inbound', $1, $2, $3, $4, $5)
-         ON CONFLICT (tenant_id, direction, wamid) DO NOTHING`,
-        [record.wamid, record.phoneNumberId, record.contactId, record.type, record.sentAt],
+        `INSERT INTO prestabot.customer_service_windows AS w (phone_number_id, contact_id, last_inbound_at)
+         VALUES ($1, $2, $3)
+         ON CONFLICT (tenant_id, phone_number_id, contact_id) DO UPDATE SET last_inbound_at = excluded.last_inbound_at
+         WHERE w.last_inbound_at < excluded.last_inbound_at`,
+        [record.phoneNumberId, record.contactId, record.sentAt],
       )
       .map(() => undefined);
   }
@@ -34,11 +35,11 @@ export class PostgresMessageLog implements MessageLog {
   ): ResultAsync<Date | undefined, StorageError> {
     return this.#session
       .query(
-        `SELECT max(sent_at) AS last_at FROM prestabot.messages
-         WHERE direction = 'inbound' AND phone_number_id = $1 AND contact_id = $2`,
+        `SELECT last_inbound_at FROM prestabot.customer_service_windows
+         WHERE phone_number_id = $1 AND contact_id = $2`,
         [phoneNumberId, contactId],
       )
-      .andThen(readOptionalRow(lastInboundRow, 'last inbound'));
+      .andThen(readOptionalRow(lastInboundRow, 'customer service window'));
   }
 
   recordOutbound(record: OutboundRecord): ResultAsync<void, StorageError> {

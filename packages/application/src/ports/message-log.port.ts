@@ -2,7 +2,6 @@ import type {
   ContactId,
   DeliveryStatus,
   GraphErrorDetail,
-  InboundContentType,
   OutboundMessageType,
   PhoneNumberId,
   ResultAsync,
@@ -11,11 +10,11 @@ import type {
 import type { StorageError } from '../errors.ts';
 import type { OutboxOrigin } from './outbox.port.ts';
 
+/** A message the contact sent to the number: it opens (or keeps open) their 24-hour window. */
 export type InboundRecord = {
-  readonly wamid: Wamid;
   readonly phoneNumberId: PhoneNumberId;
   readonly contactId: ContactId;
-  readonly type: InboundContentType;
+  /** WhatsApp's timestamp of the message. */
   readonly sentAt: Date;
 };
 
@@ -44,9 +43,12 @@ export type StatusOutcome = {
   readonly contactId?: ContactId;
 };
 
-/** The scoped tenant's message history: inbound (the 24-hour window) and outbound with statuses. */
+/**
+ * The scoped tenant's messages: of inbound ones, only what the 24-hour window needs (the latest per number
+ * and contact); outbound ones with their statuses.
+ */
 export interface MessageLog {
-  /** Idempotent per wamid. */
+  /** Idempotent, in any order: the window moves only forward. */
   recordInbound(record: InboundRecord): ResultAsync<void, StorageError>;
   /** The user's last message to this number, by WhatsApp timestamp. */
   lastInboundAt(

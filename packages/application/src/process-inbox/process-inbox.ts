@@ -328,10 +328,8 @@ export class ProcessInbox {
         // the same connection, so a pipelining one writes them together (and they still run after it).
         const [, outcome] = yield* ResultAsync.combine([
           repositories.messages.recordInbound({
-            wamid: message.wamid,
             phoneNumberId: message.phoneNumberId,
             contactId: contact.id,
-            type: message.content.type,
             sentAt: message.sentAt,
           }),
           self.#deps.handleInbound.execute(

@@ -1,4 +1,10 @@
-import type { InboundStatus, PhoneNumberId, TenantId, Wamid } from '@prestabot/domain';
+import {
+  type InboundStatus,
+  type PhoneNumberId,
+  ResultAsync,
+  type TenantId,
+  type Wamid,
+} from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type {
   ClaimedStatusEntry,
@@ -9,6 +15,7 @@ import type {
 import type { OutboxOrigin } from '../../ports/outbox.port.ts';
 import {
   expectOk,
+  fixtureNumber,
   type StorageHarness,
   type StorageHarnessFactory,
   seedContact,
@@ -33,35 +40,56 @@ export const describeMessageLogContract = (implementation: string, factory: Stor
     it("knows the user's last message per number, by WhatsApp timestamp", async () => {
       const { tenant, number } = await seedTenant(harness);
       const contact = await seedContact(harness, tenant.id);
-      const record = (wamid: string, sentAt: Date) =>
+      const record = (sentAt: Date) =>
         expectOk(
           harness.unitOfWork.run(tenant.id, (r) =>
-            r.messages.recordInbound({
-              wamid: wamid as Wamid,
-              phoneNumberId: number.phoneNumberId,
-              contactId: contact.id,
-              type: 'text',
-              sentAt,
-            }),
+            r.messages.recordInbound({ phoneNumberId: number.phoneNumberId, contactId: contact.id, sentAt }),
           ),
         );
-      expect(
-        await expectOk(
+      const lastInbound = () =>
+        expectOk(
           harness.unitOfWork.run(tenant.id, (r) =>
             r.messages.lastInboundAt(number.phoneNumberId, contact.id),
           ),
-        ),
-      ).toBeUndefined();
-      await record(`wamid.in.${contact.id}.2`, at(20));
-      await record(`wamid.in.${contact.id}.1`, at(10));
-      await record(`wamid.in.${contact.id}.2`, at(20));
-      expect(
+        );
+      expect(await lastInbound()).toBeUndefined();
+      await record(at(20));
+      // An older message recorded late (a redelivery, a retried entry) does not move the window back.
+      await record(at(10));
+      await record(at(20));
+      expect(await lastInbound()).toEqual(at(20));
+      await record(at(30));
+      expect(await lastInbound()).toEqual(at(30));
+    });
+
+    it('keeps a window per number and contact', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const otherNumber = fixtureNumber();
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.numbers.add(otherNumber)));
+      const ana = await seedContact(harness, tenant.id);
+      const bea = await seedContact(harness, tenant.id);
+      const writes = [
+        [number, ana, at(10)],
+        [number, bea, at(30)],
+        [otherNumber, ana, at(50)],
+      ] as const;
+      for (const [to, from, sentAt] of writes)
         await expectOk(
           harness.unitOfWork.run(tenant.id, (r) =>
-            r.messages.lastInboundAt(number.phoneNumberId, contact.id),
+            r.messages.recordInbound({ phoneNumberId: to.phoneNumberId, contactId: from.id, sentAt }),
           ),
+        );
+      const windows = await expectOk(
+        harness.unitOfWork.run(tenant.id, (r) =>
+          ResultAsync.combine([
+            r.messages.lastInboundAt(number.phoneNumberId, ana.id),
+            r.messages.lastInboundAt(number.phoneNumberId, bea.id),
+            r.messages.lastInboundAt(otherNumber.phoneNumberId, ana.id),
+            r.messages.lastInboundAt(otherNumber.phoneNumberId, bea.id),
+          ]),
         ),
-      ).toEqual(at(20));
+      );
+      expect(windows).toEqual([at(10), at(30), at(50), undefined]);
     });
 
     const noFollowUps = { origins: [], statuses: [] };

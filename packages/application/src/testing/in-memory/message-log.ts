@@ -1,25 +1,19 @@
-import { defined, okAsync, type TenantId } from '@prestabot/domain';
+import { type ContactId, defined, okAsync, type PhoneNumberId, type TenantId } from '@prestabot/domain';
 import type { MessageLog } from '../../ports/message-log.port.ts';
 import type { State } from './state.ts';
 
+const windowKey = (tenantId: TenantId, phoneNumberId: PhoneNumberId, contactId: ContactId): string =>
+  `${tenantId}|${phoneNumberId}|${contactId}`;
+
 export const messageLog = (tenantId: TenantId, state: State): MessageLog => ({
-  recordInbound: (record) => {
-    const key = `${tenantId}|${record.wamid}`;
-    if (!state.inbound.has(key)) state.inbound.set(key, { ...record, tenantId });
+  recordInbound: ({ phoneNumberId, contactId, sentAt }) => {
+    const key = windowKey(tenantId, phoneNumberId, contactId);
+    const last = state.lastInboundAt.get(key);
+    if (last === undefined || sentAt > last) state.lastInboundAt.set(key, sentAt);
     return okAsync(undefined);
   },
   lastInboundAt: (phoneNumberId, contactId) =>
-    okAsync(
-      [...state.inbound.values()]
-        .filter(
-          (row) =>
-            row.tenantId === tenantId && row.phoneNumberId === phoneNumberId && row.contactId === contactId,
-        )
-        .reduce<Date | undefined>(
-          (latest, row) => (latest === undefined || row.sentAt > latest ? row.sentAt : latest),
-          undefined,
-        ),
-    ),
+    okAsync(state.lastInboundAt.get(windowKey(tenantId, phoneNumberId, contactId))),
   recordOutbound: (record) => {
     const key = `${tenantId}|${record.wamid}`;
     if (!state.outbound.has(key)) state.outbound.set(key, { ...record, tenantId, status: 'accepted' });

@@ -19,7 +19,7 @@ import { type StorageError, storageError } from '../../errors.ts';
 import type { ContactProfile, StoredFlowKey } from '../../flows/flow-stores.port.ts';
 import type { ConversationRecord, RegisteredTemplate, Reminder } from '../../loans/loan-stores.port.ts';
 import type { Lease, NewInboxEntry } from '../../ports/inbox.port.ts';
-import type { InboundRecord, OutboundRecord } from '../../ports/message-log.port.ts';
+import type { OutboundRecord } from '../../ports/message-log.port.ts';
 import type { StoredToken } from '../../ports/number-store.port.ts';
 import type { NewOutboxEntry, OutboxEntry, OutboxFailure, OutboxStatus } from '../../ports/outbox.port.ts';
 import type { RegisteredApp } from '../../ports/tenant-directory.port.ts';
@@ -107,7 +107,8 @@ export const emptyState = () => ({
    * every message ever sent (a long benchmark's claims slowed down as sent rows piled up).
    */
   pendingOutbox: new JournaledMap<string, true>(),
-  inbound: new JournaledMap<string, InboundRecord & { readonly tenantId: TenantId }>(),
+  /** The latest inbound message's time by tenant, number and contact: the 24-hour window. */
+  lastInboundAt: new JournaledMap<string, Date>(),
   outbound: new JournaledMap<string, OutboundRow>(rowCopy),
   recipientHolds: new JournaledMap<string, Date>(),
   nextSlotAt: new JournaledMap<PhoneNumberId, Date>(),
