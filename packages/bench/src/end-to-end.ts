@@ -4,14 +4,16 @@
 // Process layout, as in production: this process plays Meta (it posts signed webhooks and measures), the
 // fake Graph API runs in its own process, the real Node host (`prestabot serve`, plus `--workers N` extra
 // `prestabot worker` processes) in its own, on a fresh database of a real PostgreSQL server, dropped at the
-// end. Every webhook carries one text message ("hola") from a sender nobody else uses, so each reply the
-// fake accepts names, by its recipient, the message it answers. The latency of a message runs from the
-// moment its POST started to the moment the fake accepted the first reply to its sender.
+// end. Every webhook carries one text message ("hola"), by default from a sender nobody else uses (a first
+// contact); with `--senders N`, message i comes from person i % N, a returning contact once they wrote
+// before. Each message gets one reply, and a person's messages are answered in order, so the k-th reply
+// the fake accepts for a recipient answers their k-th message. The latency of a message runs from the
+// moment its POST started to the moment the fake accepted that reply.
 //
 //   node packages/bench/dist/end-to-end.js [--rate 2000] [--seconds 20] [--warm-up 5]
 //     [--tenants 100] [--workers 0] [--http-only] [--concurrency 64] [--number-rate 80]
 //     [--drain-timeout 60] [--database-server postgres://…] [--cpu-prof-dir DIR] [--json]
-//     [--no-statuses] [--status-step 100] [--sweep 50,100,200] [--ack]
+//     [--no-statuses] [--status-step 100] [--sweep 50,100,200] [--ack] [--trace FILE] [--senders N]
 //
 // The fake Graph API answers every accepted send with `sent`, `delivered` and `read` as signed webhooks
 // (`--status-step` ms apart; `--no-statuses` for none), so one message is four webhooks, as in production.
@@ -46,7 +48,7 @@ try {
   if (options.sweepRates !== undefined)
     await runSweep(fileURLToPath(import.meta.url), options.sweepRates, options.jsonOnly, say);
   else {
-    const fixture = runFixture(options.tenantCount);
+    const fixture = runFixture(options.tenantCount, options.senders);
     const deployment = new Deployment(options, fixture);
     try {
       await (options.ackOnly ? runAck : runMessagePath)(options, fixture, deployment, say);

@@ -7,9 +7,11 @@ export type RunFixture = {
   readonly appSecret: string;
   readonly verifyToken: string;
   readonly encryptionKey: string;
+  /** How many people write: message `i` comes from sender `i % senders` (by default each from its own). */
+  readonly senders: number;
 };
 
-export const runFixture = (tenantCount: number): RunFixture => {
+export const runFixture = (tenantCount: number, senders = Number.POSITIVE_INFINITY): RunFixture => {
   const runId = String(Date.now() % 1_000_000).padStart(6, '0');
   return {
     runId,
@@ -21,12 +23,26 @@ export const runFixture = (tenantCount: number): RunFixture => {
     appSecret: `bench-app-secret-${crypto.randomUUID()}`,
     verifyToken: `bench-verify-${crypto.randomUUID()}`,
     encryptionKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'),
+    senders,
   };
 };
 
-/** Senders are +569 followed by 8 digits: the index of the one message each sends. */
-export const senderOf = (index: number) => `569${String(index).padStart(8, '0')}`;
-export const messageIndexOf = (phone: string): number | undefined => {
-  const match = /^\+569(\d{8})$/.exec(phone);
-  return match === null ? undefined : Number(match[1]);
-};
+/** Senders are +569 followed by 8 digits: their number among the run's senders. */
+export const senderOf = (fixture: RunFixture, index: number) =>
+  `569${String(index % fixture.senders).padStart(8, '0')}`;
+
+/**
+ * The messages a sender (by its phone, as a reply names it) sent in a run of `total`, in the order they
+ * were offered: a person's messages are answered in order, so their k-th reply answers their k-th message.
+ */
+export const messagesOfSender =
+  (fixture: RunFixture, total: number) =>
+  (phone: string): readonly number[] | undefined => {
+    const match = /^\+569(\d{8})$/.exec(phone);
+    const sender = match === null ? undefined : Number(match[1]);
+    // Not a sender of the run, or one whose first message was never offered.
+    if (sender === undefined || sender >= fixture.senders || sender >= total) return undefined;
+    const messages: number[] = [];
+    for (let index = sender; index < total; index += fixture.senders) messages.push(index);
+    return messages;
+  };

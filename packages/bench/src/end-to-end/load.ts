@@ -6,10 +6,13 @@ import { Pool } from 'undici';
 import { type RunFixture, senderOf } from './fixture.ts';
 import { now } from './sampling.ts';
 
-/** Meta's webhook JSON for one text message ("hola") from a sender nobody else uses. */
-const payloadFor = (fixture: RunFixture, index: number) => {
+/**
+ * Meta's webhook JSON for one text message ("hola") from the message's sender, sent (its WhatsApp
+ * timestamp) when the load is due to offer it: a returning contact's messages move their window on.
+ */
+const payloadFor = (fixture: RunFixture, index: number, sentAtMs: number) => {
   const number = fixture.numbers[index % fixture.numbers.length]!;
-  const waId = senderOf(index);
+  const waId = senderOf(fixture, index);
   return {
     object: 'whatsapp_business_account',
     entry: [
@@ -21,12 +24,12 @@ const payloadFor = (fixture: RunFixture, index: number) => {
             value: {
               messaging_product: 'whatsapp',
               metadata: { display_phone_number: '15550783881', phone_number_id: number.phoneNumberId },
-              contacts: [{ profile: { name: `Bench ${index}` }, wa_id: waId }],
+              contacts: [{ profile: { name: `Bench ${waId}` }, wa_id: waId }],
               messages: [
                 {
                   from: waId,
                   id: `wamid.HBgLbench${fixture.runId}${String(index).padStart(8, '0')}`,
-                  timestamp: String(Math.floor(Date.now() / 1000)),
+                  timestamp: String(Math.floor(sentAtMs / 1000)),
                   type: 'text',
                   text: { body: 'hola' },
                 },
@@ -41,14 +44,22 @@ const payloadFor = (fixture: RunFixture, index: number) => {
 
 export type Prepared = { readonly body: Buffer; readonly signature: string };
 
-/** Every body and signature made before the run, so the load generator spends its CPU on sending only. */
-export const prepareWebhooks = async (fixture: RunFixture, total: number): Promise<Prepared[]> => {
+/**
+ * Every body and signature made before the run, so the load generator spends its CPU on sending only; the
+ * messages are timestamped as if offered at `rate` per second from now (by default all now).
+ */
+export const prepareWebhooks = async (
+  fixture: RunFixture,
+  total: number,
+  rate = Number.POSITIVE_INFINITY,
+): Promise<Prepared[]> => {
   const prepared: Prepared[] = new Array(total);
+  const startMs = Date.now();
   for (let first = 0; first < total; first += 1000) {
     await Promise.all(
       Array.from({ length: Math.min(1000, total - first) }, async (_, offset) => {
         const index = first + offset;
-        const body = Buffer.from(JSON.stringify(payloadFor(fixture, index)));
+        const body = Buffer.from(JSON.stringify(payloadFor(fixture, index, startMs + (index * 1000) / rate)));
         prepared[index] = { body, signature: await signWebhookBody(body, fixture.appSecret) };
       }),
     );

@@ -1,6 +1,6 @@
 // The whole path: Meta's webhook in, the reply accepted by the fake Graph API, and what it cost.
 import { writeFile } from 'node:fs/promises';
-import { messageIndexOf, type RunFixture } from './fixture.ts';
+import { messagesOfSender, type RunFixture } from './fixture.ts';
 import { offerLoad, prepareWebhooks } from './load.ts';
 import type { EndToEndOptions } from './options.ts';
 import type { Deployment } from './processes.ts';
@@ -42,7 +42,7 @@ export const runMessagePath = async (
     `database ${deployment.databaseName} migrated, ${tenantCount} tenants added; fake Graph API at ${fake.url}; ` +
       `host at ${url}; preparing ${options.total} signed webhooks`,
   );
-  const prepared = await prepareWebhooks(fixture, options.total);
+  const prepared = await prepareWebhooks(fixture, options.total, options.rate);
   const pids: RunPids = {
     host: host.child.pid,
     workers: workers.map((worker) => worker.child.pid),
@@ -97,7 +97,7 @@ export const runMessagePath = async (
     fake.url,
     fixture.numbers.map((number) => number.phoneNumberId),
     options.total,
-    messageIndexOf,
+    messagesOfSender(fixture, options.total),
   );
   if (options.traceFile !== undefined) {
     await writeFile(options.traceFile, traceRows({ load, replies }));

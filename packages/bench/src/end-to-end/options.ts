@@ -5,7 +5,7 @@ import { benchmarkServerUrl } from '@prestabot/adapters-postgres/testing';
 const usage =
   'usage: end-to-end [--rate 2000] [--seconds 20] [--warm-up 5] [--tenants 100] [--workers 0] [--http-only] ' +
   '[--concurrency 64] [--number-rate 80] [--drain-timeout 60] [--database-server URL] [--cpu-prof-dir DIR] [--json] [--ack] ' +
-  '[--no-statuses] [--status-step 100] [--sweep 100,200,400] [--trace FILE]';
+  '[--no-statuses] [--status-step 100] [--sweep 100,200,400] [--trace FILE] [--senders N]';
 
 /** What one run of the end-to-end benchmark was asked for, validated. */
 export type EndToEndOptions = {
@@ -38,6 +38,11 @@ export type EndToEndOptions = {
   readonly closedLoopBodies: number;
   /** Every webhook the run prepares. */
   readonly total: number;
+  /**
+   * `--senders N`: how many people write, each always to the same number; by default one per message, each
+   * a new contact. Fewer senders than the warm-up's messages measure returning contacts only.
+   */
+  readonly senders: number;
 };
 
 /** One line naming the bad value and the expected form; exit status 2. */
@@ -68,6 +73,7 @@ const parse = (args: readonly string[]) => {
         'status-step': { type: 'string', default: '100' },
         sweep: { type: 'string' },
         trace: { type: 'string' },
+        senders: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
       strict: true,
@@ -118,12 +124,18 @@ export const endToEndOptions = (args: readonly string[]): EndToEndOptions => {
   const total = rate * (warmUpSeconds + seconds) + closedLoopBodies;
   if (total > 2_000_000)
     badInput(`--rate × (--warm-up + --seconds) is ${total} messages; at most 2,000,000 per run`);
+  const tenantCount = wholeNumber('tenants', 1, 1000);
+  const senders = parsed.senders === undefined ? total : wholeNumber('senders', 1, 99_999_999);
+  if (senders % tenantCount !== 0)
+    badInput(
+      `--senders ${senders} must be a multiple of --tenants ${tenantCount}, so each person writes to one number`,
+    );
   return {
     ackOnly,
     rate,
     seconds,
     warmUpSeconds,
-    tenantCount: wholeNumber('tenants', 1, 1000),
+    tenantCount,
     workerCount,
     concurrency: wholeNumber('concurrency', 1, 4096),
     numberRate: wholeNumber('number-rate', 1, 1000),
@@ -138,5 +150,6 @@ export const endToEndOptions = (args: readonly string[]): EndToEndOptions => {
     traceFile: parsed.trace === undefined ? undefined : resolvePath(parsed.trace),
     closedLoopBodies,
     total,
+    senders,
   };
 };

@@ -236,6 +236,12 @@ export const endToEndRows = (options: EndToEndOptions, result: EndToEndResult): 
       'offered',
       `${options.rate} msg/s, ${options.warmUpSeconds} s warm-up + ${options.seconds} s measured (${options.total} messages)`,
     ],
+    [
+      'senders',
+      options.senders >= options.total
+        ? 'one per message, each a first contact'
+        : `${options.senders}, each writing to one number every ${(options.senders / options.rate).toFixed(1)} s`,
+    ],
     ['webhooks started/s (window)', String(result.postsPerSecondInWindow)],
     ['replies accepted/s (window)', `${result.throughput}`],
     [

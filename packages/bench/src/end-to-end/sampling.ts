@@ -240,9 +240,9 @@ export const drain = async (
   }
 };
 
-/** The replies the fake accepted, matched to the messages they answer by recipient. */
+/** The replies the fake accepted, matched to the messages they answer by recipient, in order. */
 export type AcceptedReplies = {
-  /** Per message index, when the fake accepted the first reply to its sender (NaN: none). */
+  /** Per message index, when the fake accepted the reply that answers it (NaN: none). */
   readonly firstReplyAt: Float64Array;
   readonly replies: number;
   readonly unmatched: number;
@@ -250,16 +250,44 @@ export type AcceptedReplies = {
   readonly dropped: number;
 };
 
+/**
+ * Sets, per message, when the reply that answers it was accepted (`repliesTo`: when each recipient's
+ * replies were accepted). Each message gets one reply ("hola" is answered with the menu) and a person's
+ * messages are answered in order, so the k-th reply to a sender answers their k-th message. Returns how
+ * many replies went to no sender of the run.
+ */
+export const matchReplies = (
+  repliesTo: ReadonlyMap<string, readonly number[]>,
+  messagesOfSender: (phone: string) => readonly number[] | undefined,
+  firstReplyAt: Float64Array,
+): number => {
+  let unmatched = 0;
+  for (const [phone, acceptedAt] of repliesTo) {
+    const answered = messagesOfSender(phone);
+    if (answered === undefined) {
+      unmatched += acceptedAt.length;
+      continue;
+    }
+    const inOrder = [...acceptedAt].sort((a, b) => a - b);
+    for (const [k, index] of answered.entries()) {
+      const at = inOrder[k];
+      if (at !== undefined && index < firstReplyAt.length) firstReplyAt[index] = at;
+    }
+  }
+  return unmatched;
+};
+
 export const acceptedReplies = async (
   graphUrl: string,
   phoneNumberIds: readonly string[],
   total: number,
-  messageIndexOf: (phone: string) => number | undefined,
+  messagesOfSender: (phone: string) => readonly number[] | undefined,
 ): Promise<AcceptedReplies> => {
   const firstReplyAt = new Float64Array(total).fill(Number.NaN);
   let replies = 0;
   let unmatched = 0;
   const listing = await getJson<NumberListing>(`${graphUrl}/_fake/numbers`);
+  const repliesTo = new Map<string, number[]>();
   for (const phoneNumberId of phoneNumberIds) {
     const { messages } = await getJson<{ messages: AcceptedJson[] }>(
       `${graphUrl}/_fake/numbers/${phoneNumberId}/messages`,
@@ -267,16 +295,16 @@ export const acceptedReplies = async (
     for (const message of messages) {
       if (message.message.type === 'mark_read') continue;
       replies += 1;
-      const index =
-        message.recipient?.phone === undefined ? undefined : messageIndexOf(message.recipient.phone);
-      if (index === undefined || index >= total) {
-        unmatched += 1;
-        continue;
+      const phone = message.recipient?.phone;
+      if (phone === undefined) unmatched += 1;
+      else {
+        const accepted = repliesTo.get(phone);
+        if (accepted === undefined) repliesTo.set(phone, [message.receivedAt]);
+        else accepted.push(message.receivedAt);
       }
-      const previous = firstReplyAt[index]!;
-      if (Number.isNaN(previous) || message.receivedAt < previous) firstReplyAt[index] = message.receivedAt;
     }
   }
+  unmatched += matchReplies(repliesTo, messagesOfSender, firstReplyAt);
   const graphErrors: Record<string, number> = {};
   let dropped = 0;
   for (const number of listing.numbers) {
