@@ -126,7 +126,7 @@ export const endToEndOptions = (args: readonly string[]): EndToEndOptions => {
     badInput(`--rate × (--warm-up + --seconds) is ${total} messages; at most 2,000,000 per run`);
   const tenantCount = wholeNumber('tenants', 1, 1000);
   const senders = parsed.senders === undefined ? total : wholeNumber('senders', 1, 99_999_999);
-  if (senders % tenantCount !== 0)
+  if (parsed.senders !== undefined && senders % tenantCount !== 0)
     badInput(
       `--senders ${senders} must be a multiple of --tenants ${tenantCount}, so each person writes to one number`,
     );
