@@ -30,6 +30,11 @@ export type PostgresStorageOptions = {
   /** How long to wait for a server connection before a call fails as `unavailable`. */
   readonly connectTimeoutMs?: number;
   /**
+   * How long an idle connection stays open; 0 keeps it until `close`. Default: pg's 10 s. A connection
+   * opened again later parses and plans the message path's functions anew on first use (see `warmUp`).
+   */
+  readonly idleTimeoutMs?: number;
+  /**
    * `databaseUrl` is a transaction-mode pooler (Supabase's pooled port 6543, PgBouncer with
    * `pool_mode = transaction`): statements are then neither prepared nor pipelined. Default: false.
    */
@@ -91,6 +96,7 @@ export const openSqlDriver = (options: PostgresStorageOptions): ResultAsync<SqlD
             server,
             poolSize: options.poolSize ?? defaultPoolSize,
             connectTimeoutMs: options.connectTimeoutMs ?? defaultConnectTimeoutMs,
+            ...defined({ idleTimeoutMs: options.idleTimeoutMs }),
             transactionPooler: options.transactionPooler ?? false,
             onIdleConnectionError: (error) =>
               logger?.warn(

@@ -114,6 +114,8 @@ export type OpenOptions = {
   /**
    * Open the pool's connections and have the server compile the message path on each before the bot is
    * returned (`serve`, `worker`): otherwise the first second of traffic pays for it while webhooks wait.
+   * The connections then stay open while idle, so the first burst after a quiet spell (reminders at the
+   * send hour, a morning's first messages) does not pay for it again.
    */
   readonly warmUp?: boolean;
 };
@@ -212,6 +214,7 @@ export const openBot = (config: Config, options: OpenOptions): ResultAsync<OpenB
       cipher,
       logger: options.logger,
       metrics: options.metrics,
+      ...(options.warmUp === true ? { idleTimeoutMs: 0 } : {}),
     }).mapErr(
       (error): StartupError => ({ type: 'storage', message: `cannot open the database: ${error.message}` }),
     );

@@ -1,3 +1,4 @@
+import { defined } from '@prestabot/domain';
 import { Pool, type PoolClient } from 'pg';
 import type { SqlConnection, SqlConnectionSource } from './sql-driver.ts';
 
@@ -10,6 +11,8 @@ export type PostgresqlConnectionOptions = {
   readonly poolSize: number;
   /** How long to wait for a connection before the call fails as `unavailable`. */
   readonly connectTimeoutMs: number;
+  /** How long an idle connection stays open (0: until the pool ends); absent, pg's default. */
+  readonly idleTimeoutMs?: number;
   /**
    * The server is reached through a transaction-mode pooler, which may run consecutive statements outside
    * a transaction on different server connections: statements are then neither prepared (a name prepared
@@ -88,6 +91,7 @@ export const postgresqlConnections = (options: PostgresqlConnectionOptions): Sql
         connectionString: server.connectionString,
         max: options.poolSize,
         connectionTimeoutMillis: options.connectTimeoutMs,
+        ...defined({ idleTimeoutMillis: options.idleTimeoutMs }),
         application_name: 'prestabot',
         // Statements are written without waiting for the one before: a transaction's BEGIN, settings and
         // first statement travel together, and a cross-tenant call with its COMMIT is one round trip.
