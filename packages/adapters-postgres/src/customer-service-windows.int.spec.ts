@@ -1,4 +1,5 @@
-import { expectOk, seedContact, seedTenant } from '@prestabot/application/testing';
+import { expectOk, fixtureNumber, seedContact, seedTenant } from '@prestabot/application/testing';
+import type { ContactId, PhoneNumberId, TenantId } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { loadMigrations, migrate } from './migrate.ts';
 import { openSqlDriver, postgresStorageOn } from './storage.ts';
@@ -27,36 +28,45 @@ describe.each(driversUnderTest)('upgrading to customer service windows on $name'
 
         const storage = postgresStorageOn(sql);
         const { tenant, number } = await seedTenant(storage);
+        const otherNumber = fixtureNumber();
+        await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.numbers.add(otherNumber)));
         const ana = await seedContact(storage, tenant.id);
         const bea = await seedContact(storage, tenant.id);
+        const other = await seedTenant(storage);
+        const cai = await seedContact(storage, other.tenant.id);
         // As the message log wrote them before: one row per inbound message, in any order of arrival.
-        const inbound: [string, Date][] = [
-          [ana.id, at(5)],
-          [ana.id, at(30)],
-          [ana.id, at(10)],
-          [bea.id, at(1)],
-        ];
-        for (const [index, [contactId, sentAt]] of inbound.entries())
+        const inbound = [
+          [tenant.id, number, ana.id, at(5)],
+          [tenant.id, number, ana.id, at(30)],
+          [tenant.id, number, ana.id, at(10)],
+          [tenant.id, otherNumber, ana.id, at(40)],
+          [tenant.id, number, bea.id, at(1)],
+          [other.tenant.id, other.number, cai.id, at(50)],
+        ] as const;
+        for (const [index, [tenantId, { phoneNumberId }, contactId, sentAt]] of inbound.entries())
           await expectOk(
             sql.query(
               `INSERT INTO prestabot.messages (tenant_id, direction, wamid, phone_number_id, contact_id, type, sent_at)
                VALUES ($1, 'inbound', $2, $3, $4, 'text', $5)`,
-              [tenant.id, `wamid.in.${index}`, number.phoneNumberId, contactId, sentAt],
+              [tenantId, `wamid.in.${index}`, phoneNumberId, contactId, sentAt],
             ),
           );
 
         await expectOk(migrate(sql, shipped));
 
-        const windows = await expectOk(
-          storage.unitOfWork.run(tenant.id, (r) =>
-            r.messages
-              .lastInboundAt(number.phoneNumberId, ana.id)
-              .andThen((anas) =>
-                r.messages.lastInboundAt(number.phoneNumberId, bea.id).map((beas) => [anas, beas]),
-              ),
-          ),
-        );
-        expect(windows).toEqual([at(30), at(1)]);
+        const windowOf = (tenantId: TenantId, phoneNumberId: PhoneNumberId, contactId: ContactId) =>
+          expectOk(
+            storage.unitOfWork.run(tenantId, (r) => r.messages.lastInboundAt(phoneNumberId, contactId)),
+          );
+        expect(
+          await Promise.all([
+            windowOf(tenant.id, number.phoneNumberId, ana.id),
+            windowOf(tenant.id, otherNumber.phoneNumberId, ana.id),
+            windowOf(tenant.id, number.phoneNumberId, bea.id),
+            windowOf(tenant.id, otherNumber.phoneNumberId, bea.id),
+            windowOf(other.tenant.id, other.number.phoneNumberId, cai.id),
+          ]),
+        ).toEqual([at(30), at(40), at(1), undefined, at(50)]);
         expect(
           await expectOk(
             sql.query(

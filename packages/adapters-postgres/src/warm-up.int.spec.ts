@@ -48,7 +48,8 @@ describe.skipIf(serverUrl === undefined)(
           const [row] = await expectOk(
             observer.query(
               `SELECT count(*)::integer AS open FROM pg_stat_activity
-               WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+               WHERE datname = current_database() AND backend_type = 'client backend'
+                 AND pid <> pg_backend_pid()`,
               [],
             ),
           );

@@ -57,8 +57,6 @@ export type InboundContent =
       readonly errors: readonly GraphErrorDetail[];
     };
 
-export type InboundContentType = InboundContent['type'];
-
 /** Who sent a message: Meta gives the phone (`wa_id`), a business-scoped user id, or both. */
 export type Sender = {
   readonly waId?: string;

@@ -92,6 +92,11 @@ export const postgresqlConnections = (options: PostgresqlConnectionOptions): Sql
         max: options.poolSize,
         connectionTimeoutMillis: options.connectTimeoutMs,
         ...defined({ idleTimeoutMillis: options.idleTimeoutMs }),
+        // TCP keep-alive probes on idle connections: a NAT or load balancer between here and the server
+        // forgets a connection that is silent for minutes, and the first statement on it after a quiet
+        // spell would then wait for TCP to give up instead of failing at once.
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 10_000,
         application_name: 'prestabot',
         // Statements are written without waiting for the one before: a transaction's BEGIN, settings and
         // first statement travel together, and a cross-tenant call with its COMMIT is one round trip.

@@ -25,7 +25,7 @@ export const runAck = async (
   say(
     `host at ${url} (serve --no-worker --ingest-only), bare Express at ${bareUrl}; preparing ${options.total} signed webhooks`,
   );
-  const prepared = await prepareWebhooks(fixture, options.total, options.rate);
+  const prepared = await prepareWebhooks(fixture, options.total);
   const closedLoop = prepared.slice(0, closedLoopBodies);
   // Warm both up, then measure each for `seconds` (at most 10), bare Express first.
   const phaseMs = Math.min(seconds, 10) * 1000;

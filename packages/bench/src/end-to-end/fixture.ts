@@ -32,17 +32,19 @@ export const senderOf = (fixture: RunFixture, index: number) =>
   `569${String(index % fixture.senders).padStart(8, '0')}`;
 
 /**
- * The messages a sender (by its phone, as a reply names it) sent in a run of `total`, in the order they
- * were offered: a person's messages are answered in order, so their k-th reply answers their k-th message.
+ * The messages a sender (by its phone, as a reply names it) sent in a run of `total` and had acknowledged,
+ * in the order they were offered: a person's messages are answered in order, so their k-th reply answers
+ * their k-th such message (one refused, stored nowhere, gets none).
  */
 export const messagesOfSender =
-  (fixture: RunFixture, total: number) =>
+  (fixture: RunFixture, total: number, acknowledged: (index: number) => boolean = () => true) =>
   (phone: string): readonly number[] | undefined => {
     const match = /^\+569(\d{8})$/.exec(phone);
     const sender = match === null ? undefined : Number(match[1]);
     // Not a sender of the run, or one whose first message was never offered.
     if (sender === undefined || sender >= fixture.senders || sender >= total) return undefined;
     const messages: number[] = [];
-    for (let index = sender; index < total; index += fixture.senders) messages.push(index);
+    for (let index = sender; index < total; index += fixture.senders)
+      if (acknowledged(index)) messages.push(index);
     return messages;
   };

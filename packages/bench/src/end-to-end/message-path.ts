@@ -97,7 +97,7 @@ export const runMessagePath = async (
     fake.url,
     fixture.numbers.map((number) => number.phoneNumberId),
     options.total,
-    messagesOfSender(fixture, options.total),
+    messagesOfSender(fixture, options.total, (index) => load.status[index] === 200),
   );
   if (options.traceFile !== undefined) {
     await writeFile(options.traceFile, traceRows({ load, replies }));

@@ -31,7 +31,8 @@ export type EndToEndOptions = {
   readonly jsonOnly: boolean;
   /**
    * `--trace FILE`: one CSV row per message (when its POST started, its acknowledgement, its status, when
-   * its first reply was accepted; milliseconds from the start of the load), to see when a tail happened.
+   * the reply that answers it was accepted; milliseconds from the start of the load), to see when a tail
+   * happened.
    */
   readonly traceFile: string | undefined;
   /** With --ack, webhooks kept apart for the closed-loop phase, each stored once (a duplicate is cheaper). */

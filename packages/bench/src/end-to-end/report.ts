@@ -77,7 +77,7 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
   const statuses: Record<string, number> = {};
   for (let index = 0; index < load.sent; index += 1) {
     const status = load.status[index]!;
-    const replyAt = replies.firstReplyAt[index]!;
+    const replyAt = replies.replyAt[index]!;
     const startedAt = load.startedAt[index]!;
     if (status !== 200) {
       non200 += 1;
@@ -111,7 +111,7 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
   const pgPerMessage = (key: string) => perMessage(pgGrowth(key));
   const hostPerMessage = (key: string) => perMessage(hostGrowth(key));
   const { cpu } = run;
-  const answered = replies.firstReplyAt.filter((at) => !Number.isNaN(at)).length;
+  const answered = replies.replyAt.filter((at) => !Number.isNaN(at)).length;
   return {
     benchmark: 'end-to-end',
     tenants: options.tenantCount,
@@ -205,7 +205,7 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
 export const traceRows = (run: Pick<RunRecord, 'load' | 'replies'>): string => {
   const { load, replies } = run;
   const fromStart = (at: number) => (Number.isNaN(at) ? '' : (at - load.startAt).toFixed(1));
-  const rows = ['message,started_ms,ack_ms,status,first_reply_ms'];
+  const rows = ['message,started_ms,ack_ms,status,reply_ms'];
   for (let index = 0; index < load.sent; index += 1)
     rows.push(
       [
@@ -213,7 +213,7 @@ export const traceRows = (run: Pick<RunRecord, 'load' | 'replies'>): string => {
         fromStart(load.startedAt[index]!),
         load.ackMs[index]!.toFixed(1),
         load.status[index],
-        fromStart(replies.firstReplyAt[index]!),
+        fromStart(replies.replyAt[index]!),
       ].join(','),
     );
   return `${rows.join('\n')}\n`;

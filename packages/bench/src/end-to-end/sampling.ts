@@ -243,7 +243,7 @@ export const drain = async (
 /** The replies the fake accepted, matched to the messages they answer by recipient, in order. */
 export type AcceptedReplies = {
   /** Per message index, when the fake accepted the reply that answers it (NaN: none). */
-  readonly firstReplyAt: Float64Array;
+  readonly replyAt: Float64Array;
   readonly replies: number;
   readonly unmatched: number;
   readonly graphErrors: Record<string, number>;
@@ -259,7 +259,7 @@ export type AcceptedReplies = {
 export const matchReplies = (
   repliesTo: ReadonlyMap<string, readonly number[]>,
   messagesOfSender: (phone: string) => readonly number[] | undefined,
-  firstReplyAt: Float64Array,
+  replyAt: Float64Array,
 ): number => {
   let unmatched = 0;
   for (const [phone, acceptedAt] of repliesTo) {
@@ -271,7 +271,7 @@ export const matchReplies = (
     const inOrder = [...acceptedAt].sort((a, b) => a - b);
     for (const [k, index] of answered.entries()) {
       const at = inOrder[k];
-      if (at !== undefined && index < firstReplyAt.length) firstReplyAt[index] = at;
+      if (at !== undefined && index < replyAt.length) replyAt[index] = at;
     }
   }
   return unmatched;
@@ -283,7 +283,7 @@ export const acceptedReplies = async (
   total: number,
   messagesOfSender: (phone: string) => readonly number[] | undefined,
 ): Promise<AcceptedReplies> => {
-  const firstReplyAt = new Float64Array(total).fill(Number.NaN);
+  const replyAt = new Float64Array(total).fill(Number.NaN);
   let replies = 0;
   let unmatched = 0;
   const listing = await getJson<NumberListing>(`${graphUrl}/_fake/numbers`);
@@ -304,7 +304,7 @@ export const acceptedReplies = async (
       }
     }
   }
-  unmatched += matchReplies(repliesTo, messagesOfSender, firstReplyAt);
+  unmatched += matchReplies(repliesTo, messagesOfSender, replyAt);
   const graphErrors: Record<string, number> = {};
   let dropped = 0;
   for (const number of listing.numbers) {
@@ -312,5 +312,5 @@ export const acceptedReplies = async (
     for (const [code, count] of Object.entries(number.stats.errors))
       graphErrors[code] = (graphErrors[code] ?? 0) + count;
   }
-  return { firstReplyAt, replies, unmatched, graphErrors, dropped };
+  return { replyAt, replies, unmatched, graphErrors, dropped };
 };
