@@ -271,7 +271,7 @@ export const matchReplies = (
     const inOrder = [...acceptedAt].sort((a, b) => a - b);
     for (const [k, index] of answered.entries()) {
       const at = inOrder[k];
-      if (at !== undefined && index < replyAt.length) replyAt[index] = at;
+      if (at !== undefined) replyAt[index] = at;
     }
   }
   return unmatched;
