@@ -75,7 +75,7 @@ const handOutReadable =
   };
 
 /**
- * Every tenant's inbox: `prestabot.store_webhook_items` (`store_inbox`, and the pricing of statuses), `claim_inbox`, `apply_statuses` and `inbox_depth`, each
+ * Every tenant's inbox: `prestabot.store_webhook_items` (the entries, and the pricing of statuses), `claim_inbox`, `apply_statuses` and `inbox_depth`, each
  * one round trip.
  */
 export class PostgresInboxQueue implements InboxQueue {

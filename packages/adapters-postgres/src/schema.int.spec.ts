@@ -197,17 +197,14 @@ describeOnEachDriver('schema and isolation', (context) => {
         'outbox_depth',
         'prune_finished',
         'quarantine_claimed',
-        'record_pricing',
         'record_send_outcomes',
         'register_meta_app',
         'renew_leases',
-        'store_inbox',
         'store_webhook_items',
         'usage_by_number',
       ]);
-      // Admin only (0015): the admin commands reach them as the migrating role, which owns them. Pricing
-      // is recorded only through store_webhook_items (0020).
-      const adminOnly = ['list_tenants_with_numbers', 'record_pricing', 'register_meta_app'];
+      // Admin only (0015): the admin commands reach them as the migrating role, which owns them.
+      const adminOnly = ['list_tenants_with_numbers', 'register_meta_app'];
       for (const row of rows) {
         expect(row, String(row.name)).toMatchObject({
           app: !adminOnly.includes(String(row.name)),

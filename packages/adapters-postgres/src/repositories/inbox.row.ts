@@ -4,7 +4,7 @@ import * as z from 'zod';
 import { branded, lease, present, storedTime } from '../sql/column-types.ts';
 import { deliveryStatus, inboxItem, origin } from '../sql/jsonb-codecs.ts';
 
-// The inbox's rows: claimed entries, and what `store_inbox` and `apply_statuses` answer for each entry.
+// The inbox's rows: claimed entries, and what `store_webhook_items` and `apply_statuses` answer for each entry.
 
 export const claimedInboxRow = z
   .object({
@@ -32,7 +32,7 @@ export const claimedInboxRow = z
     }),
   );
 
-/** A row of `prestabot.store_inbox`: what became of one entry. */
+/** A row of `prestabot.store_webhook_items`: what became of one entry. */
 export const storedInboxRow = z.object({
   id: z.string(),
   tenant_id: branded<TenantId>().nullable(),
