@@ -17,11 +17,22 @@ export class PostgresMessageLog implements MessageLog {
     this.#session = session;
   }
 
+  /**
+   * A returning contact's window is moved by a plain update: an upsert that meets the row locks it first,
+   * one more WAL record per message. Only a first message inserts (and a race between two first messages
+   * of one contact ends in the upsert).
+   */
   recordInbound(record: InboundRecord): ResultAsync<void, StorageError> {
     return this.#session
       .query(
-        `INSERT INTO prestabot.customer_service_windows AS w (phone_number_id, contact_id, last_inbound_at)
-         VALUES ($1, $2, $3)
+        `WITH moved AS (
+           UPDATE prestabot.customer_service_windows w SET last_inbound_at = $3
+           WHERE w.phone_number_id = $1 AND w.contact_id = $2 AND w.last_inbound_at < $3
+         )
+         INSERT INTO prestabot.customer_service_windows AS w (phone_number_id, contact_id, last_inbound_at)
+         SELECT $1, $2, $3
+         WHERE NOT EXISTS (
+           SELECT 1 FROM prestabot.customer_service_windows e WHERE e.phone_number_id = $1 AND e.contact_id = $2)
          ON CONFLICT (tenant_id, phone_number_id, contact_id) DO UPDATE SET last_inbound_at = excluded.last_inbound_at
          WHERE w.last_inbound_at < excluded.last_inbound_at`,
         [record.phoneNumberId, record.contactId, record.sentAt],
