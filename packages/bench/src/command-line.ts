@@ -7,6 +7,10 @@ export const commandLine = (name: string, usage: string) => {
     process.stderr.write(`${name}: ${problem}\n${usage}\n`);
     process.exit(2);
   };
+  const wholeNumber = (label: string, raw: string, min: number, max: number): number =>
+    /^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max
+      ? Number(raw)
+      : badInput(`${label} ${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
   return {
     badInput,
     read: <T>(parse: () => T): T => {
@@ -16,9 +20,12 @@ export const commandLine = (name: string, usage: string) => {
         return badInput(error instanceof Error ? error.message : String(error));
       }
     },
-    wholeNumber: (label: string, raw: string, min: number, max: number): number =>
-      /^\d+$/.test(raw) && Number(raw) >= min && Number(raw) <= max
-        ? Number(raw)
-        : badInput(`${label} ${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`),
+    wholeNumber,
+    /** A comma-separated list of whole numbers, in ascending order. */
+    wholeNumbers: (label: string, raw: string, min: number, max: number): number[] =>
+      raw
+        .split(',')
+        .map((entry) => wholeNumber(`${label} entry`, entry.trim(), min, max))
+        .sort((a, b) => a - b),
   };
 };

@@ -18,7 +18,7 @@ import { commandLine } from './command-line.ts';
 const usage =
   'usage: tenant-resolution [--sizes 10,1000,100000] [--lookups 5000] [--concurrency 8] [--database-server URL] [--json]';
 
-const { badInput, read, wholeNumber } = commandLine('tenant-resolution', usage);
+const { badInput, read, wholeNumber, wholeNumbers } = commandLine('tenant-resolution', usage);
 const options = read(
   () =>
     parseArgs({
@@ -33,10 +33,7 @@ const options = read(
     }).values,
 );
 
-const sizes = options.sizes
-  .split(',')
-  .map((raw) => wholeNumber('--sizes entry', raw.trim(), 1, 1_000_000))
-  .sort((a, b) => a - b);
+const sizes = wholeNumbers('--sizes', options.sizes, 1, 1_000_000);
 const lookups = wholeNumber('--lookups', options.lookups, 100, 1_000_000);
 const concurrency = wholeNumber('--concurrency', options.concurrency, 1, 256);
 const serverUrl = benchmarkServerUrl(options['database-server']).match((url) => url, badInput);
