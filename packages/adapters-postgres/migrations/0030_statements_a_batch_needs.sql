@@ -30,13 +30,16 @@ BEGIN
            'ordinal', e.ordinal, 'tenant_id', n.tenant_id, 'phone_number_id', e.phone_number_id,
            'wamid', e.item ->> 'wamid', 'status', e.item ->> 'status', 'at', e.item ->> 'at',
            'error_code', e.item #> '{errors,0,code}', 'error_title', e.item #>> '{errors,0,title}',
-           'callback_data', e.item ->> 'bizOpaqueCallbackData')) FILTER (WHERE e.kind = 'status'),
-         array_agg(DISTINCT e.phone_number_id || ' ' || e.ordering_key) FILTER (WHERE e.ordering_key IS NOT NULL),
+           'callback_data', e.item ->> 'bizOpaqueCallbackData'))
+           FILTER (WHERE e.kind = 'status' AND n.tenant_id IS NOT NULL),
+         array_agg(DISTINCT e.phone_number_id || ' ' || e.ordering_key)
+           FILTER (WHERE e.ordering_key IS NOT NULL AND n.tenant_id IS NOT NULL),
+         -- Of any number, routed or not, so that the warm-up's entry of no number plans the insert below.
          count(*) FILTER (WHERE e.kind = 'status' AND e.item ? 'pricing')
   INTO statuses, senders, priced
   FROM jsonb_to_recordset(p_entries) AS e (ordinal integer, phone_number_id text, kind text, ordering_key text,
     item jsonb)
-  JOIN prestabot.whatsapp_numbers n ON n.phone_number_id = e.phone_number_id;
+  LEFT JOIN prestabot.whatsapp_numbers n ON n.phone_number_id = e.phone_number_id;
 
   -- What Meta charged, under the tenant of the number (the caller's routing is not trusted for that); a
   -- message already priced (its `sent` and `delivered` both carry the price) is skipped.

@@ -2,19 +2,49 @@ import type { StorageError } from '@prestabot/application';
 import { ResultAsync } from '@prestabot/domain';
 import type { SqlDriver } from './sql/sql-driver.ts';
 
+/** The nil UUID: no inbox entry or send has it, so what names it changes nothing. */
+const nothing = '00000000-0000-0000-0000-000000000000';
+
 /**
- * The cross-tenant functions every message goes through, each called so that it does nothing (no ids, no
- * entries, no room): a new server connection parses each PL/pgSQL function and plans its statements the
- * first time it runs them, 50–100 ms of the server's CPU per connection in all, which a process that opens
- * its connections under load pays while webhooks queue.
+ * What a function runs only for the batches that need it, it plans only when one comes: the warm-up's
+ * calls name what no tenant has (a status of no number, outcomes of every kind for no send) so that their
+ * statements run, and plan, on rows that are not there.
+ */
+const statusOfNoNumber = JSON.stringify([
+  {
+    ordinal: 0,
+    id: nothing,
+    phone_number_id: '',
+    delivery_key: 'warm-up',
+    kind: 'status',
+    item: { pricing: {} },
+    item_time: '2026-01-01T00:00:00Z',
+    received_at: '2026-01-01T00:00:00Z',
+  },
+]);
+const outcomesOfNoSend = JSON.stringify(
+  ['sent', 'failed', 'requeue', 'fallback', 'hold', 'token_invalid', 'retry'].map((kind, ordinal) => ({
+    ordinal,
+    id: nothing,
+    kind,
+    lease_owner: 'warm-up',
+    leased_until: '2026-01-01T00:00:00Z',
+  })),
+);
+
+/**
+ * The cross-tenant functions every message goes through, each called so that it changes nothing: a new
+ * server connection parses each PL/pgSQL function and plans its statements the first time it runs them,
+ * 50–100 ms of the server's CPU per connection in all, which a process that opens its connections under
+ * load pays while webhooks queue.
  */
 const warmUpScript = `
-SELECT count(*) FROM prestabot.store_webhook_items('[]'::jsonb, NULL, 0, now(), '{}'::text[], '{}'::text[]);
+SELECT count(*) FROM prestabot.store_webhook_items('${statusOfNoNumber}'::jsonb, NULL, 0, now(), '{}'::text[], '{}'::text[]);
 SELECT count(*) FROM prestabot.apply_statuses('[]'::jsonb, now(), '{}'::text[], '{}'::text[]);
 SELECT count(*) FROM prestabot.claim_inbox('warm-up', 0, 1000, now(), NULL);
 SELECT count(*) FROM prestabot.claim_outbox('warm-up', 0, 1000, now(), 1000, 1);
 SELECT count(*) FROM prestabot.lease_sends('{}'::uuid[], 'warm-up', 1000, now(), 1000, 1);
-SELECT count(*) FROM prestabot.record_send_outcomes('[]'::jsonb);
+SELECT count(*) FROM prestabot.record_send_outcomes('${outcomesOfNoSend}'::jsonb);
 SELECT count(*) FROM prestabot.renew_leases('outbox', 'warm-up', '{}'::uuid[], 1000, now());
 SELECT count(*) FROM prestabot.find_number_route('');
 `;
