@@ -1,52 +1,12 @@
-import { type AddressInfo, connect } from 'node:net';
-import { HmacSignatureVerifier, signWebhookBody, ZodWebhookParser } from '@prestabot/adapters-meta';
+import { connect } from 'node:net';
+import { signWebhookBody } from '@prestabot/adapters-meta';
 import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
-import { createInMemoryApp } from '@prestabot/application/testing';
-import { createWebHandler, createWebhookEndpoint, type WebhookEndpoint } from '@prestabot/runtime';
 import express from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createExpressApp, prestaBotMiddleware } from './express-app.ts';
-import { PrometheusMetrics } from './metrics.ts';
+import { describe, expect, it } from 'vitest';
+import { prestaBotMiddleware } from './express-app.ts';
+import { appSecret, listenOnce, startNodeHost as start } from './node-host.fixture.ts';
 
-const appSecret = 'express-app-secret';
-const phoneNumberId = numberA.phoneNumberId;
 const webhookBody = JSON.stringify(oneTextPayload(numberA));
-
-const servers: { close: () => void }[] = [];
-afterEach(() => {
-  for (const server of servers.splice(0)) server.close();
-});
-
-/** The Express host in-process on a free port, over in-memory storage. */
-const start = async (override: { readonly webhook?: WebhookEndpoint } = {}) => {
-  const app = createInMemoryApp({
-    verifier: new HmacSignatureVerifier(),
-    parser: new ZodWebhookParser(),
-    deploymentAppSecret: appSecret,
-  });
-  await app.addTenant(phoneNumberId, 'token-a');
-  const metrics = new PrometheusMetrics();
-  const webhook =
-    override.webhook ??
-    createWebhookEndpoint({
-      ingestWebhook: app.ingestWebhook,
-      logger: app.logger,
-      metrics,
-      afterIngest: () => undefined,
-    });
-  const handler = createWebHandler({
-    webhook,
-    verifyToken: 'verify',
-    logger: app.logger,
-    metrics,
-    checkHealth: async () => ({ healthy: true, checks: { database: 'ok' } }),
-  });
-  const server = createExpressApp({ handler, webhook, metrics, logger: app.logger }).listen(0, '127.0.0.1');
-  await new Promise((resolve) => server.once('listening', resolve));
-  servers.push(server);
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { app, url };
-};
 
 describe('the Express host', () => {
   it('serves Prometheus text at /metrics, counting what the handler did', async () => {
@@ -159,10 +119,7 @@ describe('prestaBotMiddleware', () => {
     app.get('/', (_req, res) => {
       res.send('my app');
     });
-    const server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    servers.push(server);
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const url = await listenOnce(app);
 
     const body = '{"entry":[{"text":"caf\\u00e9 \\/ x"}]}';
     const answer = await fetch(`${url}/whatsapp/webhook`, {

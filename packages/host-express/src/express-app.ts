@@ -1,5 +1,5 @@
 import { type Logger, maxWebhookBytes } from '@prestabot/application';
-import { requestIdOf, routeOf, type WebHandler, type WebhookEndpoint } from '@prestabot/runtime';
+import { requestIdOf, type WebHandler } from '@prestabot/runtime';
 import express, {
   type ErrorRequestHandler,
   type Express,
@@ -7,9 +7,8 @@ import express, {
   type RequestHandler,
   type Router,
 } from 'express';
+import { requestIdHeader, unhandledErrorAnswer } from './http-answers.ts';
 import type { PrometheusMetrics } from './metrics.ts';
-
-const requestIdHeader = 'x-request-id';
 
 /** The request's URL, or `undefined` when its `Host` header names no host. */
 const urlOf = (req: ExpressRequest): string | undefined => {
@@ -32,10 +31,6 @@ const toWebRequest = (req: ExpressRequest, url: string, requestId: string): Requ
     ...(hasBody ? { body: new Uint8Array(req.body as Buffer) } : {}),
   });
 };
-
-/** The route the Web handler serves as `POST …/webhook`, under any prefix. */
-const isWebhookPost = (req: ExpressRequest): boolean =>
-  req.method === 'POST' && routeOf(req.path) === 'webhook';
 
 const assignRequestId: RequestHandler = (req, res, next) => {
   const requestId = requestIdOf(req.get(requestIdHeader));
@@ -77,16 +72,15 @@ export const prestaBotMiddleware = (bot: { readonly fetch: WebHandler }): Router
 
 /**
  * The Node host's HTTP surface: the shared Web-standard handler for every route, plus `GET /metrics`,
- * request ids, a 3 MB body limit and a JSON error handler. `POST /webhook`, the one route under load,
- * goes to the same endpoint the handler serves, straight from the bytes Express read.
+ * request ids, a 3 MB body limit and a JSON error handler. `serve` puts `serveWebhooksDirectly` in front of
+ * it, so the webhooks that reach it are the rare ones in a content encoding.
  */
 export const createExpressApp = (options: {
   readonly handler: WebHandler;
-  readonly webhook: WebhookEndpoint;
   readonly metrics: PrometheusMetrics;
   readonly logger: Logger;
 }): Express => {
-  const { handler, webhook, metrics, logger } = options;
+  const { handler, metrics, logger } = options;
   const app = express();
   app.disable('x-powered-by');
   // Express hashes every answer's body into an ETag by default. Nothing the bot answers is worth a
@@ -100,20 +94,7 @@ export const createExpressApp = (options: {
     res.type(metrics.registry.contentType).send(await metrics.text());
   });
 
-  app.use(rawBody);
-  app.use(async (req, res, next) => {
-    if (!isWebhookPost(req)) {
-      next();
-      return;
-    }
-    const answer = await webhook.receive({
-      body: Buffer.isBuffer(req.body) ? req.body : new Uint8Array(),
-      signature: req.get('x-hub-signature-256'),
-      requestId: res.locals.requestId as string,
-    });
-    res.status(answer.status).json(answer.body);
-  });
-  app.use(answerWith(handler));
+  app.use(rawBody, answerWith(handler));
 
   const jsonErrors: ErrorRequestHandler = (
     error: { type?: string; status?: number; message?: string },
@@ -136,11 +117,8 @@ export const createExpressApp = (options: {
         .json({ error: 'bad_request', message: error.message ?? 'bad request', requestId });
       return;
     }
-    logger.error(
-      { requestId, error: error instanceof Error ? error.stack : String(error) },
-      'unhandled error in an HTTP request',
-    );
-    res.status(500).json({ error: 'internal_error', requestId });
+    const answer = unhandledErrorAnswer(logger, requestId, error);
+    res.status(answer.status).json(answer.body);
   };
   app.use(jsonErrors);
   return app;

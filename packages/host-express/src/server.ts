@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { OpenBot } from '@prestabot/runtime';
 import express from 'express';
+import { serveWebhooksDirectly } from './direct-webhooks.ts';
 import { createExpressApp } from './express-app.ts';
 import type { PrometheusMetrics } from './metrics.ts';
 
@@ -27,11 +28,12 @@ export const startServer = async (
 ): Promise<RunningServer> => {
   const app = createExpressApp({
     handler: nodeBot.bot.handler,
-    webhook: nodeBot.bot.webhook,
     metrics: nodeBot.metrics,
     logger: nodeBot.logger,
   });
-  const http = createServer(app);
+  const http = createServer(
+    serveWebhooksDirectly({ webhook: nodeBot.bot.webhook, logger: nodeBot.logger }, app),
+  );
   await listen(http, options.port);
   if (options.worker) nodeBot.bot.startWorkers();
   const { port } = http.address() as AddressInfo;

@@ -60,7 +60,7 @@ export type WebhookAnswer = { readonly status: number; readonly body: Readonly<R
 
 /**
  * `POST /webhook`, the hot route: verified, stored, answered. The Web handler serves it from a `Request`;
- * the Node host calls it straight from the bytes Express read, which saves building a `Request` and a
+ * the Node host calls it straight from the bytes `node:http` read, which saves building a `Request` and a
  * `Response` per webhook (about 60 µs, a third of the whole answer).
  */
 export type WebhookEndpoint = {
