@@ -1,7 +1,19 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { type Logger, maxWebhookBytes } from '@prestabot/application';
-import { requestIdOf, routeOf, type WebhookAnswer, type WebhookEndpoint } from '@prestabot/runtime';
+import {
+  BodyCollector,
+  requestIdOf,
+  routeOf,
+  type WebhookAnswer,
+  type WebhookEndpoint,
+} from '@prestabot/runtime';
 import { requestIdHeader, unhandledErrorAnswer } from './http-answers.ts';
+
+/** A header as one string: Node gives a list only for `set-cookie`, but a type says nothing of that. */
+const headerOf = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+};
 
 /**
  * `POST …/webhook` in plain bytes: the one route under load. Anything else (another route or method, a
@@ -17,12 +29,6 @@ const isPlainWebhookPost = (req: IncomingMessage): boolean => {
   return routeOf(queryAt === -1 ? target : target.slice(0, queryAt)) === 'webhook';
 };
 
-/** A header as one string: Node gives a list only for `set-cookie`, but a type says nothing of that. */
-const headerOf = (req: IncomingMessage, name: string): string | undefined => {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value.join(', ') : value;
-};
-
 const answer = (res: ServerResponse, requestId: string, { status, body }: WebhookAnswer): void => {
   const json = JSON.stringify(body);
   res.writeHead(status, {
@@ -34,10 +40,29 @@ const answer = (res: ServerResponse, requestId: string, { status, body }: Webhoo
 };
 
 /**
+ * Answers with what `produce` gives, or with a 500 for a bug on the way (an answer Node cannot send is one):
+ * outside Express nothing else would catch it, and a rejection nobody handles ends the process.
+ */
+const respond = async (
+  res: ServerResponse,
+  requestId: string,
+  logger: Logger,
+  produce: () => WebhookAnswer | Promise<WebhookAnswer>,
+): Promise<void> => {
+  try {
+    answer(res, requestId, await produce());
+  } catch (bug) {
+    const failed = unhandledErrorAnswer(logger, requestId, bug);
+    if (res.headersSent) res.destroy();
+    else answer(res, requestId, failed);
+  }
+};
+
+/**
  * Webhooks read and answered by `node:http` itself, every other request passed on to `rest` (the Express
- * app). Per webhook, Express's router, body parser and response helpers cost more of the host's one thread
- * than verifying and storing it: with them the acknowledgement loop reached 42–52 % of bare Express, without
- * them 62–73 % (README, Performance). The answers are the webhook endpoint's, as the Web handler gives them.
+ * app): per webhook, Express's router, body parser and response helpers cost the host's one thread more than
+ * verifying and storing it did (README, Performance: "Webhooks straight on `node:http`"). The answers are
+ * the webhook endpoint's, as the Web handler gives them.
  */
 export const serveWebhooksDirectly =
   (
@@ -50,39 +75,24 @@ export const serveWebhooksDirectly =
       return;
     }
     const requestId = requestIdOf(headerOf(req, requestIdHeader));
-    const refuseTooLarge = (size: number) => {
-      // The rest of the body is never read: the connection closes once the answer is out.
-      res.shouldKeepAlive = false;
-      answer(res, requestId, deps.webhook.tooLarge(size, requestId));
-    };
-    const declared = Number(req.headers['content-length']);
-    if (declared > maxWebhookBytes) {
-      refuseTooLarge(declared);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const collect = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxWebhookBytes) {
-        chunks.push(chunk);
-        return;
-      }
-      req.off('data', collect);
-      req.off('end', receive);
-      refuseTooLarge(size);
-    };
-    const receive = () => {
-      void deps.webhook
-        .receive({
-          body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size),
-          signature: headerOf(req, 'x-hub-signature-256'),
-          requestId,
-        })
-        .catch((bug: unknown) => unhandledErrorAnswer(deps.logger, requestId, bug))
-        .then((answered) => answer(res, requestId, answered));
-    };
-    req.on('data', collect);
-    // A client that goes away mid-body sent no webhook: without an `end`, nothing is received.
-    req.on('end', receive);
+    const declared = Number(headerOf(req, 'content-length'));
+    const body = new BodyCollector(maxWebhookBytes, declared);
+    let tooLarge = declared > maxWebhookBytes ? declared : undefined;
+    req.on('data', (chunk: Buffer) => {
+      if (tooLarge === undefined && !body.add(chunk)) tooLarge = body.size;
+    });
+    // Answered once the whole request is in, a refused body read and thrown away (as Express's body parser
+    // does): a server that answers and closes while its client still sends makes the client see a reset,
+    // not the 413. A client that goes away mid-body sent no webhook: without an `end`, nothing is received.
+    req.on('end', () => {
+      void respond(res, requestId, deps.logger, () =>
+        tooLarge === undefined
+          ? deps.webhook.receive({
+              body: body.bytes,
+              signature: headerOf(req, 'x-hub-signature-256'),
+              requestId,
+            })
+          : deps.webhook.tooLarge(tooLarge, requestId),
+      );
+    });
   };

@@ -73,7 +73,7 @@ export const prestaBotMiddleware = (bot: { readonly fetch: WebHandler }): Router
 /**
  * The Node host's HTTP surface: the shared Web-standard handler for every route, plus `GET /metrics`,
  * request ids, a 3 MB body limit and a JSON error handler. `serve` puts `serveWebhooksDirectly` in front of
- * it, so the webhooks that reach it are the rare ones in a content encoding.
+ * it, so the webhooks that reach it are the rare ones in a content encoding or in absolute form.
  */
 export const createExpressApp = (options: {
   readonly handler: WebHandler;

@@ -5,6 +5,7 @@ export * from './database-login.ts';
 export * from './flows/flow-key-admin.ts';
 export * from './flows/flow-key-ring.ts';
 export * from './flows/flows-endpoint.ts';
+export { BodyCollector } from './http/read-body.ts';
 export * from './http/responses.ts';
 export * from './http/web-handler.ts';
 export * from './json-logger.ts';
