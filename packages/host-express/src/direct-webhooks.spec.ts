@@ -1,10 +1,10 @@
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { signWebhookBody } from '@prestabot/adapters-meta';
 import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
 import { maxWebhookBytes } from '@prestabot/application';
 import { RecordingLogger } from '@prestabot/application/testing';
+import { postInPieces } from '@prestabot/http-contract';
 import type { WebhookDelivery, WebhookEndpoint } from '@prestabot/runtime';
 import { describe, expect, it } from 'vitest';
 import { serveWebhooksDirectly } from './direct-webhooks.ts';
@@ -49,39 +49,6 @@ const rawHttp = (url: string, request: string | Buffer, options: { readonly hang
     socket.on('close', () => resolve(received));
     socket.on('error', reject);
     if (options.hangUpAfterMs !== undefined) setTimeout(() => socket.destroy(), options.hangUpAfterMs);
-  });
-
-/**
- * A POST by `node:http`'s client, its body written 64 KiB at a time as a client streaming a file would:
- * it fails on a reset where fetch may already have its answer.
- */
-const postInPieces = (url: string, size: number) =>
-  new Promise<{ status: number | undefined; body: unknown }>((resolve, reject) => {
-    const sent = request(
-      url,
-      { method: 'POST', agent: false, headers: { 'content-length': size } },
-      (response) => {
-        let text = '';
-        response.on('data', (chunk: Buffer) => {
-          text += chunk.toString('utf8');
-        });
-        response.on('end', () => resolve({ status: response.statusCode, body: JSON.parse(text) }));
-      },
-    );
-    sent.on('error', reject);
-    const piece = Buffer.alloc(64 * 1024, 0x20);
-    let written = 0;
-    const write = () => {
-      while (written < size) {
-        written += piece.byteLength;
-        if (!sent.write(piece)) {
-          sent.once('drain', write);
-          return;
-        }
-      }
-      sent.end();
-    };
-    write();
   });
 
 const signedPost = async (body: string): Promise<RequestInit> => {

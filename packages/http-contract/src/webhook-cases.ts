@@ -1,6 +1,7 @@
 import { signWebhookBody } from '@prestabot/adapters-meta';
 import { expect, it } from 'vitest';
 import { type ContractSession, repliesTo, text, waitFor } from './contract-session.ts';
+import { postInPieces } from './post-in-pieces.ts';
 
 /** `/webhook` and `/healthz`: the handshake, signed deliveries, what is refused, and outages. */
 export const webhookCases = (session: ContractSession): void => {
@@ -148,6 +149,8 @@ export const webhookCases = (session: ContractSession): void => {
       body: new Uint8Array(3 * 1024 * 1024 + 1),
     });
     expect(oversize.status).toBe(413);
+    // Far over the limit and still being sent when the host has seen enough: the sender reads the 413, not a reset.
+    expect(await postInPieces(url('/webhook'), 60 * 1024 * 1024)).toMatchObject({ status: 413 });
     expect(await inboxCount(a.phoneNumberId)).toBe(before);
   });
 
