@@ -1,4 +1,3 @@
-import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { signWebhookBody } from '@prestabot/adapters-meta';
 import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
@@ -8,7 +7,7 @@ import { postInPieces } from '@prestabot/http-contract';
 import type { WebhookDelivery, WebhookEndpoint } from '@prestabot/runtime';
 import { describe, expect, it } from 'vitest';
 import { serveWebhooksDirectly } from './direct-webhooks.ts';
-import { appSecret, listenOnce, startNodeHost } from './node-host.fixture.ts';
+import { appSecret, listenOnce, rawHttp, startNodeHost } from './node-host.fixture.ts';
 
 const webhookBody = JSON.stringify(oneTextPayload(numberA));
 
@@ -36,20 +35,6 @@ const startDirect = async (receive?: WebhookEndpoint['receive']) => {
   );
   return { url, received, tooLarge, logger };
 };
-
-/** Sends bytes as they are and reads until the server closes the connection (or we hang up). */
-const rawHttp = (url: string, request: string | Buffer, options: { readonly hangUpAfterMs?: number } = {}) =>
-  new Promise<string>((resolve, reject) => {
-    const { port } = new URL(url);
-    let received = '';
-    const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
-    socket.on('data', (chunk) => {
-      received += chunk.toString('utf8');
-    });
-    socket.on('close', () => resolve(received));
-    socket.on('error', reject);
-    if (options.hangUpAfterMs !== undefined) setTimeout(() => socket.destroy(), options.hangUpAfterMs);
-  });
 
 const signedPost = async (body: string): Promise<RequestInit> => {
   const bytes = new TextEncoder().encode(body);

@@ -1,10 +1,9 @@
-import { connect } from 'node:net';
 import { signWebhookBody } from '@prestabot/adapters-meta';
 import { numberA, oneTextPayload } from '@prestabot/adapters-meta/testing';
 import express from 'express';
 import { describe, expect, it } from 'vitest';
 import { prestaBotMiddleware } from './express-app.ts';
-import { appSecret, listenOnce, startNodeHost as start } from './node-host.fixture.ts';
+import { appSecret, listenOnce, rawHttp, startNodeHost as start } from './node-host.fixture.ts';
 
 const webhookBody = JSON.stringify(oneTextPayload(numberA));
 
@@ -76,9 +75,8 @@ describe('the Express host', () => {
 
   it('answers a Host header that is no host with a JSON 400, logging no error', async () => {
     const { app, url } = await start();
-    const { port } = new URL(url);
     const answer = await rawHttp(
-      Number(port),
+      url,
       'GET /healthz HTTP/1.1\r\nHost: bot example^\r\nConnection: close\r\n\r\n',
     );
     const [head = '', body = ''] = answer.split('\r\n\r\n');
@@ -88,18 +86,6 @@ describe('the Express host', () => {
     expect(app.logger.at('error')).toEqual([]);
   });
 });
-
-/** Sends bytes as they are, which fetch would not (it checks the Host it is given). */
-const rawHttp = (port: number, request: string) =>
-  new Promise<string>((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end(request));
-    let received = '';
-    socket.on('data', (chunk) => {
-      received += chunk.toString('utf8');
-    });
-    socket.on('end', () => resolve(received));
-    socket.on('error', reject);
-  });
 
 describe('prestaBotMiddleware', () => {
   it("serves the bot under a path of the app's, passing the exact body bytes and the response through", async () => {

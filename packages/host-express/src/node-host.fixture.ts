@@ -1,5 +1,5 @@
 import { createServer, type RequestListener } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { HmacSignatureVerifier, ZodWebhookParser } from '@prestabot/adapters-meta';
 import { numberA } from '@prestabot/adapters-meta/testing';
 import { createInMemoryApp } from '@prestabot/application/testing';
@@ -59,3 +59,24 @@ export const startNodeHost = async (
   );
   return { app, url, metrics };
 };
+
+/**
+ * Sends bytes as they are, which fetch would not (it checks the Host and the framing it is given), and reads
+ * until the server closes the connection (or we hang up).
+ */
+export const rawHttp = (
+  url: string,
+  request: string | Buffer,
+  options: { readonly hangUpAfterMs?: number } = {},
+) =>
+  new Promise<string>((resolve, reject) => {
+    const { port } = new URL(url);
+    let received = '';
+    const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
+    socket.on('data', (chunk) => {
+      received += chunk.toString('utf8');
+    });
+    socket.on('close', () => resolve(received));
+    socket.on('error', reject);
+    if (options.hangUpAfterMs !== undefined) setTimeout(() => socket.destroy(), options.hangUpAfterMs);
+  });
