@@ -75,16 +75,13 @@ export const serveWebhooksDirectly =
       return;
     }
     const requestId = requestIdOf(headerOf(req, requestIdHeader));
-    const declared = Number(headerOf(req, 'content-length'));
-    const body = new BodyCollector(maxWebhookBytes, declared);
-    let tooLarge = declared > maxWebhookBytes ? declared : undefined;
-    req.on('data', (chunk: Buffer) => {
-      if (tooLarge === undefined && !body.add(chunk)) tooLarge = body.size;
-    });
+    const body = new BodyCollector(maxWebhookBytes, Number(headerOf(req, 'content-length')));
+    req.on('data', (chunk: Buffer) => body.add(chunk));
     // Answered once the whole request is in, a refused body read and thrown away (as Express's body parser
     // does): a server that answers and closes while its client still sends makes the client see a reset,
     // not the 413. A client that goes away mid-body sent no webhook: without an `end`, nothing is received.
     req.on('end', () => {
+      const { tooLarge } = body;
       void respond(res, requestId, deps.logger, () =>
         tooLarge === undefined
           ? deps.webhook.receive({

@@ -5,24 +5,38 @@ import { BodyCollector, readBodyUpTo } from './read-body.ts';
 const chunking = fc.record({
   chunks: fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 40 }),
   limit: fc.integer({ min: 0, max: 4000 }),
-  declared: fc.oneof(fc.constant(Number.NaN), fc.integer({ min: -1, max: 1 << 20 })),
+  declared: fc.oneof(
+    fc.constant(Number.NaN),
+    fc.integer({ min: -1, max: 8000 }),
+    fc.integer({ min: -1, max: 1 << 20 }),
+  ),
 });
 
 const concatenated = (chunks: readonly Uint8Array[]): Uint8Array =>
   Uint8Array.from(chunks.flatMap((chunk) => [...chunk]));
 
-it('keeps every byte up to the limit, in order, refusing from the chunk that goes past it, in at most twice the room', () => {
+it('keeps every byte up to the limit, in order, refusing from a declared length or the chunk that goes past it, in at most twice the room', () => {
   fc.assert(
     fc.property(chunking, ({ chunks, limit, declared }) => {
       const body = new BodyCollector(limit, declared);
       const firstRoom = body.bytes.buffer.byteLength;
+      if (declared > limit) {
+        // Refused by its declared length: nothing is kept, and the size that refused it stays the declared one.
+        expect(body.tooLarge).toBe(declared);
+        for (const chunk of chunks) expect(body.add(chunk)).toBe(false);
+        expect(body.tooLarge).toBe(declared);
+        expect(body.bytes.byteLength).toBe(0);
+        return;
+      }
       let received = 0;
       for (const [index, chunk] of chunks.entries()) {
         received += chunk.byteLength;
         const kept = body.add(chunk);
         expect(kept).toBe(received <= limit);
-        expect(body.size).toBe(received);
+        expect(body.tooLarge).toBe(kept ? undefined : received);
         if (!kept) {
+          expect(body.add(new Uint8Array(1))).toBe(false);
+          expect(body.tooLarge).toBe(received);
           expect(concatenated(chunks.slice(0, index))).toEqual(
             new Uint8Array(body.bytes.buffer, 0, received - chunk.byteLength),
           );

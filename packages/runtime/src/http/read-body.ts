@@ -6,33 +6,40 @@ const firstCapacityCap = 64 * 1024;
 /**
  * A request body's bytes gathered into one buffer, grown by doubling, up to `limit`. Kept chunk by chunk,
  * a body sent a byte at a time held an object per byte: hundreds of megabytes for 3 MB on one connection.
- * A declared length sizes the first buffer, never beyond 64 KiB, so a header alone reserves little.
+ * A declared length sizes the first buffer, never beyond 64 KiB, so a header alone reserves little; one
+ * over the limit refuses the body before a byte of it comes.
  */
 export class BodyCollector {
   readonly #limit: number;
   #bytes: Uint8Array;
   #size = 0;
+  #tooLarge: number | undefined;
 
   constructor(limit: number, declaredLength = 0) {
     this.#limit = limit;
     const expected = Number.isFinite(declaredLength) ? Math.max(0, declaredLength) : 0;
-    this.#bytes = new Uint8Array(Math.min(expected, limit, firstCapacityCap));
+    if (expected > limit) this.#tooLarge = expected;
+    this.#bytes = new Uint8Array(this.#tooLarge === undefined ? Math.min(expected, firstCapacityCap) : 0);
   }
 
-  /** Bytes received so far, counting the chunk that went past the limit (whose bytes are not kept). */
-  get size(): number {
-    return this.#size;
+  /**
+   * The size that refused the body: its declared length, or the bytes received up to the chunk that went
+   * past the limit. `undefined` while it is within it.
+   */
+  get tooLarge(): number | undefined {
+    return this.#tooLarge;
   }
 
   get bytes(): Uint8Array {
     return this.#bytes.subarray(0, this.#size);
   }
 
-  /** Keeps a chunk; `false`, keeping nothing more, once the body has grown past the limit. */
+  /** Keeps a chunk; `false`, keeping nothing more, once the body is refused. */
   add(chunk: Uint8Array): boolean {
+    if (this.#tooLarge !== undefined) return false;
     const size = this.#size + chunk.byteLength;
     if (size > this.#limit) {
-      this.#size = size;
+      this.#tooLarge = size;
       return false;
     }
     if (size > this.#bytes.byteLength) {
@@ -48,20 +55,13 @@ export class BodyCollector {
 
 /** Reads a request body up to `limit` bytes; a larger one is refused without reading the rest. */
 export const readBodyUpTo = async (request: Request, limit: number): Promise<BodyRead> => {
-  const declared = Number(request.headers.get('content-length') ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > limit) {
-    await request.body?.cancel().catch(() => undefined);
-    return { tooLarge: declared };
+  const body = new BodyCollector(limit, Number(request.headers.get('content-length') ?? Number.NaN));
+  const reader = request.body?.getReader();
+  if (reader !== undefined && body.tooLarge === undefined) {
+    let read = await reader.read();
+    while (!read.done && body.add(read.value)) read = await reader.read();
   }
-  if (request.body === null) return { body: new Uint8Array() };
-  const reader = request.body.getReader();
-  const body = new BodyCollector(limit, declared);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return { body: body.bytes };
-    if (!body.add(value)) {
-      await reader.cancel().catch(() => undefined);
-      return { tooLarge: body.size };
-    }
-  }
+  if (body.tooLarge === undefined) return { body: body.bytes };
+  await reader?.cancel().catch(() => undefined);
+  return { tooLarge: body.tooLarge };
 };
