@@ -1,7 +1,7 @@
 import { expectErr, expectOk, fixtureTenant } from '@prestabot/application/testing';
 import { expect, it } from 'vitest';
 import { describeOnEachDriver } from '../testing/each-driver.ts';
-import { applicationRole, crossTenantScope, tenantScope } from './scopes.ts';
+import { applicationRole, crossTenantScope, pinnedSearchPath, tenantScope } from './scopes.ts';
 
 describeOnEachDriver('the SQL driver', (context) => {
   it('runs a statement written ahead of its settings under those settings, and only then', async () => {
@@ -18,6 +18,28 @@ describeOnEachDriver('the SQL driver', (context) => {
     // Settings are transaction-local: the next statement on the pooled connection has none of them.
     const after = await expectOk(driver.query("SELECT current_setting('app.tenant_id', true) AS tenant"));
     expect(after[0]?.tenant ?? '').toBe('');
+  });
+
+  it('runs tenant transactions on the search_path every function of the schema pins', async () => {
+    const { driver } = context();
+    // A foreign-key check fired under one path and then under another is planned again (see scopes.ts).
+    const pinned = await expectOk(
+      driver.query(
+        `SELECT DISTINCT substr(setting, length('search_path=') + 1) AS path
+         FROM pg_catalog.pg_proc p
+         JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+         CROSS JOIN LATERAL unnest(p.proconfig) AS setting
+         WHERE n.nspname = 'prestabot' AND setting LIKE 'search\\_path=%'`,
+      ),
+    );
+    expect(pinned).toEqual([{ path: pinnedSearchPath }]);
+    const inTransaction = await expectOk(
+      driver.transaction(
+        (session) => session.query("SELECT current_setting('search_path') AS path"),
+        tenantScope(fixtureTenant().id),
+      ),
+    );
+    expect(inTransaction).toEqual([{ path: pinnedSearchPath }]);
   });
 
   it('runs nothing the work issued when its settings cannot be applied, even written ahead of them', async () => {
