@@ -47,11 +47,16 @@ const setup = (
   const { database, metrics, manageTenants, sendQueuedMessage: sender } = app;
   const { unitOfWork } = database;
   let claims = 0;
+  const leaseSizes: number[] = [];
   const queue: OutboxQueue = {
     ...database.outboxQueue,
     claim: (request) => {
       claims += 1;
       return database.outboxQueue.claim(request);
+    },
+    lease: (request) => {
+      leaseSizes.push(request.ids.length);
+      return database.outboxQueue.lease(request);
     },
   };
   const dispatcher = new OutboxDispatcher(
@@ -105,6 +110,8 @@ const setup = (
     sendTimes,
     outboxStatus,
     claims: () => claims,
+    /** How many sends each lease (not a claim) named. */
+    leaseSizes,
   };
 };
 
@@ -150,21 +157,37 @@ describe('OutboxDispatcher', () => {
     expect(stalledAt.length).toBeLessThanOrEqual(1);
   });
 
-  it('claims a send that missed its slot again at once, not at the next poll', async () => {
-    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, metrics } = setup();
+  it('leases a send that missed its slot again at once, without a claim or waiting for the next poll', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, metrics, claims } = setup();
     const tenantId = await addNumber('1001', 80);
     await enqueue(tenantId, '1001', 1);
     dispatcher.start();
     await timers.runFor(5);
+    const claimsBeforeTheMiss = claims();
     // The process stalls past the slot (30 ms away) and its tolerance: the send goes back to the queue.
     await timers.stall(100);
     expect(metrics.count('outbound_messages_total', { status: 'slot_missed' })).toBe(1);
     await timers.runFor(100);
     const [sent] = sendTimes('1001');
-    // A new claim within minClaimSpacingMs, its slot a lead after it; the next poll is only due at 500 ms.
+    // A new slot a lead after the miss; the next poll is only due at 500 ms.
     expect(sent!.getTime() - t0.getTime()).toBeLessThan(
       105 + 2 * defaultOutboxDispatcherOptions.prepareLeadMs,
     );
+    expect(claims()).toBe(claimsBeforeTheMiss);
+    await stop();
+  });
+
+  it('leases the sends that missed their slots in one turn together', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, leaseSizes } = setup();
+    const tenantId = await addNumber('1001', 80);
+    await enqueue(tenantId, '1001', 6);
+    dispatcher.start();
+    await timers.runFor(5);
+    // Every slot of the claim passes during the stall: all six miss at once.
+    await timers.stall(400);
+    await timers.runFor(1000);
+    expect(sendTimes('1001')).toHaveLength(6);
+    expect(leaseSizes).toEqual([6]);
     await stop();
   });
 

@@ -103,6 +103,8 @@ export class OutboxDispatcher {
   readonly #inFlight = new Set<Promise<void>>();
   /** Leases of messages handed over by `take`, and hand-backs of leased ones, under way. */
   readonly #leasing = new Set<Promise<void>>();
+  /** Sends whose slot was missed since the last turn: leased again together (`#retake`). */
+  #missed: string[] = [];
   #queued = 0;
   #claimTimer: unknown;
   #claiming: Promise<void> | undefined;
@@ -200,6 +202,22 @@ export class OutboxDispatcher {
       )
       .finally(() => this.#leasing.delete(handing));
     this.#leasing.add(handing);
+  }
+
+  /**
+   * A send back in the queue with its slot missed gets the next one now, not at the next poll, by a lease of
+   * its id as a new reply gets (`take`): a claim, the costliest statement of the send path (6 ms of the
+   * server's time against about 1 ms), only if the lease leaves it. Those that miss in the same turn are
+   * leased together.
+   */
+  #retake(id: string): void {
+    this.#missed.push(id);
+    if (this.#missed.length > 1) return;
+    this.#timers.setTimeout(() => {
+      const missed = this.#missed;
+      this.#missed = [];
+      this.take(missed);
+    }, 0);
   }
 
   /** New messages were queued: claim now (or `minClaimSpacingMs` after the last claim) instead of at the next poll. */
@@ -334,8 +352,7 @@ export class OutboxDispatcher {
       .match(
         (outcome) => {
           if (outcome === 'token_invalid') this.#park(this.#laneOf(send.phoneNumberId));
-          // Back in the queue with its slot missed: a claim gives it the next one now, not at the next poll.
-          if (outcome === 'slot_missed') this.notify();
+          if (outcome === 'slot_missed') this.#retake(send.id);
         },
         (error) =>
           this.#logger.error(
