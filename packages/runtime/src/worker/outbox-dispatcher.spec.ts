@@ -191,6 +191,42 @@ describe('OutboxDispatcher', () => {
     await stop();
   });
 
+  it('has one lease of missed sends under way at a time; what misses meanwhile goes in the next', async () => {
+    const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, leaseSizes, database } = setup();
+    const tenantId = await addNumber('1001', 80);
+    await enqueue(tenantId, '1001', 12);
+    const lease = database.outboxQueue.lease.bind(database.outboxQueue);
+    const held: (() => void)[] = [];
+    let leasing = 0;
+    let mostLeasing = 0;
+    database.outboxQueue.lease = (request) => {
+      leasing += 1;
+      mostLeasing = Math.max(mostLeasing, leasing);
+      return new ResultAsync(
+        new Promise<void>((resolve) => held.push(resolve)).then(() => lease(request)),
+      ).map((sends) => {
+        leasing -= 1;
+        return sends;
+      });
+    };
+    dispatcher.start();
+    await timers.runFor(5);
+    // Two stalls, each past some slots: the second's misses come while the first's lease is held.
+    await timers.stall(60);
+    await timers.runFor(1);
+    await timers.stall(60);
+    await timers.runFor(1);
+    expect(leaseSizes).toHaveLength(1);
+    for (let round = 0; round < 50 && sendTimes('1001').length < 12; round += 1) {
+      for (const release of held.splice(0)) release();
+      await timers.runFor(50);
+    }
+    expect(sendTimes('1001')).toHaveLength(12);
+    expect(mostLeasing).toBe(1);
+    expect(leaseSizes.length).toBeGreaterThanOrEqual(2);
+    await stop();
+  });
+
   it("serves every number at its own rate: one number's backlog does not hold another's message", async () => {
     const { stop, dispatcher, timers, addNumber, enqueue, sendTimes } = setup();
     const busy = await addNumber('1001', 20);

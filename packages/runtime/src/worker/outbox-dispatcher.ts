@@ -103,8 +103,9 @@ export class OutboxDispatcher {
   readonly #inFlight = new Set<Promise<void>>();
   /** Leases of messages handed over by `take`, and hand-backs of leased ones, under way. */
   readonly #leasing = new Set<Promise<void>>();
-  /** Sends whose slot was missed since the last turn: leased again together (`#retake`). */
+  /** Sends whose slot was missed, waiting to be leased again together (`#retake`). */
   #missed: string[] = [];
+  #leasingMissed = false;
   #queued = 0;
   #claimTimer: unknown;
   #claiming: Promise<void> | undefined;
@@ -155,25 +156,28 @@ export class OutboxDispatcher {
       this.#handBack(leased);
       return;
     }
-    const { queue, clock } = this.#deps;
+    const { clock } = this.#deps;
     // While stopping too: `stop` waits for what is queued here, and these slots are at most a horizon away.
     if (leased.length > 0) this.#enqueue(leased, clock.now().getTime());
-    if (this.#stopping || ids.length === 0) return;
     const held = new Set(leased.map((send) => send.id));
-    const left = ids.filter((id) => !held.has(id));
-    if (left.length === 0) return;
+    void this.#lease(ids.filter((id) => !held.has(id)));
+  }
+
+  /** Leases `ids` with their slots, without a claim; what the lease leaves goes with a claim, asked for then. */
+  #lease(ids: readonly string[]): Promise<void> {
+    if (this.#stopping || ids.length === 0) return Promise.resolve();
     if (this.#queued >= this.#options.maxQueued) {
       this.notify();
-      return;
+      return Promise.resolve();
     }
     const { owner, leaseMs, horizonMs, prepareLeadMs } = this.#options;
-    const now = clock.now();
-    const leasing: Promise<void> = queue
-      .lease({ owner, leaseMs, now: new Date(now.getTime() + prepareLeadMs), horizonMs, ids: left })
+    const now = this.#deps.clock.now();
+    const leasing: Promise<void> = this.#deps.queue
+      .lease({ owner, leaseMs, now: new Date(now.getTime() + prepareLeadMs), horizonMs, ids })
       .match(
         (sends) => {
           this.#enqueue(sends, now.getTime());
-          if (sends.length < left.length) this.notify();
+          if (sends.length < ids.length) this.notify();
         },
         (error) => {
           this.#logger.error({ error: error.reason }, `cannot lease new messages: ${error.message}`);
@@ -182,6 +186,7 @@ export class OutboxDispatcher {
       )
       .finally(() => this.#leasing.delete(leasing));
     this.#leasing.add(leasing);
+    return leasing;
   }
 
   /**
@@ -207,16 +212,25 @@ export class OutboxDispatcher {
   /**
    * A send back in the queue with its slot missed gets the next one now, not at the next poll, by a lease of
    * its id as a new reply gets (`take`): a claim, the costliest statement of the send path (6 ms of the
-   * server's time against about 1 ms), only if the lease leaves it. Those that miss in the same turn are
-   * leased together.
+   * server's time against about 1 ms), only if the lease leaves it. One such lease at a time, as one claim
+   * at a time: the sends that miss meanwhile wait for it and go together in the next, so a machine too
+   * busy to keep its slots is not handed a lease per miss on top.
    */
   #retake(id: string): void {
     this.#missed.push(id);
-    if (this.#missed.length > 1) return;
+    this.#leaseMissed();
+  }
+
+  #leaseMissed(): void {
+    if (this.#leasingMissed || this.#missed.length === 0) return;
+    this.#leasingMissed = true;
     this.#timers.setTimeout(() => {
       const missed = this.#missed;
       this.#missed = [];
-      this.take(missed);
+      void this.#lease(missed).finally(() => {
+        this.#leasingMissed = false;
+        this.#leaseMissed();
+      });
     }, 0);
   }
 
