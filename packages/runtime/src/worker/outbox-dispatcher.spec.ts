@@ -23,6 +23,33 @@ import { RecordingLeases } from './recording-leases.fixture.ts';
 
 const t0 = new Date('2026-03-02T12:00:00.000Z');
 
+/**
+ * `call`, each call held until `releaseAll`: how many are held at once, now and at most, shows how many the
+ * dispatcher lets run together.
+ */
+const heldUntilReleased = <A, T, E>(call: (argument: A) => ResultAsync<T, E>) => {
+  const held: (() => void)[] = [];
+  let waiting = 0;
+  let most = 0;
+  return {
+    call: (argument: A): ResultAsync<T, E> => {
+      waiting += 1;
+      most = Math.max(most, waiting);
+      return new ResultAsync(
+        new Promise<void>((resolve) => held.push(resolve)).then(() => call(argument)),
+      ).map((value) => {
+        waiting -= 1;
+        return value;
+      });
+    },
+    releaseAll: () => {
+      for (const release of held.splice(0)) release();
+    },
+    waiting: () => waiting,
+    most: () => most,
+  };
+};
+
 const setup = (
   options: Partial<OutboxDispatcherOptions> = {},
   policy: SendPolicy = defaultSendPolicy,
@@ -195,20 +222,8 @@ describe('OutboxDispatcher', () => {
     const { stop, dispatcher, timers, addNumber, enqueue, sendTimes, leaseSizes, database } = setup();
     const tenantId = await addNumber('1001', 80);
     await enqueue(tenantId, '1001', 12);
-    const lease = database.outboxQueue.lease.bind(database.outboxQueue);
-    const held: (() => void)[] = [];
-    let leasing = 0;
-    let mostLeasing = 0;
-    database.outboxQueue.lease = (request) => {
-      leasing += 1;
-      mostLeasing = Math.max(mostLeasing, leasing);
-      return new ResultAsync(
-        new Promise<void>((resolve) => held.push(resolve)).then(() => lease(request)),
-      ).map((sends) => {
-        leasing -= 1;
-        return sends;
-      });
-    };
+    const leaseCalls = heldUntilReleased(database.outboxQueue.lease.bind(database.outboxQueue));
+    database.outboxQueue.lease = leaseCalls.call;
     dispatcher.start();
     await timers.runFor(5);
     // Two stalls, each past some slots: the second's misses come while the first's lease is held.
@@ -218,11 +233,11 @@ describe('OutboxDispatcher', () => {
     await timers.runFor(1);
     expect(leaseSizes).toHaveLength(1);
     for (let round = 0; round < 50 && sendTimes('1001').length < 12; round += 1) {
-      for (const release of held.splice(0)) release();
+      leaseCalls.releaseAll();
       await timers.runFor(50);
     }
     expect(sendTimes('1001')).toHaveLength(12);
-    expect(mostLeasing).toBe(1);
+    expect(leaseCalls.most()).toBe(1);
     expect(leaseSizes.length).toBeGreaterThanOrEqual(2);
     await stop();
   });
@@ -271,31 +286,19 @@ describe('OutboxDispatcher', () => {
     const { stop, dispatcher, timers, addNumber, enqueue, gateway } = setup({ maxInFlight: 3 });
     const tenantId = await addNumber('1001', 100);
     await enqueue(tenantId, '1001', 20);
-    let inFlight = 0;
-    let mostInFlight = 0;
-    const release: (() => void)[] = [];
-    const send = gateway.send.bind(gateway);
-    gateway.send = (request) => {
-      inFlight += 1;
-      mostInFlight = Math.max(mostInFlight, inFlight);
-      return new ResultAsync(
-        new Promise<void>((resolve) => release.push(resolve)).then(() => send(request)),
-      ).map((accepted) => {
-        inFlight -= 1;
-        return accepted;
-      });
-    };
+    const sends = heldUntilReleased(gateway.send.bind(gateway));
+    gateway.send = sends.call;
     dispatcher.start();
     await timers.runFor(500);
-    expect(inFlight).toBe(3);
+    expect(sends.waiting()).toBe(3);
     // Sends kept waiting for room past their slots go back to the queue and come again.
     for (let round = 0; round < 100 && gateway.sentAt.length < 20; round += 1) {
-      for (const resolve of release.splice(0)) resolve();
+      sends.releaseAll();
       await timers.runFor(100);
     }
     await stop();
     expect(gateway.sentAt).toHaveLength(20);
-    expect(mostInFlight).toBe(3);
+    expect(sends.most()).toBe(3);
   });
 
   it('backs off while idle and wakes at once when poked', async () => {
