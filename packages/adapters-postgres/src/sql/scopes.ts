@@ -10,7 +10,7 @@ export const applicationRole = 'prestabot_app';
  * transaction the application opens: a foreign-key check's plan is cached once per connection and
  * constraint, whichever statement fires it, and PostgreSQL plans it again each time it runs under another
  * search_path than the last. With tenant transactions on the default path and the definer functions on
- * this one, the checks against numbers and contacts were planned again about three times per message.
+ * this one, the checks against numbers and contacts were planned again about four times per message.
  * Every name the application's statements use is schema-qualified, so nothing else changes.
  */
 export const pinnedSearchPath = 'pg_catalog, pg_temp';
