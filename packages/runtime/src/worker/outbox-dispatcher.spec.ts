@@ -173,7 +173,7 @@ describe('OutboxDispatcher', () => {
     await enqueue(tenantId, '1001', 60);
     dispatcher.start();
     await timers.runFor(300);
-    // Slots of the next 1.5 s all come due during the stall: too late to go, they are claimed again.
+    // Slots of the next 1.5 s all come due during the stall: too late to go, they are leased again.
     await timers.stall(1500);
     await timers.runFor(8000);
     await stop();
