@@ -7,6 +7,11 @@ export type GroupCommitOptions = {
   readonly maxBatch: number;
   /** Most batches being written at once; requests arriving meanwhile wait for the next batch. */
   readonly maxInFlight: number;
+  /**
+   * How long a request that finds nothing being written waits for others to join its batch; absent, until
+   * the next timer tick. Requests that waited for a batch being written go as soon as it is done.
+   */
+  readonly lingerMs?: number;
 };
 
 /** Writes many requests in one call: one result per request, in order. */
@@ -51,19 +56,19 @@ export class GroupCommit<Request, Response> {
     return new ResultAsync(
       new Promise<Result<Response, StorageError>>((settle) => {
         this.#waiting.push({ request, settle });
-        this.#schedule();
+        this.#schedule(this.#options.lingerMs ?? 0);
       }),
     );
   }
 
-  /** Requests submitted meanwhile join one batch: the write starts on the next timer tick (at most ~1 ms). */
-  #schedule(): void {
+  /** Requests submitted meanwhile join one batch: the write starts after `delayMs`, or on the next tick. */
+  #schedule(delayMs: number): void {
     if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight || this.#waiting.length === 0) return;
     this.#scheduled = true;
     this.#timers.setTimeout(() => {
       this.#scheduled = false;
       this.#flush();
-    }, 0);
+    }, delayMs);
   }
 
   #flush(): void {
@@ -72,7 +77,7 @@ export class GroupCommit<Request, Response> {
       this.#inFlight += 1;
       void this.#writeBatch(batch).finally(() => {
         this.#inFlight -= 1;
-        this.#schedule();
+        this.#schedule(0);
       });
     }
   }

@@ -1,0 +1,65 @@
+import type { StorageError } from '@prestabot/application';
+import { ManualClock, ManualTimers } from '@prestabot/application/testing';
+import { ok, type Result, ResultAsync } from '@prestabot/domain';
+import { describe, expect, it } from 'vitest';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
+
+/** A group commit whose writes answer each request with itself, once `release` lets the oldest one finish. */
+const setup = (options: Omit<GroupCommitOptions, 'maxBatch'>) => {
+  const timers = new ManualTimers(new ManualClock());
+  const writes: string[][] = [];
+  const held: (() => void)[] = [];
+  const commit = new GroupCommit<string, string>(
+    (requests) => {
+      writes.push([...requests]);
+      return new ResultAsync(
+        new Promise<Result<readonly string[], StorageError>>((resolve) =>
+          held.push(() => resolve(ok(requests))),
+        ),
+      );
+    },
+    { maxBatch: 100, ...options },
+    timers,
+  );
+  const answers: string[] = [];
+  const submit = (request: string) => {
+    void commit.submit(request).map((answer) => answers.push(answer));
+  };
+  return { timers, writes, answers, submit, release: () => held.shift()?.() };
+};
+
+describe('GroupCommit', () => {
+  it('writes a lone request on the next tick when it has no linger', async () => {
+    const { timers, writes, submit } = setup({ maxInFlight: 1 });
+    submit('a');
+    await timers.runFor(0);
+    expect(writes).toEqual([['a']]);
+  });
+
+  it('holds a request that finds nothing being written for the linger, and writes what joined it together', async () => {
+    const { timers, writes, submit } = setup({ maxInFlight: 2, lingerMs: 20 });
+    submit('a');
+    await timers.runFor(10);
+    submit('b');
+    await timers.runFor(9);
+    expect(writes).toEqual([]);
+    await timers.runFor(1);
+    expect(writes).toEqual([['a', 'b']]);
+  });
+
+  it('writes what waited for a batch being written as soon as that batch is done, without a second linger', async () => {
+    const { timers, writes, answers, submit, release } = setup({ maxInFlight: 1, lingerMs: 20 });
+    submit('a');
+    await timers.runFor(20);
+    submit('b');
+    submit('c');
+    await timers.runFor(50);
+    expect(writes).toEqual([['a']]);
+    release();
+    await timers.runFor(0);
+    expect(writes).toEqual([['a'], ['b', 'c']]);
+    release();
+    await timers.runFor(0);
+    expect(answers).toEqual(['a', 'b', 'c']);
+  });
+});
