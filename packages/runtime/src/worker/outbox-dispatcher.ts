@@ -8,7 +8,8 @@ import type {
   SendSlotTerms,
   StorageError,
 } from '@prestabot/application';
-import type { PhoneNumberId, ResultAsync } from '@prestabot/domain';
+import { type PhoneNumberId, ResultAsync } from '@prestabot/domain';
+import { GroupCommit } from './group-commit.ts';
 import { type LeaseKeeper, workLeaseMs } from './lease-keeper.ts';
 import { systemTimers, type Timers } from './wake-up.ts';
 
@@ -103,9 +104,8 @@ export class OutboxDispatcher {
   readonly #inFlight = new Set<Promise<void>>();
   /** Leases of messages handed over by `take`, and hand-backs of leased ones, under way. */
   readonly #leasing = new Set<Promise<void>>();
-  /** Sends whose slot was missed, waiting to be leased again together (`#retake`). */
-  #missed: string[] = [];
-  #leasingMissed = false;
+  /** Sends whose slot was missed, leased again together, one lease at a time (`#retake`). */
+  readonly #missed: GroupCommit<string, void>;
   #queued = 0;
   #claimTimer: unknown;
   #claiming: Promise<void> | undefined;
@@ -124,6 +124,12 @@ export class OutboxDispatcher {
     this.#timers = dependencies.timers ?? systemTimers;
     this.#logger = dependencies.logger.child({ component: 'outbox-dispatcher', owner: options.owner });
     this.#idleMs = options.minIdleMs;
+    // Every send that missed while a lease of missed sends was under way goes in the next one.
+    this.#missed = new GroupCommit<string, void>(
+      (ids) => ResultAsync.fromSafePromise(this.#lease(ids)).map(() => ids.map(() => undefined)),
+      { maxBatch: Number.POSITIVE_INFINITY, maxInFlight: 1 },
+      this.#timers,
+    );
   }
 
   start(): void {
@@ -217,21 +223,7 @@ export class OutboxDispatcher {
    * busy to keep its slots is not handed a lease per miss on top.
    */
   #retake(id: string): void {
-    this.#missed.push(id);
-    this.#leaseMissed();
-  }
-
-  #leaseMissed(): void {
-    if (this.#leasingMissed || this.#missed.length === 0) return;
-    this.#leasingMissed = true;
-    this.#timers.setTimeout(() => {
-      const missed = this.#missed;
-      this.#missed = [];
-      void this.#lease(missed).finally(() => {
-        this.#leasingMissed = false;
-        this.#leaseMissed();
-      });
-    }, 0);
+    void this.#missed.submit(id);
   }
 
   /** New messages were queued: claim now (or `minClaimSpacingMs` after the last claim) instead of at the next poll. */
