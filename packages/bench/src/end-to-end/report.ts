@@ -179,6 +179,8 @@ export const endToEndResult = async (options: EndToEndOptions, run: RunRecord) =
       rowsDeletedPerMessage: pgPerMessage('tupDeleted'),
       walRecordsPerMessage: pgPerMessage('walRecords'),
       walBytesPerMessage: pgPerMessage('walBytes'),
+      // A page's first change after a checkpoint logs the whole page: random keys spread those over many pages.
+      walFullPageImagesPerMessage: pgPerMessage('walFullPageImages'),
       walSyncsPerSecond: Number.isFinite(pgGrowth('walSync'))
         ? round(pgGrowth('walSync') / seconds, 0)
         : null,
@@ -278,7 +280,7 @@ export const endToEndRows = (options: EndToEndOptions, result: EndToEndResult): 
     ],
     [
       'PostgreSQL per message',
-      `${postgres.transactionsPerMessage} xacts, ${postgres.rowsInsertedPerMessage} ins, ${postgres.rowsUpdatedPerMessage} upd, ${postgres.rowsDeletedPerMessage} del, ${postgres.walRecordsPerMessage} WAL records, ${postgres.walBytesPerMessage} WAL bytes; ${postgres.walSyncsPerSecond} WAL syncs/s`,
+      `${postgres.transactionsPerMessage} xacts, ${postgres.rowsInsertedPerMessage} ins, ${postgres.rowsUpdatedPerMessage} upd, ${postgres.rowsDeletedPerMessage} del, ${postgres.walRecordsPerMessage} WAL records, ${postgres.walBytesPerMessage} WAL bytes (${postgres.walFullPageImagesPerMessage} full-page images); ${postgres.walSyncsPerSecond} WAL syncs/s`,
     ],
     [
       'host per message (its /metrics)',

@@ -156,6 +156,7 @@ const pgCounterNames = [
   'deadlocks',
   'walRecords',
   'walBytes',
+  'walFullPageImages',
   'walWrite',
   'walSync',
 ];
@@ -165,7 +166,7 @@ export const pgCounters = (serverUrl: string, databaseName: string): Promise<Cou
   new Promise((resolve) => {
     const sql =
       'SELECT d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_updated, d.tup_deleted, d.tup_fetched, ' +
-      'd.blks_read, d.blks_hit, d.deadlocks, w.wal_records, w.wal_bytes, w.wal_write, w.wal_sync ' +
+      'd.blks_read, d.blks_hit, d.deadlocks, w.wal_records, w.wal_bytes, w.wal_fpi, w.wal_write, w.wal_sync ' +
       `FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = '${databaseName}'`;
     execFile('psql', [serverUrl, '-AtF', ',', '-c', sql], { encoding: 'utf8' }, (error, stdout) => {
       if (error !== null) return resolve({});
