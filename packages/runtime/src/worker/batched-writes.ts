@@ -21,39 +21,64 @@ import { systemTimers, type Timers } from './wake-up.ts';
  * 31 ms at p99 at 1,000/s; with four, 26 ms.
  */
 const webhookWritesInFlight = 4;
+const statusWritesInFlight = 2;
 const outcomeWritesInFlight = 2;
 const maxBatch = 512;
 
 /**
+ * How long a webhook of statuses only waits for others to share its statement and commit. No one waits on
+ * its 200 but Meta, which asks for a median under 250 ms; three of every message's four webhooks are
+ * statuses, and with no wait nearly each went in a transaction of its own below saturation.
+ */
+export const statusLingerMs = 10;
+
+/**
  * Storing webhook items behind a group commit: the webhooks that arrive together are stored in one
- * statement, for any tenants (statuses that need nothing more are applied instead). With `lease`, new
- * entries are held by this process, which processes them right after the response; without, they wait
- * for a worker's claim.
+ * statement, for any tenants (statuses that need nothing more are applied instead). Webhooks of statuses
+ * only go in batches of their own, which wait `statusLingerMs` for one another; any other goes at once, as
+ * a message's reply waits for it. With `lease`, new entries are held by this process, which processes them
+ * right after the response; without, they wait for a worker's claim.
  */
 export const groupCommittedIntake = (
-  deps: { readonly inboxQueue: InboxQueue; readonly clock: Clock; readonly followUps: StatusFollowUps },
+  deps: {
+    readonly inboxQueue: Pick<InboxQueue, 'store'>;
+    readonly clock: Clock;
+    readonly followUps: StatusFollowUps;
+    readonly timers?: Timers;
+  },
   lease: { readonly owner: string; readonly leaseMs: number } | undefined,
 ): InboxIntake => {
-  const commit = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(
-    (webhooks) =>
-      deps.inboxQueue
-        .store({
-          entries: webhooks.flat(),
-          now: deps.clock.now(),
-          followUps: deps.followUps,
-          ...defined({ lease }),
-        })
-        .map((stored) => {
-          let next = 0;
-          return webhooks.map((entries) => {
-            const own = stored.slice(next, next + entries.length);
-            next += entries.length;
-            return own;
-          });
-        }),
-    { maxBatch, maxInFlight: webhookWritesInFlight },
+  const write = (webhooks: readonly (readonly NewInboxEntry[])[]) =>
+    deps.inboxQueue
+      .store({
+        entries: webhooks.flat(),
+        now: deps.clock.now(),
+        followUps: deps.followUps,
+        ...defined({ lease }),
+      })
+      .map((stored) => {
+        let next = 0;
+        return webhooks.map((entries) => {
+          const own = stored.slice(next, next + entries.length);
+          next += entries.length;
+          return own;
+        });
+      });
+  const webhooks = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(write, {
+    maxBatch,
+    maxInFlight: webhookWritesInFlight,
+  });
+  const statuses = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(
+    write,
+    { maxBatch, maxInFlight: statusWritesInFlight, lingerMs: statusLingerMs },
+    deps.timers ?? systemTimers,
   );
-  return { store: (entries) => commit.submit(entries) };
+  return {
+    store: (entries) =>
+      entries.length > 0 && entries.every((entry) => entry.item.kind === 'status')
+        ? statuses.submit(entries)
+        : webhooks.submit(entries),
+  };
 };
 
 /**
