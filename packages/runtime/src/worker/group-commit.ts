@@ -8,8 +8,9 @@ export type GroupCommitOptions = {
   /** Most batches being written at once; requests arriving meanwhile wait for the next batch. */
   readonly maxInFlight: number;
   /**
-   * How long a request that finds nothing being written waits for others to join its batch; absent, until
-   * the next timer tick. Requests that waited for a batch being written go as soon as it is done.
+   * How long a request that finds room for another batch waits for others to join it; absent, until the
+   * next timer tick. Requests that had to wait for `maxInFlight` batches being written go as soon as one is
+   * done.
    */
   readonly lingerMs?: number;
 };
