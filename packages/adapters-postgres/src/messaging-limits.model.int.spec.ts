@@ -219,13 +219,17 @@ class Subject {
       case 'record': {
         const send = this.claimed.splice(step.pick % Math.max(1, this.claimed.length), 1)[0];
         if (send === undefined) return 'nothing claimed';
+        // A millisecond per outcome: a prune takes the earliest finished first, and neither the ports nor
+        // the SQL order sends finished at the same moment (PostgreSQL leaves them in the rows' order on disk).
+        this.now += 1;
+        const finishedAt = new Date(this.now);
         const failure = { reason: step.outcome, code: 131000 };
         const retryAt = new Date(this.now + 1500);
         const record =
           step.outcome === 'sent'
-            ? { kind: 'sent' as const, wamid: `wamid.${send.id}` as Wamid, at: now }
+            ? { kind: 'sent' as const, wamid: `wamid.${send.id}` as Wamid, at: finishedAt }
             : step.outcome === 'failed'
-              ? { kind: 'failed' as const, at: now, failure }
+              ? { kind: 'failed' as const, at: finishedAt, failure }
               : step.outcome === 'requeue'
                 ? { kind: 'requeue' as const }
                 : { kind: step.outcome, retryAt, failure };
