@@ -5,7 +5,7 @@ import { expect, it } from 'vitest';
 import { describeOnEachDriver } from './testing/each-driver.ts';
 
 // The claim places each number's send slots in SQL, and must place them exactly where the application's
-// placeSendSlots would: same spacing, same rounding, same horizon, same next free moment.
+// placeSendSlots would: same spacing, same rounding, same horizon, same allowances, same next free moment.
 
 const runs = 300;
 const t0 = new Date('2026-03-02T12:00:00.000Z').getTime();
@@ -58,6 +58,7 @@ describeOnEachDriver('outbox pacing', (context) => {
             horizon: new Date(now + horizonMs),
           });
           expect(claimed.map((send) => send.sendAt)).toEqual(expected.slots);
+          expect(claimed.map((send) => send.slotAllowanceMs)).toEqual(expected.slotAllowancesMs);
           if (claimed.length > 0) nextFreeAt = expected.nextFreeAt;
           remaining -= claimed.length;
         }

@@ -219,7 +219,7 @@ describeOnEachDriver('schema and isolation', (context) => {
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
           WHERE n.nspname = 'prestabot'
             AND p.proname IN ('apply_status_batch', 'claim_outbox_rows', 'claimed_sends', 'lease_sends_of',
-                              'record_reach', 'statuses_of', 'within_messaging_limits')
+                              'pace_lanes', 'record_reach', 'statuses_of', 'within_messaging_limits')
           ORDER BY p.proname`),
       );
       expect(internal).toEqual([
@@ -227,6 +227,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         { name: 'claim_outbox_rows', app: false },
         { name: 'claimed_sends', app: false },
         { name: 'lease_sends_of', app: false },
+        { name: 'pace_lanes', app: false },
         { name: 'record_reach', app: false },
         { name: 'statuses_of', app: false },
         { name: 'within_messaging_limits', app: false },

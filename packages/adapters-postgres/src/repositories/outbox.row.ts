@@ -65,6 +65,7 @@ export const claimedSendRow = z
     ...lease,
     ...storedTokenColumns,
     send_at: storedTime,
+    slot_allowance_ms: z.number().int().nonnegative(),
     slot_misses: z.number().int().nonnegative(),
   })
   .transform(
@@ -72,6 +73,7 @@ export const claimedSendRow = z
       ...outboxEntryOf(row),
       lease: { owner: row.lease_owner, until: row.leased_until },
       sendAt: row.send_at,
+      slotAllowanceMs: row.slot_allowance_ms,
       slotMisses: row.slot_misses,
       token: storedTokenOf(row, context),
     }),

@@ -63,6 +63,8 @@ export type OutboxEntry = NewOutboxEntry & {
 export type ClaimedSend = OutboxEntry & {
   readonly lease: Lease;
   readonly sendAt: Date;
+  /** How much later than its slot's tolerance it may still leave (`idleSlotAllowanceMs`, or 0). */
+  readonly slotAllowanceMs: number;
   /**
    * How often an earlier claim's slot passed before the message could leave. After `maxSlotMisses` it
    * goes when it can, so a worker that is late for everything still sends.

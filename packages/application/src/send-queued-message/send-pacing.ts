@@ -16,6 +16,19 @@ export const sendRateShare = 0.97;
 export const slotToleranceMs = 10;
 
 /**
+ * How much later than `slotToleranceMs` a send may leave when its slot was the only one placed for its
+ * number in a claim or lease, and the number had nothing placed ahead of it (an idle number, such as a
+ * reply to one person on a number that is otherwise quiet). The number's next slot is then placed this
+ * much later as well, so the send leaving anywhere in that stretch is the same as it leaving on time at a
+ * slot there: no one-second window gains a send, and the margin above is untouched. Such sends are the
+ * ones a busy or cold process misses most (the hand-over from the transaction that leased it, or several
+ * numbers' slots falling in one turn of the event loop, took 10–40 ms longer than the lead), and every
+ * miss costs another lease. A quiet number gives up this much of its next second; a busy one never
+ * qualifies. `prestabot.idle_slot_allowance_ms()` is the same number in SQL.
+ */
+export const idleSlotAllowanceMs = 40;
+
+/**
  * Missed slots after which a message goes late rather than wait for another slot. Sent late it may, with
  * other workers sending the same number on time, meet Meta's throttling (retried with backoff); requeued
  * for ever, a worker that is late for everything would send nothing at all.
@@ -54,18 +67,22 @@ export const answerDeadline = (send: {
 };
 
 /**
- * The latest moment a claimed send may leave: its slot plus `slotToleranceMs`, or, once it has missed
- * `maxSlotMisses` slots, whenever it can, but always well inside its lease.
+ * The latest moment a claimed send may leave: its slot plus `slotToleranceMs` and the allowance its slot
+ * came with (`idleSlotAllowanceMs`), or, once it has missed `maxSlotMisses` slots, whenever it can, but
+ * always well inside its lease.
  */
 export const sendDeadline = (send: {
   readonly sendAt: Date;
+  readonly slotAllowanceMs: number;
   readonly lease: { readonly until: Date };
   readonly slotMisses: number;
 }): Date => {
   const leaseMs = send.lease.until.getTime() - send.sendAt.getTime();
   const leaseEnds = send.lease.until.getTime() - Math.min(leaseSafetyMs, leaseMs / 2);
   const slotEnds =
-    send.slotMisses < maxSlotMisses ? send.sendAt.getTime() + slotToleranceMs : Number.POSITIVE_INFINITY;
+    send.slotMisses < maxSlotMisses
+      ? send.sendAt.getTime() + slotToleranceMs + send.slotAllowanceMs
+      : Number.POSITIVE_INFINITY;
   return new Date(Math.min(slotEnds, leaseEnds));
 };
 
@@ -74,6 +91,8 @@ export const slotSpacingMs = (ratePerSecond: number): number => 1000 / (ratePerS
 
 export type PacedSlots = {
   readonly slots: readonly Date[];
+  /** Each slot's allowance (`idleSlotAllowanceMs` or 0), in the order of `slots`. */
+  readonly slotAllowancesMs: readonly number[];
   /** The earliest moment the number's next slot may be placed. */
   readonly nextFreeAt: Date;
 };
@@ -91,7 +110,11 @@ export const placeSendSlots = (request: {
   readonly horizon: Date;
 }): PacedSlots => {
   const { placed, nextFreeAt } = placeSends({ ...request, sends: Array.from({ length: request.count }) });
-  return { slots: placed.map(({ sendAt }) => sendAt), nextFreeAt };
+  return {
+    slots: placed.map(({ sendAt }) => sendAt),
+    slotAllowancesMs: placed.map(({ slotAllowanceMs }) => slotAllowanceMs),
+    nextFreeAt,
+  };
 };
 
 /** A number whose quality slows its business-initiated sends (`businessPaceShare` below 1). */
@@ -104,7 +127,9 @@ export type BusinessPace<Send> = {
 /**
  * Places `sends` (one number's, in send order) as `placeSendSlots` does; with a business pace, a
  * business-initiated send is placed only once the slower spacing since the previous one has passed, and
- * the rest wait for a later claim. `prestabot.claim_outbox_rows` and `lease_sends` place them the same way.
+ * the rest wait for a later claim. A send placed alone on an idle number gets `idleSlotAllowanceMs`, and
+ * the number's next slots (both paces) move that much later. `prestabot.claim_outbox_rows` and
+ * `lease_sends_of` place them the same way.
  */
 export const placeSends = <Send>(request: {
   readonly nextFreeAt: Date | undefined;
@@ -114,13 +139,18 @@ export const placeSends = <Send>(request: {
   readonly sends: readonly Send[];
   readonly businessPace?: BusinessPace<Send>;
 }): {
-  readonly placed: readonly { readonly send: Send; readonly sendAt: Date }[];
+  readonly placed: readonly {
+    readonly send: Send;
+    readonly sendAt: Date;
+    readonly slotAllowanceMs: number;
+  }[];
   readonly nextFreeAt: Date;
   readonly businessNextFreeAt?: Date;
 } => {
   const spacing = slotSpacingMs(request.ratePerSecond);
   const pace = request.businessPace;
   const now = request.now.getTime();
+  const idle = (request.nextFreeAt?.getTime() ?? 0) <= now;
   let next = Math.max(now, request.nextFreeAt?.getTime() ?? 0);
   let businessNext = pace === undefined ? undefined : Math.max(now, pace.nextFreeAt?.getTime() ?? 0);
   const placed: { send: Send; sendAt: Date }[] = [];
@@ -132,9 +162,14 @@ export const placeSends = <Send>(request: {
     if (business) businessNext = next + spacing / pace!.share;
     next += spacing;
   }
+  const alone = idle && placed.length === 1;
+  if (alone) {
+    next += idleSlotAllowanceMs;
+    if (businessNext !== undefined) businessNext += idleSlotAllowanceMs;
+  }
   // Rounded up: rounding down would let many small claims creep above the rate a millisecond at a time.
   return {
-    placed,
+    placed: placed.map((slot) => ({ ...slot, slotAllowanceMs: alone ? idleSlotAllowanceMs : 0 })),
     nextFreeAt: new Date(Math.ceil(next)),
     ...(businessNext === undefined ? {} : { businessNextFreeAt: new Date(Math.ceil(businessNext)) }),
   };

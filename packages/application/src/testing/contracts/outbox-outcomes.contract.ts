@@ -2,7 +2,7 @@ import { type E164, errAsync, okAsync, type PhoneNumberId, type Wamid } from '@p
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storageError } from '../../errors.ts';
 import type { NewOutboxEntry } from '../../ports/outbox.port.ts';
-import { outcomeGraceMs, slotSpacingMs } from '../../send-queued-message/send-pacing.ts';
+import { idleSlotAllowanceMs, outcomeGraceMs, slotSpacingMs } from '../../send-queued-message/send-pacing.ts';
 import { maxInAnySecond } from './max-in-any-second.ts';
 import { at, outboxHelpers, t0 } from './outbox-helpers.ts';
 import {
@@ -135,6 +135,38 @@ export const describeOutboxOutcomesContract = (
       expect(next!.sendAt.getTime()).toBeGreaterThan(
         Math.max(...leased.map((send) => send.sendAt.getTime())),
       );
+    });
+
+    it('gives a send placed alone on an idle number its allowance, and places the next one that much later', async () => {
+      const { tenant, number } = await seedTenant(harness, {}, { ratePerSecond: 10 });
+      const spacing = slotSpacingMs(10);
+      const terms = { owner: 'host', leaseMs: 30_000, horizonMs: 1000 };
+      const alone = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      const [first] = await expectOk(
+        harness.unitOfWork.run(tenant.id, (r) =>
+          r.outbox.enqueue([alone]).andThen(() => r.outbox.lease({ ...terms, now: at(10), ids: [alone.id] })),
+        ),
+      );
+      expect(first).toMatchObject({ id: alone.id, sendAt: at(10), slotAllowanceMs: idleSlotAllowanceMs });
+      // The number is busy now: the next send waits for the allowance as well as the spacing, and gets none.
+      const behind = textOutboxEntry(number.phoneNumberId, { at: at(20) });
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([behind])));
+      const [second] = await expectOk(harness.outboxQueue.lease({ ...terms, now: at(20), ids: [behind.id] }));
+      expect(second).toMatchObject({
+        id: behind.id,
+        sendAt: at(Math.ceil(10 + spacing + idleSlotAllowanceMs)),
+        slotAllowanceMs: 0,
+      });
+      // Idle again, a claim placing two sends gives neither an allowance; one placing one alone does.
+      const pair = [0, 1].map(() => textOutboxEntry(number.phoneNumberId, { at: at(5000) }));
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue(pair)));
+      const together = mine(await claim(at(5000)), number.phoneNumberId);
+      expect(together.map((send) => send.slotAllowanceMs)).toEqual([0, 0]);
+      const last = textOutboxEntry(number.phoneNumberId, { at: at(9000) });
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([last])));
+      expect(mine(await claim(at(9000)), number.phoneNumberId)).toMatchObject([
+        { id: last.id, sendAt: at(9000), slotAllowanceMs: idleSlotAllowanceMs },
+      ]);
     });
 
     it("gives the messages a unit of work queues their slots in it: its own tenant's only, undone if it rolls back", async () => {

@@ -107,7 +107,7 @@ const leaseInSlots = (
     state.nextSlotAt.set(phoneNumberId, nextFreeAt);
     if (businessNextFreeAt !== undefined) state.businessNextSlotAt.set(phoneNumberId, businessNextFreeAt);
     // Only rows that got a slot are leased; the rest wait for a claim.
-    for (const { send, sendAt } of placed) {
+    for (const { send, sendAt, slotAllowanceMs } of placed) {
       const row = state.outbox.get(send.entry.id)!;
       row.lease = { owner: request.owner, until: new Date(sendAt.getTime() + request.leaseMs) };
       leased.push({ row, leaseUntil: row.lease.until });
@@ -115,6 +115,7 @@ const leaseInSlots = (
         ...outboxEntryOf(row),
         lease: row.lease,
         sendAt,
+        slotAllowanceMs,
         slotMisses: row.slotMisses ?? 0,
         token: number.token,
       });
