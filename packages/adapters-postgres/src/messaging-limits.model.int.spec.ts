@@ -126,6 +126,7 @@ const observed = (sends: readonly ClaimedSend[]) =>
     .map((send) => ({
       id: send.id,
       sendAt: send.sendAt.getTime(),
+      slotAllowanceMs: send.slotAllowanceMs,
       attempts: send.attempts,
       held: send.limitHeldAt !== undefined,
       message: send.message.type,

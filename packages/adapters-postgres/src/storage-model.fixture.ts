@@ -86,6 +86,8 @@ export class StorageModel {
   readonly handedOut: { readonly id: string; readonly lease: Lease }[] = [];
   /** Every slot handed out per number: a slot given up for a new one may still have been used. */
   readonly #slots = new Map<PhoneNumberId, number[]>();
+  /** The allowance each number's last slot came with: its next slot is that much later (`idleSlotAllowanceMs`). */
+  readonly #lastAllowance = new Map<PhoneNumberId, number>();
   readonly #holds = new Map<string, number>();
   /** Stored delivery statuses not yet applied, by inbox entry id. */
   readonly unappliedStatuses = new Map<string, UnappliedStatus>();
@@ -159,7 +161,9 @@ export class StorageModel {
     const last = this.#slots.get(phoneNumberId)?.at(-1);
     if (last === undefined) return true;
     const spacing = slotSpacingMs(this.numberOf(phoneNumberId).ratePerSecond);
-    const nextFree = certain ? Math.ceil(last + spacing) : last + spacing - 1;
+    const nextFree =
+      (certain ? Math.ceil(last + spacing) : last + spacing - 1) +
+      (this.#lastAllowance.get(phoneNumberId) ?? 0);
     return nextFree <= this.now + horizonMs;
   }
 
@@ -206,6 +210,7 @@ export class StorageModel {
         ...(this.#slots.get(send.phoneNumberId) ?? []),
         send.sendAt.getTime(),
       ]);
+      this.#lastAllowance.set(send.phoneNumberId, send.slotAllowanceMs);
     }
     for (const number of new Set(claimed.map((send) => send.phoneNumberId))) {
       const slots = this.#slots.get(number)!.map((at) => new Date(at));
