@@ -10,9 +10,11 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$ SELECT 40 $$;
 REVOKE ALL ON FUNCTION prestabot.idle_slot_allowance_ms() FROM PUBLIC;
 
--- Set with every slot: the allowance that slot came with.
-ALTER TABLE prestabot.outbox ADD COLUMN slot_allowance_ms integer NOT NULL DEFAULT 0
-  CHECK (slot_allowance_ms >= 0);
+-- Set with every slot: the allowance that slot came with. A constant default rewrites no row, and the check
+-- is NOT VALID so that adding it scans none either (every existing row holds the default) while the table
+-- is locked.
+ALTER TABLE prestabot.outbox ADD COLUMN slot_allowance_ms integer NOT NULL DEFAULT 0;
+ALTER TABLE prestabot.outbox ADD CONSTRAINT outbox_slot_allowance_ms_check CHECK (slot_allowance_ms >= 0) NOT VALID;
 
 -- Stores where each lane's next slots may start (the numbers the caller placed slots for), and answers
 -- the sends placed alone on a lane that was idle: its slots started at the moment of the call, nothing of
