@@ -28,7 +28,19 @@ export default defineConfig({
         ...shared,
         test: {
           name: 'integration',
-          include: ['packages/*/src/**/*.int.spec.ts', 'packages/*/src/**/*.e2e.spec.ts'],
+          include: ['packages/*/src/**/*.int.spec.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        ...shared,
+        // Real processes held to real time (a number's rate as the fake Graph API counts it on arrival):
+        // `pnpm test` runs them after the other projects, one file at a time, so no other suite's load
+        // adds its delays to theirs.
+        test: {
+          name: 'end-to-end',
+          include: ['packages/*/src/**/*.e2e.spec.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

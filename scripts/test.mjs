@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Every check the project holds itself to, in order: lint, the layer rules, build (type-checks every package), type-check
-// the tests, then every test project. Suites that need a real PostgreSQL take it from TEST_DATABASE_URL;
+// the tests, then every test project (the end-to-end one last, a file at a time). Suites that need a real PostgreSQL take it from TEST_DATABASE_URL;
 // when that is unset and a local server answers, this script creates a fresh database for the run and
 // drops it afterwards. PRESTABOT_REQUIRE_POSTGRES=1 (set by CI) makes a missing server a failure.
 import { spawnSync } from 'node:child_process';
@@ -68,6 +68,9 @@ const dropCreated = async () => {
   );
 };
 
-const result = spawnSync('npx', ['vitest', 'run'], { stdio: 'inherit', env });
+const vitest = (args) => spawnSync('npx', ['vitest', 'run', ...args], { stdio: 'inherit', env }).status ?? 1;
+const suites = vitest(['--project', 'unit', '--project', 'property', '--project', 'integration']);
+// The end-to-end files measure real processes against real time: alone, one after the other.
+const endToEnd = suites === 0 ? vitest(['--project', 'end-to-end', '--no-file-parallelism']) : 1;
 await dropCreated();
-process.exit(result.status ?? 1);
+process.exit(suites !== 0 ? suites : endToEnd);
