@@ -16,7 +16,7 @@ import {
 } from './batched-writes.ts';
 
 describe('groupCommittedIntake', () => {
-  it('stores webhooks of statuses arriving within the linger in one write, and any other webhook at once', async () => {
+  it('stores webhooks of statuses arriving within the linger in one write, and any other webhook at once with the statuses waiting', async () => {
     const clock = new ManualClock();
     const timers = new ManualTimers(clock);
     const writes: string[][] = [];
@@ -44,20 +44,37 @@ describe('groupCommittedIntake', () => {
     };
 
     store(status('sent'));
+    store(status('delivered'));
     await timers.runFor(statusLingerMs / 2);
+    // Statuses alone wait for company.
+    expect(writes).toEqual([]);
     store([entry('message', inboundText('1001', '56911112222', 'hola'))]);
     await timers.runFor(0);
-    // The message went alone and is answered while the status still waits for company.
-    expect(writes).toEqual([['message']]);
-    expect(answered).toEqual(['message']);
-    store(status('delivered'));
-    store([...status('read'), entry('mixed', inboundText('1001', '56911112222', 'y'))]);
+    // A message goes at once, and the statuses waiting go in its commit.
+    expect(writes).toEqual([['sent', 'delivered', 'message']]);
+    expect(answered).toEqual(['sent', 'delivered', 'message']);
+    store(status('read'));
     await timers.runFor(statusLingerMs / 2);
+    store([...status('read again'), entry('mixed', inboundText('1001', '56911112222', 'y'))]);
+    await timers.runFor(0);
     store(status('after the linger'));
-    await timers.runFor(statusLingerMs * 2);
+    await timers.runFor(statusLingerMs - 1);
+    expect(writes).toHaveLength(2);
+    await timers.runFor(1);
 
-    expect(writes).toEqual([['message'], ['read', 'mixed'], ['sent', 'delivered'], ['after the linger']]);
-    expect(answered).toEqual(['message', 'read+mixed', 'sent', 'delivered', 'after the linger']);
+    expect(writes).toEqual([
+      ['sent', 'delivered', 'message'],
+      ['read', 'read again', 'mixed'],
+      ['after the linger'],
+    ]);
+    expect(answered).toEqual([
+      'sent',
+      'delivered',
+      'message',
+      'read',
+      'read again+mixed',
+      'after the linger',
+    ]);
   });
 });
 

@@ -21,7 +21,6 @@ import { systemTimers, type Timers } from './wake-up.ts';
  * 31 ms at p99 at 1,000/s; with four, 26 ms.
  */
 const webhookWritesInFlight = 4;
-const statusWritesInFlight = 2;
 const outcomeWritesInFlight = 2;
 const maxBatch = 512;
 
@@ -36,10 +35,11 @@ export const statusLingerMs = 30;
 
 /**
  * Storing webhook items behind a group commit: the webhooks that arrive together are stored in one
- * statement, for any tenants (statuses that need nothing more are applied instead). Webhooks of statuses
- * only go in batches of their own, which wait `statusLingerMs` for one another; any other goes at once, as
- * a message's reply waits for it. With `lease`, new entries are held by this process, which processes them
- * right after the response; without, they wait for a worker's claim.
+ * statement, for any tenants (statuses that need nothing more are applied instead). A webhook of statuses
+ * only waits up to `statusLingerMs` for others; any other goes at once, as a message's reply waits for
+ * it, and takes the statuses waiting then into its commit, so below saturation they seldom need one of
+ * their own. With `lease`, new entries are held by this process, which processes them right after the
+ * response; without, they wait for a worker's claim.
  */
 export const groupCommittedIntake = (
   deps: {
@@ -66,20 +66,17 @@ export const groupCommittedIntake = (
           return own;
         });
       });
-  const webhooks = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(write, {
-    maxBatch,
-    maxInFlight: webhookWritesInFlight,
-  });
-  const statuses = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(
+  const webhooks = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(
     write,
-    { maxBatch, maxInFlight: statusWritesInFlight, lingerMs: statusLingerMs },
+    { maxBatch, maxInFlight: webhookWritesInFlight, lingerMs: statusLingerMs },
     deps.timers ?? systemTimers,
   );
   return {
     store: (entries) =>
-      entries.length > 0 && entries.every((entry) => entry.item.kind === 'status')
-        ? statuses.submit(entries)
-        : webhooks.submit(entries),
+      webhooks.submit(
+        entries,
+        entries.length > 0 && entries.every((entry) => entry.item.kind === 'status') ? 'linger' : 'now',
+      ),
   };
 };
 

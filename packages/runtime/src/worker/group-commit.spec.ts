@@ -2,7 +2,7 @@ import type { StorageError } from '@prestabot/application';
 import { ManualClock, ManualTimers } from '@prestabot/application/testing';
 import { ok, type Result, ResultAsync } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
-import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
+import { GroupCommit, type GroupCommitOptions, type Urgency } from './group-commit.ts';
 
 /** A group commit whose writes answer each request with itself, once `release` lets the oldest one finish. */
 const setup = (options: Omit<GroupCommitOptions, 'maxBatch'>) => {
@@ -22,8 +22,8 @@ const setup = (options: Omit<GroupCommitOptions, 'maxBatch'>) => {
     timers,
   );
   const answers: string[] = [];
-  const submit = (request: string) => {
-    void commit.submit(request).map((answer) => answers.push(answer));
+  const submit = (request: string, urgency?: Urgency) => {
+    void commit.submit(request, urgency).map((answer) => answers.push(answer));
   };
   return { timers, writes, answers, submit, release: () => held.shift()?.() };
 };
@@ -45,6 +45,38 @@ describe('GroupCommit', () => {
     expect(writes).toEqual([]);
     await timers.runFor(1);
     expect(writes).toEqual([['a', 'b']]);
+  });
+
+  it('writes a request that goes now on the next tick, with every request lingering then', async () => {
+    const { timers, writes, answers, submit, release } = setup({ maxInFlight: 2, lingerMs: 20 });
+    submit('a');
+    await timers.runFor(5);
+    submit('b');
+    await timers.runFor(5);
+    submit('now', 'now');
+    await timers.runFor(0);
+    expect(writes).toEqual([['a', 'b', 'now']]);
+    submit('c');
+    await timers.runFor(19);
+    expect(writes).toHaveLength(1);
+    await timers.runFor(1);
+    expect(writes).toEqual([['a', 'b', 'now'], ['c']]);
+    release();
+    release();
+    await timers.runFor(0);
+    expect(answers).toEqual(['a', 'b', 'now', 'c']);
+  });
+
+  it('keeps a request that found room waiting for its linger when a batch being written is done', async () => {
+    const { timers, writes, submit, release } = setup({ maxInFlight: 2, lingerMs: 20 });
+    submit('now', 'now');
+    await timers.runFor(0);
+    submit('a');
+    release();
+    await timers.runFor(19);
+    expect(writes).toEqual([['now']]);
+    await timers.runFor(1);
+    expect(writes).toEqual([['now'], ['a']]);
   });
 
   it('writes what waited for a batch being written as soon as that batch is done, without a second linger', async () => {

@@ -15,6 +15,12 @@ export type GroupCommitOptions = {
   readonly lingerMs?: number;
 };
 
+/**
+ * `linger`: the request waits up to `lingerMs` for company. `now`: it goes on the next tick if a batch may
+ * start, and takes every request lingering at that moment with it.
+ */
+export type Urgency = 'linger' | 'now';
+
 /** Writes many requests in one call: one result per request, in order. */
 export type BatchWrite<Request, Response> = (
   requests: readonly Request[],
@@ -26,10 +32,11 @@ type Waiting<Request, Response> = {
 };
 
 /**
- * Group commit: requests that arrive together are written together. A request arriving while no batch is
- * being written goes at once (in the same turn of the event loop as any others that arrive with it); while
+ * Group commit: requests that arrive together are written together. A request arriving while fewer than
+ * `maxInFlight` batches are being written goes after its linger (at once without one, in the same turn of
+ * the event loop as any others that arrive with it), or sooner with a request that goes now; while
  * `maxInFlight` batches are being written, requests wait and go together as the next. So under load one
- * write serves many requests, and when idle none waits for a timer.
+ * write serves many requests, and a request that cannot wait takes the lingering ones along.
  *
  * A batch that fails for a reason other than the database being unavailable is written again one request
  * at a time, so a request the database refuses fails alone and the others go through.
@@ -39,7 +46,8 @@ export class GroupCommit<Request, Response> {
   readonly #options: GroupCommitOptions;
   #waiting: Waiting<Request, Response>[] = [];
   #inFlight = 0;
-  #scheduled = false;
+  /** The timer that starts the next batch, and after how long it was set to fire. */
+  #next: { readonly timer: unknown; readonly delayMs: number } | undefined;
 
   readonly #timers: Timers;
 
@@ -53,23 +61,31 @@ export class GroupCommit<Request, Response> {
     this.#timers = timers;
   }
 
-  submit(request: Request): ResultAsync<Response, StorageError> {
+  submit(request: Request, urgency: Urgency = 'linger'): ResultAsync<Response, StorageError> {
     return new ResultAsync(
       new Promise<Result<Response, StorageError>>((settle) => {
         this.#waiting.push({ request, settle });
-        this.#schedule(this.#options.lingerMs ?? 0);
+        this.#schedule(urgency === 'now' ? 0 : (this.#options.lingerMs ?? 0));
       }),
     );
   }
 
-  /** Requests submitted meanwhile join one batch: the write starts after `delayMs`, or on the next tick. */
+  /**
+   * Requests submitted meanwhile join one batch: the write starts after `delayMs`, or on the next tick,
+   * unless a timer set earlier fires sooner. Delays are 0 or `lingerMs`, so a shorter delay also means an
+   * earlier start, and replacing the timer is enough.
+   */
   #schedule(delayMs: number): void {
-    if (this.#scheduled || this.#inFlight >= this.#options.maxInFlight || this.#waiting.length === 0) return;
-    this.#scheduled = true;
-    this.#timers.setTimeout(() => {
-      this.#scheduled = false;
+    if (this.#inFlight >= this.#options.maxInFlight || this.#waiting.length === 0) return;
+    if (this.#next !== undefined) {
+      if (this.#next.delayMs <= delayMs) return;
+      this.#timers.clearTimeout(this.#next.timer);
+    }
+    const timer = this.#timers.setTimeout(() => {
+      this.#next = undefined;
       this.#flush();
     }, delayMs);
+    this.#next = { timer, delayMs };
   }
 
   #flush(): void {
@@ -78,7 +94,9 @@ export class GroupCommit<Request, Response> {
       this.#inFlight += 1;
       void this.#writeBatch(batch).finally(() => {
         this.#inFlight -= 1;
-        this.#schedule(0);
+        // With no timer set, what waits found no room, when it arrived or when its timer fired: it goes now.
+        // A timer is only ever set while there is room, so what it waits for is within its linger.
+        if (this.#next === undefined) this.#schedule(0);
       });
     }
   }
