@@ -219,7 +219,8 @@ describeOnEachDriver('schema and isolation', (context) => {
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
           WHERE n.nspname = 'prestabot'
             AND p.proname IN ('apply_status_batch', 'claim_outbox_rows', 'claimed_sends', 'lease_sends_of',
-                              'pace_lanes', 'record_reach', 'statuses_of', 'within_messaging_limits')
+                              'pace_lanes', 'place_send_slots', 'record_reach', 'statuses_of',
+                              'within_messaging_limits')
           ORDER BY p.proname`),
       );
       expect(internal).toEqual([
@@ -228,6 +229,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         { name: 'claimed_sends', app: false },
         { name: 'lease_sends_of', app: false },
         { name: 'pace_lanes', app: false },
+        { name: 'place_send_slots', app: false },
         { name: 'record_reach', app: false },
         { name: 'statuses_of', app: false },
         { name: 'within_messaging_limits', app: false },
