@@ -1,14 +1,16 @@
 -- One piece of SQL places send slots. claim_outbox_rows (0031) and lease_sends_of (0031) each carried the
 -- same loop: walk the chosen sends number by number, give each the number's next slot within the horizon
 -- (a slowed number's business-initiated send waits for its business slot), store the lanes' next free
--- moments (pace_lanes) and lease what was placed. That loop is now place_send_slots, and the two callers
--- keep only what differs: which sends they choose, and how they lock them. `placeSendSlots` in
--- send-pacing.ts is the same walk for the in-memory store; the pacing property test holds them equal.
+-- moments (pace_lanes) and lease what was placed. That loop is now place_send_slots, and the reading and
+-- locking of the numbers' lanes before it lock_send_lanes; the two callers keep only what differs: which
+-- sends they choose, and how they lock them. `placeSendSlots` in send-pacing.ts is the same walk for the
+-- in-memory store; the pacing property test holds them equal.
 
 -- Places slots for the sends given (locked by the caller, in send order, grouped by number) on the lanes
 -- the caller locked, stores each lane's next free moments, and leases the placed sends to p_owner until
 -- their slot plus p_lease_ms. A send whose slot would start after p_horizon_at_ms (epoch ms) is left
--- unplaced. Returns the ids placed. No SET clause: it runs on its callers' settings, every name qualified.
+-- unplaced. Returns the ids placed. Every name is qualified; it plans as lease_sends_of does, whoever calls
+-- it first in a session (a plan is kept per function, not per caller).
 CREATE FUNCTION prestabot.place_send_slots(
   p_ids uuid[], p_lane_numbers text[], p_lane_starts double precision[], p_lane_spacings double precision[],
   p_lane_business_starts double precision[], p_lane_business_spacings double precision[],
@@ -16,6 +18,8 @@ CREATE FUNCTION prestabot.place_send_slots(
 )
 RETURNS uuid[]
 LANGUAGE plpgsql VOLATILE
+SET enable_seqscan = off
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
   chosen record;
@@ -85,6 +89,43 @@ $$;
 REVOKE ALL ON FUNCTION prestabot.place_send_slots(uuid[], text[], double precision[], double precision[],
   double precision[], double precision[], text, integer, double precision, double precision) FROM PUBLIC;
 
+-- The lanes of the numbers given: creates the pacing rows they lack, then locks those of numbers whose token
+-- is valid, skipping any another process holds (it is placing that number's slots right now: no two
+-- processes place slots for one number). Each row stays locked until the caller's transaction ends, and
+-- gives where the number's next slots may start and their spacing, at both paces (the business ones NULL
+-- where quality slows none). Planned as place_send_slots.
+CREATE FUNCTION prestabot.lock_send_lanes(p_numbers text[], p_now_ms double precision, p_rate_share double precision)
+RETURNS TABLE (phone_number_id text, start_ms double precision, spacing_ms double precision,
+               business_start_ms double precision, business_spacing_ms double precision)
+LANGUAGE plpgsql VOLATILE
+SET enable_seqscan = off
+SET plan_cache_mode = force_generic_plan
+AS $$
+#variable_conflict use_column
+BEGIN
+  INSERT INTO prestabot.number_send_pacing (phone_number_id)
+  SELECT DISTINCT number.phone_number_id FROM unnest(p_numbers) AS number (phone_number_id)
+  ON CONFLICT DO NOTHING;
+
+  RETURN QUERY
+    SELECT p.phone_number_id,
+           greatest(p_now_ms, coalesce((extract(epoch FROM p.next_free_at) * 1000)::double precision, p_now_ms)),
+           1000 / (n.rate_per_second * p_rate_share),
+           CASE WHEN prestabot.business_pace_share(n.quality_rating, n.quality_flagged) < 1 THEN
+             greatest(p_now_ms, coalesce((extract(epoch FROM p.business_next_free_at) * 1000)::double precision, p_now_ms))
+           END,
+           CASE WHEN prestabot.business_pace_share(n.quality_rating, n.quality_flagged) < 1 THEN
+             1000 / (n.rate_per_second * p_rate_share * prestabot.business_pace_share(n.quality_rating, n.quality_flagged))
+           END
+    FROM prestabot.number_send_pacing p
+    JOIN prestabot.whatsapp_numbers n ON n.phone_number_id = p.phone_number_id
+    WHERE p.phone_number_id = ANY (p_numbers) AND n.token_invalid_at IS NULL
+    ORDER BY p.phone_number_id
+    FOR UPDATE OF p SKIP LOCKED;
+END
+$$;
+REVOKE ALL ON FUNCTION prestabot.lock_send_lanes(text[], double precision, double precision) FROM PUBLIC;
+
 -- The claim of 0031, its sends placed by place_send_slots.
 CREATE OR REPLACE FUNCTION prestabot.claim_outbox_rows(
   p_owner text, p_limit integer, p_lease_ms integer, p_now timestamptz, p_horizon_ms integer, p_rate_share double precision
@@ -128,15 +169,8 @@ BEGIN
   SELECT coalesce(array_agg(busy.phone_number_id), '{}') INTO busy_numbers
   FROM busy WHERE busy.phone_number_id IS NOT NULL;
 
-  -- A pacing row must exist before it can be locked.
-  INSERT INTO prestabot.number_send_pacing (phone_number_id)
-  SELECT unnest(busy_numbers)
-  ON CONFLICT DO NOTHING;
-
-  -- Each number's pacing row stays locked while its slots are placed. A number another process is
-  -- claiming right now is skipped (it is being served): no two processes place slots for one number.
-  -- Its capacity is the number of slots that fit before the horizon, counted as the in-memory claim
-  -- counts them.
+  -- Each number's capacity is the number of slots that fit before the horizon, counted as the in-memory
+  -- claim counts them.
   SELECT coalesce(array_agg(lane.phone_number_id ORDER BY lane.phone_number_id), '{}'),
          coalesce(array_agg(lane.start_ms ORDER BY lane.phone_number_id), '{}'),
          coalesce(array_agg(lane.spacing_ms ORDER BY lane.phone_number_id), '{}'),
@@ -147,22 +181,7 @@ BEGIN
          coalesce(array_agg(lane.business_start_ms ORDER BY lane.phone_number_id), '{}'),
          coalesce(array_agg(lane.business_spacing_ms ORDER BY lane.phone_number_id), '{}')
   INTO lane_numbers, lane_starts, lane_spacings, lane_capacities, lane_business_starts, lane_business_spacings
-  FROM (
-    SELECT p.phone_number_id,
-           greatest(now_ms, coalesce((extract(epoch FROM p.next_free_at) * 1000)::double precision, now_ms)) AS start_ms,
-           1000 / (n.rate_per_second * p_rate_share) AS spacing_ms,
-           CASE WHEN prestabot.business_pace_share(n.quality_rating, n.quality_flagged) < 1 THEN
-             greatest(now_ms, coalesce((extract(epoch FROM p.business_next_free_at) * 1000)::double precision, now_ms))
-           END AS business_start_ms,
-           CASE WHEN prestabot.business_pace_share(n.quality_rating, n.quality_flagged) < 1 THEN
-             1000 / (n.rate_per_second * p_rate_share * prestabot.business_pace_share(n.quality_rating, n.quality_flagged))
-           END AS business_spacing_ms
-    FROM prestabot.number_send_pacing p
-    JOIN prestabot.whatsapp_numbers n ON n.phone_number_id = p.phone_number_id
-    WHERE p.phone_number_id = ANY (busy_numbers) AND n.token_invalid_at IS NULL
-    ORDER BY p.phone_number_id
-    FOR UPDATE OF p SKIP LOCKED
-  ) lane;
+  FROM prestabot.lock_send_lanes(busy_numbers, now_ms, p_rate_share) lane;
 
   -- Round robin: every number's first message, then every number's second, …; within a turn, numbers in
   -- the order of their first message. Each number's list is read only as deep as the turns can reach:
@@ -270,36 +289,16 @@ DECLARE
   allowed_ids uuid[];
   send_ids uuid[];
 BEGIN
-  INSERT INTO prestabot.number_send_pacing (phone_number_id)
-  SELECT DISTINCT o.phone_number_id FROM prestabot.outbox o
-  WHERE o.id = ANY (p_ids) AND (p_tenant IS NULL OR o.tenant_id = p_tenant)
-  ON CONFLICT DO NOTHING;
-
   SELECT coalesce(array_agg(lane.phone_number_id ORDER BY lane.phone_number_id), '{}'),
          coalesce(array_agg(lane.start_ms ORDER BY lane.phone_number_id), '{}'),
          coalesce(array_agg(lane.spacing_ms ORDER BY lane.phone_number_id), '{}'),
          coalesce(array_agg(lane.business_start_ms ORDER BY lane.phone_number_id), '{}'),
          coalesce(array_agg(lane.business_spacing_ms ORDER BY lane.phone_number_id), '{}')
   INTO lane_numbers, lane_starts, lane_spacings, lane_business_starts, lane_business_spacings
-  FROM (
-    SELECT p.phone_number_id,
-           greatest(now_ms, coalesce((extract(epoch FROM p.next_free_at) * 1000)::double precision, now_ms)) AS start_ms,
-           1000 / (n.rate_per_second * p_rate_share) AS spacing_ms,
-           CASE WHEN prestabot.business_pace_share(n.quality_rating, n.quality_flagged) < 1 THEN
-             greatest(now_ms, coalesce((extract(epoch FROM p.business_next_free_at) * 1000)::double precision, now_ms))
-           END AS business_start_ms,
-           CASE WHEN prestabot.business_pace_share(n.quality_rating, n.quality_flagged) < 1 THEN
-             1000 / (n.rate_per_second * p_rate_share * prestabot.business_pace_share(n.quality_rating, n.quality_flagged))
-           END AS business_spacing_ms
-    FROM prestabot.number_send_pacing p
-    JOIN prestabot.whatsapp_numbers n ON n.phone_number_id = p.phone_number_id
-    WHERE p.phone_number_id IN (
-            SELECT o.phone_number_id FROM prestabot.outbox o
-            WHERE o.id = ANY (p_ids) AND (p_tenant IS NULL OR o.tenant_id = p_tenant))
-      AND n.token_invalid_at IS NULL
-    ORDER BY p.phone_number_id
-    FOR UPDATE OF p SKIP LOCKED
-  ) lane;
+  FROM prestabot.lock_send_lanes(
+    ARRAY(SELECT o.phone_number_id FROM prestabot.outbox o
+          WHERE o.id = ANY (p_ids) AND (p_tenant IS NULL OR o.tenant_id = p_tenant)),
+    now_ms, p_rate_share) lane;
 
   SELECT coalesce(array_agg(candidate.id ORDER BY candidate.phone_number_id, candidate.priority DESC,
                             candidate.available_at, candidate.created_at, candidate.id), '{}')

@@ -219,7 +219,7 @@ describeOnEachDriver('schema and isolation', (context) => {
           FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
           WHERE n.nspname = 'prestabot'
             AND p.proname IN ('apply_status_batch', 'claim_outbox_rows', 'claimed_sends', 'lease_sends_of',
-                              'pace_lanes', 'place_send_slots', 'record_reach', 'statuses_of',
+                              'lock_send_lanes', 'pace_lanes', 'place_send_slots', 'record_reach', 'statuses_of',
                               'within_messaging_limits')
           ORDER BY p.proname`),
       );
@@ -228,6 +228,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         { name: 'claim_outbox_rows', app: false },
         { name: 'claimed_sends', app: false },
         { name: 'lease_sends_of', app: false },
+        { name: 'lock_send_lanes', app: false },
         { name: 'pace_lanes', app: false },
         { name: 'place_send_slots', app: false },
         { name: 'record_reach', app: false },
