@@ -36,11 +36,12 @@ export default defineConfig({
       {
         ...shared,
         // Real processes held to real time (a number's rate as the fake Graph API counts it on arrival):
-        // `pnpm test` runs them after the other projects, one file at a time, so no other suite's load
+        // one file at a time, and `pnpm test` runs them after the other projects, so no other suite's load
         // adds its delays to theirs.
         test: {
           name: 'end-to-end',
           include: ['packages/*/src/**/*.e2e.spec.ts'],
+          fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

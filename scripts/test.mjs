@@ -71,6 +71,6 @@ const dropCreated = async () => {
 const vitest = (args) => spawnSync('npx', ['vitest', 'run', ...args], { stdio: 'inherit', env }).status ?? 1;
 const suites = vitest(['--project', 'unit', '--project', 'property', '--project', 'integration']);
 // The end-to-end files measure real processes against real time: alone, one after the other.
-const endToEnd = suites === 0 ? vitest(['--project', 'end-to-end', '--no-file-parallelism']) : 1;
+const endToEnd = suites === 0 ? vitest(['--project', 'end-to-end']) : 1;
 await dropCreated();
 process.exit(suites !== 0 ? suites : endToEnd);
