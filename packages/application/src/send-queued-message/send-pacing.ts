@@ -128,8 +128,8 @@ export type BusinessPace<Send> = {
  * Places `sends` (one number's, in send order) as `placeSendSlots` does; with a business pace, a
  * business-initiated send is placed only once the slower spacing since the previous one has passed, and
  * the rest wait for a later claim. A send placed alone on an idle number gets `idleSlotAllowanceMs`, and
- * the number's next slots (both paces) move that much later. `prestabot.claim_outbox_rows` and
- * `lease_sends_of` place them the same way.
+ * the number's next slots (both paces) move that much later. `prestabot.place_send_slots` places them
+ * the same way for the claim and the lease.
  */
 export const placeSends = <Send>(request: {
   readonly nextFreeAt: Date | undefined;
@@ -150,8 +150,9 @@ export const placeSends = <Send>(request: {
   const spacing = slotSpacingMs(request.ratePerSecond);
   const pace = request.businessPace;
   const now = request.now.getTime();
-  const idle = (request.nextFreeAt?.getTime() ?? 0) <= now;
   let next = Math.max(now, request.nextFreeAt?.getTime() ?? 0);
+  // Nothing of the number's placed ahead: its slots start now, as `prestabot.pace_lanes` decides too.
+  const idle = next === now;
   let businessNext = pace === undefined ? undefined : Math.max(now, pace.nextFreeAt?.getTime() ?? 0);
   const placed: { send: Send; sendAt: Date }[] = [];
   for (const send of request.sends) {
