@@ -19,7 +19,7 @@ import type {
 import { appIdRow, registeredAppRow } from './app.row.ts';
 import { flowKeyColumnsSql, tenantFlowKeyRow } from './repositories/flow-key.row.ts';
 import { tenantNumberRow } from './repositories/number.row.ts';
-import { readOptionalRow, readRow, readRows } from './sql/read-rows.ts';
+import { readRow, readRows } from './sql/read-rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
 import type { SqlDriver } from './sql/sql-driver.ts';
 
@@ -34,17 +34,15 @@ export class PostgresTenantDirectory implements TenantDirectory {
   }
 
   findNumber(phoneNumberId: PhoneNumberId): ResultAsync<NumberRoute | undefined, StorageError> {
-    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.find_number_route($1)', [phoneNumberId])
-      .andThen(readOptionalRow(tenantNumberRow, 'number route'))
-      .map((row) => (row?.number === undefined ? undefined : { tenant: row.tenant, number: row.number }));
+    return this.findNumbers([phoneNumberId]).map(([route]) => route);
+  }
+
+  findNumbers(phoneNumberIds: readonly PhoneNumberId[]): ResultAsync<readonly NumberRoute[], StorageError> {
+    return this.#routes('SELECT * FROM prestabot.find_number_routes($1::text[])', [phoneNumberIds]);
   }
 
   findWabaNumbers(wabaId: WabaId): ResultAsync<readonly NumberRoute[], StorageError> {
-    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.find_waba_numbers($1)', [wabaId])
-      .andThen(readRows(tenantNumberRow, 'number route'))
-      .map((rows) =>
-        rows.flatMap(({ tenant, number }) => (number === undefined ? [] : [{ tenant, number }])),
-      );
+    return this.#routes('SELECT * FROM prestabot.find_waba_numbers($1)', [wabaId]);
   }
 
   listApps(): ResultAsync<readonly RegisteredApp[], StorageError> {
@@ -65,6 +63,14 @@ export class PostgresTenantDirectory implements TenantDirectory {
         }
         return [...listing.values()];
       });
+  }
+
+  #routes(text: string, params: readonly unknown[]): ResultAsync<readonly NumberRoute[], StorageError> {
+    return callCrossTenant(this.#driver, text, params)
+      .andThen(readRows(tenantNumberRow, 'number route'))
+      .map((rows) =>
+        rows.flatMap(({ tenant, number }) => (number === undefined ? [] : [{ tenant, number }])),
+      );
   }
 }
 

@@ -186,6 +186,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'claim_outbox',
         'claim_reminders',
         'find_number_route',
+        'find_number_routes',
         'find_waba_numbers',
         'inbox_depth',
         'lease_sends',
@@ -347,6 +348,7 @@ describeOnEachDriver('schema and isolation', (context) => {
       const { tenant } = await seedTenant(storage);
       const calls = [
         ["SELECT * FROM prestabot.find_number_route('1')", []],
+        ["SELECT * FROM prestabot.find_number_routes('{1}')", []],
         ['SELECT * FROM prestabot.list_tenants_with_numbers()', []],
         ['SELECT * FROM prestabot.list_meta_apps()', []],
         ["SELECT prestabot.register_meta_app(gen_random_uuid(), NULL, 'k', 'c')", []],

@@ -25,6 +25,8 @@ export type RegisteredApp = {
  */
 export interface TenantDirectory {
   findNumber(phoneNumberId: PhoneNumberId): ResultAsync<NumberRoute | undefined, StorageError>;
+  /** The routes of several numbers in one lookup; unknown numbers are absent. */
+  findNumbers(phoneNumberIds: readonly PhoneNumberId[]): ResultAsync<readonly NumberRoute[], StorageError>;
   /** The numbers of a WABA, with their tenants: where an account webhook (quality, limits) applies. */
   findWabaNumbers(wabaId: WabaId): ResultAsync<readonly NumberRoute[], StorageError>;
   listApps(): ResultAsync<readonly RegisteredApp[], StorageError>;

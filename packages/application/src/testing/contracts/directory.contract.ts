@@ -35,6 +35,28 @@ export const describeTenantDirectoryContract = (
       expect(await expectOk(harness.directory.findNumber(fixturePhoneNumberId()))).toBeUndefined();
     });
 
+    it('routes several numbers in one lookup, each to its own tenant, leaving out unknown ones', async () => {
+      const a = await seedTenant(harness);
+      const b = await seedTenant(harness);
+      const unknown = fixturePhoneNumberId();
+      const routes = await expectOk(
+        harness.directory.findNumbers([b.number.phoneNumberId, unknown, a.number.phoneNumberId]),
+      );
+      expect(
+        routes.map((route) => [route.number.phoneNumberId, route.number.tenantId, route.tenant.id]),
+      ).toEqual(
+        expect.arrayContaining([
+          [a.number.phoneNumberId, a.tenant.id, a.tenant.id],
+          [b.number.phoneNumberId, b.tenant.id, b.tenant.id],
+        ]),
+      );
+      expect(routes).toHaveLength(2);
+      expect(routes.find((route) => route.tenant.id === b.tenant.id)).toEqual(
+        await expectOk(harness.directory.findNumber(b.number.phoneNumberId)),
+      );
+      expect(await expectOk(harness.directory.findNumbers([]))).toEqual([]);
+    });
+
     it('lists every tenant with its numbers', async () => {
       const a = await seedTenant(harness);
       const listing = await expectOk(harness.directory.listTenants());

@@ -14,6 +14,8 @@ const routeOf = (state: State, phoneNumberId: PhoneNumberId): NumberRoute | unde
 
 export const inMemoryTenantDirectory = (access: StateAccess): TenantDirectory => ({
   findNumber: (phoneNumberId) => access.read((state) => routeOf(state, phoneNumberId)),
+  findNumbers: (phoneNumberIds) =>
+    access.read((state) => phoneNumberIds.flatMap((phoneNumberId) => routeOf(state, phoneNumberId) ?? [])),
   findWabaNumbers: (wabaId) =>
     access.read((state) =>
       [...state.numbers.values()]
