@@ -1,7 +1,9 @@
 import { expectErr, expectOk, fixtureTenant } from '@prestabot/application/testing';
+import { errAsync, okAsync, ResultAsync } from '@prestabot/domain';
 import { expect, it } from 'vitest';
 import { describeOnEachDriver } from '../testing/each-driver.ts';
 import { applicationRole, crossTenantScope, pinnedSearchPath, tenantScope } from './scopes.ts';
+import type { SqlSession } from './sql-driver.ts';
 
 describeOnEachDriver('the SQL driver', (context) => {
   it('runs a statement written ahead of its settings under those settings, and only then', async () => {
@@ -77,5 +79,55 @@ describeOnEachDriver('the SQL driver', (context) => {
     expect(
       await expectOk(driver.transaction((session) => session.query('SELECT 1 AS one'), crossTenantScope)),
     ).toEqual([{ one: 1 }]);
+  });
+  it('undoes a failed section on its own, and commits the sections before and after it with the rest', async () => {
+    const { driver } = context();
+    const mark = crypto.randomUUID();
+    await expectOk(driver.query('CREATE TABLE IF NOT EXISTS public.driver_probe (mark text)'));
+    const insert = (session: SqlSession, what: string) =>
+      session.query(
+        "INSERT INTO public.driver_probe (mark) VALUES ($1 || ':' || $2 || ':' || current_setting('app.tenant_id', true))",
+        [mark, what],
+      );
+    const [a, b, c] = [fixtureTenant().id, fixtureTenant().id, fixtureTenant().id];
+    const outcomes = await expectOk(
+      driver.transaction(
+        (session) =>
+          new ResultAsync(
+            (async () => {
+              const first = await session.section({ 'app.tenant_id': a }, (inner) => insert(inner, 'first'));
+              // A statement fails: the section is undone, the transaction goes on.
+              const failing = await session.section({ 'app.tenant_id': b }, (inner) =>
+                insert(inner, 'failing').andThen(() => inner.query('SELECT 1/0')),
+              );
+              // Err from the work itself, every statement having succeeded: undone too.
+              const refused = await session.section({ 'app.tenant_id': b }, (inner) =>
+                insert(inner, 'refused').andThen(() => errAsync('no' as const)),
+              );
+              const thrown = await session
+                .section({ 'app.tenant_id': b }, (inner) =>
+                  insert(inner, 'thrown').andThen(() => {
+                    throw new Error('a bug');
+                  }),
+                )
+                .then(
+                  () => 'returned',
+                  (bug: unknown) => (bug instanceof Error ? bug.message : 'not an Error'),
+                );
+              const last = await session.section({ 'app.tenant_id': c }, (inner) => insert(inner, 'last'));
+              await insert(session, 'outside');
+              return okAsync([first.isOk(), failing.isErr(), refused.isErr(), thrown, last.isOk()]);
+            })().then((result) => result),
+          ),
+      ),
+    );
+    expect(outcomes).toEqual([true, true, true, 'a bug', true]);
+    const stored = await expectOk(
+      driver.query('SELECT mark FROM public.driver_probe WHERE mark LIKE $1 ORDER BY mark', [`${mark}:%`]),
+    );
+    // Each section ran under its own settings; what ran after the last one has the last one's.
+    expect(stored.map((row) => String(row.mark).slice(mark.length + 1)).sort()).toEqual(
+      [`first:${a}`, `last:${c}`, `outside:${c}`].sort(),
+    );
   });
 });

@@ -33,6 +33,15 @@ export interface SqlConnectionSource {
 export interface SqlSession {
   query(text: string, params?: readonly unknown[]): ResultAsync<readonly SqlRow[], StorageError>;
   script(text: string): ResultAsync<void, StorageError>;
+  /**
+   * What `work` issues, under `settings`, behind a savepoint: should it return Err, throw or see a
+   * statement fail, its statements and settings are undone on their own and the transaction goes on
+   * (a throw is rethrown once they are). Sections run one at a time: nothing else may be issued meanwhile.
+   */
+  section<T, E>(
+    settings: TransactionSettings,
+    work: (session: SqlSession) => ResultAsync<T, E>,
+  ): ResultAsync<T, E | StorageError>;
 }
 
 /**
@@ -140,6 +149,51 @@ class QueuedSession implements SqlSession {
 
   script(text: string): ResultAsync<void, StorageError> {
     return this.#enqueue((connection) => connection.script(text));
+  }
+
+  section<T, E>(
+    settings: TransactionSettings,
+    work: (session: SqlSession) => ResultAsync<T, E>,
+  ): ResultAsync<T, E | StorageError> {
+    return new ResultAsync(this.#runSection(settings, work));
+  }
+
+  async #runSection<T, E>(
+    settings: TransactionSettings,
+    work: (session: SqlSession) => ResultAsync<T, E>,
+  ): Promise<Result<T, E | StorageError>> {
+    const errorBefore = this.#firstError;
+    const opened = this.query('SAVEPOINT section');
+    const assigned = settingsStatement(settings);
+    const applied = assigned === undefined ? opened : this.query(assigned.text, assigned.params);
+    const undo = async () => {
+      // Released too, so that sections undone one after another do not nest.
+      const undone = await ResultAsync.combine([
+        this.query('ROLLBACK TO SAVEPOINT section'),
+        this.query('RELEASE SAVEPOINT section'),
+      ]);
+      // Undone: what failed inside no longer stops the transaction committing.
+      if (undone.isOk()) this.#firstError = errorBefore;
+      return undone;
+    };
+    let outcome: Result<T, E | StorageError>;
+    try {
+      outcome = await work(this);
+    } catch (bug) {
+      await undo();
+      throw bug;
+    }
+    const ready = await ResultAsync.combine([opened, applied]);
+    if (ready.isErr()) outcome = err(ready.error);
+    else if (outcome.isOk() && this.#firstError !== errorBefore) outcome = err(this.#firstError!);
+    // Not waited for: should it fail, nothing after it runs and the transaction cannot commit; meanwhile
+    // it goes out with whatever is issued next (the next section, COMMIT), saving a round trip.
+    if (outcome.isOk()) {
+      void this.query('RELEASE SAVEPOINT section');
+      return outcome;
+    }
+    const undone = await undo();
+    return undone.isErr() ? err(undone.error) : outcome;
   }
 
   /** The last statement (COMMIT, ROLLBACK): it waits for the queued ones; nothing may follow it. */
