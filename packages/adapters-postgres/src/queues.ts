@@ -18,16 +18,19 @@ import type {
   ReminderQueue,
   SendRecord,
   StorageError,
+  StoredAndProcessed,
   StoredInboxEntry,
   StoreInboxRequest,
+  TenantSection,
 } from '@prestabot/application';
 import { sendRateShare } from '@prestabot/application';
-import { okAsync, type ResultAsync } from '@prestabot/domain';
+import { okAsync, ResultAsync } from '@prestabot/domain';
 import type * as z from 'zod';
 import { prunedRowsRow, queueDepthRow } from './queues.row.ts';
 import { appliedStatusRow, claimedInboxRow, storedInboxRow } from './repositories/inbox.row.ts';
 import { claimedSendRow, recordedRow } from './repositories/outbox.row.ts';
 import { claimedReminderRow, reminderColumnsSql } from './repositories/reminder.row.ts';
+import { tenantSectionOf } from './repositories/unit-of-work.ts';
 import { idRow, readEachRow, readRow, readRows } from './sql/read-rows.ts';
 import { callCrossTenant } from './sql/scopes.ts';
 import type { SqlDriver, SqlRow } from './sql/sql-driver.ts';
@@ -88,6 +91,32 @@ export class PostgresInboxQueue implements InboxQueue {
   }
 
   store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError> {
+    return this.#store(request, (text, params) => callCrossTenant(this.#driver, text, params));
+  }
+
+  /**
+   * One transaction: the store function (a definer function, which refuses a tenant scope, so it comes
+   * first), then `process`, each section behind a savepoint as the application role under its tenant's
+   * scope.
+   */
+  storeAndProcess<T>(
+    request: StoreInboxRequest,
+    process: (stored: readonly StoredInboxEntry[], section: TenantSection) => Promise<T>,
+  ): ResultAsync<StoredAndProcessed<T>, StorageError> {
+    return this.#driver.transaction((session) =>
+      this.#store(request, (text, params) => session.query(text, params)).andThen((stored) =>
+        ResultAsync.fromSafePromise(process(stored, tenantSectionOf(session))).map((processed) => ({
+          stored,
+          processed,
+        })),
+      ),
+    );
+  }
+
+  #store(
+    request: StoreInboxRequest,
+    query: (text: string, params: readonly unknown[]) => ResultAsync<readonly SqlRow[], StorageError>,
+  ): ResultAsync<readonly StoredInboxEntry[], StorageError> {
     const { entries, lease, now, followUps } = request;
     if (entries.length === 0) return okAsync([]);
     const rows = entries.map((entry, ordinal) => ({
@@ -101,18 +130,14 @@ export class PostgresInboxQueue implements InboxQueue {
       item_time: entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at,
       received_at: entry.receivedAt,
     }));
-    return callCrossTenant(
-      this.#driver,
-      'SELECT * FROM prestabot.store_webhook_items($1::jsonb, $2, $3, $4, $5, $6)',
-      [
-        JSON.stringify(rows),
-        lease?.owner ?? null,
-        lease?.leaseMs ?? 0,
-        now,
-        followUps.origins,
-        followUps.statuses,
-      ],
-    )
+    return query('SELECT * FROM prestabot.store_webhook_items($1::jsonb, $2, $3, $4, $5, $6)', [
+      JSON.stringify(rows),
+      lease?.owner ?? null,
+      lease?.leaseMs ?? 0,
+      now,
+      followUps.origins,
+      followUps.statuses,
+    ])
       .andThen(readRows(storedInboxRow, 'stored inbox entry'))
       .map((stored) =>
         stored.map((row, index): StoredInboxEntry => {

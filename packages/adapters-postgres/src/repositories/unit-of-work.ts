@@ -2,11 +2,12 @@ import {
   type StorageError,
   storageError,
   type TenantRepositories,
+  type TenantSection,
   type TenantUnitOfWork,
 } from '@prestabot/application';
-import { errAsync, parseTenantId, type ResultAsync, type TenantId } from '@prestabot/domain';
+import { parseTenantId, type Result, type ResultAsync, type TenantId } from '@prestabot/domain';
 import { tenantScope } from '../sql/scopes.ts';
-import type { SqlDriver, SqlSession } from '../sql/sql-driver.ts';
+import type { SqlDriver, SqlSession, TransactionSettings } from '../sql/sql-driver.ts';
 import { PostgresAgreementStore } from './agreement-store.ts';
 import { PostgresContactProfileStore } from './contact-profile-store.ts';
 import { PostgresContactStore } from './contact-store.ts';
@@ -53,15 +54,22 @@ export class PostgresUnitOfWork implements TenantUnitOfWork {
     tenantId: TenantId,
     work: (repositories: TenantRepositories) => ResultAsync<T, E>,
   ): ResultAsync<T, E | StorageError> {
-    // Parsed, because the id is written into the statement that sets the scope.
-    const scoped = parseTenantId(tenantId);
-    if (scoped.isErr())
-      return errAsync(
-        storageError('constraint', 'a unit of work was asked for a tenant id that is not a UUID'),
-      );
-    return this.#driver.transaction(
-      (session) => work(tenantRepositoriesOf(session)),
-      tenantScope(scoped.value),
+    return scopeOf(tenantId).asyncAndThen((scope) =>
+      this.#driver.transaction((session) => work(tenantRepositoriesOf(session)), scope),
     );
   }
 }
+
+/** Sections of a shared transaction, each under its tenant's scope (see `SqlSession.section`). */
+export const tenantSectionOf =
+  (session: SqlSession): TenantSection =>
+  (tenantId, work) =>
+    scopeOf(tenantId).asyncAndThen((scope) =>
+      session.section(scope, (scoped) => work(tenantRepositoriesOf(scoped))),
+    );
+
+// Parsed, because the id goes into the settings that scope row-level security.
+const scopeOf = (tenantId: TenantId): Result<TransactionSettings, StorageError> =>
+  parseTenantId(tenantId)
+    .map(tenantScope)
+    .mapErr(() => storageError('constraint', 'a unit of work was asked for a tenant id that is not a UUID'));

@@ -9,6 +9,7 @@ import type {
 import type { StorageError } from '../errors.ts';
 import type { StatusOutcome } from './message-log.port.ts';
 import type { OutboxOrigin } from './outbox.port.ts';
+import type { TenantSection } from './unit-of-work.port.ts';
 
 export type InboxItem = InboundMessage | InboundStatus;
 
@@ -90,6 +91,12 @@ export type StoredInboxEntry =
   /** No tenant has its number (it was removed after routing). */
   | { readonly outcome: 'unrouted' };
 
+/** What `storeAndProcess` stored, and what its `process` answered. */
+export type StoredAndProcessed<T> = {
+  readonly stored: readonly StoredInboxEntry[];
+  readonly processed: T;
+};
+
 /** An inbox entry holding a delivery status, under lease. */
 export type ClaimedStatusEntry = ClaimedInboxEntry & { readonly item: InboundStatus };
 
@@ -127,6 +134,16 @@ export interface InboxQueue {
    * key to be recognised. The pricing a status carries is recorded for `UsageLedger` in the same write.
    */
   store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError>;
+  /**
+   * `store`, then `process` on what was stored, in the same transaction, working as the entries' tenants
+   * through `section`: what `process` did commits with the entries or not at all, and nothing is left of a
+   * section that failed. Fails as a whole as `store` does (a throw from `process` is a bug: nothing is
+   * stored, and it is rethrown).
+   */
+  storeAndProcess<T>(
+    request: StoreInboxRequest,
+    process: (stored: readonly StoredInboxEntry[], section: TenantSection) => Promise<T>,
+  ): ResultAsync<StoredAndProcessed<T>, StorageError>;
   claim(request: InboxClaimRequest): ResultAsync<readonly ClaimedInboxEntry[], StorageError>;
   /**
    * Applies delivery statuses to their messages, each within its entry's tenant, only moving a message

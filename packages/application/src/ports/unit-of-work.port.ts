@@ -42,3 +42,13 @@ export interface TenantUnitOfWork {
     work: (repositories: TenantRepositories) => ResultAsync<T, E>,
   ): ResultAsync<T, E | StorageError>;
 }
+
+/**
+ * One tenant's part of a transaction several tenants share: `work` runs with that tenant's repositories,
+ * and should it fail (an `Err` result, a failed statement, a thrown bug) only its own writes are undone.
+ * Sections run one at a time.
+ */
+export type TenantSection = <T, E>(
+  tenantId: TenantId,
+  work: (repositories: TenantRepositories) => ResultAsync<T, E>,
+) => ResultAsync<T, E | StorageError>;

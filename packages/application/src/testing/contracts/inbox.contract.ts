@@ -7,7 +7,7 @@ import {
   type Wamid,
 } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewInboxEntry } from '../../ports/inbox.port.ts';
+import type { NewInboxEntry, StoredInboxEntry } from '../../ports/inbox.port.ts';
 import {
   expectErr,
   expectOk,
@@ -104,6 +104,48 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       expect(await claim('worker', at(1), { ids: entries.map((entry) => entry.id) })).toEqual([]);
       const lost = await claim('worker', at(31), { ids: entries.map((entry) => entry.id) });
       expect(lost.map((entry) => entry.attempts)).toEqual([2, 2, 2]);
+    });
+
+    it('stores entries and works on them as their tenants, undoing only a section that fails', async () => {
+      const a = await seedTenant(harness);
+      const b = await seedTenant(harness);
+      const entries = [
+        textInboxEntry(a.number.phoneNumberId, { waId: '56900000031' }),
+        textInboxEntry(b.number.phoneNumberId, { waId: '56900000032' }),
+      ];
+      const held = (result: StoredInboxEntry | undefined) =>
+        result?.outcome === 'stored' && 'lease' in result.entry ? result.entry : undefined;
+      const { stored, processed } = await expectOk(
+        harness.inboxQueue.storeAndProcess(
+          {
+            entries,
+            now: at(0),
+            followUps: { origins: [], statuses: [] },
+            lease: { owner: 'h', leaseMs: 30_000 },
+          },
+          async (results, section) => {
+            const [ofA, ofB] = results.map(held);
+            if (ofA === undefined || ofB === undefined) return ['not held'];
+            const done = (entry: NonNullable<typeof ofA>) => ({ id: entry.id, lease: entry.lease });
+            // Each section sees its own tenant only: a's cannot complete b's entry.
+            const first = await section(a.tenant.id, (r) =>
+              r.inbox
+                .complete([done(ofB)], at(1))
+                .andThen((other) => r.inbox.complete([done(ofA)], at(1)).map((own) => ({ other, own }))),
+            );
+            // b's completes its entry, then fails: its completion is undone.
+            const second = await section(b.tenant.id, (r) =>
+              r.inbox.complete([done(ofB)], at(1)).andThen(() => errAsync('refused' as const)),
+            );
+            return [first.isOk() ? first.value : first.error, second.isErr() ? second.error : 'kept'];
+          },
+        ),
+      );
+      expect(stored.map((result) => result.outcome)).toEqual(['stored', 'stored']);
+      expect(processed).toEqual([{ other: false, own: true }, 'refused']);
+      // a's entry was completed with the store; b's is still pending, claimed once its lease runs out.
+      const claimed = await claim('worker', at(31), { ids: entries.map((entry) => entry.id) });
+      expect(claimed.map((entry) => entry.id)).toEqual([entries[1]!.id]);
     });
 
     it("leaves a sender's new message to the claim while another of theirs is held elsewhere, in order", async () => {

@@ -1,4 +1,4 @@
-import { defined, okAsync } from '@prestabot/domain';
+import { defined, okAsync, ResultAsync } from '@prestabot/domain';
 import type { ClaimedReminder, ReminderQueue } from '../../loans/loan-stores.port.ts';
 import type { FinishedWorkRetention, PrunedRows } from '../../ports/finished-work-retention.port.ts';
 import type { InboxQueue, QueueDepth } from '../../ports/inbox.port.ts';
@@ -8,6 +8,7 @@ import { applyStatuses, claimInbox, inboxKeyOf, storeInbox } from './inbox-queue
 import { renewLeases } from './lease-renewal.ts';
 import { claimOutbox, leaseSends, recordSends } from './outbox-queue.ts';
 import { leaseActive, outboxKeyOf, pendingOutboxRows, type State, type StateAccess } from './state.ts';
+import { inMemoryUnitOfWork } from './unit-of-work.ts';
 
 // The queues across tenants, as the adapter's `queues.ts`; the inbox's, the outbox's and the leases' own
 // rules are in `inbox-queue.ts`, `outbox-queue.ts` and `lease-renewal.ts`.
@@ -80,8 +81,21 @@ const pruneFinished = (state: State, before: Date, limit: number): PrunedRows =>
   return { inbox: inbox.length, outbox: outbox.length };
 };
 
+/**
+ * In memory the entries are stored first and each section is a unit of work of its own: the fake has no
+ * commit that can fail after `process` ran, so the one transaction would show nothing more.
+ */
 export const inMemoryInboxQueue = (access: StateAccess): InboxQueue => ({
   store: (request) => access.transaction((state) => okAsync(storeInbox(state, request))),
+  storeAndProcess: (request, process) =>
+    access
+      .transaction((state) => okAsync(storeInbox(state, request)))
+      .andThen((stored) =>
+        ResultAsync.fromSafePromise(process(stored, inMemoryUnitOfWork(access).run)).map((processed) => ({
+          stored,
+          processed,
+        })),
+      ),
   claim: (request) => access.transaction((state) => okAsync(claimInbox(state, request))),
   applyStatuses: (request) => access.transaction((state) => okAsync(applyStatuses(state, request))),
   depth: (now) =>
