@@ -45,8 +45,8 @@ const guardedNumber = async (number: {
   inner.inner.allow('1001' as PhoneNumberId, number.accepted);
   const stored = database.directory;
   const { lookupMs } = number;
-  const slowly = () =>
-    ResultAsync.fromSafePromise(new Promise<void>((resolve) => timers.setTimeout(() => resolve(), lookupMs)));
+  const slowly = (ms: number) =>
+    ResultAsync.fromSafePromise(new Promise<void>((resolve) => timers.setTimeout(() => resolve(), ms)));
   const directory: TenantDirectory =
     lookupMs === undefined
       ? stored
@@ -54,8 +54,8 @@ const guardedNumber = async (number: {
           listApps: (...args) => stored.listApps(...args),
           listTenants: (...args) => stored.listTenants(...args),
           findWabaNumbers: (...args) => stored.findWabaNumbers(...args),
-          findNumber: (phoneNumberId) => slowly().andThen(() => stored.findNumber(phoneNumberId)),
-          findNumbers: (phoneNumberIds) => slowly().andThen(() => stored.findNumbers(phoneNumberIds)),
+          findNumber: (phoneNumberId) => slowly(lookupMs).andThen(() => stored.findNumber(phoneNumberId)),
+          findNumbers: (phoneNumberIds) => slowly(lookupMs).andThen(() => stored.findNumbers(phoneNumberIds)),
         };
   const gateway = new SendRateGuard({ directory, clock, logger: new RecordingLogger(), timers }).guard(inner);
   return { timers, inner, gateway };
