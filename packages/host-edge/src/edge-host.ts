@@ -47,6 +47,8 @@ export const openEdgeBot = async (
     // Replies are leased after the commit, by sends that may never run if the isolate is suspended: left
     // unleased, a reply is the Node worker's at once, where one leased here would wait out its lease.
     slotsWhileProcessing: false,
+    // A webhook costs one round trip before its 200: its messages are answered after the response.
+    processWhileStoring: false,
     runAfterResponse: (work) => {
       const logged = work.catch((error: unknown) =>
         logger.error({ error: String(error) }, 'background work failed'),

@@ -111,6 +111,8 @@ export type OpenOptions = {
   readonly pool?: PostgresStorageOptions['pool'];
   /** See `BotOptions.slotsWhileProcessing` (default on). */
   readonly slotsWhileProcessing?: boolean;
+  /** See `BotOptions.processWhileStoring` (default on). */
+  readonly processWhileStoring?: boolean;
   /**
    * Open the pool's connections and have the server compile the message path on each before the bot is
    * returned (`serve`, `worker`): otherwise the first second of traffic pays for it while webhooks wait.
@@ -275,6 +277,7 @@ export type WireParts = Pick<
   | 'ingestOnly'
   | 'responders'
   | 'slotsWhileProcessing'
+  | 'processWhileStoring'
 > & {
   readonly storage: StoragePorts;
   readonly cipher: SecretCipher;
@@ -359,7 +362,11 @@ export const wireBot = async (config: Config, parts: WireParts): Promise<WiredBo
     numberSync,
     runAfterResponse: parts.runAfterResponse,
     checkHealth,
-    ...defined({ flows, slotsWhileProcessing: parts.slotsWhileProcessing }),
+    ...defined({
+      flows,
+      slotsWhileProcessing: parts.slotsWhileProcessing,
+      processWhileStoring: parts.processWhileStoring,
+    }),
   });
   const flowKeys = new FlowKeyAdmin({
     directory,

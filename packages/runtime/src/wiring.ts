@@ -16,7 +16,11 @@ import {
 import { timeOrderedUuid, timeOrderedUuidRandomBytes } from '@prestabot/domain';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import type { Config } from './config.ts';
-import { groupCommittedIntake, groupCommittedRecorder } from './worker/batched-writes.ts';
+import {
+  groupCommittedIntake,
+  groupCommittedRecorder,
+  type StoringProcessor,
+} from './worker/batched-writes.ts';
 import { systemTimers } from './worker/wake-up.ts';
 
 const token = <T>(name: string): Token<T> => Symbol.for(`prestabot.runtime.${name}`) as Token<T>;
@@ -30,6 +34,11 @@ export const runtimeTokens = {
   flows: token<{ readonly tokens?: FlowTokens }>('Flows'),
   /** The embedding application's choice of responders, given the loan bot's (`createPrestaBot`). */
   chooseResponders: token<ChooseResponders>('ChooseResponders'),
+  /**
+   * Who answers messages in the transaction that stores their webhook: set by `assembleBot` once the
+   * inbox worker exists, which needs the use cases the intake is part of.
+   */
+  storingProcessor: token<{ current?: StoringProcessor }>('StoringProcessor'),
 } as const;
 
 /** A typed `get`: the token says what comes back. */
@@ -66,6 +75,7 @@ export const runtimeSending = (ports: {
  */
 export const useCasesModule = (lease: { readonly owner: string; readonly leaseMs: number } | undefined) =>
   new ContainerModule(({ bind }) => {
+    bind(runtimeTokens.storingProcessor).toConstantValue({});
     bind(runtimeTokens.useCases)
       .toDynamicValue((context) => {
         const get = <T>(id: Token<T>) => resolve(context, id);
@@ -73,6 +83,7 @@ export const useCasesModule = (lease: { readonly owner: string; readonly leaseMs
         const [clock, logger] = [get(portTokens.clock), get(portTokens.logger)];
         const inboxQueue = get(portTokens.inboxQueue);
         const outboxQueue = get(portTokens.outboxQueue);
+        const storingProcessor = get(runtimeTokens.storingProcessor);
         return composeUseCases(
           {
             unitOfWork: get(portTokens.unitOfWork),
@@ -89,7 +100,11 @@ export const useCasesModule = (lease: { readonly owner: string; readonly leaseMs
             logger,
             metrics: get(portTokens.metrics),
             random: get(portTokens.random),
-            intake: (followUps) => groupCommittedIntake({ inboxQueue, clock, followUps }, lease),
+            intake: (followUps) =>
+              groupCommittedIntake(
+                { inboxQueue, clock, followUps, processor: () => storingProcessor.current },
+                lease,
+              ),
             ...runtimeSending({ outboxQueue, clock, logger }),
             flowTokens: get(runtimeTokens.flows).tokens,
           },

@@ -1,4 +1,4 @@
-import { errAsync, okAsync, type Wamid } from '@prestabot/domain';
+import { defined, errAsync, okAsync, type PhoneNumberId, type Wamid } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { storageError } from '../errors.ts';
 import type { InboundResponder } from '../handle-inbound/inbound-responder.port.ts';
@@ -12,16 +12,18 @@ import {
   JsonBatchParser,
   TestSignatureVerifier,
   testSignature,
+  textInboxEntry,
 } from '../testing/index.ts';
 import { english } from '../texts/en.ts';
 import { spanish } from '../texts/es.ts';
 
 const secret = 'app-secret';
-const setup = () =>
+const setup = (responders?: InboundResponder[]) =>
   createInMemoryApp({
     verifier: new TestSignatureVerifier(),
     parser: new JsonBatchParser(),
     deploymentAppSecret: secret,
+    ...defined({ responders }),
   });
 type App = ReturnType<typeof setup>;
 const deliver = (app: App, ...items: Parameters<typeof encodeBatch>[0]) =>
@@ -38,6 +40,48 @@ const twoGreetingsStored = async () => {
 const slotTerms = { owner: 'sender', leaseMs: 30_000, horizonMs: 1000, leadMs: 30 };
 
 describe('processing inbound messages', () => {
+  it("answers messages in the transaction that stored them, one section per tenant, leaving a failing tenant's for later", async () => {
+    const failing: InboundResponder = {
+      respond: (context) =>
+        context.message.phoneNumberId === '2002'
+          ? errAsync(storageError('retryable', 'deadlock'))
+          : okAsync(undefined),
+    };
+    const app = setup([failing]);
+    const a = await app.addTenant('1001', 'token-a');
+    await app.addTenant('2002', 'token-b');
+    const entries = [
+      textInboxEntry('1001' as PhoneNumberId, { waId: '56911111111' }),
+      textInboxEntry('2002' as PhoneNumberId, { waId: '56922222222' }),
+    ];
+    const { processed } = await expectOk(
+      app.database.inboxQueue.storeAndProcess(
+        {
+          entries,
+          now: app.clock.now(),
+          followUps: { origins: [], statuses: [] },
+          lease: { owner: 'host', leaseMs: 30_000 },
+        },
+        (stored, section) =>
+          app.processInbox.processInSections(
+            stored.flatMap((result) =>
+              result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],
+            ),
+            section,
+          ),
+      ),
+    );
+    expect(processed.outcomes.map((outcome) => [outcome.entry.phoneNumberId, outcome.type])).toEqual([
+      ['1001', 'processed'],
+    ]);
+    expect(processed.left.map((entry) => entry.phoneNumberId)).toEqual(['2002']);
+    // 1001's message is answered and logged; nothing of 2002's section remains, its entry still pending.
+    expect(app.database.inboxEntry(entries[0]!.id)?.processedAt).toBeDefined();
+    expect(app.database.inboxEntry(entries[1]!.id)?.processedAt).toBeUndefined();
+    expect(app.database.outboxMessages(a)).toHaveLength(1);
+    expect(app.database.outboxMessages()).toHaveLength(1);
+  });
+
   it("answers a greeting with the main menu, from the number written to, with that number's token", async () => {
     const app = setup();
     await app.addTenant('1001', 'token-a');
@@ -240,12 +284,7 @@ describe('processing inbound messages', () => {
             })()
           : okAsync(undefined),
     };
-    const app = createInMemoryApp({
-      verifier: new TestSignatureVerifier(),
-      parser: new JsonBatchParser(),
-      deploymentAppSecret: secret,
-      responders: [failing],
-    });
+    const app = setup([failing]);
     await app.addTenant('1001', 'token-a');
     await app.addTenant('2002', 'token-b');
     await deliver(

@@ -25,7 +25,7 @@ import type { StatusChange, StatusOutcome } from '../ports/message-log.port.ts';
 import type { Metrics } from '../ports/metrics.port.ts';
 import type { ClaimedSend, NewOutboxEntry, OutboxLeaseRequest } from '../ports/outbox.port.ts';
 import type { NumberRoute } from '../ports/tenant-directory.port.ts';
-import type { TenantRepositories, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
+import type { TenantRepositories, TenantSection, TenantUnitOfWork } from '../ports/unit-of-work.port.ts';
 import type { ResolveTenant } from '../resolve-tenant/resolve-tenant.ts';
 import { type Bug, bugOf } from './bug.ts';
 import type { EntryOutcome } from './entry-outcome.ts';
@@ -103,6 +103,19 @@ export const inboxSenderKey = (
 ): string | undefined =>
   entry.orderingKey === undefined ? undefined : `${tenantId}|${entry.phoneNumberId}|${entry.orderingKey}`;
 
+const addWork = (byTenant: Map<TenantId, TenantWork[]>, tenantId: TenantId, work: TenantWork): void => {
+  const works = byTenant.get(tenantId);
+  if (works === undefined) byTenant.set(tenantId, [work]);
+  else works.push(work);
+};
+
+/** The entries that hold messages, as their tenants' works. */
+const addMessages = (byTenant: Map<TenantId, TenantWork[]>, entries: readonly ClaimedInboxEntry[]): void => {
+  for (const entry of entries)
+    if (entry.item.kind === 'message')
+      addWork(byTenant, entry.tenantId, { kind: 'message', entry, message: entry.item });
+};
+
 /**
  * Processes held inbox entries of any tenants in batches. Delivery statuses are applied all at once
  * (`InboxQueue.applyStatuses`); each tenant's messages are then answered in one unit of work, in order: the
@@ -126,11 +139,7 @@ export class ProcessInbox {
   ): Promise<readonly EntryOutcome[]> {
     const outcomes: EntryOutcome[] = [];
     const byTenant = new Map<TenantId, TenantWork[]>();
-    const add = (tenantId: TenantId, work: TenantWork) => {
-      const works = byTenant.get(tenantId);
-      if (works === undefined) byTenant.set(tenantId, [work]);
-      else works.push(work);
-    };
+    const add = (tenantId: TenantId, work: TenantWork) => addWork(byTenant, tenantId, work);
 
     const statuses = entries.filter(isStatusEntry);
     if (statuses.length > 0) {
@@ -156,8 +165,7 @@ export class ProcessInbox {
         });
       }
     }
-    for (const entry of entries)
-      if (entry.item.kind === 'message') add(entry.tenantId, { kind: 'message', entry, message: entry.item });
+    addMessages(byTenant, entries);
 
     const perTenant = await mapWithLimit(
       [...byTenant],
@@ -165,6 +173,41 @@ export class ProcessInbox {
       ([tenantId, works]) => this.#processTenant(tenantId, works.sort(inProcessingOrder), slots),
     );
     return [...outcomes, ...perTenant.flat()];
+  }
+
+  /**
+   * Answers held messages in the transaction that stored them (`InboxQueue.storeAndProcess`): each
+   * tenant's in a section of its own, one tenant after another, as `execute` answers them in a unit of
+   * work. A section that fails is undone, and its entries are `left`, with no outcome, for `execute`.
+   */
+  async processInSections(
+    entries: readonly ClaimedInboxEntry[],
+    section: TenantSection,
+    slots?: SendSlotTerms,
+  ): Promise<{ readonly outcomes: readonly EntryOutcome[]; readonly left: readonly ClaimedInboxEntry[] }> {
+    const byTenant = new Map<TenantId, TenantWork[]>();
+    addMessages(byTenant, entries);
+    const found = await this.#deps.resolveTenant.routesOf(entries.map(({ phoneNumberId }) => phoneNumberId));
+    if (found.isErr()) return { outcomes: [], left: entries };
+    const outcomes: EntryOutcome[] = [];
+    const left: ClaimedInboxEntry[] = entries.filter((entry) => entry.item.kind !== 'message');
+    for (const [tenantId, works] of byTenant) {
+      const done = await section(tenantId, (repositories) =>
+        this.#work(works.sort(inProcessingOrder), found.value, repositories, slots),
+      ).then(
+        (settled) => settled,
+        (bug: unknown) => err(bugOf(bug)),
+      );
+      if (done.isOk()) outcomes.push(...done.value);
+      else {
+        this.#deps.logger.warn(
+          { tenantId, entries: works.length, error: done.error.type },
+          'cannot answer messages in the transaction that stored them; answering them on their own',
+        );
+        left.push(...works.map(({ entry }) => entry));
+      }
+    }
+    return { outcomes, left };
   }
 
   /** Counts an applied status, and logs a failed delivery. */

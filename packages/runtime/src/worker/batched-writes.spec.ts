@@ -1,29 +1,115 @@
-import type { InboxQueue, NewInboxEntry, SendRecord } from '@prestabot/application';
+import {
+  type InboxQueue,
+  type NewInboxEntry,
+  type SendRecord,
+  type StorageError,
+  type StoredInboxEntry,
+  storageError,
+  type TenantSection,
+} from '@prestabot/application';
 import {
   deliveryStatus,
+  expectErr,
+  expectOk,
   inboundText,
   ManualClock,
   ManualTimers,
   RecordingLogger,
 } from '@prestabot/application/testing';
-import { okAsync, type PhoneNumberId } from '@prestabot/domain';
+import {
+  err,
+  ok,
+  okAsync,
+  type PhoneNumberId,
+  type Result,
+  ResultAsync,
+  type TenantId,
+} from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import {
   groupCommittedIntake,
   groupCommittedRecorder,
   outcomeLingerMs,
+  type StoringProcessor,
   statusLingerMs,
 } from './batched-writes.ts';
 
 describe('groupCommittedIntake', () => {
+  it('has held messages answered in the write that stores them, returned without their lease, and frees their tenants after the commit or its failure', async () => {
+    const clock = new ManualClock();
+    const lease = { owner: 'host', leaseMs: 30_000 };
+    const message = (id: string): NewInboxEntry => ({
+      id,
+      phoneNumberId: '1001' as PhoneNumberId,
+      deliveryKey: id,
+      item: inboundText('1001', '56911112222', id),
+      receivedAt: clock.now(),
+    });
+    let commit: Result<void, StorageError> = ok(undefined);
+    const inboxQueue: Pick<InboxQueue, 'store' | 'storeAndProcess'> = {
+      store: () => {
+        throw new Error('a processor is there: the write processes too');
+      },
+      storeAndProcess: ({ entries, lease: held }, process) =>
+        ResultAsync.fromSafePromise(
+          (async () => {
+            const stored: StoredInboxEntry[] = entries.map((entry) => ({
+              outcome: 'stored',
+              entry: {
+                ...entry,
+                tenantId: 'tenant' as TenantId,
+                attempts: 1,
+                lease: { owner: held!.owner, until: new Date(1) },
+              },
+            }));
+            const section: TenantSection = () => {
+              throw new Error('not called by the fake processor');
+            };
+            return { stored, processed: await process(stored, section) };
+          })(),
+        ).andThen((done) => commit.map(() => done)),
+    };
+    const finished: [string[], boolean][] = [];
+    const processor: StoringProcessor = {
+      processWhileStoring: async (stored) => {
+        const first = stored[0];
+        const entries = first?.outcome === 'stored' && 'lease' in first.entry ? [first.entry] : [];
+        return { tenants: new Set(), entries, outcomes: [], left: [] };
+      },
+      finishWhileStoring: (processed, committed) => {
+        finished.push([processed.entries.map((entry) => entry.id), committed]);
+      },
+    };
+    const intake = groupCommittedIntake(
+      { inboxQueue, clock, followUps: { origins: [], statuses: [] }, processor: () => processor },
+      lease,
+    );
+    const results = await expectOk(intake.store([message('taken'), message('left')]));
+    // The one the processor took comes back without its lease (nothing processes it again); the other keeps it.
+    expect(results.map((result) => result.outcome === 'stored' && 'lease' in result.entry)).toEqual([
+      false,
+      true,
+    ]);
+    expect(finished).toEqual([[['taken'], true]]);
+    commit = err(storageError('unavailable', 'down'));
+    await expectErr(intake.store([message('failed')]));
+    expect(finished).toEqual([
+      [['taken'], true],
+      [['failed'], false],
+    ]);
+  });
+
   it('stores webhooks of statuses arriving within the linger in one write, and any other webhook at once with the statuses waiting', async () => {
     const clock = new ManualClock();
     const timers = new ManualTimers(clock);
     const writes: string[][] = [];
-    const inboxQueue: Pick<InboxQueue, 'store'> = {
+    const inboxQueue: Pick<InboxQueue, 'store' | 'storeAndProcess'> = {
       store: ({ entries }) => {
         writes.push(entries.map((entry) => entry.id));
         return okAsync(entries.map(() => ({ outcome: 'applied' as const })));
+      },
+      storeAndProcess: () => {
+        throw new Error('nothing is processed while storing without a lease');
       },
     };
     const intake = groupCommittedIntake(

@@ -1,4 +1,5 @@
 import type {
+  ClaimedInboxEntry,
   Clock,
   InboxIntake,
   InboxQueue,
@@ -10,9 +11,11 @@ import type {
   StatusFollowUps,
   StorageError,
   StoredInboxEntry,
+  StoreInboxRequest,
 } from '@prestabot/application';
 import { defined, errAsync, ResultAsync } from '@prestabot/domain';
 import { GroupCommit } from './group-commit.ts';
+import type { InboxWorker, ProcessedWhileStoring } from './inbox-worker.ts';
 import { systemTimers, type Timers } from './wake-up.ts';
 
 /**
@@ -43,29 +46,54 @@ export const statusLingerMs = 30;
  */
 export const groupCommittedIntake = (
   deps: {
-    readonly inboxQueue: Pick<InboxQueue, 'store'>;
+    readonly inboxQueue: Pick<InboxQueue, 'store' | 'storeAndProcess'>;
     readonly clock: Clock;
     readonly followUps: StatusFollowUps;
     readonly timers?: Timers;
+    /**
+     * Who answers held messages in the write's own transaction (the inbox worker, once it exists); none:
+     * they are answered after the response, in a transaction of their own.
+     */
+    readonly processor?: () => StoringProcessor | undefined;
   },
   lease: { readonly owner: string; readonly leaseMs: number } | undefined,
 ): InboxIntake => {
+  const store = (request: StoreInboxRequest) => {
+    const processor = lease === undefined ? undefined : deps.processor?.();
+    if (processor === undefined) return deps.inboxQueue.store(request);
+    let taken: ProcessedWhileStoring | undefined;
+    const written = deps.inboxQueue.storeAndProcess(request, async (stored, section) => {
+      taken = await processor.processWhileStoring(stored, section);
+      return taken;
+    });
+    return new ResultAsync(
+      Promise.resolve(written).then(
+        (result) => {
+          if (taken !== undefined) processor.finishWhileStoring(taken, result.isOk());
+          // Answered or handed over already: returned without their lease, so nothing processes them again.
+          return result.map(({ stored, processed }) => withoutLeaseOf(stored, processed.entries));
+        },
+        (bug: unknown) => {
+          if (taken !== undefined) processor.finishWhileStoring(taken, false);
+          throw bug;
+        },
+      ),
+    );
+  };
   const write = (webhooks: readonly (readonly NewInboxEntry[])[]) =>
-    deps.inboxQueue
-      .store({
-        entries: webhooks.flat(),
-        now: deps.clock.now(),
-        followUps: deps.followUps,
-        ...defined({ lease }),
-      })
-      .map((stored) => {
-        let next = 0;
-        return webhooks.map((entries) => {
-          const own = stored.slice(next, next + entries.length);
-          next += entries.length;
-          return own;
-        });
+    store({
+      entries: webhooks.flat(),
+      now: deps.clock.now(),
+      followUps: deps.followUps,
+      ...defined({ lease }),
+    }).map((stored) => {
+      let next = 0;
+      return webhooks.map((entries) => {
+        const own = stored.slice(next, next + entries.length);
+        next += entries.length;
+        return own;
       });
+    });
   const webhooks = new GroupCommit<readonly NewInboxEntry[], readonly StoredInboxEntry[]>(
     write,
     { maxBatch, maxInFlight: webhookWritesInFlight, lingerMs: statusLingerMs },
@@ -78,6 +106,23 @@ export const groupCommittedIntake = (
         entries.length > 0 && entries.every((entry) => entry.item.kind === 'status') ? 'linger' : 'now',
       ),
   };
+};
+
+/** Answers held messages in the transaction that stores them: `InboxWorker`'s part of it. */
+export type StoringProcessor = Pick<InboxWorker, 'processWhileStoring' | 'finishWhileStoring'>;
+
+const withoutLeaseOf = (
+  stored: readonly StoredInboxEntry[],
+  entries: readonly ClaimedInboxEntry[],
+): readonly StoredInboxEntry[] => {
+  if (entries.length === 0) return stored;
+  const taken = new Set(entries.map(({ id }) => id));
+  return stored.map((result) => {
+    if (result.outcome !== 'stored' || !taken.has(result.entry.id) || !('lease' in result.entry))
+      return result;
+    const { lease: _handled, ...entry } = result.entry;
+    return { outcome: 'stored', entry };
+  });
 };
 
 /**

@@ -1,4 +1,10 @@
-import type { InboundResponder } from '@prestabot/application';
+import type {
+  ClaimedInboxEntry,
+  EntryOutcome,
+  InboundResponder,
+  StoredInboxEntry,
+  TenantSection,
+} from '@prestabot/application';
 import {
   createInMemoryApp,
   encodeBatch,
@@ -10,7 +16,14 @@ import {
   testSignature,
   textInboxEntry,
 } from '@prestabot/application/testing';
-import { defined, errAsync, okAsync, type PhoneNumberId, ResultAsync } from '@prestabot/domain';
+import {
+  defined,
+  errAsync,
+  okAsync,
+  type PhoneNumberId,
+  ResultAsync,
+  type TenantId,
+} from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { defaultInboxWorkerOptions, InboxWorker, type InboxWorkerDependencies } from './inbox-worker.ts';
 import { workLeaseMs } from './lease-keeper.ts';
@@ -92,6 +105,78 @@ describe('InboxWorker', () => {
     await worker.submit(held);
     expect(app.database.inboxEntries().every((row) => row.processedAt !== undefined)).toBe(true);
     expect(repliesQueued()).toBe(2);
+  });
+
+  it("answers stored messages in the storing transaction only for tenants with nothing in hand, keeping a sender's order", async () => {
+    const calls: string[] = [];
+    const gates = new Map<string, () => void>();
+    const processedAll = (entries: readonly ClaimedInboxEntry[]): EntryOutcome[] =>
+      entries.map((entry) => ({ entry, type: 'processed', enqueued: [], leased: [] }));
+    const bodyOf = (entry: ClaimedInboxEntry) =>
+      entry.item.kind === 'message' && entry.item.content.type === 'text' ? entry.item.content.body : '?';
+    const processInbox: InboxWorkerDependencies['processInbox'] = {
+      execute: async (entries) => {
+        const bodies = entries.map(bodyOf).join('+');
+        calls.push(`execute ${bodies}`);
+        await new Promise<void>((resolve) => gates.set(bodies, resolve));
+        return processedAll(entries);
+      },
+      processInSections: async (entries) => {
+        calls.push(`in the write ${entries.map(bodyOf).join('+')}`);
+        return { outcomes: processedAll(entries), left: [] };
+      },
+    };
+    const app = createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
+    const worker = new InboxWorker(
+      {
+        inboxQueue: app.database.inboxQueue,
+        processInbox,
+        unitOfWork: app.database.unitOfWork,
+        clock: app.clock,
+        logger: app.logger,
+        metrics: app.metrics,
+        onRepliesQueued: () => {},
+      },
+      { ...defaultInboxWorkerOptions, owner: 'test-worker' },
+    );
+    const held = (tenant: string, body: string): ClaimedInboxEntry => {
+      const entry = textInboxEntry(`100${tenant}` as PhoneNumberId, { waId: '56911111111' });
+      return {
+        ...entry,
+        item: { ...entry.item, content: { type: 'text', body } },
+        tenantId: `tenant-${tenant}` as TenantId,
+        attempts: 1,
+        lease: { owner: 'test-worker', until: new Date(app.clock.now().getTime() + 30_000) },
+      } as ClaimedInboxEntry;
+    };
+    const stored = (...entries: ClaimedInboxEntry[]): StoredInboxEntry[] =>
+      entries.map((entry) => ({ outcome: 'stored', entry }));
+    const noSection = (() => {
+      throw new Error('the fake processes no section');
+    }) as TenantSection;
+    // Tenant 1's first message is being answered here.
+    const first = worker.submit([held('1', 'first')]);
+    await expect.poll(() => gates.has('first')).toBe(true);
+    // A write stores tenant 1's second message and tenant 2's: only tenant 2's is answered in it.
+    const second = held('1', 'second');
+    const taken = await worker.processWhileStoring(stored(second, held('2', 'other')), noSection);
+    expect(taken.entries.map(bodyOf)).toEqual(['other']);
+    // Tenant 2 is the write's until it finishes: what arrives for it meanwhile waits.
+    const later = worker.submit([held('2', 'later')]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toEqual(['execute first', 'in the write other']);
+    worker.finishWhileStoring(taken, true);
+    await expect.poll(() => gates.has('later')).toBe(true);
+    // Tenant 1's second message, handed in after the write as a webhook's held entries are, waits for the first.
+    const afterFirst = worker.submit([second]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(calls).toEqual(['execute first', 'in the write other', 'execute later']);
+    gates.get('first')!();
+    await expect.poll(() => gates.has('second')).toBe(true);
+    gates.get('later')!();
+    gates.get('second')!();
+    await Promise.all([first, later, afterFirst]);
+    expect(calls).toEqual(['execute first', 'in the write other', 'execute later', 'execute second']);
   });
 
   it('has the leases of what it was handed kept from submission until each entry is settled', async () => {

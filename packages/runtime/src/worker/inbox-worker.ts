@@ -10,6 +10,8 @@ import {
   type Metrics,
   type ProcessInbox,
   type SendSlotTerms,
+  type StoredInboxEntry,
+  type TenantSection,
   type TenantUnitOfWork,
 } from '@prestabot/application';
 import type { TenantId } from '@prestabot/domain';
@@ -41,7 +43,7 @@ export const defaultInboxWorkerOptions: Omit<InboxWorkerOptions, 'owner'> = {
 
 export type InboxWorkerDependencies = {
   readonly inboxQueue: InboxQueue;
-  readonly processInbox: ProcessInbox;
+  readonly processInbox: Pick<ProcessInbox, 'execute' | 'processInSections'>;
   readonly unitOfWork: TenantUnitOfWork;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -55,6 +57,14 @@ export type InboxWorkerDependencies = {
   readonly onRepliesQueued: (outboxIds: readonly string[], leased: readonly ClaimedSend[]) => void;
   /** Renews the leases of the work in hand; without one, leases run their first length (tests). */
   readonly leases?: Pick<LeaseKeeper, 'hold' | 'release'>;
+};
+
+/** What `processWhileStoring` took (tenants, entries) and what became of it. */
+export type ProcessedWhileStoring = {
+  readonly tenants: ReadonlySet<TenantId>;
+  readonly entries: readonly ClaimedInboxEntry[];
+  readonly outcomes: readonly EntryOutcome[];
+  readonly left: readonly ClaimedInboxEntry[];
 };
 
 /** Entries handed in together: `done` once every one of them was processed (or handed back). */
@@ -110,6 +120,51 @@ export class InboxWorker {
     });
   }
 
+  /**
+   * Answers the messages a webhook write just stored and leased here, in that write's transaction
+   * (`InboxQueue.storeAndProcess`), for each tenant with nothing waiting or running here: the tenant is
+   * then this write's until `finishWhileStoring`, so a sender's messages are still answered in order.
+   * Entries of other tenants, statuses and what failed are left for `submit`.
+   */
+  async processWhileStoring(
+    stored: readonly StoredInboxEntry[],
+    section: TenantSection,
+  ): Promise<ProcessedWhileStoring> {
+    const taken = new Set<TenantId>();
+    const entries: ClaimedInboxEntry[] = [];
+    for (const result of stored) {
+      if (result.outcome !== 'stored' || !('lease' in result.entry)) continue;
+      const { entry } = result;
+      if (entry.item.kind !== 'message' || this.#stopping) continue;
+      if (!taken.has(entry.tenantId)) {
+        if (this.#running.has(entry.tenantId) || this.#waiting.has(entry.tenantId)) continue;
+        taken.add(entry.tenantId);
+        this.#running.add(entry.tenantId);
+      }
+      entries.push(entry);
+    }
+    if (entries.length === 0) return { tenants: taken, entries, outcomes: [], left: [] };
+    const { outcomes, left } = await this.#deps.processInbox.processInSections(
+      entries,
+      section,
+      this.#deps.sendSlotTerms?.(),
+    );
+    return { tenants: taken, entries, outcomes, left };
+  }
+
+  /**
+   * After the write's commit (`committed`) or its failure: hands the replies to the sender and what was
+   * left to the queue here, then frees the tenants. Nothing of a failed write was stored.
+   */
+  finishWhileStoring(processed: ProcessedWhileStoring, committed: boolean): void {
+    if (committed) {
+      this.#handOver(processed.outcomes);
+      void this.submit(processed.left);
+    }
+    for (const tenantId of processed.tenants) this.#running.delete(tenantId);
+    this.#startTenants();
+  }
+
   start(): void {
     this.#stopping = false;
     this.#loop.start();
@@ -158,19 +213,7 @@ export class InboxWorker {
         held.map(({ entry }) => entry),
         this.#deps.sendSlotTerms?.(),
       );
-      const queued: string[] = [];
-      const leased: ClaimedSend[] = [];
-      for (const outcome of outcomes) {
-        if (outcome.type === 'processed') {
-          queued.push(...outcome.enqueued);
-          leased.push(...outcome.leased);
-        } else if (outcome.type === 'lease_lost')
-          this.#deps.logger.warn(
-            fieldsOf(outcome.entry),
-            'inbox entry taken over by another worker; nothing was done for it here',
-          );
-      }
-      if (queued.length > 0) this.#deps.onRepliesQueued(queued, leased);
+      this.#handOver(outcomes);
       await this.#handBack(
         outcomes.filter((outcome) => outcome.type === 'failed' || outcome.type === 'deferred'),
       );
@@ -186,6 +229,23 @@ export class InboxWorker {
       );
       for (const { submission } of held) this.#settle(submission);
     }
+  }
+
+  /** Gives the replies of processed entries to the sender; reports entries whose lease was lost. */
+  #handOver(outcomes: readonly EntryOutcome[]): void {
+    const queued: string[] = [];
+    const leased: ClaimedSend[] = [];
+    for (const outcome of outcomes) {
+      if (outcome.type === 'processed') {
+        queued.push(...outcome.enqueued);
+        leased.push(...outcome.leased);
+      } else if (outcome.type === 'lease_lost')
+        this.#deps.logger.warn(
+          fieldsOf(outcome.entry),
+          'inbox entry taken over by another worker; nothing was done for it here',
+        );
+    }
+    if (queued.length > 0) this.#deps.onRepliesQueued(queued, leased);
   }
 
   #settle(submission: Submission): void {
