@@ -150,6 +150,25 @@ const plans: readonly Plan[] = [
     },
   },
   {
+    name: 'serve-crashes',
+    // The HTTP process answers messages in the transaction that stores them: it is the one killed.
+    shape: shape(1),
+    redeliveryShare: 0.3,
+    // kill -9 of the HTTP process every 3 s; it comes back at once.
+    faults: async (deployment, _cluster, size) => {
+      const times: number[] = [];
+      const endAt = Date.now() + size.seconds * 1000;
+      while (Date.now() < endAt) {
+        await sleep(3000);
+        const host = deployment.hosts[0]!;
+        times.push(Date.now());
+        await host.crash();
+        await host.start();
+      }
+      return times;
+    },
+  },
+  {
     name: 'postgres-restart',
     shape: shape(1),
     faults: async (_deployment, cluster, size) => {
