@@ -54,6 +54,7 @@ describe('processing inbound messages', () => {
       textInboxEntry('1001' as PhoneNumberId, { waId: '56911111111' }),
       textInboxEntry('2002' as PhoneNumberId, { waId: '56922222222' }),
     ];
+    const routes = await expectOk(app.processInbox.routesOf(entries));
     const { processed } = await expectOk(
       app.database.inboxQueue.storeAndProcess(
         {
@@ -68,6 +69,7 @@ describe('processing inbound messages', () => {
               result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],
             ),
             section,
+            routes,
           ),
       ),
     );

@@ -91,7 +91,8 @@ type LeaseLost = { readonly type: 'lease_lost_rollback' };
 type SendSlotsFailed = { readonly type: 'send_slots_failed'; readonly error: StorageError };
 
 /** Each number's tenant and number as the directory has them, or undefined once no tenant has it. */
-type Routes = ReadonlyMap<PhoneNumberId, NumberRoute | undefined>;
+export type NumberRoutes = ReadonlyMap<PhoneNumberId, NumberRoute | undefined>;
+type Routes = NumberRoutes;
 
 /**
  * The person an entry comes from, within its tenant and number, whose entries are processed one at a time,
@@ -176,24 +177,34 @@ export class ProcessInbox {
   }
 
   /**
+   * The routes `processInSections` needs for entries of these numbers. Read before the transaction: it
+   * holds a connection, and a lookup the cache cannot answer needs one of its own (embedded PGlite has one).
+   */
+  routesOf(
+    entries: readonly { readonly phoneNumberId: PhoneNumberId }[],
+  ): ResultAsync<NumberRoutes, StorageError> {
+    return this.#deps.resolveTenant.routesOf(entries.map(({ phoneNumberId }) => phoneNumberId));
+  }
+
+  /**
    * Answers held messages in the transaction that stored them (`InboxQueue.storeAndProcess`): each
    * tenant's in a section of its own, one tenant after another, as `execute` answers them in a unit of
-   * work. A section that fails is undone, and its entries are `left`, with no outcome, for `execute`.
+   * work, with the `routes` read before it (`routesOf`). A section that fails is undone, and its entries
+   * are `left`, with no outcome, for `execute`.
    */
   async processInSections(
     entries: readonly ClaimedInboxEntry[],
     section: TenantSection,
+    routes: NumberRoutes,
     slots?: SendSlotTerms,
   ): Promise<{ readonly outcomes: readonly EntryOutcome[]; readonly left: readonly ClaimedInboxEntry[] }> {
     const byTenant = new Map<TenantId, TenantWork[]>();
     addMessages(byTenant, entries);
-    const found = await this.#deps.resolveTenant.routesOf(entries.map(({ phoneNumberId }) => phoneNumberId));
-    if (found.isErr()) return { outcomes: [], left: entries };
     const outcomes: EntryOutcome[] = [];
     const left: ClaimedInboxEntry[] = entries.filter((entry) => entry.item.kind !== 'message');
     for (const [tenantId, works] of byTenant) {
       const done = await section(tenantId, (repositories) =>
-        this.#work(works.sort(inProcessingOrder), found.value, repositories, slots),
+        this.#work(works.sort(inProcessingOrder), routes, repositories, slots),
       ).then(
         (settled) => settled,
         (bug: unknown) => err(bugOf(bug)),

@@ -71,6 +71,7 @@ describe('groupCommittedIntake', () => {
     };
     const finished: [string[], boolean][] = [];
     const processor: StoringProcessor = {
+      routesWhileStoring: async () => new Map(),
       processWhileStoring: async (stored) => {
         const first = stored[0];
         const entries = first?.outcome === 'stored' && 'lease' in first.entry ? [first.entry] : [];

@@ -5,6 +5,7 @@ import type {
   InboxQueue,
   Logger,
   NewInboxEntry,
+  NumberRoutes,
   OutboxQueue,
   SendRecord,
   SendRecorder,
@@ -60,10 +61,20 @@ export const groupCommittedIntake = (
 ): InboxIntake => {
   const store = (request: StoreInboxRequest) => {
     const processor = lease === undefined ? undefined : deps.processor?.();
-    if (processor === undefined) return deps.inboxQueue.store(request);
+    if (processor === undefined || !request.entries.some((entry) => entry.item.kind === 'message'))
+      return deps.inboxQueue.store(request);
+    return new ResultAsync(
+      processor
+        .routesWhileStoring(request.entries)
+        .then((routes) =>
+          routes === undefined ? deps.inboxQueue.store(request) : storeAndProcess(request, processor, routes),
+        ),
+    );
+  };
+  const storeAndProcess = (request: StoreInboxRequest, processor: StoringProcessor, routes: NumberRoutes) => {
     let taken: ProcessedWhileStoring | undefined;
     const written = deps.inboxQueue.storeAndProcess(request, async (stored, section) => {
-      taken = await processor.processWhileStoring(stored, section);
+      taken = await processor.processWhileStoring(stored, section, routes);
       return taken;
     });
     return new ResultAsync(
@@ -109,7 +120,10 @@ export const groupCommittedIntake = (
 };
 
 /** Answers held messages in the transaction that stores them: `InboxWorker`'s part of it. */
-export type StoringProcessor = Pick<InboxWorker, 'processWhileStoring' | 'finishWhileStoring'>;
+export type StoringProcessor = Pick<
+  InboxWorker,
+  'routesWhileStoring' | 'processWhileStoring' | 'finishWhileStoring'
+>;
 
 const withoutLeaseOf = (
   stored: readonly StoredInboxEntry[],

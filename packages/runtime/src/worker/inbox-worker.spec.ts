@@ -121,6 +121,7 @@ describe('InboxWorker', () => {
         await new Promise<void>((resolve) => gates.set(bodies, resolve));
         return processedAll(entries);
       },
+      routesOf: () => okAsync(new Map()),
       processInSections: async (entries) => {
         calls.push(`in the write ${entries.map(bodyOf).join('+')}`);
         return { outcomes: processedAll(entries), left: [] };
@@ -159,7 +160,7 @@ describe('InboxWorker', () => {
     await expect.poll(() => gates.has('first')).toBe(true);
     // A write stores tenant 1's second message and tenant 2's: only tenant 2's is answered in it.
     const second = held('1', 'second');
-    const taken = await worker.processWhileStoring(stored(second, held('2', 'other')), noSection);
+    const taken = await worker.processWhileStoring(stored(second, held('2', 'other')), noSection, new Map());
     expect(taken.entries.map(bodyOf)).toEqual(['other']);
     // Tenant 2 is the write's until it finishes: what arrives for it meanwhile waits.
     const later = worker.submit([held('2', 'later')]);

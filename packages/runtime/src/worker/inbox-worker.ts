@@ -8,6 +8,8 @@ import {
   inboxSenderKey,
   type Logger,
   type Metrics,
+  type NewInboxEntry,
+  type NumberRoutes,
   type ProcessInbox,
   type SendSlotTerms,
   type StoredInboxEntry,
@@ -43,7 +45,7 @@ export const defaultInboxWorkerOptions: Omit<InboxWorkerOptions, 'owner'> = {
 
 export type InboxWorkerDependencies = {
   readonly inboxQueue: InboxQueue;
-  readonly processInbox: Pick<ProcessInbox, 'execute' | 'processInSections'>;
+  readonly processInbox: Pick<ProcessInbox, 'execute' | 'processInSections' | 'routesOf'>;
   readonly unitOfWork: TenantUnitOfWork;
   readonly clock: Clock;
   readonly logger: Logger;
@@ -120,6 +122,13 @@ export class InboxWorker {
     });
   }
 
+  /** The routes `processWhileStoring` needs for these entries, read before the write's transaction. */
+  routesWhileStoring(entries: readonly NewInboxEntry[]): Promise<NumberRoutes | undefined> {
+    return this.#deps.processInbox
+      .routesOf(entries.filter((entry) => entry.item.kind === 'message'))
+      .unwrapOr(undefined);
+  }
+
   /**
    * Answers the messages a webhook write just stored and leased here, in that write's transaction
    * (`InboxQueue.storeAndProcess`), for each tenant with nothing waiting or running here: the tenant is
@@ -129,6 +138,7 @@ export class InboxWorker {
   async processWhileStoring(
     stored: readonly StoredInboxEntry[],
     section: TenantSection,
+    routes: NumberRoutes,
   ): Promise<ProcessedWhileStoring> {
     const taken = new Set<TenantId>();
     const entries: ClaimedInboxEntry[] = [];
@@ -147,6 +157,7 @@ export class InboxWorker {
     const { outcomes, left } = await this.#deps.processInbox.processInSections(
       entries,
       section,
+      routes,
       this.#deps.sendSlotTerms?.(),
     );
     return { tenants: taken, entries, outcomes, left };
