@@ -68,7 +68,7 @@ export type PostgresStorage = StoragePorts & {
 
 /**
  * Connections per process. A process holds one for each write under way: group commits of webhooks (four
- * at most), of webhooks of statuses only (two) and of send outcomes (two), a claim, a lease, and each
+ * at most, each answering the messages it stores) and of send outcomes (two), a claim, a lease, and each
  * tenant's unit of work (twelve at once): twenty-four leaves room for health checks.
  */
 export const defaultPoolSize = 24;

@@ -42,8 +42,9 @@ export const statusLingerMs = 30;
  * statement, for any tenants (statuses that need nothing more are applied instead). A webhook of statuses
  * only waits up to `statusLingerMs` for others; any other goes at once, as a message's reply waits for
  * it, and takes the statuses waiting then into its commit, so below saturation they seldom need one of
- * their own. With `lease`, new entries are held by this process, which processes them right after the
- * response; without, they wait for a worker's claim.
+ * their own. With `lease`, new entries are held by this process: with a `processor` too, their messages are
+ * answered in the write's own transaction where their tenant allows (`InboxWorker.processWhileStoring`),
+ * and the rest right after the response; without a lease, they wait for a worker's claim.
  */
 export const groupCommittedIntake = (
   deps: {

@@ -25,7 +25,12 @@ import {
   type TenantId,
 } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
-import { defaultInboxWorkerOptions, InboxWorker, type InboxWorkerDependencies } from './inbox-worker.ts';
+import {
+  defaultInboxWorkerOptions,
+  InboxWorker,
+  type InboxWorkerDependencies,
+  maxMessagesWhileStoring,
+} from './inbox-worker.ts';
 import { workLeaseMs } from './lease-keeper.ts';
 import { RecordingLeases } from './recording-leases.fixture.ts';
 
@@ -178,6 +183,13 @@ describe('InboxWorker', () => {
     gates.get('second')!();
     await Promise.all([first, later, afterFirst]);
     expect(calls).toEqual(['execute first', 'in the write other', 'execute later', 'execute second']);
+    // A write carrying more messages than it may answer (a backlog) answers none of them.
+    const backlog = Array.from({ length: maxMessagesWhileStoring + 1 }, (_, index) =>
+      held(String(3 + index), `backlog ${index}`),
+    );
+    const none = await worker.processWhileStoring(stored(...backlog), noSection, new Map());
+    expect(none.entries).toEqual([]);
+    expect(calls).toHaveLength(4);
   });
 
   it('has the leases of what it was handed kept from submission until each entry is settled', async () => {

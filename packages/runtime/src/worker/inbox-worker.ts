@@ -61,6 +61,21 @@ export type InboxWorkerDependencies = {
   readonly leases?: Pick<LeaseKeeper, 'hold' | 'release'>;
 };
 
+/**
+ * Most held messages a webhook write answers in its own transaction; a write carrying more (a backlog:
+ * webhooks waited for a write) answers none of them. Its sections run one after another while every
+ * webhook of the write, statuses included, waits for its 200: under a backlog its messages go to the
+ * tenants' units of work instead, twelve at a time, as before writes answered any, so acknowledgements do
+ * not wait for a long run of sections. Below saturation a write carries one or two messages.
+ */
+export const maxMessagesWhileStoring = 4;
+
+const heldMessages = (stored: readonly StoredInboxEntry[]): number =>
+  stored.filter(
+    (result) =>
+      result.outcome === 'stored' && 'lease' in result.entry && result.entry.item.kind === 'message',
+  ).length;
+
 /** What `processWhileStoring` took (tenants, entries) and what became of it. */
 export type ProcessedWhileStoring = {
   readonly tenants: ReadonlySet<TenantId>;
@@ -142,6 +157,8 @@ export class InboxWorker {
   ): Promise<ProcessedWhileStoring> {
     const taken = new Set<TenantId>();
     const entries: ClaimedInboxEntry[] = [];
+    if (heldMessages(stored) > maxMessagesWhileStoring)
+      return { tenants: taken, entries, outcomes: [], left: [] };
     for (const result of stored) {
       if (result.outcome !== 'stored' || !('lease' in result.entry)) continue;
       const { entry } = result;
