@@ -251,11 +251,15 @@ class Subject {
       case 'status': {
         const send = this.everClaimed[step.pick % Math.max(1, this.everClaimed.length)];
         if (send === undefined) return 'nothing claimed';
+        // A millisecond per status too: one naming a send whose answer was never recorded marks it sent at
+        // its moment, and a prune must not find it finished at the same moment as a recorded one.
+        this.now += 1;
+        const at = new Date(this.now);
         const entry = statusInboxEntry(send.phoneNumberId, `wamid.${send.id}` as Wamid, step.status, {
-          at: now,
+          at,
           callbackData: send.id,
         });
-        const stored = await storeInInbox(harness.inboxQueue, [entry], { now });
+        const stored = await storeInInbox(harness.inboxQueue, [entry], { now: at });
         const after = await expectOk(harness.unitOfWork.run(send.tenantId, (r) => r.outbox.get(send.id)));
         return {
           outcomes: stored.map((row) => row.outcome),
