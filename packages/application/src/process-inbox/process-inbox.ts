@@ -177,8 +177,9 @@ export class ProcessInbox {
   }
 
   /**
-   * The routes `processInSections` needs for entries of these numbers. Read before the transaction: it
-   * holds a connection, and a lookup the cache cannot answer needs one of its own (embedded PGlite has one).
+   * The routes of these entries' numbers, through the routing cache. Read before the transaction that
+   * answers them (`execute`'s units of work, `processInSections`): it holds a connection, and a lookup the
+   * cache cannot answer needs one of its own (embedded PGlite has one).
    */
   routesOf(
     entries: readonly { readonly phoneNumberId: PhoneNumberId }[],
@@ -249,8 +250,7 @@ export class ProcessInbox {
     works: readonly TenantWork[],
     slots: SendSlotTerms | undefined,
   ): Promise<EntryOutcome[]> {
-    // Read before the unit of work: it holds a connection, and the directory needs one on a cache miss.
-    const found = await this.#deps.resolveTenant.routesOf(works.map(({ entry }) => entry.phoneNumberId));
+    const found = await this.routesOf(works.map(({ entry }) => entry));
     if (found.isErr())
       return works.map(({ entry }) => ({
         entry,

@@ -70,11 +70,13 @@ export type InboxWorkerDependencies = {
  */
 export const maxMessagesWhileStoring = 4;
 
-const heldMessages = (stored: readonly StoredInboxEntry[]): number =>
-  stored.filter(
-    (result) =>
-      result.outcome === 'stored' && 'lease' in result.entry && result.entry.item.kind === 'message',
-  ).length;
+/** The messages among what a write stored that it leased to this process. */
+const heldMessagesOf = (stored: readonly StoredInboxEntry[]): ClaimedInboxEntry[] =>
+  stored.flatMap((result) =>
+    result.outcome === 'stored' && 'lease' in result.entry && result.entry.item.kind === 'message'
+      ? [result.entry]
+      : [],
+  );
 
 /** What `processWhileStoring` took (tenants, entries) and what became of it. */
 export type ProcessedWhileStoring = {
@@ -157,12 +159,10 @@ export class InboxWorker {
   ): Promise<ProcessedWhileStoring> {
     const taken = new Set<TenantId>();
     const entries: ClaimedInboxEntry[] = [];
-    if (heldMessages(stored) > maxMessagesWhileStoring)
+    const held = heldMessagesOf(stored);
+    if (held.length > maxMessagesWhileStoring || this.#stopping)
       return { tenants: taken, entries, outcomes: [], left: [] };
-    for (const result of stored) {
-      if (result.outcome !== 'stored' || !('lease' in result.entry)) continue;
-      const { entry } = result;
-      if (entry.item.kind !== 'message' || this.#stopping) continue;
+    for (const entry of held) {
       if (!taken.has(entry.tenantId)) {
         if (this.#running.has(entry.tenantId) || this.#waiting.has(entry.tenantId)) continue;
         taken.add(entry.tenantId);
