@@ -250,5 +250,25 @@ export const describeMessagingLimitsContract = (
       await report(tenant.id, number.phoneNumberId, { qualityFlagged: false });
       expect(await claim(at(businessSpacingMs + 210))).toHaveLength(1);
     });
+
+    it("keeps a recipient's later messages behind a template waiting for a flagged number's business slot", async () => {
+      const { tenant, number } = await seed();
+      await report(tenant.id, number.phoneNumberId, { qualityFlagged: true });
+      await enqueue(tenant.id, [templateEntry(number.phoneNumberId, { at: t0 })]);
+      expect(await claim(at(0))).toHaveLength(1);
+
+      const waiting = fixturePhone();
+      const template = templateEntry(number.phoneNumberId, { to: waiting, at: at(10) });
+      const after = textOutboxEntry(number.phoneNumberId, { to: waiting, at: at(11) });
+      const elsewhere = textOutboxEntry(number.phoneNumberId, { at: at(12) });
+      await enqueue(tenant.id, [template, after, elsewhere]);
+      expect(ids(await claim(at(20)))).toEqual([elsewhere.id]);
+
+      const businessSpacingMs = slotSpacingMs(number.ratePerSecond) * 80;
+      const slotCame = await claim(at(businessSpacingMs + 200));
+      expect(ids(slotCame)).toEqual([template.id]);
+      await sendAll(slotCame);
+      expect(ids(await claim(at(businessSpacingMs + 210)))).toEqual([after.id]);
+    });
   });
 };

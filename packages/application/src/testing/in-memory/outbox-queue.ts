@@ -29,12 +29,18 @@ const sendHeld = (row: OutboxRow, now: Date): boolean =>
 
 /**
  * The messages a claim may hand out now, in send order, and the recipients with a message in flight:
- * due, not leased, their number's token not flagged, their recipient not on hold.
+ * due, not leased, their number's token not flagged, their recipient not on hold. `waiting` are those
+ * among them whose business slot has not come: not handed out, yet still ahead of their recipient's later
+ * messages, as in `claim_outbox_rows`.
  */
 const sendableNow = (
   state: State,
   now: Date,
-): { readonly candidates: readonly OutboxRow[]; readonly inFlight: ReadonlySet<string> } => {
+): {
+  readonly candidates: readonly OutboxRow[];
+  readonly inFlight: ReadonlySet<string>;
+  readonly waiting: ReadonlySet<OutboxRow>;
+} => {
   // Scanned without keeping originals; each claimed row is taken with `get` below before it changes.
   const pending = pendingOutboxRows(state);
   const inFlight = new Set(pending.filter((row) => sendHeld(row, now)).map(recipientSlot));
@@ -63,7 +69,6 @@ const sendableNow = (
     .filter((row) => {
       if (row.availableAt > now || sendHeld(row, now) || !numberSendable(row.entry.phoneNumberId))
         return false;
-      if (waitsForBusinessSlot(row)) return false;
       const hold = state.recipientHolds.size === 0 ? undefined : state.recipientHolds.get(recipientSlot(row));
       return hold === undefined || hold <= now;
     })
@@ -75,7 +80,7 @@ const sendableNow = (
         // Ids are UUIDs: code-unit order, without the cost of locale-aware comparison on every tie.
         (a.entry.id < b.entry.id ? -1 : a.entry.id > b.entry.id ? 1 : 0),
     );
-  return { candidates, inFlight };
+  return { candidates, inFlight, waiting: new Set(candidates.filter(waitsForBusinessSlot)) };
 };
 
 /**
@@ -128,7 +133,7 @@ const leaseInSlots = (
 export const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedSend[] => {
   const { now } = request;
   const horizon = new Date(now.getTime() + request.horizonMs);
-  const { candidates, inFlight } = sendableNow(state, now);
+  const { candidates, inFlight, waiting } = sendableNow(state, now);
   const capacity = new Map<PhoneNumberId, number>();
   const capacityOf = (phoneNumberId: PhoneNumberId): number => {
     let known = capacity.get(phoneNumberId);
@@ -146,12 +151,13 @@ export const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedS
   const queues = new Map<PhoneNumberId, OutboxRow[]>();
   const takenRecipients = new Set(inFlight);
   for (const row of candidates) {
-    const queue = queues.get(row.entry.phoneNumberId) ?? [];
-    // Rows past the number's capacity cannot be chosen, nor can later rows of their recipients.
-    if (queue.length >= capacityOf(row.entry.phoneNumberId)) continue;
     const slot = recipientSlot(row);
     if (takenRecipients.has(slot)) continue;
     takenRecipients.add(slot);
+    const queue = queues.get(row.entry.phoneNumberId) ?? [];
+    // Rows waiting for a business slot or past the number's capacity cannot be chosen, nor can later rows
+    // of their recipients.
+    if (waiting.has(row) || queue.length >= capacityOf(row.entry.phoneNumberId)) continue;
     queue.push(row);
     queues.set(row.entry.phoneNumberId, queue);
   }
@@ -168,14 +174,14 @@ export const claimOutbox = (state: State, request: OutboxClaimRequest): ClaimedS
 
 export const leaseSends = (state: State, request: OutboxLeaseRequest): ClaimedSend[] => {
   const wanted = new Set(request.ids);
-  const { candidates, inFlight } = sendableNow(state, request.now);
+  const { candidates, inFlight, waiting } = sendableNow(state, request.now);
   const firstOfRecipient = new Set(inFlight);
   const leasable: OutboxRow[] = [];
   for (const row of candidates) {
     const slot = recipientSlot(row);
     if (firstOfRecipient.has(slot)) continue;
     firstOfRecipient.add(slot);
-    if (wanted.has(row.entry.id)) leasable.push(row);
+    if (wanted.has(row.entry.id) && !waiting.has(row)) leasable.push(row);
   }
   // In number order, then send order, as `lease_sends` walks them.
   const byNumber = (a: OutboxRow, b: OutboxRow) =>
