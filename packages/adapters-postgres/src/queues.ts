@@ -24,7 +24,7 @@ import type {
   TenantSection,
 } from '@prestabot/application';
 import { sendRateShare } from '@prestabot/application';
-import { okAsync, ResultAsync } from '@prestabot/domain';
+import { defined, okAsync, ResultAsync } from '@prestabot/domain';
 import type * as z from 'zod';
 import { prunedRowsRow, queueDepthRow } from './queues.row.ts';
 import { appliedStatusRow, claimedInboxRow, storedInboxRow } from './repositories/inbox.row.ts';
@@ -77,6 +77,17 @@ const handOutReadable =
       });
   };
 
+/** `prestabot.record_send_outcomes`: what became of sends, all in one statement. */
+const recordSends = (
+  records: readonly SendRecord[],
+  query: (text: string, params: readonly unknown[]) => ResultAsync<readonly SqlRow[], StorageError>,
+): ResultAsync<readonly boolean[], StorageError> => {
+  if (records.length === 0) return okAsync([]);
+  return query('SELECT * FROM prestabot.record_send_outcomes($1::jsonb)', [
+    JSON.stringify(records.map((record, ordinal) => ({ ...sendRecordRow(record), ordinal }))),
+  ]).andThen(readRows(recordedRow, 'recorded send'));
+};
+
 /**
  * Every tenant's inbox: `prestabot.store_webhook_items` (the entries, and the pricing of statuses), `claim_inbox`, `apply_statuses` and `inbox_depth`, each
  * one round trip.
@@ -95,22 +106,36 @@ export class PostgresInboxQueue implements InboxQueue {
   }
 
   /**
-   * One transaction: the store function (a definer function, which refuses a tenant scope, so it comes
-   * first), then `process`, each section behind a savepoint as the application role under its tenant's
-   * scope.
+   * One transaction: the store function and the recording of `records` (functions that refuse a tenant
+   * scope, so they come first; the recording behind a savepoint of its own, issued without waiting for the
+   * store, so both take one round trip), then `process`, each section behind a savepoint as the
+   * application role under its tenant's scope.
    */
   storeAndProcess<T>(
     request: StoreInboxRequest,
     process: (stored: readonly StoredInboxEntry[], section: TenantSection) => Promise<T>,
+    records: readonly SendRecord[] = [],
   ): ResultAsync<StoredAndProcessed<T>, StorageError> {
-    return this.#driver.transaction((session) =>
-      this.#store(request, (text, params) => session.query(text, params)).andThen((stored) =>
-        ResultAsync.fromSafePromise(process(stored, tenantSectionOf(session))).map((processed) => ({
-          stored,
-          processed,
-        })),
-      ),
-    );
+    return this.#driver.transaction((session) => {
+      const query = (text: string, params: readonly unknown[]) => session.query(text, params);
+      const storing = this.#store(request, query);
+      // Undone on its own should it fail: the sends are then recorded elsewhere, and the entries still stored.
+      const recording =
+        records.length === 0
+          ? okAsync<readonly boolean[] | undefined, never>([])
+          : session
+              .section({}, (unscoped) => recordSends(records, (text, params) => unscoped.query(text, params)))
+              .orElse(() => okAsync(undefined));
+      return storing.andThen((stored) =>
+        recording.andThen((recorded) =>
+          ResultAsync.fromSafePromise(process(stored, tenantSectionOf(session))).map((processed) => ({
+            stored,
+            processed,
+            ...defined({ recorded }),
+          })),
+        ),
+      );
+    });
   }
 
   #store(
@@ -268,10 +293,7 @@ export class PostgresOutboxQueue implements OutboxQueue {
   }
 
   record(records: readonly SendRecord[]): ResultAsync<readonly boolean[], StorageError> {
-    if (records.length === 0) return okAsync([]);
-    return callCrossTenant(this.#driver, 'SELECT * FROM prestabot.record_send_outcomes($1::jsonb)', [
-      JSON.stringify(records.map((record, ordinal) => ({ ...sendRecordRow(record), ordinal }))),
-    ]).andThen(readRows(recordedRow, 'recorded send'));
+    return recordSends(records, (text, params) => callCrossTenant(this.#driver, text, params));
   }
 
   depth(now: Date): ResultAsync<QueueDepth, StorageError> {

@@ -284,6 +284,28 @@ describeOnEachDriver('storage behaviour', (context) => {
     ).toEqual([older.id]);
   });
 
+  it("undoes only the recording of sends when it fails in a webhook's write: the entries are stored and worked on", async () => {
+    const { storage } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const entry = textInboxEntry(number.phoneNumberId, { waId: '56900000034' });
+    const { stored, processed, recorded } = await expectOk(
+      storage.inboxQueue.storeAndProcess(
+        { entries: [entry], now: t0, followUps: { origins: [], statuses: [] } },
+        async (_stored, section) =>
+          (await section(tenant.id, (r) => r.outbox.get(entry.id))).isOk() ? 'worked on' : 'refused',
+        // An id PostgreSQL cannot read as a UUID fails the recording statement.
+        [{ kind: 'requeue', id: 'not a uuid', lease: { owner: 'w', until: at(30_000) } }],
+      ),
+    );
+    expect(recorded).toBeUndefined();
+    expect(processed).toBe('worked on');
+    expect(stored.map((result) => result.outcome)).toEqual(['stored']);
+    const claimed = await expectOk(
+      storage.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 1000, now: at(1000), ids: [entry.id] }),
+    );
+    expect(claimed.map((row) => row.id)).toEqual([entry.id]);
+  });
+
   it('claims an outbox message again once its lease and the grace after it ran out, and counts the oldest due message', async () => {
     const { storage } = context();
     const { tenant, number } = await seedTenant(storage);

@@ -9,6 +9,7 @@ import {
   type OutboxQueue,
   portTokens,
   SendRateGuard,
+  type SendRecorder,
   type Token,
   type UseCasePorts,
   type UseCases,
@@ -19,6 +20,7 @@ import type { Config } from './config.ts';
 import {
   groupCommittedIntake,
   groupCommittedRecorder,
+  type RidingRecords,
   type StoringProcessor,
 } from './worker/batched-writes.ts';
 import { systemTimers } from './worker/wake-up.ts';
@@ -55,7 +57,7 @@ export const runtimeSending = (ports: {
   readonly outboxQueue: OutboxQueue;
   readonly clock: Clock;
   readonly logger: Logger;
-}): Pick<UseCasePorts, 'records' | 'paceSends'> => ({
+}): Pick<UseCasePorts, 'paceSends'> & { readonly records: SendRecorder & RidingRecords } => ({
   records: groupCommittedRecorder({ outboxQueue: ports.outboxQueue, logger: ports.logger }),
   paceSends: (gateway, routing) =>
     new SendRateGuard({
@@ -84,6 +86,7 @@ export const useCasesModule = (lease: { readonly owner: string; readonly leaseMs
         const inboxQueue = get(portTokens.inboxQueue);
         const outboxQueue = get(portTokens.outboxQueue);
         const storingProcessor = get(runtimeTokens.storingProcessor);
+        const sending = runtimeSending({ outboxQueue, clock, logger });
         return composeUseCases(
           {
             unitOfWork: get(portTokens.unitOfWork),
@@ -102,10 +105,17 @@ export const useCasesModule = (lease: { readonly owner: string; readonly leaseMs
             random: get(portTokens.random),
             intake: (followUps) =>
               groupCommittedIntake(
-                { inboxQueue, clock, followUps, processor: () => storingProcessor.current },
+                {
+                  inboxQueue,
+                  clock,
+                  followUps,
+                  processor: () => storingProcessor.current,
+                  records: sending.records,
+                  logger,
+                },
                 lease,
               ),
-            ...runtimeSending({ outboxQueue, clock, logger }),
+            ...sending,
             flowTokens: get(runtimeTokens.flows).tokens,
           },
           {

@@ -8,7 +8,7 @@ import type {
 } from '@prestabot/domain';
 import type { StorageError } from '../errors.ts';
 import type { StatusOutcome } from './message-log.port.ts';
-import type { OutboxOrigin } from './outbox.port.ts';
+import type { OutboxOrigin, SendRecord } from './outbox.port.ts';
 import type { TenantSection } from './unit-of-work.port.ts';
 
 export type InboxItem = InboundMessage | InboundStatus;
@@ -91,10 +91,12 @@ export type StoredInboxEntry =
   /** No tenant has its number (it was removed after routing). */
   | { readonly outcome: 'unrouted' };
 
-/** What `storeAndProcess` stored, and what its `process` answered. */
+/** What `storeAndProcess` stored, what its `process` answered, and what became of the sends it recorded. */
 export type StoredAndProcessed<T> = {
   readonly stored: readonly StoredInboxEntry[];
   readonly processed: T;
+  /** One answer per send record, as `OutboxQueue.record` gives them; absent if recording them failed. */
+  readonly recorded?: readonly boolean[];
 };
 
 /** An inbox entry holding a delivery status, under lease. */
@@ -138,11 +140,14 @@ export interface InboxQueue {
    * `store`, then `process` on what was stored, in the same transaction, working as the entries' tenants
    * through `section`: what `process` did commits with the entries or not at all, and nothing is left of a
    * section that failed. Fails as a whole as `store` does (a throw from `process` is a bug: nothing is
-   * stored, and it is rethrown).
+   * stored, and it is rethrown). `records` (`OutboxQueue.record`), what became of sends, are recorded in
+   * the same transaction before `process`, so its sections see them; should that fail, nothing is left of
+   * it and `recorded` is absent, but the rest goes on.
    */
   storeAndProcess<T>(
     request: StoreInboxRequest,
     process: (stored: readonly StoredInboxEntry[], section: TenantSection) => Promise<T>,
+    records?: readonly SendRecord[],
   ): ResultAsync<StoredAndProcessed<T>, StorageError>;
   claim(request: InboxClaimRequest): ResultAsync<readonly ClaimedInboxEntry[], StorageError>;
   /**

@@ -18,6 +18,7 @@ import {
 } from '@prestabot/application/testing';
 import {
   err,
+  errAsync,
   ok,
   okAsync,
   type PhoneNumberId,
@@ -34,17 +35,36 @@ import {
   statusLingerMs,
 } from './batched-writes.ts';
 
+/** A webhook's text message, its id its delivery key. */
+const messageEntry = (id: string, receivedAt: Date): NewInboxEntry => ({
+  id,
+  phoneNumberId: '1001' as PhoneNumberId,
+  deliveryKey: id,
+  item: inboundText('1001', '56911112222', id),
+  receivedAt,
+});
+
+/** A group-committed recorder on `timers` whose statements (the ids each records) are kept. */
+const recorderOn = (timers: ManualTimers) => {
+  const statements: string[][] = [];
+  const recorder = groupCommittedRecorder({
+    outboxQueue: {
+      record: (records) => {
+        statements.push(records.map((record) => record.id));
+        return okAsync(records.map(() => true));
+      },
+    },
+    logger: new RecordingLogger(),
+    timers,
+  });
+  return { statements, recorder };
+};
+
 describe('groupCommittedIntake', () => {
   it('has held messages answered in the write that stores them, returned without their lease, and frees their tenants after the commit or its failure', async () => {
     const clock = new ManualClock();
     const lease = { owner: 'host', leaseMs: 30_000 };
-    const message = (id: string): NewInboxEntry => ({
-      id,
-      phoneNumberId: '1001' as PhoneNumberId,
-      deliveryKey: id,
-      item: inboundText('1001', '56911112222', id),
-      receivedAt: clock.now(),
-    });
+    const message = (id: string) => messageEntry(id, clock.now());
     let commit: Result<void, StorageError> = ok(undefined);
     const inboxQueue: Pick<InboxQueue, 'store' | 'storeAndProcess'> = {
       store: () => {
@@ -97,6 +117,87 @@ describe('groupCommittedIntake', () => {
     expect(finished).toEqual([
       [['taken'], true],
       [['failed'], false],
+    ]);
+  });
+
+  it("records the outcomes waiting for their group commit in a message webhook's write, and gives them back when it cannot", async () => {
+    const clock = new ManualClock();
+    const timers = new ManualTimers(clock);
+    const { statements, recorder } = recorderOn(timers);
+    let write: 'commits' | 'records nothing' | 'fails' = 'commits';
+    const carried: string[][] = [];
+    const inboxQueue: Pick<InboxQueue, 'store' | 'storeAndProcess'> = {
+      store: () => {
+        throw new Error('a processor is there: the write processes too');
+      },
+      storeAndProcess: ({ entries }, process, records = []) => {
+        carried.push(records.map((record) => record.id));
+        const section: TenantSection = () => {
+          throw new Error('not called by the fake processor');
+        };
+        if (write === 'fails') return errAsync(storageError('unavailable', 'down'));
+        const stored = entries.map(() => ({ outcome: 'duplicate' as const }));
+        return ResultAsync.fromSafePromise(process(stored, section)).map((processed) => ({
+          stored,
+          processed,
+          ...(write === 'commits' ? { recorded: records.map((record) => record.id !== 'refused') } : {}),
+        }));
+      },
+    };
+    const processor: StoringProcessor = {
+      routesWhileStoring: async () => new Map(),
+      processWhileStoring: async () => ({ tenants: new Set(), entries: [], outcomes: [], left: [] }),
+      finishWhileStoring: () => {},
+    };
+    const intake = groupCommittedIntake(
+      {
+        inboxQueue,
+        clock,
+        followUps: { origins: [], statuses: [] },
+        processor: () => processor,
+        records: recorder,
+        timers,
+      },
+      { owner: 'host', leaseMs: 30_000 },
+    );
+    const message = (id: string) => messageEntry(id, clock.now());
+    const answers: [string, boolean][] = [];
+    const record = (id: string) => {
+      void recorder
+        .record({ kind: 'sent', id, lease: { owner: 'w', until: new Date(30_000) }, at: clock.now() })
+        .map((owned) => answers.push([id, owned]));
+    };
+
+    record('first');
+    record('refused');
+    await timers.runFor(outcomeLingerMs / 2);
+    const first = intake.store([message('m1')]);
+    await timers.runFor(0);
+    await expectOk(first);
+    // Carried by the webhook's write, answered from it; no statement of their own.
+    expect(carried).toEqual([['first', 'refused']]);
+    expect(answers).toEqual([
+      ['first', true],
+      ['refused', false],
+    ]);
+
+    write = 'fails';
+    record('after a failed write');
+    const failed = intake.store([message('m2')]);
+    await timers.runFor(0);
+    await expectErr(failed);
+    write = 'records nothing';
+    record('after a write that could not record');
+    const third = intake.store([message('m3')]);
+    await timers.runFor(0);
+    await expectOk(third);
+    // Each given back goes at once, within its linger or not, and is recorded on its own.
+    await timers.runFor(0);
+    expect(carried.slice(1)).toEqual([['after a failed write'], ['after a write that could not record']]);
+    expect(statements).toEqual([['after a failed write'], ['after a write that could not record']]);
+    expect(answers.slice(2)).toEqual([
+      ['after a failed write', true],
+      ['after a write that could not record', true],
     ]);
   });
 
@@ -169,17 +270,7 @@ describe('groupCommittedRecorder', () => {
   it('records the outcomes of sends that finish within the linger in one statement', async () => {
     const clock = new ManualClock();
     const timers = new ManualTimers(clock);
-    const statements: string[][] = [];
-    const recorder = groupCommittedRecorder({
-      outboxQueue: {
-        record: (records) => {
-          statements.push(records.map((record) => record.id));
-          return okAsync(records.map(() => true));
-        },
-      },
-      logger: new RecordingLogger(),
-      timers,
-    });
+    const { statements, recorder } = recorderOn(timers);
     const sent = (id: string): SendRecord => ({
       kind: 'sent',
       id,

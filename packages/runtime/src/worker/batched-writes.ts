@@ -15,7 +15,7 @@ import type {
   StoreInboxRequest,
 } from '@prestabot/application';
 import { defined, errAsync, ResultAsync } from '@prestabot/domain';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit, type TakenRequests } from './group-commit.ts';
 import type { InboxWorker, ProcessedWhileStoring } from './inbox-worker.ts';
 import { systemTimers, type Timers } from './wake-up.ts';
 
@@ -44,7 +44,9 @@ export const statusLingerMs = 30;
  * it, and takes the statuses waiting then into its commit, so below saturation they seldom need one of
  * their own. With `lease`, new entries are held by this process: with a `processor` too, their messages are
  * answered in the write's own transaction where their tenant allows (`InboxWorker.processWhileStoring`),
- * and the rest right after the response; without a lease, they wait for a worker's claim.
+ * and the rest right after the response; without a lease, they wait for a worker's claim. Such a write
+ * also records the outcomes of sends waiting for their own group commit (`records`): they cost it one
+ * more statement in the round trip of its store, and no commit of their own.
  */
 export const groupCommittedIntake = (
   deps: {
@@ -57,6 +59,9 @@ export const groupCommittedIntake = (
      * they are answered after the response, in a transaction of their own.
      */
     readonly processor?: () => StoringProcessor | undefined;
+    /** The outcomes of sends waiting for their group commit, recorded by such a write instead. */
+    readonly records?: RidingRecords;
+    readonly logger?: Logger;
   },
   lease: { readonly owner: string; readonly leaseMs: number } | undefined,
 ): InboxIntake => {
@@ -74,23 +79,41 @@ export const groupCommittedIntake = (
   };
   const storeAndProcess = (request: StoreInboxRequest, processor: StoringProcessor, routes: NumberRoutes) => {
     let taken: ProcessedWhileStoring | undefined;
-    const written = deps.inboxQueue.storeAndProcess(request, async (stored, section) => {
-      taken = await processor.processWhileStoring(stored, section, routes);
-      return taken;
-    });
+    const riding = deps.records?.take(maxBatch);
+    const written = deps.inboxQueue.storeAndProcess(
+      request,
+      async (stored, section) => {
+        taken = await processor.processWhileStoring(stored, section, routes);
+        return taken;
+      },
+      riding?.requests,
+    );
     return new ResultAsync(
       Promise.resolve(written).then(
         (result) => {
           if (taken !== undefined) processor.finishWhileStoring(taken, result.isOk());
+          if (riding !== undefined) settleRiding(riding, result.isOk() ? result.value.recorded : undefined);
           // Answered or handed over already: returned without their lease, so nothing processes them again.
           return result.map(({ stored, processed }) => withoutLeaseOf(stored, processed.entries));
         },
         (bug: unknown) => {
           if (taken !== undefined) processor.finishWhileStoring(taken, false);
+          riding?.giveBack();
           throw bug;
         },
       ),
     );
+  };
+  const settleRiding = (
+    riding: TakenRequests<SendRecord, boolean>,
+    recorded: readonly boolean[] | undefined,
+  ) => {
+    if (recorded !== undefined) return riding.settle(recorded);
+    deps.logger?.debug(
+      { sends: riding.requests.length },
+      "what became of sends could not be recorded with a webhook's write; they are recorded on their own",
+    );
+    riding.giveBack();
   };
   const write = (webhooks: readonly (readonly NewInboxEntry[])[]) =>
     store({
@@ -144,23 +167,31 @@ const withoutLeaseOf = (
  * How long an outcome waits for others to share its statement and commit. The webhook's 200 and the reply's
  * acceptance come before it; only the next message to the same person waits on it (one message a person is
  * in flight), and 20 ms is little beside the time Graph takes to accept a send. At 125 messages/s a statement
- * then records about three sends instead of one.
+ * then records about three sends instead of one; with a message webhook's write coming every 10 ms or so,
+ * most are taken by one (`RidingRecords`) and need no statement of their own.
  */
 export const outcomeLingerMs = 20;
 
 /** Waits before each new try of a failed write: the database restarting takes about a second. */
 export const recordRetryDelaysMs: readonly number[] = [50, 100, 250, 500, 1000, 2000, 4000];
 
+/** Outcomes waiting for their group commit, which a webhook's write may take and record in its own. */
+export type RidingRecords = {
+  take(max: number): TakenRequests<SendRecord, boolean> | undefined;
+};
+
 /**
  * Recording what became of sends behind a group commit: the outcomes of `outcomeLingerMs` in one statement.
  * A failed write is tried again a few times over about eight seconds, well inside a send's lease: above
- * all, a send Graph accepted must be recorded as sent, not sent again.
+ * all, a send Graph accepted must be recorded as sent, not sent again. Outcomes still waiting may be taken
+ * by a webhook's write (`take`), which commits anyway: they then cost no commit of their own, and a
+ * sender's next message waits less for them.
  */
 export const groupCommittedRecorder = (deps: {
   readonly outboxQueue: Pick<OutboxQueue, 'record'>;
   readonly logger: Logger;
   readonly timers?: Timers;
-}): SendRecorder => {
+}): SendRecorder & RidingRecords => {
   const timers = deps.timers ?? systemTimers;
   const pause = (ms: number) => new Promise<void>((resolve) => timers.setTimeout(resolve, ms));
   const attempt = (
@@ -185,5 +216,5 @@ export const groupCommittedRecorder = (deps: {
     },
     timers,
   );
-  return { record: (record) => commit.submit(record) };
+  return { record: (record) => commit.submit(record), take: (max) => commit.take(max) };
 };

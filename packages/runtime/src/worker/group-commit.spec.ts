@@ -25,7 +25,7 @@ const setup = (options: Omit<GroupCommitOptions, 'maxBatch'>) => {
   const submit = (request: string, urgency?: Urgency) => {
     void commit.submit(request, urgency).map((answer) => answers.push(answer));
   };
-  return { timers, writes, answers, submit, release: () => held.shift()?.() };
+  return { timers, writes, answers, submit, commit, release: () => held.shift()?.() };
 };
 
 describe('GroupCommit', () => {
@@ -77,6 +77,38 @@ describe('GroupCommit', () => {
     expect(writes).toEqual([['now']]);
     await timers.runFor(1);
     expect(writes).toEqual([['now'], ['a']]);
+  });
+
+  it('hands waiting requests to another write, which settles them or gives them back to go at once', async () => {
+    const { timers, writes, answers, submit, release, commit } = setup({ maxInFlight: 1, lingerMs: 20 });
+    submit('a');
+    submit('b');
+    submit('c');
+    await timers.runFor(5);
+    const taken = commit.take(2);
+    expect(taken?.requests).toEqual(['a', 'b']);
+    taken?.settle(['A', 'B']);
+    await timers.runFor(0);
+    expect(answers).toEqual(['A', 'B']);
+    expect(() => taken?.giveBack()).toThrow();
+
+    const more = commit.take(5);
+    expect(more?.requests).toEqual(['c']);
+    expect(commit.take(5)).toBeUndefined();
+    // What comes after everything waiting was taken lingers its own time, not what is left of theirs.
+    submit('d');
+    await timers.runFor(19);
+    expect(writes).toEqual([]);
+    await timers.runFor(1);
+    expect(writes).toEqual([['d']]);
+    release();
+    // Given back after its linger was over: written at once, not after a second linger.
+    more?.giveBack();
+    await timers.runFor(0);
+    expect(writes).toEqual([['d'], ['c']]);
+    release();
+    await timers.runFor(0);
+    expect(answers).toEqual(['A', 'B', 'd', 'c']);
   });
 
   it('writes what waited for a batch being written as soon as that batch is done, without a second linger', async () => {

@@ -32,6 +32,18 @@ type Waiting<Request, Response> = {
 };
 
 /**
+ * Requests taken from a group commit to be written by another write (`GroupCommit.take`): that write
+ * settles them with their responses once it committed, or gives them back to be written as they would
+ * have been.
+ */
+export type TakenRequests<Request, Response> = {
+  readonly requests: readonly Request[];
+  /** One response per request, in order. */
+  readonly settle: (responses: readonly Response[]) => void;
+  readonly giveBack: () => void;
+};
+
+/**
  * Group commit: requests that arrive together are written together. A request arriving while fewer than
  * `maxInFlight` batches are being written goes after its linger (at once without one, in the same turn of
  * the event loop as any others that arrive with it), or sooner with a request that goes now; while
@@ -68,6 +80,38 @@ export class GroupCommit<Request, Response> {
         this.#schedule(urgency === 'now' ? 0 : (this.#options.lingerMs ?? 0));
       }),
     );
+  }
+
+  /**
+   * Up to `max` requests waiting for a batch, taken out to be written by another write in its own commit;
+   * none waiting: undefined. Requests given back go first, at once: they have waited already.
+   */
+  take(max: number): TakenRequests<Request, Response> | undefined {
+    const taken = this.#waiting.splice(0, max);
+    if (taken.length === 0) return undefined;
+    // The timer set for them would cut short the linger of requests that come next.
+    if (this.#waiting.length === 0 && this.#next !== undefined) {
+      this.#timers.clearTimeout(this.#next.timer);
+      this.#next = undefined;
+    }
+    let settled = false;
+    const once = (then: () => void) => {
+      if (settled) throw new Error('taken requests settled twice');
+      settled = true;
+      then();
+    };
+    return {
+      requests: taken.map((waiting) => waiting.request),
+      settle: (responses) =>
+        once(() => {
+          for (const [index, waiting] of taken.entries()) waiting.settle(responseAt(responses, index));
+        }),
+      giveBack: () =>
+        once(() => {
+          this.#waiting.unshift(...taken);
+          this.#schedule(0);
+        }),
+    };
   }
 
   /**
@@ -112,14 +156,7 @@ export class GroupCommit<Request, Response> {
     );
     if (written === undefined) return;
     if (written.isOk()) {
-      batch.forEach((waiting, index) => {
-        const response = written.value[index];
-        waiting.settle(
-          response === undefined
-            ? err(storageError('unexpected', 'a batch write answered fewer requests than it was given'))
-            : ok(response),
-        );
-      });
+      for (const [index, waiting] of batch.entries()) waiting.settle(responseAt(written.value, index));
       return;
     }
     if (batch.length === 1 || written.error.reason === 'unavailable') {
@@ -129,6 +166,16 @@ export class GroupCommit<Request, Response> {
     for (const waiting of batch) await this.#writeBatch([waiting]);
   }
 }
+
+const responseAt = <Response>(
+  responses: readonly Response[],
+  index: number,
+): Result<Response, StorageError> => {
+  const response = responses[index];
+  return response === undefined
+    ? err(storageError('unexpected', 'a batch write answered fewer requests than it was given'))
+    : ok(response);
+};
 
 const bugError = (bug: unknown): StorageError =>
   storageError('unexpected', bug instanceof Error ? bug.message : String(bug));

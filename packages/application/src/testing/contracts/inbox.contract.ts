@@ -17,6 +17,7 @@ import {
   seedTenant,
   storeInInbox,
   textInboxEntry,
+  textOutboxEntry,
 } from './storage-harness.ts';
 
 const t0 = new Date('2026-03-02T12:00:00.000Z');
@@ -146,6 +147,39 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       // a's entry was completed with the store; b's is still pending, claimed once its lease runs out.
       const claimed = await claim('worker', at(31), { ids: entries.map((entry) => entry.id) });
       expect(claimed.map((entry) => entry.id)).toEqual([entries[1]!.id]);
+    });
+
+    it('records what became of sends in the same transaction, before the sections, which see it', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const reply = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      const other = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([reply, other])));
+      const claimed = await expectOk(
+        harness.outboxQueue.claim({ owner: 'sender', now: t0, limit: 10, leaseMs: 30_000, horizonMs: 1000 }),
+      );
+      const [sent, notOurs] = [reply, other].map((entry) => claimed.find((send) => send.id === entry.id)!);
+      const { processed, recorded } = await expectOk(
+        harness.inboxQueue.storeAndProcess(
+          {
+            entries: [textInboxEntry(number.phoneNumberId, { waId: '56900000033' })],
+            now: at(1),
+            followUps: { origins: [], statuses: [] },
+            lease: { owner: 'h', leaseMs: 30_000 },
+          },
+          async (_stored, section) => {
+            const seen = await section(tenant.id, (r) => r.outbox.get(sent!.id));
+            return seen.isOk() ? seen.value?.status : seen.error;
+          },
+          [
+            { kind: 'sent', id: sent!.id, lease: sent!.lease, wamid: 'wamid.rode' as Wamid, at: at(1) },
+            { kind: 'sent', id: notOurs!.id, lease: { ...notOurs!.lease, owner: 'someone else' }, at: at(1) },
+          ],
+        ),
+      );
+      expect(recorded).toEqual([true, false]);
+      expect(processed).toBe('sent');
+      const after = await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(notOurs!.id)));
+      expect(after?.status).toBe('pending');
     });
 
     it("leaves a sender's new message to the claim while another of theirs is held elsewhere, in order", async () => {

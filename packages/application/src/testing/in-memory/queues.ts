@@ -82,18 +82,22 @@ const pruneFinished = (state: State, before: Date, limit: number): PrunedRows =>
 };
 
 /**
- * In memory the entries are stored first and each section is a unit of work of its own: the fake has no
- * commit that can fail after `process` ran, so the one transaction would show nothing more.
+ * In memory the entries are stored and the sends recorded first, and each section is a unit of work of its
+ * own: the fake has no commit that can fail after `process` ran, so the one transaction would show nothing
+ * more.
  */
 export const inMemoryInboxQueue = (access: StateAccess): InboxQueue => ({
   store: (request) => access.transaction((state) => okAsync(storeInbox(state, request))),
-  storeAndProcess: (request, process) =>
+  storeAndProcess: (request, process, records = []) =>
     access
-      .transaction((state) => okAsync(storeInbox(state, request)))
-      .andThen((stored) =>
+      .transaction((state) =>
+        okAsync({ stored: storeInbox(state, request), recorded: recordSends(state, records) }),
+      )
+      .andThen(({ stored, recorded }) =>
         ResultAsync.fromSafePromise(process(stored, inMemoryUnitOfWork(access).run)).map((processed) => ({
           stored,
           processed,
+          recorded,
         })),
       ),
   claim: (request) => access.transaction((state) => okAsync(claimInbox(state, request))),
