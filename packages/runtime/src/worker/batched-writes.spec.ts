@@ -124,6 +124,7 @@ describe('groupCommittedIntake', () => {
     const clock = new ManualClock();
     const timers = new ManualTimers(clock);
     const { statements, recorder } = recorderOn(timers);
+    const logger = new RecordingLogger();
     let write: 'commits' | 'records nothing' | 'fails' = 'commits';
     const carried: string[][] = [];
     const inboxQueue: Pick<InboxQueue, 'store' | 'storeAndProcess'> = {
@@ -157,6 +158,7 @@ describe('groupCommittedIntake', () => {
         processor: () => processor,
         records: recorder,
         timers,
+        logger,
       },
       { owner: 'host', leaseMs: 30_000 },
     );
@@ -199,6 +201,8 @@ describe('groupCommittedIntake', () => {
       ['after a failed write', true],
       ['after a write that could not record', true],
     ]);
+    // Only the recording undone in a write that committed is news: a failed write is reported as such.
+    expect(logger.lines.map((line) => [line.level, line.fields['sends']])).toEqual([['warn', 1]]);
   });
 
   it('stores webhooks of statuses arriving within the linger in one write, and any other webhook at once with the statuses waiting', async () => {

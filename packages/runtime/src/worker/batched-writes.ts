@@ -14,7 +14,7 @@ import type {
   StoredInboxEntry,
   StoreInboxRequest,
 } from '@prestabot/application';
-import { defined, errAsync, ResultAsync } from '@prestabot/domain';
+import { defined, errAsync, type Result, ResultAsync } from '@prestabot/domain';
 import { GroupCommit, type TakenRequests } from './group-commit.ts';
 import type { InboxWorker, ProcessedWhileStoring } from './inbox-worker.ts';
 import { systemTimers, type Timers } from './wake-up.ts';
@@ -92,7 +92,7 @@ export const groupCommittedIntake = (
       Promise.resolve(written).then(
         (result) => {
           if (taken !== undefined) processor.finishWhileStoring(taken, result.isOk());
-          if (riding !== undefined) settleRiding(riding, result.isOk() ? result.value.recorded : undefined);
+          if (riding !== undefined) settleRiding(riding, result);
           // Answered or handed over already: returned without their lease, so nothing processes them again.
           return result.map(({ stored, processed }) => withoutLeaseOf(stored, processed.entries));
         },
@@ -104,15 +104,18 @@ export const groupCommittedIntake = (
       ),
     );
   };
+  // A write that failed is reported by the webhooks that waited on it; a recording undone within one that
+  // committed is unexpected (a deadlock, a bug), and said so.
   const settleRiding = (
     riding: TakenRequests<SendRecord, boolean>,
-    recorded: readonly boolean[] | undefined,
+    written: Result<{ readonly recorded?: readonly boolean[] }, StorageError>,
   ) => {
-    if (recorded !== undefined) return riding.settle(recorded);
-    deps.logger?.debug(
-      { sends: riding.requests.length },
-      "what became of sends could not be recorded with a webhook's write; they are recorded on their own",
-    );
+    if (written.isOk() && written.value.recorded !== undefined) return riding.settle(written.value.recorded);
+    if (written.isOk())
+      deps.logger?.warn(
+        { sends: riding.requests.length },
+        "what became of sends could not be recorded in a webhook's write; they are recorded on their own",
+      );
     riding.giveBack();
   };
   const write = (webhooks: readonly (readonly NewInboxEntry[])[]) =>
