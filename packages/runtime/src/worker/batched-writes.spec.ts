@@ -145,10 +145,13 @@ describe('groupCommittedIntake', () => {
         }));
       },
     };
+    let handOverThrows = false;
     const processor: StoringProcessor = {
       routesWhileStoring: async () => new Map(),
       processWhileStoring: async () => ({ tenants: new Set(), entries: [], outcomes: [], left: [] }),
-      finishWhileStoring: () => {},
+      finishWhileStoring: () => {
+        if (handOverThrows) throw new Error('a bug handing the replies over');
+      },
     };
     const intake = groupCommittedIntake(
       {
@@ -203,6 +206,15 @@ describe('groupCommittedIntake', () => {
     ]);
     // Only the recording undone in a write that committed is news: a failed write is reported as such.
     expect(logger.lines.map((line) => [line.level, line.fields['sends']])).toEqual([['warn', 1]]);
+
+    // A bug after the commit still leaves no outcome hanging.
+    write = 'commits';
+    handOverThrows = true;
+    record('before a bug');
+    const buggy = intake.store([message('m4')]);
+    await timers.runFor(0);
+    await expect(Promise.resolve(buggy)).resolves.toMatchObject({ error: { reason: 'unexpected' } });
+    expect(answers.at(-1)).toEqual(['before a bug', true]);
   });
 
   it('stores webhooks of statuses arriving within the linger in one write, and any other webhook at once with the statuses waiting', async () => {

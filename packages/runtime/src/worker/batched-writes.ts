@@ -91,14 +91,15 @@ export const groupCommittedIntake = (
     return new ResultAsync(
       Promise.resolve(written).then(
         (result) => {
-          if (taken !== undefined) processor.finishWhileStoring(taken, result.isOk());
+          // The outcomes first: they must be settled or given back even should handing over the replies throw.
           if (riding !== undefined) settleRiding(riding, result);
+          if (taken !== undefined) processor.finishWhileStoring(taken, result.isOk());
           // Answered or handed over already: returned without their lease, so nothing processes them again.
           return result.map(({ stored, processed }) => withoutLeaseOf(stored, processed.entries));
         },
         (bug: unknown) => {
-          if (taken !== undefined) processor.finishWhileStoring(taken, false);
           riding?.giveBack();
+          if (taken !== undefined) processor.finishWhileStoring(taken, false);
           throw bug;
         },
       ),
