@@ -92,7 +92,6 @@ type SendSlotsFailed = { readonly type: 'send_slots_failed'; readonly error: Sto
 
 /** Each number's tenant and number as the directory has them, or undefined once no tenant has it. */
 export type NumberRoutes = ReadonlyMap<PhoneNumberId, NumberRoute | undefined>;
-type Routes = NumberRoutes;
 
 /**
  * The person an entry comes from, within its tenant and number, whose entries are processed one at a time,
@@ -298,7 +297,7 @@ export class ProcessInbox {
   async #runInUnitOfWork(
     tenantId: TenantId,
     works: readonly TenantWork[],
-    routes: Routes,
+    routes: NumberRoutes,
     slots: SendSlotTerms | undefined,
   ): Promise<Result<EntryOutcome[], StorageError | LeaseLost | Bug>> {
     const result = await this.#deps.unitOfWork
@@ -337,7 +336,7 @@ export class ProcessInbox {
 
   #work(
     works: readonly TenantWork[],
-    routes: Routes,
+    routes: NumberRoutes,
     repositories: TenantRepositories,
     slots: SendSlotTerms | undefined,
   ): ResultAsync<EntryOutcome[], StorageError | LeaseLost | SendSlotsFailed> {
