@@ -17,3 +17,5 @@ export const queueDepthRow = z
 export const prunedRowsRow = z
   .object({ pruned_inbox: z.number().int(), pruned_outbox: z.number().int() })
   .transform((row): PrunedRows => ({ inbox: row.pruned_inbox, outbox: row.pruned_outbox }));
+
+export const reopenedRow = z.object({ reopened: z.number().int() });

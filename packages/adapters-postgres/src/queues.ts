@@ -5,6 +5,7 @@ import type {
   ClaimedReminder,
   ClaimedSend,
   FinishedWorkRetention,
+  HeldEntry,
   InboxClaimRequest,
   InboxQueue,
   LeaseRenewal,
@@ -13,20 +14,22 @@ import type {
   OutboxClaimRequest,
   OutboxLeaseRequest,
   OutboxQueue,
+  ProcessedWhileStored,
   PrunedRows,
   QueueDepth,
   ReminderQueue,
   SendRecord,
   StorageError,
+  StoreAndProcessRequest,
   StoredAndProcessed,
   StoredInboxEntry,
   StoreInboxRequest,
   TenantSection,
 } from '@prestabot/application';
-import { sendRateShare } from '@prestabot/application';
-import { defined, okAsync, ResultAsync } from '@prestabot/domain';
+import { sendRateShare, storageError, unansweredOf } from '@prestabot/application';
+import { defined, errAsync, okAsync, ResultAsync } from '@prestabot/domain';
 import type * as z from 'zod';
-import { prunedRowsRow, queueDepthRow } from './queues.row.ts';
+import { prunedRowsRow, queueDepthRow, reopenedRow } from './queues.row.ts';
 import { appliedStatusRow, claimedInboxRow, storedInboxRow } from './repositories/inbox.row.ts';
 import { claimedSendRow, recordedRow } from './repositories/outbox.row.ts';
 import { claimedReminderRow, reminderColumnsSql } from './repositories/reminder.row.ts';
@@ -77,15 +80,41 @@ const handOutReadable =
       });
   };
 
+type Query = (text: string, params: readonly unknown[]) => ResultAsync<readonly SqlRow[], StorageError>;
+
 /** `prestabot.record_send_outcomes`: what became of sends, all in one statement. */
 const recordSends = (
   records: readonly SendRecord[],
-  query: (text: string, params: readonly unknown[]) => ResultAsync<readonly SqlRow[], StorageError>,
+  query: Query,
 ): ResultAsync<readonly boolean[], StorageError> => {
   if (records.length === 0) return okAsync([]);
   return query('SELECT * FROM prestabot.record_send_outcomes($1::jsonb)', [
     JSON.stringify(records.map((record, ordinal) => ({ ...sendRecordRow(record), ordinal }))),
   ]).andThen(readRows(recordedRow, 'recorded send'));
+};
+
+/**
+ * `prestabot.reopen_inbox_entries`: entries a write stored done and did not answer, put back under their
+ * lease. Every one must be: one left done would be an entry never answered, so the write fails instead.
+ */
+const reopen = (entries: readonly HeldEntry[], query: Query): ResultAsync<void, StorageError> => {
+  if (entries.length === 0) return okAsync(undefined);
+  return query('SELECT prestabot.reopen_inbox_entries($1::jsonb) AS reopened', [
+    JSON.stringify(
+      entries.map(({ id, lease }) => ({ id, lease_owner: lease.owner, leased_until: lease.until })),
+    ),
+  ])
+    .andThen(readRow(reopenedRow, 'reopened inbox entries'))
+    .andThen(({ reopened }) =>
+      reopened === entries.length
+        ? okAsync(undefined)
+        : errAsync(
+            storageError(
+              'unexpected',
+              `${entries.length - reopened} of ${entries.length} inbox entries written done could not be put back`,
+            ),
+          ),
+    );
 };
 
 /**
@@ -102,7 +131,7 @@ export class PostgresInboxQueue implements InboxQueue {
   }
 
   store(request: StoreInboxRequest): ResultAsync<readonly StoredInboxEntry[], StorageError> {
-    return this.#store(request, (text, params) => callCrossTenant(this.#driver, text, params));
+    return this.#store(request, (text, params) => callCrossTenant(this.#driver, text, params), []);
   }
 
   /**
@@ -112,13 +141,16 @@ export class PostgresInboxQueue implements InboxQueue {
    * application role under its tenant's scope.
    */
   storeAndProcess<T>(
-    request: StoreInboxRequest,
-    process: (stored: readonly StoredInboxEntry[], section: TenantSection) => Promise<T>,
+    request: StoreAndProcessRequest,
+    process: (
+      stored: readonly StoredInboxEntry[],
+      section: TenantSection,
+    ) => Promise<ProcessedWhileStored<T>>,
     records: readonly SendRecord[] = [],
   ): ResultAsync<StoredAndProcessed<T>, StorageError> {
     return this.#driver.transaction((session) => {
       const query = (text: string, params: readonly unknown[]) => session.query(text, params);
-      const storing = this.#store(request, query);
+      const storing = this.#store(request, query, request.answering ?? []);
       // Undone on its own should it fail: the sends are then recorded elsewhere, and the entries still stored.
       const recording =
         records.length === 0
@@ -128,11 +160,14 @@ export class PostgresInboxQueue implements InboxQueue {
               .orElse(() => okAsync(undefined));
       return storing.andThen((stored) =>
         recording.andThen((recorded) =>
-          ResultAsync.fromSafePromise(process(stored, tenantSectionOf(session))).map((processed) => ({
-            stored,
-            processed,
-            ...defined({ recorded }),
-          })),
+          ResultAsync.fromSafePromise(process(stored, tenantSectionOf(session))).andThen(
+            ({ result, answered }) =>
+              reopen(unansweredOf(stored, request.answering, answered), query).map(() => ({
+                stored,
+                processed: result,
+                ...defined({ recorded }),
+              })),
+          ),
         ),
       );
     });
@@ -140,7 +175,8 @@ export class PostgresInboxQueue implements InboxQueue {
 
   #store(
     request: StoreInboxRequest,
-    query: (text: string, params: readonly unknown[]) => ResultAsync<readonly SqlRow[], StorageError>,
+    query: Query,
+    answering: readonly string[],
   ): ResultAsync<readonly StoredInboxEntry[], StorageError> {
     const { entries, lease, now, followUps } = request;
     if (entries.length === 0) return okAsync([]);
@@ -155,13 +191,14 @@ export class PostgresInboxQueue implements InboxQueue {
       item_time: entry.item.kind === 'message' ? entry.item.sentAt : entry.item.at,
       received_at: entry.receivedAt,
     }));
-    return query('SELECT * FROM prestabot.store_webhook_items($1::jsonb, $2, $3, $4, $5, $6)', [
+    return query('SELECT * FROM prestabot.store_webhook_items($1::jsonb, $2, $3, $4, $5, $6, $7::uuid[])', [
       JSON.stringify(rows),
       lease?.owner ?? null,
       lease?.leaseMs ?? 0,
       now,
       followUps.origins,
       followUps.statuses,
+      answering,
     ])
       .andThen(readRows(storedInboxRow, 'stored inbox entry'))
       .map((stored) =>

@@ -201,6 +201,7 @@ describeOnEachDriver('schema and isolation', (context) => {
         'record_send_outcomes',
         'register_meta_app',
         'renew_leases',
+        'reopen_inbox_entries',
         'store_webhook_items',
         'usage_by_number',
       ]);

@@ -291,8 +291,10 @@ describeOnEachDriver('storage behaviour', (context) => {
     const { stored, processed, recorded } = await expectOk(
       storage.inboxQueue.storeAndProcess(
         { entries: [entry], now: t0, followUps: { origins: [], statuses: [] } },
-        async (_stored, section) =>
-          (await section(tenant.id, (r) => r.outbox.get(entry.id))).isOk() ? 'worked on' : 'refused',
+        async (_stored, section) => ({
+          result: (await section(tenant.id, (r) => r.outbox.get(entry.id))).isOk() ? 'worked on' : 'refused',
+          answered: [],
+        }),
         // An id PostgreSQL cannot read as a UUID fails the recording statement.
         [{ kind: 'requeue', id: 'not a uuid', lease: { owner: 'w', until: at(30_000) } }],
       ),
@@ -304,6 +306,35 @@ describeOnEachDriver('storage behaviour', (context) => {
       storage.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 1000, now: at(1000), ids: [entry.id] }),
     );
     expect(claimed.map((row) => row.id)).toEqual([entry.id]);
+  });
+
+  it('puts back only entries its own transaction wrote done: a done entry stays done for any other caller', async () => {
+    const { storage, driver } = context();
+    const { number } = await seedTenant(storage);
+    const entry = textInboxEntry(number.phoneNumberId, { waId: '56900000039' });
+    await expectOk(
+      storage.inboxQueue.storeAndProcess(
+        {
+          entries: [entry],
+          now: t0,
+          followUps: { origins: [], statuses: [] },
+          lease: { owner: 'h', leaseMs: 30_000 },
+          answering: [entry.id],
+        },
+        async () => ({ result: undefined, answered: [entry.id] }),
+      ),
+    );
+    const [reopened] = await expectOk(
+      driver.query('SELECT prestabot.reopen_inbox_entries($1::jsonb) AS reopened', [
+        JSON.stringify([{ id: entry.id, lease_owner: 'h', leased_until: at(30_000) }]),
+      ]),
+    );
+    expect(reopened).toEqual({ reopened: 0 });
+    expect(
+      await expectOk(
+        storage.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 1000, now: at(60_000), ids: [entry.id] }),
+      ),
+    ).toEqual([]);
   });
 
   it('claims an outbox message again once its lease and the grace after it ran out, and counts the oldest due message', async () => {

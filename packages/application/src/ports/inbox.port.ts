@@ -81,6 +81,39 @@ export type StoreInboxRequest = {
   readonly lease?: { readonly owner: string; readonly leaseMs: number };
 };
 
+/** `storeAndProcess`'s request: `store`'s, and the entries its `process` is to answer. */
+export type StoreAndProcessRequest = StoreInboxRequest & {
+  /**
+   * The entries `process` is to answer: each stored held (leased to `lease.owner`) is written done at once,
+   * which spares its row the second version, and its indexes the second entries, that completing it would
+   * write. It is still handed to `process` with its lease; those `process` does not report answered are put
+   * back, pending under that lease, before the commit. Should that fail, the write fails.
+   */
+  readonly answering?: readonly string[];
+};
+
+/** What `storeAndProcess`'s `process` did: its result, and which entries of `answering` it answered. */
+export type ProcessedWhileStored<T> = { readonly result: T; readonly answered: readonly string[] };
+
+/**
+ * The entries `storeAndProcess` wrote done (held, and named in `answering`) that `process` did not answer:
+ * they are put back under the lease they were stored with.
+ */
+export const unansweredOf = (
+  stored: readonly StoredInboxEntry[],
+  answering: readonly string[] | undefined,
+  answered: readonly string[],
+): readonly HeldEntry[] => {
+  if (answering === undefined || answering.length === 0) return [];
+  const writtenDone = new Set(answering);
+  for (const id of answered) writtenDone.delete(id);
+  return stored.flatMap((result) =>
+    result.outcome === 'stored' && 'lease' in result.entry && writtenDone.has(result.entry.id)
+      ? [{ id: result.entry.id, lease: result.entry.lease }]
+      : [],
+  );
+};
+
 /** What became of one entry given to `store`. */
 export type StoredInboxEntry =
   | { readonly outcome: 'stored'; readonly entry: InboxEntry | ClaimedInboxEntry }
@@ -139,14 +172,18 @@ export interface InboxQueue {
   /**
    * `store`, then `process` on what was stored, in the same transaction, working as the entries' tenants
    * through `section`: what `process` did commits with the entries or not at all, and nothing is left of a
-   * section that failed. Fails as a whole as `store` does (a throw from `process` is a bug: nothing is
-   * stored, and it is rethrown). `records` (`OutboxQueue.record`), what became of sends, are recorded in
-   * the same transaction before `process`, so its sections see them; should that fail, nothing is left of
-   * it and `recorded` is absent, but the rest goes on.
+   * section that failed. The entries it is to answer are written done when stored (`answering`). Fails as
+   * a whole as `store` does (a throw from `process` is a bug: nothing is stored, and it is rethrown).
+   * `records` (`OutboxQueue.record`), what became of sends, are recorded in the same transaction before
+   * `process`, so its sections see them; should that fail, nothing is left of it and `recorded` is
+   * absent, but the rest goes on.
    */
   storeAndProcess<T>(
-    request: StoreInboxRequest,
-    process: (stored: readonly StoredInboxEntry[], section: TenantSection) => Promise<T>,
+    request: StoreAndProcessRequest,
+    process: (
+      stored: readonly StoredInboxEntry[],
+      section: TenantSection,
+    ) => Promise<ProcessedWhileStored<T>>,
     records?: readonly SendRecord[],
   ): ResultAsync<StoredAndProcessed<T>, StorageError>;
   claim(request: InboxClaimRequest): ResultAsync<readonly ClaimedInboxEntry[], StorageError>;

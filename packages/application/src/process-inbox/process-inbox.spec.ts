@@ -62,23 +62,28 @@ describe('processing inbound messages', () => {
           now: app.clock.now(),
           followUps: { origins: [], statuses: [] },
           lease: { owner: 'host', leaseMs: 30_000 },
+          answering: entries.map((entry) => entry.id),
         },
-        (stored, section) =>
-          app.processInbox.processInSections(
+        async (stored, section) => {
+          const result = await app.processInbox.processInSections(
             stored.flatMap((result) =>
               result.outcome === 'stored' && 'lease' in result.entry ? [result.entry] : [],
             ),
             section,
             routes,
-          ),
+          );
+          return { result, answered: result.outcomes.map(({ entry }) => entry.id) };
+        },
       ),
     );
     expect(processed.outcomes.map((outcome) => [outcome.entry.phoneNumberId, outcome.type])).toEqual([
       ['1001', 'processed'],
     ]);
     expect(processed.left.map((entry) => entry.phoneNumberId)).toEqual(['2002']);
-    // 1001's message is answered and logged; nothing of 2002's section remains, its entry still pending.
+    // 1001's message is answered and logged; nothing of 2002's section remains, its entry pending again
+    // under the lease it was stored with.
     expect(app.database.inboxEntry(entries[0]!.id)?.processedAt).toBeDefined();
+    expect(app.database.inboxEntry(entries[1]!.id)).toMatchObject({ lease: { owner: 'host' } });
     expect(app.database.inboxEntry(entries[1]!.id)?.processedAt).toBeUndefined();
     expect(app.database.outboxMessages(a)).toHaveLength(1);
     expect(app.database.outboxMessages()).toHaveLength(1);

@@ -189,8 +189,9 @@ export class ProcessInbox {
   /**
    * Answers held messages in the transaction that stored them (`InboxQueue.storeAndProcess`): each
    * tenant's in a section of its own, one tenant after another, as `execute` answers them in a unit of
-   * work, with the `routes` read before it (`routesOf`). A section that fails is undone, and its entries
-   * are `left`, with no outcome, for `execute`.
+   * work, with the `routes` read before it (`routesOf`). They were written done when stored
+   * (`StoreAndProcessRequest.answering`), so nothing completes them here: the store puts back those not
+   * answered. A section that fails is undone, and its entries are `left`, with no outcome, for `execute`.
    */
   async processInSections(
     entries: readonly ClaimedInboxEntry[],
@@ -204,7 +205,7 @@ export class ProcessInbox {
     const left: ClaimedInboxEntry[] = entries.filter((entry) => entry.item.kind !== 'message');
     for (const [tenantId, works] of byTenant) {
       const done = await section(tenantId, (repositories) =>
-        this.#work(works.sort(inProcessingOrder), routes, repositories, slots),
+        this.#work(works.sort(inProcessingOrder), routes, repositories, slots, 'written_done'),
       ).then(
         (settled) => settled,
         (bug: unknown) => err(bugOf(bug)),
@@ -301,7 +302,7 @@ export class ProcessInbox {
     slots: SendSlotTerms | undefined,
   ): Promise<Result<EntryOutcome[], StorageError | LeaseLost | Bug>> {
     const result = await this.#deps.unitOfWork
-      .run(tenantId, (repositories) => this.#work(works, routes, repositories, slots))
+      .run(tenantId, (repositories) => this.#work(works, routes, repositories, slots, 'complete'))
       .then(
         (settled) => settled,
         (bug: unknown) => err(bugOf(bug)),
@@ -334,11 +335,16 @@ export class ProcessInbox {
     return { entry, type: 'failed', reason: `storage ${error.reason}: ${error.message}` };
   }
 
+  /**
+   * Answers `works` with `repositories`. Their entries are completed under their leases (`complete`), or
+   * were stored done by the transaction this runs in (`written_done`: no other process can have them).
+   */
   #work(
     works: readonly TenantWork[],
     routes: NumberRoutes,
     repositories: TenantRepositories,
     slots: SendSlotTerms | undefined,
+    entries: 'complete' | 'written_done',
   ): ResultAsync<EntryOutcome[], StorageError | LeaseLost | SendSlotsFailed> {
     const self = this;
     const now = this.#deps.clock.now();
@@ -433,7 +439,7 @@ export class ProcessInbox {
                 ids: replies.map((reply) => reply.id),
               })
               .mapErr((error): SendSlotsFailed => ({ type: 'send_slots_failed', error })),
-        repositories.inbox.complete(done, now),
+        entries === 'complete' ? repositories.inbox.complete(done, now) : okAsync(true),
       ] as const);
       if (!stillHeld) return err({ type: 'lease_lost_rollback' as const });
       const queued = new Set(enqueued);

@@ -2,7 +2,6 @@ import {
   type InboxQueue,
   type NewInboxEntry,
   type SendRecord,
-  type StorageError,
   type StoredInboxEntry,
   storageError,
   type TenantSection,
@@ -16,16 +15,7 @@ import {
   ManualTimers,
   RecordingLogger,
 } from '@prestabot/application/testing';
-import {
-  err,
-  errAsync,
-  ok,
-  okAsync,
-  type PhoneNumberId,
-  type Result,
-  ResultAsync,
-  type TenantId,
-} from '@prestabot/domain';
+import { errAsync, okAsync, type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import {
   groupCommittedIntake,
@@ -65,13 +55,16 @@ describe('groupCommittedIntake', () => {
     const clock = new ManualClock();
     const lease = { owner: 'host', leaseMs: 30_000 };
     const message = (id: string) => messageEntry(id, clock.now());
-    let commit: Result<void, StorageError> = ok(undefined);
+    let write: 'commits' | 'fails after processing' | 'fails before processing' = 'commits';
+    const answeringSeen: (readonly string[] | undefined)[] = [];
     const inboxQueue: Pick<InboxQueue, 'store' | 'storeAndProcess'> = {
       store: () => {
         throw new Error('a processor is there: the write processes too');
       },
-      storeAndProcess: ({ entries, lease: held }, process) =>
-        ResultAsync.fromSafePromise(
+      storeAndProcess: ({ entries, lease: held, answering }, process) => {
+        answeringSeen.push(answering);
+        if (write === 'fails before processing') return errAsync(storageError('unavailable', 'down'));
+        return ResultAsync.fromSafePromise(
           (async () => {
             const stored: StoredInboxEntry[] = entries.map((entry) => ({
               outcome: 'stored',
@@ -85,20 +78,27 @@ describe('groupCommittedIntake', () => {
             const section: TenantSection = () => {
               throw new Error('not called by the fake processor');
             };
-            return { stored, processed: await process(stored, section) };
+            return { stored, processed: (await process(stored, section)).result };
           })(),
-        ).andThen((done) => commit.map(() => done)),
+        ).andThen((done) =>
+          write === 'commits' ? okAsync(done) : errAsync(storageError('unavailable', 'down')),
+        );
+      },
     };
-    const finished: [string[], boolean][] = [];
+    const finished: [readonly string[], string[] | undefined, boolean][] = [];
     const processor: StoringProcessor = {
       routesWhileStoring: async () => new Map(),
+      reserveWhileStoring: (entries) => ({
+        tenants: new Set(['tenant' as TenantId]),
+        ids: entries.map((entry) => entry.id),
+      }),
       processWhileStoring: async (stored) => {
         const first = stored[0];
         const entries = first?.outcome === 'stored' && 'lease' in first.entry ? [first.entry] : [];
-        return { tenants: new Set(), entries, outcomes: [], left: [] };
+        return { entries, outcomes: [], left: [] };
       },
-      finishWhileStoring: (processed, committed) => {
-        finished.push([processed.entries.map((entry) => entry.id), committed]);
+      finishWhileStoring: (answering, processed, committed) => {
+        finished.push([answering.ids, processed?.entries.map((entry) => entry.id), committed]);
       },
     };
     const intake = groupCommittedIntake(
@@ -106,17 +106,22 @@ describe('groupCommittedIntake', () => {
       lease,
     );
     const results = await expectOk(intake.store([message('taken'), message('left')]));
+    // The write is told what it is to answer, as reserved.
+    expect(answeringSeen).toEqual([['taken', 'left']]);
     // The one the processor took comes back without its lease (nothing processes it again); the other keeps it.
     expect(results.map((result) => result.outcome === 'stored' && 'lease' in result.entry)).toEqual([
       false,
       true,
     ]);
-    expect(finished).toEqual([[['taken'], true]]);
-    commit = err(storageError('unavailable', 'down'));
+    expect(finished).toEqual([[['taken', 'left'], ['taken'], true]]);
+    write = 'fails after processing';
     await expectErr(intake.store([message('failed')]));
-    expect(finished).toEqual([
-      [['taken'], true],
-      [['failed'], false],
+    // The tenants reserved are freed whether the write failed after processing or before.
+    write = 'fails before processing';
+    await expectErr(intake.store([message('refused')]));
+    expect(finished.slice(1)).toEqual([
+      [['failed'], ['failed'], false],
+      [['refused'], undefined, false],
     ]);
   });
 
@@ -138,9 +143,9 @@ describe('groupCommittedIntake', () => {
         };
         if (write === 'fails') return errAsync(storageError('unavailable', 'down'));
         const stored = entries.map(() => ({ outcome: 'duplicate' as const }));
-        return ResultAsync.fromSafePromise(process(stored, section)).map((processed) => ({
+        return ResultAsync.fromSafePromise(process(stored, section)).map(({ result }) => ({
           stored,
-          processed,
+          processed: result,
           ...(write === 'commits' ? { recorded: records.map((record) => record.id !== 'refused') } : {}),
         }));
       },
@@ -148,7 +153,8 @@ describe('groupCommittedIntake', () => {
     let handOverThrows = false;
     const processor: StoringProcessor = {
       routesWhileStoring: async () => new Map(),
-      processWhileStoring: async () => ({ tenants: new Set(), entries: [], outcomes: [], left: [] }),
+      reserveWhileStoring: () => ({ tenants: new Set(), ids: [] }),
+      processWhileStoring: async () => ({ entries: [], outcomes: [], left: [] }),
       finishWhileStoring: () => {
         if (handOverThrows) throw new Error('a bug handing the replies over');
       },

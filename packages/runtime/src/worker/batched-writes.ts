@@ -78,13 +78,14 @@ export const groupCommittedIntake = (
     );
   };
   const storeAndProcess = (request: StoreInboxRequest, processor: StoringProcessor, routes: NumberRoutes) => {
+    const answering = processor.reserveWhileStoring(request.entries, routes);
     let taken: ProcessedWhileStoring | undefined;
     const riding = deps.records?.take(maxBatch);
     const written = deps.inboxQueue.storeAndProcess(
-      request,
+      { ...request, answering: answering.ids },
       async (stored, section) => {
-        taken = await processor.processWhileStoring(stored, section, routes);
-        return taken;
+        taken = await processor.processWhileStoring(stored, section, routes, answering);
+        return { result: taken, answered: taken.outcomes.map(({ entry }) => entry.id) };
       },
       riding?.requests,
     );
@@ -93,13 +94,13 @@ export const groupCommittedIntake = (
         (result) => {
           // The outcomes first: they must be settled or given back even should handing over the replies throw.
           if (riding !== undefined) settleRiding(riding, result);
-          if (taken !== undefined) processor.finishWhileStoring(taken, result.isOk());
+          processor.finishWhileStoring(answering, taken, result.isOk());
           // Answered or handed over already: returned without their lease, so nothing processes them again.
           return result.map(({ stored, processed }) => withoutLeaseOf(stored, processed.entries));
         },
         (bug: unknown) => {
           riding?.giveBack();
-          if (taken !== undefined) processor.finishWhileStoring(taken, false);
+          processor.finishWhileStoring(answering, taken, false);
           throw bug;
         },
       ),
@@ -150,7 +151,7 @@ export const groupCommittedIntake = (
 /** Answers held messages in the transaction that stores them: `InboxWorker`'s part of it. */
 export type StoringProcessor = Pick<
   InboxWorker,
-  'routesWhileStoring' | 'processWhileStoring' | 'finishWhileStoring'
+  'routesWhileStoring' | 'reserveWhileStoring' | 'processWhileStoring' | 'finishWhileStoring'
 >;
 
 const withoutLeaseOf = (

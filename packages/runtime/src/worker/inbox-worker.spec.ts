@@ -2,6 +2,8 @@ import type {
   ClaimedInboxEntry,
   EntryOutcome,
   InboundResponder,
+  NumberRoute,
+  NumberRoutes,
   StoredInboxEntry,
   TenantSection,
 } from '@prestabot/application';
@@ -155,6 +157,13 @@ describe('InboxWorker', () => {
         lease: { owner: 'test-worker', until: new Date(app.clock.now().getTime() + 30_000) },
       } as ClaimedInboxEntry;
     };
+    // Each tenant's number, 100<n>, as the routes read before a write give it.
+    const routes: NumberRoutes = new Map(
+      Array.from({ length: 9 }, (_, index) => [
+        `100${index + 1}` as PhoneNumberId,
+        { tenant: { id: `tenant-${index + 1}` as TenantId } } as NumberRoute,
+      ]),
+    );
     const stored = (...entries: ClaimedInboxEntry[]): StoredInboxEntry[] =>
       entries.map((entry) => ({ outcome: 'stored', entry }));
     const noSection = (() => {
@@ -165,13 +174,16 @@ describe('InboxWorker', () => {
     await expect.poll(() => gates.has('first')).toBe(true);
     // A write stores tenant 1's second message and tenant 2's: only tenant 2's is answered in it.
     const second = held('1', 'second');
-    const taken = await worker.processWhileStoring(stored(second, held('2', 'other')), noSection, new Map());
+    const other = held('2', 'other');
+    const answering = worker.reserveWhileStoring([second, other], routes);
+    expect(answering.ids).toEqual([other.id]);
+    const taken = await worker.processWhileStoring(stored(second, other), noSection, routes, answering);
     expect(taken.entries.map(bodyOf)).toEqual(['other']);
     // Tenant 2 is the write's until it finishes: what arrives for it meanwhile waits.
     const later = worker.submit([held('2', 'later')]);
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(calls).toEqual(['execute first', 'in the write other']);
-    worker.finishWhileStoring(taken, true);
+    worker.finishWhileStoring(answering, taken, true);
     await expect.poll(() => gates.has('later')).toBe(true);
     // Tenant 1's second message, handed in after the write as a webhook's held entries are, waits for the first.
     const afterFirst = worker.submit([second]);
@@ -187,8 +199,7 @@ describe('InboxWorker', () => {
     const backlog = Array.from({ length: maxMessagesWhileStoring + 1 }, (_, index) =>
       held(String(3 + index), `backlog ${index}`),
     );
-    const none = await worker.processWhileStoring(stored(...backlog), noSection, new Map());
-    expect(none.entries).toEqual([]);
+    expect(worker.reserveWhileStoring(backlog, routes)).toEqual({ tenants: new Set(), ids: [] });
     expect(calls).toHaveLength(4);
   });
 

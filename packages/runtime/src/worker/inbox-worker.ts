@@ -78,9 +78,17 @@ const heldMessagesOf = (stored: readonly StoredInboxEntry[]): ClaimedInboxEntry[
       : [],
   );
 
-/** What `processWhileStoring` took (tenants, entries) and what became of it. */
-export type ProcessedWhileStoring = {
+/**
+ * The messages a webhook write is to answer in its own transaction (`StoreAndProcessRequest.answering`),
+ * and their tenants, which are that write's until `finishWhileStoring`.
+ */
+export type AnsweringWhileStoring = {
   readonly tenants: ReadonlySet<TenantId>;
+  readonly ids: readonly string[];
+};
+
+/** What `processWhileStoring` took and what became of it. */
+export type ProcessedWhileStoring = {
   readonly entries: readonly ClaimedInboxEntry[];
   readonly outcomes: readonly EntryOutcome[];
   readonly left: readonly ClaimedInboxEntry[];
@@ -147,49 +155,67 @@ export class InboxWorker {
   }
 
   /**
-   * Answers the messages a webhook write just stored and leased here, in that write's transaction
-   * (`InboxQueue.storeAndProcess`), for each tenant with nothing waiting or running here: the tenant is
+   * The messages of a webhook write to answer in its transaction: those of each tenant with nothing waiting
+   * or running here (by the `routes` read before it), unless the write carries a backlog. The tenants are
    * then this write's until `finishWhileStoring`, so a sender's messages are still answered in order.
-   * Entries of other tenants, statuses and what failed are left for `submit`.
+   */
+  reserveWhileStoring(entries: readonly NewInboxEntry[], routes: NumberRoutes): AnsweringWhileStoring {
+    const tenants = new Set<TenantId>();
+    const ids: string[] = [];
+    const messages = entries.filter((entry) => entry.item.kind === 'message');
+    if (messages.length > maxMessagesWhileStoring || this.#stopping) return { tenants, ids };
+    for (const entry of messages) {
+      const tenantId = routes.get(entry.phoneNumberId)?.tenant.id;
+      if (tenantId === undefined) continue;
+      if (!tenants.has(tenantId)) {
+        if (this.#running.has(tenantId) || this.#waiting.has(tenantId)) continue;
+        tenants.add(tenantId);
+        this.#running.add(tenantId);
+      }
+      ids.push(entry.id);
+    }
+    return { tenants, ids };
+  }
+
+  /**
+   * Answers the messages `answering` names that the write stored and leased here, in that write's
+   * transaction (`InboxQueue.storeAndProcess`). Entries stored under another tenant than reserved,
+   * statuses and what failed are left for `submit`.
    */
   async processWhileStoring(
     stored: readonly StoredInboxEntry[],
     section: TenantSection,
     routes: NumberRoutes,
+    answering: AnsweringWhileStoring,
   ): Promise<ProcessedWhileStoring> {
-    const taken = new Set<TenantId>();
-    const entries: ClaimedInboxEntry[] = [];
-    const held = heldMessagesOf(stored);
-    if (held.length > maxMessagesWhileStoring || this.#stopping)
-      return { tenants: taken, entries, outcomes: [], left: [] };
-    for (const entry of held) {
-      if (!taken.has(entry.tenantId)) {
-        if (this.#running.has(entry.tenantId) || this.#waiting.has(entry.tenantId)) continue;
-        taken.add(entry.tenantId);
-        this.#running.add(entry.tenantId);
-      }
-      entries.push(entry);
-    }
-    if (entries.length === 0) return { tenants: taken, entries, outcomes: [], left: [] };
+    const ids = new Set(answering.ids);
+    const entries = heldMessagesOf(stored).filter(
+      (entry) => ids.has(entry.id) && answering.tenants.has(entry.tenantId),
+    );
+    if (entries.length === 0) return { entries, outcomes: [], left: [] };
     const { outcomes, left } = await this.#deps.processInbox.processInSections(
       entries,
       section,
       routes,
       this.#deps.sendSlotTerms?.(),
     );
-    return { tenants: taken, entries, outcomes, left };
+    return { entries, outcomes, left };
   }
 
   /**
    * After the write's commit (`committed`) or its failure: hands the replies to the sender and what was
    * left to the queue here, then frees the tenants. Nothing of a failed write was stored.
    */
-  finishWhileStoring(processed: ProcessedWhileStoring, committed: boolean): void {
-    if (committed) {
+  finishWhileStoring(
+    answering: AnsweringWhileStoring,
+    processed: ProcessedWhileStoring | undefined,
+    committed: boolean,
+  ): void {
+    if (committed && processed !== undefined) {
       this.#handOver(processed.outcomes);
       void this.submit(processed.left);
     }
-    for (const tenantId of processed.tenants) this.#running.delete(tenantId);
+    for (const tenantId of answering.tenants) this.#running.delete(tenantId);
     this.#startTenants();
   }
 

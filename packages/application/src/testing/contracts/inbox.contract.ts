@@ -126,7 +126,7 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
           },
           async (results, section) => {
             const [ofA, ofB] = results.map(held);
-            if (ofA === undefined || ofB === undefined) return ['not held'];
+            if (ofA === undefined || ofB === undefined) return { result: ['not held'], answered: [] };
             const done = (entry: NonNullable<typeof ofA>) => ({ id: entry.id, lease: entry.lease });
             // Each section sees its own tenant only: a's cannot complete b's entry.
             const first = await section(a.tenant.id, (r) =>
@@ -138,7 +138,10 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
             const second = await section(b.tenant.id, (r) =>
               r.inbox.complete([done(ofB)], at(1)).andThen(() => errAsync('refused' as const)),
             );
-            return [first.isOk() ? first.value : first.error, second.isErr() ? second.error : 'kept'];
+            return {
+              result: [first.isOk() ? first.value : first.error, second.isErr() ? second.error : 'kept'],
+              answered: [],
+            };
           },
         ),
       );
@@ -147,6 +150,55 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       // a's entry was completed with the store; b's is still pending, claimed once its lease runs out.
       const claimed = await claim('worker', at(31), { ids: entries.map((entry) => entry.id) });
       expect(claimed.map((entry) => entry.id)).toEqual([entries[1]!.id]);
+    });
+
+    it('writes the entries it is to answer done when stored, and puts back those it did not answer', async () => {
+      const a = await seedTenant(harness);
+      const b = await seedTenant(harness);
+      const answered = textInboxEntry(a.number.phoneNumberId, { waId: '56900000035' });
+      const unanswered = textInboxEntry(b.number.phoneNumberId, { waId: '56900000036' });
+      const notNamed = textInboxEntry(a.number.phoneNumberId, { waId: '56900000037' });
+      // The sender's earlier message is held by another process: the new one is stored for the claim.
+      const earlier = textInboxEntry(a.number.phoneNumberId, { waId: '56900000038', sentAt: at(0) });
+      const later = textInboxEntry(a.number.phoneNumberId, { waId: '56900000038', sentAt: at(1) });
+      await storeInInbox(harness.inboxQueue, [earlier], {
+        lease: { owner: 'elsewhere', leaseMs: 30_000 },
+        now: at(0),
+      });
+      const entries = [answered, unanswered, notNamed, later];
+      const { stored } = await expectOk(
+        harness.inboxQueue.storeAndProcess(
+          {
+            entries,
+            now: at(0),
+            followUps: { origins: [], statuses: [] },
+            lease: { owner: 'h', leaseMs: 30_000 },
+            answering: [answered.id, unanswered.id, later.id],
+          },
+          async () => ({ result: undefined, answered: [answered.id] }),
+        ),
+      );
+      const lease = { owner: 'h', until: at(30) };
+      expect(stored).toMatchObject([
+        { entry: { id: answered.id, lease } },
+        { entry: { id: unanswered.id, lease } },
+        { entry: { id: notNamed.id, lease } },
+        { outcome: 'stored', entry: { id: later.id } },
+      ]);
+      expect(stored[3]).not.toHaveProperty('entry.lease');
+      // The one put back is held as stored, as is the one not named; the answered one is done.
+      expect(await claim('worker', at(1), { ids: [answered.id, unanswered.id, notNamed.id] })).toEqual([]);
+      const completing = (tenantId: typeof a.tenant.id, id: string) =>
+        expectOk(harness.unitOfWork.run(tenantId, (r) => r.inbox.complete([{ id, lease }], at(2))));
+      expect(await completing(b.tenant.id, unanswered.id)).toBe(true);
+      expect(await completing(a.tenant.id, answered.id)).toBe(false);
+      // The sender's message stored for the claim waits for the earlier one, then is handed out.
+      const ids = entries.map((entry) => entry.id);
+      const claimed = await claim('worker', at(31), { ids: [...ids, earlier.id] });
+      expect(claimed.map((entry) => entry.id).sort()).toEqual([earlier.id, notNamed.id].sort());
+      const first = claimed.find((entry) => entry.id === earlier.id)!;
+      await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.inbox.complete([first], at(32))));
+      expect((await claim('worker', at(33), { ids })).map((entry) => entry.id)).toEqual([later.id]);
     });
 
     it('records what became of sends in the same transaction, before the sections, which see it', async () => {
@@ -168,7 +220,7 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
           },
           async (_stored, section) => {
             const seen = await section(tenant.id, (r) => r.outbox.get(sent!.id));
-            return seen.isOk() ? seen.value?.status : seen.error;
+            return { result: seen.isOk() ? seen.value?.status : seen.error, answered: [] };
           },
           [
             { kind: 'sent', id: sent!.id, lease: sent!.lease, wamid: 'wamid.rode' as Wamid, at: at(1) },

@@ -10,10 +10,11 @@ import type {
   AppliedStatus,
   ApplyStatusesRequest,
   ClaimedInboxEntry,
+  HeldEntry,
   InboxClaimRequest,
   StatusFollowUps,
+  StoreAndProcessRequest,
   StoredInboxEntry,
-  StoreInboxRequest,
 } from '../../ports/inbox.port.ts';
 import type { StatusOutcome } from '../../ports/message-log.port.ts';
 import { inboxSenderKey } from '../../process-inbox/process-inbox.ts';
@@ -27,8 +28,9 @@ const senderOf = (row: Pick<InboxRow, 'tenantId' | 'entry'>): string | undefined
 
 export const inboxKeyOf = (entry: InboxRow['entry']): string => `${entry.phoneNumberId}|${entry.deliveryKey}`;
 
-export const storeInbox = (state: State, request: StoreInboxRequest): StoredInboxEntry[] => {
+export const storeInbox = (state: State, request: StoreAndProcessRequest): StoredInboxEntry[] => {
   const { lease, now } = request;
+  const answering = new Set(request.answering);
   recordPrices(state, request.entries);
   // Statuses that need nothing more are applied, and not stored.
   const routedStatuses = request.entries.flatMap((entry, position) => {
@@ -70,20 +72,36 @@ export const storeInbox = (state: State, request: StoreInboxRequest): StoredInbo
     if (state.inboxKeys.has(key)) return { outcome: 'duplicate' };
     const { tenantId } = number;
     const sender = senderOf({ tenantId, entry });
-    const leased = lease !== undefined && (sender === undefined || !heldElsewhere.has(sender));
+    const held =
+      lease !== undefined && (sender === undefined || !heldElsewhere.has(sender))
+        ? { owner: lease.owner, until: new Date(now.getTime() + lease.leaseMs) }
+        : undefined;
+    // Written done, as the caller is to answer it; `reopenInbox` puts it back if it does not.
+    const done = held !== undefined && answering.has(entry.id);
     const row: InboxRow = {
       entry,
       tenantId,
-      attempts: leased ? 1 : 0,
+      attempts: held === undefined ? 0 : 1,
       availableAt: entry.receivedAt,
-      ...(leased ? { lease: { owner: lease.owner, until: new Date(now.getTime() + lease.leaseMs) } } : {}),
+      ...(held === undefined || done ? {} : { lease: held }),
+      ...(done ? { processedAt: now } : {}),
     };
     state.inbox.set(entry.id, row);
     state.inboxKeys.set(key, entry.id);
     const stored = { ...entry, tenantId, attempts: row.attempts };
-    return { outcome: 'stored', entry: row.lease === undefined ? stored : { ...stored, lease: row.lease } };
+    return { outcome: 'stored', entry: held === undefined ? stored : { ...stored, lease: held } };
   });
 };
+
+/** As `prestabot.reopen_inbox_entries`: entries written done put back, pending under their lease. */
+export const reopenInbox = (state: State, entries: readonly HeldEntry[]): number =>
+  entries.filter(({ id, lease }) => {
+    const row = state.inbox.get(id);
+    if (row?.processedAt === undefined || row.lease !== undefined) return false;
+    delete row.processedAt;
+    row.lease = lease;
+    return true;
+  }).length;
 
 export const claimInbox = (state: State, request: InboxClaimRequest): ClaimedInboxEntry[] => {
   const { now } = request;

@@ -1,10 +1,10 @@
 import { defined, okAsync, ResultAsync } from '@prestabot/domain';
 import type { ClaimedReminder, ReminderQueue } from '../../loans/loan-stores.port.ts';
 import type { FinishedWorkRetention, PrunedRows } from '../../ports/finished-work-retention.port.ts';
-import type { InboxQueue, QueueDepth } from '../../ports/inbox.port.ts';
+import { type InboxQueue, type QueueDepth, unansweredOf } from '../../ports/inbox.port.ts';
 import type { LeaseRenewal } from '../../ports/lease-renewal.port.ts';
 import type { OutboxQueue } from '../../ports/outbox.port.ts';
-import { applyStatuses, claimInbox, inboxKeyOf, storeInbox } from './inbox-queue.ts';
+import { applyStatuses, claimInbox, inboxKeyOf, reopenInbox, storeInbox } from './inbox-queue.ts';
 import { renewLeases } from './lease-renewal.ts';
 import { claimOutbox, leaseSends, recordSends } from './outbox-queue.ts';
 import { leaseActive, outboxKeyOf, pendingOutboxRows, type State, type StateAccess } from './state.ts';
@@ -94,11 +94,14 @@ export const inMemoryInboxQueue = (access: StateAccess): InboxQueue => ({
         okAsync({ stored: storeInbox(state, request), recorded: recordSends(state, records) }),
       )
       .andThen(({ stored, recorded }) =>
-        ResultAsync.fromSafePromise(process(stored, inMemoryUnitOfWork(access).run)).map((processed) => ({
-          stored,
-          processed,
-          recorded,
-        })),
+        ResultAsync.fromSafePromise(process(stored, inMemoryUnitOfWork(access).run)).andThen(
+          ({ result, answered }) => {
+            const unanswered = unansweredOf(stored, request.answering, answered);
+            return access
+              .transaction((state) => okAsync(reopenInbox(state, unanswered)))
+              .map(() => ({ stored, processed: result, recorded }));
+          },
+        ),
       ),
   claim: (request) => access.transaction((state) => okAsync(claimInbox(state, request))),
   applyStatuses: (request) => access.transaction((state) => okAsync(applyStatuses(state, request))),
