@@ -35,8 +35,8 @@ import { claimedSendRow, recordedRow } from './repositories/outbox.row.ts';
 import { claimedReminderRow, reminderColumnsSql } from './repositories/reminder.row.ts';
 import { tenantSectionOf } from './repositories/unit-of-work.ts';
 import { idRow, readEachRow, readRow, readRows } from './sql/read-rows.ts';
-import { callCrossTenant } from './sql/scopes.ts';
-import type { SqlDriver, SqlRow } from './sql/sql-driver.ts';
+import { callCrossTenant, unscopedSection } from './sql/scopes.ts';
+import type { SqlDriver, SqlRow, SqlSession } from './sql/sql-driver.ts';
 
 /** The queues whose claims hand out rows read back from the database. */
 type ClaimedQueue = 'inbox' | 'outbox' | 'reminders';
@@ -96,14 +96,19 @@ const recordSends = (
 /**
  * `prestabot.reopen_inbox_entries`: entries a write stored done and did not answer, put back under their
  * lease. Every one must be: one left done would be an entry never answered, so the write fails instead.
+ * In a section that clears the tenant scope: a tenant's section that committed leaves its scope set for
+ * the rest of the transaction, and the function refuses to run under one.
  */
-const reopen = (entries: readonly HeldEntry[], query: Query): ResultAsync<void, StorageError> => {
+const reopen = (entries: readonly HeldEntry[], session: SqlSession): ResultAsync<void, StorageError> => {
   if (entries.length === 0) return okAsync(undefined);
-  return query('SELECT prestabot.reopen_inbox_entries($1::jsonb) AS reopened', [
-    JSON.stringify(
-      entries.map(({ id, lease }) => ({ id, lease_owner: lease.owner, leased_until: lease.until })),
-    ),
-  ])
+  return session
+    .section(unscopedSection, (unscoped) =>
+      unscoped.query('SELECT prestabot.reopen_inbox_entries($1::jsonb) AS reopened', [
+        JSON.stringify(
+          entries.map(({ id, lease }) => ({ id, lease_owner: lease.owner, leased_until: lease.until })),
+        ),
+      ]),
+    )
     .andThen(readRow(reopenedRow, 'reopened inbox entries'))
     .andThen(({ reopened }) =>
       reopened === entries.length
@@ -162,7 +167,7 @@ export class PostgresInboxQueue implements InboxQueue {
         recording.andThen((recorded) =>
           ResultAsync.fromSafePromise(process(stored, tenantSectionOf(session))).andThen(
             ({ result, answered }) =>
-              reopen(unansweredOf(stored, request.answering, answered), query).map(() => ({
+              reopen(unansweredOf(stored, request.answering, answered), session).map(() => ({
                 stored,
                 processed: result,
                 ...defined({ recorded }),

@@ -21,6 +21,13 @@ export const crossTenantScope: TransactionSettings = {
   search_path: pinnedSearchPath,
 };
 
+/**
+ * For a section that calls a cross-tenant function after tenants' sections (`SqlSession.section`): the
+ * settings of a section that committed stay in force for the rest of its transaction, so the scope is
+ * cleared explicitly.
+ */
+export const unscopedSection: TransactionSettings = { ...crossTenantScope, 'app.tenant_id': '' };
+
 /** For a tenant's unit of work: the application role, and row-level security scoped to the tenant. */
 export const tenantScope = (tenantId: TenantId): TransactionSettings => ({
   ...crossTenantScope,

@@ -59,6 +59,28 @@ describe('InMemoryDatabase units of work', () => {
     );
   });
 
+  it('puts back what a write stored done when its process throws, as PostgreSQL undoes the store', async () => {
+    const database = new InMemoryDatabase();
+    const { number } = await seedTenant(harnessOf(database));
+    const entry = textInboxEntry(number.phoneNumberId, { sentAt: t0 });
+    const writing = database.inboxQueue.storeAndProcess(
+      {
+        entries: [entry],
+        now: t0,
+        followUps: { origins: [], statuses: [] },
+        lease: { owner: 'h', leaseMs: 30_000 },
+        answering: [entry.id],
+      },
+      () => Promise.reject(new Error('a bug in process')),
+    );
+    await expect(Promise.resolve(writing)).rejects.toThrow('a bug in process');
+    const later = new Date(t0.getTime() + 31_000);
+    const claimed = await expectOk(
+      database.inboxQueue.claim({ owner: 'w', limit: 10, leaseMs: 30_000, now: later, ids: [entry.id] }),
+    );
+    expect(claimed.map((held) => held.id)).toEqual([entry.id]);
+  });
+
   it('claims only what fits before the horizon, however the slot arithmetic rounds', async () => {
     const database = new InMemoryDatabase();
     const { tenant, number } = await seedTenant(harnessOf(database), {}, { ratePerSecond: 200 });

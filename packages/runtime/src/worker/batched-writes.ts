@@ -81,20 +81,26 @@ export const groupCommittedIntake = (
     const answering = processor.reserveWhileStoring(request.entries, routes);
     let taken: ProcessedWhileStoring | undefined;
     const riding = deps.records?.take(maxBatch);
-    const written = deps.inboxQueue.storeAndProcess(
-      { ...request, answering: answering.ids },
-      async (stored, section) => {
-        taken = await processor.processWhileStoring(stored, section, routes, answering);
-        return { result: taken, answered: taken.outcomes.map(({ entry }) => entry.id) };
-      },
-      riding?.requests,
+    const written = Promise.resolve().then(() =>
+      deps.inboxQueue.storeAndProcess(
+        { ...request, answering: answering.ids },
+        async (stored, section) => {
+          taken = await processor.processWhileStoring(stored, section, routes, answering);
+          const answered = taken.outcomes.filter((outcome) => outcome.type === 'processed');
+          return { result: taken, answered: answered.map(({ entry }) => entry.id) };
+        },
+        riding?.requests,
+      ),
     );
     return new ResultAsync(
-      Promise.resolve(written).then(
+      written.then(
         (result) => {
-          // The outcomes first: they must be settled or given back even should handing over the replies throw.
-          if (riding !== undefined) settleRiding(riding, result);
-          processor.finishWhileStoring(answering, taken, result.isOk());
+          try {
+            // The outcomes first: they must be settled or given back even should handing over the replies throw.
+            if (riding !== undefined) settleRiding(riding, result);
+          } finally {
+            processor.finishWhileStoring(answering, taken, result.isOk());
+          }
           // Answered or handed over already: returned without their lease, so nothing processes them again.
           return result.map(({ stored, processed }) => withoutLeaseOf(stored, processed.entries));
         },

@@ -131,9 +131,13 @@ describe('InboxWorker', () => {
       routesOf: () => okAsync(new Map()),
       processInSections: async (entries) => {
         calls.push(`in the write ${entries.map(bodyOf).join('+')}`);
-        return { outcomes: processedAll(entries), left: [] };
+        return {
+          outcomes: entries.map((entry) => ({ entry, type: 'processed', enqueued: ['reply'], leased: [] })),
+          left: [],
+        };
       },
     };
+    let failHandOver = false;
     const app = createInMemoryApp({ verifier: new TestSignatureVerifier(), parser: new JsonBatchParser() });
     const worker = new InboxWorker(
       {
@@ -143,7 +147,9 @@ describe('InboxWorker', () => {
         clock: app.clock,
         logger: app.logger,
         metrics: app.metrics,
-        onRepliesQueued: () => {},
+        onRepliesQueued: () => {
+          if (failHandOver) throw new Error('a bug in the hand-over');
+        },
       },
       { ...defaultInboxWorkerOptions, owner: 'test-worker' },
     );
@@ -195,12 +201,33 @@ describe('InboxWorker', () => {
     gates.get('second')!();
     await Promise.all([first, later, afterFirst]);
     expect(calls).toEqual(['execute first', 'in the write other', 'execute later', 'execute second']);
+    // A tenant handed entries after its reservation (a claim's, older than the write's) has them answered
+    // first: the write answers none of its messages, and the tenant is freed for them after the write.
+    const reserved = held('3', 'reserved');
+    const answeringThree = worker.reserveWhileStoring([reserved], routes);
+    const claimedMeanwhile = worker.submit([held('3', 'claimed')]);
+    const skipped = await worker.processWhileStoring(stored(reserved), noSection, routes, answeringThree);
+    expect(skipped.entries).toEqual([]);
+    worker.finishWhileStoring(answeringThree, skipped, true);
+    await expect.poll(() => gates.has('claimed')).toBe(true);
+    gates.get('claimed')!();
+    await claimedMeanwhile;
+    // Handing the replies over throws (a bug): the tenant is freed all the same.
+    failHandOver = true;
+    const four = held('4', 'answered');
+    const answeringFour = worker.reserveWhileStoring([four], routes);
+    const answeredFour = await worker.processWhileStoring(stored(four), noSection, routes, answeringFour);
+    expect(() => worker.finishWhileStoring(answeringFour, answeredFour, true)).toThrow('hand-over');
+    const afterBug = worker.submit([held('4', 'after the bug')]);
+    await expect.poll(() => gates.has('after the bug')).toBe(true);
+    gates.get('after the bug')!();
+    await afterBug;
     // A write carrying more messages than it may answer (a backlog) answers none of them.
     const backlog = Array.from({ length: maxMessagesWhileStoring + 1 }, (_, index) =>
       held(String(3 + index), `backlog ${index}`),
     );
     expect(worker.reserveWhileStoring(backlog, routes)).toEqual({ tenants: new Set(), ids: [] });
-    expect(calls).toHaveLength(4);
+    expect(calls).toHaveLength(7);
   });
 
   it('has the leases of what it was handed kept from submission until each entry is settled', async () => {

@@ -189,8 +189,11 @@ export class InboxWorker {
     answering: AnsweringWhileStoring,
   ): Promise<ProcessedWhileStoring> {
     const ids = new Set(answering.ids);
+    // A tenant given entries here since it was reserved (a claim's, older than the write's) has them
+    // answered first: the write's are put back, and come after them.
     const entries = heldMessagesOf(stored).filter(
-      (entry) => ids.has(entry.id) && answering.tenants.has(entry.tenantId),
+      (entry) =>
+        ids.has(entry.id) && answering.tenants.has(entry.tenantId) && !this.#waiting.has(entry.tenantId),
     );
     if (entries.length === 0) return { entries, outcomes: [], left: [] };
     const { outcomes, left } = await this.#deps.processInbox.processInSections(
@@ -211,12 +214,15 @@ export class InboxWorker {
     processed: ProcessedWhileStoring | undefined,
     committed: boolean,
   ): void {
-    if (committed && processed !== undefined) {
-      this.#handOver(processed.outcomes);
-      void this.submit(processed.left);
+    try {
+      if (committed && processed !== undefined) {
+        this.#handOver(processed.outcomes);
+        void this.submit(processed.left);
+      }
+    } finally {
+      for (const tenantId of answering.tenants) this.#running.delete(tenantId);
+      this.#startTenants();
     }
-    for (const tenantId of answering.tenants) this.#running.delete(tenantId);
-    this.#startTenants();
   }
 
   start(): void {

@@ -166,7 +166,8 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
         now: at(0),
       });
       const entries = [answered, unanswered, notNamed, later];
-      const { stored } = await expectOk(
+      const reply = textOutboxEntry(a.number.phoneNumberId, { at: at(0) });
+      const { stored, processed } = await expectOk(
         harness.inboxQueue.storeAndProcess(
           {
             entries,
@@ -175,9 +176,18 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
             lease: { owner: 'h', leaseMs: 30_000 },
             answering: [answered.id, unanswered.id, later.id],
           },
-          async () => ({ result: undefined, answered: [answered.id] }),
+          // A's section commits (its scope stays set for the rest of the transaction); b's entry is not
+          // answered, and is put back all the same.
+          async (_stored, section) => {
+            const queued = await section(a.tenant.id, (r) => r.outbox.enqueue([reply]));
+            return { result: queued.isOk(), answered: [answered.id] };
+          },
         ),
       );
+      expect(processed).toBe(true);
+      expect(
+        await expectOk(harness.unitOfWork.run(a.tenant.id, (r) => r.outbox.get(reply.id))),
+      ).toMatchObject({ status: 'pending' });
       const lease = { owner: 'h', until: at(30) };
       expect(stored).toMatchObject([
         { entry: { id: answered.id, lease } },

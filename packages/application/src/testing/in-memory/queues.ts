@@ -1,4 +1,5 @@
-import { defined, okAsync, ResultAsync } from '@prestabot/domain';
+import { defined, errAsync, okAsync, ResultAsync } from '@prestabot/domain';
+import { storageError } from '../../errors.ts';
 import type { ClaimedReminder, ReminderQueue } from '../../loans/loan-stores.port.ts';
 import type { FinishedWorkRetention, PrunedRows } from '../../ports/finished-work-retention.port.ts';
 import { type InboxQueue, type QueueDepth, unansweredOf } from '../../ports/inbox.port.ts';
@@ -84,7 +85,8 @@ const pruneFinished = (state: State, before: Date, limit: number): PrunedRows =>
 /**
  * In memory the entries are stored and the sends recorded first, and each section is a unit of work of its
  * own: the fake has no commit that can fail after `process` ran, so the one transaction would show nothing
- * more.
+ * more. What was written done and not answered is put back as PostgreSQL's write does (every one, or the
+ * call fails), and all of it should `process` throw, where PostgreSQL would undo the store.
  */
 export const inMemoryInboxQueue = (access: StateAccess): InboxQueue => ({
   store: (request) => access.transaction((state) => okAsync(storeInbox(state, request))),
@@ -93,16 +95,23 @@ export const inMemoryInboxQueue = (access: StateAccess): InboxQueue => ({
       .transaction((state) =>
         okAsync({ stored: storeInbox(state, request), recorded: recordSends(state, records) }),
       )
-      .andThen(({ stored, recorded }) =>
-        ResultAsync.fromSafePromise(process(stored, inMemoryUnitOfWork(access).run)).andThen(
-          ({ result, answered }) => {
-            const unanswered = unansweredOf(stored, request.answering, answered);
-            return access
-              .transaction((state) => okAsync(reopenInbox(state, unanswered)))
-              .map(() => ({ stored, processed: result, recorded }));
-          },
-        ),
-      ),
+      .andThen(({ stored, recorded }) => {
+        const putBack = (answered: readonly string[]) => {
+          const unanswered = unansweredOf(stored, request.answering, answered);
+          return access.transaction((state) =>
+            reopenInbox(state, unanswered) === unanswered.length
+              ? okAsync(undefined)
+              : errAsync(storageError('unexpected', 'inbox entries written done could not be put back')),
+          );
+        };
+        const processing = process(stored, inMemoryUnitOfWork(access).run).catch(async (bug: unknown) => {
+          await putBack([]);
+          throw bug;
+        });
+        return ResultAsync.fromSafePromise(processing).andThen(({ result, answered }) =>
+          putBack(answered).map(() => ({ stored, processed: result, recorded })),
+        );
+      }),
   claim: (request) => access.transaction((state) => okAsync(claimInbox(state, request))),
   applyStatuses: (request) => access.transaction((state) => okAsync(applyStatuses(state, request))),
   depth: (now) =>
