@@ -344,7 +344,7 @@ export class ProcessInbox {
     routes: NumberRoutes,
     repositories: TenantRepositories,
     slots: SendSlotTerms | undefined,
-    entries: 'complete' | 'written_done',
+    completion: 'complete' | 'written_done',
   ): ResultAsync<EntryOutcome[], StorageError | LeaseLost | SendSlotsFailed> {
     const self = this;
     const now = this.#deps.clock.now();
@@ -439,7 +439,7 @@ export class ProcessInbox {
                 ids: replies.map((reply) => reply.id),
               })
               .mapErr((error): SendSlotsFailed => ({ type: 'send_slots_failed', error })),
-        entries === 'complete' ? repositories.inbox.complete(done, now) : okAsync(true),
+        completion === 'complete' ? repositories.inbox.complete(done, now) : okAsync(true),
       ] as const);
       if (!stillHeld) return err({ type: 'lease_lost_rollback' as const });
       const queued = new Set(enqueued);
