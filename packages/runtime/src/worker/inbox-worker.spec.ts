@@ -369,4 +369,59 @@ describe('InboxWorker', () => {
     await worker.stop();
     expect(app.metrics.gauge('queue_depth', { queue: 'inbox' })).toBe(0);
   });
+
+  it('reports the queue depth once per interval, idle or working through a backlog', async () => {
+    const app = createInMemoryApp({
+      verifier: new TestSignatureVerifier(),
+      parser: new JsonBatchParser(),
+      deploymentAppSecret: secret,
+    });
+    await app.addTenant('1001', 'token-a');
+    await expectOk(
+      app.ingestWebhook.execute({
+        rawBody: encodeBatch([
+          inboundText('1001', '56911111111', 'uno'),
+          inboundText('1001', '56922222222', 'dos'),
+          inboundText('1001', '56933333333', 'tres'),
+        ]),
+        signature: testSignature(secret),
+      }),
+    );
+    const queue = app.database.inboxQueue;
+    const reported: number[] = [];
+    const counted: typeof queue = Object.assign(Object.create(queue), {
+      depth: (now: Date) =>
+        queue.depth(now).map((depth) => {
+          reported.push(depth.pending);
+          return depth;
+        }),
+      claim: (request: Parameters<typeof queue.claim>[0]) => {
+        claims += 1;
+        return queue.claim(request);
+      },
+    });
+    let claims = 0;
+    const worker = new InboxWorker(
+      {
+        inboxQueue: counted,
+        processInbox: app.processInbox,
+        unitOfWork: app.database.unitOfWork,
+        clock: app.clock,
+        logger: app.logger,
+        metrics: app.metrics,
+        onRepliesQueued: () => {},
+      },
+      { ...defaultInboxWorkerOptions, owner: 'test-worker', idlePollMs: 5, batchSize: 1 },
+    );
+    worker.start();
+    await expect.poll(() => claims, { timeout: 2000 }).toBeGreaterThan(8);
+    // The first turn took one entry of three: the depth is reported then, not once the backlog is gone.
+    expect(reported).toEqual([2]);
+    app.clock.advance(defaultInboxWorkerOptions.depthIntervalMs);
+    const before = claims;
+    await expect.poll(() => claims, { timeout: 2000 }).toBeGreaterThan(before + 8);
+    await worker.stop();
+    expect(reported).toEqual([2, 0]);
+    expect(app.metrics.gauge('queue_depth', { queue: 'inbox' })).toBe(0);
+  });
 });

@@ -17,6 +17,7 @@ import {
   type TenantUnitOfWork,
 } from '@prestabot/application';
 import type { TenantId } from '@prestabot/domain';
+import { AtMostEvery } from './at-most-every.ts';
 import { type LeaseKeeper, workLeaseMs } from './lease-keeper.ts';
 import { PollingLoop } from './polling-loop.ts';
 
@@ -33,6 +34,8 @@ export type InboxWorkerOptions = {
   readonly idlePollMs: number;
   /** After this many failed attempts an entry is abandoned (kept, with its error, for an operator). */
   readonly maxAttempts: number;
+  /** How often queue depth and age are reported, idle or working through a backlog. */
+  readonly depthIntervalMs: number;
 };
 
 export const defaultInboxWorkerOptions: Omit<InboxWorkerOptions, 'owner'> = {
@@ -41,6 +44,7 @@ export const defaultInboxWorkerOptions: Omit<InboxWorkerOptions, 'owner'> = {
   leaseMs: workLeaseMs,
   idlePollMs: 1000,
   maxAttempts: 8,
+  depthIntervalMs: 5000,
 };
 
 export type InboxWorkerDependencies = {
@@ -113,6 +117,7 @@ export class InboxWorker {
   readonly #deps: InboxWorkerDependencies;
   readonly #options: InboxWorkerOptions;
   readonly #loop: PollingLoop;
+  readonly #depthReport: AtMostEvery;
   /** Each tenant's entries waiting, in arrival order; tenants in the order they started waiting. */
   readonly #waiting = new Map<TenantId, Held[]>();
   readonly #running = new Set<TenantId>();
@@ -122,9 +127,10 @@ export class InboxWorker {
   constructor(dependencies: InboxWorkerDependencies, options: InboxWorkerOptions) {
     this.#deps = dependencies;
     this.#options = options;
+    this.#depthReport = new AtMostEvery(options.depthIntervalMs);
     this.#loop = new PollingLoop(async () => {
       const handled = await this.#claim();
-      if (handled === 0) await this.#reportDepth();
+      await this.#reportDepth();
       return handled;
     }, options.idlePollMs);
   }
@@ -373,6 +379,7 @@ export class InboxWorker {
   async #reportDepth(): Promise<void> {
     const { inboxQueue, clock, metrics } = this.#deps;
     const now = clock.now();
+    if (!this.#depthReport.due(now)) return;
     const depth = await inboxQueue.depth(now);
     if (depth.isErr()) return;
     metrics.set('queue_depth', depth.value.pending, { queue: 'inbox' });

@@ -9,6 +9,7 @@ import type {
   StorageError,
 } from '@prestabot/application';
 import { type PhoneNumberId, ResultAsync } from '@prestabot/domain';
+import { AtMostEvery } from './at-most-every.ts';
 import { GroupCommit } from './group-commit.ts';
 import { type LeaseKeeper, workLeaseMs } from './lease-keeper.ts';
 import { systemTimers, type Timers } from './wake-up.ts';
@@ -113,7 +114,7 @@ export class OutboxDispatcher {
   #lastClaimAt = Number.NEGATIVE_INFINITY;
   #pokedWhileClaiming = false;
   #idleMs: number;
-  #lastDepthAt = Number.NEGATIVE_INFINITY;
+  readonly #depthReport: AtMostEvery;
   #running = false;
   #stopping = false;
   #drained: (() => void) | undefined;
@@ -124,6 +125,7 @@ export class OutboxDispatcher {
     this.#timers = dependencies.timers ?? systemTimers;
     this.#logger = dependencies.logger.child({ component: 'outbox-dispatcher', owner: options.owner });
     this.#idleMs = options.minIdleMs;
+    this.#depthReport = new AtMostEvery(options.depthIntervalMs);
     // Every send that missed while a lease of missed sends was under way goes in the next one.
     this.#missed = new GroupCommit<string, void>(
       (ids) => ResultAsync.fromSafePromise(this.#lease(ids)).map(() => ids.map(() => undefined)),
@@ -419,8 +421,7 @@ export class OutboxDispatcher {
   async #reportDepth(): Promise<void> {
     const { queue, clock, metrics } = this.#deps;
     const now = clock.now();
-    if (now.getTime() - this.#lastDepthAt < this.#options.depthIntervalMs) return;
-    this.#lastDepthAt = now.getTime();
+    if (!this.#depthReport.due(now)) return;
     const depth = await queue.depth(now);
     if (depth.isErr()) return;
     metrics.set('queue_depth', depth.value.pending, { queue: 'outbox' });
