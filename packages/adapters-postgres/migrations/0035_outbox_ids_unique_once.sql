@@ -22,7 +22,8 @@ BEGIN
     SELECT 1 FROM prestabot.outbox o WHERE o.id = NEW.outbox_id AND o.tenant_id = NEW.tenant_id
   ) THEN
     RAISE EXCEPTION 'insert or update on table "reminders" violates foreign key constraint "reminders_outbox_of_own_tenant"'
-      USING ERRCODE = 'foreign_key_violation',
+      USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'reminders_outbox_of_own_tenant',
+            SCHEMA = 'prestabot', TABLE = 'reminders',
             DETAIL = 'The outbox row a reminder names must belong to the reminder''s tenant.';
   END IF;
   RETURN NULL;
