@@ -7,7 +7,7 @@ import {
   type Wamid,
 } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewInboxEntry, StoredInboxEntry } from '../../ports/inbox.port.ts';
+import type { NewInboxEntry, StoreAndProcessRequest, StoredInboxEntry } from '../../ports/inbox.port.ts';
 import {
   expectErr,
   expectOk,
@@ -22,6 +22,19 @@ import {
 
 const t0 = new Date('2026-03-02T12:00:00.000Z');
 const at = (seconds: number) => new Date(t0.getTime() + seconds * 1000);
+
+/** A `storeAndProcess` request that leases what it stores to `h`, as a webhook write does. */
+const storingForH = (
+  entries: readonly NewInboxEntry[],
+  now: Date,
+  answering?: readonly string[],
+): StoreAndProcessRequest => ({
+  entries,
+  now,
+  followUps: { origins: [], statuses: [] },
+  lease: { owner: 'h', leaseMs: 30_000 },
+  ...defined({ answering }),
+});
 
 const statusEntry = (entry: NewInboxEntry, status: InboundStatus['status']): NewInboxEntry => {
   const item: InboundStatus = {
@@ -117,33 +130,25 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       const held = (result: StoredInboxEntry | undefined) =>
         result?.outcome === 'stored' && 'lease' in result.entry ? result.entry : undefined;
       const { stored, processed } = await expectOk(
-        harness.inboxQueue.storeAndProcess(
-          {
-            entries,
-            now: at(0),
-            followUps: { origins: [], statuses: [] },
-            lease: { owner: 'h', leaseMs: 30_000 },
-          },
-          async (results, section) => {
-            const [ofA, ofB] = results.map(held);
-            if (ofA === undefined || ofB === undefined) return { result: ['not held'], answered: [] };
-            const done = (entry: NonNullable<typeof ofA>) => ({ id: entry.id, lease: entry.lease });
-            // Each section sees its own tenant only: a's cannot complete b's entry.
-            const first = await section(a.tenant.id, (r) =>
-              r.inbox
-                .complete([done(ofB)], at(1))
-                .andThen((other) => r.inbox.complete([done(ofA)], at(1)).map((own) => ({ other, own }))),
-            );
-            // b's completes its entry, then fails: its completion is undone.
-            const second = await section(b.tenant.id, (r) =>
-              r.inbox.complete([done(ofB)], at(1)).andThen(() => errAsync('refused' as const)),
-            );
-            return {
-              result: [first.isOk() ? first.value : first.error, second.isErr() ? second.error : 'kept'],
-              answered: [],
-            };
-          },
-        ),
+        harness.inboxQueue.storeAndProcess(storingForH(entries, at(0)), async (results, section) => {
+          const [ofA, ofB] = results.map(held);
+          if (ofA === undefined || ofB === undefined) return { result: ['not held'], answered: [] };
+          const done = (entry: NonNullable<typeof ofA>) => ({ id: entry.id, lease: entry.lease });
+          // Each section sees its own tenant only: a's cannot complete b's entry.
+          const first = await section(a.tenant.id, (r) =>
+            r.inbox
+              .complete([done(ofB)], at(1))
+              .andThen((other) => r.inbox.complete([done(ofA)], at(1)).map((own) => ({ other, own }))),
+          );
+          // b's completes its entry, then fails: its completion is undone.
+          const second = await section(b.tenant.id, (r) =>
+            r.inbox.complete([done(ofB)], at(1)).andThen(() => errAsync('refused' as const)),
+          );
+          return {
+            result: [first.isOk() ? first.value : first.error, second.isErr() ? second.error : 'kept'],
+            answered: [],
+          };
+        }),
       );
       expect(stored.map((result) => result.outcome)).toEqual(['stored', 'stored']);
       expect(processed).toEqual([{ other: false, own: true }, 'refused']);
@@ -169,13 +174,7 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       const reply = textOutboxEntry(a.number.phoneNumberId, { at: at(0) });
       const { stored, processed } = await expectOk(
         harness.inboxQueue.storeAndProcess(
-          {
-            entries,
-            now: at(0),
-            followUps: { origins: [], statuses: [] },
-            lease: { owner: 'h', leaseMs: 30_000 },
-            answering: [answered.id, unanswered.id, later.id],
-          },
+          storingForH(entries, at(0), [answered.id, unanswered.id, later.id]),
           // A's section commits (its scope stays set for the rest of the transaction); b's entry is not
           // answered, and is put back all the same.
           async (_stored, section) => {
@@ -222,12 +221,7 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       const [sent, notOurs] = [reply, other].map((entry) => claimed.find((send) => send.id === entry.id)!);
       const { processed, recorded } = await expectOk(
         harness.inboxQueue.storeAndProcess(
-          {
-            entries: [textInboxEntry(number.phoneNumberId, { waId: '56900000033' })],
-            now: at(1),
-            followUps: { origins: [], statuses: [] },
-            lease: { owner: 'h', leaseMs: 30_000 },
-          },
+          storingForH([textInboxEntry(number.phoneNumberId, { waId: '56900000033' })], at(1)),
           async (_stored, section) => {
             const seen = await section(tenant.id, (r) => r.outbox.get(sent!.id));
             return { result: seen.isOk() ? seen.value?.status : seen.error, answered: [] };
