@@ -13,7 +13,7 @@ import {
   drain,
   hostCounters,
   now,
-  pgCounters,
+  openPostgresCounters,
   type RunPids,
   rssMibOf,
   sampleCpu,
@@ -58,9 +58,10 @@ export const runMessagePath = async (
 
   // CPU and counters are read at the edges of the measured window (on timers, outside the hot path), and
   // the host's resident memory once a second through it: does it stay flat?
+  const postgresCounters = openPostgresCounters(options.serverUrl, deployment.databaseName);
   const edge = (): WindowEdge => ({
     cpu: sampleCpu(pids),
-    postgres: pgCounters(options.serverUrl, deployment.databaseName),
+    postgres: postgresCounters.read(),
     host: hostCounters(url),
   });
   const edges: { from?: WindowEdge; to?: WindowEdge } = {};
@@ -115,6 +116,7 @@ export const runMessagePath = async (
     hostRssMib,
     hostLogLines: host.lines + workers.reduce((sum, worker) => sum + worker.lines, 0),
   });
+  postgresCounters.close();
   if (result.hostLogLines > 0)
     say(
       `host/worker output (last lines):\n${[host, ...workers].map((t) => t.output.split('\n').slice(-6).join('\n')).join('\n')}`,

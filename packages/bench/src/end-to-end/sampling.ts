@@ -1,6 +1,6 @@
 // What the run reads from outside its own process: CPU and memory from /proc (Linux), PostgreSQL's own
 // counters through psql, the host's /metrics, and the replies the fake Graph API accepted.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'undici';
 
@@ -161,19 +161,54 @@ const pgCounterNames = [
   'walSync',
 ];
 
-/** Server-side counters for the run's database and the server's WAL, through psql (no driver needed here). */
-export const pgCounters = (serverUrl: string, databaseName: string): Promise<Counters> =>
-  new Promise((resolve) => {
-    const sql =
-      'SELECT d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_updated, d.tup_deleted, d.tup_fetched, ' +
-      'd.blks_read, d.blks_hit, d.deadlocks, w.wal_records, w.wal_bytes, w.wal_fpi, w.wal_write, w.wal_sync ' +
-      `FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = '${databaseName}'`;
-    execFile('psql', [serverUrl, '-AtF', ',', '-c', sql], { encoding: 'utf8' }, (error, stdout) => {
-      if (error !== null) return resolve({});
-      const values = stdout.trim().split(',').map(Number);
-      resolve(Object.fromEntries(pgCounterNames.map((name, index) => [name, values[index] ?? Number.NaN])));
-    });
+/**
+ * Server-side counters for the run's database and the server's WAL, read through one psql session (no
+ * driver needed here) opened before the load. Starting psql at the window's edge forked this process and
+ * a backend right as the window opened: the load stalled 27–104 ms there in every traced run (a burst of
+ * webhooks at once), and psql took about 80 ms of CPU from the processes under test.
+ */
+export type PostgresCounters = {
+  read(): Promise<Counters>;
+  close(): void;
+};
+
+export const openPostgresCounters = (serverUrl: string, databaseName: string): PostgresCounters => {
+  const sql =
+    'SELECT d.xact_commit, d.xact_rollback, d.tup_inserted, d.tup_updated, d.tup_deleted, d.tup_fetched, ' +
+    'd.blks_read, d.blks_hit, d.deadlocks, w.wal_records, w.wal_bytes, w.wal_fpi, w.wal_write, w.wal_sync ' +
+    `FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = '${databaseName}';\n`;
+  // One answer line per query, in order; psql stops at an error, which answers every waiting read empty.
+  const waiting: ((counters: Counters) => void)[] = [];
+  let pending = '';
+  const psql = spawn('psql', [serverUrl, '-X', '-q', '-AtF', ',', '-v', 'ON_ERROR_STOP=1'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
   });
+  psql.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    pending += chunk;
+    for (let end = pending.indexOf('\n'); end >= 0; end = pending.indexOf('\n')) {
+      const values = pending.slice(0, end).split(',').map(Number);
+      pending = pending.slice(end + 1);
+      waiting.shift()?.(
+        Object.fromEntries(pgCounterNames.map((name, index) => [name, values[index] ?? Number.NaN])),
+      );
+    }
+  });
+  const answerAllEmpty = () => {
+    for (const answer of waiting.splice(0)) answer({});
+  };
+  psql.on('exit', answerAllEmpty);
+  psql.on('error', answerAllEmpty);
+  psql.stdin.on('error', answerAllEmpty);
+  return {
+    read: () =>
+      new Promise((resolve) => {
+        if (psql.exitCode !== null || psql.stdin.destroyed) return resolve({});
+        waiting.push(resolve);
+        psql.stdin.write(sql);
+      }),
+    close: () => psql.stdin.end(),
+  };
+};
 
 /**
  * The host's own counters, from its /metrics: database statements, round trips and transactions,
