@@ -10,7 +10,7 @@
 // the fake accepts for a recipient answers their k-th message. The latency of a message runs from the
 // moment its POST started to the moment the fake accepted that reply.
 //
-//   node packages/bench/dist/end-to-end.js [--rate 2000] [--seconds 20] [--warm-up 5]
+//   node packages/bench/dist/end-to-end.js [--rate 2000] [--seconds 20] [--warm-up 5] [--ramp 0]
 //     [--tenants 100] [--workers 0] [--http-only] [--concurrency 64] [--number-rate 80]
 //     [--drain-timeout 60] [--database-server postgres://…] [--cpu-prof-dir DIR] [--json]
 //     [--no-statuses] [--status-step 100] [--sweep 50,100,200] [--ack] [--trace FILE] [--senders N]

@@ -98,15 +98,43 @@ export type LoadRecord = {
 const stopGraceMs = 1000;
 
 /**
- * Offers `rate` messages a second for `durationMs` (open loop: each message is due at its own time,
- * whether or not the host answered the previous ones), with at most `concurrency` requests in flight over
- * keep-alive connections. A message due while the limit is reached starts as soon as a request finishes;
- * once the run is over (plus a second), what has not started yet is not sent.
+ * When messages fall due, in ms from the start of the load: `rate` a second, reached by a linear ramp over
+ * `rampMs` (none: the full rate from the first message). Ramping, the messages due by t are rate·t²/2R;
+ * after it, rate·(t − R/2).
+ */
+export const loadSchedule = (rate: number, rampMs: number) => {
+  const perMs = rate / 1000;
+  const rampMessages = (perMs * rampMs) / 2;
+  return {
+    /** How many messages are due `elapsedMs` into the load. */
+    dueBy: (elapsedMs: number): number =>
+      Math.floor(
+        elapsedMs < rampMs
+          ? (perMs * elapsedMs * elapsedMs) / (2 * rampMs)
+          : perMs * (elapsedMs - rampMs / 2),
+      ) + 1,
+    /** When message `index` is due, in ms from the start. */
+    dueAt: (index: number): number =>
+      index < rampMessages ? Math.sqrt((2 * rampMs * index) / perMs) : index / perMs + rampMs / 2,
+  };
+};
+
+/**
+ * Offers `rate` messages a second for `durationMs`, after a ramp of `rampMs` if given (open loop: each
+ * message is due at its own time, whether or not the host answered the previous ones), with at most
+ * `concurrency` requests in flight over keep-alive connections. A message due while the limit is reached
+ * starts as soon as a request finishes; once the run is over (plus a second), what has not started yet is
+ * not sent.
  */
 export const offerLoad = (
   url: string,
   prepared: readonly Prepared[],
-  offer: { readonly rate: number; readonly durationMs: number; readonly concurrency: number },
+  offer: {
+    readonly rate: number;
+    readonly durationMs: number;
+    readonly concurrency: number;
+    readonly rampMs?: number;
+  },
 ): Promise<LoadRecord> => {
   const count = prepared.length;
   const pool = webhookPool(url, offer.concurrency);
@@ -117,7 +145,7 @@ export const offerLoad = (
     status: new Int16Array(count),
     requestErrors: [] as string[],
   };
-  const intervalMs = 1000 / offer.rate;
+  const schedule = loadSchedule(offer.rate, offer.rampMs ?? 0);
   const startAt = now() + 50;
   const stopAt = startAt + offer.durationMs + stopGraceMs;
   let next = 0;
@@ -133,7 +161,7 @@ export const offerLoad = (
     const launch = (index: number) => {
       inFlight += 1;
       const t0 = now();
-      record.scheduledAt[index] = startAt + index * intervalMs;
+      record.scheduledAt[index] = startAt + schedule.dueAt(index);
       record.startedAt[index] = t0;
       post(pool, prepared[index]!)
         .then(
@@ -156,7 +184,7 @@ export const offerLoad = (
     const pump = () => {
       const at = now();
       if (next < count && at < stopAt) {
-        const due = Math.min(count, Math.floor((at - startAt) / intervalMs) + 1);
+        const due = Math.min(count, schedule.dueBy(at - startAt));
         while (next < due && inFlight < offer.concurrency) {
           launch(next);
           next += 1;

@@ -88,6 +88,7 @@ export const runMessagePath = async (
     rate,
     durationMs: (warmUpSeconds + seconds) * 1000,
     concurrency: options.concurrency,
+    rampMs: options.rampSeconds * 1000,
   });
   const acknowledged = load.status.reduce((sum, status) => sum + (status === 200 ? 1 : 0), 0);
   say(

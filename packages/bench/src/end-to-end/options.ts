@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { benchmarkServerUrl } from '@prestabot/adapters-postgres/testing';
 
 const usage =
-  'usage: end-to-end [--rate 2000] [--seconds 20] [--warm-up 5] [--tenants 100] [--workers 0] [--http-only] ' +
+  'usage: end-to-end [--rate 2000] [--seconds 20] [--warm-up 5] [--ramp 0] [--tenants 100] [--workers 0] [--http-only] ' +
   '[--concurrency 64] [--number-rate 80] [--drain-timeout 60] [--database-server URL] [--cpu-prof-dir DIR] [--json] [--ack] ' +
   '[--no-statuses] [--status-step 100] [--sweep 100,200,400] [--trace FILE] [--senders N]';
 
@@ -14,6 +14,11 @@ export type EndToEndOptions = {
   readonly rate: number;
   readonly seconds: number;
   readonly warmUpSeconds: number;
+  /**
+   * `--ramp S`: the load rises linearly to the rate over the warm-up's first S seconds, as a load balancer's
+   * slow start brings a new process in; by default it starts at the full rate, as on a restart under load.
+   */
+  readonly rampSeconds: number;
   readonly tenantCount: number;
   readonly workerCount: number;
   readonly concurrency: number;
@@ -60,6 +65,7 @@ const parse = (args: readonly string[]) => {
         rate: { type: 'string' },
         seconds: { type: 'string', default: '20' },
         'warm-up': { type: 'string', default: '5' },
+        ramp: { type: 'string', default: '0' },
         tenants: { type: 'string', default: '100' },
         workers: { type: 'string' },
         'http-only': { type: 'boolean', default: false },
@@ -102,6 +108,8 @@ export const endToEndOptions = (args: readonly string[]): EndToEndOptions => {
   const rate = wholeNumber('rate', 1, 20_000, ackOnly ? '1000' : '2000');
   const seconds = wholeNumber('seconds', 1, 3600);
   const warmUpSeconds = wholeNumber('warm-up', 0, 600);
+  const rampSeconds = wholeNumber('ramp', 0, warmUpSeconds);
+  if (ackOnly && rampSeconds > 0) badInput('--ramp shapes the end-to-end load: give it without --ack');
   const workerCount = wholeNumber('workers', 0, 16, ackOnly ? '1' : '0');
   const sweepRates =
     parsed.sweep === undefined
@@ -136,6 +144,7 @@ export const endToEndOptions = (args: readonly string[]): EndToEndOptions => {
     rate,
     seconds,
     warmUpSeconds,
+    rampSeconds,
     tenantCount,
     workerCount,
     concurrency: wholeNumber('concurrency', 1, 4096),

@@ -240,7 +240,7 @@ export const endToEndRows = (options: EndToEndOptions, result: EndToEndResult): 
     ],
     [
       'offered',
-      `${options.rate} msg/s, ${options.warmUpSeconds} s warm-up + ${options.seconds} s measured (${options.total} messages)`,
+      `${options.rate} msg/s, ${options.warmUpSeconds} s warm-up${options.rampSeconds > 0 ? ` (the first ${options.rampSeconds} s ramping up to the rate)` : ''} + ${options.seconds} s measured (${options.total} messages prepared)`,
     ],
     [
       'senders',
@@ -257,7 +257,7 @@ export const endToEndRows = (options: EndToEndOptions, result: EndToEndResult): 
     ['webhook ack p50 / p99 / max', `${result.ackMs.p50} / ${result.ackMs.p99} / ${result.ackMs.max} ms`],
     ['client start lag p99 / max', `${result.clientLagMs.p99} / ${result.clientLagMs.max} ms`],
     [
-      `first ${coldStartMs / 1000} s of load: latency p50 / max, ack max`,
+      `first ${coldStartMs / 1000} s of load${options.rampSeconds > 0 ? ' (ramping)' : ''}: latency p50 / max, ack max`,
       `${orInfinity(result.coldStart.latencyP50)} / ${orInfinity(result.coldStart.latencyMax)} / ${result.coldStart.ackMax} ms`,
     ],
     ['non-200 webhooks', `${result.non200}${result.non200 > 0 ? ` ${JSON.stringify(result.statuses)}` : ''}`],
