@@ -1,0 +1,60 @@
+import { expectOk, seedTenant, textOutboxEntry } from '@prestabot/application/testing';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
+import { openTestStorage } from './testing/test-database.ts';
+
+const serverUrl = driversUnderTest.find((driver) => driver.name === 'PostgreSQL')?.serverUrl;
+
+const t0 = new Date('2026-03-02T12:00:00.000Z');
+const leaseMs = 6000;
+
+/** Settles with `promise`, or rejects once `ms` have passed without it. */
+const within = <T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([
+    Promise.resolve(promise),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
+  ]);
+
+// A lock only another connection can hold: PGlite is a single connection, so this is PostgreSQL's alone.
+describe.skipIf(serverUrl === undefined)(
+  `a number's send lane on PostgreSQL${serverUrl === undefined ? ` (${postgresSkipReason})` : ''}`,
+  () => {
+    it('is skipped by a claim while another transaction places its slots, not waited for', async () => {
+      const opened = await openTestStorage(serverUrl, { poolSize: 4 });
+      const placing = new pg.Client({ connectionString: opened.databaseUrl });
+      await placing.connect();
+      try {
+        const { storage } = opened;
+        const { tenant, number } = await seedTenant(storage);
+        const sends = [
+          textOutboxEntry(number.phoneNumberId, { at: t0 }),
+          textOutboxEntry(number.phoneNumberId, { at: t0 }),
+        ];
+        await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue(sends)));
+        const claim = async (now: Date) =>
+          (
+            await expectOk(storage.outboxQueue.claim({ owner: 'w', limit: 1, leaseMs, now, horizonMs: 1000 }))
+          ).map((send) => send.id);
+        // The first claim creates the number's lane.
+        const [first] = await claim(t0);
+        const second = sends.find((send) => send.id !== first)?.id;
+
+        // Another process is placing the number's next slots: it has moved the lane and not committed yet.
+        await placing.query('BEGIN');
+        await placing.query(
+          'UPDATE prestabot.number_send_pacing SET next_free_at = next_free_at WHERE phone_number_id = $1',
+          [number.phoneNumberId],
+        );
+        expect(await within(claim(new Date(t0.getTime() + 100)), 3000, 'the claim')).toEqual([]);
+
+        // Once it is done, the lane is this claim's again.
+        await placing.query('COMMIT');
+        expect(await claim(new Date(t0.getTime() + 200))).toEqual([second]);
+      } finally {
+        await placing.end();
+        await opened.release();
+      }
+    });
+  },
+);
