@@ -15,7 +15,7 @@ import {
   ManualTimers,
   RecordingLogger,
 } from '@prestabot/application/testing';
-import { errAsync, okAsync, type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
+import { errAsync, ok, okAsync, type PhoneNumberId, ResultAsync, type TenantId } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import {
   groupCommittedIntake,
@@ -285,6 +285,50 @@ describe('groupCommittedIntake', () => {
       'read again+mixed',
       'after the linger',
     ]);
+  });
+
+  it('holds a status about a message whose statuses a write under way stores until that write is done', async () => {
+    const clock = new ManualClock();
+    const timers = new ManualTimers(clock);
+    const writes: string[][] = [];
+    const finish: (() => void)[] = [];
+    const inboxQueue: Pick<InboxQueue, 'store' | 'storeAndProcess'> = {
+      store: ({ entries }) => {
+        writes.push(entries.map((entry) => entry.id));
+        return new ResultAsync(
+          new Promise((resolve) =>
+            finish.push(() => resolve(ok(entries.map(() => ({ outcome: 'applied' as const }))))),
+          ),
+        );
+      },
+      storeAndProcess: () => {
+        throw new Error('nothing is processed while storing without a lease');
+      },
+    };
+    const intake = groupCommittedIntake(
+      { inboxQueue, clock, followUps: { origins: [], statuses: [] }, timers },
+      undefined,
+    );
+    const status = (wamid: string, status: 'sent' | 'delivered') => [
+      {
+        id: `${wamid} ${status}`,
+        phoneNumberId: '1001' as PhoneNumberId,
+        deliveryKey: `${wamid} ${status}`,
+        item: deliveryStatus('1001', wamid, status),
+        receivedAt: clock.now(),
+      },
+    ];
+
+    void intake.store(status('wamid.A', 'sent'));
+    await timers.runFor(statusLingerMs);
+    void intake.store(status('wamid.A', 'delivered'));
+    void intake.store(status('wamid.B', 'sent'));
+    await timers.runFor(statusLingerMs);
+    // B's goes beside the write under way; A's second status waits for it rather than for its row locks.
+    expect(writes).toEqual([['wamid.A sent'], ['wamid.B sent']]);
+    finish.shift()?.();
+    await timers.runFor(0);
+    expect(writes).toEqual([['wamid.A sent'], ['wamid.B sent'], ['wamid.A delivered']]);
   });
 });
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { GroupCommit, type GroupCommitOptions, type Urgency } from './group-commit.ts';
 
 /** A group commit whose writes answer each request with itself, once `release` lets the oldest one finish. */
-const setup = (options: Omit<GroupCommitOptions, 'maxBatch'>) => {
+const setup = (options: Omit<GroupCommitOptions<string>, 'maxBatch'>) => {
   const timers = new ManualTimers(new ManualClock());
   const writes: string[][] = [];
   const held: (() => void)[] = [];
@@ -125,5 +125,53 @@ describe('GroupCommit', () => {
     release();
     await timers.runFor(0);
     expect(answers).toEqual(['a', 'b', 'c']);
+  });
+
+  describe('with keys (a request `m1:sent` is about message m1)', () => {
+    const aboutMessage = (request: string) => [request.split(':')[0]!];
+
+    it('holds a request whose key a write under way holds until that write is done; others go beside it', async () => {
+      const { timers, writes, answers, submit, release } = setup({ maxInFlight: 2, keysOf: aboutMessage });
+      submit('m1:sent');
+      await timers.runFor(0);
+      submit('m1:delivered');
+      submit('m2:sent');
+      await timers.runFor(0);
+      expect(writes).toEqual([['m1:sent'], ['m2:sent']]);
+      release();
+      await timers.runFor(0);
+      expect(writes).toEqual([['m1:sent'], ['m2:sent'], ['m1:delivered']]);
+      release();
+      release();
+      await timers.runFor(0);
+      expect(answers).toEqual(['m1:sent', 'm2:sent', 'm1:delivered']);
+    });
+
+    it('writes requests with the same key together when they wait together', async () => {
+      const { timers, writes, submit } = setup({ maxInFlight: 2, lingerMs: 20, keysOf: aboutMessage });
+      submit('m1:sent');
+      submit('m1:delivered');
+      await timers.runFor(20);
+      expect(writes).toEqual([['m1:sent', 'm1:delivered']]);
+    });
+
+    it('hands another write only requests whose keys no write under way holds, and frees its keys when it is done', async () => {
+      const { timers, writes, submit, release, commit } = setup({ maxInFlight: 1, keysOf: aboutMessage });
+      submit('m1:sent');
+      await timers.runFor(0);
+      submit('m1:delivered');
+      submit('m2:sent');
+      const taken = commit.take(10);
+      expect(taken?.requests).toEqual(['m2:sent']);
+      // Its key is held while the other write has it.
+      submit('m2:delivered');
+      release();
+      await timers.runFor(0);
+      expect(writes).toEqual([['m1:sent'], ['m1:delivered']]);
+      release();
+      taken?.settle(['M2:sent']);
+      await timers.runFor(0);
+      expect(writes).toEqual([['m1:sent'], ['m1:delivered'], ['m2:delivered']]);
+    });
   });
 });

@@ -2,7 +2,7 @@ import { type StorageError, storageError } from '@prestabot/application';
 import { err, ok, type Result, ResultAsync } from '@prestabot/domain';
 import { systemTimers, type Timers } from './wake-up.ts';
 
-export type GroupCommitOptions = {
+export type GroupCommitOptions<Request = never> = {
   /** Most requests written together. */
   readonly maxBatch: number;
   /** Most batches being written at once; requests arriving meanwhile wait for the next batch. */
@@ -13,6 +13,13 @@ export type GroupCommitOptions = {
    * done.
    */
   readonly lingerMs?: number;
+  /**
+   * What a request writes that two writes under way at once would contend for (a row both update, a key
+   * both insert): a request whose keys a write under way holds waits for the next batch after that write,
+   * instead of waiting inside the database for its commit, holding a connection and every request of its
+   * own batch. Requests with the same key may share a batch.
+   */
+  readonly keysOf?: (request: Request) => readonly string[];
 };
 
 /**
@@ -55,9 +62,11 @@ export type TakenRequests<Request, Response> = {
  */
 export class GroupCommit<Request, Response> {
   readonly #write: BatchWrite<Request, Response>;
-  readonly #options: GroupCommitOptions;
+  readonly #options: GroupCommitOptions<Request>;
   #waiting: Waiting<Request, Response>[] = [];
   #inFlight = 0;
+  /** The keys of the requests being written, and how many writes hold each. */
+  readonly #held = new Map<string, number>();
   /** The timer that starts the next batch, and after how long it was set to fire. */
   #next: { readonly timer: unknown; readonly delayMs: number } | undefined;
 
@@ -65,7 +74,7 @@ export class GroupCommit<Request, Response> {
 
   constructor(
     write: BatchWrite<Request, Response>,
-    options: GroupCommitOptions,
+    options: GroupCommitOptions<Request>,
     timers: Timers = systemTimers,
   ) {
     this.#write = write;
@@ -87,7 +96,7 @@ export class GroupCommit<Request, Response> {
    * none waiting: undefined. Requests given back go first, at once: they have waited already.
    */
   take(max: number): TakenRequests<Request, Response> | undefined {
-    const taken = this.#waiting.splice(0, max);
+    const taken = this.#startWriting(max);
     if (taken.length === 0) return undefined;
     // The timer set for them would cut short the linger of requests that come next.
     if (this.#waiting.length === 0 && this.#next !== undefined) {
@@ -104,10 +113,12 @@ export class GroupCommit<Request, Response> {
       requests: taken.map((waiting) => waiting.request),
       settle: (responses) =>
         once(() => {
+          this.#doneWriting(taken);
           for (const [index, waiting] of taken.entries()) waiting.settle(responseAt(responses, index));
         }),
       giveBack: () =>
         once(() => {
+          this.#hold(taken, -1);
           this.#waiting.unshift(...taken);
           this.#schedule(0);
         }),
@@ -134,14 +145,47 @@ export class GroupCommit<Request, Response> {
 
   #flush(): void {
     while (this.#inFlight < this.#options.maxInFlight && this.#waiting.length > 0) {
-      const batch = this.#waiting.splice(0, this.#options.maxBatch);
+      const batch = this.#startWriting(this.#options.maxBatch);
+      // What still waits holds keys of writes under way: it goes when one of them is done.
+      if (batch.length === 0) return;
       this.#inFlight += 1;
       void this.#writeBatch(batch).finally(() => {
         this.#inFlight -= 1;
-        // With no timer set, what waits found no room, when it arrived or when its timer fired: it goes now.
-        // A timer is only ever set while there is room, so what it waits for is within its linger.
-        if (this.#next === undefined) this.#schedule(0);
+        this.#doneWriting(batch);
       });
+    }
+  }
+
+  /** Up to `max` waiting requests, oldest first, none with a key a write under way holds; their keys held. */
+  #startWriting(max: number): Waiting<Request, Response>[] {
+    const { keysOf } = this.#options;
+    if (keysOf === undefined) return this.#waiting.splice(0, max);
+    const chosen: Waiting<Request, Response>[] = [];
+    const left: Waiting<Request, Response>[] = [];
+    for (const waiting of this.#waiting) {
+      const free = chosen.length < max && keysOf(waiting.request).every((key) => !this.#held.has(key));
+      (free ? chosen : left).push(waiting);
+    }
+    this.#waiting = left;
+    this.#hold(chosen, 1);
+    return chosen;
+  }
+
+  #doneWriting(batch: readonly Waiting<Request, Response>[]): void {
+    this.#hold(batch, -1);
+    // With no timer set, what waits found no room, or only keys being written, when it arrived or when its
+    // timer fired: it goes now. A timer is only ever set while there is room, so what it waits for is within
+    // its linger.
+    if (this.#next === undefined) this.#schedule(0);
+  }
+
+  #hold(batch: readonly Waiting<Request, Response>[], by: 1 | -1): void {
+    const { keysOf } = this.#options;
+    if (keysOf === undefined) return;
+    for (const key of new Set(batch.flatMap((waiting) => keysOf(waiting.request)))) {
+      const holders = (this.#held.get(key) ?? 0) + by;
+      if (holders > 0) this.#held.set(key, holders);
+      else this.#held.delete(key);
     }
   }
 
