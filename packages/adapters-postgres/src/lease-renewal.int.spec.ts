@@ -7,7 +7,7 @@ import {
 } from '@prestabot/application/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
+import { driversUnderTest, postgresSkipReason, within } from './testing/each-driver.ts';
 import { openTestStorage } from './testing/test-database.ts';
 
 const serverUrl = driversUnderTest.find((driver) => driver.name === 'PostgreSQL')?.serverUrl;
@@ -15,13 +15,6 @@ const serverUrl = driversUnderTest.find((driver) => driver.name === 'PostgreSQL'
 const t0 = new Date('2026-03-02T12:00:00.000Z');
 const at = (ms: number) => new Date(t0.getTime() + ms);
 const leaseMs = 6000;
-
-/** Settles with `promise`, or rejects once `ms` have passed without it. */
-const within = <T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    Promise.resolve(promise),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
-  ]);
 
 // A lock only another connection can hold: PGlite is a single connection, so this is PostgreSQL's alone.
 describe.skipIf(serverUrl === undefined)(

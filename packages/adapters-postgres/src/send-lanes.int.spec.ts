@@ -1,20 +1,13 @@
 import { expectOk, seedTenant, textOutboxEntry } from '@prestabot/application/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
+import { driversUnderTest, postgresSkipReason, within } from './testing/each-driver.ts';
 import { openTestStorage } from './testing/test-database.ts';
 
 const serverUrl = driversUnderTest.find((driver) => driver.name === 'PostgreSQL')?.serverUrl;
 
 const t0 = new Date('2026-03-02T12:00:00.000Z');
 const leaseMs = 6000;
-
-/** Settles with `promise`, or rejects once `ms` have passed without it. */
-const within = <T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    Promise.resolve(promise),
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
-  ]);
 
 // A lock only another connection can hold: PGlite is a single connection, so this is PostgreSQL's alone.
 describe.skipIf(serverUrl === undefined)(

@@ -40,3 +40,13 @@ export const describeOnEachDriver = (
     });
   }
 };
+
+/**
+ * Settles with `promise`, or rejects once `ms` have passed without it: for what must not wait for a lock
+ * another connection holds.
+ */
+export const within = <T>(promise: PromiseLike<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([
+    Promise.resolve(promise),
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)),
+  ]);
