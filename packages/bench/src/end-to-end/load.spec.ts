@@ -9,6 +9,10 @@ describe('when the load offers each message', () => {
     expect([0, 1, 99].map(schedule.dueAt)).toEqual([0, 10, 990]);
   });
 
+  it('has nothing due before the load starts, ramping or not', () => {
+    for (const rampMs of [0, 3000]) expect([-49, -1].map(loadSchedule(100, rampMs).dueBy)).toEqual([0, 0]);
+  });
+
   it('ramps linearly: half the messages of the ramp by its end, then the full rate', () => {
     const schedule = loadSchedule(100, 3000);
     // 150 messages over 3 s (the full rate would have offered 300), a quarter of them in the first half.

@@ -106,13 +106,15 @@ export const loadSchedule = (rate: number, rampMs: number) => {
   const perMs = rate / 1000;
   const rampMessages = (perMs * rampMs) / 2;
   return {
-    /** How many messages are due `elapsedMs` into the load. */
+    /** How many messages are due `elapsedMs` into the load: none before it starts. */
     dueBy: (elapsedMs: number): number =>
-      Math.floor(
-        elapsedMs < rampMs
-          ? (perMs * elapsedMs * elapsedMs) / (2 * rampMs)
-          : perMs * (elapsedMs - rampMs / 2),
-      ) + 1,
+      elapsedMs < 0
+        ? 0
+        : Math.floor(
+            elapsedMs < rampMs
+              ? (perMs * elapsedMs * elapsedMs) / (2 * rampMs)
+              : perMs * (elapsedMs - rampMs / 2),
+          ) + 1,
     /** When message `index` is due, in ms from the start. */
     dueAt: (index: number): number =>
       index < rampMessages ? Math.sqrt((2 * rampMs * index) / perMs) : index / perMs + rampMs / 2,
