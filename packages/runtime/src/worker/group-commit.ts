@@ -35,6 +35,8 @@ export type BatchWrite<Request, Response> = (
 
 type Waiting<Request, Response> = {
   readonly request: Request;
+  /** Its `keysOf`, worked out once. */
+  readonly keys: readonly string[];
   readonly settle: (result: Result<Response, StorageError>) => void;
 };
 
@@ -85,7 +87,7 @@ export class GroupCommit<Request, Response> {
   submit(request: Request, urgency: Urgency = 'linger'): ResultAsync<Response, StorageError> {
     return new ResultAsync(
       new Promise<Result<Response, StorageError>>((settle) => {
-        this.#waiting.push({ request, settle });
+        this.#waiting.push({ request, keys: this.#options.keysOf?.(request) ?? [], settle });
         this.#schedule(urgency === 'now' ? 0 : (this.#options.lingerMs ?? 0));
       }),
     );
@@ -158,12 +160,11 @@ export class GroupCommit<Request, Response> {
 
   /** Up to `max` waiting requests, oldest first, none with a key a write under way holds; their keys held. */
   #startWriting(max: number): Waiting<Request, Response>[] {
-    const { keysOf } = this.#options;
-    if (keysOf === undefined) return this.#waiting.splice(0, max);
+    if (this.#options.keysOf === undefined) return this.#waiting.splice(0, max);
     const chosen: Waiting<Request, Response>[] = [];
     const left: Waiting<Request, Response>[] = [];
     for (const waiting of this.#waiting) {
-      const free = chosen.length < max && keysOf(waiting.request).every((key) => !this.#held.has(key));
+      const free = chosen.length < max && waiting.keys.every((key) => !this.#held.has(key));
       (free ? chosen : left).push(waiting);
     }
     this.#waiting = left;
@@ -180,9 +181,7 @@ export class GroupCommit<Request, Response> {
   }
 
   #hold(batch: readonly Waiting<Request, Response>[], by: 1 | -1): void {
-    const { keysOf } = this.#options;
-    if (keysOf === undefined) return;
-    for (const key of new Set(batch.flatMap((waiting) => keysOf(waiting.request)))) {
+    for (const key of new Set(batch.flatMap((waiting) => waiting.keys))) {
       const holders = (this.#held.get(key) ?? 0) + by;
       if (holders > 0) this.#held.set(key, holders);
       else this.#held.delete(key);
