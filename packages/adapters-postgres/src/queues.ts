@@ -5,7 +5,6 @@ import type {
   ClaimedReminder,
   ClaimedSend,
   FinishedWorkRetention,
-  HeldEntry,
   InboxClaimRequest,
   InboxQueue,
   LeaseRenewal,
@@ -95,17 +94,22 @@ const recordSends = (
 
 /**
  * `prestabot.reopen_inbox_entries`: entries a write stored done and did not answer, put back under their
- * lease. Every one must be: one left done would be an entry never answered, so the write fails instead.
+ * lease and with their item (a row written done is stored without it). Every one must be: one left done would be an entry never answered, so the write fails instead.
  * In a section that clears the tenant scope: a tenant's section that committed leaves its scope set for
  * the rest of the transaction, and the function refuses to run under one.
  */
-const reopen = (entries: readonly HeldEntry[], session: SqlSession): ResultAsync<void, StorageError> => {
+const reopen = (entries: readonly ClaimedInboxEntry[], session: SqlSession): ResultAsync<void, StorageError> => {
   if (entries.length === 0) return okAsync(undefined);
   return session
     .section(unscopedSection, (unscoped) =>
       unscoped.query('SELECT prestabot.reopen_inbox_entries($1::jsonb) AS reopened', [
         JSON.stringify(
-          entries.map(({ id, lease }) => ({ id, lease_owner: lease.owner, leased_until: lease.until })),
+          entries.map(({ id, lease, item }) => ({
+            id,
+            lease_owner: lease.owner,
+            leased_until: lease.until,
+            item,
+          })),
         ),
       ]),
     )

@@ -308,6 +308,45 @@ describeOnEachDriver('storage behaviour', (context) => {
     expect(claimed.map((row) => row.id)).toEqual([entry.id]);
   });
 
+  it('stores an entry written done without its item, and gives one put back its item again', async () => {
+    const { storage, driver } = context();
+    const { number } = await seedTenant(storage);
+    const [answered, putBack] = ['56900000041', '56900000042'].map((waId) =>
+      textInboxEntry(number.phoneNumberId, { waId }),
+    );
+    await expectOk(
+      storage.inboxQueue.storeAndProcess(
+        {
+          entries: [answered!, putBack!],
+          now: t0,
+          followUps: { origins: [], statuses: [] },
+          lease: { owner: 'h', leaseMs: 30_000 },
+          answering: [answered!.id, putBack!.id],
+        },
+        async () => ({ result: undefined, answered: [answered!.id] }),
+      ),
+    );
+    const rows = await expectOk(
+      driver.query(
+        'SELECT id, item IS NULL AS without_item FROM prestabot.inbox WHERE id = ANY ($1::uuid[])',
+        [[answered!.id, putBack!.id]],
+      ),
+    );
+    expect(new Map(rows.map((row) => [row['id'], row['without_item']]))).toEqual(
+      new Map([
+        [answered!.id, true],
+        [putBack!.id, false],
+      ]),
+    );
+    // No entry waits for work without its item.
+    const reopenedBare = await driver.query('UPDATE prestabot.inbox SET processed_at = NULL WHERE id = $1', [
+      answered!.id,
+    ]);
+    expect(reopenedBare._unsafeUnwrapErr()).toMatchObject({
+      message: expect.stringContaining('inbox_item_until_processed'),
+    });
+  });
+
   it('puts back only entries its own transaction wrote done: a done entry stays done for any other caller', async () => {
     const { storage, driver } = context();
     const { number } = await seedTenant(storage);

@@ -185,6 +185,8 @@ export const webhookCases = (session: ContractSession): void => {
         },
       ],
     });
+  // A message the host answered while storing it is kept without its item (null here); one stored for a
+  // worker (at the edge, say) keeps it.
   const storedBodies = async (wamids: readonly string[]) =>
     Object.fromEntries(
       (
@@ -209,7 +211,10 @@ export const webhookCases = (session: ContractSession): void => {
     );
     expect(body).toContain('\\ud800');
     expect((await signedPost(body)).status).toBe(200);
-    expect(await storedBodies([bad, good])).toEqual({ [bad]: 'hola\ufffd', [good]: 'hola' });
+    const stored = await storedBodies([bad, good]);
+    expect(Object.keys(stored).sort()).toEqual([bad, good].sort());
+    expect([null, 'hola\ufffd']).toContain(stored[bad]);
+    expect([null, 'hola']).toContain(stored[good]);
   });
 
   it('takes a signed delivery with a 1 MiB sender id: 200, the rest of it stored', async () => {
@@ -225,7 +230,7 @@ export const webhookCases = (session: ContractSession): void => {
       [],
     );
     expect((await signedPost(body)).status).toBe(200);
-    expect(await storedBodies([huge, good])).toEqual({ [good]: 'hola' });
+    expect(Object.keys(await storedBodies([huge, good]))).toEqual([good]);
     expect(running.output()).toContain('webhook item could not be read');
   });
 

@@ -97,19 +97,20 @@ export type ProcessedWhileStored<T> = { readonly result: T; readonly answered: r
 
 /**
  * The entries `storeAndProcess` wrote done (held, and named in `answering`) that `process` did not answer:
- * they are put back under the lease they were stored with.
+ * they are put back under the lease they were stored with, and with their item, which an entry written done
+ * is stored without.
  */
 export const unansweredOf = (
   stored: readonly StoredInboxEntry[],
   answering: readonly string[] | undefined,
   answered: readonly string[],
-): readonly HeldEntry[] => {
+): readonly ClaimedInboxEntry[] => {
   if (answering === undefined || answering.length === 0) return [];
   const writtenDone = new Set(answering);
   for (const id of answered) writtenDone.delete(id);
   return stored.flatMap((result) =>
     result.outcome === 'stored' && 'lease' in result.entry && writtenDone.has(result.entry.id)
-      ? [{ id: result.entry.id, lease: result.entry.lease }]
+      ? [result.entry]
       : [],
   );
 };

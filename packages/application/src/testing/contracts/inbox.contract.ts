@@ -210,6 +210,19 @@ export const describeInboxContract = (implementation: string, factory: StorageHa
       expect((await claim('worker', at(33), { ids })).map((entry) => entry.id)).toEqual([later.id]);
     });
 
+    it('hands an entry it wrote done and put back to the next claim whole, with the message it carries', async () => {
+      const { number } = await seedTenant(harness);
+      const entry = textInboxEntry(number.phoneNumberId, { waId: '56900000040' });
+      await expectOk(
+        harness.inboxQueue.storeAndProcess(storingForH([entry], at(0), [entry.id]), async () => ({
+          result: undefined,
+          answered: [],
+        })),
+      );
+      const [claimed] = await claim('worker', at(31), { ids: [entry.id] });
+      expect(claimed).toMatchObject({ id: entry.id, item: entry.item, deliveryKey: entry.deliveryKey });
+    });
+
     it('records what became of sends in the same transaction, before the sections, which see it', async () => {
       const { tenant, number } = await seedTenant(harness);
       const reply = textOutboxEntry(number.phoneNumberId, { at: t0 });
