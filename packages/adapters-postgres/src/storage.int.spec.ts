@@ -24,6 +24,7 @@ import {
   RecordingMetrics,
   seedContact,
   seedTenant,
+  statusInboxEntry,
   storeInInbox,
   textInboxEntry,
   textOutboxEntry,
@@ -344,6 +345,44 @@ describeOnEachDriver('storage behaviour', (context) => {
     ]);
     expect(reopenedBare._unsafeUnwrapErr()).toMatchObject({
       message: expect.stringContaining('inbox_item_until_processed'),
+    });
+  });
+
+  it("prices a message the log knows on its own row, and only an unknown one's in message_pricing", async () => {
+    const { storage, driver } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const reply = textOutboxEntry(number.phoneNumberId, { at: t0 });
+    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([reply])));
+    const [send] = await expectOk(
+      storage.outboxQueue.lease({ ids: [reply.id], owner: 'w', now: t0, leaseMs: 30_000, horizonMs: 1000 }),
+    );
+    const [known, unknown] = [`wamid.${fixtureUuid()}`, `wamid.${fixtureUuid()}`] as Wamid[];
+    await expectOk(
+      storage.outboxQueue.record([{ kind: 'sent', id: send!.id, lease: send!.lease, wamid: known!, at: t0 }]),
+    );
+    const pricing = { billable: true, pricingModel: 'PMP', type: 'regular', category: 'utility' } as const;
+    await storeInInbox(
+      storage.inboxQueue,
+      [known!, unknown!].map((wamid) =>
+        statusInboxEntry(number.phoneNumberId, wamid, 'sent', { at: at(1), pricing }),
+      ),
+    );
+    const pricedRows = await expectOk(
+      driver.query('SELECT wamid FROM prestabot.message_pricing WHERE wamid = ANY ($1)', [[known, unknown]]),
+    );
+    expect(pricedRows).toEqual([{ wamid: unknown }]);
+    const [row] = await expectOk(
+      driver.query(
+        'SELECT priced_at, billable, pricing_model, pricing_type, category FROM prestabot.messages WHERE wamid = $1',
+        [known],
+      ),
+    );
+    expect(row).toEqual({
+      priced_at: at(1),
+      billable: true,
+      pricing_model: 'PMP',
+      pricing_type: 'regular',
+      category: 'utility',
     });
   });
 

@@ -1,5 +1,6 @@
-import type { PhoneNumberId, StatusPricing, Wamid } from '@prestabot/domain';
+import type { InboundStatus, PhoneNumberId, StatusPricing, TenantId, Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ClaimedSend } from '../../ports/outbox.port.ts';
 import type { PricedMessage } from '../../ports/usage-ledger.port.ts';
 import {
   expectOk,
@@ -9,6 +10,7 @@ import {
   type StorageHarnessFactory,
   seedTenant,
   statusInboxEntry,
+  textOutboxEntry,
 } from './storage-harness.ts';
 
 const march = { from: new Date('2026-03-01T00:00:00Z'), until: new Date('2026-04-01T00:00:00Z') };
@@ -28,10 +30,14 @@ const priced = (
 ): PricedMessage => ({ phoneNumberId, wamid, at, pricing });
 
 /** Priced statuses reach the ledger the one way they do in production: stored as webhook items. */
-const storeStatuses = (harness: StorageHarness, messages: readonly PricedMessage[]) =>
+const storeStatuses = (
+  harness: StorageHarness,
+  messages: readonly PricedMessage[],
+  status: InboundStatus['status'] = 'sent',
+) =>
   harness.inboxQueue.store({
     entries: messages.map((message) =>
-      statusInboxEntry(message.phoneNumberId, message.wamid, 'sent', {
+      statusInboxEntry(message.phoneNumberId, message.wamid, status, {
         at: message.at,
         pricing: message.pricing,
       }),
@@ -39,6 +45,32 @@ const storeStatuses = (harness: StorageHarness, messages: readonly PricedMessage
     now: new Date('2026-03-10T12:00:00Z'),
     followUps: { origins: [], statuses: [] },
   });
+
+/** A reply the bot queued at `at`, leased for sending. */
+const leasedReply = async (
+  harness: StorageHarness,
+  tenantId: TenantId,
+  phoneNumberId: PhoneNumberId,
+  at: Date,
+) => {
+  const reply = textOutboxEntry(phoneNumberId, { at });
+  await expectOk(harness.unitOfWork.run(tenantId, (r) => r.outbox.enqueue([reply])));
+  // Leased by its id: a claim could hand out another test's sends first.
+  const [send] = await expectOk(
+    harness.outboxQueue.lease({
+      ids: [reply.id],
+      owner: 'sender',
+      now: at,
+      leaseMs: 30_000,
+      horizonMs: 1000,
+    }),
+  );
+  return send!;
+};
+
+/** Graph's answer to a claimed send: accepted, under this wamid. */
+const recordSent = (harness: StorageHarness, send: ClaimedSend, wamid: Wamid, at: Date) =>
+  expectOk(harness.outboxQueue.record([{ kind: 'sent', id: send.id, lease: send.lease, wamid, at }]));
 
 export const describeUsageLedgerContract = (implementation: string, factory: StorageHarnessFactory): void => {
   describe(`${implementation}: UsageLedger, fed by InboxQueue.store`, () => {
@@ -80,6 +112,54 @@ export const describeUsageLedgerContract = (implementation: string, factory: Sto
           messages: 2,
         },
       ]);
+    });
+
+    it('counts a message it sent once, whatever its statuses repeat, however they arrive', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const at = new Date('2026-03-10T12:00:00Z');
+      const send = await leasedReply(harness, tenant.id, number.phoneNumberId, at);
+      const wamid = `wamid.${fixtureUuid()}` as Wamid;
+      expect(await recordSent(harness, send, wamid, at)).toEqual([true]);
+      const reply = priced(number.phoneNumberId, utility, at, wamid);
+      await expectOk(storeStatuses(harness, [reply]));
+      await expectOk(
+        storeStatuses(harness, [{ ...reply, at: new Date('2026-03-10T12:00:05Z') }], 'delivered'),
+      );
+      await expectOk(storeStatuses(harness, [reply]));
+      expect(await expectOk(harness.usageLedger.usage({ ...march, tenantId: tenant.id }))).toEqual([
+        {
+          tenantId: tenant.id,
+          phoneNumberId: number.phoneNumberId,
+          category: 'utility',
+          billable: true,
+          messages: 1,
+        },
+      ]);
+    });
+
+    it('counts a message priced before its send was recorded once, in the month of its first price', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const lastSecondOfMarch = new Date('2026-03-31T23:59:59Z');
+      // Graph's answer is recorded after the `sent` status arrived, which found no message to move.
+      const send = await leasedReply(harness, tenant.id, number.phoneNumberId, lastSecondOfMarch);
+      const wamid = `wamid.${fixtureUuid()}` as Wamid;
+      await expectOk(
+        storeStatuses(harness, [priced(number.phoneNumberId, utility, lastSecondOfMarch, wamid)]),
+      );
+      await recordSent(harness, send, wamid, lastSecondOfMarch);
+      // `delivered`, in April, is the first price the message's own record sees.
+      const april = { from: march.until, until: new Date('2026-05-01T00:00:00Z') };
+      await expectOk(
+        storeStatuses(
+          harness,
+          [priced(number.phoneNumberId, utility, new Date('2026-04-01T00:00:05Z'), wamid)],
+          'delivered',
+        ),
+      );
+      expect(await expectOk(harness.usageLedger.usage({ ...march, tenantId: tenant.id }))).toMatchObject([
+        { category: 'utility', messages: 1 },
+      ]);
+      expect(await expectOk(harness.usageLedger.usage({ ...april, tenantId: tenant.id }))).toEqual([]);
     });
 
     it("counts a message in the month it was priced, and each tenant's messages only under that tenant", async () => {
