@@ -98,7 +98,10 @@ const recordSends = (
  * In a section that clears the tenant scope: a tenant's section that committed leaves its scope set for
  * the rest of the transaction, and the function refuses to run under one.
  */
-const reopen = (entries: readonly ClaimedInboxEntry[], session: SqlSession): ResultAsync<void, StorageError> => {
+const reopen = (
+  entries: readonly ClaimedInboxEntry[],
+  session: SqlSession,
+): ResultAsync<void, StorageError> => {
   if (entries.length === 0) return okAsync(undefined);
   return session
     .section(unscopedSection, (unscoped) =>
