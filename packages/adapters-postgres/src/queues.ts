@@ -94,7 +94,8 @@ const recordSends = (
 
 /**
  * `prestabot.reopen_inbox_entries`: entries a write stored done and did not answer, put back under their
- * lease and with their item (a row written done is stored without it). Every one must be: one left done would be an entry never answered, so the write fails instead.
+ * lease and with their item (a row written done is stored without it). Every one must be: one left done
+ * would be an entry never answered, so the write fails instead.
  * In a section that clears the tenant scope: a tenant's section that committed leaves its scope set for
  * the rest of the transaction, and the function refuses to run under one.
  */

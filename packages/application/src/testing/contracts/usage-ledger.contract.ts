@@ -1,7 +1,7 @@
 import type { InboundStatus, PhoneNumberId, StatusPricing, TenantId, Wamid } from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ClaimedSend } from '../../ports/outbox.port.ts';
 import type { PricedMessage } from '../../ports/usage-ledger.port.ts';
+import { outboxHelpers } from './outbox-helpers.ts';
 import {
   expectOk,
   fixturePhoneNumberId,
@@ -68,13 +68,10 @@ const leasedReply = async (
   return send!;
 };
 
-/** Graph's answer to a claimed send: accepted, under this wamid. */
-const recordSent = (harness: StorageHarness, send: ClaimedSend, wamid: Wamid, at: Date) =>
-  expectOk(harness.outboxQueue.record([{ kind: 'sent', id: send.id, lease: send.lease, wamid, at }]));
-
 export const describeUsageLedgerContract = (implementation: string, factory: StorageHarnessFactory): void => {
   describe(`${implementation}: UsageLedger, fed by InboxQueue.store`, () => {
     let harness: StorageHarness;
+    const { sent } = outboxHelpers(() => harness);
     beforeEach(async () => {
       harness = await factory();
     });
@@ -119,7 +116,7 @@ export const describeUsageLedgerContract = (implementation: string, factory: Sto
       const at = new Date('2026-03-10T12:00:00Z');
       const send = await leasedReply(harness, tenant.id, number.phoneNumberId, at);
       const wamid = `wamid.${fixtureUuid()}` as Wamid;
-      expect(await recordSent(harness, send, wamid, at)).toEqual([true]);
+      expect(await sent(send, wamid, at)).toBe(true);
       const reply = priced(number.phoneNumberId, utility, at, wamid);
       await expectOk(storeStatuses(harness, [reply]));
       await expectOk(
@@ -146,7 +143,7 @@ export const describeUsageLedgerContract = (implementation: string, factory: Sto
       await expectOk(
         storeStatuses(harness, [priced(number.phoneNumberId, utility, lastSecondOfMarch, wamid)]),
       );
-      await recordSent(harness, send, wamid, lastSecondOfMarch);
+      await sent(send, wamid, lastSecondOfMarch);
       // `delivered`, in April, is the first price the message's own record sees.
       const april = { from: march.until, until: new Date('2026-05-01T00:00:00Z') };
       await expectOk(
