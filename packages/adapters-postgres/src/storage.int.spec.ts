@@ -42,6 +42,8 @@ import {
   type Tenant,
   type TenantId,
   textMessage,
+  timeOrderedUuid,
+  timeOrderedUuidRandomBytes,
   type WabaId,
   type Wamid,
 } from '@prestabot/domain';
@@ -346,6 +348,84 @@ describeOnEachDriver('storage behaviour', (context) => {
     expect(reopenedBare._unsafeUnwrapErr()).toMatchObject({
       message: expect.stringContaining('inbox_item_until_processed'),
     });
+  });
+
+  it('indexes a finished row whose id is time-ordered under its keys only; one with a random id also by when it finished', async () => {
+    const { storage, driver } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const ids = {
+      timeOrdered: timeOrderedUuid(
+        t0.getTime(),
+        crypto.getRandomValues(new Uint8Array(timeOrderedUuidRandomBytes)),
+      ),
+      random: fixtureUuid(),
+    };
+    const entries = Object.values(ids).map((id, index) => ({
+      ...textInboxEntry(number.phoneNumberId, { waId: `5690000005${index}` }),
+      id,
+    }));
+    await expectOk(
+      storage.inboxQueue.storeAndProcess(
+        {
+          entries,
+          now: t0,
+          followUps: { origins: [], statuses: [] },
+          lease: { owner: 'h', leaseMs: 30_000 },
+          answering: Object.values(ids),
+        },
+        async () => ({ result: undefined, answered: Object.values(ids) }),
+      ),
+    );
+    const messages = Object.values(ids).map((id) => ({
+      ...textOutboxEntry(number.phoneNumberId, { at: t0 }),
+      id,
+    }));
+    await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue(messages)));
+    const sends = await expectOk(
+      storage.outboxQueue.lease({
+        ids: Object.values(ids),
+        owner: 'w',
+        now: t0,
+        leaseMs: 30_000,
+        horizonMs: 1000,
+      }),
+    );
+    await expectOk(
+      storage.outboxQueue.record(
+        sends.map((send) => ({
+          kind: 'sent',
+          id: send.id,
+          lease: send.lease,
+          wamid: `wamid.${send.id}` as Wamid,
+          at: t0,
+        })),
+      ),
+    );
+    /** The table's indexes whose predicate the row meets: those its latest version was written to. */
+    const indexesHolding = async (table: 'inbox' | 'outbox', id: string) => {
+      const indexes = await expectOk(
+        driver.query(
+          `SELECT c.relname AS name, coalesce(pg_get_expr(i.indpred, i.indrelid), 'true') AS predicate
+           FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+           WHERE i.indrelid = $1::regclass ORDER BY c.relname`,
+          [`prestabot.${table}`],
+        ),
+      );
+      const holding: unknown[] = [];
+      for (const { name, predicate } of indexes) {
+        const rows = await expectOk(
+          driver.query(`SELECT 1 FROM prestabot.${table} WHERE id = $1 AND (${String(predicate)})`, [id]),
+        );
+        if (rows.length === 1) holding.push(name);
+      }
+      return holding;
+    };
+    const inboxKeys = ['inbox_phone_number_id_delivery_key_key', 'inbox_pkey'];
+    const outboxKeys = ['outbox_pkey', 'outbox_tenant_id_idempotency_key_key'];
+    expect(await indexesHolding('inbox', ids.timeOrdered)).toEqual(inboxKeys);
+    expect(await indexesHolding('outbox', ids.timeOrdered)).toEqual(outboxKeys);
+    expect(await indexesHolding('inbox', ids.random)).toEqual([...inboxKeys, 'inbox_processed_random_ids']);
+    expect(await indexesHolding('outbox', ids.random)).toEqual(['outbox_finished_random_ids', ...outboxKeys]);
   });
 
   it("prices a message the log knows on its own row, and only an unknown one's in message_pricing", async () => {

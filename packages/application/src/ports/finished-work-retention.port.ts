@@ -19,7 +19,8 @@ export type PrunedRows = { readonly inbox: number; readonly outbox: number };
 export interface FinishedWorkRetention {
   /**
    * Deletes, in every tenant, up to `limit` inbox entries and up to `limit` outbox messages that finished
-   * before `before`, oldest first. A reminder whose message is deleted stays, without its outbox id.
+   * before `before`, oldest first: by when they finished, or by when they were made where their id is a
+   * UUIDv7, which says so. A reminder whose message is deleted stays, without its outbox id.
    * `before` must be at least `minimumRetentionDays` ago. Call again while a count reaches `limit`.
    */
   pruneFinished(before: Date, limit: number): ResultAsync<PrunedRows, StorageError>;

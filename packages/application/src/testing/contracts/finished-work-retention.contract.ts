@@ -1,4 +1,11 @@
-import type { PhoneNumberId, ResultAsync, TenantId, Wamid } from '@prestabot/domain';
+import {
+  type PhoneNumberId,
+  type ResultAsync,
+  type TenantId,
+  timeOrderedUuid,
+  timeOrderedUuidRandomBytes,
+  type Wamid,
+} from '@prestabot/domain';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StorageError } from '../../errors.ts';
 import type { Lease, NewInboxEntry } from '../../ports/inbox.port.ts';
@@ -24,6 +31,10 @@ const day = 24 * hour;
 // any other suite's rows, and before the rows the tests ahead of it leave, so its cutoff reaches only its own.
 const eraOf = (year: number) => new Date(Date.UTC(year, 0, 1));
 const later = (start: Date, ms: number) => new Date(start.getTime() + ms);
+
+/** A UUIDv7 made at `at`, as the runtime's ids are: storage may find rows by the time their id carries. */
+const idMadeAt = (at: Date): string =>
+  timeOrderedUuid(at.getTime(), crypto.getRandomValues(new Uint8Array(timeOrderedUuidRandomBytes)));
 
 /** A message from a sender of its own: entries of one sender could only be claimed one at a time. */
 const inboxEntry = (phoneNumberId: PhoneNumberId, receivedAt: Date): NewInboxEntry =>
@@ -230,6 +241,59 @@ export const describeFinishedWorkRetentionContract = (
       expect(
         await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.reminders.listFor(agreement.id))),
       ).toEqual([{ ...reminder, status: 'queued', delivery: 'delivered' }]);
+    });
+
+    it('prunes rows with time-ordered ids by when they finished too, within the limit across both kinds of id', async () => {
+      const era = eraOf(2017);
+      const cutoff = later(era, 10 * day);
+      const { tenant, number } = await seedTenant(harness);
+      /** Made at `madeAt`, finished at `finishedAt`: an inbox entry and an outbox message of each. */
+      const rows = {
+        madeAndFinishedBefore: { madeAt: era, finishedAt: later(era, day) },
+        madeBeforeFinishedAfter: { madeAt: era, finishedAt: later(era, 20 * day) },
+        madeAndFinishedAfter: { madeAt: later(era, 15 * day), finishedAt: later(era, 16 * day) },
+        randomIdFinishedBefore: { madeAt: era, finishedAt: later(era, 2 * day) },
+      };
+      const seeded = Object.entries(rows).map(([name, { madeAt, finishedAt }]) => {
+        const random = name.startsWith('random');
+        const entry = inboxEntry(number.phoneNumberId, madeAt);
+        const message = textOutboxEntry(number.phoneNumberId, { at: madeAt });
+        return {
+          name,
+          finishedAt,
+          entry: random ? entry : { ...entry, id: idMadeAt(madeAt) },
+          message: random ? message : { ...message, id: idMadeAt(madeAt) },
+        };
+      });
+      const unfinished = { ...inboxEntry(number.phoneNumberId, era), id: idMadeAt(era) };
+      const pending = { ...textOutboxEntry(number.phoneNumberId, { at: cutoff }), id: idMadeAt(era) };
+      await recordAndClaim(
+        seeded.map((row) => row.entry),
+        rows.madeAndFinishedAfter.madeAt,
+      );
+      await storeInInbox(harness.inboxQueue, [unfinished]);
+      // Claimed in the order they fall due: a claim paces the number from where the one before left it.
+      const byMadeAt = [...seeded].sort(
+        (a, b) => a.message.createdAt.getTime() - b.message.createdAt.getTime(),
+      );
+      for (const row of byMadeAt) await enqueueAndClaim(tenant.id, [row.message], row.message.createdAt);
+      for (const row of seeded) {
+        await complete(tenant.id, row.entry.id, row.finishedAt);
+        await markSent(row.message.id, row.finishedAt);
+      }
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([pending])));
+
+      expect(await prune(cutoff, 1)).toEqual({ inbox: 1, outbox: 1 });
+      expect(await prune(cutoff, 5)).toEqual({ inbox: 1, outbox: 1 });
+      expect(await prune(cutoff, 5)).toEqual({ inbox: 0, outbox: 0 });
+      const kept = seeded.filter((row) => row.finishedAt > cutoff);
+      expect(kept.map((row) => row.name)).toEqual(['madeBeforeFinishedAfter', 'madeAndFinishedAfter']);
+      expect(await recordAgain([...seeded.map((row) => row.entry), unfinished])).toEqual(
+        seeded.filter((row) => !kept.includes(row)).map((row) => row.entry.id),
+      );
+      for (const row of seeded)
+        expect(await outboxStatus(tenant.id, row.message.id)).toBe(kept.includes(row) ? 'sent' : undefined);
+      expect(await outboxStatus(tenant.id, pending.id)).toBe('pending');
     });
   });
 };
