@@ -410,6 +410,21 @@ describeOnEachDriver('tenant isolation', (context) => {
         await refusedAsA((r) =>
           r.messages.recordInbound({ phoneNumberId: b.numbers[0]!, contactId: contactOfA.id, sentAt: t0 }),
         );
+        for (const [phoneNumberId, contactId] of [
+          [a.numbers[0]!, contactOfB.id],
+          [b.numbers[0]!, contactOfA.id],
+        ] as const)
+          await refusedAsA((r) =>
+            r.messages.recordOutbound({
+              wamid: `wamid.probe.${crypto.randomUUID()}` as Wamid,
+              phoneNumberId,
+              contactId,
+              outboxId: crypto.randomUUID(),
+              origin: { kind: 'notification' },
+              type: 'text',
+              acceptedAt: t0,
+            }),
+          );
         // Loans, reminders and conversations of A pointing at B's contacts, numbers, loans and messages.
         const freshContactOfA = (r: TenantRepositories) =>
           r.contacts
@@ -458,6 +473,18 @@ describeOnEachDriver('tenant isolation', (context) => {
           [
             `INSERT INTO prestabot.conversations (contact_id, state, expires_at) VALUES ($1, '{}', now())`,
             [contactOfB.id],
+          ],
+          [
+            `INSERT INTO prestabot.inbox (id, phone_number_id, delivery_key, kind, item, item_time, received_at,
+               available_at)
+             VALUES (gen_random_uuid(), $1, 'probe', 'message', '{}', now(), now(), now())`,
+            [b.numbers[0]!],
+          ],
+          [
+            `INSERT INTO prestabot.outbox (id, phone_number_id, contact_id, message, origin, idempotency_key,
+               priority, not_before, available_at, created_at)
+             VALUES (gen_random_uuid(), $1, $2, '{}', '{}', 'probe', 0, now(), now(), now())`,
+            [a.numbers[0]!, contactOfB.id],
           ],
           [
             `INSERT INTO prestabot.flow_keys (id, phone_number_id, fingerprint, private_key_key_id,

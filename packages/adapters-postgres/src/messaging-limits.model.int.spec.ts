@@ -296,7 +296,7 @@ describeOnEachDriver('the messaging limits model', (context, driver) => {
       fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 30 }), async (commands) => {
         await expectOk(
           sql.query(
-            'TRUNCATE prestabot.tenants, prestabot.portfolio_reach, prestabot.portfolio_reach_counts CASCADE',
+            'TRUNCATE prestabot.tenants, prestabot.inbox, prestabot.outbox, prestabot.messages, prestabot.portfolio_reach, prestabot.portfolio_reach_counts CASCADE',
           ),
         );
         const model = new Subject(new InMemoryDatabase().harness());

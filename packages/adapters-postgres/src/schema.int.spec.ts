@@ -114,6 +114,34 @@ describeOnEachDriver('schema and isolation', (context) => {
       }
     });
 
+    it('keeps a number or contact its queues or log name: no delete, no new key, no truncate alone', async () => {
+      const { storage, driver } = context();
+      const { tenant, number } = await seedTenant(storage);
+      const contact = await seedContact(storage, tenant.id);
+      await expectOk(
+        storage.unitOfWork.run(tenant.id, (r) =>
+          r.outbox.enqueue([textOutboxEntry(number.phoneNumberId, { contactId: contact.id })]),
+        ),
+      );
+      const asOwner = {};
+      for (const [statement, params] of [
+        ['DELETE FROM prestabot.whatsapp_numbers WHERE phone_number_id = $1', [number.phoneNumberId]],
+        [
+          "UPDATE prestabot.whatsapp_numbers SET phone_number_id = $1 || '0' WHERE phone_number_id = $1",
+          [number.phoneNumberId],
+        ],
+        ['DELETE FROM prestabot.contacts WHERE id = $1', [contact.id]],
+        ['UPDATE prestabot.contacts SET id = gen_random_uuid() WHERE id = $1', [contact.id]],
+      ] as const)
+        expect(await expectErr(tryIn(driver, asOwner, statement, [...params])), statement).toMatchObject({
+          reason: 'constraint',
+          message: expect.stringContaining('23503'),
+        });
+      expect(await expectErr(tryIn(driver, asOwner, 'TRUNCATE prestabot.tenants CASCADE'))).toMatchObject({
+        message: expect.stringContaining('the inbox, the outbox or the message log name its rows'),
+      });
+    });
+
     it('refuses a write without a tenant scope, and one tagged with another tenant', async () => {
       const { storage, driver } = context();
       const a = await seedTenant(storage);

@@ -428,6 +428,53 @@ describeOnEachDriver('storage behaviour', (context) => {
     expect(await indexesHolding('outbox', ids.random)).toEqual(['outbox_finished_random_ids', ...outboxKeys]);
   });
 
+  it("stores, queues, sends and logs a message without locking its number's or its contact's row", async () => {
+    const { storage, driver } = context();
+    const { tenant, number } = await seedTenant(storage);
+    const phone = fixturePhone();
+    const contact = await seedContact(storage, tenant.id, phone);
+    /** A lock on a row is written into it (its xmax): a key's check of a new row locked the row named. */
+    const lockers = async () =>
+      expectOk(
+        driver.query(
+          `SELECT (SELECT xmax::text FROM prestabot.whatsapp_numbers WHERE phone_number_id = $1) AS number,
+                  (SELECT xmax::text FROM prestabot.contacts WHERE id = $2) AS contact`,
+          [number.phoneNumberId, contact.id],
+        ),
+      );
+    const messageOfContact = async (sentAt: Date) => {
+      await storeInInbox(storage.inboxQueue, [
+        textInboxEntry(number.phoneNumberId, { waId: phone.slice(1), sentAt }),
+      ]);
+      const message = textOutboxEntry(number.phoneNumberId, {
+        contactId: contact.id,
+        to: phone,
+        at: sentAt,
+      });
+      await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([message])));
+      const [send] = await expectOk(
+        storage.outboxQueue.lease({
+          ids: [message.id],
+          owner: 'w',
+          now: sentAt,
+          leaseMs: 30_000,
+          horizonMs: 1000,
+        }),
+      );
+      const wamid = `wamid.${fixtureUuid()}` as Wamid;
+      await expectOk(
+        storage.outboxQueue.record([{ kind: 'sent', id: send!.id, lease: send!.lease, wamid, at: sentAt }]),
+      );
+      const logged = await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.messages.outbound(wamid)));
+      expect(logged).toMatchObject({ contactId: contact.id });
+    };
+    // The first send of a number creates its pacing row, whose key names the number: that lock is once.
+    await messageOfContact(t0);
+    const before = await lockers();
+    await messageOfContact(at(60_000));
+    expect(await lockers()).toEqual(before);
+  });
+
   it("prices a message the log knows on its own row, and only an unknown one's in message_pricing", async () => {
     const { storage, driver } = context();
     const { tenant, number } = await seedTenant(storage);
