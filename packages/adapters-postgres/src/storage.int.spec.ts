@@ -420,8 +420,8 @@ describeOnEachDriver('storage behaviour', (context) => {
       }
       return holding;
     };
-    const inboxKeys = ['inbox_phone_number_id_delivery_key_key', 'inbox_pkey'];
-    const outboxKeys = ['outbox_pkey', 'outbox_tenant_id_idempotency_key_key'];
+    const inboxKeys = ['inbox_delivery_digest', 'inbox_pkey'];
+    const outboxKeys = ['outbox_idempotency_digest', 'outbox_pkey'];
     expect(await indexesHolding('inbox', ids.timeOrdered)).toEqual(inboxKeys);
     expect(await indexesHolding('outbox', ids.timeOrdered)).toEqual(outboxKeys);
     expect(await indexesHolding('inbox', ids.random)).toEqual([...inboxKeys, 'inbox_processed_random_ids']);

@@ -17,7 +17,7 @@ const statusOfNoNumber = JSON.stringify([
     phone_number_id: '',
     delivery_key: 'warm-up',
     kind: 'status',
-    item: { pricing: {} },
+    item: {},
     item_time: '2026-01-01T00:00:00Z',
     received_at: '2026-01-01T00:00:00Z',
   },

@@ -26,8 +26,8 @@ export class PostgresOutboxStore implements OutboxStore {
   }
 
   /**
-   * One statement for the whole batch; a key already used by the tenant is skipped. The composite foreign
-   * keys refuse another tenant's number or contact (`constraint`).
+   * One statement for the whole batch; a key already used by the tenant is skipped. The reference checks
+   * (0040) refuse another tenant's number or contact (`constraint`).
    */
   enqueue(
     entries: readonly NewOutboxEntry[],
@@ -43,7 +43,7 @@ export class PostgresOutboxStore implements OutboxStore {
          FROM jsonb_to_recordset($1::jsonb) AS e (id uuid, phone_number_id text, recipient jsonb,
            recipient_key text, contact_id uuid, message jsonb, fallback jsonb, reply_to text, origin jsonb,
            idempotency_key text, priority integer, not_before timestamptz, created_at timestamptz)
-         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+         ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
          RETURNING id`,
         [JSON.stringify(rows)],
       )
