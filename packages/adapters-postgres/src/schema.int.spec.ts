@@ -9,11 +9,11 @@ import {
   textInboxEntry,
   textOutboxEntry,
 } from '@prestabot/application/testing';
-import type { AgreementId, AppId, TenantId } from '@prestabot/domain';
+import type { AgreementId, AppId, TenantId, Wamid } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { loadMigrations, migrate, migrationStatus } from './migrate.ts';
 import { crossTenantScope, tenantScope } from './sql/scopes.ts';
-import { openSqlDriver } from './storage.ts';
+import { createPostgresStorage, openSqlDriver } from './storage.ts';
 import { describeOnEachDriver, driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
 import { queryIn, tenantTablesSql, tryIn } from './testing/raw-sql.ts';
 import { createTestDatabase } from './testing/test-database.ts';
@@ -512,6 +512,57 @@ describeOnEachDriver('schema and isolation', (context) => {
 });
 
 const serverUrl = driversUnderTest.find((driver) => driver.name === 'PostgreSQL')?.serverUrl;
+
+describe.skipIf(serverUrl === undefined)(
+  `rebuilding the message log on PostgreSQL${serverUrl === undefined ? ` (${postgresSkipReason})` : ''}`,
+  () => {
+    it('keeps every logged message, column for column (0043)', async () => {
+      const database = await createTestDatabase(serverUrl!);
+      const driver = await expectOk(openSqlDriver({ databaseUrl: database.url }));
+      const storage = await expectOk(createPostgresStorage({ databaseUrl: database.url, poolSize: 1 }));
+      try {
+        const shipped = await expectOk(loadMigrations());
+        const rebuild = shipped.findIndex((migration) => migration.name.startsWith('0043_'));
+        await expectOk(migrate(driver, shipped.slice(0, rebuild)));
+        const { tenant, number } = await seedTenant(storage);
+        const contact = await seedContact(storage, tenant.id);
+        await expectOk(
+          driver.query(
+            `INSERT INTO prestabot.messages (tenant_id, direction, wamid, phone_number_id, contact_id, type, sent_at,
+               accepted_at, status, status_at, error_code, error_title, outbox_id, origin, created_at, priced_at,
+               billable, pricing_model, pricing_type, category)
+             VALUES ($1, 'inbound', 'wamid.in', $2, $3, 'text', '2026-03-01T10:00:00Z', NULL, NULL, NULL, NULL,
+                     NULL, NULL, NULL, '2026-03-01T10:00:01Z', NULL, NULL, NULL, NULL, NULL),
+                    ($1, 'outbound', 'wamid.priced', $2, $3, 'interactive', NULL, '2026-03-01T10:00:02Z', 'read',
+                     '2026-03-01T10:05:00Z', NULL, NULL, $4, '{"kind":"reply","inboxId":"e1"}',
+                     '2026-03-01T10:00:02Z', '2026-03-01T10:00:03Z', true, 'PMP', 'regular', 'utility'),
+                    ($1, 'outbound', 'wamid.failed', $2, NULL, 'template', NULL, '2026-03-01T11:00:00Z', 'failed',
+                     '2026-03-01T11:00:05Z', 131026, 'Message undeliverable', $5, '{"kind":"notification"}',
+                     '2026-03-01T11:00:00Z', NULL, NULL, NULL, NULL, NULL)`,
+            [tenant.id, number.phoneNumberId, contact.id, fixtureUuid(), fixtureUuid()],
+          ),
+        );
+        const logged = () =>
+          expectOk(driver.query('SELECT to_jsonb(m) AS row FROM prestabot.messages m ORDER BY m.wamid'));
+        const before = await logged();
+        expect(before).toHaveLength(3);
+
+        await expectOk(migrate(driver));
+        expect(await logged()).toEqual(before);
+        // Still the tenant's own: its unit of work reads the send back, no other tenant's does.
+        const { tenant: other } = await seedTenant(storage);
+        const read = (tenantId: TenantId) =>
+          expectOk(storage.unitOfWork.run(tenantId, (r) => r.messages.outbound('wamid.priced' as Wamid)));
+        expect(await read(tenant.id)).toMatchObject({ current: 'read', contactId: contact.id });
+        expect(await read(other.id)).toBeUndefined();
+      } finally {
+        await storage.close();
+        await driver.close();
+        await database.drop();
+      }
+    });
+  },
+);
 
 describe.skipIf(serverUrl === undefined)(
   `two processes migrating one fresh database at once on PostgreSQL${serverUrl === undefined ? ` (${postgresSkipReason})` : ''}`,
