@@ -33,12 +33,9 @@ describe.skipIf(serverUrl === undefined)(
         const [first] = await claim(t0);
         const second = sends.find((send) => send.id !== first)?.id;
 
-        // Another process is placing the number's next slots: it has moved the lane and not committed yet.
+        // Another process is placing the number's next slots: it holds the lane and has not committed yet.
         await placing.query('BEGIN');
-        await placing.query(
-          'UPDATE prestabot.number_send_pacing SET next_free_at = next_free_at WHERE phone_number_id = $1',
-          [number.phoneNumberId],
-        );
+        await holdLane(placing, number.phoneNumberId);
         expect(await within(claim(new Date(t0.getTime() + 100)), 3000, 'the claim')).toEqual([]);
 
         // Once it is done, the lane is this claim's again.
@@ -49,5 +46,43 @@ describe.skipIf(serverUrl === undefined)(
         await opened.release();
       }
     });
+
+    it('is held without a lock written into its pacing row', async () => {
+      const opened = await openTestStorage(serverUrl, { poolSize: 2 });
+      const placing = new pg.Client({ connectionString: opened.databaseUrl });
+      const other = new pg.Client({ connectionString: opened.databaseUrl });
+      await Promise.all([placing.connect(), other.connect()]);
+      try {
+        const { storage } = opened;
+        const { tenant, number } = await seedTenant(storage);
+        const send = textOutboxEntry(number.phoneNumberId, { at: t0 });
+        await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([send])));
+        // The number's first lease creates its pacing row.
+        await expectOk(
+          storage.outboxQueue.lease({ ids: [send.id], owner: 'w', leaseMs, now: t0, horizonMs: 1000 }),
+        );
+
+        await placing.query('BEGIN');
+        await holdLane(placing, number.phoneNumberId);
+        // A row lock would be written into the row: a lock NOWAIT by anyone else would then fail (55P03).
+        const locked = await other.query(
+          'SELECT 1 FROM prestabot.number_send_pacing WHERE phone_number_id = $1 FOR UPDATE NOWAIT',
+          [number.phoneNumberId],
+        );
+        expect(locked.rowCount).toBe(1);
+        await placing.query('ROLLBACK');
+      } finally {
+        await Promise.all([placing.end(), other.end()]);
+        await opened.release();
+      }
+    });
   },
 );
+
+/** What a lease or claim does first: hold the number's send lane until its transaction ends. */
+const holdLane = async (client: pg.Client, phoneNumberId: string): Promise<void> => {
+  const lanes = await client.query('SELECT phone_number_id FROM prestabot.lock_send_lanes($1, 0, 1)', [
+    [phoneNumberId],
+  ]);
+  expect(lanes.rows).toEqual([{ phone_number_id: phoneNumberId }]);
+};
