@@ -46,6 +46,30 @@ export const describeOutboxClaimContract = (implementation: string, factory: Sto
       });
     });
 
+    it("stores the first of a batch's entries that share a key, and another tenant's key as its own", async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const other = await seedTenant(harness);
+      const first = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      const sameKey = {
+        ...textOutboxEntry(number.phoneNumberId, { at: t0 }),
+        idempotencyKey: first.idempotencyKey,
+      };
+      const own = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      expect(
+        await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([own, sameKey, first]))),
+      ).toEqual({ enqueued: [own.id, sameKey.id], duplicates: 1 });
+      const othersEntry = {
+        ...textOutboxEntry(other.number.phoneNumberId, { at: t0 }),
+        idempotencyKey: first.idempotencyKey,
+      };
+      expect(
+        await expectOk(harness.unitOfWork.run(other.tenant.id, (r) => r.outbox.enqueue([othersEntry]))),
+      ).toEqual({ enqueued: [othersEntry.id], duplicates: 0 });
+      expect(
+        await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(first.id))),
+      ).toBeUndefined();
+    });
+
     it("spaces a number's sends so no one-second window holds more than its rate, and stays close to it", async () => {
       const { tenant, number } = await seedTenant(harness, {}, { ratePerSecond: 5 });
       const entries = Array.from({ length: 30 }, () => textOutboxEntry(number.phoneNumberId, { at: t0 }));

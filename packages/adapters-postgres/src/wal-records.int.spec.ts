@@ -1,0 +1,74 @@
+import { expectOk, fixtureUuid, seedTenant, textOutboxEntry } from '@prestabot/application/testing';
+import type { Wamid } from '@prestabot/domain';
+import { describe, expect, it } from 'vitest';
+import { driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
+import { openTestStorage } from './testing/test-database.ts';
+
+const serverUrl = driversUnderTest.find((driver) => driver.name === 'PostgreSQL')?.serverUrl;
+
+const t0 = new Date('2026-03-02T12:00:00.000Z');
+const leaseMs = 6000;
+
+type WalRecord = { readonly relation: string; readonly record_type: string };
+
+/**
+ * The kinds of heap record a reply's path writes, read back from the WAL by pg_walinspect (PostgreSQL's
+ * own, a superuser's): what a message costs in the log is decided by them, not only by its rows' sizes.
+ */
+describe.skipIf(serverUrl === undefined)(
+  `the WAL a reply writes on PostgreSQL${serverUrl === undefined ? ` (${postgresSkipReason})` : ''}`,
+  () => {
+    it('holds no speculative insert and no lock on its lane, from its queuing to its log row', async () => {
+      const { storage, driver, release } = await openTestStorage(serverUrl);
+      try {
+        await expectOk(driver.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect'));
+        const { tenant, number } = await seedTenant(storage);
+        const reply = async (at: Date) => {
+          const entry = textOutboxEntry(number.phoneNumberId, { at });
+          // Queued and leased in one unit of work, as a reply is while its message is answered.
+          const [send] = await expectOk(
+            storage.unitOfWork.run(tenant.id, (r) =>
+              r.outbox
+                .enqueue([entry])
+                .andThen(() =>
+                  r.outbox.lease({ ids: [entry.id], owner: 'w', leaseMs, now: at, horizonMs: 1000 }),
+                ),
+            ),
+          );
+          const wamid = `wamid.${fixtureUuid()}` as Wamid;
+          await expectOk(
+            storage.outboxQueue.record([{ kind: 'sent', id: send!.id, lease: send!.lease, wamid, at }]),
+          );
+        };
+        // The number's first reply creates its pacing row.
+        await reply(t0);
+
+        const [start] = await expectOk(driver.query('SELECT pg_current_wal_insert_lsn()::text AS lsn'));
+        await reply(new Date(t0.getTime() + 60_000));
+        const written = (await expectOk(
+          driver.query(
+            `SELECT c.relname AS relation, w.record_type
+             FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn()) w
+             JOIN pg_class c ON w.block_ref ~ ('rel [0-9]+/' ||
+               (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' || c.relfilenode || ' ')
+             WHERE w.resource_manager = 'Heap' AND c.relnamespace = 'prestabot'::regnamespace`,
+            [start?.lsn],
+          ),
+        )) as WalRecord[];
+        const kindsIn = (relation: string) =>
+          [...new Set(written.filter((record) => record.relation === relation).map((r) => r.record_type))]
+            .map((kind) => kind.replace('+INIT', ''))
+            .sort();
+
+        // The lane is moved by its update alone, under an advisory lock (0044).
+        expect(kindsIn('number_send_pacing')).toEqual(['HOT_UPDATE']);
+        // Inserted plainly, never confirmed (0045 and the enqueue's key lookup).
+        expect(kindsIn('outbox')).toContain('INSERT');
+        expect(kindsIn('outbox')).not.toContain('HEAP_CONFIRM');
+        expect(kindsIn('messages')).toEqual(['INSERT']);
+      } finally {
+        await release();
+      }
+    });
+  },
+);
