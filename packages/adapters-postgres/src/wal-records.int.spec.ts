@@ -1,4 +1,11 @@
-import { expectOk, fixtureUuid, seedTenant, textOutboxEntry } from '@prestabot/application/testing';
+import {
+  expectOk,
+  fixtureUuid,
+  seedTenant,
+  storeInInbox,
+  textInboxEntry,
+  textOutboxEntry,
+} from '@prestabot/application/testing';
 import type { Wamid } from '@prestabot/domain';
 import { describe, expect, it } from 'vitest';
 import { driversUnderTest, postgresSkipReason } from './testing/each-driver.ts';
@@ -18,12 +25,16 @@ type WalRecord = { readonly relation: string; readonly record_type: string };
 describe.skipIf(serverUrl === undefined)(
   `the WAL a reply writes on PostgreSQL${serverUrl === undefined ? ` (${postgresSkipReason})` : ''}`,
   () => {
-    it('holds no speculative insert and no lock on its lane, from its queuing to its log row', async () => {
+    it('holds no speculative insert and no lock on its lane, from its message stored to its log row', async () => {
       const { storage, driver, release } = await openTestStorage(serverUrl);
       try {
         await expectOk(driver.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect'));
         const { tenant, number } = await seedTenant(storage);
         const reply = async (at: Date) => {
+          const message = textInboxEntry(number.phoneNumberId, { sentAt: at });
+          const redelivery = { ...message, id: fixtureUuid() };
+          const stored = await storeInInbox(storage.inboxQueue, [message, redelivery]);
+          expect(stored.map(({ outcome }) => outcome)).toEqual(['stored', 'duplicate']);
           const entry = textOutboxEntry(number.phoneNumberId, { at });
           // Queued and leased in one unit of work, as a reply is while its message is answered.
           const [send] = await expectOk(
@@ -62,10 +73,12 @@ describe.skipIf(serverUrl === undefined)(
 
         // The lane is moved by its update alone, under an advisory lock (0044).
         expect(kindsIn('number_send_pacing')).toEqual(['HOT_UPDATE']);
-        // Inserted plainly, never confirmed (0045 and the enqueue's key lookup).
+        // Inserted plainly, never confirmed (0045, 0046 and the enqueue's key lookup).
         expect(kindsIn('outbox')).toContain('INSERT');
         expect(kindsIn('outbox')).not.toContain('HEAP_CONFIRM');
         expect(kindsIn('messages')).toEqual(['INSERT']);
+        // The message stored once, its redelivery in the same batch found (0046).
+        expect(kindsIn('inbox')).toEqual(['INSERT']);
       } finally {
         await release();
       }
