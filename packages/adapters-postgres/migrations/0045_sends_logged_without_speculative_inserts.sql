@@ -60,10 +60,13 @@ BEGIN
     SELECT s.tenant_id, 'outbound', s.wamid, s.phone_number_id, s.contact_id, s.message ->> 'type', s.at,
            'accepted', s.at, s.id::text, s.origin
     FROM sent s
-    WHERE s.wamid IS NOT NULL
-      AND NOT EXISTS (
-        SELECT 1 FROM prestabot.messages m
-        WHERE m.tenant_id = s.tenant_id AND m.direction = 'outbound' AND m.wamid = s.wamid);
+    -- Looked up wamid by wamid: as NOT EXISTS, the plan made once for any batch may read the whole log.
+    LEFT JOIN LATERAL (
+      SELECT m.wamid FROM prestabot.messages m
+      WHERE m.tenant_id = s.tenant_id AND m.direction = 'outbound' AND m.wamid = s.wamid
+      LIMIT 1
+    ) logged ON true
+    WHERE s.wamid IS NOT NULL AND logged.wamid IS NULL;
   END IF;
 
   IF 'failed' = ANY (kinds) THEN

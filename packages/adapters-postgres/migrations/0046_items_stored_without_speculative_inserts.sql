@@ -117,10 +117,14 @@ BEGIN
         -- The first of the batch's entries with a key, unless an entry already has it.
         SELECT DISTINCT ON (r.phone_number_id, md5(r.delivery_key)::uuid) r.*
         FROM routed r
-        WHERE r.ordinal <> ALL (applied)
-          AND NOT EXISTS (
-            SELECT 1 FROM prestabot.inbox k
-            WHERE k.phone_number_id = r.phone_number_id AND md5(k.delivery_key)::uuid = md5(r.delivery_key)::uuid)
+        -- Looked up key by key, as `waiting` above: as NOT EXISTS, the plan made once for any batch may
+        -- read every entry's key.
+        LEFT JOIN LATERAL (
+          SELECT k.id FROM prestabot.inbox k
+          WHERE k.phone_number_id = r.phone_number_id AND md5(k.delivery_key)::uuid = md5(r.delivery_key)::uuid
+          LIMIT 1
+        ) stored ON true
+        WHERE r.ordinal <> ALL (applied) AND stored.id IS NULL
         ORDER BY r.phone_number_id, md5(r.delivery_key)::uuid, r.ordinal
       ) r
       ORDER BY r.ordinal

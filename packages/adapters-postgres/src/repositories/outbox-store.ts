@@ -26,32 +26,24 @@ export class PostgresOutboxStore implements OutboxStore {
   }
 
   /**
-   * One statement for the whole batch; a key already used by the tenant, or by an earlier entry of the batch,
-   * is skipped. Keys are looked up first rather than met by ON CONFLICT: an upsert's insert is speculative,
-   * and confirming it is one more WAL record per message. A key a concurrent unit of work is queuing at that
-   * moment fails this one with `duplicate` (the unique index's check), so neither is queued twice. The
-   * reference checks (0040) refuse another tenant's number or contact (`constraint`).
+   * One statement for the whole batch; a key already used by the tenant is skipped. The reference checks
+   * (0040) refuse another tenant's number or contact (`constraint`).
    */
   enqueue(
     entries: readonly NewOutboxEntry[],
   ): ResultAsync<{ readonly enqueued: readonly string[]; readonly duplicates: number }, StorageError> {
     if (entries.length === 0) return okAsync({ enqueued: [], duplicates: 0 });
-    const rows = entries.map((entry, ordinal) => ({ ...outboxColumnsOf(entry), ordinal }));
+    const rows = entries.map(outboxColumnsOf);
     return this.#session
       .query(
         `INSERT INTO prestabot.outbox (id, phone_number_id, recipient, recipient_key, contact_id, message,
            fallback, reply_to, origin, idempotency_key, priority, not_before, available_at, created_at)
-         SELECT DISTINCT ON (md5(e.idempotency_key)::uuid)
-                e.id, e.phone_number_id, e.recipient, e.recipient_key, e.contact_id, e.message, e.fallback,
+         SELECT e.id, e.phone_number_id, e.recipient, e.recipient_key, e.contact_id, e.message, e.fallback,
                 e.reply_to, e.origin, e.idempotency_key, e.priority, e.not_before, e.not_before, e.created_at
          FROM jsonb_to_recordset($1::jsonb) AS e (id uuid, phone_number_id text, recipient jsonb,
            recipient_key text, contact_id uuid, message jsonb, fallback jsonb, reply_to text, origin jsonb,
-           idempotency_key text, priority integer, not_before timestamptz, created_at timestamptz, ordinal integer)
-         WHERE NOT EXISTS (
-           SELECT 1 FROM prestabot.outbox o
-           WHERE o.tenant_id = prestabot.prestabot_current_tenant()
-             AND md5(o.idempotency_key)::uuid = md5(e.idempotency_key)::uuid)
-         ORDER BY md5(e.idempotency_key)::uuid, e.ordinal
+           idempotency_key text, priority integer, not_before timestamptz, created_at timestamptz)
+         ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
          RETURNING id`,
         [JSON.stringify(rows)],
       )

@@ -31,10 +31,7 @@ export type NewOutboxEntry = {
   readonly fallback?: OutboundMessage;
   readonly replyTo?: Wamid;
   readonly origin: OutboxOrigin;
-  /**
-   * Unique per tenant: enqueueing the same key twice stores one message. A key another unit of work is
-   * queuing at the same moment fails this enqueue (`duplicate`) rather than being skipped.
-   */
+  /** Unique per tenant: enqueueing the same key twice stores one message. */
   readonly idempotencyKey: string;
   /** Higher goes first within a number (replies before bulk reminders). */
   readonly priority: number;
