@@ -67,9 +67,13 @@ describe.skipIf(serverUrl === undefined)(
           ),
         )) as WalRecord[];
         const kindsIn = (relation: string) =>
-          [...new Set(written.filter((record) => record.relation === relation).map((r) => r.record_type))]
-            .map((kind) => kind.replace('+INIT', ''))
-            .sort();
+          [
+            ...new Set(
+              written
+                .filter((record) => record.relation === relation)
+                .map((record) => record.record_type.replace('+INIT', '')),
+            ),
+          ].sort();
 
         // The lane is moved by its update alone, under an advisory lock (0044).
         expect(kindsIn('number_send_pacing')).toEqual(['HOT_UPDATE']);

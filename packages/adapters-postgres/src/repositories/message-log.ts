@@ -53,20 +53,13 @@ export class PostgresMessageLog implements MessageLog {
       .andThen(readOptionalRow(lastInboundRow, 'customer service window'));
   }
 
-  /**
-   * A wamid already logged is looked up, not met by ON CONFLICT, whose speculative insert costs a WAL record
-   * more (as the outbox's enqueue). Wamids are Meta's and unique: only the same send logged twice at once
-   * could meet the key, and that fails with `duplicate`.
-   */
   recordOutbound(record: OutboundRecord): ResultAsync<void, StorageError> {
     return this.#session
       .query(
         `INSERT INTO prestabot.messages
            (direction, wamid, phone_number_id, contact_id, type, accepted_at, status, status_at, outbox_id, origin)
-         SELECT 'outbound', $1::text, $2::text, $3::uuid, $4::text, $5::timestamptz, 'accepted', $5::timestamptz, $6::text, $7::jsonb
-         WHERE NOT EXISTS (
-           SELECT 1 FROM prestabot.messages m
-           WHERE m.tenant_id = prestabot.prestabot_current_tenant() AND m.direction = 'outbound' AND m.wamid = $1)`,
+         VALUES ('outbound', $1, $2, $3, $4, $5, 'accepted', $5, $6, $7::jsonb)
+         ON CONFLICT (tenant_id, direction, wamid) DO NOTHING`,
         [
           record.wamid,
           record.phoneNumberId,
