@@ -79,6 +79,65 @@ describe.skipIf(serverUrl === undefined)(
   },
 );
 
+describe.skipIf(serverUrl === undefined)(
+  `a reply's lease in the transaction that queued it, on PostgreSQL${serverUrl === undefined ? ` (${postgresSkipReason})` : ''}`,
+  () => {
+    // It locks nothing (0047): a send it names that another transaction holds is waited for and read again.
+    it('takes no send whose outcome another transaction was recording meanwhile', async () => {
+      const opened = await openTestStorage(serverUrl, { poolSize: 2 });
+      const recording = new pg.Client({ connectionString: opened.databaseUrl });
+      await recording.connect();
+      try {
+        const { storage } = opened;
+        const { tenant, number } = await seedTenant(storage);
+        const send = textOutboxEntry(number.phoneNumberId, { at: t0 });
+        await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([send])));
+        const [leased] = await expectOk(
+          storage.outboxQueue.lease({ ids: [send.id], owner: 'w', leaseMs, now: t0, horizonMs: 1000 }),
+        );
+        expect(leased?.id).toBe(send.id);
+
+        // Long after its lease ran out, the send is recorded, late, and not committed yet.
+        const later = new Date(t0.getTime() + 600_000);
+        await recording.query('BEGIN');
+        const recorded = await recording.query(
+          'SELECT recorded FROM prestabot.record_send_outcomes($1::jsonb)',
+          [
+            JSON.stringify([
+              {
+                ordinal: 1,
+                id: send.id,
+                lease_owner: leased!.lease.owner,
+                leased_until: leased!.lease.until,
+                kind: 'sent',
+                at: later,
+                wamid: 'wamid.recorded-late',
+              },
+            ]),
+          ],
+        );
+        expect(recorded.rows).toEqual([{ recorded: true }]);
+
+        const leasing = expectOk(
+          storage.unitOfWork.run(tenant.id, (r) =>
+            r.outbox.lease({ ids: [send.id], owner: 'x', leaseMs, now: later, horizonMs: 1000 }),
+          ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await recording.query('COMMIT');
+
+        // Sent once: the lease that read it while it was still pending does not hand it out again.
+        expect(await within(leasing, 3000, 'the lease')).toEqual([]);
+        const stored = await expectOk(storage.unitOfWork.run(tenant.id, (r) => r.outbox.get(send.id)));
+        expect(stored).toMatchObject({ status: 'sent', wamid: 'wamid.recorded-late' });
+      } finally {
+        await recording.end();
+        await opened.release();
+      }
+    });
+  },
+);
+
 /** What a lease or claim does first: hold the number's send lane until its transaction ends. */
 const holdLane = async (client: pg.Client, phoneNumberId: string): Promise<void> => {
   const lanes = await client.query('SELECT phone_number_id FROM prestabot.lock_send_lanes($1, 0, 1)', [

@@ -25,17 +25,40 @@ type WalRecord = { readonly relation: string; readonly record_type: string };
 describe.skipIf(serverUrl === undefined)(
   `the WAL a reply writes on PostgreSQL${serverUrl === undefined ? ` (${postgresSkipReason})` : ''}`,
   () => {
-    it('stores its message and logs its send without speculative inserts, and moves its lane without a lock', async () => {
+    it('stores its message and logs its send without speculative inserts, and moves its lane and leases its reply without a lock', async () => {
       const { storage, driver, release } = await openTestStorage(serverUrl);
       try {
         await expectOk(driver.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect'));
         const { tenant, number } = await seedTenant(storage);
-        const reply = async (at: Date) => {
+        const walPosition = async () =>
+          (await expectOk(driver.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')))[0]?.lsn as string;
+        const heapRecordsSince = async (start: string) =>
+          (await expectOk(
+            driver.query(
+              `SELECT c.relname AS relation, w.record_type
+               FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn()) w
+               JOIN pg_class c ON w.block_ref ~ ('rel [0-9]+/' ||
+                 (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' || c.relfilenode || ' ')
+               WHERE w.resource_manager = 'Heap' AND c.relnamespace = 'prestabot'::regnamespace`,
+              [start],
+            ),
+          )) as WalRecord[];
+        const kindsIn = (written: readonly WalRecord[], relation: string) =>
+          [
+            ...new Set(
+              written
+                .filter((record) => record.relation === relation)
+                .map((record) => record.record_type.replace('+INIT', '')),
+            ),
+          ].sort();
+        /** A reply's path; what its queueing and leasing wrote, on their own. */
+        const reply = async (at: Date): Promise<readonly WalRecord[]> => {
           const message = textInboxEntry(number.phoneNumberId, { sentAt: at });
           const redelivery = { ...message, id: fixtureUuid() };
           const stored = await storeInInbox(storage.inboxQueue, [message, redelivery]);
           expect(stored.map(({ outcome }) => outcome)).toEqual(['stored', 'duplicate']);
           const entry = textOutboxEntry(number.phoneNumberId, { at });
+          const queueing = await walPosition();
           // Queued and leased in one unit of work, as a reply is while its message is answered.
           const [send] = await expectOk(
             storage.unitOfWork.run(tenant.id, (r) =>
@@ -46,41 +69,30 @@ describe.skipIf(serverUrl === undefined)(
                 ),
             ),
           );
+          expect(send?.id).toBe(entry.id);
+          const queued = await heapRecordsSince(queueing);
           const wamid = `wamid.${fixtureUuid()}` as Wamid;
           await expectOk(
             storage.outboxQueue.record([{ kind: 'sent', id: send!.id, lease: send!.lease, wamid, at }]),
           );
+          return queued;
         };
         // The number's first reply creates its pacing row.
         await reply(t0);
 
-        const [start] = await expectOk(driver.query('SELECT pg_current_wal_insert_lsn()::text AS lsn'));
-        await reply(new Date(t0.getTime() + 60_000));
-        const written = (await expectOk(
-          driver.query(
-            `SELECT c.relname AS relation, w.record_type
-             FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn()) w
-             JOIN pg_class c ON w.block_ref ~ ('rel [0-9]+/' ||
-               (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' || c.relfilenode || ' ')
-             WHERE w.resource_manager = 'Heap' AND c.relnamespace = 'prestabot'::regnamespace`,
-            [start?.lsn],
-          ),
-        )) as WalRecord[];
-        const kindsIn = (relation: string) =>
-          [
-            ...new Set(
-              written
-                .filter((record) => record.relation === relation)
-                .map((record) => record.record_type.replace('+INIT', '')),
-            ),
-          ].sort();
+        const start = await walPosition();
+        const queued = await reply(new Date(t0.getTime() + 60_000));
+        const written = await heapRecordsSince(start);
 
+        // Inserted (its key's arbiter confirms the insert, aed51c2), then given its slot; never locked, as
+        // no other transaction can see it (0047).
+        expect(kindsIn(queued, 'outbox')).toEqual(['HEAP_CONFIRM', 'HOT_UPDATE', 'INSERT']);
         // The lane is moved by its update alone, under an advisory lock (0044).
-        expect(kindsIn('number_send_pacing')).toEqual(['HOT_UPDATE']);
+        expect(kindsIn(written, 'number_send_pacing')).toEqual(['HOT_UPDATE']);
         // Inserted plainly, never confirmed (0045).
-        expect(kindsIn('messages')).toEqual(['INSERT']);
+        expect(kindsIn(written, 'messages')).toEqual(['INSERT']);
         // The message stored once, its redelivery in the same batch found (0046).
-        expect(kindsIn('inbox')).toEqual(['INSERT']);
+        expect(kindsIn(written, 'inbox')).toEqual(['INSERT']);
       } finally {
         await release();
       }
