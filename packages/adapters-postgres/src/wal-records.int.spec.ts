@@ -39,7 +39,7 @@ describe.skipIf(serverUrl === undefined)(
                FROM pg_get_wal_records_info($1::pg_lsn, pg_current_wal_flush_lsn()) w
                JOIN pg_class c ON w.block_ref ~ ('rel [0-9]+/' ||
                  (SELECT oid FROM pg_database WHERE datname = current_database()) || '/' || c.relfilenode || ' ')
-               WHERE w.resource_manager = 'Heap' AND c.relnamespace = 'prestabot'::regnamespace`,
+               WHERE w.resource_manager IN ('Heap', 'Btree') AND c.relnamespace = 'prestabot'::regnamespace`,
               [start],
             ),
           )) as WalRecord[];
@@ -57,7 +57,8 @@ describe.skipIf(serverUrl === undefined)(
           const redelivery = { ...message, id: fixtureUuid() };
           const stored = await storeInInbox(storage.inboxQueue, [message, redelivery]);
           expect(stored.map(({ outcome }) => outcome)).toEqual(['stored', 'duplicate']);
-          const entry = textOutboxEntry(number.phoneNumberId, { at });
+          // A reply has no idempotency key (its entry's completion is once).
+          const { idempotencyKey: _none, ...entry } = textOutboxEntry(number.phoneNumberId, { at });
           const queueing = await walPosition();
           // Queued and leased in one unit of work, as a reply is while its message is answered.
           const [send] = await expectOk(
@@ -84,9 +85,10 @@ describe.skipIf(serverUrl === undefined)(
         const queued = await reply(new Date(t0.getTime() + 60_000));
         const written = await heapRecordsSince(start);
 
-        // Inserted (its key's arbiter confirms the insert, aed51c2), then given its slot; never locked, as
-        // no other transaction can see it (0047).
-        expect(kindsIn(queued, 'outbox')).toEqual(['HEAP_CONFIRM', 'HOT_UPDATE', 'INSERT']);
+        // Inserted plainly, with no entry in the idempotency keys' index (0048), then given its slot; never
+        // locked, as no other transaction can see it (0047).
+        expect(kindsIn(queued, 'outbox')).toEqual(['HOT_UPDATE', 'INSERT']);
+        expect(kindsIn(written, 'outbox_idempotency_digest')).toEqual([]);
         // The lane is moved by its update alone, under an advisory lock (0044).
         expect(kindsIn(written, 'number_send_pacing')).toEqual(['HOT_UPDATE']);
         // Inserted plainly, never confirmed (0045).

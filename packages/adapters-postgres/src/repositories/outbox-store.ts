@@ -7,13 +7,7 @@ import {
   type StorageError,
   sendRateShare,
 } from '@prestabot/application';
-import {
-  okAsync,
-  type PhoneNumberId,
-  type Recipient,
-  type ResultAsync,
-  recipientKeyOf,
-} from '@prestabot/domain';
+import { okAsync, type PhoneNumberId, type Recipient, ResultAsync, recipientKeyOf } from '@prestabot/domain';
 import { idRow, inInputOrder, readEachRow, readOptionalRow, readRow, readRows } from '../sql/read-rows.ts';
 import type { SqlSession } from '../sql/sql-driver.ts';
 import { claimedSendRow, messagingLimitRoomRow, outboxColumnsOf, outboxRow } from './outbox.row.ts';
@@ -26,14 +20,33 @@ export class PostgresOutboxStore implements OutboxStore {
   }
 
   /**
-   * One statement for the whole batch; a key already used by the tenant is skipped. The reference checks
-   * (0040) refuse another tenant's number or contact (`constraint`).
+   * One statement for the entries with a key, where a key already used by the tenant is skipped, and one
+   * for those without (replies), inserted plainly: a conflict clause makes every insert it guards
+   * speculative, confirmed by a WAL record of its own. The reference checks (0040) refuse another tenant's
+   * number or contact (`constraint`).
    */
   enqueue(
     entries: readonly NewOutboxEntry[],
   ): ResultAsync<{ readonly enqueued: readonly string[]; readonly duplicates: number }, StorageError> {
-    if (entries.length === 0) return okAsync({ enqueued: [], duplicates: 0 });
-    const rows = entries.map(outboxColumnsOf);
+    const keyed = entries.filter((entry) => entry.idempotencyKey !== undefined);
+    const keyless = entries.filter((entry) => entry.idempotencyKey === undefined);
+    return ResultAsync.combine([
+      this.#insert(
+        keyed,
+        'ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) WHERE idempotency_key IS NOT NULL DO NOTHING',
+      ),
+      this.#insert(keyless, ''),
+    ]).map(([storedKeyed, storedKeyless]) => {
+      const enqueued = inInputOrder(entries, [...storedKeyed, ...storedKeyless]);
+      return { enqueued, duplicates: entries.length - enqueued.length };
+    });
+  }
+
+  #insert(
+    entries: readonly NewOutboxEntry[],
+    onConflict: string,
+  ): ResultAsync<readonly string[], StorageError> {
+    if (entries.length === 0) return okAsync([]);
     return this.#session
       .query(
         `INSERT INTO prestabot.outbox (id, phone_number_id, recipient, recipient_key, contact_id, message,
@@ -43,15 +56,11 @@ export class PostgresOutboxStore implements OutboxStore {
          FROM jsonb_to_recordset($1::jsonb) AS e (id uuid, phone_number_id text, recipient jsonb,
            recipient_key text, contact_id uuid, message jsonb, fallback jsonb, reply_to text, origin jsonb,
            idempotency_key text, priority integer, not_before timestamptz, created_at timestamptz)
-         ON CONFLICT (tenant_id, (md5(idempotency_key)::uuid)) DO NOTHING
+         ${onConflict}
          RETURNING id`,
-        [JSON.stringify(rows)],
+        [JSON.stringify(entries.map(outboxColumnsOf))],
       )
-      .andThen(readRows(idRow, 'outbox id'))
-      .map((stored) => {
-        const enqueued = inInputOrder(entries, stored);
-        return { enqueued, duplicates: entries.length - enqueued.length };
-      });
+      .andThen(readRows(idRow, 'outbox id'));
   }
 
   /**

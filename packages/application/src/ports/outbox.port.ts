@@ -31,8 +31,12 @@ export type NewOutboxEntry = {
   readonly fallback?: OutboundMessage;
   readonly replyTo?: Wamid;
   readonly origin: OutboxOrigin;
-  /** Unique per tenant: enqueueing the same key twice stores one message. */
-  readonly idempotencyKey: string;
+  /**
+   * Unique per tenant: enqueueing the same key twice stores one message. Absent for a reply: the unit of
+   * work that queues an entry's replies is the one that completes the entry, once (its lease and the
+   * completion commit together), so a key would be checked for nothing, at an index entry a reply.
+   */
+  readonly idempotencyKey?: string;
   /** Higher goes first within a number (replies before bulk reminders). */
   readonly priority: number;
   readonly notBefore: Date;

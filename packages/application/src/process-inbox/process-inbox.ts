@@ -401,14 +401,13 @@ export class ProcessInbox {
         const answers: NewOutboxEntry[] =
           recipient === undefined
             ? []
-            : outcome.replies.map((reply, index) => ({
+            : outcome.replies.map((reply) => ({
                 id: self.#deps.ids.uuid(),
                 phoneNumberId: message.phoneNumberId,
                 recipient,
                 contactId: contact.id,
                 message: reply,
                 origin: { kind: 'reply', inboxId: entry.id },
-                idempotencyKey: `reply:${entry.id}:${index}`,
                 priority: replyPriority,
                 notBefore: now,
                 createdAt: now,

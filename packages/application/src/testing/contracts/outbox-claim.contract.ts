@@ -26,16 +26,14 @@ export const describeOutboxClaimContract = (implementation: string, factory: Sto
 
     it('stores a message once per idempotency key', async () => {
       const { tenant, number } = await seedTenant(harness);
-      const entry = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      const entry = textOutboxEntry(number.phoneNumberId, { at: t0, key: 'notice:1' });
       expect(await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([entry])))).toEqual({
         enqueued: [entry.id],
         duplicates: 0,
       });
       const again = await expectOk(
         harness.unitOfWork.run(tenant.id, (r) =>
-          r.outbox.enqueue([
-            { ...textOutboxEntry(number.phoneNumberId), idempotencyKey: entry.idempotencyKey },
-          ]),
+          r.outbox.enqueue([textOutboxEntry(number.phoneNumberId, { key: 'notice:1' })]),
         ),
       );
       expect(again).toEqual({ enqueued: [], duplicates: 1 });
@@ -49,25 +47,41 @@ export const describeOutboxClaimContract = (implementation: string, factory: Sto
     it("stores the first of a batch's entries that share a key, and another tenant's key as its own", async () => {
       const { tenant, number } = await seedTenant(harness);
       const other = await seedTenant(harness);
-      const first = textOutboxEntry(number.phoneNumberId, { at: t0 });
-      const sameKey = {
-        ...textOutboxEntry(number.phoneNumberId, { at: t0 }),
-        idempotencyKey: first.idempotencyKey,
-      };
+      const first = textOutboxEntry(number.phoneNumberId, { at: t0, key: 'notice:1' });
+      const sameKey = textOutboxEntry(number.phoneNumberId, { at: t0, key: 'notice:1' });
       const own = textOutboxEntry(number.phoneNumberId, { at: t0 });
       expect(
         await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([own, sameKey, first]))),
       ).toEqual({ enqueued: [own.id, sameKey.id], duplicates: 1 });
-      const othersEntry = {
-        ...textOutboxEntry(other.number.phoneNumberId, { at: t0 }),
-        idempotencyKey: first.idempotencyKey,
-      };
+      const othersEntry = textOutboxEntry(other.number.phoneNumberId, { at: t0, key: 'notice:1' });
       expect(
         await expectOk(harness.unitOfWork.run(other.tenant.id, (r) => r.outbox.enqueue([othersEntry]))),
       ).toEqual({ enqueued: [othersEntry.id], duplicates: 0 });
       expect(
         await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(first.id))),
       ).toBeUndefined();
+    });
+
+    it('stores every entry without a key (a reply) as a message of its own, beside keyed ones', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const keyless = () => {
+        const { idempotencyKey: _none, ...entry } = textOutboxEntry(number.phoneNumberId, { at: t0 });
+        return entry;
+      };
+      const [reply, alike, keyed, sameKey] = [
+        keyless(),
+        keyless(),
+        textOutboxEntry(number.phoneNumberId, { at: t0, key: 'notice:1' }),
+        textOutboxEntry(number.phoneNumberId, { at: t0, key: 'notice:1' }),
+      ];
+      expect(
+        await expectOk(
+          harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([reply, keyed, alike, sameKey])),
+        ),
+      ).toEqual({ enqueued: [reply.id, keyed.id, alike.id], duplicates: 1 });
+      const stored = await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(alike.id)));
+      expect(stored).toMatchObject({ id: alike.id, status: 'pending', message: alike.message });
+      expect(stored).not.toHaveProperty('idempotencyKey');
     });
 
     it("spaces a number's sends so no one-second window holds more than its rate, and stays close to it", async () => {

@@ -11,15 +11,16 @@ export const outboxStore = (tenantId: TenantId, state: State): OutboxStore => {
     enqueue: (entries) => {
       const enqueued: string[] = [];
       for (const entry of entries) {
-        const key = outboxKeyOf(tenantId, entry.idempotencyKey);
-        if (state.outboxKeys.has(key)) continue;
+        const key =
+          entry.idempotencyKey === undefined ? undefined : outboxKeyOf(tenantId, entry.idempotencyKey);
+        if (key !== undefined && state.outboxKeys.has(key)) continue;
         if (ownNumber(tenantId, state, entry.phoneNumberId) === undefined) {
           return errAsync(storageError('constraint', `number ${entry.phoneNumberId} is not this tenant's`));
         }
         if (entry.contactId !== undefined && state.contacts.get(entry.contactId)?.tenantId !== tenantId) {
           return errAsync(storageError('constraint', `contact ${entry.contactId} is not this tenant's`));
         }
-        state.outboxKeys.set(key, entry.id);
+        if (key !== undefined) state.outboxKeys.set(key, entry.id);
         state.pendingOutbox.set(entry.id, true);
         state.outbox.set(entry.id, {
           entry,

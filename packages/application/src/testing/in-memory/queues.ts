@@ -68,7 +68,9 @@ const pruneFinished = (state: State, before: Date, limit: number): PrunedRows =>
   const outbox = earliestFinished(state.outbox.peekValues(), (row) => row.finishedAt, before, limit);
   for (const row of outbox) {
     state.outbox.delete(row.entry.id);
-    state.outboxKeys.delete(outboxKeyOf(row.tenantId, row.entry.idempotencyKey));
+    if (row.entry.idempotencyKey !== undefined) {
+      state.outboxKeys.delete(outboxKeyOf(row.tenantId, row.entry.idempotencyKey));
+    }
   }
   const prunedIds = new Set(outbox.map((row) => row.entry.id));
   const unlinked = [...state.reminders.peekValues()].filter(
