@@ -89,6 +89,8 @@ describe.skipIf(serverUrl === undefined)(
         // locked, as no other transaction can see it (0047).
         expect(kindsIn(queued, 'outbox')).toEqual(['HOT_UPDATE', 'INSERT']);
         expect(kindsIn(written, 'outbox_idempotency_digest')).toEqual([]);
+        // Once sent, deleted rather than written again as sent (0049); the lock is the recording's.
+        expect(kindsIn(written, 'outbox')).toEqual(['DELETE', 'HOT_UPDATE', 'INSERT', 'LOCK']);
         // The lane is moved by its update alone, under an advisory lock (0044).
         expect(kindsIn(written, 'number_send_pacing')).toEqual(['HOT_UPDATE']);
         // Inserted plainly, never confirmed (0045).

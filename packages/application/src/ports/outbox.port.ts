@@ -83,6 +83,11 @@ export interface OutboxStore {
   enqueue(
     entries: readonly NewOutboxEntry[],
   ): ResultAsync<{ readonly enqueued: readonly string[]; readonly duplicates: number }, StorageError>;
+  /**
+   * A queued message, sent or failed ones until retention prunes them; undefined for another tenant's, and
+   * for one sent with no idempotency key and no fallback (a reply), which leaves the queue when it is sent:
+   * nothing asks for it again, and the message log keeps what stays of it.
+   */
   get(id: string): ResultAsync<OutboxEntry | undefined, StorageError>;
   /**
    * How many more new recipients the number's portfolio may reach with business-initiated messages before

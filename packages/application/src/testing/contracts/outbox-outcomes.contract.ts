@@ -88,6 +88,38 @@ export const describeOutboxOutcomesContract = (
       expect(mine(await claim(at(9001)), number.phoneNumberId).map((send) => send.id)).toEqual([retried!.id]);
     });
 
+    it('keeps no row of a sent message with no key and no fallback (a reply): its log row holds what stays', async () => {
+      const { tenant, number } = await seedTenant(harness);
+      const { idempotencyKey: _none, ...reply } = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      const keyed = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([reply, keyed])));
+      const claimed = mine(await claim(at(1000)), number.phoneNumberId);
+      const leaseOf = (id: string) => claimed.find((send) => send.id === id)!.lease;
+      const wamidOf = (id: string) => `wamid.${id}` as Wamid;
+      const sentRecord = (id: string) =>
+        ({ kind: 'sent', id, lease: leaseOf(id), wamid: wamidOf(id), at: at(1001) }) as const;
+      // Each recorded, and recorded again later in the same batch.
+      expect(
+        await expectOk(
+          harness.outboxQueue.record([
+            sentRecord(reply.id),
+            sentRecord(keyed.id),
+            sentRecord(reply.id),
+            { ...sentRecord(reply.id), wamid: 'wamid.other' as Wamid },
+          ]),
+        ),
+      ).toEqual([true, true, true, false]);
+      const get = (id: string) => expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.get(id)));
+      expect(await get(reply.id)).toBeUndefined();
+      expect(await get(keyed.id)).toMatchObject({ status: 'sent', wamid: wamidOf(keyed.id) });
+      expect(
+        await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.messages.outbound(wamidOf(reply.id)))),
+      ).toMatchObject({ current: 'accepted', outboxId: reply.id, origin: reply.origin });
+      // Its row gone, a write that repeats its answer finds no lease to record it under; nothing is sent again.
+      expect(await sent({ id: reply.id, lease: leaseOf(reply.id) }, wamidOf(reply.id), at(1002))).toBe(false);
+      expect(mine(await claim(at(60_000)), number.phoneNumberId)).toEqual([]);
+    });
+
     it('switches a message to its template when the window had closed, due at once, under its lease only', async () => {
       const { tenant, number } = await seedTenant(harness);
       const template = { type: 'template', name: 'loan_reminder', language: 'es', components: [] } as const;

@@ -197,10 +197,14 @@ export const leaseSends = (state: State, request: OutboxLeaseRequest): ClaimedSe
 const ciphertextOf = (token: ClaimedSend['token']): string | null =>
   token.kind === 'sealed' ? token.sealed.ciphertext : null;
 
-export const recordSends = (state: State, records: readonly SendRecord[]): boolean[] =>
-  records.map((record) => {
+export const recordSends = (state: State, records: readonly SendRecord[]): boolean[] => {
+  // `id|wamid` of the sends this batch recorded: a later record of the same send is answered as recorded
+  // even where its row is gone.
+  const sentHere = new Set<string>();
+  return records.map((record) => {
     const row = state.outbox.get(record.id);
-    if (row === undefined) return false;
+    const sentKey = `${record.id}|${record.kind === 'sent' ? record.wamid : ''}`;
+    if (row === undefined) return record.kind === 'sent' && sentHere.has(sentKey);
     const held =
       row.status === 'pending' &&
       holdsLease(row, record.lease) &&
@@ -216,6 +220,10 @@ export const recordSends = (state: State, records: readonly SendRecord[]): boole
     switch (record.kind) {
       case 'sent': {
         finish('sent', record.at);
+        if (record.wamid !== undefined) sentHere.add(sentKey);
+        // As record_send_outcomes (0049): nothing asks for a sent message with no key and no fallback again.
+        if (row.entry.idempotencyKey === undefined && row.entry.fallback === undefined)
+          state.outbox.delete(record.id);
         if (record.wamid === undefined) break;
         row.wamid = record.wamid;
         const key = `${row.tenantId}|${record.wamid}`;
@@ -266,3 +274,4 @@ export const recordSends = (state: State, records: readonly SendRecord[]): boole
     }
     return true;
   });
+};
