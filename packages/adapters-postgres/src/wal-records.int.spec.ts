@@ -32,7 +32,7 @@ describe.skipIf(serverUrl === undefined)(
         const { tenant, number } = await seedTenant(storage);
         const walPosition = async () =>
           (await expectOk(driver.query('SELECT pg_current_wal_insert_lsn()::text AS lsn')))[0]?.lsn as string;
-        const heapRecordsSince = async (start: string) =>
+        const recordsSince = async (start: string) =>
           (await expectOk(
             driver.query(
               `SELECT c.relname AS relation, w.record_type
@@ -58,7 +58,7 @@ describe.skipIf(serverUrl === undefined)(
           const stored = await storeInInbox(storage.inboxQueue, [message, redelivery]);
           expect(stored.map(({ outcome }) => outcome)).toEqual(['stored', 'duplicate']);
           // A reply has no idempotency key (its entry's completion is once).
-          const { idempotencyKey: _none, ...entry } = textOutboxEntry(number.phoneNumberId, { at });
+          const entry = textOutboxEntry(number.phoneNumberId, { at, key: null });
           const queueing = await walPosition();
           // Queued and leased in one unit of work, as a reply is while its message is answered.
           const [send] = await expectOk(
@@ -71,7 +71,7 @@ describe.skipIf(serverUrl === undefined)(
             ),
           );
           expect(send?.id).toBe(entry.id);
-          const queued = await heapRecordsSince(queueing);
+          const queued = await recordsSince(queueing);
           const wamid = `wamid.${fixtureUuid()}` as Wamid;
           await expectOk(
             storage.outboxQueue.record([{ kind: 'sent', id: send!.id, lease: send!.lease, wamid, at }]),
@@ -83,7 +83,7 @@ describe.skipIf(serverUrl === undefined)(
 
         const start = await walPosition();
         const queued = await reply(new Date(t0.getTime() + 60_000));
-        const written = await heapRecordsSince(start);
+        const written = await recordsSince(start);
 
         // Inserted plainly, with no entry in the idempotency keys' index (0048), then given its slot; never
         // locked, as no other transaction can see it (0047).

@@ -90,7 +90,7 @@ export const describeOutboxOutcomesContract = (
 
     it('keeps no row of a sent message with no key and no fallback (a reply): its log row holds what stays', async () => {
       const { tenant, number } = await seedTenant(harness);
-      const { idempotencyKey: _none, ...reply } = textOutboxEntry(number.phoneNumberId, { at: t0 });
+      const reply = textOutboxEntry(number.phoneNumberId, { at: t0, key: null });
       const keyed = textOutboxEntry(number.phoneNumberId, { at: t0 });
       await expectOk(harness.unitOfWork.run(tenant.id, (r) => r.outbox.enqueue([reply, keyed])));
       const claimed = mine(await claim(at(1000)), number.phoneNumberId);

@@ -162,7 +162,8 @@ export const textOutboxEntry = (
     readonly contactId?: ContactId;
     readonly priority?: number;
     readonly at?: Date;
-    readonly key?: string;
+    /** null: no idempotency key, as a reply is queued. */
+    readonly key?: string | null;
   } = {},
 ): NewOutboxEntry => {
   const at = options.at ?? new Date('2026-03-02T12:00:00Z');
@@ -173,7 +174,7 @@ export const textOutboxEntry = (
     ...defined({ contactId: options.contactId }),
     message: { type: 'text', body: 'hola', previewUrl: false },
     origin: { kind: 'notification' },
-    idempotencyKey: options.key ?? `test:${fixtureUuid()}`,
+    ...(options.key === null ? {} : { idempotencyKey: options.key ?? `test:${fixtureUuid()}` }),
     priority: options.priority ?? 0,
     notBefore: at,
     createdAt: at,
